@@ -1,0 +1,65 @@
+"""Content identity, compatible with Spacedrive v2 (DESIGN §3).
+
+content_hash = first 16 hex chars of BLAKE3(size as u64 LE ‖ content or samples);
+content UUID = uuid5(NAMESPACE_DNS, content_hash). Empty files have no identity.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import blake3
+
+SMALL_LIMIT = 100 * 1024      # files up to this size are hashed whole
+HEADER = 8 * 1024
+FOOTER = 8 * 1024
+SAMPLE = 10 * 1024
+SAMPLE_COUNT = 4
+
+
+def sample_plan(size: int) -> list[tuple[int, int]]:
+    """(offset, length) pairs the sampled hash reads for a file of `size` bytes."""
+    if size <= SMALL_LIMIT:
+        return [(0, size)]
+    step = (size - HEADER - FOOTER) // SAMPLE_COUNT
+    plan = [(0, HEADER)]
+    plan += [(HEADER + i * step, SAMPLE) for i in range(SAMPLE_COUNT)]
+    plan.append((size - FOOTER, FOOTER))
+    return plan
+
+
+def content_hash_fd(fd: int, size: int) -> str:
+    """Sampled content hash of an open file whose size is `size` (from the same stat)."""
+    h = blake3.blake3(size.to_bytes(8, "little"))
+    for offset, length in sample_plan(size):
+        data = os.pread(fd, length, offset)
+        if len(data) != length:
+            raise OSError(f"file shrank while hashing (wanted {length} bytes at {offset})")
+        h.update(data)
+    return h.hexdigest()[:16]
+
+
+def content_hash_path(path: str | bytes | os.PathLike, size: int | None = None) -> str | None:
+    """Sampled content hash of a file, or None for an empty file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if size is None:
+            size = os.fstat(fd).st_size
+        if size == 0:
+            return None
+        return content_hash_fd(fd, size)
+    finally:
+        os.close(fd)
+
+
+def content_uuid(content_hash: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_DNS, content_hash)
+
+
+def full_hash_path(path: str | bytes | os.PathLike) -> str:
+    """Full BLAKE3 of a file: the integrity hash checked before anything destructive."""
+    h = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,221 @@
+"""A library: one folder holding library.db, jobs.db, library.json, sidecars/ and logs/.
+
+`Library` is the root object users hold. It owns the connections and this device's identity;
+everything else (indexing, metadata, models, jobs, queries) lives in its own module and is
+reached through the methods here, so the public names of DESIGN §6 stay in one place.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import db
+from .clock import now_iso
+from .device import current_device
+from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .jobs import Job
+
+LIBRARY_JSON = "library.json"
+LIBRARY_DB = "library.db"
+JOBS_DB = "jobs.db"
+
+
+class Library:
+    """An open library. Create with `Library.create(path)`, open with `Library.open(path)`."""
+
+    def __init__(self, path: Path, info: dict[str, Any]):
+        self.path = Path(path)
+        self.info = info
+        self._local = threading.local()
+        self._all_conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._services: dict[str, Any] = {}
+        self.device_uuid, self.device_name = current_device()
+        self.device_id = self._register_device()
+
+    # ---- creation and opening -------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], name: str | None = None) -> "Library":
+        """Make a new library folder at `path` (which must not hold a library yet)."""
+        path = Path(path).expanduser().absolute()
+        if (path / LIBRARY_JSON).exists() or (path / LIBRARY_DB).exists():
+            raise LibraryExistsError(f"{path} already holds a library: use Library.open()")
+        if path.exists() and not path.is_dir():
+            raise NotALibraryError(f"{path} is a file, not a folder")
+        if path.exists() and any(path.iterdir()):
+            raise LibraryExistsError(f"{path} is a folder that is not empty: choose a new path")
+        path.mkdir(parents=True, exist_ok=True)
+        for sub in ("sidecars", "logs/extensions"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
+        _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
+        device_uuid, _ = current_device()
+        info = {
+            "id": str(uuid.uuid4()),
+            "name": name or path.name.removesuffix(".vdfs"),
+            "device_id": str(device_uuid),
+            "schema_version": db.latest_library_version(),
+            "created_at": now_iso(),
+        }
+        _write_json(path / LIBRARY_JSON, info)
+        return cls(path, info)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> "Library":
+        """Open an existing library, upgrading its schema in place if it is older.
+
+        A path that is not a library, a newer schema, or a corrupt file raises a clear error
+        before anything is written.
+        """
+        path = Path(path).expanduser().absolute()
+        if not path.is_dir():
+            raise NotALibraryError(f"{path} is not a vdfs library: no such folder")
+        meta = path / LIBRARY_JSON
+        if not meta.is_file() or not (path / LIBRARY_DB).is_file():
+            raise NotALibraryError(
+                f"{path} is not a vdfs library: it has no {LIBRARY_JSON} and {LIBRARY_DB} "
+                "(create one with Library.create)")
+        try:
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            if not isinstance(info, dict) or "id" not in info:
+                raise ValueError("missing 'id'")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CorruptLibraryError(f"{meta} is not valid library metadata: {exc}") from exc
+        # Read-only checks first: nothing changes on a refused open.
+        version = db.check_readable(path / LIBRARY_DB)
+        latest = db.latest_library_version()
+        if version > latest:
+            from .errors import SchemaTooNewError
+            raise SchemaTooNewError(
+                f"{path} has schema version {version}, but this vdfs knows only up to {latest}: "
+                "upgrade vdfs to open it")
+        if (path / JOBS_DB).exists():
+            db.check_readable(path / JOBS_DB)
+        _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
+        _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
+        for sub in ("sidecars", "logs/extensions"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        if info.get("schema_version") != latest:
+            info["schema_version"] = latest
+            _write_json(meta, info)
+        return cls(path, info)
+
+    # ---- connections ----------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.path / LIBRARY_DB
+
+    @property
+    def jobs_db_path(self) -> Path:
+        return self.path / JOBS_DB
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection to library.db (autocommit; use BEGIN/COMMIT to group)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = db.connect(self.db_path)
+            self._local.conn = conn
+            with self._conns_lock:
+                self._all_conns.append(conn)
+        return conn
+
+    def connect(self) -> sqlite3.Connection:
+        """A new, caller-owned connection to library.db."""
+        return db.connect(self.db_path)
+
+    def close(self) -> None:
+        for svc in self._services.values():
+            close = getattr(svc, "close", None)
+            if callable(close):
+                close()
+        self._services.clear()
+        with self._conns_lock:
+            for conn in self._all_conns:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all_conns.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Library {self.info.get('name')!r} at {self.path}>"
+
+    def service(self, key: str, factory: Any) -> Any:
+        """One shared instance per library of a service (query engine, job runner, host API)."""
+        svc = self._services.get(key)
+        if svc is None:
+            svc = self._services[key] = factory()
+        return svc
+
+    # ---- the public API of DESIGN §6; each delegates to the module that owns it ------------
+    def add_location(self, path: str | os.PathLike[str], name: str | None = None) -> Any:
+        from .locations import add_location
+        return add_location(self, path, name=name)
+
+    def index(self, path_or_location: Any, **options: Any) -> "Job":
+        from .indexer import start_index
+        return start_index(self, path_or_location, **options)
+
+    def query(self, query: Any, **params: Any) -> Any:
+        from .query_service import run_query
+        return run_query(self, query, params)
+
+    def explain(self, query: Any, **params: Any) -> Any:
+        from .query_service import explain_query
+        return explain_query(self, query, params)
+
+    def vdfs(self) -> Any:
+        from .host import VdfsApi
+        return self.service("vdfs", lambda: VdfsApi(self))
+
+    @property
+    def jobs(self) -> Any:
+        from .jobs import JobManager
+        return self.service("jobs", lambda: JobManager(self))
+
+    # ---- devices --------------------------------------------------------------------------
+    def _register_device(self) -> int:
+        conn = self.conn
+        now = now_iso()
+        row = conn.execute("SELECT id FROM devices WHERE uuid = ?",
+                           (self.device_uuid.bytes,)).fetchone()
+        if row:
+            conn.execute("UPDATE devices SET last_seen_at = ? WHERE id = ?", (now, row[0]))
+            return int(row[0])
+        cur = conn.execute(
+            "INSERT INTO devices (uuid, name, hostname, os, created_at, last_seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (self.device_uuid.bytes, self.device_name, socket.gethostname(),
+             platform.system(), now, now))
+        return int(cur.lastrowid)
+
+
+def _migrate_file(path: Path, migrations: list[tuple[int, str]], what: str) -> int:
+    conn = db.connect(path)
+    try:
+        return db.migrate(conn, migrations, what=f"{path.parent.name}/{what}")
+    finally:
+        conn.close()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
