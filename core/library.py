@@ -186,6 +186,13 @@ class Library:
         return self.service("vdfs", lambda: VdfsApi(self))
 
     @property
+    def events(self) -> Any:
+        """The library's event bus: core events (entry created/modified/deleted, index finished)
+        and job events, for any number of subscribers."""
+        from .events import EventBus
+        return self.service("events", EventBus)
+
+    @property
     def jobs(self) -> Any:
         from .jobs import JobManager
         return self.service("jobs", lambda: JobManager(self))
