@@ -1,0 +1,92 @@
+"""What the completer offers: DSL words from vdfs_query, names from the open library.
+
+Reads only; each lookup is small and bounded so a Tab press never waits on a big library.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@lru_cache(maxsize=1)
+def dsl_keywords() -> tuple[str, ...]:
+    """Keywords of the grammar: the alphabetic string literals of vdfs.lark."""
+    try:
+        import vdfs_query
+    except ImportError:
+        return ()
+    words = getattr(vdfs_query, "KEYWORDS", None)
+    if words:
+        return tuple(sorted(set(words)))
+    try:
+        from lark import Lark
+        from vdfs_query import grammar_text  # type: ignore[attr-defined]
+        text = grammar_text()
+    except ImportError:
+        from importlib.resources import files
+        try:
+            text = (files("vdfs_query") / "grammar" / "vdfs.lark").read_text(encoding="utf-8")
+        except (FileNotFoundError, OSError):
+            return ()
+    found = set()
+    for lit in re.findall(r'"([^"\\]+)"i?', text):
+        if _WORD.match(lit) and len(lit) > 1:
+            found.add(lit.lower())
+    return tuple(sorted(found))
+
+
+def sources_and_fields() -> dict[str, list[str]]:
+    """Logical sources of the query catalog and their field names."""
+    try:
+        import vdfs_query
+    except ImportError:
+        return {}
+    cat = getattr(vdfs_query, "CATALOG", None) or getattr(vdfs_query, "catalog", None)
+    if cat is None:
+        return {}
+    if callable(cat) and not isinstance(cat, dict):
+        cat = cat()
+    sources = getattr(cat, "sources", cat)
+    out: dict[str, list[str]] = {}
+    items = sources.items() if isinstance(sources, dict) else ((getattr(s, "name", str(s)), s) for s in sources)
+    for name, src in items:
+        fields = getattr(src, "fields", src if isinstance(src, (dict, list, tuple)) else {})
+        names = list(fields) if isinstance(fields, dict) else [getattr(f, "name", str(f)) for f in fields]
+        out[str(name)] = sorted(str(n) for n in names)
+    return out
+
+
+def _column(lib: Any, sql: str, limit: int = 200) -> list[str]:
+    try:
+        rows = lib.conn.execute(sql + f" LIMIT {int(limit)}").fetchall()
+    except Exception:  # a library mid-migration or a table not there yet: no suggestions
+        return []
+    return [str(r[0]) for r in rows if r[0] is not None]
+
+
+def tag_names(lib: Any) -> list[str]:
+    return _column(lib, "SELECT name FROM tags ORDER BY name")
+
+
+def kinds(lib: Any) -> list[str]:
+    return _column(lib, "SELECT DISTINCT kind FROM entries ORDER BY kind")
+
+
+def model_types(lib: Any) -> list[str]:
+    found = _column(lib, "SELECT DISTINCT model_type FROM models ORDER BY model_type")
+    try:
+        from core.models import registered_model_types  # type: ignore[attr-defined]
+        found = sorted(set(found) | set(registered_model_types()))
+    except (ImportError, Exception):
+        pass
+    return found
+
+
+def tag_counts(lib: Any) -> list[list[Any]]:
+    rows = lib.conn.execute(
+        "SELECT t.name, COUNT(l.tag_id) FROM tags t LEFT JOIN tag_links l ON l.tag_id = t.id "
+        "GROUP BY t.id ORDER BY t.name").fetchall()
+    return [[name, n] for name, n in rows]

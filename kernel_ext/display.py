@@ -1,0 +1,112 @@
+"""Rendering query results and small tables: HTML for notebooks, aligned text for terminals.
+
+Output must be deterministic (notebooks are tests): no timings, no ids, no absolute paths that
+the result itself does not contain; rows beyond the display limit are counted, not shown.
+"""
+from __future__ import annotations
+
+import html
+import uuid
+from datetime import date, datetime
+from typing import Any, Sequence
+
+DEFAULT_LIMIT = 50
+
+
+def cell_text(value: Any, width: int = 60) -> str:
+    """One value as short text: UUIDs in full, bytes as 16-byte UUIDs or a length, long text cut."""
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        return str(uuid.UUID(bytes=raw)) if len(raw) == 16 else f"<{len(raw)} bytes>"
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, (datetime, date)):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _summary(total: int | None, shown: int, noun: str) -> str:
+    if total is None:
+        return f"{shown} {noun}{'' if shown == 1 else 's'}"
+    head = f"{total} {noun}{'' if total == 1 else 's'}"
+    if shown < total:
+        head += f" (showing the first {shown}; %config Vdfs.display_limit to see more)"
+    return head
+
+
+def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, total: int | None = None,
+               noun: str = "row", title: str | None = None) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell_text(v))}</td>" for v in row) + "</tr>"
+        for row in rows)
+    caption = html.escape(_summary(total if total is not None else len(rows), len(rows), noun))
+    if title:
+        caption = f"<b>{html.escape(title)}</b> — {caption}"
+    return (f'<div class="vdfs-result"><div class="vdfs-caption">{caption}</div>'
+            f'<table class="vdfs-table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
+def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, total: int | None = None,
+               noun: str = "row", title: str | None = None) -> str:
+    cells = [[cell_text(v, 40) for v in row] for row in rows]
+    widths = [len(str(c)) for c in columns]
+    for row in cells:
+        widths = [max(w, len(v)) for w, v in zip(widths, row)]
+    lines = []
+    caption = _summary(total if total is not None else len(rows), len(rows), noun)
+    lines.append(f"{title} — {caption}" if title else caption)
+    if columns:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(columns, widths)).rstrip())
+        lines.append("  ".join("-" * w for w in widths))
+        for row in cells:
+            lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def result_parts(result: Any, limit: int) -> tuple[list[str], list[list[Any]], int]:
+    """Columns, the first `limit` rows (as lists) and the total row count of a query Result."""
+    rows = result.rows()
+    columns = list(getattr(result, "columns", None) or (list(rows[0]) if rows else []))
+    total = len(rows)
+    shown = [[r.get(c) if isinstance(r, dict) else getattr(r, c, None) for c in columns]
+             for r in rows[:limit]]
+    return columns, shown, total
+
+
+class Table:
+    """A small display-only table (jobs, tags, help): rich HTML and plain text."""
+
+    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None,
+                 noun: str = "row"):
+        self.columns, self.rows, self.title, self.noun = list(columns), [list(r) for r in rows], title, noun
+
+    def _repr_html_(self) -> str:
+        return html_table(self.columns, self.rows, title=self.title, noun=self.noun)
+
+    def __repr__(self) -> str:
+        return text_table(self.columns, self.rows, title=self.title, noun=self.noun)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+class Text:
+    """A display-only message: the same words as HTML and as plain text."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self.text)
+
+    def _repr_html_(self) -> str:
+        return f'<pre class="vdfs-text">{html.escape(self.text)}</pre>'

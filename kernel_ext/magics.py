@@ -1,0 +1,235 @@
+"""`%vdfs` / `%%vdfs`: sub-commands and DSL queries, dispatched to core and vdfs_query.
+
+A thin skin (DESIGN §1): parse the arguments, look up `:name` values in the user namespace,
+call the library, hand back a displayable object. User mistakes become `MagicError`s (short
+message with caret); anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from IPython.core.magic import (Magics, line_cell_magic, magics_class, needs_local_scope,
+                                no_var_expand)
+
+from . import args as A
+from . import session
+from .display import Table, Text
+from .errors import MagicError, VdfsUsageError, from_query_error, from_syntax_error
+from .params import bind_params
+
+HELP = """\
+%vdfs open PATH [--create]        open a library (PATH or :variable); --create makes it if absent
+%vdfs close                       close the open library
+%vdfs index PATH [--wait]         add PATH as a location and index it (job monitor)
+%vdfs <query>                     run a DSL query; the value is the Result (`_`, .df(), .rows())
+%%vdfs [--out NAME] [--explain] [--limit N]
+                                  the cell is a query; --out stores the Result in NAME
+%vdfs explain <query>             the IR and SQL with its bound parameters
+%vdfs jobs                        jobs of this library
+%vdfs run EXT.JOB [key=value ...] start a job (job monitor); values may be :variables
+%vdfs preview EXT.ACTION [k=v ...] preview an action, then Commit / Discard
+%vdfs view EXT/VIEW_ID            render a view of an extension's ui_manifest.json
+%vdfs install PATH|PACKAGE|:obj   install an extension (permissions dialog)
+%vdfs tags                        tags and how often they are used
+%vdfs help                        this text
+Query values come from Python by name: `%vdfs entries where size > :min_size`."""
+
+QUERY_FLAGS: A.FlagSpec = {"out": A.identifier, "explain": bool, "limit": A.positive_int}
+
+
+def _syntax_error_type() -> type | None:
+    try:
+        from vdfs_query import VdfsSyntaxError
+        return VdfsSyntaxError
+    except ImportError:  # the query package is not there yet
+        return None
+
+
+def _vdfs_error_type() -> type:
+    from core.errors import VdfsError
+    return VdfsError
+
+
+def user_errors(text: str | None = None) -> Any:
+    """Context manager turning query/library exceptions into short MagicErrors."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def guard():
+        syntax = _syntax_error_type()
+        try:
+            yield
+        except MagicError:
+            raise
+        except Exception as exc:  # narrow below; anything else is a bug and re-raises
+            if syntax is not None and isinstance(exc, syntax):
+                raise from_syntax_error(exc, text or "") from None
+            if isinstance(exc, _vdfs_error_type()):
+                raise from_query_error(exc, text) from None
+            raise
+    return guard()
+
+
+@magics_class
+class VdfsMagics(Magics):
+    """The `%vdfs` line magic and `%%vdfs` cell magic."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.commands: dict[str, Callable[[str, dict[str, Any]], Any]] = {
+            "open": self.cmd_open, "close": self.cmd_close, "index": self.cmd_index,
+            "explain": self.cmd_explain, "jobs": self.cmd_jobs, "run": self.cmd_run,
+            "preview": self.cmd_preview, "view": self.cmd_view, "install": self.cmd_install,
+            "tags": self.cmd_tags, "help": self.cmd_help,
+        }
+
+    @no_var_expand
+    @needs_local_scope
+    @line_cell_magic
+    def vdfs(self, line: str, cell: str | None = None, local_ns: dict[str, Any] | None = None) -> Any:
+        """Query and drive a vdfs library (`%vdfs help` lists the commands)."""
+        ns = dict(self.shell.user_ns)
+        if local_ns:
+            ns.update(local_ns)
+        if cell is not None:
+            flags, rest = A.leading_flags(line, QUERY_FLAGS, command="%%vdfs")
+            if rest.strip():
+                raise VdfsUsageError(f"%%vdfs takes only flags on its first line, got {rest.strip()!r}"
+                                     " (put the query in the cell body)")
+            return self.run_query(cell, ns, flags.flags)
+        word, _, rest = line.strip().partition(" ")
+        if word in self.commands:
+            return self.commands[word](rest.strip(), ns)
+        if not line.strip():
+            return Text(HELP)
+        flags, query = A.leading_flags(line, QUERY_FLAGS, command="%vdfs")
+        return self.run_query(query, ns, flags.flags)
+
+    # ---- queries ------------------------------------------------------------------------
+    def run_query(self, text: str, ns: dict[str, Any], flags: dict[str, Any]) -> Any:
+        if not text.strip():
+            raise VdfsUsageError("empty query (try `%vdfs help`)")
+        lib = session.library()
+        params = bind_params(text, ns)
+        with user_errors(text):
+            if flags.get("explain"):
+                return lib.explain(text, **params)
+            result = lib.query(text, **params)
+        if flags.get("limit") is not None:
+            from .results import limited
+            result = limited(result, flags["limit"])
+        if flags.get("out"):
+            self.shell.user_ns[flags["out"]] = result
+        return result
+
+    def cmd_explain(self, rest: str, ns: dict[str, Any]) -> Any:
+        return self.run_query(rest, ns, {"explain": True})
+
+    # ---- library ------------------------------------------------------------------------
+    def _value(self, token: str, ns: dict[str, Any]) -> Any:
+        """A positional argument: `:name` reads the user's variable, anything else is text."""
+        if token.startswith(":") and token[1:].isidentifier():
+            if token[1:] not in ns:
+                raise VdfsUsageError(f"parameter {token} is not defined in the notebook")
+            return ns[token[1:]]
+        return token
+
+    def cmd_open(self, rest: str, ns: dict[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {"create": bool}, command="open")
+        if len(p.positional) != 1:
+            raise VdfsUsageError("usage: %vdfs open PATH [--create]")
+        path = self._value(p.positional[0], ns)
+        with user_errors():
+            lib = session.open_library(path, create=bool(p.flags.get("create")))
+        self.shell.user_ns["vdfs_library"] = lib
+        return Text(f"library {lib.info.get('name')!r} is open")
+
+    def cmd_close(self, rest: str, ns: dict[str, Any]) -> Any:
+        A.parse(A.split(rest), {}, command="close")
+        session.close_library()
+        self.shell.user_ns.pop("vdfs_library", None)
+        return Text("library closed")
+
+    def cmd_index(self, rest: str, ns: dict[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {"wait": bool}, command="index")
+        if len(p.positional) != 1:
+            raise VdfsUsageError("usage: %vdfs index PATH [--wait]")
+        lib = session.library()
+        with user_errors():
+            job = lib.index(self._value(p.positional[0], ns))
+        return self._monitor(job, wait=bool(p.flags.get("wait")))
+
+    def _monitor(self, job: Any, wait: bool) -> Any:
+        from .widgets.jobs import JobMonitor
+        monitor = JobMonitor(job, session.library())
+        if wait:
+            with user_errors():
+                monitor.wait()
+        return monitor
+
+    def cmd_jobs(self, rest: str, ns: dict[str, Any]) -> Any:
+        A.parse(A.split(rest), {}, command="jobs")
+        from .widgets.jobs import jobs_table
+        return jobs_table(session.library())
+
+    def cmd_run(self, rest: str, ns: dict[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {"wait": bool}, command="run")
+        if not p.positional:
+            raise VdfsUsageError("usage: %vdfs run EXTENSION.JOB [key=value ...] [--wait]")
+        name, kwargs = p.positional[0], self._kwargs(p.positional[1:], ns)
+        lib = session.library()
+        with user_errors():
+            job = lib.jobs.submit(name, kwargs)
+        return self._monitor(job, wait=bool(p.flags.get("wait")))
+
+    def _kwargs(self, tokens: list[str], ns: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for tok in tokens:
+            key, eq, raw = tok.partition("=")
+            if not eq or not key.isidentifier():
+                raise VdfsUsageError(f"expected key=value, got {tok!r}")
+            if raw.startswith(":"):
+                out[key] = self._value(raw, ns)
+            else:
+                try:
+                    out[key] = json.loads(raw)
+                except ValueError:
+                    out[key] = raw
+        return out
+
+    def cmd_preview(self, rest: str, ns: dict[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {}, command="preview")
+        if not p.positional:
+            raise VdfsUsageError("usage: %vdfs preview EXTENSION.ACTION [key=value ...]")
+        from .widgets.actions import ActionPreview
+        with user_errors():
+            return ActionPreview.start(session.library(), p.positional[0],
+                                       self._kwargs(p.positional[1:], ns))
+
+    def cmd_view(self, rest: str, ns: dict[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {"limit": A.positive_int}, command="view")
+        if len(p.positional) != 1 or "/" not in p.positional[0]:
+            raise VdfsUsageError("usage: %vdfs view EXTENSION/VIEW_ID")
+        ext, _, view_id = p.positional[0].partition("/")
+        from .widgets.views import render_view
+        with user_errors():
+            return render_view(session.library(), ext, view_id, limit=p.flags.get("limit"))
+
+    def cmd_install(self, rest: str, ns: dict[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {"yes": bool}, command="install")
+        if len(p.positional) != 1:
+            raise VdfsUsageError("usage: %vdfs install PATH|PACKAGE|:object [--yes]")
+        from .widgets.install import InstallDialog
+        with user_errors():
+            return InstallDialog.start(session.library(), self._value(p.positional[0], ns),
+                                       grant_all=bool(p.flags.get("yes")))
+
+    def cmd_tags(self, rest: str, ns: dict[str, Any]) -> Any:
+        A.parse(A.split(rest), {}, command="tags")
+        from .catalog import tag_counts
+        rows = tag_counts(session.library())
+        return Table(["tag", "uses"], rows, title="tags", noun="tag")
+
+    def cmd_help(self, rest: str, ns: dict[str, Any]) -> Any:
+        return Text(HELP)
