@@ -1,0 +1,245 @@
+"""JobContext: what a running job sees — its args, last checkpoint, progress, tasks, stop checks.
+
+Durability rule: a task is keyed deterministically (its name, a digest of its arguments and how
+many times the job already called it with them, or an explicit key=), and its result is stored
+in the tasks table when it completes. A resumed job re-runs its function from the top; every
+`ctx.run` of a completed key returns the stored result without running the task again.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from ..events import Event
+from . import codec
+from .errors import StopJob, TaskFailed
+from .executor import TaskContext, run_with_retries, wants_ctx
+from .registry import JobSpec, task_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .manager import JobManager
+
+PROGRESS_INTERVAL = 0.1   # seconds between stored progress updates (the last one always lands)
+CONTROL_POLL = 0.05       # seconds between reads of another process's pause/cancel request
+
+
+class RunFlags:
+    """Stop requests for one running job, set in-process without touching jobs.db."""
+
+    def __init__(self) -> None:
+        self.request: str | None = None      # 'pause' | 'cancel' | 'suspend'
+        self.observed = False                # the job saw the request (so it may have cut short)
+        self.done = threading.Event()
+
+
+class JobContext:
+    def __init__(self, manager: "JobManager", spec: JobSpec, row: dict[str, Any], owner: str,
+                 flags: RunFlags):
+        self._m = manager
+        self._spec = spec
+        self._owner = owner
+        self._flags = flags
+        self.job_id: str = row["id"]
+        self.name: str = row["name"]
+        self.extension_id: str | None = row.get("extension_id")
+        self.lib = manager.lib
+        self.args: dict[str, Any] = codec.loads(row["args"]) or {}
+        self.state: dict[str, Any] | None = codec.loads(row.get("checkpoint"))
+        self.parallelism: int = int(row.get("parallelism") or spec.parallelism)
+        self._done_tasks = manager.store.completed_tasks(self.job_id)
+        self._occurrences: dict[str, int] = {}
+        self._key_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._last_poll = 0.0
+        self._last_progress = 0.0
+        self._pending_progress: tuple[int, int | None, str | None, str | None] | None = None
+        self._phase: str | None = row.get("phase")
+        self.tasks_run = 0       # tasks executed in this run (not replayed)
+        self.tasks_replayed = 0  # tasks whose stored result was returned
+
+    # ---- stop requests -------------------------------------------------------------------
+    def _poll_control(self, force: bool = False) -> str | None:
+        if self._flags.request:
+            return self._flags.request
+        now = time.monotonic()
+        if force or now - self._last_poll >= CONTROL_POLL:
+            self._last_poll = now
+            req = self._m.store.control(self.job_id)
+            if req and not self._flags.request:
+                self._flags.request = req
+        return self._flags.request
+
+    def is_cancelled(self) -> bool:
+        """True when the job was asked to stop (cancel, pause, or the library is closing).
+
+        A job that sees True should return (or raise) soon; it will be marked cancelled or
+        paused — not completed — and a paused job resumes from its last checkpoint.
+        """
+        if self._poll_control():
+            self._flags.observed = True
+            return True
+        return False
+
+    def _check_stop(self) -> None:
+        req = self._poll_control()
+        if req:
+            self._flags.observed = True
+            raise StopJob(req)
+
+    # ---- progress and checkpoints --------------------------------------------------------
+    def progress(self, done: int, total: int | None = None, message: str | None = None,
+                 phase: str | None = None) -> None:
+        """Report progress; stored and published at most every 0.1 s (and on phase change)."""
+        self._pending_progress = (int(done), total, message, phase)
+        now = time.monotonic()
+        changed = phase is not None and phase != self._phase
+        if changed or now - self._last_progress >= PROGRESS_INTERVAL or (
+                total is not None and done >= total):
+            self._flush_progress()
+
+    def _flush_progress(self) -> None:
+        if self._pending_progress is None:
+            return
+        done, total, message, phase = self._pending_progress
+        self._pending_progress = None
+        self._last_progress = time.monotonic()
+        if phase is not None:
+            self._phase = phase
+        req = self._m.store.progress(self.job_id, self._owner, done, total, message, phase)
+        if req and not self._flags.request:
+            self._flags.request = req
+        self._m.publish(Event("job.progress", {
+            "job_id": self.job_id, "name": self.name, "extension_id": self.extension_id,
+            "done": done, "total": total, "message": message, "phase": self._phase}))
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        """Save `state` durably; a resumed run starts with `ctx.state` equal to it.
+
+        A checkpoint is also a safe point: a pending pause or cancel stops the job here.
+        """
+        text = codec.dumps(state, what="checkpoint state")
+        self._flush_progress()
+        req = self._m.store.checkpoint(self.job_id, self._owner, text)
+        self.state = codec.loads(text)
+        if req and not self._flags.request:
+            self._flags.request = req
+        self._check_stop()
+
+    # ---- tasks ---------------------------------------------------------------------------
+    def _key(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+             key: str | None) -> str:
+        name = task_spec(fn).name
+        base = f"{name}:{key}" if key is not None else f"{name}:{codec.args_digest(args, kwargs)}"
+        with self._key_lock:
+            n = self._occurrences.get(base, 0)
+            self._occurrences[base] = n + 1
+        return base if (key is not None and n == 0) else f"{base}#{n}"
+
+    def _execute(self, key: str, fn: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> Any:
+        if key in self._done_tasks:
+            self.tasks_replayed += 1
+            return codec.load_result(self._done_tasks[key])
+        self._check_stop()
+        spec = task_spec(fn)
+        takes_ctx = wants_ctx(fn)
+
+        def make_ctx(attempt: int) -> TaskContext | None:
+            if not takes_ctx:
+                return None
+            return TaskContext(self.job_id, key, attempt, self.lib,
+                               _job_cancelled=lambda: bool(self._flags.request))
+
+        store = self._m.store
+        try:
+            result, attempts = run_with_retries(spec, fn, args, kwargs, key=key,
+                                                make_ctx=make_ctx, check_stop=self._check_stop)
+        except TaskFailed as exc:
+            store.record_task(self.job_id, key, spec.name, "failed", exc.attempts, error=exc.error)
+            raise
+        text = codec.dump_result(result)
+        store.record_task(self.job_id, key, spec.name, "completed", attempts, result=text)
+        self._done_tasks[key] = text
+        self.tasks_run += 1
+        return result
+
+    def run(self, task_fn: Callable[..., Any], *args: Any, key: str | None = None,
+            **kwargs: Any) -> Any:
+        """Run a task (retries, timeout, durability) and return its result.
+
+        In an async job this returns an awaitable, so `await asyncio.gather(ctx.run(t, a),
+        ctx.run(t, b))` overlaps up to `parallelism` tasks.
+        """
+        k = self._key(task_fn, args, kwargs, key)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            return loop.run_in_executor(self._executor(), self._execute, k, task_fn, args, kwargs)
+        return self._execute(k, task_fn, args, kwargs)
+
+    def submit(self, task_fn: Callable[..., Any], *args: Any, key: str | None = None,
+               **kwargs: Any) -> Future:
+        """Start a task on the job's pool (at most `parallelism` at once); returns a Future."""
+        k = self._key(task_fn, args, kwargs, key)
+        return self._executor().submit(self._execute, k, task_fn, args, kwargs)
+
+    def map(self, task_fn: Callable[..., Any], items: Iterable[Any], *,
+            keys: Iterable[str] | None = None) -> list[Any]:
+        """`task_fn(item)` for every item, up to `parallelism` at once; results in item order.
+
+        The first failure cancels the tasks not yet started and is raised after the running
+        ones end.
+        """
+        items = list(items)
+        key_list = list(keys) if keys is not None else [None] * len(items)
+        if len(key_list) != len(items):
+            raise ValueError(f"map: {len(key_list)} keys for {len(items)} items")
+        if self._spec.executor == "process":
+            from .procpool import map_in_processes
+            return map_in_processes(self, task_fn, items, key_list)
+        futures = [self.submit(task_fn, item, key=k) for item, k in zip(items, key_list)]
+        results, first_error = [], None
+        for fut in futures:
+            if first_error is not None:
+                fut.cancel()
+                continue
+            try:
+                results.append(fut.result())
+            except BaseException as exc:
+                first_error = exc
+        if first_error is not None:
+            for fut in futures:
+                if not fut.cancelled():
+                    try:
+                        fut.result()
+                    except BaseException:
+                        pass
+            raise first_error
+        return results
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.parallelism,
+                                                thread_name_prefix=f"vdfs-job-{self.job_id[:8]}")
+            return self._pool
+
+    def vdfs(self) -> Any:
+        """The host API (lib.vdfs()); an extension's job gets its permission-checked view."""
+        host = getattr(self._m, "host_for", None)
+        if host is not None and self.extension_id:
+            return host(self.extension_id)
+        return self.lib.vdfs()
+
+    def close(self) -> None:
+        self._flush_progress()
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None

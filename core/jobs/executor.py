@@ -1,0 +1,135 @@
+"""Running one task: attempts, exponential backoff, and timeouts.
+
+Timeouts. A Python thread cannot be killed, so how a timed-out attempt is stopped depends on
+where it runs:
+- async tasks run under `asyncio.wait_for`, which really cancels the coroutine;
+- sync tasks with isolation="thread" run in a fresh daemon thread that is *abandoned* on
+  timeout: the job goes on at once, the attempt counts as a failure, and the task's
+  TaskContext.is_cancelled() turns true so a cooperative task stops soon. A task that ignores it
+  keeps its thread until it returns, and whatever it returns is thrown away;
+- isolation="process" runs the attempt in a worker process that is SIGKILLed on timeout: the
+  only way to *stop* arbitrary code (a C extension spinning, a hung syscall). It costs a process
+  hop per attempt and needs picklable, module-level functions and arguments.
+Threads are the default because most tasks are I/O-bound, touch the library's connections, and
+are cheap to start; choose "process" for CPU-bound or untrusted-to-terminate work.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import StopJob, TaskFailed, TaskTimeout
+from .registry import TaskSpec
+
+_CTX_NAMES = ("ctx", "task_ctx", "tctx")
+
+
+@dataclass
+class TaskContext:
+    """What a task sees when its first parameter is named `ctx` (or annotated TaskContext)."""
+    job_id: str
+    key: str
+    attempt: int
+    lib: Any = None
+    _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
+    _job_cancelled: Callable[[], bool] | None = field(default=None, repr=False)
+
+    def is_cancelled(self) -> bool:
+        """True once this attempt timed out or its job was asked to stop."""
+        if self._cancelled.is_set():
+            return True
+        return bool(self._job_cancelled and self._job_cancelled())
+
+    def vdfs(self) -> Any:
+        return self.lib.vdfs()
+
+
+_wants_ctx_cache: dict[Any, bool] = {}
+
+
+def wants_ctx(fn: Callable[..., Any]) -> bool:
+    try:
+        return _wants_ctx_cache[fn]
+    except (KeyError, TypeError):
+        pass
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    ok = bool(params) and (params[0].name in _CTX_NAMES or "TaskContext" in str(params[0].annotation))
+    try:
+        _wants_ctx_cache[fn] = ok
+    except TypeError:
+        pass
+    return ok
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+          timeout: float | None) -> Any:
+    if inspect.iscoroutinefunction(fn):
+        async def runner() -> Any:
+            return await asyncio.wait_for(fn(*args, **kwargs), timeout)
+        try:
+            return asyncio.run(runner())
+        except asyncio.TimeoutError as exc:
+            raise TaskTimeout(f"timed out after {timeout * 1000:.0f} ms (cancelled)") from exc
+    return fn(*args, **kwargs)
+
+
+def attempt_once(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any], tctx: TaskContext | None) -> Any:
+    """Run one attempt in the calling thread, or under a timeout as the module doc says."""
+    call_args = (tctx, *args) if tctx is not None else args
+    timeout = spec.timeout_ms / 1000 if spec.timeout_ms else None
+    if spec.isolation == "process":
+        from .procpool import run_in_process
+        return run_in_process(fn, call_args, kwargs, timeout)
+    if timeout is None or inspect.iscoroutinefunction(fn):
+        return _call(fn, call_args, kwargs, timeout)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn(*call_args, **kwargs)
+        except BaseException as exc:  # handed to the waiting thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name=f"vdfs-task-{spec.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        if tctx is not None:
+            tctx._cancelled.set()
+        raise TaskTimeout(f"timed out after {spec.timeout_ms} ms (attempt abandoned)")
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+def run_with_retries(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...],
+                     kwargs: dict[str, Any], *, key: str, make_ctx: Callable[[int], Any],
+                     check_stop: Callable[[], None]) -> tuple[Any, int]:
+    """Run up to 1 + retries attempts; return (result, attempts) or raise TaskFailed.
+
+    Backoff between attempts: backoff_ms · 2^(n-1), ±25 % jitter, capped at 5 s.
+    """
+    attempts = spec.retries + 1
+    last: BaseException | None = None
+    for n in range(1, attempts + 1):
+        try:
+            return attempt_once(spec, fn, args, kwargs, make_ctx(n)), n
+        except StopJob:
+            raise
+        except Exception as exc:  # every failure of an attempt is retried
+            last = exc
+        if n < attempts:
+            delay = min(5.0, spec.backoff_ms / 1000 * 2 ** (n - 1)) * random.uniform(0.75, 1.25)
+            time.sleep(delay)
+            check_stop()
+    assert last is not None
+    raise TaskFailed(spec.name, key, attempts, f"{type(last).__name__}: {last}") from last

@@ -1,0 +1,338 @@
+"""JobManager (lib.jobs) and Job handles: submit, run in a background thread, control, resume.
+
+State lives in jobs.db, not in memory: a Job handle only knows its id, so a handle made in one
+process can wait for, pause or cancel a job another process runs. A job runs in a thread of the
+process that submitted (or resumed) it; that process's owner string marks it, and a job whose
+owner is dead is resumable (`resume_pending`, `find_unfinished`, `Job.resume`).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import traceback
+import uuid
+from typing import Any, Callable
+
+from ..events import Event
+from . import codec
+from .context import JobContext, RunFlags
+from .errors import JobCancelled, JobError, JobFailed, StopJob
+from .owner import new_owner, owner_alive, release_owner
+from .registry import JobSpec, get_job_spec
+from .store import TERMINAL, JobStore
+
+log = logging.getLogger(__name__)
+
+_STOP_STATUS = {"pause": "paused", "cancel": "cancelled", "suspend": "queued"}
+
+
+class Job:
+    """A handle on one job in jobs.db."""
+
+    def __init__(self, manager: "JobManager", job_id: str):
+        self._m = manager
+        self.id = job_id
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id[:8]} {self.status}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Job) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def _row(self) -> dict[str, Any]:
+        row = self._m.store.get(self.id)
+        if row is None:
+            raise JobError(f"no job {self.id} in {self._m.store.path}")
+        return row
+
+    @property
+    def status(self) -> str:
+        return self._row()["status"]
+
+    @property
+    def name(self) -> str:
+        return self._row()["name"]
+
+    def info(self) -> dict[str, Any]:
+        """Everything jobs.db knows about the job, JSON fields decoded, plus task counts."""
+        return self._m.describe(self._row())
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until the job completes and return its result.
+
+        Raises JobFailed (or JobCancelled) if it ended otherwise, TimeoutError after `timeout`
+        seconds. A paused job is not finished: wait keeps waiting for someone to resume it.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            flags = self._m._running.get(self.id)
+            row = self._row()
+            if row["status"] in TERMINAL and flags is None:
+                break
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise TimeoutError(f"job {self.id} still {row['status']} after {timeout} s")
+            step = 0.05 if remaining is None else min(0.05, remaining)
+            if flags is not None:
+                flags.done.wait(step)
+            else:
+                time.sleep(step)
+        if row["status"] == "completed":
+            return codec.loads(row["result"])
+        if row["status"] == "cancelled":
+            raise JobCancelled(self.id, row["error"])
+        raise JobFailed(self.id, (row["error"] or "").split("\n--\n")[0], row["status"])
+
+    def pause(self) -> "Job":
+        self._m._control(self.id, "pause")
+        return self
+
+    def cancel(self) -> "Job":
+        self._m._control(self.id, "cancel")
+        return self
+
+    def resume(self) -> "Job":
+        """Run a paused, queued or orphaned job here, from its last checkpoint."""
+        row = self._row()
+        if row["status"] in TERMINAL:
+            raise JobError(f"job {self.id} is {row['status']}; only a paused, queued or "
+                           "interrupted job can be resumed")
+        if row["status"] == "running" and owner_alive(row["owner"]):
+            if row["control"] == "pause":   # paused but not yet stopped: withdraw the request
+                self._m.store.request(self.id, None)
+                flags = self._m._running.get(self.id)
+                if flags is not None and flags.request == "pause" and not flags.observed:
+                    flags.request = None
+            return self
+        self._m._start(self.id)
+        return self
+
+
+class JobManager:
+    """The jobs of one library (lib.jobs)."""
+
+    def __init__(self, lib: Any):
+        self.lib = lib
+        self.store = JobStore(lib.jobs_db_path)
+        self.owner = new_owner()
+        self._running: dict[str, RunFlags] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self._unsubscribe: Callable[[], None] | None = None
+        from .triggers import attach_triggers
+        self._unsubscribe = attach_triggers(self)
+
+    # ---- events --------------------------------------------------------------------------
+    def publish(self, event: Event) -> None:
+        try:
+            self.lib.events.publish(event)
+        except Exception:  # never let event delivery break a job
+            log.exception("publishing %s failed", event.kind)
+
+    def _status_event(self, job_id: str, name: str, status: str,
+                      extension_id: str | None = None, error: str | None = None) -> None:
+        self.publish(Event("job.status", {"job_id": job_id, "name": name, "status": status,
+                                          "extension_id": extension_id, "error": error}))
+
+    # ---- creating and starting -----------------------------------------------------------
+    def submit(self, name: str | Callable[..., Any], args: dict[str, Any] | None = None, *,
+               extension_id: str | None = None, trigger: str = "user_initiated",
+               start: bool = True) -> Job:
+        """Record a new job and start it in a background thread; returns its handle."""
+        if self._closed:
+            raise JobError("this library is closed; open it again to submit jobs")
+        spec = self._spec_for(name)
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise JobError(f"job {spec.name}: args must be a dict of keyword arguments, "
+                           f"got {type(args).__name__}")
+        job_id = str(uuid.uuid4())
+        self.store.create(job_id, spec.name, args,
+                          extension_id=extension_id if extension_id is not None
+                          else spec.extension_id,
+                          trigger=trigger, parallelism=spec.parallelism,
+                          entrypoint=spec.entrypoint)
+        self._status_event(job_id, spec.name, "queued", extension_id)
+        if start:
+            self._start(job_id)
+        return Job(self, job_id)
+
+    @staticmethod
+    def _spec_for(name: str | Callable[..., Any]) -> JobSpec:
+        if callable(name):
+            spec = getattr(name, "__vdfs_job__", None)
+            if spec is None:
+                raise JobError(f"{name!r} is not a registered job: decorate it with @job "
+                               "or call register_job")
+            return spec
+        if not isinstance(name, str):
+            raise JobError(f"job name must be a string, got {type(name).__name__}")
+        return get_job_spec(name)
+
+    def _start(self, job_id: str) -> bool:
+        row = self.store.get(job_id)
+        if row is None:
+            raise JobError(f"no job {job_id}")
+        spec = get_job_spec(row["name"], row.get("entrypoint"))
+        with self._lock:
+            if self._closed:
+                raise JobError("this library is closed")
+            if job_id in self._running:
+                return False
+            claimed = self.store.claim(job_id, self.owner)
+            if claimed is None:
+                return False
+            flags = RunFlags()
+            self._running[job_id] = flags
+            thread = threading.Thread(target=self._run, args=(spec, claimed, flags),
+                                      name=f"vdfs-job-{row['name']}-{job_id[:8]}", daemon=True)
+            self._threads[job_id] = thread
+        thread.start()
+        return True
+
+    def _run(self, spec: JobSpec, row: dict[str, Any], flags: RunFlags) -> None:
+        job_id = row["id"]
+        ctx: JobContext | None = None
+        status, result, error = "failed", None, None
+        self._status_event(job_id, spec.name, "running", row.get("extension_id"))
+        try:
+            ctx = JobContext(self, spec, row, self.owner, flags)
+            if spec.is_async:
+                value = asyncio.run(spec.fn(ctx, **ctx.args))
+            else:
+                value = spec.fn(ctx, **ctx.args)
+            ctx.close()
+            req = flags.request or ctx._poll_control(force=True)
+            if req and flags.observed:
+                status = _STOP_STATUS[req]
+            else:
+                status, result = "completed", codec.dumps(value, what=f"job {spec.name} result")
+        except StopJob as stop:
+            status = _STOP_STATUS.get(stop.reason, "queued")
+        except BaseException as exc:  # the job's own failure: record it, never crash the thread
+            status = "failed"
+            error = f"{type(exc).__name__}: {exc}\n--\n{traceback.format_exc()}"
+            log.info("job %s (%s) failed: %s", job_id, spec.name, exc)
+        finally:
+            if ctx is not None:
+                try:
+                    ctx.close()
+                except Exception:
+                    log.exception("closing job %s", job_id)
+            try:
+                if status == "queued":
+                    self.store.finish(job_id, self.owner, "queued")
+                else:
+                    self.store.finish(job_id, self.owner, status, result=result, error=error)
+            except Exception:
+                log.exception("recording the end of job %s", job_id)
+            with self._lock:
+                self._running.pop(job_id, None)
+                self._threads.pop(job_id, None)
+            flags.done.set()
+            self._status_event(job_id, spec.name, status, row.get("extension_id"),
+                               error.split("\n--\n")[0] if error else None)
+
+    # ---- control -------------------------------------------------------------------------
+    def _control(self, job_id: str, what: str) -> None:
+        row = self.store.get(job_id)
+        if row is None:
+            raise JobError(f"no job {job_id}")
+        status = row["status"]
+        if status in TERMINAL:
+            raise JobError(f"job {job_id} is already {status}; cannot {what} it")
+        target = _STOP_STATUS[what]
+        if status in ("queued", "paused") or (status == "running"
+                                                and not owner_alive(row["owner"])):
+            if status == "paused" and what == "pause":
+                return
+            if self.store.set_status_unowned(job_id, target, expect=(status,)):
+                self._status_event(job_id, row["name"], target, row.get("extension_id"))
+                return
+            row = self.store.get(job_id) or row   # it started meanwhile: fall through
+        flags = self._running.get(job_id)
+        if flags is not None:
+            flags.request = what
+        self.store.request(job_id, what)
+
+    # ---- finding and resuming ------------------------------------------------------------
+    def get(self, job_id: str) -> Job:
+        if self.store.get(job_id) is None:
+            raise JobError(f"no job {job_id}")
+        return Job(self, job_id)
+
+    def list(self, *, status: str | None = None, name: str | None = None,
+             limit: int | None = None) -> list[dict[str, Any]]:
+        return [self.describe(r, with_tasks=False)
+                for r in self.store.list(status=status, name=name, limit=limit)]
+
+    def describe(self, row: dict[str, Any], with_tasks: bool = True) -> dict[str, Any]:
+        info = dict(row)
+        for k in ("args", "checkpoint", "result"):
+            info[k] = codec.loads(info.get(k))
+        if info.get("error"):
+            info["error"], _, info["traceback"] = info["error"].partition("\n--\n")
+        info["resumable"] = self._resumable(row)
+        if with_tasks:
+            info["tasks"] = self.store.task_counts(row["id"])
+        return info
+
+    @staticmethod
+    def _resumable(row: dict[str, Any]) -> bool:
+        return row["status"] in ("queued", "paused") or (
+            row["status"] == "running" and not owner_alive(row["owner"]))
+
+    def find_unfinished(self, name: str, match_args: dict[str, Any] | None = None) -> Job | None:
+        """The oldest job `name` that is queued, paused or orphaned and whose args contain
+        `match_args` (compared as JSON), or None."""
+        want = codec.loads(codec.dumps(match_args or {}, what="match_args"))
+        for row in self.store.unfinished(name):
+            if not self._resumable(row):
+                continue
+            args = codec.loads(row["args"]) or {}
+            if all(k in args and args[k] == v for k, v in want.items()):
+                return Job(self, row["id"])
+        return None
+
+    def resume_pending(self) -> list[Job]:
+        """Restart every queued or orphaned job (not the paused ones: a person paused those)."""
+        started = []
+        for row in self.store.unfinished():
+            if row["status"] == "paused" or not self._resumable(row):
+                continue
+            try:
+                if self._start(row["id"]):
+                    started.append(Job(self, row["id"]))
+            except JobError as exc:
+                log.warning("cannot resume job %s (%s): %s", row["id"], row["name"], exc)
+        return started
+
+    def running_here(self) -> list[str]:
+        with self._lock:
+            return list(self._running)
+
+    # ---- shutdown ------------------------------------------------------------------------
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop this process's jobs at their next safe point (they stay resumable), then close."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            threads = dict(self._threads)
+            for flags in self._running.values():
+                if flags.request is None:
+                    flags.request = "suspend"
+        if self._unsubscribe:
+            self._unsubscribe()
+        deadline = time.monotonic() + timeout
+        for thread in threads.values():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        release_owner(self.owner)
+        self.store.close()
