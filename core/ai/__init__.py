@@ -1,0 +1,11 @@
+"""AI infrastructure (SPEC §5): the model registry, loaders (ONNX, Ollama, OpenAI-compatible),
+the user's local/cloud preference and consent, and Jinja prompt templates."""
+from .loaders import OllamaClient, OnnxModel, OpenAIClient
+from .prompts import PromptError, Prompts
+from .registry import ModelRegistry, RegisteredModel
+from .service import AiService, AiSettings
+from .sources import ConsentRequired, ModelError, ModelIntegrityError, ModelSource
+
+__all__ = ["AiService", "AiSettings", "ConsentRequired", "ModelError", "ModelIntegrityError",
+           "ModelRegistry", "ModelSource", "OllamaClient", "OnnxModel", "OpenAIClient",
+           "PromptError", "Prompts", "RegisteredModel"]
