@@ -1,0 +1,157 @@
+"""%vdfs in a real IPython shell: argument parsing, errors, library commands, jobs, completion."""
+from __future__ import annotations
+
+import pytest
+
+import kernel_ext
+from kernel_ext import session
+from kernel_ext.errors import VdfsUsageError
+
+from magics_support import GATES, complete, run, shell as make_shell
+
+
+@pytest.fixture
+def ip(tmp_path):
+    shell = make_shell()
+    shell.user_ns["libdir"] = str(tmp_path / "nb.vdfs")
+    yield shell
+    session.close_library()
+    for name in ("libdir", "vdfs_library", "res", "n", "m"):
+        shell.user_ns.pop(name, None)
+
+
+@pytest.fixture
+def opened(ip):
+    run(ip, "%vdfs open :libdir --create")
+    return ip
+
+
+def test_help_lists_every_command(ip):
+    text = repr(run(ip, "%vdfs help"))
+    for cmd in ("open", "index", "explain", "jobs", "run", "preview", "view", "install", "tags"):
+        assert f"%vdfs {cmd}" in text
+
+
+def test_unknown_flag_raises_naming_the_flag_and_the_known_ones(ip):
+    with pytest.raises(VdfsUsageError, match=r"unknown flag --bogus for 'open' \(known flags: --create\)"):
+        run(ip, "%vdfs open x --bogus")
+    with pytest.raises(VdfsUsageError, match="unknown flag --nope"):
+        run(ip, "%%vdfs --nope\nentries")
+    with pytest.raises(VdfsUsageError, match="--limit needs a number"):
+        run(ip, "%%vdfs --limit many\nentries")
+
+
+def test_user_error_shows_short_message_without_traceback(ip, capsys):
+    ip.run_cell("%vdfs open x --bogus")
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "VdfsUsageError: unknown flag --bogus" in text
+    assert "Traceback" not in text and "File " not in text
+
+
+def test_commands_needing_a_library_say_how_to_open_one(ip):
+    with pytest.raises(kernel_ext.session.NoLibraryError, match=r"%vdfs open PATH \[--create\]"):
+        run(ip, "%vdfs jobs")
+
+
+def test_open_takes_path_from_a_variable_and_exposes_the_library(ip, tmp_path):
+    text = repr(run(ip, "%vdfs open :libdir --create"))
+    assert text == "library 'nb' is open"
+    lib = ip.user_ns["vdfs_library"]
+    assert lib is kernel_ext.library()
+    assert lib.path == tmp_path / "nb.vdfs"
+    run(ip, "%vdfs close")
+    run(ip, "%vdfs open :libdir")  # reopens without --create
+    assert kernel_ext.library().info["id"] == lib.info["id"]
+
+
+def test_open_missing_library_is_a_short_error(ip, tmp_path):
+    ip.user_ns["libdir"] = str(tmp_path / "absent")
+    with pytest.raises(kernel_ext.errors.VdfsQueryError, match="is not a vdfs library"):
+        run(ip, "%vdfs open :libdir")
+
+
+def test_dollar_and_braces_are_not_expanded(opened):
+    """@no_var_expand: `$x` and `{x}` reach the magic as typed, never as the variable's text."""
+    opened.user_ns["n"] = "SHOULD-NOT-APPEAR"
+    with pytest.raises(VdfsUsageError) as info:
+        run(opened, "%vdfs run {n} $n=1")
+    assert "SHOULD-NOT-APPEAR" not in str(info.value)
+    assert "$n=1" in str(info.value)
+
+
+def test_missing_parameter_is_named_with_a_caret(opened):
+    with pytest.raises(VdfsUsageError) as info:
+        run(opened, "%vdfs entries where size > :min_size")
+    err = info.value
+    assert "parameter :min_size is not defined" in err.message
+    src, caret = err.detail[:2]
+    assert caret.index("^") == src.index(":min_size") and caret.count("^") == len(":min_size")
+
+
+def test_run_job_with_wait_shows_a_completed_monitor(opened):
+    opened.user_ns["n"] = 4
+    monitor = run(opened, "%vdfs run test.count n=:n --wait")
+    assert monitor.text() == "job test.count: completed 4/4 (100%), phase counting"
+    assert monitor.result == {"counted": 4}
+    assert monitor._bar.value == monitor._bar.max == 4
+    assert monitor._pct.value == "100%"
+    assert monitor._pause.disabled and monitor._cancel.disabled
+    table = repr(run(opened, "%vdfs jobs"))
+    assert "test.count  completed  4/4" in table
+
+
+def test_monitor_follows_events_and_its_buttons_control_the_job(opened):
+    GATES["g1"] = __import__("threading").Event()
+    monitor = run(opened, '%vdfs run test.count n=3 gate="g1"')
+    job = monitor.job
+    _wait_for(lambda: monitor.status == "running" and monitor.done == 0 and monitor.total == 3)
+    assert not monitor._pause.disabled and monitor._resume.disabled
+    monitor._pause.click()
+    GATES["g1"].set()
+    _wait_for(lambda: job.status == "paused")
+    _wait_for(lambda: monitor.status == "paused")
+    assert monitor.text().startswith("job test.count: paused")
+    assert not monitor._resume.disabled
+    monitor._resume.click()
+    assert monitor.wait(10) == {"counted": 3}
+    _wait_for(lambda: monitor.status == "completed")
+    assert monitor._pct.value == "100%"
+
+
+def test_cancel_button_cancels(opened):
+    GATES["g2"] = __import__("threading").Event()
+    monitor = run(opened, '%vdfs run test.count n=5 gate="g2"')
+    _wait_for(lambda: monitor.status == "running")
+    monitor._cancel.click()
+    GATES["g2"].set()
+    _wait_for(lambda: monitor.status == "cancelled")
+    assert monitor.job.status == "cancelled"
+    assert monitor._bar.bar_style == "warning"
+
+
+def test_run_unknown_job_is_a_short_error(opened):
+    with pytest.raises(kernel_ext.errors.VdfsQueryError, match="nope.job"):
+        run(opened, "%vdfs run nope.job")
+
+
+def test_kwargs_must_be_key_value(opened):
+    with pytest.raises(VdfsUsageError, match="expected key=value, got 'oops'"):
+        run(opened, "%vdfs run test.count oops")
+
+
+def test_completion_of_subcommands_and_variables(opened):
+    assert complete(opened, "%vdfs ru") == ["run"]
+    assert set(complete(opened, "%vdfs ")) >= {"open", "index", "jobs", "help"}
+    opened.user_ns["min_size"] = 10
+    assert ":min_size" in complete(opened, "%vdfs entries where size > :min")
+    assert complete(opened, "%vdfs open x --cr") == ["--create"]
+
+
+def _wait_for(cond, timeout=10.0):
+    import time
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
