@@ -1,0 +1,19 @@
+"""Extension models (SPEC.md §2): declaration, instances with lazy blob fields, storage.
+
+    @model(version="1.0.0", scope="standalone")
+    @dataclass
+    class Person:
+        name: str
+        embedding: np.ndarray = blob_data(compression="zstd", lazy=True)
+
+Store and query them through `lib.vdfs()` (core/host.py).
+"""
+from .instances import (ModelState, instances_from_rows, is_loaded, model_uuid, spec_of,
+                        state_of)
+from .spec import (BlobData, ModelDefinitionError, ModelSpec, ModelVersionError, blob_data,
+                   find_model, migrates, model)
+from .store import ModelExistsError, ModelScopeError
+
+__all__ = ["model", "blob_data", "migrates", "ModelSpec", "BlobData", "instances_from_rows",
+           "model_uuid", "is_loaded", "spec_of", "state_of", "ModelState", "find_model",
+           "ModelDefinitionError", "ModelVersionError", "ModelExistsError", "ModelScopeError"]

@@ -1,0 +1,263 @@
+"""Model instances: building them from `models` rows, and their lazily loaded blob fields.
+
+An instance carries a small `ModelState` (uuid, scope, which blobs are still on disk) in its
+`__dict__`. Blob fields are descriptors: the first attribute access reads the blob (counted in
+`core.blobs.stats(lib)`), later accesses return the cached value. Rows built with
+`inline_only=True` read neither blobs nor their links until a blob field is touched.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .. import blobs
+from .codec import from_json, to_json, type_hints
+from .spec import BlobData, ModelDefinitionError, ModelSpec
+
+STATE = "__vdfs__"
+_UNKNOWN = object()   # a blob field whose link has not been looked up yet
+
+
+@dataclass
+class ModelState:
+    uuid: uuid.UUID
+    lib: Any = None
+    scope: str | None = None
+    target: uuid.UUID | None = None     # entry or content uuid for scoped models
+    metadata_id: int | None = None
+    hlc: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    pending: dict[str, Any] = field(default_factory=dict)  # field -> blob id or _UNKNOWN
+
+
+def spec_of(obj_or_cls: Any) -> ModelSpec:
+    spec = getattr(obj_or_cls, "__vdfs_model__", None)
+    if not isinstance(spec, ModelSpec):
+        name = getattr(obj_or_cls, "__name__", type(obj_or_cls).__name__)
+        raise ModelDefinitionError(f"{name} is not a model: decorate its class with @model(...)")
+    return spec
+
+
+def state_of(obj: Any) -> ModelState | None:
+    return obj.__dict__.get(STATE)
+
+
+def model_uuid(obj: Any) -> uuid.UUID | None:
+    """The stored uuid of a model instance (None before it is created)."""
+    st = state_of(obj)
+    if st is not None:
+        return st.uuid
+    spec = spec_of(obj)
+    value = getattr(obj, spec.id_field, None) if spec.id_field else None
+    return value if isinstance(value, uuid.UUID) else None
+
+
+def describe(spec: ModelSpec, model_id: Any, name: str) -> str:
+    return f"model {spec.model_type} {model_id} field {name!r}"
+
+
+class BlobAttribute:
+    """Descriptor for a blob field: loads the stored value on first access."""
+
+    def __init__(self, name: str, marker: BlobData):
+        self.name = name
+        self.marker = marker
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self.marker  # what dataclasses sees as the field's default
+        d = obj.__dict__
+        if self.name in d:
+            return d[self.name]
+        st = d.get(STATE)
+        if st is not None and self.name in st.pending:
+            d[self.name] = _load_blob(obj, st, self.name)
+            st.pending.pop(self.name, None)
+            return d[self.name]
+        return self.marker.make_default()
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if isinstance(value, BlobData):
+            value = value.make_default()
+        obj.__dict__[self.name] = value
+        st = obj.__dict__.get(STATE)
+        if st is not None:
+            st.pending.pop(self.name, None)
+
+
+def is_loaded(obj: Any, name: str) -> bool:
+    """Whether a blob field's value is in memory (set or already read)."""
+    return name in obj.__dict__
+
+
+def _load_blob(obj: Any, st: ModelState, name: str) -> Any:
+    spec = spec_of(obj)
+    if st.lib is None:
+        raise ModelDefinitionError(f"{describe(spec, st.uuid, name)} cannot load: the instance "
+                                   "is detached from its library")
+    conn = st.lib.conn
+    blob_id = st.pending.get(name)
+    if blob_id is _UNKNOWN:
+        row = conn.execute("SELECT blob_id FROM model_blobs WHERE model_uuid = ? AND blob_key = ?",
+                           (st.uuid.bytes, name)).fetchone()
+        if row is None:
+            return spec.blob_options[name].make_default()
+        blob_id = row[0]
+    value = blobs.read_blob(conn, blob_id, what=describe(spec, st.uuid, name),
+                            counters=blobs.stats(st.lib))
+    return _typed_blob(spec, name, value)
+
+
+def _typed_blob(spec: ModelSpec, name: str, value: Any) -> Any:
+    hint = type_hints(spec.cls).get(name, Any)
+    return value if blobs.is_array(value) else from_json(value, hint)
+
+
+def install_accessors(cls: type, spec: ModelSpec) -> None:
+    for name in spec.blob_fields:
+        setattr(cls, name, BlobAttribute(name, spec.blob_options[name]))
+    repr_fn = cls.__dict__.get("__repr__")
+    if repr_fn is not None and hasattr(repr_fn, "__wrapped__"):  # the dataclass-made one
+        cls.__repr__ = _model_repr  # type: ignore[method-assign]
+
+
+def _model_repr(self: Any) -> str:
+    """Like the dataclass repr, but never loads a blob just to print it."""
+    spec = spec_of(self)
+    parts = []
+    for f in dataclasses.fields(self):
+        if not f.repr:
+            continue
+        if f.name in spec.blob_options and not is_loaded(self, f.name):
+            parts.append(f"{f.name}=<blob>")
+        else:
+            parts.append(f"{f.name}={getattr(self, f.name)!r}")
+    return f"{type(self).__qualname__}({', '.join(parts)})"
+
+
+def inline_data(obj: Any) -> dict[str, Any]:
+    """The lightweight JSON document of an instance (its inline fields)."""
+    spec = spec_of(obj)
+    return {n: to_json(getattr(obj, n), f"{spec.model_type}.{n}") for n in spec.inline_fields}
+
+
+# ---- rows -> instances --------------------------------------------------------------------
+_ROW_KEYS = ("uuid", "data", "schema_version", "entry_uuid", "content_identity_uuid",
+             "standalone", "metadata_id", "hlc_timestamp", "created_at", "updated_at")
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    if value is None:
+        return None
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return uuid.UUID(bytes=bytes(value))
+    return uuid.UUID(str(value))
+
+
+def _normalise(row: Any) -> dict[str, Any]:
+    if isinstance(row, Mapping):
+        return dict(row)
+    if hasattr(row, "keys"):  # sqlite3.Row
+        return {k: row[k] for k in row.keys()}
+    return dict(zip(_ROW_KEYS, row))
+
+
+def instances_from_rows(model_cls: type, rows: Iterable[Any], lib: Any,
+                        inline_only: bool = False) -> list[Any]:
+    """Model instances from `models` rows (mappings with at least `uuid` and `data`).
+
+    Older data is migrated with the class's declared migrations. With `inline_only=True`
+    nothing about blobs is read; otherwise non-lazy blob fields are loaded in one batch and
+    lazy ones on first access.
+    """
+    spec = spec_of(model_cls)
+    rows = [_normalise(r) for r in rows]
+    if not rows:
+        return []
+    if any("uuid" not in r or "data" not in r for r in rows):
+        raise ValueError("model rows need at least 'uuid' and 'data' columns")
+    uuids = [_as_uuid(r["uuid"]) for r in rows]
+    if any("schema_version" not in r for r in rows):
+        versions = _stored_versions(lib, uuids)
+        for r, u in zip(rows, uuids):
+            r.setdefault("schema_version", versions.get(u))
+    hints = type_hints(spec.cls)
+    out = []
+    for r, u in zip(rows, uuids):
+        data = r["data"]
+        data = json.loads(data) if isinstance(data, (str, bytes)) else dict(data or {})
+        data = spec.upgrade(data, r.get("schema_version"))
+        obj = spec.cls.__new__(spec.cls)
+        for f in dataclasses.fields(spec.cls):
+            if f.name in spec.blob_options:
+                continue
+            if f.name == spec.id_field:
+                obj.__dict__[f.name] = u
+            elif f.name in data:
+                obj.__dict__[f.name] = from_json(data[f.name], hints.get(f.name, Any))
+            elif f.default is not dataclasses.MISSING:
+                obj.__dict__[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                obj.__dict__[f.name] = f.default_factory()
+            else:
+                obj.__dict__[f.name] = None
+        entry_u, content_u = _as_uuid(r.get("entry_uuid")), _as_uuid(r.get("content_identity_uuid"))
+        obj.__dict__[STATE] = ModelState(
+            uuid=u, lib=lib,
+            scope="entry" if entry_u else "content" if content_u else "standalone",
+            target=entry_u or content_u, metadata_id=r.get("metadata_id"),
+            hlc=r.get("hlc_timestamp"), created_at=r.get("created_at"),
+            updated_at=r.get("updated_at"),
+            pending={n: _UNKNOWN for n in spec.blob_fields})
+        out.append(obj)
+    if spec.blob_fields and not inline_only:
+        _attach_blobs(spec, out, lib)
+    return out
+
+
+def _stored_versions(lib: Any, uuids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    found: dict[uuid.UUID, str | None] = {}
+    for start in range(0, len(uuids), 500):
+        chunk = [u.bytes for u in uuids[start:start + 500]]
+        marks = ",".join("?" * len(chunk))
+        for raw, version in lib.conn.execute(
+                f"SELECT uuid, schema_version FROM models WHERE uuid IN ({marks})", chunk):
+            found[uuid.UUID(bytes=raw)] = version
+    return found
+
+
+def _attach_blobs(spec: ModelSpec, objs: list[Any], lib: Any) -> None:
+    """Resolve blob links in batch; read the non-lazy fields' blobs now."""
+    by_uuid = {state_of(o).uuid.bytes: o for o in objs}
+    eager: dict[int, str] = {}
+    wanted: list[tuple[Any, str, int]] = []
+    keys = list(by_uuid)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for raw, key, blob_id in lib.conn.execute(
+                f"SELECT model_uuid, blob_key, blob_id FROM model_blobs WHERE model_uuid IN ({marks})",
+                chunk):
+            obj = by_uuid[raw]
+            if key not in spec.blob_options:
+                continue
+            state_of(obj).pending[key] = blob_id
+            if not spec.blob_options[key].lazy:
+                eager[blob_id] = describe(spec, state_of(obj).uuid, key)
+                wanted.append((obj, key, blob_id))
+    for obj in objs:  # fields without a link hold their default
+        st = state_of(obj)
+        for name in [n for n, v in st.pending.items() if v is _UNKNOWN]:
+            obj.__dict__[name] = spec.blob_options[name].make_default()
+            del st.pending[name]
+    if eager:
+        values = blobs.read_blobs(lib.conn, eager, counters=blobs.stats(lib))
+        for obj, key, blob_id in wanted:
+            obj.__dict__[key] = _typed_blob(spec, key, values[blob_id])
+            state_of(obj).pending.pop(key, None)
