@@ -1,0 +1,124 @@
+"""%vdfs in a real Jupyter kernel started from the installed "VDFS (Python 3)" kernelspec.
+
+Checks what a frontend sees over the wire: the extension is preloaded, VDFS_LIBRARY is opened,
+completions come back in complete_reply, and a user mistake arrives as a short error message.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+jupyter_client = pytest.importorskip("jupyter_client")
+
+from kernel_ext import kernelspec  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kernel")
+    prefix = root / "prefix"
+    kernelspec.install(prefix=str(prefix))
+    import core
+    lib = core.Library.create(root / "k.vdfs")
+    lib.close()
+    env = dict(os.environ, JUPYTER_PATH=str(prefix / "share" / "jupyter"),
+               VDFS_LIBRARY=str(root / "k.vdfs"), VDFS_HOME=str(root / "home"),
+               VDFS_DEVICE_NAME="test-device")
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    ksm = KernelSpecManager()
+    ksm.kernel_dirs = [str(prefix / "share" / "jupyter" / "kernels")]
+    km = KernelManager(kernel_name="vdfs", kernel_spec_manager=ksm)
+    km.start_kernel(env=env, cwd=str(root))
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def execute(kc, code: str) -> tuple[dict, list[dict]]:
+    outputs: list[dict] = []
+
+    def hook(msg):
+        if msg["msg_type"] in ("stream", "display_data", "execute_result", "error"):
+            outputs.append({"type": msg["msg_type"], **msg["content"]})
+
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=60)
+    return reply["content"], outputs
+
+
+def test_kernelspec_file_names_the_extension(tmp_path):
+    path = Path(kernelspec.install(prefix=str(tmp_path)))
+    spec = json.loads((path / "kernel.json").read_text())
+    assert spec["display_name"] == "VDFS (Python 3)"
+    assert spec["argv"][:3] == [sys.executable, "-m", "ipykernel_launcher"]
+    assert "--ext=kernel_ext" in spec["argv"]
+
+
+def test_cli_installs_the_kernelspec(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "core.cli", "kernel", "install", "--prefix", str(tmp_path)],
+                         capture_output=True, text=True, check=True).stdout
+    assert "installed kernelspec 'vdfs' (VDFS (Python 3))" in out
+    assert (tmp_path / "share/jupyter/kernels/vdfs/kernel.json").is_file()
+
+
+def test_kernel_preloads_extension_and_opens_vdfs_library(kernel):
+    reply, outs = execute(kernel, "import kernel_ext; print(kernel_ext.library().info['name'], "
+                                  "vdfs_library is kernel_ext.library())")
+    assert reply["status"] == "ok", outs
+    assert outs[0]["text"].strip() == "k True"
+
+
+def test_help_result_is_rich(kernel):
+    reply, outs = execute(kernel, "%vdfs help")
+    assert reply["status"] == "ok"
+    data = outs[-1]["data"]
+    assert outs[-1]["type"] == "execute_result"
+    assert "%vdfs open PATH" in data["text/plain"] and "<pre" in data["text/html"]
+
+
+def test_user_error_arrives_as_short_error_message(kernel):
+    reply, outs = execute(kernel, "%vdfs jobs --bogus")
+    assert reply["status"] == "error"
+    err = [o for o in outs if o["type"] == "error"][0]
+    assert err["ename"] == "VdfsUsageError"
+    assert err["evalue"] == "unknown flag --bogus for 'jobs' (known flags: none)"
+    assert err["traceback"] == ["VdfsUsageError: unknown flag --bogus for 'jobs' (known flags: none)"]
+
+
+def test_missing_parameter_error_has_caret(kernel):
+    reply, outs = execute(kernel, "%vdfs entries where size > :nothing_here")
+    err = [o for o in outs if o["type"] == "error"][0]
+    assert err["traceback"][1:] == ["  entries where size > :nothing_here",
+                                    "                       " + "^" * len(":nothing_here")]
+
+
+def test_completion_over_the_wire(kernel):
+    code = "%vdfs ru"
+    msg = kernel.complete(code, len(code), reply=True, timeout=30)
+    content = msg["content"]
+    assert content["status"] == "ok"
+    assert content["matches"] == ["run"]
+    assert content["cursor_start"] == len("%vdfs ")
+    execute(kernel, "threshold = 5")
+    code = "%%vdfs\nentries where size > :thr"
+    content = kernel.complete(code, len(code), reply=True, timeout=30)["content"]
+    assert ":threshold" in content["matches"]
+
+
+def test_job_monitor_is_a_widget_in_the_kernel(kernel):
+    tests_dir = str(Path(__file__).parent)
+    reply, outs = execute(kernel, f"import sys; sys.path.insert(0, {tests_dir!r})\n"
+                                  "import magics_support\n"
+                                  "%vdfs run test.count n=2 --wait")
+    assert reply["status"] == "ok", outs
+    data = outs[-1]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"] == "job test.count: completed 2/2 (100%), phase counting"
