@@ -35,6 +35,9 @@ def dsl_keywords() -> tuple[str, ...]:
     for lit in re.findall(r'"([^"\\]+)"i?', text):
         if _WORD.match(lit) and len(lit) > 1:
             found.add(lit.lower())
+    # keyword terminals written as regexes: `WHERE.2: /where(?![A-Za-z0-9_])/i`
+    for alts in re.findall(r"^\w+(?:\.\d+)?:\s*/\(?([a-z|]+)\)?(?:s\?)?\(\?!", text, re.M):
+        found.update(w for w in alts.split("|") if len(w) > 1)
     return tuple(sorted(found))
 
 
@@ -72,15 +75,19 @@ def tag_names(lib: Any) -> list[str]:
 
 
 def kinds(lib: Any) -> list[str]:
-    return _column(lib, "SELECT DISTINCT kind FROM entries ORDER BY kind")
+    try:
+        from core.kinds import KINDS
+    except ImportError:
+        KINDS = ()
+    return sorted(set(KINDS) | set(_column(lib, "SELECT DISTINCT kind FROM entries ORDER BY kind")))
 
 
 def model_types(lib: Any) -> list[str]:
     found = _column(lib, "SELECT DISTINCT model_type FROM models ORDER BY model_type")
-    try:
-        from core.models import registered_model_types  # type: ignore[attr-defined]
-        found = sorted(set(found) | set(registered_model_types()))
-    except (ImportError, Exception):
+    try:  # model classes defined in this process (e.g. in an earlier cell) but not stored yet
+        from core.models.spec import _REGISTRY
+        found = sorted(set(found) | {t for _ext, t in list(_REGISTRY)})
+    except ImportError:
         pass
     return found
 

@@ -62,15 +62,16 @@ def candidates(query: str, *, is_line: bool, namespace: dict[str, Any] | None = 
     prev2 = words[-2].lower() if len(words) > 1 else ""
     if prev in ("kind", "kinds") or (prev in ("=", "==", "!=", "in", "is", ":") and prev2 == "kind"):
         return frag, _filter(frag, [(k, "kind") for k in (catalog.kinds(lib) if use_lib else [])])
-    if prev in ("models", "model", "of_type", "type"):
-        out += [(m, "model") for m in (catalog.model_types(lib) if use_lib else [])]
+    if prev == "tagged":
+        return frag, _filter(frag, [(t.lstrip("#"), "tag")
+                                    for t in (catalog.tag_names(lib) if use_lib else [])])
+    if prev in ("models", "has"):
+        return frag, _filter(frag, [(m, "model") for m in (catalog.model_types(lib) if use_lib else [])])
     mentioned = [s for s in srcs if re.search(rf"\b{re.escape(s)}\b", head)]
     for s in mentioned:
         out += [(f, "field") for f in srcs[s]]
     out += [(s, "source") for s in srcs]
     out += [(k, "keyword") for k in catalog.dsl_keywords()]
-    if use_lib and prev not in ("models", "model"):
-        out += [(m, "model") for m in catalog.model_types(lib)]
     return frag, _filter(frag, out)
 
 

@@ -63,9 +63,9 @@ def from_syntax_error(exc: Any, text: str) -> VdfsSyntaxError:
         if not isinstance(expected, str) and len(items) > 12:
             items = items[:12] + ["..."]
         detail.append("expected: " + (expected if isinstance(expected, str) else ", ".join(items)))
-    hint = getattr(exc, "hint", None) or getattr(exc, "did_you_mean", None)
+    hint = getattr(exc, "suggestion", None)
     if hint:
-        detail.append(f"did you mean: {hint}" if not str(hint).startswith("did you") else str(hint))
+        detail.append(f"did you mean {hint!r}?")
     return VdfsSyntaxError(f"line {line}, column {column}: {reason}", detail)
 
 
