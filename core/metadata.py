@@ -194,11 +194,12 @@ def delete_metadata_rows(conn: sqlite3.Connection, ids: list[int]) -> int:
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
-        for (blob_id,) in conn.execute(
-                f"SELECT blob_id FROM user_metadata_blobs WHERE metadata_id IN ({marks})",
-                chunk).fetchall():
-            blobs.release_blob(conn, blob_id)
+        linked = conn.execute(
+            f"SELECT blob_id FROM user_metadata_blobs WHERE metadata_id IN ({marks})",
+            chunk).fetchall()
         conn.execute(f"DELETE FROM user_metadata_blobs WHERE metadata_id IN ({marks})", chunk)
+        for (blob_id,) in linked:
+            blobs.release_blob(conn, blob_id)
         conn.execute(f"DELETE FROM tag_links WHERE metadata_id IN ({marks})", chunk)
         removed += conn.execute(f"DELETE FROM user_metadata WHERE id IN ({marks})", chunk).rowcount
     return removed

@@ -171,10 +171,11 @@ def delete_model_rows(conn: sqlite3.Connection, uuids: list[bytes]) -> int:
     for start in range(0, len(uuids), 500):
         chunk = uuids[start:start + 500]
         marks = ",".join("?" * len(chunk))
-        for (blob_id,) in conn.execute(
-                f"SELECT blob_id FROM model_blobs WHERE model_uuid IN ({marks})", chunk).fetchall():
-            blobs.release_blob(conn, blob_id)
+        linked = conn.execute(f"SELECT blob_id FROM model_blobs WHERE model_uuid IN ({marks})",
+                              chunk).fetchall()
         conn.execute(f"DELETE FROM model_blobs WHERE model_uuid IN ({marks})", chunk)
+        for (blob_id,) in linked:
+            blobs.release_blob(conn, blob_id)
         conn.execute(f"DELETE FROM collection_items WHERE model_uuid IN ({marks})", chunk)
         metas = [r[0] for r in conn.execute(
             f"SELECT metadata_id FROM models WHERE uuid IN ({marks})", chunk)]
