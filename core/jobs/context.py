@@ -8,6 +8,7 @@ in the tasks table when it completes. A resumed job re-runs its function from th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -146,6 +147,8 @@ class JobContext:
             return codec.load_result(self._done_tasks[key])
         self._check_stop()
         spec = task_spec(fn)
+        if self._spec.executor == "process" and spec.isolation == "thread":
+            spec = dataclasses.replace(spec, isolation="process")
         takes_ctx = wants_ctx(fn)
 
         def make_ctx(attempt: int) -> TaskContext | None:
@@ -200,9 +203,6 @@ class JobContext:
         key_list = list(keys) if keys is not None else [None] * len(items)
         if len(key_list) != len(items):
             raise ValueError(f"map: {len(key_list)} keys for {len(items)} items")
-        if self._spec.executor == "process":
-            from .procpool import map_in_processes
-            return map_in_processes(self, task_fn, items, key_list)
         futures = [self.submit(task_fn, item, key=k) for item, k in zip(items, key_list)]
         results, first_error = [], None
         for fut in futures:

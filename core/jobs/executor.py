@@ -46,7 +46,22 @@ class TaskContext:
         return bool(self._job_cancelled and self._job_cancelled())
 
     def vdfs(self) -> Any:
+        if self.lib is None:
+            raise RuntimeError("a process-isolated task has no library handle: pass it what "
+                               "it needs as arguments")
         return self.lib.vdfs()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Sent to a worker process: without the library, the job callback and the lock."""
+        return {"job_id": self.job_id, "key": self.key, "attempt": self.attempt,
+                "cancelled": self._cancelled.is_set()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.job_id, self.key, self.attempt = state["job_id"], state["key"], state["attempt"]
+        self.lib, self._job_cancelled = None, None
+        self._cancelled = threading.Event()
+        if state["cancelled"]:
+            self._cancelled.set()
 
 
 _wants_ctx_cache: dict[Any, bool] = {}
