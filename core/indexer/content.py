@@ -1,0 +1,138 @@
+"""Content identification: hash every file whose entry has no content identity yet.
+
+What to hash is read from the database (files with size > 0 and content_id NULL), not from
+memory, so the phase resumes after a crash by simply running again. Each batch — hashes,
+new identities, entry links and entry_count increments — commits as one transaction.
+Large jobs split each batch statically between this process and worker processes.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import uuid
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..identity import content_uuid
+from .hashing import Item, Result, hash_batch
+from .store import chunks, subtree_sql
+
+PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
+
+
+@dataclass
+class ContentStats:
+    hashed: int = 0
+    bytes: int = 0
+    identities_created: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    events: list[tuple[str, dict]] = field(default_factory=list)
+
+
+class ContentIdentifier:
+    def __init__(self, conn: sqlite3.Connection, location_id: int, root: str, whole: bool,
+                 now: str, first_new_id: int, want_events: bool, workers: int):
+        self.conn = conn
+        self.loc = location_id
+        self.root = root
+        self.whole = whole
+        self.now = now
+        self.first_new_id = first_new_id
+        self.want_events = want_events
+        self.workers = max(1, workers)
+        self.stats = ContentStats()
+        self._pool: Executor | None = None
+
+    def pending(self) -> list[tuple]:
+        frag, params = subtree_sql(self.root, self.whole)
+        return self.conn.execute(
+            "SELECT id, uuid, path, raw_path, size, ext, kind FROM entries "
+            f"WHERE location_id = ?{frag} AND is_dir = 0 AND content_id IS NULL AND size > 0 "
+            "AND kind != 'symlink' ORDER BY id", (self.loc, *params)).fetchall()
+
+    def _hash(self, items: list[Item]) -> list[Result]:
+        if self.workers < 2 or len(items) < 64 or self._pool is None:
+            return hash_batch(items)
+        n = self.workers
+        step = -(-len(items) // n)
+        parts = [items[i:i + step] for i in range(0, len(items), step)]
+        futures = [self._pool.submit(hash_batch, part) for part in parts[1:]]
+        out = hash_batch(parts[0])
+        for fut in futures:
+            out.extend(fut.result())
+        return out
+
+    def run(self, batch_size: int, after_batch: Callable[[int, int, int], None]) -> ContentStats:
+        todo = self.pending()
+        total = len(todo)
+        if self.workers >= 2 and total >= PARALLEL_MIN:
+            self._pool = ProcessPoolExecutor(self.workers - 1,
+                                             mp_context=multiprocessing.get_context("spawn"))
+        try:
+            done = 0
+            for batch in chunks(todo, batch_size):
+                rows = {r[0]: r for r in batch}
+                results = self._hash([(r[0], r[3] if r[3] is not None else r[2], r[4], r[5])
+                                      for r in batch])
+                self._write(rows, results)
+                done += len(batch)
+                after_batch(done, total, self.stats.bytes)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+        return self.stats
+
+    def _write(self, rows: dict[int, tuple], results: list[Result]) -> None:
+        conn, st = self.conn, self.stats
+        good = [r for r in results if r[1] is not None]
+        new_ids: dict[str, tuple] = {}
+        for eid, digest, kind, mime, _ in good:
+            new_ids.setdefault(digest, (content_uuid(digest).bytes, digest, rows[eid][4], kind,
+                                        mime, self.now))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO content_identities (uuid, content_hash, size, kind, "
+                "mime_type, entry_count, first_seen_at) VALUES (?,?,?,?,?,0,?)",
+                list(new_ids.values()))
+            created = conn.total_changes - before
+            ident: dict[str, tuple[int, bytes]] = {}
+            for part in chunks(list(new_ids)):
+                marks = ",".join("?" * len(part))
+                for cid, cuuid, digest in conn.execute(
+                        "SELECT id, uuid, content_hash FROM content_identities "
+                        f"WHERE content_hash IN ({marks})", part):
+                    ident[digest] = (cid, cuuid)
+            links = [(ident[d][0], kind, eid) for eid, d, kind, _, _ in good]
+            conn.executemany("UPDATE entries SET content_id = ?, kind = ? "
+                             "WHERE id = ? AND content_id IS NULL", links)
+            counts: dict[int, int] = {}
+            for cid, _, _ in links:
+                counts[cid] = counts.get(cid, 0) + 1
+            conn.executemany("UPDATE content_identities SET entry_count = entry_count + ? "
+                             "WHERE id = ?", [(n, cid) for cid, n in counts.items()])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        st.identities_created += created
+        st.hashed += len(good)
+        st.bytes += sum(rows[r[0]][4] for r in good)
+        for eid, digest, kind, mime, error in results:
+            if error is not None:
+                item = {"path": rows[eid][2], "reason": error}
+                (st.skipped if error.startswith(("vanished", "changed")) else st.errors
+                 ).append(item)
+        if self.want_events:
+            for eid, digest, kind, mime, error in results:
+                r = rows[eid]
+                what = "entry.created" if eid >= self.first_new_id else "entry.modified"
+                st.events.append((what, {
+                    "entry_uuid": str(uuid.UUID(bytes=r[1])), "path": r[2],
+                    "kind": kind if digest else r[6],
+                    "content_uuid": str(uuid.UUID(bytes=ident[digest][1])) if digest else None}))

@@ -1,0 +1,252 @@
+"""Processing: turn a Discovery into entry rows — insert new paths, update changed ones,
+keep the UUID of a path that moved (same inode), delete what is gone.
+
+Every batch is one transaction, and the phase is idempotent: after a crash, discovering again
+and diffing against what the committed batches wrote yields exactly the work still to do.
+A changed file gets `content_id = NULL` (its old identity's entry_count drops in the same
+transaction), which is how the content phase knows what to hash.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..kinds import kind_for_ext, split_ext
+from .store import chunks, fetch_details, new_uuids, next_entry_id, remove_dependents
+from .walk import DIR, LINK, Discovery, Found
+
+_INSERT = ("INSERT INTO entries (id, uuid, location_id, parent_id, path, raw_path, name, ext, "
+           "kind, is_dir, hidden, size, child_count, inode, mtime_ns, ctime_ns, content_id, "
+           "indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,?)")
+_UPDATE_STAT = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? "
+                "WHERE id = ?")
+_UPDATE_FILE = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, size = ?, kind = ?, "
+                "content_id = NULL, indexed_at = ? WHERE id = ?")
+_MOVE = ("UPDATE entries SET parent_id = ?, path = ?, raw_path = ?, name = ?, ext = ?, "
+         "hidden = ?, inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? WHERE id = ?")
+_REPLACE = ("UPDATE entries SET uuid = ?, is_dir = ?, kind = ?, ext = ?, size = ?, "
+            "child_count = 0, inode = ?, mtime_ns = ?, ctime_ns = ?, content_id = NULL, "
+            "indexed_at = ? WHERE id = ?")
+_DECREMENT = "UPDATE content_identities SET entry_count = entry_count - ? WHERE id = ?"
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    modified: int = 0
+    moved: int = 0
+    deleted: int = 0
+    events: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def _kind(f: Found, ext: str | None) -> str:
+    if f.ftype == DIR:
+        return "directory"
+    if f.ftype == LINK:
+        return "symlink"
+    return kind_for_ext(ext)
+
+
+def _payload(uuid_bytes: bytes, path: str, kind: str, content_uuid: bytes | None,
+             **extra: object) -> dict:
+    import uuid as _uuid
+    d = {"entry_uuid": str(_uuid.UUID(bytes=uuid_bytes)), "path": path, "kind": kind,
+         "content_uuid": str(_uuid.UUID(bytes=content_uuid)) if content_uuid else None}
+    d.update(extra)
+    return d
+
+
+def _under(path: str, folders: list[str]) -> bool:
+    return any(path == u or path.startswith(u.rstrip("/") + "/") for u in folders)
+
+
+class Processor:
+    """Applies one Discovery to one location's entries, batch by batch."""
+
+    def __init__(self, conn: sqlite3.Connection, location_id: int, root_parent_id: int | None,
+                 now: str, want_events: bool):
+        self.conn = conn
+        self.loc = location_id
+        self.root_parent_id = root_parent_id
+        self.now = now
+        self.want_events = want_events
+        self.path_ids: dict[str, int] = {}
+        self.counts = Counts()
+
+    # ---- parent ids ----------------------------------------------------------------------
+    def _parent_id(self, f: Found) -> int | None:
+        if f.parent is None:
+            return self.root_parent_id
+        pid = self.path_ids.get(f.parent)
+        if pid is None:
+            row = self.conn.execute("SELECT id FROM entries WHERE location_id = ? AND path = ?",
+                                    (self.loc, f.parent)).fetchone()
+            if row is None:
+                raise RuntimeError(f"indexer: parent folder {f.parent} of {f.path} has no entry")
+            pid = self.path_ids[f.parent] = row[0]
+        return pid
+
+    # ---- the whole phase -----------------------------------------------------------------
+    def run(self, disc: Discovery, batch_size: int,
+            after_batch: Callable[[int, int], None]) -> Counts:
+        """Apply `disc`; `after_batch(done, total)` runs after each committed batch."""
+        gone = disc.gone
+        if disc.unreadable and gone:   # what we could not list is unknown, not deleted
+            for path in [p for p in gone if _under(p, disc.unreadable)]:
+                del gone[path]
+        old_ids = [f.old[4] for f in disc.changes if f.old is not None]
+        old_ids += [row[4] for row in gone.values()]
+        details = fetch_details(self.conn, old_ids) if old_ids else {}
+        by_inode: dict[tuple[int, bool], tuple] = {}
+        for row in gone.values():
+            by_inode.setdefault((row[1], row[3] == -1), row)
+        total = len(disc.changes) + len(gone)
+        done = 0
+        for batch in chunks(disc.changes, batch_size):
+            self._write_batch(batch, gone, by_inode, details)
+            done += len(batch)
+            after_batch(done, total)
+        # children sort after their folder: deleting in descending path order never leaves
+        # a committed row whose parent is already deleted
+        doomed = sorted(gone.values(), key=lambda r: r[0], reverse=True)
+        for batch in chunks(doomed, batch_size):
+            self._delete_batch(batch, details)
+            done += len(batch)
+            after_batch(done, total)
+        return self.counts
+
+    def _write_batch(self, batch: list[Found], gone: dict[str, tuple],
+                     by_inode: dict[tuple[int, bool], tuple], details: dict[int, tuple]) -> None:
+        conn, now, loc = self.conn, self.now, self.loc
+        inserts: list[tuple] = []
+        stat_updates: list[tuple] = []
+        file_updates: list[tuple] = []
+        moves: list[tuple] = []
+        replaces: list[tuple] = []
+        decrements: dict[int, int] = {}
+        orphaned: list[bytes] = []
+        events = self.counts.events if self.want_events else None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+            next_id = next_entry_id(conn)
+            uuids = iter(new_uuids(len(batch)))
+            for f in batch:
+                st = f.st
+                is_dir = f.ftype == DIR
+                ext = None if is_dir else split_ext(f.name)
+                if f.old is not None:  # same path, different stat
+                    d = details[f.old[4]]
+                    eid = d[0]
+                    self.path_ids[f.path] = eid
+                    was_dir = bool(d[3])
+                    if was_dir != is_dir or (d[4] == "symlink") != (f.ftype == LINK):
+                        kind = _kind(f, ext)
+                        new_uuid = next(uuids)
+                        replaces.append((new_uuid, int(is_dir), kind, ext,
+                                         0 if f.ftype != 0 else st.st_size, st.st_ino,
+                                         st.st_mtime_ns, st.st_ctime_ns, now, eid))
+                        orphaned.append(d[1])
+                        if d[5] is not None:
+                            decrements[d[5]] = decrements.get(d[5], 0) + 1
+                        self.counts.deleted += 1
+                        self.counts.created += 1
+                        if events is not None:
+                            events.append(("entry.deleted", _payload(d[1], f.path, d[4], d[6])))
+                            if f.ftype != 0 or st.st_size == 0:
+                                events.append(("entry.created",
+                                               _payload(new_uuid, f.path, kind, None)))
+                    elif is_dir or f.ftype == LINK:
+                        stat_updates.append((st.st_ino, st.st_mtime_ns, st.st_ctime_ns, now, eid))
+                        self.counts.modified += 1
+                        if events is not None:
+                            events.append(("entry.modified", _payload(d[1], f.path, d[4], None)))
+                    else:
+                        file_updates.append((st.st_ino, st.st_mtime_ns, st.st_ctime_ns,
+                                             st.st_size, kind_for_ext(ext), now, eid))
+                        if d[5] is not None:
+                            decrements[d[5]] = decrements.get(d[5], 0) + 1
+                        self.counts.modified += 1
+                        if events is not None and st.st_size == 0:
+                            events.append(("entry.modified",
+                                           _payload(d[1], f.path, kind_for_ext(ext), None)))
+                    continue
+                key = (st.st_ino, is_dir)
+                moved = by_inode.pop(key, None)
+                if moved is not None and gone.pop(moved[0], None) is not None:
+                    d = details[moved[4]]
+                    eid = d[0]
+                    self.path_ids[f.path] = eid
+                    moves.append((self._parent_id(f), f.path, f.raw, f.name, ext,
+                                  int(f.name.startswith(".")), st.st_ino, st.st_mtime_ns,
+                                  st.st_ctime_ns, now, eid))
+                    self.counts.moved += 1
+                    content_kept = is_dir or f.ftype == LINK or (
+                        moved[2] == st.st_mtime_ns and moved[3] == st.st_size and ext == d[7])
+                    if not content_kept:
+                        file_updates.append((st.st_ino, st.st_mtime_ns, st.st_ctime_ns,
+                                             st.st_size, kind_for_ext(ext), now, eid))
+                        if d[5] is not None:
+                            decrements[d[5]] = decrements.get(d[5], 0) + 1
+                    if events is not None and (content_kept or st.st_size == 0):
+                        events.append(("entry.modified", _payload(
+                            d[1], f.path, d[4] if content_kept else kind_for_ext(ext),
+                            d[6] if content_kept else None, old_path=d[2])))
+                    continue
+                eid = next_id
+                next_id += 1
+                self.path_ids[f.path] = eid
+                kind = _kind(f, ext)
+                size = st.st_size if f.ftype == 0 else 0
+                u = next(uuids)
+                inserts.append((eid, u, loc, self._parent_id(f), f.path, f.raw, f.name, ext,
+                                kind, int(is_dir), int(f.name.startswith(".")), size,
+                                st.st_ino, st.st_mtime_ns, st.st_ctime_ns, now))
+                self.counts.created += 1
+                if events is not None and (f.ftype != 0 or size == 0):
+                    events.append(("entry.created", _payload(u, f.path, kind, None)))
+            if orphaned:
+                remove_dependents(conn, orphaned)
+            if replaces:
+                conn.executemany(_REPLACE, replaces)
+            if moves:
+                conn.executemany(_MOVE, moves)
+            if stat_updates:
+                conn.executemany(_UPDATE_STAT, stat_updates)
+            if file_updates:
+                conn.executemany(_UPDATE_FILE, file_updates)
+            if inserts:
+                conn.executemany(_INSERT, inserts)
+            if decrements:
+                conn.executemany(_DECREMENT, [(n, cid) for cid, n in decrements.items()])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _delete_batch(self, batch: list[tuple], details: dict[int, tuple]) -> None:
+        conn = self.conn
+        rows = [details[r[4]] for r in batch if r[4] in details]
+        decrements: dict[int, int] = {}
+        for d in rows:
+            if d[5] is not None:
+                decrements[d[5]] = decrements.get(d[5], 0) + 1
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+            remove_dependents(conn, [d[1] for d in rows])
+            conn.executemany("DELETE FROM entries WHERE id = ?", [(d[0],) for d in rows])
+            if decrements:
+                conn.executemany(_DECREMENT, [(n, cid) for cid, n in decrements.items()])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self.counts.deleted += len(rows)
+        if self.want_events:
+            self.counts.events.extend(
+                ("entry.deleted", _payload(d[1], d[2], d[4], d[6])) for d in rows)

@@ -1,0 +1,140 @@
+"""SQL helpers the indexer phases share: subtree selection, the stored map, ids and uuids,
+and removing what depends on deleted entries."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from typing import Iterable, Iterator, Sequence
+
+CHUNK = 500   # ids per `IN (...)` list
+
+
+def subtree_sql(root: str, whole_location: bool, alias: str = "") -> tuple[str, tuple]:
+    """WHERE fragment (after `location_id = ?`) selecting `root` and everything below it,
+    as an indexed range on `path`: path >= root || '/' AND path < root || '0'."""
+    if whole_location:
+        return "", ()
+    base = root.rstrip("/")
+    a = f"{alias}." if alias else ""
+    return (f" AND ({a}path = ? OR ({a}path >= ? AND {a}path < ?))",
+            (root, base + "/", base + "0"))
+
+
+def load_stored(conn: sqlite3.Connection, location_id: int, root: str, whole: bool
+                ) -> dict[str, tuple]:
+    """path -> (path, inode, mtime_ns, size or -1 for folders, id) for the subtree."""
+    frag, params = subtree_sql(root, whole)
+    cur = conn.execute(
+        "SELECT path, inode, mtime_ns, CASE WHEN is_dir THEN -1 ELSE size END, id "
+        f"FROM entries WHERE location_id = ?{frag}", (location_id, *params))
+    return {row[0]: row for row in cur}
+
+
+def chunks(seq: Sequence, n: int = CHUNK) -> Iterator[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def fetch_details(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, tuple]:
+    """id -> (id, uuid, path, is_dir, kind, content_id, content uuid, ext) for stored entries."""
+    ids = list(ids)
+    out: dict[int, tuple] = {}
+    for part in chunks(ids):
+        marks = ",".join("?" * len(part))
+        for row in conn.execute(
+                "SELECT e.id, e.uuid, e.path, e.is_dir, e.kind, e.content_id, c.uuid, e.ext "
+                "FROM entries e LEFT JOIN content_identities c ON c.id = e.content_id "
+                f"WHERE e.id IN ({marks})", part):
+            out[row[0]] = row
+    return out
+
+
+def next_entry_id(conn: sqlite3.Connection) -> int:
+    """The first unused entry id (never reusing a deleted one, as AUTOINCREMENT promises)."""
+    seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'entries'").fetchone()
+    top = conn.execute("SELECT max(id) FROM entries").fetchone()[0]
+    return max(seq[0] if seq else 0, top or 0) + 1
+
+
+_uuid_lock = threading.Lock()
+_uuid_last = [0, 0]   # last millisecond, counter
+
+
+def new_uuids(n: int) -> list[bytes]:
+    """n time-ordered UUIDv7 values (16 bytes each), increasing: cheap to add to the unique
+    index on entries.uuid, which random UUIDs would scatter (PERFORMANCE-NOTES)."""
+    with _uuid_lock:
+        ms = time.time_ns() // 1_000_000
+        last_ms, counter = _uuid_last
+        if ms <= last_ms:
+            ms = last_ms
+        else:
+            counter = int.from_bytes(os.urandom(4), "big") & 0x3FF  # leave room to count up
+        out = []
+        rand = os.urandom(8 * n)
+        for i in range(n):
+            counter += 1
+            if counter > 0xFFF:
+                ms, counter = ms + 1, 0
+            low = int.from_bytes(rand[8 * i:8 * i + 8], "big") & 0x3FFF_FFFF_FFFF_FFFF
+            value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | low
+            out.append(value.to_bytes(16, "big"))
+        _uuid_last[0], _uuid_last[1] = ms, counter
+        return out
+
+
+def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> None:
+    """Delete what refers to entries about to be deleted: their entry-scoped user metadata
+    (with its tag links and blob links), entry-scoped models (with their blob links) and
+    collection items. Content-scoped data is untouched: it follows the content identity."""
+    if not entry_uuids:
+        return
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM user_metadata WHERE entry_uuid IS NOT NULL) "
+                    "OR EXISTS (SELECT 1 FROM models WHERE entry_uuid IS NOT NULL) "
+                    "OR EXISTS (SELECT 1 FROM collection_items WHERE entry_uuid IS NOT NULL)"
+                    ).fetchone()[0] == 0:
+        return
+    for part in chunks(entry_uuids):
+        marks = ",".join("?" * len(part))
+        meta = [r[0] for r in conn.execute(
+            f"SELECT id FROM user_metadata WHERE entry_uuid IN ({marks})", part)]
+        models = [r[0] for r in conn.execute(
+            f"SELECT uuid FROM models WHERE entry_uuid IN ({marks})", part)]
+        if meta:
+            mm = ",".join("?" * len(meta))
+            models += [r[0] for r in conn.execute(
+                f"SELECT uuid FROM models WHERE metadata_id IN ({mm})", meta)]
+        if models:
+            models = list(dict.fromkeys(models))
+            ms = ",".join("?" * len(models))
+            _drop_blob_links(conn, "model_blobs", "model_uuid", models)
+            conn.execute(f"DELETE FROM collection_items WHERE model_uuid IN ({ms})", models)
+            conn.execute(f"DELETE FROM models WHERE uuid IN ({ms})", models)
+        if meta:
+            _drop_blob_links(conn, "user_metadata_blobs", "metadata_id", meta)
+            conn.execute(f"DELETE FROM tag_links WHERE metadata_id IN ({mm})", meta)
+            conn.execute(f"DELETE FROM user_metadata WHERE id IN ({mm})", meta)
+        conn.execute(f"DELETE FROM collection_items WHERE entry_uuid IN ({marks})", part)
+
+
+def _drop_blob_links(conn: sqlite3.Connection, table: str, column: str, keys: list) -> None:
+    marks = ",".join("?" * len(keys))
+    conn.execute(
+        "UPDATE metadata_blobs SET reference_count = reference_count - 1 WHERE id IN "
+        f"(SELECT blob_id FROM {table} WHERE {column} IN ({marks}))", keys)
+    conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", keys)
+
+
+def collect_orphan_identities(conn: sqlite3.Connection) -> int:
+    """Delete content identities no entry, model, user metadata or collection uses any more."""
+    cur = conn.execute(
+        "DELETE FROM content_identities WHERE entry_count <= 0 "
+        "AND uuid NOT IN (SELECT content_identity_uuid FROM models "
+        "                 WHERE content_identity_uuid IS NOT NULL) "
+        "AND uuid NOT IN (SELECT content_identity_uuid FROM user_metadata "
+        "                 WHERE content_identity_uuid IS NOT NULL) "
+        "AND uuid NOT IN (SELECT content_uuid FROM collection_items "
+        "                 WHERE content_uuid IS NOT NULL)")
+    return cur.rowcount

@@ -1,0 +1,155 @@
+"""Discovery: walk a folder with os.scandir, lstat everything, and diff it against the store.
+
+The walk and the comparison are one loop because re-indexing an unchanged tree must cost little
+more than the walk itself (PERFORMANCE-NOTES: avoid per-row Python work): the stored
+(path → inode, mtime_ns, size) map is loaded once, each path found is popped from it, and only
+new or changed paths are kept. Whatever is left in the map afterwards is gone from disk.
+
+Symlinks are recorded as entries of kind 'symlink' and never followed, so symlink loops cannot
+happen. Sockets, FIFOs and devices are skipped. Names that are not valid UTF-8 are stored with
+an escaped text path and their exact bytes in `raw_path`.
+"""
+from __future__ import annotations
+
+import os
+import stat as _stat
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+DIR, FILE, LINK = 1, 0, 2   # entry types in discovery records
+
+
+@dataclass(slots=True)
+class Found:
+    """One new or changed path: display path, exact bytes (None when valid UTF-8), name,
+    parent display path, its lstat, type, and the stored row at this path (or None)."""
+    path: str
+    raw: bytes | None
+    name: str
+    parent: str | None
+    st: os.stat_result
+    ftype: int
+    old: tuple | None
+
+
+@dataclass
+class Discovery:
+    changes: list[Found] = field(default_factory=list)
+    gone: dict[str, tuple] = field(default_factory=dict)   # stored rows not found on disk
+    unreadable: list[str] = field(default_factory=list)     # folders whose content is unknown
+    errors: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    files: int = 0
+    dirs: int = 0
+    bytes: int = 0
+
+
+def display_path(path: str) -> tuple[str, bytes | None]:
+    """(text stored in `path`, exact bytes for `raw_path` or None when the path is UTF-8)."""
+    try:
+        path.encode("utf-8")
+        return path, None
+    except UnicodeEncodeError:
+        raw = os.fsencode(path)
+        return raw.decode("utf-8", "backslashreplace"), raw
+
+
+def _note(items: list[dict[str, str]], path: str, reason: str) -> None:
+    items.append({"path": display_path(path)[0], "reason": reason})
+
+
+def discover(root: str, stored: dict[str, tuple], *,
+             progress: Callable[[int, int], None] | None = None,
+             after_dir: Callable[[int], None] | None = None) -> Discovery:
+    """Walk `root` (a folder), comparing each path's lstat with `stored[path]` =
+    (path, inode, mtime_ns, size_or_-1_for_dirs, ...). `stored` is consumed: what remains in
+    `Discovery.gone` was not found. `progress(files, bytes)` is called now and then;
+    `after_dir(n)` after each folder (the fault-injection hook of the crash tests)."""
+    out = Discovery()
+    changes = out.changes
+    pop = stored.pop
+    S_ISDIR, S_ISLNK, S_ISREG = _stat.S_ISDIR, _stat.S_ISLNK, _stat.S_ISREG
+    append = changes.append
+
+    st = os.stat(root)
+    if not S_ISDIR(st.st_mode):
+        raise NotADirectoryError(f"{root} is not a folder")
+    root_disp, root_raw = display_path(root)
+    old = pop(root_disp, None)
+    if old is None or old[1] != st.st_ino or old[2] != st.st_mtime_ns or old[3] != -1:
+        append(Found(root_disp, root_raw, os.path.basename(root_disp) or root_disp, None,
+                     st, DIR, old))
+    out.dirs = 1
+    # stack of (real path for the OS, display path or None when it equals the real one)
+    stack: list[tuple[str, str | None]] = [(root, None if root_raw is None else root_disp)]
+    files = nbytes = ndirs = 0
+    next_report = 2048
+    while stack:
+        real, disp = stack.pop()
+        parent = real if disp is None else disp
+        try:
+            it = os.scandir(real)
+        except FileNotFoundError:
+            _note(out.skipped, real, "vanished during the walk")
+            out.unreadable.append(parent)
+            continue
+        except NotADirectoryError:
+            _note(out.skipped, real, "replaced by a file during the walk")
+            out.unreadable.append(parent)
+            continue
+        except OSError as exc:
+            _note(out.errors, real, f"cannot list folder: {exc.strerror or exc}")
+            out.unreadable.append(parent)
+            continue
+        with it:
+            for de in it:
+                try:
+                    st = de.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    _note(out.skipped, de.path, "vanished during the walk")
+                    continue
+                except OSError as exc:
+                    _note(out.errors, de.path, f"cannot stat: {exc.strerror or exc}")
+                    continue
+                name = de.name
+                if disp is None:
+                    p = de.path
+                    if not name.isascii():
+                        p, raw = display_path(p)
+                        if raw is not None:
+                            name = display_path(name)[0]
+                    else:
+                        raw = None
+                else:  # below a folder whose name is not UTF-8: every path needs escaping
+                    p, raw = display_path(de.path)
+                    name = display_path(name)[0]
+                mode = st.st_mode
+                if S_ISREG(mode):
+                    ftype, size = FILE, st.st_size
+                    files += 1
+                    nbytes += size
+                elif S_ISDIR(mode):
+                    ftype, size = DIR, -1
+                    ndirs += 1
+                    stack.append((de.path, None if raw is None else p))
+                elif S_ISLNK(mode):
+                    ftype, size = LINK, 0
+                    files += 1
+                else:
+                    _note(out.skipped, de.path, "not a regular file, folder or symlink")
+                    continue
+                old = pop(p, None)
+                if old is not None and old[1] == st.st_ino and old[2] == st.st_mtime_ns \
+                        and old[3] == size:
+                    continue
+                append(Found(p, raw, name, parent, st, ftype, old))
+        if after_dir is not None:
+            after_dir(ndirs)
+        if progress is not None and files >= next_report:
+            next_report = files + 2048
+            progress(files, nbytes)
+    out.files, out.dirs, out.bytes = files, ndirs + 1, nbytes
+    out.gone = stored
+    if progress is not None:
+        progress(files, nbytes)
+    return out
