@@ -14,8 +14,8 @@ from core import blobs
 from core.changelog import parse_hlc
 from core.metadata import NotFoundError
 from core.models import (ModelDefinitionError, ModelExistsError, ModelScopeError,
-                         ModelVersionError, blob_data, instances_from_rows, is_loaded, migrates,
-                         model, model_uuid)
+                         ModelVersionError, blob_data, instances_from_rows, is_loaded, load_blobs,
+                         migrates, model, model_uuid)
 from tests.helpers_rows import (add_content, add_device, add_entry, add_location, remove_device,
                                 remove_location)
 
@@ -332,3 +332,17 @@ def test_instances_from_rows_accepts_query_rows(lib):
     assert list(p.embedding) == [1.0, 1.0]
     with pytest.raises(ModelDefinitionError, match="not a model"):
         instances_from_rows(Face, rows, lib)
+
+
+def test_load_blobs_reads_many_in_one_batch(lib):
+    api = lib.vdfs()
+    for i in range(5):
+        api.create_model(Person(f"P{i}", embedding=np.full(4, i, np.float32)))
+    api.create_model(Person("none"))
+    people = api.list_models(Person, inline_only=True)
+    before = _reads(lib)
+    load_blobs(people)
+    assert _reads(lib) == before + 5 and all(is_loaded(p, "embedding") for p in people)
+    assert [None if p.embedding is None else int(p.embedding[0]) for p in people] == \
+        [0, 1, 2, 3, 4, None]
+    assert _reads(lib) == before + 5

@@ -232,8 +232,21 @@ def _stored_versions(lib: Any, uuids: list[uuid.UUID]) -> dict[uuid.UUID, str | 
     return found
 
 
-def _attach_blobs(spec: ModelSpec, objs: list[Any], lib: Any) -> None:
-    """Resolve blob links in batch; read the non-lazy fields' blobs now."""
+def load_blobs(objs: list[Any], fields: Iterable[str] | None = None) -> None:
+    """Read the blob fields of many instances in a few batched queries (instead of one read
+    per attribute access), e.g. before computing over every embedding."""
+    objs = [o for o in objs if state_of(o) is not None]
+    if not objs:
+        return
+    spec = spec_of(objs[0])
+    _attach_blobs(spec, objs, state_of(objs[0]).lib,
+                  load=set(spec.blob_fields if fields is None else fields))
+
+
+def _attach_blobs(spec: ModelSpec, objs: list[Any], lib: Any, load: set[str] | None = None) -> None:
+    """Resolve blob links in batch; read the non-lazy fields' blobs (or those in `load`) now."""
+    if load is None:
+        load = {n for n, o in spec.blob_options.items() if not o.lazy}
     by_uuid = {state_of(o).uuid.bytes: o for o in objs}
     eager: dict[int, str] = {}
     wanted: list[tuple[Any, str, int]] = []
@@ -245,11 +258,12 @@ def _attach_blobs(spec: ModelSpec, objs: list[Any], lib: Any) -> None:
                 f"SELECT model_uuid, blob_key, blob_id FROM model_blobs WHERE model_uuid IN ({marks})",
                 chunk):
             obj = by_uuid[raw]
-            if key not in spec.blob_options:
+            st = state_of(obj)
+            if key not in spec.blob_options or key not in st.pending:
                 continue
-            state_of(obj).pending[key] = blob_id
-            if not spec.blob_options[key].lazy:
-                eager[blob_id] = describe(spec, state_of(obj).uuid, key)
+            st.pending[key] = blob_id
+            if key in load:
+                eager[blob_id] = describe(spec, st.uuid, key)
                 wanted.append((obj, key, blob_id))
     for obj in objs:  # fields without a link hold their default
         st = state_of(obj)
