@@ -42,27 +42,18 @@ def dsl_keywords() -> tuple[str, ...]:
 
 
 def sources_and_fields() -> dict[str, list[str]]:
-    """Logical sources of the query catalog and their field names."""
+    """Logical sources of the query catalog and their field names (synonyms included)."""
     try:
-        import vdfs_query
+        from vdfs_query.catalog import SOURCES
     except ImportError:
         return {}
-    cat = getattr(vdfs_query, "CATALOG", None) or getattr(vdfs_query, "catalog", None)
-    if cat is None:
-        return {}
-    if callable(cat) and not isinstance(cat, dict):
-        cat = cat()
-    sources = getattr(cat, "sources", cat)
-    out: dict[str, list[str]] = {}
-    items = sources.items() if isinstance(sources, dict) else ((getattr(s, "name", str(s)), s) for s in sources)
-    for name, src in items:
-        fields = getattr(src, "fields", src if isinstance(src, (dict, list, tuple)) else {})
-        names = list(fields) if isinstance(fields, dict) else [getattr(f, "name", str(f)) for f in fields]
-        out[str(name)] = sorted(str(n) for n in names)
-    return out
+    return {name: sorted(set(src.fields) | set(getattr(src, "synonyms", {})))
+            for name, src in SOURCES.items()}
 
 
 def _column(lib: Any, sql: str, limit: int = 200) -> list[str]:
+    if lib is None:
+        return []
     try:
         rows = lib.conn.execute(sql + f" LIMIT {int(limit)}").fetchall()
     except Exception:  # a library mid-migration or a table not there yet: no suggestions

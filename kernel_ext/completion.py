@@ -61,7 +61,7 @@ def candidates(query: str, *, is_line: bool, namespace: dict[str, Any] | None = 
     prev = words[-1].lower() if words else ""
     prev2 = words[-2].lower() if len(words) > 1 else ""
     if prev in ("kind", "kinds") or (prev in ("=", "==", "!=", "in", "is", ":") and prev2 == "kind"):
-        return frag, _filter(frag, [(k, "kind") for k in (catalog.kinds(lib) if use_lib else [])])
+        return frag, _filter(frag, [(k, "kind") for k in catalog.kinds(lib if use_lib else None)])
     if prev == "tagged":
         return frag, _filter(frag, [(t.lstrip("#"), "tag")
                                     for t in (catalog.tag_names(lib) if use_lib else [])])

@@ -44,7 +44,7 @@ class VdfsUsageError(MagicError):
 
 def caret_lines(text: str, line: int, column: int, width: int = 1) -> list[str]:
     """The offending line of `text` with `^` under columns [column, column+width) (1-based)."""
-    rows = text.splitlines() or [""]
+    rows = text.split("\n")
     line = max(1, min(line, len(rows)))
     src = rows[line - 1]
     width = max(1, width)
@@ -88,7 +88,7 @@ def _first_line(text: str) -> str:
 
 
 def _token_width(text: str, line: int, column: int) -> int:
-    rows = text.splitlines() or [""]
+    rows = text.split("\n")
     if not 1 <= line <= len(rows):
         return 1
     src = rows[line - 1][column - 1:]

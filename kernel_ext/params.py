@@ -16,7 +16,7 @@ _NAME = re.compile(r"(?<![\w:]):([A-Za-z_][A-Za-z0-9_]*)")
 def param_refs(text: str) -> list[tuple[str, int, int]]:
     """(name, line, column) of every `:name` outside string literals, in order (1-based)."""
     refs: list[tuple[str, int, int]] = []
-    for lineno, row in enumerate(text.splitlines() or [""], start=1):
+    for lineno, row in enumerate(text.split("\n"), start=1):
         for start, end in _code_spans(row):
             for m in _NAME.finditer(row, start, end):
                 refs.append((m.group(1), lineno, m.start() + 1))

@@ -167,6 +167,8 @@ def jobs_table(lib: Any, limit: int = 50) -> Table:
     for info in lib.jobs.list(limit=limit):
         total = info.get("progress_total")
         done = info.get("progress_done") or 0
+        if info.get("status") == "completed" and total:
+            done = total
         rows.append([info.get("name"), info.get("status"), f"{done}/{total}" if total else str(done),
                      info.get("phase") or "", info.get("message") or ""])
     return Table(["job", "status", "progress", "phase", "message"], rows, title="jobs", noun="job")

@@ -1,0 +1,91 @@
+"""Tab completion inside %vdfs lines and %%vdfs cells, against a real indexed library."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from kernel_ext import session
+from kernel_ext.params import bind_params, param_refs
+
+from magics_support import complete, run, shell
+
+
+@pytest.fixture
+def ip(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("alpha")
+    (data / "b.py").write_text("print(1)")
+    sh = shell()
+    sh.user_ns.update(libdir=str(tmp_path / "c.vdfs"), data=str(data))
+    run(sh, "%vdfs open :libdir --create")
+    run(sh, "%vdfs index :data --wait")
+    yield sh
+    session.close_library()
+    for k in ("libdir", "data", "vdfs_library", "min_size"):
+        sh.user_ns.pop(k, None)
+
+
+def test_keywords_sources_and_fields(ip):
+    assert complete(ip, "%vdfs entries wh") == ["where"]
+    assert complete(ip, "%vdfs ent") == ["entries"]
+    assert complete(ip, "%vdfs entries where si") == ["size"]
+    assert "content_hash" in complete(ip, "%vdfs entries where content_h")
+    assert "desc" in complete(ip, "%vdfs entries order by size de")
+
+
+def test_cell_body_completion_uses_the_whole_cell(ip):
+    cell = "%%vdfs --limit 5\nentries of kind text\nwhere mod"
+    assert "modified" in complete(ip, cell)
+    # the flags line of a cell magic is not a query
+    assert "where" not in complete(ip, "%%vdfs --li")
+
+
+def test_kinds_after_kind(ip):
+    assert complete(ip, "%vdfs entries of kind im") == ["image"]
+    assert {"text", "code"} <= set(complete(ip, "%vdfs entries of kind "))
+
+
+def test_tag_names_from_the_library(ip):
+    lib = session.library()
+    entry = lib.conn.execute("SELECT uuid FROM entries WHERE name = 'a.txt'").fetchone()[0]
+    import uuid
+    lib.vdfs().add_tag_to_entry(uuid.UUID(bytes=entry), "vacation")
+    assert complete(ip, "%vdfs entries tagged vac") == ["vacation"]
+    assert complete(ip, "%vdfs entries where #va") == ["#vacation"]
+
+
+def test_parameters_from_the_namespace(ip):
+    ip.user_ns["min_size"] = 3
+    assert complete(ip, "%vdfs entries where size > :min_s") == [":min_size"]
+
+
+def test_completion_position_is_the_fragment(ip):
+    from IPython.core.completer import provisionalcompleter
+    text = "%vdfs entries where si"
+    with provisionalcompleter():
+        comps = list(ip.Completer.completions(text, len(text)))
+    assert [(c.start, c.end, c.text) for c in comps] == [(len(text) - 2, len(text), "size")]
+
+
+def test_not_a_vdfs_line_is_left_alone(ip):
+    assert "size" not in complete(ip, "x = si")
+
+
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True)
+plain = st.text(alphabet=st.characters(blacklist_characters="'\":\n\\", blacklist_categories=("Cs",)),
+                max_size=20)
+
+
+@given(names, plain, plain)
+def test_param_refs_find_names_outside_strings(name, before, after):
+    text = f"{before} :{name} {after}"
+    refs = param_refs(text)
+    assert (name, 1, len(before) + 2) in refs
+    assert bind_params(text, {name: 7}) [name] == 7
+
+
+@given(names, plain)
+def test_param_refs_ignore_names_inside_strings(name, filler):
+    assert param_refs(f"entries where name = ':{name}{filler}'") == []
+    assert param_refs(f'entries where name = "x :{name}"') == []
