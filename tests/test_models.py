@@ -346,3 +346,63 @@ def test_load_blobs_reads_many_in_one_batch(lib):
     assert [None if p.embedding is None else int(p.embedding[0]) for p in people] == \
         [0, 1, 2, 3, 4, None]
     assert _reads(lib) == before + 5
+
+
+def _index(lib, folder):
+    loc = lib.add_location(folder)
+    lib.index(loc).wait(timeout=60)
+    return loc
+
+
+def test_content_model_survives_reindex_after_files_vanish(lib, tmp_path):
+    """With the real indexer: every copy of a photo is deleted and its folder re-indexed; the
+    content identity, its model and its content tag stay, an untouched identity goes."""
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    for rel in ("beach.jpg", "sub/beach-copy.jpg"):
+        (folder / rel).write_bytes(b"\xff\xd8 beach pixels" * 100)
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8 cat pixels" * 100)
+    loc = _index(lib, folder)
+    api = lib.vdfs()
+    by_name = dict(lib.conn.execute(
+        "SELECT e.name, c.uuid FROM entries e JOIN content_identities c ON c.id = e.content_id"))
+    beach, cat = uuid.UUID(bytes=by_name["beach.jpg"]), uuid.UUID(bytes=by_name["cat.jpg"])
+    assert by_name["beach-copy.jpg"] == beach.bytes
+    api.create_model_for_content(beach, PhotoAnalysis("beach", thumbnail=b"thumb"))
+    api.add_tag_to_content(beach, "#vacation")
+    for rel in ("beach.jpg", "sub/beach-copy.jpg", "cat.jpg"):
+        (folder / rel).unlink()
+    lib.index(loc).wait(timeout=60)
+    assert lib.conn.execute("SELECT count(*) FROM entries WHERE is_dir = 0").fetchone()[0] == 0
+    got = api.get_model_by_content(PhotoAnalysis, beach)
+    assert got.scene == "beach" and got.thumbnail == b"thumb"
+    assert [t.name for t in api.tags_of_content(beach)] == ["#vacation"]
+    left = {uuid.UUID(bytes=r[0]) for r in lib.conn.execute("SELECT uuid FROM content_identities")}
+    assert left == {beach} and cat not in left
+
+
+@pytest.mark.xfail(reason="core/indexer/store.py remove_dependents decrements a shared blob once "
+                          "and never frees blobs at zero; core.metadata.forget_entries does both",
+                   strict=False)
+def test_indexer_frees_blobs_of_deleted_entries(lib, tmp_path):
+    folder = tmp_path / "w"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(f"{name} contents")
+    loc = _index(lib, folder)
+    api = lib.vdfs()
+
+    @model(scope="entry", name="Scratch")
+    @dataclass
+    class Scratch:
+        note: str
+        cache: np.ndarray = blob_data()
+
+    for (eu,) in lib.conn.execute("SELECT uuid FROM entries WHERE is_dir = 0").fetchall():
+        api.create_model_for_entry(eu, Scratch("x", np.ones(16, np.float32)))
+    for name in ("a.txt", "b.txt"):
+        (folder / name).unlink()
+    lib.index(loc).wait(timeout=60)
+    assert lib.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+    assert lib.conn.execute("SELECT count(*) FROM metadata_blobs").fetchone()[0] == 0
+    assert lib.conn.execute("SELECT count(*) FROM user_metadata").fetchone()[0] == 0

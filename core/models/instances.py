@@ -21,7 +21,7 @@ STATE = "__vdfs__"
 _UNKNOWN = object()   # a blob field whose link has not been looked up yet
 
 
-@dataclass
+@dataclass(slots=True)
 class ModelState:
     uuid: uuid.UUID
     lib: Any = None
@@ -187,26 +187,24 @@ def instances_from_rows(model_cls: type, rows: Iterable[Any], lib: Any,
         versions = _stored_versions(lib, uuids)
         for r, u in zip(rows, uuids):
             r.setdefault("schema_version", versions.get(u))
-    hints = type_hints(spec.cls)
+    plan = _plan(spec)
+    new = spec.cls.__new__
     out = []
     for r, u in zip(rows, uuids):
         data = r["data"]
         data = json.loads(data) if isinstance(data, (str, bytes)) else dict(data or {})
-        data = spec.upgrade(data, r.get("schema_version"))
-        obj = spec.cls.__new__(spec.cls)
-        for f in dataclasses.fields(spec.cls):
-            if f.name in spec.blob_options:
-                continue
-            if f.name == spec.id_field:
-                obj.__dict__[f.name] = u
-            elif f.name in data:
-                obj.__dict__[f.name] = from_json(data[f.name], hints.get(f.name, Any))
-            elif f.default is not dataclasses.MISSING:
-                obj.__dict__[f.name] = f.default
-            elif f.default_factory is not dataclasses.MISSING:
-                obj.__dict__[f.name] = f.default_factory()
+        if r.get("schema_version") != spec.version:
+            data = spec.upgrade(data, r.get("schema_version"))
+        obj = new(spec.cls)
+        d = obj.__dict__
+        for name, decode, default in plan:
+            value = data.get(name, _MISSING)
+            if value is _MISSING:
+                d[name] = default()
             else:
-                obj.__dict__[f.name] = None
+                d[name] = value if decode is None or value is None else decode(value)
+        if spec.id_field:
+            d[spec.id_field] = u
         entry_u, content_u = _as_uuid(r.get("entry_uuid")), _as_uuid(r.get("content_identity_uuid"))
         obj.__dict__[STATE] = ModelState(
             uuid=u, lib=lib,
@@ -219,6 +217,33 @@ def instances_from_rows(model_cls: type, rows: Iterable[Any], lib: Any,
     if spec.blob_fields and not inline_only:
         _attach_blobs(spec, out, lib)
     return out
+
+
+_MISSING = object()
+_PLANS: dict[type, list[tuple[str, Any, Any]]] = {}
+_PLAIN = (str, int, bool, Any, dict, list)
+
+
+def _plan(spec: ModelSpec) -> list[tuple[str, Any, Any]]:
+    """Per inline field: (name, decoder or None for JSON-native types, default maker)."""
+    plan = _PLANS.get(spec.cls)
+    if plan is None:
+        hints = type_hints(spec.cls)
+        plan = []
+        for f in dataclasses.fields(spec.cls):
+            if f.name in spec.blob_options or f.name == spec.id_field:
+                continue
+            hint = hints.get(f.name, Any)
+            decode = None if hint in _PLAIN else (lambda v, h=hint: from_json(v, h))
+            if f.default is not dataclasses.MISSING:
+                default = (lambda v=f.default: v)
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory
+            else:
+                default = (lambda: None)
+            plan.append((f.name, decode, default))
+        _PLANS[spec.cls] = plan
+    return plan
 
 
 def _stored_versions(lib: Any, uuids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
