@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from .store import write_tx
+
 
 def aggregate(conn: sqlite3.Connection, location_id: int) -> int:
     """Recompute folder aggregates of one location; returns how many folders changed."""
@@ -30,13 +32,7 @@ def aggregate(conn: sqlite3.Connection, location_id: int) -> int:
             acc[parent] = acc.get(parent, 0) + total
             cnt[parent] = cnt.get(parent, 0) + 1
     if updates:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_tx(conn):
             conn.executemany("UPDATE entries SET size = ?, child_count = ? WHERE id = ?",
                              updates)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     return len(updates)

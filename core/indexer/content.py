@@ -7,16 +7,14 @@ Large jobs split each batch statically between this process and worker processes
 """
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 import uuid
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..identity import content_uuid
 from .hashing import Item, Result, hash_batch
-from .store import chunks, subtree_sql
+from .store import chunks, subtree_sql, write_tx
 
 PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
 
@@ -43,7 +41,7 @@ class ContentIdentifier:
         self.want_events = want_events
         self.workers = max(1, workers)
         self.stats = ContentStats()
-        self._pool: Executor | None = None
+        self._pool: list = []   # HashWorker processes
 
     def pending(self) -> list[tuple]:
         frag, params = subtree_sql(self.root, self.whole)
@@ -53,23 +51,24 @@ class ContentIdentifier:
             "AND kind != 'symlink' ORDER BY id", (self.loc, *params)).fetchall()
 
     def _hash(self, items: list[Item]) -> list[Result]:
-        if self.workers < 2 or len(items) < 64 or self._pool is None:
+        if not self._pool or len(items) < 64:
             return hash_batch(items)
-        n = self.workers
-        step = -(-len(items) // n)
+        step = -(-len(items) // (len(self._pool) + 1))
         parts = [items[i:i + step] for i in range(0, len(items), step)]
-        futures = [self._pool.submit(hash_batch, part) for part in parts[1:]]
+        busy = list(zip(self._pool, parts[1:]))
+        for worker, part in busy:     # static halves: one per process, this one included
+            worker.send(part)
         out = hash_batch(parts[0])
-        for fut in futures:
-            out.extend(fut.result())
+        for worker, _ in busy:
+            out.extend(worker.receive())
         return out
 
     def run(self, batch_size: int, after_batch: Callable[[int, int, int], None]) -> ContentStats:
         todo = self.pending()
         total = len(todo)
         if self.workers >= 2 and total >= PARALLEL_MIN:
-            self._pool = ProcessPoolExecutor(self.workers - 1,
-                                             mp_context=multiprocessing.get_context("spawn"))
+            from .hashworker import HashWorker   # not at import: `-m` runs that module
+            self._pool = [HashWorker() for _ in range(self.workers - 1)]
         try:
             done = 0
             for batch in chunks(todo, batch_size):
@@ -80,9 +79,9 @@ class ContentIdentifier:
                 done += len(batch)
                 after_batch(done, total, self.stats.bytes)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+            for worker in self._pool:
+                worker.close()
+            self._pool = []
         return self.stats
 
     def _write(self, rows: dict[int, tuple], results: list[Result]) -> None:
@@ -92,8 +91,7 @@ class ContentIdentifier:
         for eid, digest, kind, mime, _ in good:
             new_ids.setdefault(digest, (content_uuid(digest).bytes, digest, rows[eid][4], kind,
                                         mime, self.now))
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_tx(conn):
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO content_identities (uuid, content_hash, size, kind, "
@@ -115,11 +113,6 @@ class ContentIdentifier:
                 counts[cid] = counts.get(cid, 0) + 1
             conn.executemany("UPDATE content_identities SET entry_count = entry_count + ? "
                              "WHERE id = ?", [(n, cid) for cid, n in counts.items()])
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         st.identities_created += created
         st.hashed += len(good)
         st.bytes += sum(rows[r[0]][4] for r in good)

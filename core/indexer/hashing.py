@@ -40,3 +40,4 @@ def hash_one(item: Item) -> Result:
 
 def hash_batch(items: list[Item]) -> list[Result]:
     return [hash_one(item) for item in items]
+

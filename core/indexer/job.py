@@ -22,7 +22,7 @@ from ..locations import get_location
 from .aggregate import aggregate
 from .content import ContentIdentifier
 from .process import Processor
-from .store import collect_orphan_identities, load_stored, next_entry_id
+from .store import collect_orphan_identities, load_stored, next_entry_id, write_tx
 from .walk import discover
 
 JOB_NAME = "core.index"
@@ -175,15 +175,9 @@ def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_B
 
         t0 = time.perf_counter()
         ctx.progress(0, None, "finishing", "finalisation")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_tx(conn):
             removed = collect_orphan_identities(conn)
             conn.execute("UPDATE locations SET last_indexed_at = ? WHERE id = ?", (now, loc.id))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         crash("finalisation")
         counts["identities_removed"] = counts.get("identities_removed", 0) + removed
         timings["finalisation"] = time.perf_counter() - t0

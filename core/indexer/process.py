@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..kinds import kind_for_ext, split_ext
-from .store import chunks, fetch_details, new_uuids, next_entry_id, remove_dependents
+from .store import (chunks, fetch_details, new_uuids, next_entry_id, remove_dependents,
+                    write_tx)
 from .walk import DIR, LINK, Discovery, Found
 
 _INSERT = ("INSERT INTO entries (id, uuid, location_id, parent_id, path, raw_path, name, ext, "
@@ -128,9 +129,7 @@ class Processor:
         decrements: dict[int, int] = {}
         orphaned: list[bytes] = []
         events = self.counts.events if self.want_events else None
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("PRAGMA defer_foreign_keys = ON")
+        with write_tx(conn, defer_fks=True):
             next_id = next_entry_id(conn)
             uuids = iter(new_uuids(len(batch)))
             for f in batch:
@@ -221,11 +220,6 @@ class Processor:
                 conn.executemany(_INSERT, inserts)
             if decrements:
                 conn.executemany(_DECREMENT, [(n, cid) for cid, n in decrements.items()])
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def _delete_batch(self, batch: list[tuple], details: dict[int, tuple]) -> None:
         conn = self.conn
@@ -234,18 +228,11 @@ class Processor:
         for d in rows:
             if d[5] is not None:
                 decrements[d[5]] = decrements.get(d[5], 0) + 1
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("PRAGMA defer_foreign_keys = ON")
+        with write_tx(conn, defer_fks=True):
             remove_dependents(conn, [d[1] for d in rows])
             conn.executemany("DELETE FROM entries WHERE id = ?", [(d[0],) for d in rows])
             if decrements:
                 conn.executemany(_DECREMENT, [(n, cid) for cid, n in decrements.items()])
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
         self.counts.deleted += len(rows)
         if self.want_events:
             self.counts.events.extend(

@@ -1,0 +1,119 @@
+"""Index benchmark: files/s of each indexer phase next to baselines measured in the same run.
+
+    python benchmarks/index_bench.py [TREE] [--repeat N] [--workers N]
+
+Baselines: `find TREE -type f -printf '%s %T@ %i %p\\n'` (walk + stat in C) and a bare-Python
+sampled-hash pass (scandir walk, then core.identity.content_hash_path per file). Targets on a
+warm cache: full index >= 30k files/s; unchanged re-index >= 0.7x find. Never run by CI.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import core  # noqa: E402
+from core.identity import content_hash_path  # noqa: E402
+
+
+def run_find(tree: str) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    out = subprocess.run(["find", tree, "-type", "f", "-printf", r"%s %T@ %i %p\n"],
+                         capture_output=True, check=False).stdout
+    return time.perf_counter() - t0, out.count(b"\n")
+
+
+def regular_files(tree: str) -> list[tuple[str, int]]:
+    found, stack = [], [tree]
+    while stack:
+        try:
+            it = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with it:
+            for de in it:
+                try:
+                    if de.is_dir(follow_symlinks=False):
+                        stack.append(de.path)
+                    elif de.is_file(follow_symlinks=False):
+                        found.append((de.path, de.stat(follow_symlinks=False).st_size))
+                except OSError:
+                    pass
+    return found
+
+
+def bare_hash(files: list[tuple[str, int]]) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    n = 0
+    for path, size in files:
+        if size:
+            try:
+                content_hash_path(path, size)
+                n += 1
+            except OSError:
+                pass
+    return time.perf_counter() - t0, n
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("tree", nargs="?", default="/usr")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of find and re-index (median)")
+    ap.add_argument("--workers", type=int, default=None, help="hashing processes (default 2)")
+    a = ap.parse_args()
+    tree = os.path.abspath(a.tree)
+    run_find(tree)                       # warm the page cache
+    files = regular_files(tree)
+    hash_s, hashed = bare_hash(files)
+    opts = {} if a.workers is None else {"workers": a.workers}
+    with tempfile.TemporaryDirectory(prefix="vdfs-bench-") as tmp:
+        lib = core.Library.create(Path(tmp) / "bench.vdfs")
+        t0 = time.perf_counter()
+        full = lib.index(tree, **opts).wait()
+        full_s = time.perf_counter() - t0
+        finds, reindex = [], []
+        for _ in range(a.repeat):        # interleaved, so both see the same machine state
+            finds.append(run_find(tree))
+            t0 = time.perf_counter()
+            again = lib.index(tree, **opts).wait()
+            reindex.append(time.perf_counter() - t0)
+        lib.close()
+    find_s = statistics.median(s for s, _ in finds)
+    find_n = finds[0][1]
+    find_rate = find_n / find_s
+    entries = full["files"] + full["dirs"]
+    tm = full["timings"]
+    print(f"tree {tree}: {full['files']} files + {full['dirs']} folders, "
+          f"{full['bytes'] / 1e9:.2f} GB; errors {full['errors_total']}, "
+          f"skipped {full['skipped_total']}")
+    print(f"{'measure':34} {'seconds':>8} {'files/s':>10} {'ratio':>22}")
+
+    def line(label: str, secs: float, n: int, ratio: str = "") -> None:
+        print(f"{label:34} {secs:8.3f} {n / secs if secs else float('inf'):10.0f} {ratio:>22}")
+    line("find -printf (baseline)", find_s, find_n, "1.00x find")
+    line("bare Python sampled hash", hash_s, hashed, "(hash baseline)")
+    line("full index: discovery", tm.get("discovery", 0), entries,
+         f"{entries / tm['discovery'] / find_rate:.2f}x find")
+    line("full index: processing", tm.get("processing", 0), entries)
+    line("full index: content", tm.get("content", 0), full["hashed"],
+         f"{(full['hashed'] / tm['content']) / (hashed / hash_s):.2f}x bare hash")
+    line("full index: aggregation", tm.get("aggregation", 0), entries)
+    line("full index: finalisation", tm.get("finalisation", 0), entries)
+    line("full index: total (wall)", full_s, entries,
+         f"{entries / full_s / 30000:.2f}x 30k target")
+    re_s = statistics.median(reindex)
+    line("unchanged re-index (wall)", re_s, entries,
+         f"{(entries / re_s) / find_rate:.2f}x find (0.7)")
+    assert again["created"] == again["modified"] == again["deleted"] == again["hashed"] == 0, again
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""A helper process for content identification: `python -m core.indexer.hashworker`.
+
+It reads batches (length-prefixed pickles) on stdin and answers with their hash results on
+stdout. A plain subprocess rather than multiprocessing: spawn and forkserver re-import the
+user's __main__, which breaks scripts without a main guard, and fork from a threaded process
+is unsafe. When the parent dies, stdin closes and the worker exits.
+"""
+from __future__ import annotations
+
+import os
+
+from .hashing import Item, Result, hash_batch
+
+
+def _read_frame(stream) -> bytes | None:
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    n = int.from_bytes(head, "little")
+    data = stream.read(n)
+    return data if len(data) == n else None
+
+
+def _write_frame(stream, data: bytes) -> None:
+    stream.write(len(data).to_bytes(8, "little"))
+    stream.write(data)
+    stream.flush()
+
+
+class HashWorker:
+    """One helper process that hashes whole batches sent to it (one batch in flight)."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
+                                    else "")
+        self.proc = subprocess.Popen([sys.executable, "-m", "core.indexer.hashworker"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def send(self, items: list[Item]) -> None:
+        import pickle
+        _write_frame(self.proc.stdin, pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def receive(self) -> list[Result]:
+        import pickle
+        data = _read_frame(self.proc.stdout)
+        if data is None:
+            raise RuntimeError(f"hash worker exited (code {self.proc.poll()})")
+        return pickle.loads(data)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+def _serve() -> None:
+    import pickle
+    import sys
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        data = _read_frame(inp)
+        if data is None:     # parent closed the pipe (or died): stop
+            return
+        _write_frame(out, pickle.dumps(hash_batch(pickle.loads(data)),
+                                       protocol=pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    _serve()
