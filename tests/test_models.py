@@ -406,3 +406,16 @@ def test_indexer_frees_blobs_of_deleted_entries(lib, tmp_path):
     assert lib.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0
     assert lib.conn.execute("SELECT count(*) FROM metadata_blobs").fetchone()[0] == 0
     assert lib.conn.execute("SELECT count(*) FROM user_metadata").fetchone()[0] == 0
+
+
+def test_rolled_back_batch_announces_and_keeps_nothing(lib):
+    seen = []
+    lib.events.subscribe(seen.append)
+    api = lib.vdfs()
+    with pytest.raises(RuntimeError):
+        with api.batch():
+            api.create_model(Person("ghost", embedding=np.ones(4, np.float32)))
+            raise RuntimeError("crash mid-batch")
+    assert seen == []
+    for table in ("models", "metadata_blobs", "sync_log"):
+        assert lib.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
