@@ -1,0 +1,70 @@
+"""Looking up installed extensions for the magics: their views, jobs and actions by name."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import VdfsUsageError
+
+
+def manager(lib: Any) -> Any:
+    from core.extensions.manager import ExtensionManager
+    return ExtensionManager.of(lib)
+
+
+def definition(lib: Any, extension_id: str) -> Any:
+    mgr = manager(lib)
+    if mgr.record(extension_id) is None:
+        installed = ", ".join(r["id"] for r in mgr.list()) or "none"
+        raise VdfsUsageError(f"extension {extension_id!r} is not installed (installed: {installed})")
+    return mgr.context(extension_id).definition
+
+
+def ui_views(d: Any) -> list[tuple[dict[str, Any], str]]:
+    """(view, DSL text) for every view of the extension's ui_manifest (package file or class attr)."""
+    ui = getattr(getattr(d, "package", None), "ui", None)
+    if ui is not None:
+        return [(v, ui.query_text(v)) for v in ui.views]
+    raw = getattr(d.cls, "ui_manifest", None) if d.cls is not None else None
+    if isinstance(raw, dict):
+        from core.extensions.manifest import validate_ui_manifest
+        ui = validate_ui_manifest(raw)
+        return [(v, ui.query_text(v)) for v in ui.views]
+    return []
+
+
+def find_view(lib: Any, extension_id: str, view_id: str) -> tuple[dict[str, Any], str]:
+    views = ui_views(definition(lib, extension_id))
+    for view, text in views:
+        if view.get("id") == view_id:
+            return view, text
+    have = ", ".join(v.get("id", "?") for v, _ in views) or "none"
+    raise VdfsUsageError(f"extension {extension_id!r} has no view {view_id!r} (views: {have})")
+
+
+def names_for(lib: Any, command: str) -> list[str]:
+    """Completion candidates for `%vdfs run|preview|view`."""
+    out: list[str] = []
+    try:
+        mgr = manager(lib)
+        records = mgr.list()
+    except Exception:  # extensions not available in this library: nothing to offer
+        return out
+    from core.extensions.definition import job_short_name
+    for rec in records:
+        try:
+            d = mgr.context(rec["id"]).definition
+        except Exception:  # installed but its code is not importable here
+            continue
+        if command == "run":
+            out += [f"{d.id}.{job_short_name(fn)}" for fn in d.jobs]
+        elif command == "preview":
+            out += [f"{d.id}.{_action_name(a)}" for a in d.actions]
+        elif command == "view":
+            out += [f"{d.id}/{v.get('id')}" for v, _ in ui_views(d)]
+    return sorted(out)
+
+
+def _action_name(action: Any) -> str:
+    spec = getattr(action, "__vdfs_action__", None)
+    name = getattr(spec, "name", None) or getattr(action, "__name__", str(action))
+    return str(name).rsplit(".", 1)[-1]
