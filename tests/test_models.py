@@ -144,6 +144,8 @@ def test_content_model_needs_content_and_is_unique_per_type(lib):
 
 def test_failed_create_leaves_nothing_behind(lib):
     api = lib.vdfs()
+    with pytest.raises(ValueError, match="finite"):
+        api.create_model(Person("nan", photo_count=float("nan")))
     bad = Person("Eve", embedding=object())        # cannot be stored as a blob
     with pytest.raises(Exception, match="blob"):
         api.create_model(bad)

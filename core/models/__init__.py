@@ -12,9 +12,10 @@ from .instances import (ModelState, instances_from_rows, is_loaded, load_blobs, 
                         spec_of, state_of)
 from .spec import (BlobData, ModelDefinitionError, ModelSpec, ModelVersionError, blob_data,
                    find_model, migrates, model)
-from .store import ModelExistsError, ModelScopeError
+from .store import ModelDataError, ModelExistsError, ModelScopeError
 
 __all__ = ["model", "blob_data", "migrates", "ModelSpec", "BlobData", "instances_from_rows",
            "load_blobs",
            "model_uuid", "is_loaded", "spec_of", "state_of", "ModelState", "find_model",
-           "ModelDefinitionError", "ModelVersionError", "ModelExistsError", "ModelScopeError"]
+           "ModelDefinitionError", "ModelVersionError", "ModelExistsError", "ModelScopeError",
+           "ModelDataError"]

@@ -26,6 +26,10 @@ class ModelExistsError(VdfsError):
     """A content- or entry-scoped model of this type already exists for that target."""
 
 
+class ModelDataError(VdfsError, ValueError):
+    """An instance's values cannot be stored (e.g. NaN in an inline field)."""
+
+
 class ModelScopeError(VdfsError, ValueError):
     """A model was created with the wrong scope for its declaration."""
 
@@ -73,7 +77,7 @@ def insert(lib: Any, conn: sqlite3.Connection, obj: Any, scope: str,
         "content_identity_uuid, standalone, metadata_id, sync_strategy, hlc_timestamp, "
         "device_uuid, created_at, updated_at, schema_version) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (mu.bytes, spec.stored_extension_id, spec.model_type, json.dumps(data, sort_keys=True),
+        (mu.bytes, spec.stored_extension_id, spec.model_type, _dump(spec, data),
          target.bytes if scope == "entry" else None,
          target.bytes if scope == "content" else None,
          1 if scope == "standalone" else 0, meta_id, spec.sync_code, stamp,
@@ -90,6 +94,15 @@ def insert(lib: Any, conn: sqlite3.Connection, obj: Any, scope: str,
     changelog.record(lib, conn, "models", mu, "insert",
                      _sync_data(spec, scope, target, data, hashes), hlc=stamp)
     return mu
+
+
+def _dump(spec: ModelSpec, data: dict[str, Any]) -> str:
+    """Strict JSON (no NaN/Infinity, which the query engine's JSON functions reject)."""
+    try:
+        return json.dumps(data, sort_keys=True, allow_nan=False)
+    except ValueError as exc:
+        raise ModelDataError(f"{spec.model_type}: inline fields must be finite numbers "
+                              f"({exc}); store NaN-bearing arrays with blob_data()") from exc
 
 
 def _link_blob(lib: Any, conn: sqlite3.Connection, spec: ModelSpec, mu: uuid.UUID, name: str,
@@ -123,7 +136,7 @@ def update(lib: Any, conn: sqlite3.Connection, obj: Any) -> str:
     now = now_iso()
     conn.execute("UPDATE models SET data = ?, schema_version = ?, hlc_timestamp = ?, "
                  "device_uuid = ?, updated_at = ? WHERE uuid = ?",
-                 (json.dumps(data, sort_keys=True), spec.version, stamp, lib.device_uuid.bytes,
+                 (_dump(spec, data), spec.version, stamp, lib.device_uuid.bytes,
                   now, mu.bytes))
     hashes = {}
     for name in spec.blob_fields:
