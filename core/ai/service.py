@@ -71,6 +71,8 @@ class AiService:
         self._cache: dict[str, Any] = {}
 
     def from_registered(self, ref: str) -> Any:
+        if self.preference_for and ":" in ref:
+            self.preference_for(ref.split(":", 1)[0])   # refuse before revealing what exists
         model = self.registry.get(ref)
         preference = (self.preference_for(model.category) if self.preference_for
                       else self.settings.preference)

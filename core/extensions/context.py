@@ -1,0 +1,146 @@
+"""`ExtensionContext`: everything an installed extension reaches, already bound to its grants —
+the checked host API, its AI models, prompts, memory, trail and job dispatch."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..ai import AiService, ModelRegistry, Prompts
+from ..agents.memory import close_memory, open_memory
+from ..agents.trail import Trail
+from ..metadata import as_uuid
+from .definition import ExtensionDefinition, job_short_name
+from .host import ScopedVdfsApi
+from .permissions import GrantSet, PermissionDenied
+
+
+class ExtensionContext:
+    def __init__(self, lib: Any, definition: ExtensionDefinition, grants: GrantSet, config: Any):
+        self.lib = lib
+        self.definition = definition
+        self.extension_id = definition.id
+        self.grants = grants
+        self.config = config
+        self._memory: Any = None
+        self._ai: AiService | None = None
+        self._lock = threading.Lock()
+        self._trail = Trail(lib.path / "logs" / "extensions" / f"{definition.id}.jsonl",
+                            _trail_level(definition))
+        self._roots: list[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"<ExtensionContext {self.extension_id}>"
+
+    # ---- services -------------------------------------------------------------------------
+    def vdfs(self) -> ScopedVdfsApi:
+        return ScopedVdfsApi(self.lib.vdfs(), self.grants)
+
+    def models(self) -> ModelRegistry:
+        return ModelRegistry(extension_id=self.extension_id)
+
+    def ai(self) -> AiService:
+        with self._lock:
+            if self._ai is None:
+                self._ai = AiService(ModelRegistry(extension_id=self.extension_id),
+                                     preference_for=self.grants.model_preference)
+            return self._ai
+
+    def prompts(self) -> Prompts:
+        root = self.definition.package_root
+        folder = getattr(self.definition.cls, "prompts_dir", None) if self.definition.cls else None
+        if folder is None and root is not None:
+            folder = root / "prompts"
+        if folder is None:
+            raise FileNotFoundError(f"extension {self.extension_id} has no prompts/ folder")
+        return Prompts(Path(folder))
+
+    def memory(self) -> Any:
+        with self._lock:
+            if self._memory is None:
+                if self.definition.memory is None:
+                    raise LookupError(f"extension {self.extension_id} declares no @agent_memory class")
+                self._memory = open_memory(self.definition.memory, self.memory_path,
+                                           str(self.lib.device_uuid))
+            return self._memory
+
+    @property
+    def memory_path(self) -> Path:
+        return self.lib.path / "agents" / f"{self.extension_id}.db"
+
+    def trace(self, message: str, level: str = "debug", **data: Any) -> None:
+        self._trail.write(message, level=level, **data)
+
+    @property
+    def trail(self) -> Trail:
+        return self._trail
+
+    # ---- jobs -----------------------------------------------------------------------------
+    def job_name(self, job: Any) -> str:
+        short = job if isinstance(job, str) else job_short_name(job)
+        short = short.rsplit(".", 1)[-1]
+        names = {job_short_name(j) for j in self.definition.jobs}
+        if short not in names:
+            raise LookupError(f"extension {self.extension_id} has no job {short!r} "
+                              f"(jobs: {sorted(names)})")
+        return f"{self.extension_id}.{short}"
+
+    def dispatch_job(self, job: Any, args: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Start one of this extension's jobs (needs DispatchJobs)."""
+        self.grants.require("DispatchJobs")
+        return self.lib.jobs.submit(self.job_name(job), dict(args or {}, **kwargs),
+                                    extension_id=self.extension_id, trigger="on_event")
+
+    # ---- scope, for the agent runtime ------------------------------------------------------
+    def _location_root(self, path: str) -> str | None:
+        if self._roots is None:
+            self._roots = sorted((r[0] for r in self.lib.conn.execute(
+                "SELECT path FROM locations WHERE device_id = ?", (self.lib.device_id,))),
+                key=len, reverse=True)
+        for root in self._roots:
+            if path == root or path.startswith(root.rstrip("/") + "/"):
+                return root
+        self._roots = None   # a location added since: look again next time
+        return None
+
+    def entry_visible(self, path: str) -> bool:
+        return self.grants.entry_allowed(path, self._location_root(path))
+
+    def event_visible(self, event: Any) -> bool:
+        p = event.payload
+        try:
+            if event.kind in ("tag.added", "tag.removed"):
+                scoped = self.vdfs()
+                if p.get("scope") == "entry":
+                    scoped._visible_entry(as_uuid(p["target"]))
+                elif p.get("scope") == "content":
+                    scoped._visible_content(as_uuid(p["target"]))
+                else:
+                    scoped._own_model(as_uuid(p["target"]))
+            elif event.kind.startswith("model."):
+                return p.get("extension_id") in (self.extension_id, None) and \
+                    self._owns_model(p.get("uuid"))
+        except (PermissionDenied, LookupError, ValueError):
+            return False
+        return True
+
+    def _owns_model(self, uuid_text: str | None) -> bool:
+        if not uuid_text:
+            return False
+        row = self.lib.conn.execute("SELECT extension_id FROM models WHERE uuid = ?",
+                                    (as_uuid(uuid_text).bytes,)).fetchone()
+        return bool(row) and row[0] == self.extension_id
+
+    def close(self) -> None:
+        if self._memory is not None:
+            close_memory(self._memory)
+            self._memory = None
+        if self._ai is not None:
+            self._ai.close()
+            self._ai = None
+
+
+def _trail_level(d: ExtensionDefinition) -> str:
+    agent = d.agent_obj
+    spec = getattr(agent, "__vdfs_agent__", None) if agent is not None else None
+    return spec.trail_level if spec is not None else "debug"

@@ -1,0 +1,261 @@
+"""Extension definition, install refusals, grants, and the permission-bound host API."""
+from __future__ import annotations
+
+import sys
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from core.ai import ModelSource
+from core.extensions import Permission, PermissionDenied
+from core.extensions.definition import ExtensionError, discover_names, extension, resolve
+from core.extensions.manager import ExtensionManager
+from core.extensions.settings import SettingsError, setting
+from core.jobs import job
+from core.models import model
+
+EXT = "com.test.demo"
+
+
+@model(version="1.0.0", scope="content", extension_id=EXT)
+@dataclass
+class Note:
+    text: str = ""
+
+
+@model(version="1.0.0", scope="standalone", extension_id=EXT)
+@dataclass
+class Board:
+    name: str = ""
+
+
+@model(version="1.0.0", scope="standalone", extension_id="com.test.other")
+@dataclass
+class Foreign:
+    name: str = ""
+
+
+@job(name="demo_count")
+def count_visible(ctx, tag: str = "#seen"):
+    """Tags every readable photo through the job's own (scoped) host API."""
+    api = ctx.vdfs()
+    seen = 0
+    for (eu,) in ctx.lib.conn.execute("SELECT uuid FROM entries WHERE is_dir = 0").fetchall():
+        try:
+            api.add_tag_to_entry(uuid.UUID(bytes=eu), tag)
+            seen += 1
+        except PermissionDenied:
+            pass
+    return seen
+
+
+class DemoConfig:
+    enabled: bool = setting(label="Enabled", default=True)
+    mode: str = setting(label="Mode", default="fast", choices=["fast", "thorough"])
+
+
+@extension(id=EXT, name="Demo", version="1.0.0", min_core_version="2.0.0",
+           required_features=["exif_extraction"],
+           permissions=[Permission.ReadEntries(glob="**/*.{jpg,png}"), Permission.WriteTags,
+                        Permission.ReadSidecars(kinds=["exif"]),
+                        Permission.WriteSidecars(kinds=["faces"]),
+                        Permission.WriteCustomFields(namespaces=["demo"]),
+                        Permission.DispatchJobs,
+                        Permission.UseModel(category="scene", preference="local")])
+class Demo:
+    config: DemoConfig
+    models = [Note, Board]
+    jobs = [count_visible]
+    migrated_from: list = []
+
+    def migrate(self, ctx, from_version):
+        Demo.migrated_from.append(from_version)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "files"
+    for rel in ("photos/a.jpg", "photos/deep/b.png", "photos/notes.txt", "private/c.jpg"):
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(rel.encode() * 3)
+    return root
+
+
+@pytest.fixture
+def indexed(lib, tree):
+    lib.index(lib.add_location(tree)).wait(timeout=60)
+    mgr = ExtensionManager.of(lib)
+    yield lib, mgr, tree
+    mgr.close()
+
+
+def entry(lib, path):
+    row = lib.conn.execute("SELECT e.uuid, c.uuid FROM entries e LEFT JOIN content_identities c "
+                           "ON c.id = e.content_id WHERE e.path = ?", (str(path),)).fetchone()
+    return uuid.UUID(bytes=row[0]), uuid.UUID(bytes=row[1]) if row[1] else None
+
+
+def test_definition_collects_components_and_settings_schema():
+    d = resolve(Demo)
+    assert d.id == EXT and d.models == [Note, Board] and d.jobs == [count_visible]
+    schema = d.settings_schema["properties"]
+    assert schema["enabled"] == {"title": "Enabled", "default": True, "type": "boolean"}
+    assert schema["mode"]["enum"] == ["fast", "thorough"]
+    with pytest.raises(ExtensionError, match="reverse-DNS"):
+        extension(id="Demo", name="x", version="1.0.0")
+
+
+def test_install_refuses_newer_core_and_missing_features(lib):
+    mgr = ExtensionManager.of(lib)
+
+    @extension(id="com.test.future", name="F", version="1.0.0", min_core_version="9.1.0")
+    class Future:
+        pass
+
+    @extension(id="com.test.needy", name="N", version="1.0.0",
+               required_features=["ai_models", "teleportation", "time_travel"])
+    class Needy:
+        pass
+    with pytest.raises(ExtensionError, match=r"needs core >= 9\.1\.0, but this core is 2\.0\.0"):
+        mgr.install(Future)
+    with pytest.raises(ExtensionError, match="lacks: teleportation, time_travel$"):
+        mgr.install(Needy)
+    assert mgr.list() == []
+
+
+def test_install_records_grants_and_validates_config(indexed):
+    lib, mgr, tree = indexed
+    with pytest.raises(PermissionDenied, match=r"kinds \['passwords'\] were not requested"):
+        mgr.install(Demo, [Permission.WriteSidecars(kinds=["faces", "passwords"])])
+    with pytest.raises(SettingsError, match=r"\$\.mode"):
+        mgr.install(Demo, [Permission.WriteTags], config={"mode": "reckless"})
+    assert mgr.list() == []
+    mgr.install(Demo, [Permission.ReadEntries(glob="**/*.jpg").scoped_to(str(tree / "photos")),
+                       Permission.WriteTags], config={"mode": "thorough"})
+    rec = mgr.record(EXT)
+    assert rec["version"] == "1.0.0" and rec["config"] == {"enabled": True, "mode": "thorough"}
+    rows = lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
+                            "WHERE extension_id = ? ORDER BY id", (EXT,)).fetchall()
+    assert rows == [("ReadEntries", '{"glob": "**/*.jpg"}', f'["{tree / "photos"}"]'),
+                    ("WriteTags", "{}", "[]")]
+    assert mgr.context(EXT).config.mode == "thorough"
+
+
+def test_host_api_refuses_everything_outside_grants_and_scope(indexed):
+    lib, mgr, tree = indexed
+    ctx = mgr.install(Demo, [
+        Permission.ReadEntries(glob="**/*.{jpg,png}").scoped_to(str(tree / "photos")),
+        Permission.ReadSidecars(kinds=["exif"]).scoped_to(str(tree / "photos")),
+        Permission.WriteCustomFields(namespaces=["demo"])])
+    api = ctx.vdfs()
+    a_entry, a_content = entry(lib, tree / "photos/a.jpg")
+    _, c_content = entry(lib, tree / "private/c.jpg")
+    txt_entry, _ = entry(lib, tree / "photos/notes.txt")
+    assert api.read_entry(a_entry) == b"photos/a.jpg" * 3
+    with pytest.raises(PermissionDenied, match=r"ReadEntries\(glob='\*\*/\*\.\{jpg,png\}'\) \(scope \["):
+        api.read_entry(txt_entry)                               # outside the glob
+    with pytest.raises(PermissionDenied, match="has no entry inside the granted glob or scope"):
+        api.create_model_for_content(c_content, Note(text="x"))  # outside the scope
+    with pytest.raises(PermissionDenied, match="WriteTags was not granted"):
+        api.add_tag_to_content(a_content, "#nice")
+    with pytest.raises(PermissionDenied, match="belongs to extension 'com.test.other'"):
+        api.create_model(Foreign(name="x"))
+    with pytest.raises(PermissionDenied, match="namespace 'other' was not granted"):
+        api.set_custom_field(a_content, "other", {"x": 1})
+    with pytest.raises(PermissionDenied, match="user's own metadata"):
+        api.set_note(a_entry, "hello")
+    with pytest.raises(PermissionDenied, match="does not expose 'conn'"):
+        api.conn
+    with pytest.raises(PermissionDenied, match=r"UseModel\(category='scene'\).*not granted"):
+        ctx.ai().from_registered("scene:tiny")
+    with pytest.raises(PermissionDenied, match="DispatchJobs was not granted"):
+        ctx.dispatch_job(count_visible)
+    with pytest.raises(PermissionDenied, match="kind 'faces'"):
+        api.read_sidecar(a_content, "faces")
+    # what is granted works, and acts as the extension
+    mu = api.create_model_for_content(a_content, Note(text="seen"))
+    assert api.get_model_by_content(Note, a_content).text == "seen"
+    api.set_custom_field(a_content, "demo", {"score": 3})
+    assert lib.vdfs().get_metadata(a_content, scope="content").custom_data == {"demo": {"score": 3}}
+    assert lib.conn.execute("SELECT extension_id FROM models WHERE uuid = ?",
+                            (mu.bytes,)).fetchone()[0] == EXT
+
+
+def test_tag_scope_and_unscoped_model_use(indexed, tmp_path):
+    lib, mgr, tree = indexed
+    from tests.test_ai_models import affine_relu_onnx
+    ctx = mgr.install(Demo, [Permission.ReadEntries(glob="**/*.{jpg,png}"),
+                             Permission.WriteTags.scoped_to(str(tree / "photos")),
+                             Permission.UseModel(category="scene", preference="local")])
+    ctx.models().register("tiny", "scene", ModelSource.bundled(affine_relu_onnx()))
+    assert ctx.ai().from_registered("scene:tiny").input_names == ["x"]
+    api = ctx.vdfs()
+    a_entry, a_content = entry(lib, tree / "photos/deep/b.png")
+    c_entry, _ = entry(lib, tree / "private/c.jpg")
+    assert api.add_tag_to_entry(a_entry, "#demo")
+    assert [t.applied_by for t in lib.vdfs().tags_of_entry(a_entry)] == [EXT]
+    with pytest.raises(PermissionDenied, match=r"WriteTags \(scope \[.*photos'\]\).*outside the granted"):
+        api.add_tag_to_entry(c_entry, "#demo")     # readable, but tagging is scoped to photos/
+
+
+def test_dispatched_job_gets_the_scoped_host(indexed):
+    lib, mgr, tree = indexed
+    ctx = mgr.install(Demo, [Permission.ReadEntries(glob="**/*.jpg").scoped_to(str(tree / "photos")),
+                             Permission.WriteTags, Permission.DispatchJobs])
+    job_ = ctx.dispatch_job(count_visible, tag="#seen")
+    assert job_.wait(timeout=60) == 1                  # only photos/a.jpg: png and private/ refused
+    assert lib.jobs.get(job_.id).info()["extension_id"] == EXT
+
+
+def test_upgrade_keeps_grants_config_and_data_and_uninstall(indexed):
+    lib, mgr, tree = indexed
+    ctx = mgr.install(Demo, "requested", config={"mode": "thorough"})
+    board = Board(name="keep me")
+    ctx.vdfs().create_model(board)
+
+    @extension(id=EXT, name="Demo", version="1.1.0", permissions=resolve(Demo).permissions)
+    class Demo2:
+        config: DemoConfig
+        models = [Note, Board]
+        jobs = [count_visible]
+
+        def migrate(self, ctx, from_version):
+            Demo.migrated_from.append(from_version)
+    try:
+        new_ctx = mgr.upgrade(Demo2)
+        assert mgr.record(EXT)["version"] == "1.1.0" and Demo.migrated_from[-1] == "1.0.0"
+        assert new_ctx.config.mode == "thorough"
+        assert [g.permission for g in mgr.grants(EXT)] == resolve(Demo).permissions
+        assert [b.name for b in new_ctx.vdfs().list_models(Board)] == ["keep me"]
+        mgr.uninstall(EXT)                      # keep_data by default
+        assert mgr.list() == [] and lib.vdfs().list_models(Board)
+        mgr.install(Demo2, "requested")
+        mgr.uninstall(EXT, keep_data=False)
+        assert lib.vdfs().list_models(Board) == []
+        assert lib.conn.execute("SELECT count(*) FROM extension_grants").fetchone()[0] == 0
+    finally:
+        from core.extensions import definition
+        definition._DEFINED[EXT] = resolve(Demo)
+
+
+def test_discovery_through_entry_points(tmp_path, monkeypatch, lib):
+    pkg = tmp_path / "site"
+    (pkg / "ep_demo_ext").mkdir(parents=True)
+    (pkg / "ep_demo_ext" / "__init__.py").write_text(
+        "from core.extensions import Permission\n"
+        "from core.extensions.definition import extension\n"
+        "@extension(id='com.test.entrypoint', name='EP', version='0.1.0',\n"
+        "           permissions=[Permission.WriteTags])\n"
+        "class EP:\n    pass\n")
+    dist = pkg / "ep_demo_ext-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-demo-ext\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[vdfs.extensions]\ncom.test.entrypoint = ep_demo_ext:EP\n")
+    monkeypatch.syspath_prepend(str(pkg))
+    assert "com.test.entrypoint" in discover_names()
+    mgr = ExtensionManager.of(lib)
+    mgr.install("com.test.entrypoint", "requested")
+    assert mgr.record("com.test.entrypoint")["name"] == "EP"
+    sys.modules.pop("ep_demo_ext", None)
