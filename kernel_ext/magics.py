@@ -28,7 +28,7 @@ HELP = """\
 %vdfs explain <query>             the IR and SQL with its bound parameters
 %vdfs jobs                        jobs of this library
 %vdfs run EXT.JOB [key=value ...] start a job (job monitor); values may be :variables
-%vdfs preview EXT.ACTION [k=v ...] preview an action, then Commit / Discard
+%vdfs preview ACTION [k=v ...]    preview an action (or :preview), then Commit / Discard
 %vdfs view EXT/VIEW_ID            render a view of an extension's ui_manifest.json
 %vdfs install PATH|PACKAGE|:obj   install an extension (permissions dialog)
 %vdfs tags                        tags and how often they are used
@@ -202,10 +202,11 @@ class VdfsMagics(Magics):
         p = A.parse(A.split(rest), {}, command="preview")
         if not p.positional:
             raise VdfsUsageError("usage: %vdfs preview EXTENSION.ACTION [key=value ...]")
-        from .widgets.actions import ActionPreview
+        from .widgets.actions import ActionPanel
+        target = p.positional[0]
+        target = self._value(target, ns) if target.startswith(":") else target
         with user_errors():
-            return ActionPreview.start(session.library(), p.positional[0],
-                                       self._kwargs(p.positional[1:], ns))
+            return ActionPanel.start(session.library(), target, self._kwargs(p.positional[1:], ns))
 
     def cmd_view(self, rest: str, ns: dict[str, Any]) -> Any:
         p = A.parse(A.split(rest), {"limit": A.positive_int}, command="view")

@@ -47,3 +47,13 @@ def complete(ip: Any, text: str, cursor: int | None = None) -> list[str]:
     cursor = len(text) if cursor is None else cursor
     with provisionalcompleter():
         return [c.text for c in ip.Completer.completions(text, cursor)]
+
+
+from core.actions import action  # noqa: E402
+
+
+@action(name="test.tag_kind")
+def _tag_kind(ctx: Any, kind: str = "text", tag: str = "#todo") -> Any:
+    """A real action: tag every entry of `kind` (used by the magics and browser tests)."""
+    rows = ctx.lib.conn.execute("SELECT uuid FROM entries WHERE kind = ? ORDER BY path", (kind,))
+    return ctx.preview(f"Tag {kind} files {tag}", [ctx.add_tag(u, tag) for (u,) in rows])

@@ -19,21 +19,19 @@ from .base import TextFallback, button
 
 
 # ---- the one place that knows core's action API ------------------------------------------
-def _engine():
-    import core.actions as actions
-    return actions
-
-
 def preview_action(lib: Any, name: str, args: dict[str, Any]) -> Any:
-    return _engine().preview(lib, name, args)
+    from core.actions import preview
+    return preview(lib, name, **args)
 
 
 def commit_action(lib: Any, preview: Any) -> Any:
-    return _engine().commit(lib, preview)
+    from core.actions import commit
+    return commit(lib, preview)
 
 
 def undo_action(lib: Any, result: Any) -> Any:
-    return _engine().undo(lib, result.audit_id)
+    from core.actions import undo
+    return undo(lib, result.audit_id)
 
 
 # ---- naming targets ----------------------------------------------------------------------
@@ -69,7 +67,7 @@ def _value(v: Any) -> str:
     return "" if v is None else cell_text(v, 50)
 
 
-class ActionPreview(TextFallback, W.VBox):
+class ActionPanel(TextFallback, W.VBox):
     """Commit / Discard for one previewed action; after commit, the verify result and Undo."""
 
     def __init__(self, lib: Any, preview: Any):
@@ -95,8 +93,12 @@ class ActionPreview(TextFallback, W.VBox):
         self._render()
 
     @classmethod
-    def start(cls, lib: Any, name: str, args: dict[str, Any]) -> "ActionPreview":
-        return cls(lib, preview_action(lib, name, args))
+    def start(cls, lib: Any, name_or_preview: Any, args: dict[str, Any]) -> "ActionPanel":
+        """Preview the action `name` with `args`, or show an ActionPreview already made."""
+        from core.actions import ActionPreview
+        if isinstance(name_or_preview, ActionPreview):
+            return cls(lib, name_or_preview)
+        return cls(lib, preview_action(lib, name_or_preview, args))
 
     # ---- steps --------------------------------------------------------------------------
     def commit(self) -> Any:
