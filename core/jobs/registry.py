@@ -76,6 +76,23 @@ class JobSpec:
 
 _lock = threading.Lock()
 _jobs: dict[str, JobSpec] = {}
+_on_event_hooks: list[Callable[[], None]] = []   # told when the first on_event job appears
+
+
+def when_on_event_jobs(hook: Callable[[], None]) -> Callable[[], None]:
+    """Call `hook` now if an on_event job is registered, else once one is; returns a remover."""
+    with _lock:
+        present = any(s.trigger == "on_event" for s in _jobs.values())
+        if not present:
+            _on_event_hooks.append(hook)
+    if present:
+        hook()
+
+    def remove() -> None:
+        with _lock:
+            if hook in _on_event_hooks:
+                _on_event_hooks.remove(hook)
+    return remove
 
 
 def _entrypoint(fn: Callable[..., Any]) -> str | None:
@@ -98,6 +115,11 @@ def register_job(name: str, fn: Callable[..., Any], *, extension_id: str | None 
                    is_async=asyncio.iscoroutinefunction(target))
     with _lock:
         _jobs[name] = spec
+        hooks = list(_on_event_hooks) if trigger == "on_event" else []
+        if hooks:
+            _on_event_hooks.clear()
+    for hook in hooks:
+        hook()
     return spec
 
 

@@ -14,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..events import Event
-from .registry import EVENT_KINDS, all_job_specs
+from .registry import EVENT_KINDS, all_job_specs, when_on_event_jobs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .manager import JobManager
@@ -134,7 +134,26 @@ class _Batcher:
 
 
 def attach_triggers(manager: "JobManager") -> Callable[[], None]:
-    """Subscribe the manager to core events; returns the unsubscribe function."""
+    """Subscribe the manager to core events once any on_event job is registered (until then
+    publishers such as the indexer see no listener and may skip building events); returns a
+    function that detaches it."""
     batcher = _Batcher(manager)
     manager._batcher = batcher  # type: ignore[attr-defined]
-    return manager.lib.events.subscribe(batcher.on_event, kinds=EVENT_KINDS)
+    unsubscribe: list[Callable[[], None]] = []
+    lock = threading.Lock()
+
+    def subscribe() -> None:
+        with lock:
+            if not unsubscribe and not manager._closed:
+                unsubscribe.append(manager.lib.events.subscribe(batcher.on_event,
+                                                                kinds=EVENT_KINDS))
+
+    remove_hook = when_on_event_jobs(subscribe)
+
+    def detach() -> None:
+        remove_hook()
+        with lock:
+            for fn in unsubscribe:
+                fn()
+            unsubscribe.clear()
+    return detach

@@ -1,0 +1,252 @@
+"""Actions: preview changes nothing, commit applies exactly the preview, a stale preview is
+refused, a failed verification rolls back (disk included), undo restores the prior state."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from core.actions import (ActionError, Change, StaleActionError, VerificationFailed, action,
+                          action_execute, actions_for, audit_log, commit, preview,
+                          preview_changes, undo)
+from core.models import model
+
+
+@pytest.fixture
+def tree(lib, tmp_path):
+    """A real folder, indexed by the real indexer: data/{a.txt, b.jpg, sub/c.txt, dest/}."""
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "dest").mkdir()
+    (root / "a.txt").write_text("alpha")
+    (root / "b.jpg").write_bytes(b"\xff\xd8\xff" + b"j" * 50)
+    (root / "sub" / "c.txt").write_text("gamma")
+    lib.index(lib.add_location(root)).wait(60)
+    return root
+
+
+def uid(lib, name):
+    return uuid.UUID(bytes=lib.conn.execute("SELECT uuid FROM entries WHERE name=?",
+                                            (name,)).fetchone()[0])
+
+
+def snapshot(lib, root):
+    """Library rows that actions touch, plus every file on disk with its bytes."""
+    conn = lib.conn
+    dump = {}
+    for table, order in (("entries", "id"), ("user_metadata", "id"), ("tag_links", "metadata_id"),
+                         ("models", "id")):
+        dump[table] = [tuple(r) for r in conn.execute(
+            f"SELECT * FROM {table} ORDER BY {order}")]
+    # a re-applied tag or note gets a new time stamp; everything else must be equal
+    dump["user_metadata"] = [r[:9] for r in dump["user_metadata"]]   # minus updated_at
+    dump["tag_links"] = [r[:3] for r in dump["tag_links"]]           # minus applied_at
+    files = {}
+    for dirpath, dirs, names in os.walk(root):
+        for d in dirs:
+            files[os.path.join(dirpath, d)] = "dir"
+        for n in names:
+            p = os.path.join(dirpath, n)
+            files[p] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+    dump["files"] = files
+    return dump
+
+
+def test_preview_changes_nothing_and_commit_applies_exactly_it(lib, tree):
+    ctx = actions_for(lib).context()
+    a, sub = uid(lib, "a.txt"), uid(lib, "sub")
+    before = snapshot(lib, tree)
+    p = preview_changes(lib, "tidy", [
+        ctx.add_tag(a, "#Keep"), ctx.set_note(a, "first file"),
+        ctx.move(sub, tree / "dest" / "sub"), ctx.rename(uid(lib, "b.jpg"), "photo.jpg")])
+    assert snapshot(lib, tree) == before                     # preview changed nothing
+    assert [c.kind for c in p.changes] == ["add_tag", "set_note", "move", "rename"]
+    assert p.changes[0].after == "#keep" and p.changes[1].before is None
+    assert "tidy (4 change(s), reversible)" in str(p)
+
+    result = commit(lib, p)
+    conn = lib.conn
+    assert [t.name for t in lib.vdfs().tags_of_entry(a)] == ["#keep"]
+    assert lib.vdfs().get_metadata(a).notes == "first file"
+    moved = dict(conn.execute("SELECT name, path FROM entries WHERE name IN "
+                              "('sub', 'c.txt', 'photo.jpg')"))
+    assert moved == {"sub": f"{tree}/dest/sub", "c.txt": f"{tree}/dest/sub/c.txt",
+                     "photo.jpg": f"{tree}/photo.jpg"}
+    parent = conn.execute("SELECT p.name FROM entries e JOIN entries p ON p.id = e.parent_id "
+                          "WHERE e.name='sub'").fetchone()[0]
+    assert parent == "dest"
+    assert (tree / "dest" / "sub" / "c.txt").read_text() == "gamma"
+    assert not (tree / "sub").exists() and (tree / "photo.jpg").exists()
+    ext = conn.execute("SELECT ext FROM entries WHERE name='photo.jpg'").fetchone()[0]
+    assert ext == "jpg"
+    # nothing else changed: every other entry row is as it was
+    others = lambda snap: [r for r in snap["entries"] if r[6] in ("data", "a.txt", "dest")]
+    assert others(snapshot(lib, tree)) == others(before)
+    [row] = audit_log(lib)
+    assert (row["id"], row["outcome"], row["actor"], row["changes"]) == \
+        (result.audit_id, "committed", "user", 4)
+    stored = json.loads(conn.execute("SELECT preview FROM audit_log").fetchone()[0])
+    assert [c["kind"] for c in stored["changes"]] == ["add_tag", "set_note", "move", "rename"]
+    with pytest.raises(ActionError, match="already committed"):
+        commit(lib, p)
+
+
+def test_undo_restores_the_prior_state_including_moved_and_deleted_files(lib, tree):
+    ctx = actions_for(lib).context()
+    a, sub = uid(lib, "a.txt"), uid(lib, "sub")
+    lib.vdfs().add_tag_to_entry(a, "#old")
+    before = snapshot(lib, tree)
+    p = preview_changes(lib, "shuffle", [
+        ctx.remove_tag(a, "#old"), ctx.add_tag(a, "#new"), ctx.set_note(a, "n"),
+        ctx.move(sub, f"{tree}/dest/moved"), ctx.delete(a)])
+    result = commit(lib, p)
+    assert not (tree / "a.txt").exists() and (tree / "dest" / "moved" / "c.txt").exists()
+    trash = p.changes[-1].after
+    assert trash.startswith(f"{lib.path}/trash/") and open(trash).read() == "alpha"
+    assert lib.conn.execute("SELECT count(*) FROM entries WHERE name='a.txt'").fetchone()[0] == 0
+
+    undone = undo(lib, result.audit_id)
+    assert snapshot(lib, tree) == before
+    assert [t.name for t in lib.vdfs().tags_of_entry(a)] == ["#old"]
+    assert not os.path.exists(trash)
+    log = {r["id"]: r for r in audit_log(lib)}
+    assert log[result.audit_id]["outcome"] == "undone" and log[result.audit_id]["undone_at"]
+    assert log[undone.audit_id]["action"] == "undo:shuffle"
+    with pytest.raises(ActionError, match="already undone"):
+        undo(lib, result.audit_id)
+    undo(lib, undone.audit_id)                               # undoing the undo redoes it
+    assert (tree / "dest" / "moved" / "c.txt").exists() and not (tree / "a.txt").exists()
+
+
+def test_stale_preview_is_refused_naming_the_targets(lib, tree):
+    ctx = actions_for(lib).context()
+    a, b, sub = uid(lib, "a.txt"), uid(lib, "b.jpg"), uid(lib, "sub")
+    p = preview_changes(lib, "stale", [ctx.add_tag(a, "#x"), ctx.add_tag(b, "#y"),
+                                       ctx.move(sub, f"{tree}/dest/sub")])
+    lib.vdfs().set_note(a, "someone else wrote this")        # a changed in the library
+    lib.conn.execute("UPDATE entries SET mtime_ns = 1 WHERE name='sub'")   # a re-index saw it
+    before = snapshot(lib, tree)
+    with pytest.raises(StaleActionError) as err:
+        commit(lib, p)
+    assert set(err.value.conflicts) == {f"entry:{a}", f"entry:{sub}"}
+    assert "a.txt" in str(err.value) and "changed" in str(err.value)
+    assert snapshot(lib, tree) == before                      # nothing applied, not even b's tag
+    assert audit_log(lib)[0]["outcome"] == "refused"
+
+
+def test_vanished_target_is_named(lib, tree):
+    ctx = actions_for(lib).context()
+    c = uid(lib, "c.txt")
+    p = preview_changes(lib, "gone", [ctx.rename(c, "renamed.txt")])
+    lib.conn.execute("DELETE FROM entries WHERE name='c.txt'")
+    with pytest.raises(StaleActionError, match=r"c\.txt\) vanished"):
+        commit(lib, p)
+
+
+def test_failed_verification_rolls_back_everything_including_disk(lib, tree):
+    ctx = actions_for(lib).context()
+    a, sub = uid(lib, "a.txt"), uid(lib, "sub")
+    p = preview_changes(lib, "sabotaged", [ctx.move(sub, f"{tree}/dest/sub"),
+                                           ctx.add_tag(a, "#x")])
+    before = snapshot(lib, tree)
+    # another writer on this connection silently undoes every tag link as it is made
+    lib.conn.execute("CREATE TEMP TRIGGER eat_tags AFTER INSERT ON tag_links BEGIN "
+                     "DELETE FROM tag_links WHERE rowid = NEW.rowid; END")
+    with pytest.raises(VerificationFailed, match="lacks tag #x") as err:
+        commit(lib, p)
+    lib.conn.execute("DROP TRIGGER eat_tags")
+    assert snapshot(lib, tree) == before                      # the folder move was undone too
+    assert (tree / "sub" / "c.txt").exists()
+    row = audit_log(lib)[0]
+    assert row["outcome"] == "verify_failed" and row["id"] == err.value.audit_id
+
+
+# ---- registered actions with @action / @action_execute ----------------------------------
+@action(name="test.tag_texts")
+def tag_texts(ctx, tag: str):
+    rows = ctx.lib.conn.execute("SELECT uuid FROM entries WHERE ext='txt' ORDER BY path")
+    return ctx.preview(f"Tag text files {tag}", [ctx.add_tag(u, tag) for (u,) in rows])
+
+
+@action(name="test.greedy")
+def greedy(ctx):
+    return [ctx.add_tag(u, "#a") for (u,) in ctx.lib.conn.execute(
+        "SELECT uuid FROM entries WHERE name='a.txt'")]
+
+
+@action_execute(greedy)
+def greedy_execute(ctx, p):
+    ctx.apply_all()
+    ctx.apply(Change("add_tag", p.changes[0].target, after="#sneaky"))
+
+
+def test_registered_action_previews_commits_and_undoes(lib, tree):
+    events = []
+    lib.events.subscribe(events.append, kinds="tag.added")
+    p = preview(lib, "test.tag_texts", tag="#text")
+    assert p.action == "test.tag_texts" and p.args == {"tag": "#text"}
+    assert len(p.changes) == 2 and events == []
+    res = actions_for(lib).commit(p, actor="com.example.ext")
+    assert len(events) == 2                                   # published after commit
+    assert audit_log(lib)[0]["actor"] == "com.example.ext"
+    tagged = lib.conn.execute("SELECT count(*) FROM tag_links").fetchone()[0]
+    assert tagged == 2
+    actions_for(lib).undo(res.audit_id)
+    assert lib.conn.execute("SELECT count(*) FROM tag_links").fetchone()[0] == 0
+
+
+def test_execute_may_not_apply_changes_outside_the_preview(lib, tree):
+    p = preview(lib, greedy)
+    with pytest.raises(ActionError, match="not in the preview"):
+        commit(lib, p)
+    assert lib.conn.execute("SELECT count(*) FROM tag_links").fetchone()[0] == 0
+
+
+@model(version="1.0.0", scope="standalone", name="ActionNote")
+@dataclass
+class ActionNote:
+    text: str
+    id: uuid.UUID | None = None
+
+
+def test_create_model_and_its_undo(lib, tree):
+    ctx = actions_for(lib).context()
+    p = preview_changes(lib, "new note", [ctx.create_model(ActionNote(text="hi"))])
+    assert lib.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+    res = commit(lib, p)
+    mu = uuid.UUID(p.changes[0].target[6:])
+    got = lib.vdfs().get_model(ActionNote, mu)
+    assert got.text == "hi"
+    undo(lib, res.audit_id)
+    assert lib.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+
+
+def test_bad_changes_are_refused_at_preview(lib, tree):
+    ctx = actions_for(lib).context()
+    a, sub = uid(lib, "a.txt"), uid(lib, "sub")
+    with pytest.raises(ActionError, match="already exists"):
+        ctx.move(a, tree / "b.jpg")
+    with pytest.raises(ActionError, match="into itself"):
+        ctx.move(sub, tree / "sub" / "inner")
+    with pytest.raises(ActionError, match="not inside a location"):
+        ctx.move(a, "/definitely/elsewhere/a.txt")
+    with pytest.raises(ActionError, match="one path component"):
+        ctx.rename(a, "x/y")
+    with pytest.raises(ActionError, match="has no tag"):
+        ctx.remove_tag(a, "#absent")
+    with pytest.raises(ActionError, match="no entry"):
+        ctx.add_tag(uuid.uuid4(), "#x")
+    with pytest.raises(ActionError, match="location root"):
+        ctx.delete(uid(lib, "data"))
+    with pytest.raises(ActionError, match="unknown change kind"):
+        Change("explode", f"entry:{a}")
+    with pytest.raises(ActionError, match="no action registered"):
+        preview(lib, "nope")
+    with pytest.raises(ActionError, match="no audit log entry"):
+        undo(lib, 999)
+    with pytest.raises(ActionError, match="target must look like"):
+        Change("add_tag", "file:/x")
