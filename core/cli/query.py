@@ -1,0 +1,83 @@
+"""`vdfs query "…"` prints a result table; `vdfs explain "…"` shows IR, route, SQL and values."""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+
+from . import library_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    for name, helptext, func in (("query", "run a query and print the rows", _query),
+                                 ("explain", "show how a query is understood and run", _explain)):
+        p = subparsers.add_parser(name, help=helptext)
+        p.add_argument("text", help='the query, e.g. "entries of kind image limit 10"')
+        p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                       help="bind :NAME (numbers stay numbers); repeatable")
+        if name == "query":
+            p.add_argument("--rows", type=int, default=50, help="rows to print (default 50)")
+            p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+        p.set_defaults(func=func)
+
+
+def _params(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"vdfs: --param wants NAME=VALUE, got {item!r}")
+        try:
+            out[name.lstrip(":")] = int(value)
+        except ValueError:
+            out[name.lstrip(":")] = value
+    return out
+
+
+def _open(args: argparse.Namespace):
+    from ..library import Library
+    return Library.open(library_path(args))
+
+
+def _run(args: argparse.Namespace, action) -> int:
+    from vdfs_query import VdfsSyntaxError
+    try:
+        lib = _open(args)
+    except Exception as exc:
+        print(f"vdfs: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return action(lib)
+    except VdfsSyntaxError as exc:
+        print(f"vdfs: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        lib.close()
+
+
+def _query(args: argparse.Namespace) -> int:
+    params = _params(args.param)
+
+    def action(lib) -> int:
+        result = lib.query(args.text, **params)
+        if args.format == "json":
+            json.dump(result.rows(), sys.stdout, default=str, indent=1)
+            print()
+        elif args.format == "csv":
+            w = csv.writer(sys.stdout)
+            w.writerow(result.columns)
+            w.writerows(result.tuples())
+        else:
+            print(result.to_text(limit=args.rows))
+        return 0
+    return _run(args, action)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    params = _params(args.param)
+
+    def action(lib) -> int:
+        print(lib.explain(args.text, **params))
+        return 0
+    return _run(args, action)

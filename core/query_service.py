@@ -1,0 +1,56 @@
+"""`lib.query` / `lib.explain`: bind the query language to one library (DESIGN §4).
+
+One `vdfs_query.Engine` per library (via `lib.service("query", …)`) holds the SQLite reader and
+the DuckDB mirror (persisted as `query_mirror.duckdb` in the library folder). `executor_for(lib)`
+is what builders from `lib.vdfs().query_entries()` / `query_models(T)` run through.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import vdfs_query
+from vdfs_query.engine import Engine, Explain
+
+MIRROR_FILE = "query_mirror.duckdb"
+
+
+def engine_for(lib: Any) -> Engine:
+    def make() -> Engine:
+        return Engine(lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes,
+                      mirror_path=lib.path / MIRROR_FILE)
+    return lib.service("query", make)
+
+
+def _split(params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+    params = dict(params or {})
+    now = params.pop("now", None)       # the clock option, never a query parameter
+    return params, now
+
+
+def run_query(lib: Any, query: Any, params: dict[str, Any] | None = None) -> vdfs_query.Result:
+    """Run DSL text or a builder against `lib`; `now=` fixes the clock for relative times."""
+    params, now = _split(params)
+    return engine_for(lib).run(query, params, now=now)
+
+
+def explain_query(lib: Any, query: Any, params: dict[str, Any] | None = None) -> Explain:
+    params, now = _split(params)
+    return engine_for(lib).explain(query, params, now=now)
+
+
+class LibraryExecutor:
+    """The executor protocol of vdfs_query.builder, bound to one library."""
+
+    def __init__(self, lib: Any):
+        self.lib = lib
+
+    def run(self, query: Any, params: dict[str, Any] | None = None) -> vdfs_query.Result:
+        return run_query(self.lib, query, params)
+
+    def to_models(self, model_cls: Any, rows: list[dict], *, inline_only: bool = False) -> list:
+        from .models import instances_from_rows
+        return instances_from_rows(model_cls, rows, self.lib, inline_only=inline_only)
+
+
+def executor_for(lib: Any) -> LibraryExecutor:
+    return LibraryExecutor(lib)

@@ -1,0 +1,191 @@
+"""Binding: turn a template's slots into parameter values for one run.
+
+Everything that depends on the moment or the caller is resolved here, once per run: `now`, the
+bound `:parameters` (coerced to their field's type; a missing one is named), this device.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from typing import Any
+
+from . import ir
+from .catalog import KINDS
+from .errors import VdfsSyntaxError, closest
+from .lower import tag_name
+from .values import CoercionError, as_uuid_bytes, coerce, resolve_now, time_text, to_iso, to_ns
+
+
+class BindContext:
+    """What a run binds: parameters, the clock (resolved once, on first use), this device."""
+
+    def __init__(self, params: dict[str, Any] | None, now: dt.datetime | None = None,
+                 device_uuid: bytes | None = None, text: str | None = None):
+        self.params = params or {}
+        self._now = now
+        self.device_uuid = device_uuid
+        self.text = text
+
+    @property
+    def now(self) -> dt.datetime:
+        if self._now is None or self._now.tzinfo is None:
+            self._now = resolve_now(self._now)
+        return self._now
+
+
+def param_types(params: dict[str, Any] | None) -> dict[str, tuple]:
+    """What the SQL text may depend on: each parameter's type and, for lists, its length."""
+    out = {}
+    for k, v in (params or {}).items():
+        out[k] = (type(v).__name__, len(v) if isinstance(v, (list, tuple, set, frozenset)) else None)
+    return out
+
+
+def bind(slots: list, ctx: BindContext) -> list:
+    return [_resolve(s, ctx) for s in slots]
+
+
+def _resolve(slot: Any, ctx: BindContext) -> Any:
+    v, typ, tf = slot.value, slot.type, slot.transform
+    if v == "device":
+        if ctx.device_uuid is None:
+            raise VdfsSyntaxError("'on this device' needs a library: run the query with lib.query()")
+        return ctx.device_uuid
+    if isinstance(v, ir.TimeAt):
+        start, end = time_text(v.spec, ctx.now)
+        moment = end if (v.edge == "end" and end is not None) else start
+        return to_ns(moment) if v.type == "time_ns" else to_iso(moment)
+    if isinstance(v, ir.Param):
+        if v.name not in ctx.params:
+            known = sorted(ctx.params)
+            raise VdfsSyntaxError(
+                f"missing parameter :{v.name} (pass it as {v.name}=… )",
+                text=ctx.text, pos=_param_pos(ctx.text, v.name),
+                suggestion=(":" + closest(v.name, known)) if closest(v.name, known) else None)
+        raw = ctx.params[v.name]
+        if tf.startswith("item"):
+            raw = list(raw)[int(tf[4:])]
+            tf = ""
+        try:
+            value = _coerce_param(raw, typ, ctx)
+        except CoercionError as exc:
+            raise VdfsSyntaxError(f"parameter :{v.name}: {exc}", text=ctx.text,
+                                  pos=_param_pos(ctx.text, v.name)) from None
+    else:
+        value = v.value
+    return _transform(value, tf)
+
+
+def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
+    if typ == "tag":
+        if not isinstance(raw, str):
+            raise CoercionError(f"{raw!r} is not a tag name")
+        return tag_name(raw)
+    if typ == "kind":
+        if not isinstance(raw, str) or raw.lower() not in KINDS:
+            raise CoercionError(f"{raw!r} is not a kind (one of {', '.join(KINDS)})")
+        return raw.lower()
+    if typ == "path":
+        if isinstance(raw, os.PathLike):
+            raw = os.fspath(raw)
+        if not isinstance(raw, str):
+            raise CoercionError(f"{raw!r} is not a path")
+        p = os.path.expanduser(raw)
+        return p.rstrip("/") or "/" if len(p) > 1 else p
+    if typ == "json":
+        return raw
+    if typ in ("time_ns", "time_iso") and isinstance(raw, str):
+        start, _ = time_text(raw, ctx.now)
+        return to_ns(start) if typ == "time_ns" else to_iso(start)
+    if typ == "int" and (isinstance(raw, bool) or not isinstance(raw, int)):
+        raise CoercionError(f"{raw!r} is not a whole number")
+    return coerce(typ, raw, ctx.now)
+
+
+def _transform(value: Any, tf: str) -> Any:
+    if not tf:
+        return value
+    if tf == "nonneg":
+        if value < 0:
+            raise VdfsSyntaxError(f"limit and offset must be ≥ 0, not {value}")
+        return value
+    if tf == "prefix_lo":
+        return "/" if value == "/" else value + "/"
+    if tf == "prefix_hi":
+        return "0" if value == "/" else value + "0"        # '0' sorts right after '/'
+    if tf == "glob_like":
+        return glob_to_like(value)
+    if tf == "glob_regex":
+        return glob_to_regex(value, path=False)
+    if tf == "path_glob":
+        return glob_to_regex(value if "/" in value else "**/" + value, path=True)
+    if tf == "regex":
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise VdfsSyntaxError(f"invalid regular expression {value!r}: {exc}") from None
+        return value
+    if tf == "uuid_or_none":
+        try:
+            return as_uuid_bytes(value)
+        except CoercionError:
+            return None
+    raise ValueError(f"unknown transform {tf}")  # pragma: no cover
+
+
+def glob_to_like(pattern: str) -> str:
+    """A glob (`*`, `?`) as a LIKE pattern with `\\` escaping LIKE's own wildcards."""
+    out = []
+    for ch in pattern:
+        if ch in "%_\\":
+            out.append("\\" + ch)
+        elif ch == "*":
+            out.append("%")
+        elif ch == "?":
+            out.append("_")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def glob_to_regex(pattern: str, *, path: bool) -> str:
+    """A case-insensitive, anchored regex. For paths `*` stays in one folder and `**` crosses
+    folders (GitHub style); elsewhere `*` matches anything."""
+    out, i = ["(?i)^"], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            if path and pattern.startswith("**", i):
+                if pattern.startswith("**/", i):
+                    out.append("(?:.*/)?")
+                    i += 3
+                    continue
+                out.append(".*")
+                i += 2
+                continue
+            out.append("[^/]*" if path else ".*")
+        elif ch == "?":
+            out.append("[^/]" if path else ".")
+        elif ch == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(ch))
+            else:
+                body = pattern[i + 1:end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]" if body else re.escape("[]"))
+                i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    out.append("$")
+    return "".join(out)
+
+
+def _param_pos(text: str | None, name: str) -> int | None:
+    if not text:
+        return None
+    m = re.search(rf":{re.escape(name)}(?![A-Za-z0-9_])", text)
+    return m.start() if m else None

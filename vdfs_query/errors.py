@@ -1,0 +1,61 @@
+"""The one error a query author sees: `VdfsSyntaxError`, for bad syntax and bad meaning alike.
+
+Notebook users should not have to tell a parse error from an unknown field: both point at the
+text with a caret, say what was expected in words, and suggest a close name when one exists.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class VdfsSyntaxError(ValueError):
+    """A query that cannot be understood. Carries line, column, snippet and expectations."""
+
+    def __init__(self, message: str, *, text: str | None = None, pos: int | None = None,
+                 expected: Iterable[str] = (), suggestion: str | None = None):
+        self.message = message
+        self.text = text
+        self.pos = pos
+        self.expected = sorted(set(expected))
+        self.suggestion = suggestion
+        self.line, self.column, self.snippet = _locate(text, pos)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [self.message]
+        if self.line is not None:
+            parts[0] += f" (line {self.line}, column {self.column})"
+            parts.append(self.snippet)
+        if self.expected:
+            parts.append("expected " + _join_or(self.expected))
+        if self.suggestion:
+            parts.append(f"did you mean {self.suggestion!r}?")
+        return "\n".join(parts)
+
+
+def _locate(text: str | None, pos: int | None) -> tuple[int | None, int | None, str]:
+    if text is None or pos is None:
+        return None, None, ""
+    pos = max(0, min(pos, len(text)))
+    line_no = text.count("\n", 0, pos) + 1
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    line = text[start:] if end < 0 else text[start:end]
+    col = pos - start + 1
+    return line_no, col, f"  {line}\n  {' ' * (col - 1)}^"
+
+
+def _join_or(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    if len(items) > 12:
+        items = items[:12] + ["…"]
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice a typo most likely meant, or None."""
+    lowered = {c.lower(): c for c in choices}
+    hit = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[hit[0]] if hit else None

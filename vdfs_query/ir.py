@@ -1,0 +1,286 @@
+"""The intermediate representation both front doors produce (DSL text and fluent builder).
+
+Names are resolved against the catalog and literal values are already in stored form (sizes in
+bytes, uuids as 16 bytes); values that depend on the moment of running (`7 days ago`, `today`)
+or on the caller (`:param`, this device) stay symbolic until binding, so one compiled query
+serves many runs. Frozen dataclasses: equal IR means equal SQL.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A field of the source. `type` drives coercion and output; json = a model's inline field."""
+    name: str
+    type: str
+    json: bool = False
+
+
+# ---- values ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lit:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str          # the field type the bound value is coerced to
+
+
+@dataclass(frozen=True)
+class TimeAt:
+    """A time resolved against the query's `now`: 'now', 'today', '7 days ago', '2024-05-01'.
+    `edge` picks the start or end of an interval (a whole day or month)."""
+    spec: str
+    type: str          # time_ns | time_iso
+    edge: str = "start"
+
+
+# ---- filters --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cmp:
+    ref: Ref
+    op: str            # = != < <= > >=
+    value: Any
+
+
+@dataclass(frozen=True)
+class InList:
+    ref: Ref
+    values: tuple
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Match:
+    ref: Ref
+    mode: str          # glob | regex
+    value: Any
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Null:
+    ref: Ref
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Truthy:
+    ref: Ref
+
+
+@dataclass(frozen=True)
+class Under:
+    """Entries below a folder (mode 'prefix'), matching a path glob ('glob'), or in the
+    location with that name ('location')."""
+    value: Any
+    mode: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Tagged:
+    value: Any         # Lit(canonical name) or Param(name, 'tag')
+
+
+@dataclass(frozen=True)
+class Has:
+    model_type: str
+    extension_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Device:
+    value: Any = None  # None = this device
+
+
+@dataclass(frozen=True)
+class Dup:
+    pass
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Any
+
+
+# ---- shaping --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Agg:
+    fn: str            # count sum avg min max
+    ref: Optional[Ref] = None
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+
+
+@dataclass(frozen=True)
+class Out:
+    expr: Any          # Ref | Agg
+    alias: str
+
+
+@dataclass(frozen=True)
+class Order:
+    expr: Any          # Ref | Agg | Alias
+    desc: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    source: str
+    model_type: Optional[str] = None
+    extension_id: Optional[str] = None
+    where: Any = None
+    select: Optional[tuple] = None
+    group_by: tuple = ()
+    order: tuple = ()
+    limit: Any = None
+    offset: Any = None
+    count_only: bool = False
+
+    @property
+    def aggregated(self) -> bool:
+        return bool(self.group_by) or any(isinstance(o.expr, Agg) for o in self.select or ())
+
+
+def conjuncts(node: Any) -> list:
+    """The AND-ed parts of a filter (for routing and the builder)."""
+    if node is None:
+        return []
+    if isinstance(node, And):
+        out = []
+        for item in node.items:
+            out += conjuncts(item)
+        return out
+    return [node]
+
+
+def and_all(items: list) -> Any:
+    items = [i for i in items if i is not None]
+    if not items:
+        return None
+    flat = []
+    for i in items:
+        flat += i.items if isinstance(i, And) else [i]
+    return flat[0] if len(flat) == 1 else And(tuple(flat))
+
+
+def walk(node: Any):
+    """Every filter node below `node`, depth first."""
+    if node is None:
+        return
+    yield node
+    if isinstance(node, (And, Or)):
+        for item in node.items:
+            yield from walk(item)
+    elif isinstance(node, Not):
+        yield from walk(node.item)
+
+
+def pretty(q: Query) -> str:
+    """A readable, deterministic rendering for `explain`."""
+    lines = [f"source: {q.source}" + (f" {q.extension_id + '.' if q.extension_id else ''}"
+                                       f"{q.model_type}" if q.model_type else "")]
+    if q.where is not None:
+        lines.append("where: " + _pf(q.where))
+    if q.group_by:
+        lines.append("group by: " + ", ".join(r.name for r in q.group_by))
+    if q.select:
+        lines.append("select: " + ", ".join(f"{_pe(o.expr)} as {o.alias}" for o in q.select))
+    if q.order:
+        lines.append("order by: " + ", ".join(_pe(o.expr) + (" desc" if o.desc else "")
+                                              for o in q.order))
+    if q.limit is not None:
+        lines.append(f"limit: {_pv(q.limit)}")
+    if q.offset is not None:
+        lines.append(f"offset: {_pv(q.offset)}")
+    if q.count_only:
+        lines.append("count only")
+    return "\n".join(lines)
+
+
+def _pe(e: Any) -> str:
+    if isinstance(e, Ref):
+        return e.name
+    if isinstance(e, Agg):
+        return f"{e.fn}({e.ref.name if e.ref else ''})"
+    if isinstance(e, Alias):
+        return e.name
+    return repr(e)
+
+
+def _pv(v: Any) -> str:
+    if isinstance(v, Lit):
+        val = v.value
+        if isinstance(val, bytes) and len(val) == 16:
+            import uuid
+            return f"uuid {uuid.UUID(bytes=val)}"
+        return repr(val)
+    if isinstance(v, Param):
+        return f":{v.name}"
+    if isinstance(v, TimeAt):
+        return f"<{v.spec}{'' if v.edge == 'start' else ' (end)'}>"
+    return repr(v)
+
+
+def _pf(n: Any) -> str:
+    if isinstance(n, And):
+        return " and ".join(_paren(i) for i in n.items)
+    if isinstance(n, Or):
+        return " or ".join(_paren(i) for i in n.items)
+    if isinstance(n, Not):
+        return "not " + _paren(n.item)
+    if isinstance(n, Cmp):
+        extra = ""
+        if n.ref.type == "size" and isinstance(n.value, Lit) and isinstance(n.value.value, int):
+            extra = f" ({n.value.value:,} bytes)"
+        return f"{n.ref.name} {n.op} {_pv(n.value)}{extra}"
+    if isinstance(n, InList):
+        return f"{n.ref.name} {'not in' if n.negate else 'in'} ({', '.join(_pv(v) for v in n.values)})"
+    if isinstance(n, Match):
+        op = {"glob": "~", "regex": "=~"}[n.mode]
+        return f"{'not ' if n.negate else ''}{n.ref.name} {op} {_pv(n.value)}"
+    if isinstance(n, Null):
+        return f"{n.ref.name} is {'not ' if n.negate else ''}null"
+    if isinstance(n, Truthy):
+        return n.ref.name
+    if isinstance(n, Under):
+        return f"in {n.mode} {_pv(n.value)}"
+    if isinstance(n, Kind):
+        return "of kind " + ", ".join(_pv(v) for v in n.values)
+    if isinstance(n, Tagged):
+        return f"tagged {_pv(n.value)}"
+    if isinstance(n, Has):
+        return f"has {n.extension_id + '.' if n.extension_id else ''}{n.model_type}"
+    if isinstance(n, Device):
+        return "on this device" if n.value is None else f"on device {_pv(n.value)}"
+    if isinstance(n, Dup):
+        return "duplicates"
+    return repr(n)
+
+
+def _paren(n: Any) -> str:
+    s = _pf(n)
+    return f"({s})" if isinstance(n, (And, Or)) else s

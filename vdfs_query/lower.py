@@ -1,0 +1,350 @@
+"""AST → IR: resolve names against the catalog, type-check values, expand date intervals.
+
+The fluent builder calls the same functions with Python values, so a DSL query and its builder
+twin produce equal IR (and therefore identical SQL).
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from . import ast, ir
+from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
+from .errors import VdfsSyntaxError, closest
+from .values import _AGO_RE, _DATE_RE, CoercionError, coerce, parse_size
+
+AGGREGATES = ("count", "sum", "avg", "min", "max")
+_JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_NUMERIC = ("int", "float", "size", "json", "time_ns", "time_iso")
+_TIME = ("time_ns", "time_iso")
+_FLIP_INTERVAL = {"=": None, "!=": None, ">": ("end", ">="), ">=": ("start", ">="),
+                  "<": ("start", "<"), "<=": ("end", "<")}
+
+
+class Lowerer:
+    """Lowers one query; knows its text so every error can point into it."""
+
+    def __init__(self, source: str, model: str | None = None, *, text: str | None = None,
+                 pos: int = 0):
+        self.text = text
+        if source not in SOURCES:
+            self.fail(f"unknown source {source!r}", pos, expected=SOURCES,
+                      suggestion=closest(source, SOURCES))
+        self.src: SourceDef = SOURCES[source]
+        self.model_type = self.extension_id = None
+        if source == "models":
+            if not model:
+                self.fail("'models' needs a model type, e.g. models Person", pos)
+            self.extension_id, self.model_type = split_model(model)
+
+    def fail(self, message: str, pos: int | None = None, **kw: Any):
+        raise VdfsSyntaxError(message, text=self.text, pos=pos, **kw)
+
+    # ---- names ----------------------------------------------------------------------------
+    def ref(self, name: str, pos: int = 0) -> ir.Ref:
+        f = self.src.lookup(name)
+        if f is not None:
+            return ir.Ref(f.name, f.type)
+        if self.src.name == "models":
+            path = name[5:] if name.startswith("data.") else name
+            if _JSON_PATH.match(path):
+                return ir.Ref(path, "json", json=True)
+        names = sorted(self.src.fields) + sorted(self.src.synonyms)
+        self.fail(f"unknown field {name!r} for {self.src.name}", pos, expected=names,
+                  suggestion=closest(name, names))
+
+    # ---- values ---------------------------------------------------------------------------
+    def value(self, v: Any, ref: ir.Ref) -> Any:
+        """An IR value for AST value `v` compared with field `ref`."""
+        pos = getattr(v, "pos", 0)
+        try:
+            if isinstance(v, ast.Param):
+                if v.name == "now":
+                    self.fail("':now' is reserved: pass the clock as now=…, or write `now`", pos)
+                return ir.Param(v.name, ref.type)
+            if isinstance(v, ast.Size):
+                if ref.type not in ("size", "int", "float", "json"):
+                    self.fail(f"{v.text} is a size, but {ref.name} is {_kind_word(ref.type)}", pos)
+                return ir.Lit(parse_size(v.text))
+            if isinstance(v, (ast.Date, ast.Ago, ast.Day, ast.Now)):
+                if ref.type not in _TIME:
+                    self.fail(f"{ref.name} is {_kind_word(ref.type)}, not a time", pos)
+                return ir.TimeAt(time_spec(v), ref.type)
+            if isinstance(v, ast.Lit):
+                if ref.type in _TIME and isinstance(v.value, str):
+                    spec = v.value.strip()
+                    if _is_time_text(spec.lower()):
+                        return ir.TimeAt(_canonical_time(spec), ref.type)
+                if ref.type == "json":
+                    return ir.Lit(v.value)
+                if ref.name == "kind" and isinstance(v.value, str):
+                    return ir.Lit(self.kind(v.value, pos))
+                return ir.Lit(coerce(ref.type, v.value))
+        except CoercionError as exc:
+            self.fail(f"{ref.name}: {exc}", pos)
+        self.fail(f"cannot compare {ref.name} with {v!r}", pos)
+
+    def kind(self, value: str, pos: int = 0) -> str:
+        low = value.lower()
+        if low not in KINDS:
+            self.fail(f"unknown kind {value!r}", pos, expected=KINDS, suggestion=closest(value, KINDS))
+        return low
+
+    # ---- filters --------------------------------------------------------------------------
+    def compare(self, ref: ir.Ref, op: str, v: Any, pos: int = 0) -> Any:
+        if op in ("isnull", "notnull"):
+            return ir.Null(ref, negate=op == "notnull")
+        if op == "truthy":
+            if ref.type not in ("bool", "int", "json"):
+                self.fail(f"{ref.name} is {_kind_word(ref.type)}: compare it, e.g. "
+                          f"{ref.name} = …", pos)
+            return ir.Truthy(ref)
+        if op in ("in", "notin"):
+            values = tuple(self.value(x, ref) for x in v)
+            if any(isinstance(x, ir.TimeAt) for x in values):
+                self.fail("a list of times is not supported; use a range", pos)
+            return ir.InList(ref, values, negate=op == "notin")
+        if op in ("~", "!~", "=~"):
+            if ref.type not in ("text", "json"):
+                self.fail(f"{'regex' if op == '=~' else 'glob'} matching needs a text field; "
+                          f"{ref.name} is {_kind_word(ref.type)}", pos)
+            val = self.plain(v, "text")
+            return ir.Match(ref, "regex" if op == "=~" else "glob", val, negate=op == "!~")
+        value = self.value(v, ref)
+        if isinstance(value, ir.TimeAt) and _is_interval(value.spec):
+            start = ir.TimeAt(value.spec, value.type, "start")
+            end = ir.TimeAt(value.spec, value.type, "end")
+            if op == "=":
+                return ir.And((ir.Cmp(ref, ">=", start), ir.Cmp(ref, "<", end)))
+            if op == "!=":
+                return ir.Or((ir.Cmp(ref, "<", start), ir.Cmp(ref, ">=", end)))
+            edge, new_op = _FLIP_INTERVAL[op]
+            return ir.Cmp(ref, new_op, ir.TimeAt(value.spec, value.type, edge))
+        return ir.Cmp(ref, op, value)
+
+    def plain(self, v: Any, ptype: str) -> Any:
+        """A text-ish value (tag, pattern, device, path): a literal or a parameter."""
+        if isinstance(v, ast.Param):
+            return ir.Param(v.name, ptype)
+        if isinstance(v, ast.Lit) and isinstance(v.value, (str, int, float)) and not isinstance(v.value, bool):
+            return ir.Lit(str(v.value))
+        self.fail("expected a text value here", getattr(v, "pos", 0))
+
+    def need(self, predicate: str, what: str, pos: int) -> None:
+        if predicate not in self.src.predicates:
+            fits = sorted(s for s, d in SOURCES.items() if predicate in d.predicates)
+            self.fail(f"{what!r} does not apply to {self.src.name} (it works on "
+                      f"{', '.join(fits)})", pos)
+
+    def in_path(self, v: Any, pos: int = 0) -> ir.Under:
+        self.need("in", "in", pos)
+        val = self.plain(v, "path")
+        if isinstance(val, ir.Param):
+            return ir.Under(val, "prefix")
+        return under(val.value)
+
+    def of_kind(self, values: tuple, pos: int = 0) -> ir.Kind:
+        self.need("kind", "of kind", pos)
+        out = []
+        for v in values:
+            if isinstance(v, ast.Param):
+                out.append(ir.Param(v.name, "kind"))
+            elif isinstance(v, ast.Lit) and isinstance(v.value, str):
+                out.append(ir.Lit(self.kind(v.value, v.pos)))
+            else:
+                self.fail("a kind is a word such as image, video or document", getattr(v, "pos", pos))
+        return ir.Kind(tuple(out))
+
+    def tagged(self, v: Any, pos: int = 0) -> ir.Tagged:
+        self.need("tagged", "tagged", pos)
+        val = self.plain(v, "tag")
+        return ir.Tagged(ir.Lit(tag_name(val.value)) if isinstance(val, ir.Lit) else val)
+
+    def has(self, model: str, pos: int = 0) -> ir.Has:
+        self.need("has", "has", pos)
+        ext, typ = split_model(model)
+        return ir.Has(typ, ext)
+
+    def device(self, v: Any, pos: int = 0) -> ir.Device:
+        self.need("device", "on device", pos)
+        return ir.Device(None if v is None else self.plain(v, "text"))
+
+    def duplicates(self, pos: int = 0) -> ir.Dup:
+        self.need("duplicates", "duplicates", pos)
+        return ir.Dup()
+
+    def filter(self, n: Any) -> Any:
+        if isinstance(n, ast.And):
+            return ir.And(tuple(self.filter(i) for i in n.items))
+        if isinstance(n, ast.Or):
+            return ir.Or(tuple(self.filter(i) for i in n.items))
+        if isinstance(n, ast.Not):
+            return ir.Not(self.filter(n.item))
+        if isinstance(n, ast.Compare):
+            return self.compare(self.ref(n.field.name, n.field.pos), n.op, n.value, n.pos)
+        if isinstance(n, ast.InPath):
+            return self.in_path(n.value, n.pos)
+        if isinstance(n, ast.OfKind):
+            return self.of_kind(n.values, n.pos)
+        if isinstance(n, ast.Tagged):
+            return self.tagged(n.value, n.pos)
+        if isinstance(n, ast.Has):
+            return self.has(n.model, n.pos)
+        if isinstance(n, ast.OnDevice):
+            return self.device(n.value, n.pos)
+        if isinstance(n, ast.Duplicates):
+            return self.duplicates(n.pos)
+        self.fail(f"cannot use {type(n).__name__} here", getattr(n, "pos", 0))  # pragma: no cover
+
+    # ---- shaping --------------------------------------------------------------------------
+    def agg(self, fn: str, field: str | None, pos: int = 0) -> ir.Agg:
+        fn = fn.lower()
+        if fn not in AGGREGATES:
+            self.fail(f"unknown function {fn!r}", pos, expected=[f + "()" for f in AGGREGATES],
+                      suggestion=closest(fn, AGGREGATES))
+        if field is None:
+            if fn != "count":
+                self.fail(f"{fn}() needs a field, e.g. {fn}(size)", pos)
+            return ir.Agg("count")
+        ref = self.ref(field, pos)
+        if fn in ("sum", "avg") and ref.type not in ("int", "float", "size", "json"):
+            self.fail(f"{fn}() needs a number; {ref.name} is {_kind_word(ref.type)}", pos)
+        return ir.Agg(fn, ref)
+
+    def finish(self, where: Any, select: list | None, group_by: list, order: list,
+               limit: Any, offset: Any, pos: int = 0) -> ir.Query:
+        if group_by and not select:
+            select = [ir.Out(r, r.name) for r in group_by] + [ir.Out(ir.Agg("count"), "count")]
+        if select:
+            aliases = [o.alias for o in select]
+            dup = {a for a in aliases if aliases.count(a) > 1}
+            if dup:
+                self.fail(f"two columns are named {sorted(dup)[0]!r}: give one an alias with `as`", pos)
+            if group_by or any(isinstance(o.expr, ir.Agg) for o in select):
+                for o in select:
+                    if isinstance(o.expr, ir.Ref) and o.expr not in group_by:
+                        self.fail(f"{o.expr.name} must be grouped (group by {o.expr.name}) or "
+                                  "aggregated (count, sum, avg, min, max)", pos)
+        return ir.Query(self.src.name, self.model_type, self.extension_id, where,
+                        tuple(select) if select else None, tuple(group_by), tuple(order),
+                        limit, offset)
+
+    def count_value(self, v: Any, what: str, pos: int = 0) -> Any:
+        if v is None:
+            return None
+        if isinstance(v, ast.Param):
+            return ir.Param(v.name, "int")
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            self.fail(f"{what} must be a whole number ≥ 0", pos)
+        return ir.Lit(v)
+
+    def select_items(self, items: tuple) -> list[ir.Out]:
+        out: list[ir.Out] = []
+        for item in items:
+            e = item.expr
+            if isinstance(e, ast.Star):
+                out += [ir.Out(self.ref(n), n) for n in self.src.defaults]
+                continue
+            if isinstance(e, ast.Call):
+                expr = self.agg(e.fn, e.arg.name if e.arg else None, e.pos)
+                alias = item.alias or (e.fn if expr.ref is None else f"{e.fn}_{expr.ref.name}")
+            else:
+                expr = self.ref(e.name, e.pos)
+                alias = item.alias or (e.name if expr.json else expr.name)
+            out.append(ir.Out(expr, alias))
+        return out
+
+    def order_items(self, items: tuple, select: list[ir.Out] | None) -> list[ir.Order]:
+        aliases = {o.alias for o in select or ()}
+        out = []
+        for item in items:
+            e = item.expr
+            if isinstance(e, ast.Call):
+                expr: Any = self.agg(e.fn, e.arg.name if e.arg else None, e.pos)
+            elif isinstance(e, ast.Star):
+                self.fail("cannot order by *", e.pos)
+            elif e.name in aliases and not (select and any(
+                    isinstance(o.expr, ir.Ref) and o.alias == e.name for o in select)):
+                expr = ir.Alias(e.name)
+            else:
+                expr = self.ref(e.name, e.pos)
+            out.append(ir.Order(expr, item.desc))
+        return out
+
+
+def lower(q: ast.Query) -> ir.Query:
+    """The IR of a parsed query (raises VdfsSyntaxError for unknown names and bad values)."""
+    lw = Lowerer(q.source, q.model, text=q.text, pos=q.pos)
+    where = ir.and_all([lw.filter(f) for f in q.filters])
+    select = lw.select_items(q.select) if q.select else None
+    group = [lw.ref(f.name, f.pos) for f in q.group_by or ()]
+    order = lw.order_items(q.order_by or (), select)
+    return lw.finish(where, select, group, order, lw.count_value(q.limit, "limit"),
+                     lw.count_value(q.offset, "offset"))
+
+
+# ---- helpers shared with the builder ---------------------------------------------------------
+def split_model(name: str) -> tuple[str | None, str]:
+    """'com.x.photos.PhotoAnalysis' → ('com.x.photos', 'PhotoAnalysis'); 'Person' → (None, 'Person')."""
+    ext, _, typ = name.rpartition(".")
+    return (ext or None), typ
+
+
+def tag_name(text: str) -> str:
+    """A tag as core stores it: '#' prefix, case-folded, spaces as '-' (core/tags.canonical_name)."""
+    t = text.strip()
+    if not t.startswith("#"):
+        t = "#" + t
+    t = t.casefold()
+    if ":" in t:
+        ns, _, rest = t.partition(":")
+        t = ns.strip() + ":" + rest.strip()
+    return re.sub(r"\s+", "-", t)
+
+
+def under(path: str) -> ir.Under:
+    """`in "…"`: a path glob, a folder prefix (absolute or ~), or a location name."""
+    if any(ch in path for ch in "*?["):
+        return ir.Under(ir.Lit(os.path.expanduser(path)), "glob")
+    if path.startswith(("/", "~")):
+        p = os.path.expanduser(path)
+        if len(p) > 1:
+            p = p.rstrip("/") or "/"
+        return ir.Under(ir.Lit(p), "prefix")
+    return ir.Under(ir.Lit(path), "location")
+
+
+def time_spec(v: Any) -> str:
+    if isinstance(v, ast.Date):
+        return v.text
+    if isinstance(v, ast.Ago):
+        return f"{v.amount} {v.unit}s ago"
+    if isinstance(v, ast.Day):
+        return "today" if v.days_back == 0 else "yesterday"
+    return "now"
+
+
+def _is_time_text(spec: str) -> bool:
+    if spec in ("now", "today", "yesterday") or _AGO_RE.match(spec):
+        return True
+    return bool(re.match(r"^[0-9]{4}-[0-9]{2}", spec))
+
+
+def _canonical_time(spec: str) -> str:
+    if spec.lower() in ("now", "today", "yesterday"):
+        return spec.lower()
+    m = _AGO_RE.match(spec)
+    if m:
+        return f"{int(m.group(1))} {m.group(2).lower()}s ago"
+    return spec
+
+
+def _is_interval(spec: str) -> bool:
+    return spec in ("today", "yesterday") or bool(_DATE_RE.match(spec))
+
+
+def _kind_word(t: str) -> str:
+    return {"int": "a number", "float": "a number", "size": "a size", "text": "text",
+            "bool": "true/false", "uuid": "a uuid", "time_ns": "a time", "time_iso": "a time",
+            "json": "a model field"}.get(t, t)

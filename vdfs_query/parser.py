@@ -1,0 +1,344 @@
+"""Text → AST with Lark's LALR parser (built once, grammar cached), errors made readable.
+
+`parse(text)` returns an `ast.Query` or raises `VdfsSyntaxError` with line, column, a caret,
+what was expected in words, and a "did you mean" for a misspelt keyword.
+"""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .errors import VdfsSyntaxError, closest
+
+_SOURCES = {"src_entries": "entries", "src_content": "content", "src_tags": "tags",
+            "src_collections": "collections", "src_jobs": "jobs", "src_locations": "locations",
+            "src_devices": "devices"}
+
+# Terminal names as a notebook user would say them.
+_WORDS = {
+    "NAME": "a name", "STRING": 'a quoted text like "IMG_*"', "INT": "a whole number",
+    "SIGNED_NUMBER": "a number", "SIZE": "a size like 2MB", "DATE": "a date like 2024-05-01",
+    "PARAM": "a :parameter", "CMP_OP": "a comparison (= != < <= > >=)", "GLOB_OP": "~ (glob)",
+    "NOT_GLOB_OP": "!~", "REGEX_OP": "=~ (regex)", "IN_LIST": "in (…)", "STAR": "*",
+    "TIME_UNIT": "a time unit (days, weeks, …)", "LPAR": "(", "RPAR": ")", "COMMA": ",",
+    "$END": "the end of the query",
+}
+
+
+def _word(term: str) -> str:
+    if term in _WORDS:
+        return _WORDS[term]
+    return term.lower()
+
+
+def _num(text: str):
+    return float(text) if any(ch in text for ch in ".eE") else int(text)
+
+
+class _ToAst(Transformer):
+    """Builds ast nodes straight from the parser's reductions (no intermediate tree)."""
+
+    def start(self, children):
+        source, *clauses = children
+        name, model = source
+        q = dict(source=name, model=model, filters=[])
+        for kind, value, pos in clauses:
+            if kind == "filter":
+                q["filters"].append(value)
+                continue
+            if q.get(kind) is not None:
+                raise VdfsSyntaxError(f"'{kind.replace('_', ' ')}' is given twice", pos=pos,
+                                      text=None)
+            q[kind] = value
+        q["filters"] = tuple(q["filters"])
+        return ast.Query(**q)
+
+    # sources
+    def __default__(self, data, children, meta):
+        if data in _SOURCES:
+            return (_SOURCES[data], None)
+        return Tree(data, children, meta)  # Lark's internal helper rules, inlined by Lark
+
+    def src_models(self, c):
+        return ("models", c[1])
+
+    def model_name(self, c):
+        return str(c[0])
+
+    # clauses: (kind, value, pos)
+    def where_clause(self, c):
+        return ("filter", c[1], c[0].start_pos)
+
+    def select_clause(self, c):
+        return ("select", tuple(c[1:]), c[0].start_pos)
+
+    def group_clause(self, c):
+        return ("group_by", tuple(c[2:]), c[0].start_pos)
+
+    def order_clause(self, c):
+        return ("order_by", tuple(c[2:]), c[0].start_pos)
+
+    def limit_clause(self, c):
+        return ("limit", self._count(c[1]), c[0].start_pos)
+
+    def offset_clause(self, c):
+        return ("offset", self._count(c[1]), c[0].start_pos)
+
+    def _count(self, v):
+        return v if isinstance(v, ast.Param) else int(v)
+
+    # predicates (stand-alone clauses are wrapped by `clause` via the filter tag)
+    def in_path(self, c):
+        return self._pred(ast.InPath(c[1], pos=c[0].start_pos))
+
+    def of_kind(self, c):
+        return self._pred(ast.OfKind(c[2], pos=c[0].start_pos))
+
+    def kind_list(self, c):
+        return tuple(c)
+
+    def tagged(self, c):
+        return self._pred(ast.Tagged(c[1], pos=c[0].start_pos))
+
+    def has_model(self, c):
+        return self._pred(ast.Has(c[1], pos=c[0].start_pos))
+
+    def on_this_device(self, c):
+        return self._pred(ast.OnDevice(None, pos=c[0].start_pos))
+
+    def on_device(self, c):
+        return self._pred(ast.OnDevice(c[2], pos=c[0].start_pos))
+
+    def duplicates(self, c):
+        return self._pred(ast.Duplicates(pos=c[0].start_pos))
+
+    @staticmethod
+    def _pred(node):
+        return _Pred(node)
+
+    # expressions
+    def or_expr(self, c):
+        items = tuple(_unpred(x) for x in c if not isinstance(x, Token))
+        return ast.Or(items, pos=items[0].pos)
+
+    def and_expr(self, c):
+        items = tuple(_unpred(x) for x in c if not isinstance(x, Token))
+        return ast.And(items, pos=items[0].pos)
+
+    def not_expr(self, c):
+        return ast.Not(_unpred(c[1]), pos=c[0].start_pos)
+
+    def field(self, c):
+        return ast.Field(str(c[0]), pos=c[0].start_pos)
+
+    def compare(self, c):
+        op = str(c[1])
+        op = {"==": "=", "<>": "!="}.get(op, op)
+        return ast.Compare(c[0], op, c[2], pos=c[0].pos)
+
+    def glob(self, c):
+        return ast.Compare(c[0], "~", c[2], pos=c[0].pos)
+
+    def not_glob(self, c):
+        return ast.Compare(c[0], "!~", c[2], pos=c[0].pos)
+
+    def regex(self, c):
+        return ast.Compare(c[0], "=~", c[2], pos=c[0].pos)
+
+    def in_list(self, c):
+        return ast.Compare(c[0], "in", tuple(c[2:]), pos=c[0].pos)
+
+    def not_in_list(self, c):
+        return ast.Compare(c[0], "notin", tuple(c[3:]), pos=c[0].pos)
+
+    def is_null(self, c):
+        return ast.Compare(c[0], "isnull", pos=c[0].pos)
+
+    def is_not_null(self, c):
+        return ast.Compare(c[0], "notnull", pos=c[0].pos)
+
+    def truthy(self, c):
+        return ast.Compare(c[0], "truthy", pos=c[0].pos)
+
+    # select / order
+    def select_item(self, c):
+        expr, alias = c[0], c[2] if len(c) > 2 else None
+        return ast.SelectItem(expr, str(alias) if alias is not None else None, pos=expr.pos)
+
+    def star(self, c):
+        return ast.Star(pos=c[0].start_pos)
+
+    def call(self, c):
+        return ast.Call(str(c[0]).lower(), c[1], pos=c[0].start_pos)
+
+    def order_item(self, c):
+        expr = c[0]
+        desc = len(c) > 1 and c[1] is not None and str(c[1]).lower() == "desc"
+        return ast.OrderItem(expr, desc, pos=expr.pos)
+
+    # values
+    def string(self, c):
+        tok = c[0]
+        return ast.Lit(_unquote(str(tok)), pos=tok.start_pos)
+
+    def number(self, c):
+        return ast.Lit(_num(str(c[0])), pos=c[0].start_pos)
+
+    def size(self, c):
+        return ast.Size(str(c[0]), pos=c[0].start_pos)
+
+    def date(self, c):
+        return ast.Date(str(c[0]), pos=c[0].start_pos)
+
+    def ago(self, c):
+        unit = str(c[1]).lower().rstrip("s")
+        return ast.Ago(int(c[0]), unit, pos=c[0].start_pos)
+
+    def today(self, c):
+        return ast.Day(0, pos=c[0].start_pos)
+
+    def yesterday(self, c):
+        return ast.Day(1, pos=c[0].start_pos)
+
+    def now(self, c):
+        return ast.Now(pos=c[0].start_pos)
+
+    def true(self, c):
+        return ast.Lit(True, pos=c[0].start_pos)
+
+    def false(self, c):
+        return ast.Lit(False, pos=c[0].start_pos)
+
+    def word(self, c):
+        return ast.Lit(str(c[0]), word=True, pos=c[0].start_pos)
+
+    def param(self, c):
+        return ast.Param(str(c[0])[1:], pos=c[0].start_pos)
+
+
+class _Pred:
+    """A predicate that may stand alone as a clause or sit inside `where`."""
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node
+
+
+def _unpred(x):
+    return x.node if isinstance(x, _Pred) else x
+
+
+def _unquote(s: str) -> str:
+    body = s[1:-1]
+    if "\\" not in body:
+        return body
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+class _Clauses(_ToAst):
+    """Wrap predicates used as stand-alone clauses into filter clauses."""
+
+    def start(self, children):
+        fixed = [children[0]]
+        for c in children[1:]:
+            if isinstance(c, _Pred):
+                fixed.append(("filter", c.node, c.node.pos))
+            elif c[0] == "filter":
+                fixed.append(("filter", _unpred(c[1]), c[2]))
+            else:
+                fixed.append(c)
+        return super().start(fixed)
+
+
+_lock = threading.Lock()
+_parser: Lark | None = None
+
+
+def _get_parser() -> Lark:
+    global _parser
+    if _parser is None:
+        with _lock:
+            if _parser is None:
+                grammar = (Path(__file__).parent / "grammar" / "vdfs.lark").read_text("utf-8")
+                _parser = Lark(grammar, parser="lalr", lexer="contextual", cache=True,
+                               transformer=_Clauses(), propagate_positions=False,
+                               maybe_placeholders=True)
+    return _parser
+
+
+@lru_cache(maxsize=512)
+def parse(text: str) -> ast.Query:
+    """Parse one query. Results are cached by text (the AST is immutable)."""
+    if not isinstance(text, str):
+        raise VdfsSyntaxError(f"a query must be text, not {type(text).__name__}")
+    try:
+        q = _get_parser().parse(text)
+    except VdfsSyntaxError as exc:
+        raise VdfsSyntaxError(exc.message, text=text, pos=exc.pos, expected=exc.expected,
+                              suggestion=exc.suggestion) from None
+    except VisitError as exc:
+        inner = exc.orig_exc
+        if isinstance(inner, VdfsSyntaxError):
+            raise VdfsSyntaxError(inner.message, text=text, pos=inner.pos,
+                                  expected=inner.expected, suggestion=inner.suggestion) from None
+        raise VdfsSyntaxError(f"cannot read this query: {inner}", text=text, pos=0) from None
+    except UnexpectedInput as exc:
+        raise _translate(exc, text) from None
+    except RecursionError:
+        raise VdfsSyntaxError("the query nests too deeply", text=text, pos=0) from None
+    return ast.Query(q.source, q.model, q.filters, q.select, q.group_by, q.order_by, q.limit,
+                     q.offset, text=text, pos=0)
+
+
+KEYWORDS = ("entries", "content", "models", "tags", "collections", "jobs", "locations",
+             "devices", "where", "select", "group", "order", "by", "limit", "offset", "in", "of",
+             "kind", "tagged", "has", "on", "this", "device", "duplicates", "and", "or", "not",
+             "is", "null", "as", "asc", "desc", "ago", "today", "yesterday", "now", "true", "false")
+
+
+def _translate(exc: UnexpectedInput, text: str) -> VdfsSyntaxError:
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        expected = {_word(t) for t in exc.expected}
+        if tok.type == "$END":
+            pos = len(text.rstrip())
+            return VdfsSyntaxError("the query ends too early", text=text, pos=pos,
+                                   expected=expected)
+        pos = tok.start_pos if tok.start_pos is not None else len(text)
+        got = str(tok)
+        keywords = [w for w in expected if w in KEYWORDS]
+        hint = closest(got, keywords) if keywords and got.isalpha() else None
+        return VdfsSyntaxError(f"unexpected {got!r}", text=text, pos=pos, expected=expected,
+                               suggestion=hint if hint and hint != got.lower() else None)
+    if isinstance(exc, UnexpectedCharacters):
+        allowed = {_word(t) for t in (exc.allowed or ())}
+        pos = exc.pos_in_stream
+        ch = text[pos] if pos < len(text) else ""
+        # a whole word the lexer could not place: suggest a keyword it might have meant
+        word_end = pos
+        while word_end < len(text) and (text[word_end].isalnum() or text[word_end] == "_"):
+            word_end += 1
+        word = text[pos:word_end]
+        keywords = [w for w in allowed if w in KEYWORDS]
+        hint = closest(word, keywords) if word and keywords else None
+        what = f"unexpected {word!r}" if word else f"unexpected character {ch!r}"
+        return VdfsSyntaxError(what, text=text, pos=pos, expected=allowed, suggestion=hint)
+    if isinstance(exc, UnexpectedEOF):
+        return VdfsSyntaxError("the query ends too early", text=text, pos=len(text),
+                               expected={_word(t) for t in exc.expected})
+    return VdfsSyntaxError(str(exc), text=text, pos=getattr(exc, "pos_in_stream", 0))

@@ -1,0 +1,163 @@
+"""A query result: one object that shows as a table and converts to Arrow, pandas, polars.
+
+Rows stay in the engine's form (SQLite tuples or an Arrow table) until asked for; conversions
+(uuid bytes → text, integer ns → datetime, JSON text → values) happen once, on demand.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import uuid
+from typing import Any, Iterator
+
+_EPOCH = dt.datetime(1970, 1, 1)
+DISPLAY_ROWS = 50
+
+
+def _py(typ: str):
+    """Converter from the SQLite representation to the Python value users see."""
+    if typ == "uuid":
+        return lambda v: None if v is None else str(uuid.UUID(bytes=bytes(v)))
+    if typ == "time_ns":
+        return lambda v: None if v is None else _EPOCH + dt.timedelta(microseconds=v // 1000)
+    if typ == "bool":
+        return lambda v: None if v is None else bool(v)
+    if typ == "json":
+        return lambda v: None if v is None else json.loads(v)
+    return None
+
+
+class Result:
+    """Rows of a query. `len()`, iteration (dicts), `.rows()`, `.arrow()`, `.df()`, `.pl()`."""
+
+    def __init__(self, columns: list[str], types: list[str], *, rows: list | None = None,
+                 table: Any = None, route: str = "", sql: str = "", params: list | None = None):
+        self.columns = list(columns)
+        self.types = list(types)
+        self.route = route
+        self.sql = sql
+        self.params = params or []
+        self._raw = rows            # SQLite tuples (raw storage values)
+        self._table = table         # pyarrow.Table from DuckDB (already converted)
+        self._tuples: list | None = None
+
+    # ---- size and access ------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._raw) if self._raw is not None else self._table.num_rows
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.rows())
+
+    def __getitem__(self, i: int) -> dict:
+        return dict(zip(self.columns, self.tuples()[i]))
+
+    def tuples(self) -> list[tuple]:
+        if self._tuples is None:
+            if self._raw is not None:
+                convs = [(_py(t)) for t in self.types]
+                if any(convs):
+                    idx = [(i, c) for i, c in enumerate(convs) if c]
+                    out = []
+                    for row in self._raw:
+                        row = list(row)
+                        for i, c in idx:
+                            row[i] = c(row[i])
+                        out.append(tuple(row))
+                    self._tuples = out
+                else:
+                    self._tuples = [tuple(r) for r in self._raw]
+            else:
+                cols = []
+                for name, typ, col in zip(self.columns, self.types, self._table.columns):
+                    values = col.to_pylist()
+                    if typ == "json":
+                        values = [None if v is None else json.loads(v) for v in values]
+                    cols.append(values)
+                self._tuples = list(zip(*cols)) if cols else []
+        return self._tuples
+
+    def rows(self) -> list[dict]:
+        """Every row as a dict of column → Python value (uuids as text, times as datetime)."""
+        cols = self.columns
+        return [dict(zip(cols, t)) for t in self.tuples()]
+
+    def column(self, name: str) -> list:
+        i = self.columns.index(name)
+        return [t[i] for t in self.tuples()]
+
+    def scalar(self) -> Any:
+        """The single value of a one-row, one-column result (e.g. a count)."""
+        t = self.tuples()
+        return t[0][0] if t else None
+
+    # ---- conversions ----------------------------------------------------------------------
+    def arrow(self):
+        """A pyarrow.Table (JSON model fields stay JSON text)."""
+        if self._table is not None:
+            return self._table
+        import pyarrow as pa
+        arrays = []
+        tuples = self.tuples()
+        for i, typ in enumerate(self.types):
+            values = [t[i] for t in tuples]
+            if typ == "json":
+                values = [None if v is None else json.dumps(v) for v in values]
+                arrays.append(pa.array(values, type=pa.string()))
+            elif typ == "time_ns":
+                arrays.append(pa.array(values, type=pa.timestamp("us")))
+            elif typ in ("uuid", "text", "time_iso"):
+                arrays.append(pa.array(values, type=pa.string()))
+            elif typ == "bool":
+                arrays.append(pa.array(values, type=pa.bool_()))
+            elif typ in ("int", "size"):
+                arrays.append(pa.array(values, type=pa.int64()))
+            elif typ == "float":
+                arrays.append(pa.array(values, type=pa.float64()))
+            else:
+                arrays.append(pa.array(values))
+        return pa.table(arrays, names=self.columns) if arrays else pa.table({})
+
+    def df(self):
+        """A pandas DataFrame (needs pandas)."""
+        return self.arrow().to_pandas()
+
+    def pl(self):
+        """A polars DataFrame (needs polars)."""
+        import polars
+        return polars.from_arrow(self.arrow())
+
+    # ---- display --------------------------------------------------------------------------
+    def _repr_html_(self, limit: int = DISPLAY_ROWS) -> str:
+        n = len(self)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = []
+        for t in self.tuples()[:limit]:
+            body.append("<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in t) + "</tr>")
+        shown = f"showing {min(n, limit)} of {n} rows" if n > limit else f"{n} row{'s' * (n != 1)}"
+        return (f"<table class=\"vdfs-result\"><thead><tr>{head}</tr></thead>"
+                f"<tbody>{''.join(body)}</tbody></table><p>{shown}</p>")
+
+    def to_text(self, limit: int = DISPLAY_ROWS, width: int = 40) -> str:
+        """A plain-text table for terminals."""
+        n = len(self)
+        rows = [[_text(v)[:width] for v in t] for t in self.tuples()[:limit]]
+        widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(self.columns)]
+        line = "  ".join(c.ljust(w) for c, w in zip(self.columns, widths))
+        out = [line, "  ".join("-" * w for w in widths)]
+        out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
+        out.append(f"({min(n, limit)} of {n} rows)" if n > limit else f"({n} row{'s' * (n != 1)})")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return self.to_text(limit=20)
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ", timespec="seconds")
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, sort_keys=True)
+    return str(v)

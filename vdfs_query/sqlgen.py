@@ -1,0 +1,314 @@
+"""IR → SQL text in one of two dialects ('sqlite' or 'duckdb') plus parameter slots.
+
+The SQL text depends only on the IR and the *types* of parameters, never on their values: every
+user value becomes a `?` whose slot is resolved at bind time (`bind.py`). The two dialects differ
+only where the engines do: output conversions (uuid, time, bool), JSON typing, regex functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import ir
+from .catalog import PREDICATE_SQL, SOURCES, SourceDef
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One `?` of the SQL: a value node, the type it is coerced to, and a final transform."""
+    value: Any
+    type: str
+    transform: str = ""
+
+
+@dataclass
+class Template:
+    sql: str
+    slots: list
+    columns: list
+    types: list
+    dialect: str
+    ir: ir.Query
+
+
+_OPS = {"=", "!=", "<", "<=", ">", ">="}
+
+
+class SqlGen:
+    def __init__(self, q: ir.Query, dialect: str, param_types: dict[str, tuple] | None = None):
+        if dialect not in ("sqlite", "duckdb"):
+            raise ValueError(f"unknown dialect {dialect!r} (use 'sqlite' or 'duckdb')")
+        self.q = q
+        self.d = dialect
+        self.src: SourceDef = SOURCES[q.source]
+        self.a = self.src.alias
+        self.slots: list[Slot] = []
+        self.joins: list[str] = []
+        self.ptypes = param_types or {}
+
+    # ---- slots ----------------------------------------------------------------------------
+    def slot(self, value: Any, typ: str, transform: str = "") -> str:
+        self.slots.append(Slot(value, typ, transform))
+        return "?"
+
+    def _need(self, joins: tuple[str, ...]) -> None:
+        for j in joins:
+            if j not in self.joins:
+                self.joins.append(j)
+
+    # ---- expressions ----------------------------------------------------------------------
+    def raw(self, ref: ir.Ref, for_value: Any = None) -> str:
+        """The expression to compare, group or order by."""
+        if ref.json:
+            path = f"'$.{ref.name}'"
+            if self.d == "sqlite":
+                return f"({self.a}.data ->> {path})"
+            kind = _value_kind(for_value, self.ptypes)
+            base = f"({self.a}.data ->> {path})"
+            if kind == "num":
+                return f"TRY_CAST({base} AS DOUBLE)"
+            if kind == "bool":
+                return f"TRY_CAST({base} AS BOOLEAN)"
+            return base
+        f = self.src.fields[ref.name]
+        self._need(f.joins)
+        return f.sql
+
+    def out(self, expr: Any) -> tuple[str, str]:
+        """(SQL, output type) for a projected expression."""
+        if isinstance(expr, ir.Agg):
+            return self.agg(expr, for_output=True)
+        ref = expr
+        if ref.json:
+            return f"({self.a}.data -> '$.{ref.name}')", "json"
+        return self.convert(self.raw(ref), ref.type), ref.type
+
+    def convert(self, sql: str, typ: str) -> str:
+        if self.d == "sqlite":
+            return sql          # converted in Python (result.py) for the few rows SQLite serves
+        if typ == "uuid":
+            return f"CAST(CAST(hex({sql}) AS UUID) AS VARCHAR)"
+        if typ == "time_ns":
+            return f"make_timestamp(({sql}) // 1000)"
+        if typ == "bool":
+            return f"CAST({sql} AS BOOLEAN)"
+        return sql
+
+    def agg(self, a: ir.Agg, for_output: bool = False) -> tuple[str, str]:
+        if a.ref is None:
+            return "count(*)", "int"
+        if a.ref.json:
+            inner = (f"({self.a}.data ->> '$.{a.ref.name}')" if self.d == "sqlite" or a.fn in ("min", "max", "count")
+                     else f"TRY_CAST(({self.a}.data ->> '$.{a.ref.name}') AS DOUBLE)")
+            typ = "float" if a.fn in ("sum", "avg") else ("int" if a.fn == "count" else "any")
+        else:
+            inner = self.raw(a.ref)
+            typ = {"count": "int", "avg": "float"}.get(a.fn, a.ref.type)
+        sql = f"{a.fn}({inner})"
+        if self.d == "duckdb" and a.fn == "sum" and typ != "float":
+            sql = f"CAST({sql} AS BIGINT)"
+        if for_output and a.fn in ("min", "max"):
+            sql = self.convert(sql, typ)
+        return sql, typ
+
+    # ---- filters --------------------------------------------------------------------------
+    def filt(self, n: Any) -> str:
+        if isinstance(n, ir.And):
+            return "(" + " AND ".join(self.filt(i) for i in n.items) + ")"
+        if isinstance(n, ir.Or):
+            return "(" + " OR ".join(self.filt(i) for i in n.items) + ")"
+        if isinstance(n, ir.Not):
+            return f"(NOT {self.filt(n.item)})"
+        if isinstance(n, ir.Cmp):
+            assert n.op in _OPS
+            return f"{self.raw(n.ref, n.value)} {n.op} {self.slot(n.value, n.ref.type)}"
+        if isinstance(n, ir.InList):
+            items = []
+            for v in n.values:
+                size = self.ptypes.get(v.name, (None, None))[1] if isinstance(v, ir.Param) else None
+                if size is not None:   # a list bound to one parameter expands to its length
+                    items += [self.slot(v, n.ref.type, f"item{i}") for i in range(size)]
+                else:
+                    items.append(self.slot(v, n.ref.type))
+            expr = self.raw(n.ref, n.values[0] if n.values else None)
+            if not items:
+                return "(1 = 1)" if n.negate else "(1 = 0)"
+            return f"{expr} {'NOT IN' if n.negate else 'IN'} ({', '.join(items)})"
+        if isinstance(n, ir.Match):
+            sql = self.match(self.raw(n.ref, ir.Lit("")), n)
+            return f"(NOT {sql})" if n.negate else sql
+        if isinstance(n, ir.Null):
+            return f"{self.raw(n.ref)} IS {'NOT ' if n.negate else ''}NULL"
+        if isinstance(n, ir.Truthy):
+            if n.ref.json:
+                base = f"({self.a}.data ->> '$.{n.ref.name}')"
+                if self.d == "sqlite":
+                    return f"coalesce(CAST({base} AS REAL) <> 0, 0)"
+                return (f"coalesce(TRY_CAST({base} AS DOUBLE) <> 0, "
+                        f"TRY_CAST({base} AS BOOLEAN), false)")
+            return f"{self.raw(n.ref)} <> 0"
+        if isinstance(n, ir.Under):
+            return self.under(n)
+        if isinstance(n, ir.Kind):
+            items = [self.slot(v, "kind") for v in n.values]
+            if len(items) == 1:
+                return f"{self.a}.kind = {items[0]}"
+            return f"{self.a}.kind IN ({', '.join(items)})"
+        if isinstance(n, ir.Tagged):
+            return self.template("tagged", tag=lambda: f"t.name = {self.slot(n.value, 'tag')}")
+        if isinstance(n, ir.Has):
+            def model() -> str:
+                sql = f"m.model_type = {self.slot(ir.Lit(n.model_type), 'text')}"
+                if n.extension_id:
+                    sql += f" AND m.extension_id = {self.slot(ir.Lit(n.extension_id), 'text')}"
+                return sql
+            return self.template("has", model=model)
+        if isinstance(n, ir.Device):
+            if n.value is None:
+                return self.template("device", device=lambda: f"d.uuid = {self.slot('device', 'ctx')}")
+            return self.template("device", device=lambda: (
+                f"(d.name = {self.slot(n.value, 'text')} OR d.hostname = {self.slot(n.value, 'text')}"
+                f" OR d.uuid = {self.slot(n.value, 'text', 'uuid_or_none')})"))
+        if isinstance(n, ir.Dup):
+            return self.template("duplicates")
+        raise TypeError(f"unknown filter node {n!r}")  # pragma: no cover
+
+    def template(self, predicate: str, **fill: Any) -> str:
+        sql = PREDICATE_SQL[(predicate, self.src.name)]
+        out, rest = [], sql
+        while "{" in rest:       # fill each placeholder in order, so slots follow the text
+            head, _, tail = rest.partition("{")
+            name, _, rest = tail.partition("}")
+            out.append(head)
+            out.append(fill[name]())
+        out.append(rest)
+        return "".join(out)
+
+    def match(self, expr: str, n: ir.Match) -> str:
+        if n.mode == "glob" and isinstance(n.value, ir.Lit) and not any(c in n.value.value for c in "/["):
+            op = "LIKE" if self.d == "sqlite" else "ILIKE"
+            return f"{expr} {op} {self.slot(n.value, 'text', 'glob_like')} ESCAPE '\\'"
+        transform = "glob_regex" if n.mode == "glob" else "regex"
+        if self.d == "sqlite":
+            return f"vdfs_regexp({self.slot(n.value, 'text', transform)}, {expr})"
+        return f"regexp_matches({expr}, {self.slot(n.value, 'text', transform)})"
+
+    def under(self, n: ir.Under) -> str:
+        if n.mode == "prefix":
+            return (f"({self.a}.path >= {self.slot(n.value, 'path', 'prefix_lo')} AND "
+                    f"{self.a}.path < {self.slot(n.value, 'path', 'prefix_hi')})")
+        if n.mode == "glob":
+            rx = self.slot(n.value, "path", "path_glob")
+            if self.d == "sqlite":
+                return f"vdfs_regexp({rx}, {self.a}.path)"
+            return f"regexp_matches({self.a}.path, {rx})"
+        return (f"{self.a}.location_id IN (SELECT l.id FROM locations l WHERE l.name = "
+                f"{self.slot(n.value, 'text')})")
+
+    # ---- the whole query ------------------------------------------------------------------
+    def build(self) -> Template:
+        q, a = self.q, self.a
+        where = []
+        if q.source == "models":
+            where.append(f"{a}.model_type = {self.slot(ir.Lit(q.model_type), 'text')}")
+            if q.extension_id:
+                where.append(f"{a}.extension_id = {self.slot(ir.Lit(q.extension_id), 'text')}")
+        if q.where is not None:
+            where.append(self.filt(q.where))
+        where_sql = " AND ".join(where)
+
+        if q.count_only and q.limit is None and q.offset is None:
+            sql = f"SELECT count(*) AS count FROM {self.from_sql()}"
+            if where_sql:
+                sql += f" WHERE {where_sql}"
+            return Template(sql, self.slots, ["count"], ["int"], self.d, q)
+
+        select = q.select
+        if select is None:
+            names = list(self.src.defaults)
+            if q.source == "content" and any(isinstance(x, ir.Dup) for x in ir.walk(q.where)):
+                names.append("wasted")
+            select = tuple(ir.Out(ir.Ref(nm, self.src.fields[nm].type), nm) for nm in names)
+        cols, types, exprs = [], [], []
+        for o in select:
+            sql, typ = self.out(o.expr)
+            exprs.append(f"{sql} AS {_quote(o.alias)}")
+            cols.append(o.alias)
+            types.append(typ)
+        group = [self.raw(r) if not r.json else f"({a}.data -> '$.{r.name}')" for r in q.group_by]
+        order = []
+        for o in q.order:
+            direction = " DESC" if o.desc else " ASC"
+            for key in self.order_keys(o.expr):
+                order.append(f"{key}{direction} NULLS LAST")
+        if not q.aggregated:
+            order.append(f"{a}.{self.src.key} ASC")          # deterministic across engines
+        elif not q.order and group:
+            order += [f"{g} ASC NULLS LAST" for g in group]
+
+        # the FROM clause last: expressions above may have asked for joins
+        sql = f"SELECT {', '.join(exprs)} FROM {self.from_sql()}"
+        if where_sql:
+            sql += f" WHERE {where_sql}"
+        if group:
+            sql += f" GROUP BY {', '.join(group)}"
+        if order:
+            sql += f" ORDER BY {', '.join(order)}"
+        sql += self.limit_sql()
+        if q.count_only:
+            sql = f"SELECT count(*) AS count FROM ({sql}) AS sub"
+            return Template(sql, self.slots, ["count"], ["int"], self.d, q)
+        return Template(sql, self.slots, cols, types, self.d, q)
+
+    def order_keys(self, e: Any) -> list[str]:
+        if isinstance(e, ir.Alias):
+            return [_quote(e.name)]
+        if isinstance(e, ir.Agg):
+            return [self.agg(e)[0]]
+        if e.json:
+            base = f"({self.a}.data ->> '$.{e.name}')"
+            if self.d == "duckdb":
+                return [f"TRY_CAST({base} AS DOUBLE)", base]
+            return [base]
+        return [self.raw(e)]
+
+    def limit_sql(self) -> str:
+        q = self.q
+        sql = ""
+        if q.limit is not None:
+            sql += f" LIMIT {self.slot(q.limit, 'int', 'nonneg')}"
+        elif q.offset is not None and self.d == "sqlite":
+            sql += " LIMIT -1"
+        if q.offset is not None:
+            sql += f" OFFSET {self.slot(q.offset, 'int', 'nonneg')}"
+        return sql
+
+    def from_sql(self) -> str:
+        table = self.src.table
+        if self.src.db == "jobs" and self.d == "sqlite":
+            table = f"jobsdb.{table}"
+        parts = [f"{table} {self.a}"]
+        parts += [self.src.joins[j] for j in self.src.joins if j in self.joins]
+        return " ".join(parts)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _value_kind(v: Any, ptypes: dict) -> str:
+    if isinstance(v, ir.Param):
+        t = ptypes.get(v.name, ("str", None))[0]
+    elif isinstance(v, ir.Lit):
+        t = type(v.value).__name__
+    else:
+        t = "str"
+    if t == "bool":
+        return "bool"
+    if t in ("int", "float"):
+        return "num"
+    return "str"
+
+
+def generate(q: ir.Query, dialect: str, param_types: dict | None = None) -> Template:
+    return SqlGen(q, dialect, param_types).build()
