@@ -259,3 +259,35 @@ def test_discovery_through_entry_points(tmp_path, monkeypatch, lib):
     mgr.install("com.test.entrypoint", "requested")
     assert mgr.record("com.test.entrypoint")["name"] == "EP"
     sys.modules.pop("ep_demo_ext", None)
+
+
+def test_queries_return_only_rows_inside_the_scope(indexed):
+    lib, mgr, tree = indexed
+    ctx = mgr.install(Demo, [Permission.ReadEntries(glob="**/*.jpg").scoped_to(str(tree / "photos"))])
+    api = ctx.vdfs()
+    everything = {r["path"] for r in lib.query("entries").rows()}
+    assert str(tree / "private/c.jpg") in everything and len(everything) > 3
+    visible = {r["path"] for r in api.query("entries").rows()}
+    assert visible == {str(tree / "photos/a.jpg")}
+    assert api.query_entries().count() == 1                          # counts see the scope too
+    assert [e["path"] for e in api.query_entries().of_type("image").collect()] == \
+        [str(tree / "photos/a.jpg")]
+    assert api.query("entries where name = 'c.jpg'").rows() == []
+    sql = api.explain("entries").sql if hasattr(api.explain("entries"), "sql") else str(api.explain("entries"))
+    assert "regexp" in sql.lower()                                   # compiled in, not filtered after
+    with pytest.raises(PermissionDenied, match="not 'tags'"):
+        api.query("tags")
+    with pytest.raises(PermissionDenied, match="belongs to extension 'com.test.other'"):
+        api.query_models(Foreign)
+    # re-granting without ReadEntries leaves nothing visible
+    ctx = mgr.install(Demo, [Permission.WriteTags])
+    assert ctx.vdfs().query("entries").rows() == []
+
+
+def test_models_query_is_pinned_to_the_extension(indexed):
+    lib, mgr, tree = indexed
+    ctx = mgr.install(Demo, "requested")
+    ctx.vdfs().create_model(Board(name="mine"))
+    lib.vdfs().create_model(Foreign(name="theirs"))
+    assert [b.name for b in ctx.vdfs().query_models(Board).collect()] == ["mine"]
+    assert {r["extension_id"] for r in ctx.vdfs().query("models Board").rows()} == {EXT}

@@ -117,8 +117,19 @@ class ScopedVdfsApi:
         return scoped_entries(self._api, self._grants)
 
     def query_models(self, model_cls: Any) -> Any:
+        from .scope_query import scoped_models
         self._own_class(model_cls)
-        return self._api.query_models(model_cls)
+        return scoped_models(self._api, self._grants, model_cls)
+
+    def query(self, query: Any, **params: Any) -> Any:
+        """Run DSL text (or a builder) with the scope compiled in: `api.query("entries …")`."""
+        from .scope_query import ScopedExecutor
+        return ScopedExecutor(self.lib, self._grants).run(query, params)
+
+    def explain(self, query: Any, **params: Any) -> Any:
+        from ..query_service import explain_query
+        from .scope_query import apply_scope
+        return explain_query(self.lib, apply_scope(query, self._grants, self.lib), params)
 
     def read_entry(self, entry_uuid: Any) -> bytes:
         """The bytes of a file the extension may read."""

@@ -1,0 +1,99 @@
+"""Compile an extension's read scope into its queries (the hook between grants and vdfs_query).
+
+An extension's query is lowered to vdfs_query's IR as usual; before SQL is generated,
+`apply_scope` ANDs the scope onto it as ordinary IR filters — one clause per granted
+ReadEntries: `path` must match the granted glob and the requested glob (as regexes anchored at
+each location root) and lie under a granted prefix. The database never returns a row outside
+the scope, so counts, aggregates and limits are right too. `models` queries are pinned to the
+extension's own models; every other source is refused. vdfs_query needs no change for this.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import vdfs_query
+from vdfs_query import ir
+
+from .globs import glob_to_regex
+from .permissions import GrantSet, PermissionDenied
+
+_PATH = ir.Ref("path", "text")
+_NOTHING = ir.Null(_PATH)        # entries.path is NOT NULL: matches no row
+_SPECIAL = set("\\.^$|?*+()[]{}")
+
+
+def _literal(text: str) -> str:
+    return "".join("\\" + c if c in _SPECIAL else c for c in text)
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def scope_filter(grants: GrantSet, lib: Any) -> Any:
+    """The IR filter selecting exactly the entries `grants` lets the extension read."""
+    clauses = grants.entry_scope()
+    if not clauses:
+        return _NOTHING
+    requested = [p.args["glob"] for p in grants.requested if p.name == "ReadEntries"]
+    roots = [r[0] for r in lib.conn.execute("SELECT DISTINCT path FROM locations ORDER BY path")]
+    granted_globs = [g.permission.args["glob"] for g in grants.granted("ReadEntries")]
+    ors = []
+    for clause, glob in zip(clauses, granted_globs):
+        for root in roots:
+            base = _literal(root.rstrip("/")) + "/"
+            tests = [ir.Match(_PATH, "regex", ir.Lit(f"(?is)^{base}(?:{glob_to_regex(glob)})$")),
+                     ir.Match(_PATH, "regex", ir.Lit(
+                         f"(?is)^{base}(?:" + "|".join(f"(?:{glob_to_regex(r)})" for r in requested)
+                         + ")$"))]
+            if not clause.prefixes:
+                ors.append(ir.And(tuple(tests)))
+                continue
+            for prefix in clause.prefixes:
+                if _under(root, prefix):
+                    ors.append(ir.And(tuple(tests)))
+                elif _under(prefix, root):
+                    inside = ir.Or((ir.Under(ir.Lit(prefix), "prefix"),
+                                    ir.Cmp(_PATH, "=", ir.Lit(prefix))))
+                    ors.append(ir.And((*tests, inside)))
+    if not ors:
+        return _NOTHING
+    return ors[0] if len(ors) == 1 else ir.Or(tuple(ors))
+
+
+def apply_scope(query: Any, grants: GrantSet, lib: Any) -> ir.Query:
+    """The IR of `query` (text, builder or IR) restricted to what the extension may see."""
+    q, _ = vdfs_query.to_ir(query)
+    if q.source == "entries":
+        return replace(q, where=ir.and_all([q.where, scope_filter(grants, lib)]))
+    if q.source == "models":
+        if q.extension_id not in (None, grants.extension_id):
+            raise PermissionDenied(grants.extension_id, f"Models({q.model_type})", None,
+                                   f"models of extension {q.extension_id!r} are not readable")
+        return replace(q, extension_id=grants.extension_id)
+    raise PermissionDenied(grants.extension_id, f"Query({q.source})", None,
+                           f"extensions may query entries and their own models, not {q.source!r}")
+
+
+class ScopedExecutor:
+    """vdfs_query's executor protocol for an extension: every query gets the scope first."""
+
+    def __init__(self, lib: Any, grants: GrantSet):
+        from ..query_service import executor_for
+        self.lib, self.grants = lib, grants
+        self._inner = executor_for(lib)
+
+    def run(self, query: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._inner.run(apply_scope(query, self.grants, self.lib), params)
+
+    def to_models(self, model_cls: Any, rows: list[dict], *, inline_only: bool = False) -> list:
+        return self._inner.to_models(model_cls, rows, inline_only=inline_only)
+
+
+def scoped_entries(api: Any, grants: GrantSet) -> Any:
+    return vdfs_query.query_entries(executor=ScopedExecutor(api.lib, grants))
+
+
+def scoped_models(api: Any, grants: GrantSet, model_cls: Any) -> Any:
+    return vdfs_query.query_models(model_cls, executor=ScopedExecutor(api.lib, grants))
