@@ -1,0 +1,137 @@
+"""`vdfs jobs` (list), `vdfs jobs show|resume|pause|cancel ID`: the durable jobs of a library.
+
+IDs may be abbreviated to any unique prefix (the list shows 8 characters). `resume` runs the
+job in this process with a progress line on stderr; Ctrl-C pauses it again (resumable).
+`pause` and `cancel` work on a job another process is running: that process obeys the request
+at the job's next safe point.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from . import library_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("jobs", help="list, resume, pause or cancel jobs")
+    parser.add_argument("--status", choices=["queued", "running", "paused", "completed",
+                                             "failed", "cancelled"], help="only this status")
+    parser.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines")
+    parser.set_defaults(func=_list)
+    sub = parser.add_subparsers(dest="jobs_command", metavar="ACTION")
+    for name, fn, text in (("show", _show, "everything about one job"),
+                           ("resume", _resume, "run a paused or interrupted job here"),
+                           ("pause", _pause, "pause a job at its next safe point"),
+                           ("cancel", _cancel, "cancel a job")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("id", help="job id (or a unique prefix)")
+        p.set_defaults(func=fn)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    import core
+    return core.Library.open(library_path(args))
+
+
+def _resolve(lib: Any, prefix: str) -> Any:
+    from core.jobs import JobError
+    rows = lib.jobs.store._rows("SELECT id FROM jobs WHERE id LIKE ? ORDER BY created_at",
+                                (prefix.replace("%", "").replace("_", "") + "%",))
+    if not rows:
+        raise JobError(f"no job with id {prefix!r} (see `vdfs jobs`)")
+    if len(rows) > 1:
+        raise JobError(f"job id {prefix!r} is ambiguous: {', '.join(r['id'][:12] for r in rows)}")
+    return lib.jobs.get(rows[0]["id"])
+
+
+def _progress(info: dict[str, Any]) -> str:
+    done, total = info.get("progress_done") or 0, info.get("progress_total")
+    if total:
+        return f"{done}/{total} ({100 * done // max(total, 1)}%)"
+    return str(done) if done else "-"
+
+
+def _list(args: argparse.Namespace) -> int:
+    with _open(args) as lib:
+        rows = lib.jobs.list(status=args.status, limit=args.limit)
+        if args.json:
+            for r in rows:
+                print(json.dumps(r, sort_keys=True, default=str))
+            return 0
+        if not rows:
+            print("no jobs")
+            return 0
+        print(f"{'ID':8}  {'NAME':24}  {'STATUS':9}  {'PROGRESS':16}  {'PHASE':12}  UPDATED")
+        for r in rows:
+            status = r["status"] + ("*" if r["resumable"] and r["status"] == "running" else "")
+            print(f"{r['id'][:8]:8}  {r['name'][:24]:24}  {status:9}  {_progress(r):16}  "
+                  f"{(r.get('phase') or '-')[:12]:12}  {r['updated_at'][:19]}")
+        if any(r["resumable"] and r["status"] == "running" for r in rows):
+            print("* its process is gone: `vdfs jobs resume ID` continues it")
+        return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _open(args) as lib:
+        info = _resolve(lib, args.id).info()
+        print(json.dumps(info, indent=2, sort_keys=True, default=str))
+        return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from core.jobs import JobFailed
+    with _open(args) as lib:
+        job = _resolve(lib, args.id)
+        stop = lib.events.subscribe(_bar(job.id), kinds="job.progress")
+        job.resume()
+        try:
+            result = job.wait()
+        except KeyboardInterrupt:
+            job.pause()
+            print(f"\npausing job {job.id[:8]} (resume it with `vdfs jobs resume`)",
+                  file=sys.stderr)
+            lib.close()
+            return 130
+        except JobFailed as exc:
+            print(f"\njob {job.id[:8]} {exc.status}: {exc.error}", file=sys.stderr)
+            return 1
+        finally:
+            stop()
+        print(file=sys.stderr)
+        print(json.dumps(result, sort_keys=True, default=str))
+        return 0
+
+
+def _bar(job_id: str) -> Any:
+    def show(event: Any) -> None:
+        p = event.payload
+        if p.get("job_id") != job_id:
+            return
+        info = {"progress_done": p.get("done"), "progress_total": p.get("total")}
+        msg = p.get("message") or ""
+        print(f"\r{p.get('phase') or 'running'}: {_progress(info)} {msg[:50]:50}", end="",
+              file=sys.stderr, flush=True)
+    return show
+
+
+def _control(args: argparse.Namespace, what: str) -> int:
+    with _open(args) as lib:
+        job = _resolve(lib, args.id)
+        getattr(job, what)()
+        status = job.status
+        note = "" if status in ("paused", "cancelled") else \
+            f" (requested: it {what}s at its next safe point)"
+        print(f"job {job.id[:8]} {status}{note}")
+        return 0
+
+
+def _pause(args: argparse.Namespace) -> int:
+    return _control(args, "pause")
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    return _control(args, "cancel")

@@ -1,0 +1,96 @@
+"""`vdfs jobs …` and `vdfs actions` / `vdfs undo` in real subprocesses, controlling jobs and
+actions of the test process through the library files only."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import jobs_crash_worker as worker
+from core.actions import actions_for, commit, preview_changes
+from core.jobs import JobCancelled
+
+TESTS = Path(__file__).parent
+
+
+def vdfs(lib, *args, ok=True):
+    env = dict(os.environ, PYTHONPATH=str(TESTS), VDFS_TEST_SLOW="0", VDFS_TEST_KILL="")
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "-L", str(lib.path), *args],
+                          env=env, capture_output=True, text=True, timeout=120)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _wait_for(pred, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def slow(monkeypatch):
+    monkeypatch.setattr(worker, "SLOW", 0.03)
+    monkeypatch.setattr(worker, "LOG", None)
+
+
+def test_pause_from_another_process_then_resume_there(lib, slow):
+    job = lib.jobs.submit("crashtest.sum", {"n": 30})
+    assert _wait_for(lambda: job.info()["tasks"].get("completed", 0) >= 2)
+    out = vdfs(lib, "jobs", "pause", job.id[:8]).stdout
+    assert job.id[:8] in out
+    assert _wait_for(lambda: job.status == "paused")
+    done_here = job.info()["tasks"]["completed"]
+    assert done_here < 30
+
+    listing = vdfs(lib, "jobs").stdout
+    assert job.id[:8] in listing and "paused" in listing
+    rows = [json.loads(line) for line in vdfs(lib, "jobs", "--json").stdout.splitlines()]
+    assert [r["status"] for r in rows if r["id"] == job.id] == ["paused"]
+
+    # resumed by the CLI in its own process, which imports the job's module to find it
+    resumed = vdfs(lib, "jobs", "resume", job.id)
+    assert json.loads(resumed.stdout) == {"acc": sum(i * i + 1 for i in range(30)),
+                                          "seen": list(range(30))}
+    assert job.status == "completed" and job.info()["attempts"] == 2
+    shown = json.loads(vdfs(lib, "jobs", "show", job.id[:6]).stdout)
+    assert shown["tasks"] == {"completed": 30}
+
+
+def test_cancel_from_another_process(lib, slow):
+    job = lib.jobs.submit("crashtest.sum", {"n": 200})
+    assert _wait_for(lambda: job.info()["tasks"].get("completed", 0) >= 1)
+    vdfs(lib, "jobs", "cancel", job.id)
+    with pytest.raises(JobCancelled):
+        job.wait(30)
+    bad = vdfs(lib, "jobs", "resume", job.id, ok=False)
+    assert bad.returncode == 1 and "is cancelled" in bad.stderr
+    bad = vdfs(lib, "jobs", "pause", "zzzz", ok=False)
+    assert bad.returncode == 1 and "no job with id 'zzzz'" in bad.stderr
+
+
+def test_actions_log_and_undo(lib, tmp_path):
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "f.txt").write_text("x")
+    lib.index(lib.add_location(root)).wait(60)
+    (u,) = lib.conn.execute("SELECT uuid FROM entries WHERE name='f.txt'").fetchone()
+    ctx = actions_for(lib).context()
+    res = commit(lib, preview_changes(lib, "rename f", [ctx.rename(u, "g.txt")]))
+    assert vdfs(lib, "actions").stdout.splitlines()[1].split()[0] == str(res.audit_id)
+    shown = vdfs(lib, "actions", "show", str(res.audit_id)).stdout
+    assert "rename" in shown and "g.txt" in shown and "inverse:" in shown
+    out = vdfs(lib, "undo", str(res.audit_id)).stdout
+    assert f"undid #{res.audit_id}" in out
+    assert (root / "f.txt").exists() and not (root / "g.txt").exists()
+    assert lib.conn.execute("SELECT name FROM entries WHERE uuid=?", (u,)).fetchone()[0] == "f.txt"
+    again = vdfs(lib, "undo", str(res.audit_id), ok=False)
+    assert again.returncode == 1 and "already undone" in again.stderr
