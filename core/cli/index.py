@@ -1,0 +1,129 @@
+"""`vdfs init`, `vdfs index PATH`, `vdfs locations`, `vdfs summary`: the indexer's commands."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import library_path
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("init", help="create a library folder")
+    p.add_argument("path", nargs="?", help="where (default: --library or ./library.vdfs)")
+    p.set_defaults(func=cmd_init)
+
+    p = subparsers.add_parser("index", help="index a folder (resumes an interrupted index)")
+    p.add_argument("path", help="folder to index; becomes a location if it is not in one")
+    p.add_argument("--batch-size", type=int, default=None, help="rows per transaction")
+    p.add_argument("--workers", type=int, default=None, help="hashing processes (default 2)")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always draw the progress bar (default: when stderr is a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(func=cmd_index)
+
+    p = subparsers.add_parser("locations", help="list this device's locations")
+    p.set_defaults(func=cmd_locations)
+
+    p = subparsers.add_parser("summary", help="files per kind, bytes, duplicate groups")
+    p.add_argument("--top", type=int, default=10, help="duplicate groups to list")
+    p.set_defaults(func=cmd_summary)
+
+
+def _open(args: argparse.Namespace, create: bool = False):
+    from ..errors import NotALibraryError
+    from ..library import Library
+    path = Path(library_path(args))
+    try:
+        return Library.open(path)
+    except NotALibraryError:
+        if not create or path.exists():
+            raise
+    print(f"created library {path}", file=sys.stderr)
+    return Library.create(path)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from ..library import Library
+    path = Path(args.path or library_path(args))
+    Library.create(path).close()
+    print(f"created library {path}")
+    return 0
+
+
+def _bar(info: dict[str, Any], width: int = 30) -> str:
+    done, total = info.get("progress_done") or 0, info.get("progress_total")
+    phase = info.get("phase") or "starting"
+    if total:
+        frac = min(1.0, done / total)
+        filled = int(frac * width)
+        bar = "#" * filled + "-" * (width - filled)
+        return f"\r[{bar}] {phase:<12} {done}/{total} {info.get('message') or ''}"[:110]
+    return f"\r[{'.' * width}] {phase:<12} {info.get('message') or done}"[:110]
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    options = {k: v for k, v in (("batch_size", args.batch_size), ("workers", args.workers))
+               if v is not None}
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    lib = _open(args, create=True)
+    try:
+        job = lib.index(args.path, **options)
+        last = ""
+        while job.status in ("queued", "running"):
+            if show:
+                line = _bar(job.info())
+                if line != last:
+                    sys.stderr.write(line.ljust(len(last)))
+                    sys.stderr.flush()
+                    last = line
+            time.sleep(0.1)
+        result = job.wait()
+        if show:
+            sys.stderr.write("\r" + " " * len(last) + "\r")
+    except KeyboardInterrupt:
+        lib.close()          # the job stops at its next checkpoint and stays resumable
+        raise
+    finally:
+        lib.close()
+    if result.get("resumed"):
+        print("resumed an interrupted index")
+    print(f"indexed {result['path']}: {result['files']} files, {result['dirs']} folders, "
+          f"{result['bytes']:,} bytes")
+    print(f"  created {result['created']}, modified {result['modified']}, moved "
+          f"{result['moved']}, deleted {result['deleted']}; hashed {result['hashed']} files "
+          f"({result['bytes_hashed']:,} bytes)")
+    for key in ("errors", "skipped"):
+        items = result.get(key) or []
+        if items:
+            print(f"  {key}: {result.get(key + '_total', len(items))}")
+            for item in items[:20]:
+                print(f"    {item['path']}: {item['reason']}")
+    return 0
+
+
+def cmd_locations(args: argparse.Namespace) -> int:
+    from ..locations import list_locations
+    lib = _open(args)
+    try:
+        for loc in list_locations(lib):
+            n = lib.conn.execute("SELECT count(*) FROM entries WHERE location_id = ?",
+                                 (loc.id,)).fetchone()[0]
+            print(f"{loc.name}\t{loc.path}\t{n} entries\t"
+                  f"last indexed {loc.last_indexed_at or 'never'}")
+    finally:
+        lib.close()
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from ..indexer.summary import format_summary, library_summary
+    lib = _open(args)
+    try:
+        print(format_summary(library_summary(lib, top=args.top)))
+    finally:
+        lib.close()
+    return 0
