@@ -10,7 +10,8 @@ import time
 import pytest
 
 from core.events import Event
-from core.jobs import (JobCancelled, JobError, JobFailed, job, register_job, task)
+from core.jobs import (JobCancelled, JobError, JobFailed, job, register_job, task,
+                       unregister_job)
 
 
 class Concurrency:
@@ -296,47 +297,72 @@ def test_bad_input_gets_clear_errors(lib):
 received: list[list[dict]] = []
 
 
-@job(name="test.on_created", trigger="on_event", events=["entry.created"])
 def on_created(ctx, events):
     received.append(events)
     return len(events)
 
 
-def _trigger_jobs(lib):
-    return [r for r in lib.jobs.list(name="test.on_created")]
+@pytest.fixture
+def trigger():
+    """Register on_event jobs for one test only (the registry is process-wide)."""
+    names = []
 
-
-def test_on_event_job_runs_when_the_event_fires(lib):
+    def register(name, **kw):
+        register_job(name, on_created, trigger="on_event", **kw)
+        names.append(name)
     received.clear()
+    yield register
+    for name in names:
+        unregister_job(name)
+
+
+def _completed(lib, name):
+    return [r for r in lib.jobs.list(name=name) if r["status"] == "completed"]
+
+
+def test_on_event_job_runs_when_the_event_fires(lib, trigger):
+    trigger("test.on_created", events=["entry.created"])
     lib.jobs  # the manager subscribes to core events
     for p in ("/x/a.txt", "/x/b.txt"):
         lib.events.publish(Event("entry.created", {"path": p}))
     lib.events.publish(Event("entry.deleted", {"path": "/x/c.txt"}))   # not subscribed
-    assert _wait_for(lambda: any(r["status"] == "completed" for r in _trigger_jobs(lib)))
-    [row] = _trigger_jobs(lib)
+    assert _wait_for(lambda: _completed(lib, "test.on_created"))
+    [row] = lib.jobs.list(name="test.on_created")
     assert row["trigger"] == "on_event" and row["result"] == 2    # one job for the burst
     assert [e["payload"]["path"] for e in received[0]] == ["/x/a.txt", "/x/b.txt"]
 
 
-def test_on_event_job_of_an_extension_sees_only_its_locations(lib):
-    received.clear()
+def test_on_event_job_runs_when_a_new_file_is_indexed(lib, trigger, tmp_path):
+    root = tmp_path / "watched"
+    root.mkdir()
+    (root / "old.txt").write_text("old")
+    loc = lib.add_location(root)
+    lib.index(loc).wait(60)
+    trigger("test.on_indexed", events=["entry.created", "index.finished"])
+    (root / "new.txt").write_text("new")
+    lib.index(loc).wait(60)
+    assert _wait_for(lambda: _completed(lib, "test.on_indexed"))
+    lib.jobs._batcher.flush_all()
+    assert _wait_for(lambda: all(r["status"] == "completed"
+                                 for r in lib.jobs.list(name="test.on_indexed")))
+    events = [e for r in lib.jobs.list(name="test.on_indexed") for e in r["args"]["events"]]
+    created = [e["payload"]["path"] for e in events if e["kind"] == "entry.created"]
+    assert created == [f"{root}/new.txt"]                     # only the new file
+    assert "index.finished" in [e["kind"] for e in events]
+
+
+def test_on_event_job_of_an_extension_sees_only_its_locations(lib, trigger):
     conn = lib.conn
     conn.execute("INSERT INTO extensions (id, name, version, manifest, installed_at, updated_at) "
                  "VALUES ('com.test.ext', 'T', '1', '{}', 'n', 'n')")
     conn.execute("INSERT INTO extension_grants (extension_id, permission, scope, granted_at) "
                  "VALUES ('com.test.ext', 'ReadEntries', '[\"/photos\"]', 'n')")
-    register_job("test.ext_created", on_created, trigger="on_event", events=["entry.created"],
-                 extension_id="com.test.ext")
-    try:
-        lib.jobs
-        lib.events.publish(Event("entry.created", {"path": "/secret/a.txt"}))
-        lib.events.publish(Event("entry.created", {"path": "/photos/b.jpg"}))
-        lib.events.publish(Event("entry.created", {"path": "/photosX/c.jpg"}))
-        assert _wait_for(lambda: any(r["status"] == "completed"
-                                     for r in lib.jobs.list(name="test.ext_created")))
-        [row] = lib.jobs.list(name="test.ext_created")
-        assert row["extension_id"] == "com.test.ext"
-        paths = [e["payload"]["path"] for e in row["args"]["events"]]
-        assert paths == ["/photos/b.jpg"]
-    finally:
-        register_job("test.ext_created", on_created)   # stop it triggering in other tests
+    trigger("test.ext_created", events=["entry.created"], extension_id="com.test.ext")
+    lib.jobs
+    lib.events.publish(Event("entry.created", {"path": "/secret/a.txt"}))
+    lib.events.publish(Event("entry.created", {"path": "/photos/b.jpg"}))
+    lib.events.publish(Event("entry.created", {"path": "/photosX/c.jpg"}))
+    assert _wait_for(lambda: _completed(lib, "test.ext_created"))
+    [row] = lib.jobs.list(name="test.ext_created")
+    assert row["extension_id"] == "com.test.ext"
+    assert [e["payload"]["path"] for e in row["args"]["events"]] == ["/photos/b.jpg"]

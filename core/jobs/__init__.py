@@ -11,8 +11,9 @@ from .context import JobContext
 from .errors import JobCancelled, JobError, JobFailed, TaskFailed, TaskTimeout
 from .executor import TaskContext
 from .manager import Job, JobManager
-from .registry import JobSpec, TaskSpec, get_job_spec, job, register_job, task
+from .registry import (JobSpec, TaskSpec, get_job_spec, job, register_job, task,
+                       unregister_job)
 
 __all__ = ["Job", "JobCancelled", "JobContext", "JobError", "JobFailed", "JobManager", "JobSpec",
            "TaskContext", "TaskFailed", "TaskSpec", "TaskTimeout", "get_job_spec", "job",
-           "register_job", "task"]
+           "register_job", "task", "unregister_job"]

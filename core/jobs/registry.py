@@ -123,6 +123,12 @@ def register_job(name: str, fn: Callable[..., Any], *, extension_id: str | None 
     return spec
 
 
+def unregister_job(name: str) -> bool:
+    """Forget job `name` (its rows in jobs.db stay); True if it was registered."""
+    with _lock:
+        return _jobs.pop(name, None) is not None
+
+
 def job(name: str | None = None, *, parallelism: int = 1, trigger: str = "user_initiated",
         events: list[str] | None = None, extension_id: str | None = None,
         executor: str = "thread") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
