@@ -81,10 +81,3 @@ def model_types(lib: Any) -> list[str]:
     except ImportError:
         pass
     return found
-
-
-def tag_counts(lib: Any) -> list[list[Any]]:
-    rows = lib.conn.execute(
-        "SELECT t.name, COUNT(l.tag_id) FROM tags t LEFT JOIN tag_links l ON l.tag_id = t.id "
-        "GROUP BY t.id ORDER BY t.name").fetchall()
-    return [[name, n] for name, n in rows]

@@ -22,7 +22,9 @@ def cell_text(value: Any, width: int = 60) -> str:
         return str(uuid.UUID(bytes=raw)) if len(raw) == 16 else f"<{len(raw)} bytes>"
     if isinstance(value, float):
         text = f"{value:.6g}"
-    elif isinstance(value, (datetime, date)):
+    elif isinstance(value, datetime):
+        text = value.isoformat(sep=" ", timespec="seconds")
+    elif isinstance(value, date):
         text = value.isoformat()
     else:
         text = str(value)
@@ -71,12 +73,10 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, total: 
 
 def result_parts(result: Any, limit: int) -> tuple[list[str], list[list[Any]], int]:
     """Columns, the first `limit` rows (as lists) and the total row count of a query Result."""
-    rows = result.rows()
-    columns = list(getattr(result, "columns", None) or (list(rows[0]) if rows else []))
-    total = len(rows)
-    shown = [[r.get(c) if isinstance(r, dict) else getattr(r, c, None) for c in columns]
-             for r in rows[:limit]]
-    return columns, shown, total
+    columns = list(result.columns)
+    tuples = result.tuples() if hasattr(result, "tuples") else [
+        tuple(r.get(c) for c in columns) for r in result.rows()]
+    return columns, [list(t) for t in tuples[:limit]], len(tuples)
 
 
 class Table:

@@ -113,12 +113,13 @@ class VdfsMagics(Magics):
         lib = session.library()
         params = bind_params(text, ns)
         with user_errors(text):
+            query: Any = text
+            if flags.get("limit") is not None:
+                from .results import with_limit
+                query = with_limit(text, flags["limit"], params)
             if flags.get("explain"):
-                return lib.explain(text, **params)
-            result = lib.query(text, **params)
-        if flags.get("limit") is not None:
-            from .results import limited
-            result = limited(result, flags["limit"])
+                return lib.explain(query, **params)
+            result = lib.query(query, **params)
         if flags.get("out"):
             self.shell.user_ns[flags["out"]] = result
         return result
@@ -228,9 +229,10 @@ class VdfsMagics(Magics):
 
     def cmd_tags(self, rest: str, ns: dict[str, Any]) -> Any:
         A.parse(A.split(rest), {}, command="tags")
-        from .catalog import tag_counts
-        rows = tag_counts(session.library())
-        return Table(["tag", "uses"], rows, title="tags", noun="tag")
+        with user_errors():
+            result = session.library().query("tags select name, uses order by name")
+        return Table(["tag", "uses"], [[r["name"], r["uses"]] for r in result.rows()],
+                     title="tags", noun="tag")
 
     def cmd_help(self, rest: str, ns: dict[str, Any]) -> Any:
         return Text(HELP)

@@ -122,3 +122,21 @@ def test_job_monitor_is_a_widget_in_the_kernel(kernel):
     data = outs[-1]["data"]
     assert "application/vnd.jupyter.widget-view+json" in data
     assert data["text/plain"] == "job test.count: completed 2/2 (100%), phase counting"
+
+
+def test_query_result_is_rich_html_over_the_wire(kernel):
+    reply, outs = execute(kernel, "%vdfs locations select name")
+    assert reply["status"] == "ok", outs
+    data = outs[-1]["data"]
+    assert "<table" in data["text/html"] and "0 rows" in data["text/html"]
+    assert data["text/plain"].startswith("0 rows")
+
+
+def test_bad_query_error_over_the_wire_has_caret(kernel):
+    reply, outs = execute(kernel, "%%vdfs\nentries\nwhere sise > 3")
+    err = [o for o in outs if o["type"] == "error"][0]
+    assert err["ename"] == "VdfsSyntaxError"
+    assert err["traceback"][1:3] == ["  where sise > 3", "        ^^^^"]
+    assert err["traceback"][0].startswith("VdfsSyntaxError: line 2, column 7: ")
+    assert "did you mean 'size'?" in err["traceback"]
+    assert not any("Traceback" in line or "File " in line for line in err["traceback"])
