@@ -87,7 +87,7 @@ min_size = 1000
 # %%
 %%vdfs --out by_kind
 entries where is_dir = false
-select kind, count(*) as files, sum(size) as bytes
+select kind, count() as files, sum(size) as bytes
 group by kind
 order by kind
 
