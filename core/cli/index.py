@@ -83,7 +83,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             time.sleep(0.1)
         result = job.wait()
         if show:
-            sys.stderr.write("\r" + " " * len(last) + "\r")
+            n = result["files"] + result["dirs"]
+            line = f"\r[{'#' * 30}] done         {n}/{n} entries"
+            sys.stderr.write(line.ljust(len(last)) + "\n")
     except KeyboardInterrupt:
         lib.close()          # the job stops at its next checkpoint and stays resumable
         raise
