@@ -2,7 +2,8 @@
 
 A blob is keyed by the BLAKE3 of its *uncompressed* bytes, stored once (zstd-compressed) and
 reference-counted: one count per link row in `model_blobs` or `user_metadata_blobs`. Releasing
-the last link deletes the blob. Reads verify the hash, so silent corruption surfaces as a
+the last link deletes the blob. `size_bytes` is the uncompressed size; `length(blob_data)` the
+stored one. `last_accessed_at` is refreshed on read at most once a minute, never waiting. Reads verify the hash, so silent corruption surfaces as a
 `BlobIntegrityError` naming the owner and field instead of as wrong numbers.
 
 Arrays are serialised compactly: a small JSON header (dtype, shape) followed by the raw
@@ -248,14 +249,21 @@ def _touch(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
     now = datetime.now(timezone.utc)
     stale = (now - TOUCH_EVERY).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        try:
+    # A read must never wait for a writer: outside a transaction, try once without waiting.
+    waited = None if conn.in_transaction else conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    if waited is not None:
+        conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
             conn.execute(f"UPDATE metadata_blobs SET last_accessed_at = ? WHERE id IN ({marks}) "
                          f"AND last_accessed_at < ?", [stamp, *chunk, stale])
-        except sqlite3.OperationalError:  # read-only or busy: access time is best effort
-            return
+    except sqlite3.OperationalError:  # read-only or busy: access time is best effort
+        pass
+    finally:
+        if waited is not None:
+            conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
 
 def blob_totals(conn: sqlite3.Connection) -> dict[str, int]:

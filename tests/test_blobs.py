@@ -112,3 +112,19 @@ def test_metadata_blobs_on_content_share_storage_and_replace(lib):
     api.set_metadata_blob(c2, "clip", None, scope="content")
     assert _count(lib) == 1
     assert api.get_metadata_blob(c2, "clip", scope="content") is None
+
+
+def test_reading_never_waits_for_a_writer_and_refreshes_access_time(lib):
+    bid = blobs.put_blob(lib.conn, b"payload" * 10, "bytes")
+    lib.conn.execute("UPDATE metadata_blobs SET last_accessed_at = '2000-01-01T00:00:00.000000Z'")
+    other = lib.connect()
+    other.execute("BEGIN IMMEDIATE")                 # another writer holds the lock
+    try:
+        assert blobs.read_blob(lib.conn, bid, what="w") == b"payload" * 10
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert lib.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+    blobs.read_blob(lib.conn, bid, what="w")
+    seen = lib.conn.execute("SELECT last_accessed_at FROM metadata_blobs").fetchone()[0]
+    assert seen > "2020"
