@@ -139,9 +139,12 @@ class ActionPanel(TextFallback, W.VBox):
         return (f"<b>{html.escape(p.title)}</b> — {len(p.changes)} change"
                 f"{'' if len(p.changes) == 1 else 's'}, {rev}")
 
-    def _changes_html(self) -> str:
+    def _changes_html(self, limit: int = 50) -> str:
         body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(t)}</td><td>{html.escape(b)}</td>"
-                       f"<td>{html.escape(a)}</td></tr>" for k, t, b, a in self.rows)
+                       f"<td>{html.escape(a)}</td></tr>" for k, t, b, a in self.rows[:limit])
+        if len(self.rows) > limit:
+            body += f'<tr><td colspan="4">… and {len(self.rows) - limit} more</td></tr>'
+
         return ('<table class="vdfs-table vdfs-changes"><thead><tr><th>change</th><th>target</th>'
                 f"<th>before</th><th>after</th></tr></thead><tbody>{body}</tbody></table>")
 

@@ -130,6 +130,7 @@ class JobMonitor(TextFallback, W.VBox):
         self._pause.disabled = not (live and self.status in ("running", "queued"))
         self._resume.disabled = not (live and self.status == "paused")
         self._cancel.disabled = not live
+        self._cancel.button_style = "danger" if live else ""
 
     def text(self) -> str:
         total = self.total

@@ -1,0 +1,127 @@
+"""Real JupyterLab in headless Chromium: the notebook workflow a user sees, end to end.
+
+Opens a notebook on the VDFS kernel, indexes a folder and watches the job monitor's bar reach
+100%, runs a %vdfs query and sees the table, previews an action and clicks Commit, then checks
+in the library (from this process) that the change happened. Saves docs/notebook.png for the
+README. Skips only when Chromium or the browser extras are missing
+(scripts/install-test-extras.sh installs them).
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from browser_support import (CHROMIUM, CHROMIUM_ARGS, copy_screenshot, jupyter_lab, skip_reason,
+                             write_notebook)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+REPO = Path(__file__).resolve().parent.parent
+N_NOTES = 6
+TESTS = Path(__file__).resolve().parent
+
+_reason = skip_reason()
+if _reason:
+    pytestmark.append(pytest.mark.skip(reason=_reason))
+
+CELLS = [
+    # 0: setup (the test action lives in tests/magics_support.py)
+    "import os, magics_support  # registers the demo action test.tag_kind\n"
+    "photos = os.environ['VDFS_TEST_DATA']",
+    # 1: index: a job with a live monitor
+    "%vdfs index :photos",
+    # 2: a query
+    "%vdfs entries where is_dir = false select name, kind, size order by name",
+    # 3: preview an action
+    '%vdfs preview test.tag_kind kind=text tag="#todo"',
+]
+
+
+def _run_cell(page, index: int) -> None:
+    page.evaluate("""(i) => {
+        const nb = window.jupyterapp.shell.currentWidget;
+        nb.content.activeCellIndex = i;
+        return window.jupyterapp.commands.execute('notebook:run-cell');
+    }""", index)
+
+
+def _output(page, index: int):
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
+
+
+def test_notebook_workflow_in_jupyterlab(tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+    import core
+
+    data = tmp_path / "photos"
+    (data / "notes").mkdir(parents=True)
+    for i in range(N_NOTES):
+        (data / "notes" / f"note{i:02d}.txt").write_text(f"note {i}\n" * (i + 1))
+    (data / "app.py").write_text("print('hi')\n")
+    libpath = tmp_path / "browser.vdfs"
+    core.Library.create(libpath).close()
+    write_notebook(tmp_path / "workflow.ipynb", CELLS)
+
+    env = {"VDFS_LIBRARY": str(libpath), "VDFS_TEST_DATA": str(data),
+           "VDFS_HOME": os.environ["VDFS_HOME"], "VDFS_DEVICE_NAME": "browser-device",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
+    with jupyter_lab(tmp_path, env) as server, sync_playwright() as pw:
+        base, token = server.split("|")
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1040})
+            page.goto(f"{base}/lab/tree/workflow.ipynb?token={token}&reset")
+            page.wait_for_function(
+                "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                " const k = w && w.sessionContext && w.sessionContext.session"
+                " && w.sessionContext.session.kernel; return k && k.status === 'idle'; }",
+                timeout=90_000)
+            assert page.evaluate("window.jupyterapp.shell.currentWidget.sessionContext"
+                                 ".kernelDisplayName") == "VDFS (Python 3)"
+
+            _run_cell(page, 0)
+            _run_cell(page, 1)
+            monitor = _output(page, 1).locator(".vdfs-job-monitor")
+            expect(monitor).to_be_visible(timeout=60_000)
+            expect(monitor).to_contain_text("100%", timeout=60_000)
+            expect(monitor).to_contain_text("completed", timeout=60_000)
+            bar = monitor.locator(".progress-bar, .widget-progress [role=progressbar], .jp-ProgressBar").first
+            if bar.count():
+                style = bar.get_attribute("style") or ""
+                assert "100%" in style or bar.get_attribute("aria-valuenow") in (None, "100")
+
+            _run_cell(page, 2)
+            table = _output(page, 2).locator("table.vdfs-table")
+            expect(table).to_be_visible(timeout=60_000)
+            expect(table.locator("tbody tr")).to_have_count(N_NOTES + 1)
+            expect(table).to_contain_text("note00.txt")
+            expect(_output(page, 2)).to_contain_text(f"{N_NOTES + 1} rows")
+
+            _run_cell(page, 3)
+            panel = _output(page, 3).locator(".vdfs-action-preview")
+            expect(panel).to_contain_text(f"{N_NOTES} changes", timeout=60_000)
+            panel.get_by_role("button", name="Commit").click()
+            expect(panel).to_contain_text(f"committed and verified: {N_NOTES} changes applied",
+                                          timeout=60_000)
+            page.evaluate("""() => { const app = window.jupyterapp;
+                app.shell.collapseLeft();
+                const nb = app.shell.currentWidget.content;
+                nb.activeCellIndex = 0; nb.deselectAll(); nb.node.scrollTop = 0; }""")
+            page.wait_for_timeout(500)  # let the layout settle before the screenshot
+            shot = tmp_path / "notebook.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+
+    lib = core.Library.open(libpath)
+    try:
+        rows = lib.conn.execute(
+            "SELECT e.name FROM entries e JOIN user_metadata um ON um.entry_uuid = e.uuid "
+            "JOIN tag_links tl ON tl.metadata_id = um.id JOIN tags t ON t.id = tl.tag_id "
+            "WHERE t.name = '#todo' ORDER BY e.name").fetchall()
+    finally:
+        lib.close()
+    assert [r[0] for r in rows] == [f"note{i:02d}.txt" for i in range(N_NOTES)]
+    copy_screenshot(shot, REPO / "docs" / "notebook.png")
