@@ -43,8 +43,12 @@ class SourceDef:
     key: str = "id"             # stable default order
 
     def lookup(self, name: str) -> FieldDef | None:
-        name = self.synonyms.get(name, name)
-        return self.fields.get(name)
+        """A field by name or synonym; catalog names are case-insensitive."""
+        for candidate in (name, name.lower()):
+            candidate = self.synonyms.get(candidate, candidate)
+            if candidate in self.fields:
+                return self.fields[candidate]
+        return None
 
 
 def _fields(alias: str, spec: str, joins: tuple[str, ...] = (), indexed: str = "") -> dict[str, FieldDef]:
