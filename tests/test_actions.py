@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.actions import (ActionError, Change, StaleActionError, VerificationFailed, action,
                           action_execute, actions_for, audit_log, commit, preview,
@@ -250,3 +251,62 @@ def test_bad_changes_are_refused_at_preview(lib, tree):
         undo(lib, 999)
     with pytest.raises(ActionError, match="target must look like"):
         Change("add_tag", "file:/x")
+
+
+def test_deleting_a_tagged_folder_and_undoing_it_brings_back_every_row(lib, tree):
+    ctx = actions_for(lib).context()
+    c, sub = uid(lib, "c.txt"), uid(lib, "sub")
+    lib.vdfs().add_tag_to_entry(c, "#inside")
+    lib.vdfs().set_note(sub, "folder note")
+    before = snapshot(lib, tree)
+    res = commit(lib, preview_changes(lib, "drop folder", [ctx.delete(sub)]))
+    assert not (tree / "sub").exists()
+    assert lib.conn.execute("SELECT count(*) FROM entries WHERE path LIKE ?",
+                            (f"{tree}/sub%",)).fetchone()[0] == 0
+    assert lib.conn.execute("SELECT count(*) FROM tag_links").fetchone()[0] == 0
+    undo(lib, res.audit_id)
+    assert snapshot(lib, tree) == before
+    assert [t.name for t in lib.vdfs().tags_of_entry(c)] == ["#inside"]
+
+
+def test_undo_is_refused_when_the_target_changed_since(lib, tree):
+    ctx = actions_for(lib).context()
+    a = uid(lib, "a.txt")
+    res = commit(lib, preview_changes(lib, "rename a", [ctx.rename(a, "a2.txt")]))
+    lib.vdfs().add_tag_to_entry(a, "#later")                 # someone touched it afterwards
+    with pytest.raises(StaleActionError, match=r"a2\.txt\) changed"):
+        undo(lib, res.audit_id)
+    assert (tree / "a2.txt").exists()
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["a.txt", "b.jpg", "c.txt", "sub"]),
+                          st.sampled_from(["add", "remove", "note"]),
+                          st.sampled_from(["#red", "#blue", "#green"])),
+                min_size=1, max_size=8))
+def test_any_mix_of_tag_and_note_changes_commits_and_undoes_exactly(lib, tree, ops):
+    ctx = actions_for(lib).context()
+    before = snapshot(lib, tree)
+    changes, tags = [], {}
+    for name, op, tag in ops:
+        u = uid(lib, name)
+        have = tags.setdefault(name, set())
+        if op == "add" and tag not in have:
+            changes.append(ctx.add_tag(u, tag))
+            have.add(tag)
+        elif op == "remove" and tag in have:
+            changes.append(Change("remove_tag", f"entry:{u}", before=tag))
+            have.discard(tag)
+        elif op == "note":
+            changes.append(ctx.set_note(u, f"note {tag}"))
+    if not changes:
+        return
+    res = commit(lib, preview_changes(lib, "mix", changes))
+    for name, want in tags.items():
+        assert {t.name for t in lib.vdfs().tags_of_entry(uid(lib, name))} == want
+    undo(lib, res.audit_id)
+    after = snapshot(lib, tree)
+    # undo leaves (possibly empty) metadata rows behind; their tags and notes are as before
+    assert after["tag_links"] == before["tag_links"] and after["entries"] == before["entries"]
+    assert all(r[4] is None for r in after["user_metadata"])

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.events import Event
 from core.jobs import (JobCancelled, JobError, JobFailed, job, register_job, task,
@@ -366,3 +367,37 @@ def test_on_event_job_of_an_extension_sees_only_its_locations(lib, trigger):
     [row] = lib.jobs.list(name="test.ext_created")
     assert row["extension_id"] == "com.test.ext"
     assert [e["payload"]["path"] for e in row["args"]["events"]] == ["/photos/b.jpg"]
+
+
+# ---- deterministic task keys ---------------------------------------------------------------
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.integers(-3, 3), st.text(max_size=3),
+                          st.lists(st.integers(0, 2), max_size=2)), max_size=12))
+def test_task_keys_are_unique_within_a_run_and_equal_across_runs(lib, items):
+    def keys_job(ctx, items):
+        return [ctx._key(step, (x,), {}, None) for x in items]
+
+    register_job("test.keys", keys_job)
+    first = lib.jobs.submit("test.keys", {"items": items}).wait(10)
+    second = lib.jobs.submit("test.keys", {"items": items}).wait(10)
+    assert first == second and len(set(first)) == len(first)
+
+
+def test_a_replayed_task_returns_exactly_what_it_returned(lib):
+    @task
+    def odd(i):
+        return {"tuple": (i, i), "set": {i}, "bytes": bytes([i])}   # not JSON: pickled
+
+    runs = []
+
+    def replay_job(ctx):
+        out = repr(ctx.run(odd, 3, key="odd-3"))
+        runs.append((ctx.tasks_run, ctx.tasks_replayed))
+        return out
+
+    register_job("test.replay", replay_job)
+    j = lib.jobs.submit("test.replay")
+    first = j.wait(10)
+    lib.jobs.store._exec("UPDATE jobs SET status='queued' WHERE id=?", (j.id,))
+    assert j.resume().wait(10) == first and runs == [(1, 0), (0, 1)]

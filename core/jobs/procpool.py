@@ -1,7 +1,8 @@
 """Worker processes for tasks with isolation="process" (and jobs with executor="process").
 
 Each attempt is sent to an idle worker process (started from a forkserver, so it does not
-inherit the job's threads or open SQLite connections); the calling thread waits for the answer
+inherit the job's threads or open SQLite connections). The worker first loads the task (the
+import of its module is not charged to the task), then runs it while the calling thread waits
 with the task's timeout, and on timeout SIGKILLs that worker — the attempt is really stopped —
 and later attempts get a fresh one. Workers are reused between attempts, so a job's
 `parallelism` threads keep about that many processes busy for CPU-bound work.
@@ -24,15 +25,26 @@ _all: set["_Worker"] = set()
 _lock = threading.Lock()
 
 
+LOAD_TIMEOUT = 120.0   # unpickling imports the task's module: not part of the task's time
+
+
 def _worker_main(conn: Any) -> None:
     while True:
         try:
-            msg = conn.recv()
+            msg = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        if msg is None:
+        if not msg:
             return
-        fn, args, kwargs = msg
+        try:
+            fn, args, kwargs = pickle.loads(msg)
+        except BaseException as exc:  # the module or an argument cannot be loaded here
+            conn.send((False, RuntimeError(f"cannot load the task in its worker process: "
+                                           f"{type(exc).__name__}: {exc}")))
+            continue
+        conn.send("ready")
+        if conn.recv() != "go":
+            return
         try:
             if inspect.iscoroutinefunction(fn):
                 value = asyncio.run(fn(*args, **kwargs))
@@ -64,17 +76,30 @@ class _Worker:
             raise TypeError(f"a process-isolated task needs a module-level function and "
                             f"picklable arguments: {exc}") from exc
         self.conn.send_bytes(payload)
+        # phase 1: the worker imports and unpickles (untimed by the task's limit)
+        if not self.conn.poll(LOAD_TIMEOUT):
+            self.kill()
+            raise RuntimeError(f"task worker took over {LOAD_TIMEOUT:.0f} s to load the task")
+        ready = self._recv()
+        if ready != "ready":
+            ok, value = ready
+            raise value
+        # phase 2: the task itself, under its timeout
+        self.conn.send("go")
         if not self.conn.poll(timeout):
             self.kill()
             raise TaskTimeout(f"timed out after {timeout * 1000:.0f} ms (worker process killed)")
-        try:
-            ok, value = self.conn.recv()
-        except (EOFError, OSError) as exc:
-            self.kill()
-            raise RuntimeError(f"task worker process died (exit code {self.proc.exitcode})") from exc
+        ok, value = self._recv()
         if ok:
             return value
         raise value
+
+    def _recv(self) -> Any:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError) as exc:
+            self.kill()
+            raise RuntimeError(f"task worker process died (exit code {self.proc.exitcode})") from exc
 
     def alive(self) -> bool:
         return self.proc.is_alive()
@@ -89,7 +114,7 @@ class _Worker:
 
     def stop(self) -> None:
         try:
-            self.conn.send(None)
+            self.conn.send_bytes(b"")
         except OSError:
             pass
         self.proc.join(2)
