@@ -222,9 +222,12 @@ def from_package(root: Path) -> ExtensionDefinition:
     if not entry.startswith("python:"):
         raise ExtensionError(f"{root}: entry {entry!r} needs the WASM host, not the Python loader")
     module_name, _, attr = entry[len("python:"):].partition(":")
-    parent = str(root.resolve().parent)
-    if importlib.util.find_spec(module_name.split(".")[0]) is None and parent not in sys.path:
-        sys.path.insert(0, parent)
+    parts = module_name.split(".")
+    base = root.resolve()
+    if base.name == parts[-1]:     # the folder is the module: its import root is len(parts) up
+        base = base.parents[len(parts) - 1]
+    if importlib.util.find_spec(parts[0]) is None and str(base) not in sys.path:
+        sys.path.insert(0, str(base))
     obj = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)

@@ -164,6 +164,11 @@ class ExtensionManager:
                 active = self._active[extension_id]
             return active[0]
 
+    def run_job(self, extension_id: str, job: Any, **args: Any) -> Any:
+        """Start one of an extension's jobs for the user (no DispatchJobs needed: the user asks)."""
+        ctx = self.context(extension_id)
+        return self.lib.jobs.submit(ctx.job_name(job), args, extension_id=extension_id)
+
     def host_for(self, extension_id: str) -> Any:
         return self.context(extension_id).vdfs()
 
@@ -293,11 +298,16 @@ def check_changes(ctx: ExtensionContext, changes: list[Any]) -> None:
                 ctx.grants.require("WriteTags")
             else:
                 api._write_scope("WriteTags", paths, c.scope)
-        elif c.kind in ("create_model", "delete_model"):
-            if c.kind == "delete_model":
-                api._own_model(c.target_uuid)
-            elif c.obj is not None:
-                api._own_class(c.obj)
+        elif c.kind == "delete_model":
+            api._own_model(c.target_uuid)
+        elif c.kind == "create_model":
+            after = c.after or {}
+            if after.get("extension_id") != ctx.extension_id:
+                raise PermissionDenied(ctx.extension_id, f"Models({after.get('model_type')})", None,
+                                       f"{after.get('model_type')} belongs to extension "
+                                       f"{after.get('extension_id')!r}")
+            if after.get("scope") in ("content", "entry"):
+                api._target_paths(after["scope_target"], after["scope"])
         else:
             raise PermissionDenied(ctx.extension_id, f"Action({c.kind})", None,
                                    f"extensions cannot {c.kind} ({c.target})")

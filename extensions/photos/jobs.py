@@ -1,0 +1,144 @@
+"""The `analyze_photos` job (SPEC §3): every photo the user granted, analysed once per content.
+
+Per photo (a durable task, replayed not re-run after a crash): read the bytes through the
+checked host API, run the registered ONNX model, read EXIF (core's sidecar when granted and
+present, else from the bytes). Then, for the whole set: faces are grouped into People through
+the agent's associative memory, GPS points into Places; content gets searchable tags
+(`#analyzed`, `#scene:…`, `#person:…`, `#place:…`).
+"""
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from typing import Any
+
+from core.extraction.exif import read_exif
+from core.extensions.manager import ExtensionManager
+from core.extensions.permissions import PermissionDenied
+from core.metadata import NotFoundError
+from core.models import state_of
+from core.sdk import job, task
+from core.sdk.runtime import extension_context
+
+from .analysis import SAME_PERSON, interpret, model_input, place_for, slug
+from .models import EXT_ID, Person, PhotoAnalysis, Place
+
+MODEL_REF = "face_detection:photos_v1"
+
+
+@task(retries=2, timeout_ms=60_000)
+def analyze_photo(ctx: Any, entry_uuid: str, content_uuid: str) -> dict[str, Any]:
+    ext = ExtensionManager.of(ctx.lib).context(EXT_ID)
+    api = ext.vdfs()
+    data = api.read_entry(uuid.UUID(entry_uuid))
+    model = ext.ai().from_registered(MODEL_REF)
+    result = interpret(model.run({"image": model_input(data)}))
+    try:
+        exif = json.loads(api.read_sidecar(uuid.UUID(content_uuid), "exif"))
+    except (NotFoundError, PermissionDenied):
+        exif = read_exif(io.BytesIO(data)) or {}
+    gps = exif.get("gps") or {}
+    result.update(taken_at=exif.get("taken_at"), lat=gps.get("lat"), lon=gps.get("lon"))
+    return result
+
+
+@job(name="analyze_photos", parallelism=2)
+def analyze_photos(ctx: Any, location: str | None = None) -> dict[str, Any]:
+    ext = extension_context(ctx)
+    api = ext.vdfs()
+    ext.memory().plan.set("analysis_queued", False)
+    q = api.query_entries().of_type("image")      # only what the grants let it see
+    if location:
+        q = q.in_location(location)
+    first_entry: dict[uuid.UUID, uuid.UUID] = {}
+    for rec in q.collect():
+        if rec["content_uuid"] is not None:
+            first_entry.setdefault(rec["content_uuid"], rec["uuid"])
+    todo = [cu for cu in first_entry
+            if api.get_model_by_content(PhotoAnalysis, cu, inline_only=True) is None]
+    ext.trace("analysis planned", photos=len(first_entry), todo=len(todo))
+    for i, cu in enumerate(todo):
+        res = ctx.run(analyze_photo, str(first_entry[cu]), str(cu))
+        with api.batch():
+            api.create_model_for_content(cu, PhotoAnalysis(
+                scene=res["scene"], scene_scores=res["scene_scores"], face_count=len(res["faces"]),
+                taken_at=res["taken_at"], lat=res["lat"], lon=res["lon"],
+                detected_faces=res["faces"]))
+            api.add_tag_to_content(cu, "#analyzed")
+            api.add_tag_to_content(cu, f"#scene:{res['scene']}")
+        ctx.progress(i + 1, len(todo), phase="analyze")
+    people = assign_people(ext, api)
+    places = build_places(ext, api)
+    if ext.config.captions:
+        caption_photos(ext, api)
+    return {"photos": len(first_entry), "analyzed": len(todo), "people": people, "places": places}
+
+
+def _target(m: Any) -> uuid.UUID:
+    return state_of(m).target
+
+
+def assign_people(ext: Any, api: Any) -> int:
+    """Each unassigned face joins the most similar known person, or founds a new one."""
+    faces = ext.memory().faces
+    people = {p.key: p for p in api.query_models(Person).collect()}
+    for pa in api.query_models(PhotoAnalysis).collect():
+        if not pa.face_count or pa.identified_people:
+            continue
+        emb = pa.detected_faces[0]["embedding"]
+        hit = faces.query_similar(emb, k=1, min_score=SAME_PERSON)
+        if hit:
+            person = people[hit[0][0]]
+        else:
+            key = f"person-{len(people) + 1}"
+            faces.add(key, emb, {"first": str(_target(pa))})
+            person = Person(name=None, key=key, embeddings=[emb])
+            api.create_model(person)
+            people[key] = person
+        cu = str(_target(pa))
+        person.content_ids = sorted(set(person.content_ids) | {cu})
+        person.photo_count = len(person.content_ids)
+        api.update_model(person)
+        pa.identified_people = [str(state_of(person).uuid)]
+        api.update_model(pa)
+        api.add_tag_to_content(_target(pa), f"#person:{person.key}")
+        ext.memory().history.record("face_assigned", {"content": cu, "person": person.key})
+    return len(people)
+
+
+def build_places(ext: Any, api: Any) -> int:
+    """Group photos with GPS by place (nearest bundled city, else a 0.1° cell)."""
+    places = {p.key: p for p in api.query_models(Place).collect()}
+    groups: dict[str, tuple[str, float, float, set[str]]] = {}
+    for pa in api.query_models(PhotoAnalysis).collect():
+        if pa.lat is None or pa.lon is None:
+            continue
+        key, name, lat, lon = place_for(pa.lat, pa.lon)
+        groups.setdefault(key, (name, lat, lon, set()))[3].add(str(_target(pa)))
+        if pa.place != name:
+            pa.place = name
+            api.update_model(pa)
+            api.add_tag_to_content(_target(pa), f"#place:{slug(name)}")
+    for key, (name, lat, lon, contents) in groups.items():
+        place = places.get(key)
+        if place is None:
+            api.create_model(Place(name=name, key=key, lat=lat, lon=lon, photo_count=len(contents),
+                                   content_ids=sorted(contents)))
+        elif set(place.content_ids) != contents:
+            place.content_ids, place.photo_count = sorted(contents), len(contents)
+            api.update_model(place)
+    return len(set(places) | set(groups))
+
+
+def caption_photos(ext: Any, api: Any) -> None:
+    """Optional captions from a granted LLM, with the prompt from prompts/describe_photo.j2."""
+    llm = ext.ai().from_registered(f"llm:{ext.config.caption_model}")
+    prompts = ext.prompts()
+    for pa in api.query_models(PhotoAnalysis).collect():
+        if pa.caption:
+            continue
+        prompt = prompts.render("describe_photo.j2", scene=pa.scene, place=pa.place,
+                                taken_at=pa.taken_at, people=[])
+        pa.caption = llm.generate(prompt).strip()
+        api.update_model(pa)
