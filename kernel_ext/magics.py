@@ -143,6 +143,8 @@ class VdfsMagics(Magics):
         path = self._value(p.positional[0], ns)
         with user_errors():
             lib = session.open_library(path, create=bool(p.flags.get("create")))
+            from .widgets.registry import load_installed
+            load_installed(lib)
         self.shell.user_ns["vdfs_library"] = lib
         return Text(f"library {lib.info.get('name')!r} is open")
 
@@ -181,7 +183,8 @@ class VdfsMagics(Magics):
         name, kwargs = p.positional[0], self._kwargs(p.positional[1:], ns)
         lib = session.library()
         with user_errors():
-            job = lib.jobs.submit(name, kwargs)
+            from .widgets.registry import run_job
+            job = run_job(lib, name, kwargs)
         return self._monitor(job, wait=bool(p.flags.get("wait")))
 
     def _kwargs(self, tokens: list[str], ns: dict[str, Any]) -> dict[str, Any]:

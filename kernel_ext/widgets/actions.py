@@ -20,12 +20,20 @@ from .base import TextFallback, button
 
 # ---- the one place that knows core's action API ------------------------------------------
 def preview_action(lib: Any, name: str, args: dict[str, Any]) -> Any:
-    from core.actions import preview
+    """An extension's action is previewed through its grants; a plain one directly."""
+    from core.actions import get_action, preview
+    spec = get_action(name)
+    if spec.extension_id:
+        from .registry import manager
+        return manager(lib).preview_action(spec.extension_id, spec.name, **args)
     return preview(lib, name, **args)
 
 
 def commit_action(lib: Any, preview: Any) -> Any:
     from core.actions import commit
+    if preview.extension_id:
+        from .registry import manager
+        return manager(lib).commit_action(preview)
     return commit(lib, preview)
 
 

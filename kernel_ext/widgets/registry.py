@@ -11,6 +11,27 @@ def manager(lib: Any) -> Any:
     return ExtensionManager.of(lib)
 
 
+def load_installed(lib: Any) -> list[str]:
+    """Activate the library's installed extensions whose code this kernel can import."""
+    try:
+        return manager(lib).load_installed()
+    except ImportError:  # extensions support missing from this install
+        return []
+
+
+def run_job(lib: Any, name: str, args: dict[str, Any]) -> Any:
+    """`ext.id.job` of an installed extension runs as that extension; other names directly."""
+    try:
+        mgr = manager(lib)
+        installed = [r["id"] for r in mgr.list()]
+    except ImportError:
+        installed = []
+    for ext_id in sorted(installed, key=len, reverse=True):
+        if name.startswith(ext_id + "."):
+            return mgr.run_job(ext_id, name[len(ext_id) + 1:], **args)
+    return lib.jobs.submit(name, args)
+
+
 def definition(lib: Any, extension_id: str) -> Any:
     mgr = manager(lib)
     if mgr.record(extension_id) is None:

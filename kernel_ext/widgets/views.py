@@ -8,15 +8,16 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..display import cell_text, html_table, text_table
 from .mapsvg import map_svg
 
 LAT = ("lat", "latitude", "gps_lat", "gps_latitude")
 LON = ("lon", "lng", "longitude", "gps_lon", "gps_lng", "gps_longitude")
-LABEL = ("name", "title", "label", "filename", "path")
+LABEL = ("name", "title", "label", "filename", "path", "key")
 THUMB_PX = 96
 
 
@@ -29,11 +30,12 @@ def _pick(columns: Sequence[str], names: Sequence[str]) -> str | None:
 
 
 def _label(row: dict[str, Any], columns: Sequence[str]) -> str:
-    col = _pick(columns, LABEL) or (columns[0] if columns else None)
-    value = row.get(col) if col else None
-    if col == "path" and isinstance(value, str):
-        value = Path(value).name
-    return cell_text(value)
+    """The first non-empty of name/title/label/filename/path/key (a path shows its file name)."""
+    for name in LABEL:
+        value = row.get(name)
+        if value not in (None, ""):
+            return cell_text(Path(value).name if name == "path" and isinstance(value, str) else value)
+    return cell_text(row.get(columns[0])) if columns else ""
 
 
 def thumbnail_data_uri(path: str | None, px: int = THUMB_PX) -> str | None:
@@ -71,9 +73,43 @@ class ViewOutput:
         p.text(repr(self))
 
 
-def render_rows(component: str, label: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> ViewOutput:
-    """Render query rows as `component` (one of core.extensions.manifest.COMPONENTS)."""
+def flatten_models(columns: Sequence[str], rows: list[dict[str, Any]]) -> tuple[list[str], list[dict]]:
+    """A `models …` query returns inline fields inside `data`: lift them into the row."""
     columns = list(columns)
+    if "data" not in columns or not any(isinstance(_json(r.get("data")), dict) for r in rows):
+        return columns, rows
+    rows = [{**r, "data": _json(r.get("data"))} for r in rows]
+    keys: list[str] = []
+    for r in rows:
+        for k in (r.get("data") or {}):
+            if k not in keys and k not in columns:
+                keys.append(k)
+    out = [{**{k: v for k, v in r.items() if k != "data"},
+            **{k: v for k, v in (r.get("data") or {}).items() if k in keys}} for r in rows]
+    hidden = {"data", "uuid", "extension_id", "model_type", "content_uuid", "entry_uuid",
+              "standalone", "created_at", "updated_at", "content_ids", "key"}
+    return [c for c in columns + keys if c not in hidden], out
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+PathFinder = Callable[[dict[str, Any]], "str | None"]
+
+
+def render_rows(component: str, label: str, columns: Sequence[str], rows: list[dict[str, Any]],
+                find_path: PathFinder | None = None) -> ViewOutput:
+    """Render query rows as `component` (one of core.extensions.manifest.COMPONENTS).
+
+    `find_path(row)` gives the file behind a row without a `path` column (e.g. a model's
+    content), so a grid can still show a thumbnail."""
+    columns, rows = flatten_models(columns, rows)
     if component == "map_view":
         lat, lon = _pick(columns, LAT), _pick(columns, LON)
         pts = [(float(r[lat]), float(r[lon]), _label(r, columns)) for r in rows
@@ -87,7 +123,8 @@ def render_rows(component: str, label: str, columns: Sequence[str], rows: list[d
         tiles, lines = [], []
         for r in rows:
             name = _label(r, columns)
-            uri = thumbnail_data_uri(r.get(path_col)) if path_col else None
+            path = r.get(path_col) if path_col else (find_path(r) if find_path else None)
+            uri = thumbnail_data_uri(path)
             img = (f'<img src="{uri}" alt="{html.escape(name)}" style="max-width:{THUMB_PX}px;'
                    f'max-height:{THUMB_PX}px"/>' if uri else
                    f'<div style="width:{THUMB_PX}px;height:{THUMB_PX}px;background:#ddd"></div>')
@@ -119,5 +156,22 @@ def render_view(lib: Any, extension_id: str, view_id: str, *, limit: int | None 
     rows = result.rows()
     if limit is not None:
         rows = rows[:limit]
-    columns = list(getattr(result, "columns", None) or (list(rows[0]) if rows else []))
-    return render_rows(view.get("component", "table_view"), view.get("label", view_id), columns, rows)
+    columns = list(result.columns)
+    return render_rows(view.get("component", "table_view"), view.get("label", view_id), columns, rows,
+                       find_path=lambda row: content_path(lib, row))
+
+
+def content_path(lib: Any, row: dict[str, Any]) -> str | None:
+    """A file holding the row's content: its `content_uuid`, or the first of its `content_ids`."""
+    ids = [row.get("content_uuid")] + list(row.get("content_ids") or [])
+    for cid in ids:
+        if not cid:
+            continue
+        try:
+            found = lib.query("entries where content_uuid = :c select path order by path limit 1",
+                              c=str(cid)).rows()
+        except Exception:  # a malformed id in extension data: no thumbnail, not an error
+            continue
+        if found:
+            return found[0]["path"]
+    return None
