@@ -291,3 +291,44 @@ def test_models_query_is_pinned_to_the_extension(indexed):
     lib.vdfs().create_model(Foreign(name="theirs"))
     assert [b.name for b in ctx.vdfs().query_models(Board).collect()] == ["mine"]
     assert {r["extension_id"] for r in ctx.vdfs().query("models Board").rows()} == {EXT}
+
+
+CELL = '''
+from dataclasses import dataclass
+from core.sdk import extension, model, agent, Permission, setting
+
+@model(scope="standalone", extension_id="com.test.cell")
+@dataclass
+class Seen:
+    path: str = ""
+
+class CellConfig:
+    prefix: str = setting(label="Tag prefix", default="#cell")
+
+@agent
+@extension(id="com.test.cell", name="Cell", version="0.1.0",
+           permissions=[Permission.ReadEntries(), Permission.WriteTags])
+class Cell:
+    config: CellConfig
+    models = [Seen]
+
+    def on_new_entry(self, ctx, entry):
+        if entry.kind != "directory":
+            ctx.vdfs().add_tag(entry.id, self.config.prefix + ":seen")
+            ctx.vdfs().create_model(Seen(path=entry.path))
+'''
+
+
+def test_extension_defined_in_a_notebook_cell_installs_without_restart(lib, tmp_path):
+    namespace = {"__name__": "__main__"}
+    exec(compile(CELL, "<cell>", "exec"), namespace)          # what a notebook cell does
+    mgr = ExtensionManager.of(lib)
+    mgr.install(namespace["Cell"], "requested", config={"prefix": "#nb"})
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("a")
+    lib.index(lib.add_location(tmp_path / "docs")).wait(timeout=60)
+    mgr.wait_idle()
+    assert [s.path for s in mgr.context("com.test.cell").vdfs().list_models(namespace["Seen"])] == \
+        [str(tmp_path / "docs" / "a.txt")]
+    assert lib.query("entries tagged '#nb:seen'").rows()[0]["name"] == "a.txt"
+    mgr.close()

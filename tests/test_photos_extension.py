@@ -143,3 +143,48 @@ def test_photos_refuses_a_grant_it_did_not_request(lib):
     from core.extensions.permissions import PermissionDenied
     with pytest.raises(PermissionDenied, match="WriteCustomFields.*did not request"):
         ExtensionManager.of(lib).install(PKG, [Permission.WriteCustomFields(namespaces=["x"])])
+
+
+def test_captions_use_the_prompt_template_and_a_granted_local_llm(lib, photos):
+    from core.ai import ModelSource
+    from tests.test_ai_models import _Server
+    prompts_seen = []
+
+    def generate(body):
+        prompts_seen.append(body["prompt"])
+        scene = body["prompt"].split("Scene: ", 1)[1].split(".", 1)[0]
+        return 200, json.dumps({"model": body["model"], "response": f" A {scene} photo. ",
+                                "done": True}).encode()
+    server = _Server({("POST", "/api/generate"): generate})
+    try:
+        lib.index(lib.add_location(photos / "photos")).wait(timeout=120)
+        mgr = ExtensionManager.of(lib)
+        ctx = mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
+                                Permission.UseModel(category="face_detection"),
+                                Permission.UseModel(category="llm"), Permission.WriteTags],
+                          config={"captions": True, "auto_analyze": False})
+        ctx.models().register("captioner", "llm", ModelSource.ollama("tiny-llm", server.url))
+        mgr.run_job(EXT, "analyze_photos").wait(timeout=120)
+        captions = sorted(json.loads(r["data"])["caption"] for r in lib.query("models PhotoAnalysis").rows())
+        assert captions == ["A forest photo.", "A sea photo.", "A sunset photo.", "A sunset photo.",
+                            "A sunset photo."]     # gray.jpg is "sunset" too: its channels tie
+        assert any("Taken in Oslo. On 2024-05-01." in p for p in prompts_seen)
+        mgr.close()
+    finally:
+        server.close()
+
+
+def test_an_action_outside_the_grants_is_refused_at_preview(lib, photos):
+    from core.extensions.permissions import PermissionDenied
+    lib.index(lib.add_location(photos)).wait(timeout=120)
+    mgr = ExtensionManager.of(lib)
+    mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
+                      Permission.UseModel(category="face_detection"), Permission.WriteTags],
+                config={"auto_analyze": False})
+    mgr.run_job(EXT, "analyze_photos").wait(timeout=120)
+    mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}")])   # re-grant: no tags
+    from extensions.photos.actions import create_album
+    with pytest.raises(PermissionDenied, match="WriteTags was not granted"):
+        mgr.preview_action(EXT, create_album, place="Oslo")
+    assert lib.query("models Album").rows() == []
+    mgr.close()

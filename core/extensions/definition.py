@@ -122,7 +122,7 @@ def extension(*, id: str, name: str, version: str, description: str = "",  # noq
         hints = getattr(cls, "__annotations__", {})
         config_cls = hints.get("config")
         if isinstance(config_cls, str):
-            config_cls = getattr(sys.modules.get(cls.__module__), config_cls, None)
+            config_cls = _resolve_name(cls, config_cls)
         definition = ExtensionDefinition(
             id=id, name=name, version=version, description=description,
             min_core_version=min_core_version, required_features=list(required_features or []),
@@ -135,6 +135,17 @@ def extension(*, id: str, name: str, version: str, description: str = "",  # noq
 
 
 _DEFINED: dict[str, ExtensionDefinition] = {}
+
+
+def _resolve_name(cls: type, name: str) -> Any:
+    """A string annotation (`from __future__ import annotations`) resolved where the class was
+    written: its module, or — for a notebook cell — the globals of its methods."""
+    spaces = [vars(m) for m in [sys.modules.get(cls.__module__)] if m is not None]
+    spaces += [f.__globals__ for f in vars(cls).values() if inspect.isfunction(f)]
+    for space in reversed(spaces):
+        if name in space:
+            return space[name]
+    return None
 
 
 def defined(extension_id: str) -> ExtensionDefinition | None:
