@@ -161,6 +161,8 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
 
 
 def _normalise(row: Any) -> dict[str, Any]:
+    if isinstance(row, dict):
+        return row      # read only (never mutated), so no copy
     if isinstance(row, Mapping):
         return dict(row)
     if hasattr(row, "keys"):  # sqlite3.Row
@@ -183,18 +185,19 @@ def instances_from_rows(model_cls: type, rows: Iterable[Any], lib: Any,
     if any("uuid" not in r or "data" not in r for r in rows):
         raise ValueError("model rows need at least 'uuid' and 'data' columns")
     uuids = [_as_uuid(r["uuid"]) for r in rows]
+    stored: dict[uuid.UUID, str | None] = {}
     if any("schema_version" not in r for r in rows):
-        versions = _stored_versions(lib, uuids)
-        for r, u in zip(rows, uuids):
-            r.setdefault("schema_version", versions.get(u))
+        stored = _stored_versions(lib, uuids)
     plan = _plan(spec)
     new = spec.cls.__new__
+    pending = {n: _UNKNOWN for n in spec.blob_fields}
     out = []
     for r, u in zip(rows, uuids):
         data = r["data"]
         data = json.loads(data) if isinstance(data, (str, bytes)) else dict(data or {})
-        if r.get("schema_version") != spec.version:
-            data = spec.upgrade(data, r.get("schema_version"))
+        version = r["schema_version"] if "schema_version" in r else stored.get(u)
+        if version != spec.version:
+            data = spec.upgrade(data, version)
         obj = new(spec.cls)
         d = obj.__dict__
         for name, decode, default in plan:
@@ -212,7 +215,7 @@ def instances_from_rows(model_cls: type, rows: Iterable[Any], lib: Any,
             target=entry_u or content_u, metadata_id=r.get("metadata_id"),
             hlc=r.get("hlc_timestamp"), created_at=r.get("created_at"),
             updated_at=r.get("updated_at"),
-            pending={n: _UNKNOWN for n in spec.blob_fields})
+            pending=pending.copy())
         out.append(obj)
     if spec.blob_fields and not inline_only:
         _attach_blobs(spec, out, lib)
