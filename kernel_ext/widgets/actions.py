@@ -69,6 +69,34 @@ def target_name(lib: Any, target: str) -> str:
     return f"{scope} (gone)"
 
 
+def _row(lib: Any, change: Any) -> tuple[str, str, str, str]:
+    """(kind, target, before, after) as short words; models by type and their scalar fields."""
+    if change.kind in ("create_model", "delete_model"):
+        spec = change.after if change.kind == "create_model" else change.before
+        spec = spec if isinstance(spec, dict) else {}
+        data = spec.get("data") if isinstance(spec.get("data"), dict) else {}
+        fields = ", ".join(f"{k}={v!r}" for k, v in data.items() if _short_scalar(v))
+        what = f"{'new ' if change.kind == 'create_model' else ''}{spec.get('model_type', 'model')}"
+        if change.kind == "delete_model":
+            what = target_name(lib, change.target)
+        return (change.kind, what, "", cell_text(fields, 60))
+    return (change.kind, target_name(lib, change.target), _value(change.before), _value(change.after))
+
+
+def _short_scalar(v: Any) -> bool:
+    if isinstance(v, str):
+        return len(v) <= 30 and not _looks_like_uuid(v)
+    return isinstance(v, (int, float, bool))
+
+
+def _looks_like_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _value(v: Any) -> str:
     if isinstance(v, str) and v.startswith("/"):
         return v.rsplit("/", 1)[-1] or v
@@ -84,8 +112,7 @@ class ActionPanel(TextFallback, W.VBox):
         self.result: Any = None
         self.error: str | None = None
         self._lock = threading.Lock()
-        self.rows = [(c.kind, target_name(lib, c.target), _value(c.before), _value(c.after))
-                     for c in preview.changes]
+        self.rows = [_row(lib, c) for c in preview.changes]
         self._title = W.HTML(self._title_html())
         self._changes = W.HTML(self._changes_html())
         self._status = W.HTML()
