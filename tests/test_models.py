@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core import blobs
 from core.changelog import parse_hlc
@@ -421,3 +423,20 @@ def test_rolled_back_batch_announces_and_keeps_nothing(lib):
     assert seen == []
     for table in ("models", "metadata_blobs", "sync_log"):
         assert lib.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(max_size=30), count=st.integers(-2**53, 2**53),
+       born=st.none() | st.dates(), vec=st.none() | st.lists(
+           st.floats(width=32, allow_nan=False), min_size=1, max_size=40))
+def test_any_values_round_trip(lib, name, count, born, vec):
+    api = lib.vdfs()
+    emb = None if vec is None else np.asarray(vec, dtype=np.float32)
+    mu = api.create_model(Person(name, count, born, emb))
+    back = api.get_model(Person, mu)
+    assert (back.name, back.photo_count, back.born) == (name, count, born)
+    if emb is None:
+        assert back.embedding is None
+    else:
+        np.testing.assert_array_equal(back.embedding, emb)
+    api.delete_model(mu)
