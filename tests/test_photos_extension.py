@@ -80,8 +80,8 @@ def test_photos_end_to_end(lib, photos):
     scope = str(photos / "photos")
     ctx = mgr.install(PKG, [p.scoped_to(scope) for p in [
         Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"), Permission.WriteTags,
-        Permission.DispatchJobs, Permission.UseModel(category="face_detection")]],
-        config={"auto_analyze": True})
+        Permission.DispatchJobs, Permission.UseModel(category="face_detection"),
+        Permission.WriteSidecars(kinds=["faces"])]], config={"auto_analyze": True})
     assert ctx.definition.package_root == PKG
     assert (models_dir() / "face_detection").is_dir()     # the bundled ONNX model was registered
 
@@ -106,8 +106,11 @@ def test_photos_end_to_end(lib, photos):
     # nothing outside the grant: the private photo (red, in Paris) was never seen
     secret = content_of(lib, photos / "private/secret.jpg")
     assert lib.vdfs().tags_of_content(secret) == []
-    assert lib.query("models PhotoAnalysis").rows().__len__() == 5
+    assert len(lib.query("models PhotoAnalysis").rows()) == 5
     assert "Paris" not in places
+    from core.sidecars import Sidecars
+    faces = Sidecars(lib.path).read_json(uuid.UUID(oslo), "faces")      # WriteSidecars(faces)
+    assert len(faces) == 1 and faces[0]["score"] > 0.9
 
     # the create_album action: preview changes nothing, commit does exactly that
     from extensions.photos.actions import create_album

@@ -67,12 +67,19 @@ def analyze_photos(ctx: Any, location: str | None = None) -> dict[str, Any]:
                 detected_faces=res["faces"]))
             api.add_tag_to_content(cu, "#analyzed")
             api.add_tag_to_content(cu, f"#scene:{res['scene']}")
+        if may_write_sidecar(ext, "faces"):
+            api.write_sidecar(cu, "faces", json.dumps(res["faces"]).encode())
         ctx.progress(i + 1, len(todo), phase="analyze")
     people = assign_people(ext, api)
     places = build_places(ext, api)
     if ext.config.captions:
         caption_photos(ext, api)
     return {"photos": len(first_entry), "analyzed": len(todo), "people": people, "places": places}
+
+
+def may_write_sidecar(ext: Any, kind: str) -> bool:
+    """Sidecars are optional output: written only when the user granted that kind."""
+    return any(kind in g.permission.args["kinds"] for g in ext.grants.granted("WriteSidecars"))
 
 
 def _target(m: Any) -> uuid.UUID:
