@@ -20,11 +20,13 @@ from indexer_tree import build_tree, snapshot
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def vdfs(lib_path, *args, crash=None):
+def vdfs(lib_path, *args, crash=None, bulk=False):
     env = dict(os.environ)
     env.pop("VDFS_TEST_CRASH_AFTER", None)
     if crash:
         env["VDFS_TEST_CRASH_AFTER"] = crash
+    if bulk:   # take the bulk-load path (indexes dropped, rebuilt after the content phase)
+        env["VDFS_INDEX_BULK_MIN"] = "1"
     env["PYTHONPATH"] = REPO
     return subprocess.run([sys.executable, "-m", "core.cli", "-L", str(lib_path), *args],
                           capture_output=True, text=True, env=env, timeout=120)
@@ -53,19 +55,28 @@ def jobs_of(path):
     return rows
 
 
-@pytest.mark.parametrize("crashes", [
-    ["discovery:3"], ["processing:1"], ["processing:4"], ["processing:14"],
-    ["content:1"], ["content:3"], ["aggregation:1"], ["finalisation:1"],
-    ["processing:2", "processing:2", "content:2"],     # killed again while resuming
+def index_names(conn):
+    return sorted(r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries'"))
+
+
+@pytest.mark.parametrize("crashes, bulk", [
+    (["discovery:3"], False), (["processing:1"], False), (["processing:4"], False),
+    (["processing:14"], False), (["content:1"], False), (["content:3"], False),
+    (["aggregation:1"], False), (["finalisation:1"], False),
+    (["processing:2", "processing:2", "content:2"], False),   # killed again while resuming
+    (["processing:3"], True), (["content:2"], True), (["indexes:1"], True),
+    (["content:1", "content:1"], True),
 ])
-def test_killed_index_resumes_to_the_same_library(tmp_path, tree, reference, crashes):
+def test_killed_index_resumes_to_the_same_library(tmp_path, tree, reference, crashes, bulk):
     path = tmp_path / "lib.vdfs"
     for point in crashes:
-        r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress", crash=point)
+        r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress", crash=point,
+                 bulk=bulk)
         assert r.returncode == -signal.SIGKILL, (point, r.returncode, r.stderr)
         status = jobs_of(path)
         assert [s for s, _ in status] == ["running"]          # left behind, resumable
-    r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress")
+    r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress", bulk=bulk)
     assert r.returncode == 0, r.stderr
     assert "resumed an interrupted index" in r.stdout
     status = jobs_of(path)
@@ -74,6 +85,9 @@ def test_killed_index_resumes_to_the_same_library(tmp_path, tree, reference, cra
     try:
         assert snapshot(lib, tree) == reference
         assert lib.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        fresh = core.Library.create(tmp_path / "fresh.vdfs")
+        assert index_names(lib.conn) == index_names(fresh.conn)   # indexes all back
+        fresh.close()
         again = lib.index(tree).wait()
         assert (again["created"], again["modified"], again["deleted"], again["hashed"]) == \
             (0, 0, 0, 0)
@@ -94,3 +108,12 @@ def test_worker_process_hashing_matches_in_process(lib, tmp_path, tree, referenc
     result = lib.index(tree, workers=2, batch_size=40).wait()
     assert result["hashed"] > 40
     assert snapshot(lib, tree) == reference
+
+
+def test_bulk_load_matches_row_by_row(lib, tmp_path, tree, reference, monkeypatch):
+    monkeypatch.setenv("VDFS_INDEX_BULK_MIN", "1")
+    lib.index(tree).wait()
+    assert snapshot(lib, tree) == reference
+    fresh = core.Library.create(tmp_path / "fresh.vdfs")
+    assert index_names(lib.conn) == index_names(fresh.conn)
+    fresh.close()

@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..identity import content_uuid
 from .hashing import Item, Result, hash_batch
-from .store import chunks, subtree_sql, write_tx
+from .store import chunks, next_id, subtree_sql, write_tx
 
 PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
 
@@ -91,13 +91,10 @@ class ContentIdentifier:
         for eid, digest, kind, mime, _ in good:
             new_ids.setdefault(digest, (content_uuid(digest).bytes, digest, rows[eid][4], kind,
                                         mime, self.now))
+        per_hash: dict[str, int] = {}
+        for r in good:
+            per_hash[r[1]] = per_hash.get(r[1], 0) + 1
         with write_tx(conn):
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO content_identities (uuid, content_hash, size, kind, "
-                "mime_type, entry_count, first_seen_at) VALUES (?,?,?,?,?,0,?)",
-                list(new_ids.values()))
-            created = conn.total_changes - before
             ident: dict[str, tuple[int, bytes]] = {}
             for part in chunks(list(new_ids)):
                 marks = ",".join("?" * len(part))
@@ -105,14 +102,22 @@ class ContentIdentifier:
                         "SELECT id, uuid, content_hash FROM content_identities "
                         f"WHERE content_hash IN ({marks})", part):
                     ident[digest] = (cid, cuuid)
-            links = [(ident[d][0], kind, eid) for eid, d, kind, _, _ in good]
-            conn.executemany("UPDATE entries SET content_id = ?, kind = ? "
-                             "WHERE id = ? AND content_id IS NULL", links)
-            counts: dict[int, int] = {}
-            for cid, _, _ in links:
-                counts[cid] = counts.get(cid, 0) + 1
+            known = [(per_hash[d], ident[d][0]) for d in new_ids if d in ident]
+            cid = next_id(conn, "content_identities")
+            inserts = []
+            for digest, row in new_ids.items():
+                if digest not in ident:   # new: born with its exact entry_count
+                    ident[digest] = (cid, row[0])
+                    inserts.append((cid, *row, per_hash[digest]))
+                    cid += 1
+            conn.executemany(
+                "INSERT INTO content_identities (id, uuid, content_hash, size, kind, mime_type, "
+                "first_seen_at, entry_count) VALUES (?,?,?,?,?,?,?,?)", inserts)
+            conn.executemany("UPDATE entries SET content_id = ?, kind = ? WHERE id = ?",
+                             [(ident[d][0], kind, eid) for eid, d, kind, _, _ in good])
             conn.executemany("UPDATE content_identities SET entry_count = entry_count + ? "
-                             "WHERE id = ?", [(n, cid) for cid, n in counts.items()])
+                             "WHERE id = ?", known)
+            created = len(inserts)
         st.identities_created += created
         st.hashed += len(good)
         st.bytes += sum(rows[r[0]][4] for r in good)

@@ -22,13 +22,15 @@ from ..locations import get_location
 from .aggregate import aggregate
 from .content import ContentIdentifier
 from .process import Processor
-from .store import collect_orphan_identities, load_stored, next_entry_id, write_tx
+from .store import (collect_orphan_identities, drop_indexes, entry_index_specs, load_stored,
+                    next_id, restore_indexes, write_tx)
 from .walk import discover
 
 JOB_NAME = "core.index"
 PHASES = ("discovery", "processing", "content", "aggregation", "finalisation")
 MAX_LISTED = 1000          # errors / skipped paths kept in a result
 DEFAULT_BATCH = 20000
+BULK_MIN = 20000           # new entries from which a first load drops and rebuilds indexes
 
 
 class _CrashHook:
@@ -91,7 +93,7 @@ def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_B
             else:
                 root_parent_id = row[0]
         if "first_new_id" not in state:
-            state.update(phase="discovery", first_new_id=next_entry_id(conn), timings={},
+            state.update(phase="discovery", first_new_id=next_id(conn), timings={},
                          counts={}, errors=[], skipped=[])
             ctx.checkpoint(state)
         now = now_iso()
@@ -99,6 +101,9 @@ def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_B
         counts: dict[str, int] = state["counts"]
         phase = state["phase"]
 
+        if phase in ("discovery", "processing") and state.get("dropped_indexes"):
+            restore_indexes(conn, state.pop("dropped_indexes"))   # resuming a bulk load
+            ctx.checkpoint(state)
         if phase in ("discovery", "processing"):
             t0 = time.perf_counter()
             stored = load_stored(conn, loc.id, root, whole)
@@ -112,6 +117,13 @@ def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_B
             _merge_list(state, "errors", disc.errors)
             _merge_list(state, "skipped", disc.skipped)
             t0 = time.perf_counter()
+            bulk_min = int(os.environ.get("VDFS_INDEX_BULK_MIN", BULK_MIN))  # tests lower it
+            if len(disc.changes) >= bulk_min and not conn.execute(
+                    "SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]:
+                # first load into an empty library: build the indexes once, at the end
+                state["dropped_indexes"] = entry_index_specs(conn)
+                ctx.checkpoint(state)
+                drop_indexes(conn, state["dropped_indexes"])
             proc = Processor(conn, loc.id, root_parent_id, now, want_events)
             base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted")}
 
@@ -158,6 +170,10 @@ def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_B
             counts["identities_base"] = counts.get("identities_created", 0)
             ctx.progress(0, None, "hashing", "content")
             ident.run(max(1, int(batch_size)), hashed)
+            if state.get("dropped_indexes"):
+                restore_indexes(conn, state["dropped_indexes"])
+                crash("indexes")
+                del state["dropped_indexes"]
             timings["content"] = timings.get("content", 0) + time.perf_counter() - t0
             state["phase"] = phase = "aggregation"
             ctx.checkpoint(state)

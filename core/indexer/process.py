@@ -8,14 +8,13 @@ transaction), which is how the content phase knows what to hash.
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Callable
 
 from ..kinds import kind_for_ext, split_ext
-from .store import (chunks, fetch_details, new_uuids, next_entry_id, remove_dependents,
-                    write_tx)
+from .store import chunks, fetch_details, new_uuids, next_id, remove_dependents, write_tx
 from .walk import DIR, LINK, Discovery, Found
 
 _INSERT = ("INSERT INTO entries (id, uuid, location_id, parent_id, path, raw_path, name, ext, "
@@ -105,6 +104,9 @@ class Processor:
             by_inode.setdefault((row[1], row[3] == -1), row)
         total = len(disc.changes) + len(gone)
         done = 0
+        # Path order puts every folder before what it holds, and makes the inserts into the
+        # path indexes (and the time-ordered uuid index) appends rather than scattered writes.
+        disc.changes.sort(key=attrgetter("path"))
         for batch in chunks(disc.changes, batch_size):
             self._write_batch(batch, gone, by_inode, details)
             done += len(batch)
@@ -130,7 +132,7 @@ class Processor:
         orphaned: list[bytes] = []
         events = self.counts.events if self.want_events else None
         with write_tx(conn, defer_fks=True):
-            next_id = next_entry_id(conn)
+            next_eid = next_id(conn)
             uuids = iter(new_uuids(len(batch)))
             for f in batch:
                 st = f.st
@@ -194,8 +196,8 @@ class Processor:
                             d[1], f.path, d[4] if content_kept else kind_for_ext(ext),
                             d[6] if content_kept else None, old_path=d[2])))
                     continue
-                eid = next_id
-                next_id += 1
+                eid = next_eid
+                next_eid += 1
                 self.path_ids[f.path] = eid
                 kind = _kind(f, ext)
                 size = st.st_size if f.ftype == 0 else 0
