@@ -35,6 +35,8 @@ HELP = """\
 %vdfs help                        this text
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
 
+#: sub-commands that are also query sources: followed by a clause they run as a query
+QUERY_SOURCES_TOO = ("jobs", "tags")
 QUERY_FLAGS: A.FlagSpec = {"out": A.identifier, "explain": bool, "limit": A.positive_int}
 
 
@@ -99,6 +101,8 @@ class VdfsMagics(Magics):
                                      " (put the query in the cell body)")
             return self.run_query(cell, ns, flags.flags)
         word, _, rest = line.strip().partition(" ")
+        if word in QUERY_SOURCES_TOO and rest.strip() and not rest.strip().startswith("--"):
+            return self.run_query(line, ns, {})   # `%vdfs jobs where …` is a query of that source
         if word in self.commands:
             return self.commands[word](rest.strip(), ns)
         if not line.strip():
