@@ -170,11 +170,14 @@ def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_B
             counts["identities_base"] = counts.get("identities_created", 0)
             ctx.progress(0, None, "hashing", "content")
             ident.run(max(1, int(batch_size)), hashed)
+            timings["content"] = timings.get("content", 0) + time.perf_counter() - t0
             if state.get("dropped_indexes"):
+                t0 = time.perf_counter()
+                ctx.progress(0, None, "building indexes", "content")
                 restore_indexes(conn, state["dropped_indexes"])
                 crash("indexes")
                 del state["dropped_indexes"]
-            timings["content"] = timings.get("content", 0) + time.perf_counter() - t0
+                timings["indexes"] = time.perf_counter() - t0
             state["phase"] = phase = "aggregation"
             ctx.checkpoint(state)
 
