@@ -191,3 +191,32 @@ def test_an_action_outside_the_grants_is_refused_at_preview(lib, photos):
         mgr.preview_action(EXT, create_album, place="Oslo")
     assert lib.query("models Album").rows() == []
     mgr.close()
+
+
+def test_a_queued_analysis_resumes_in_a_fresh_process(lib, photos):
+    import subprocess
+    import sys
+    lib.index(lib.add_location(photos / "photos")).wait(timeout=120)
+    mgr = ExtensionManager.of(lib)
+    mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
+                      Permission.UseModel(category="face_detection"), Permission.WriteTags],
+                config={"auto_analyze": False})
+    job = lib.jobs.submit(f"{EXT}.analyze_photos", {}, extension_id=EXT, start=False)
+    mgr.close()
+    lib.close()
+    script = ("import json, sys, core\n"
+              "lib = core.Library.open(sys.argv[1])\n"
+              "jobs = lib.jobs.resume_pending()\n"
+              "print(json.dumps([j.wait(timeout=120) for j in jobs]))\n"
+              "lib.close()\n")
+    out = subprocess.run([sys.executable, "-c", script, str(lib.path)], capture_output=True,
+                         text=True, timeout=180, cwd=str(PKG.parent.parent))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [
+        {"photos": 5, "analyzed": 5, "people": 3, "places": 3}]
+    reopened = type(lib).open(lib.path)
+    try:
+        assert len(reopened.query("models PhotoAnalysis").rows()) == 5
+        assert reopened.jobs.get(job.id).status == "completed"
+    finally:
+        reopened.close()

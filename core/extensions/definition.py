@@ -178,6 +178,7 @@ def _collect(d: ExtensionDefinition, cls: type) -> None:
     d.agent = agent
     d.memory = explicit.get("memory", next(
         (o for o in scan if inspect.isclass(o) and _is(o, "__vdfs_agent_memory__")), None))
+    register_jobs(d)
     for m in d.models:
         spec = m.__vdfs_model__
         if spec.extension_id is None:
@@ -185,6 +186,17 @@ def _collect(d: ExtensionDefinition, cls: type) -> None:
         elif spec.extension_id != d.id:
             raise ExtensionError(f"extension {d.id}: model {spec.model_type} belongs to "
                                  f"extension {spec.extension_id!r}")
+
+
+def register_jobs(d: ExtensionDefinition) -> None:
+    """Register each job as `<extension id>.<name>`: at import time too, so a process that
+    resumes a job of this extension finds it by importing the job's module."""
+    from ..jobs import register_job
+    for fn in d.jobs:
+        spec = fn.__vdfs_job__
+        register_job(f"{d.id}.{job_short_name(fn)}", fn, extension_id=d.id,
+                     parallelism=spec.parallelism, trigger=spec.trigger,
+                     events=list(spec.events), executor=spec.executor)
 
 
 def _is(obj: Any, marker: str) -> bool:

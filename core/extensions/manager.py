@@ -19,11 +19,10 @@ import core
 from ..agents.agent import AgentRuntime
 from ..ai import ModelRegistry, ModelSource
 from ..clock import now_iso
-from ..jobs import register_job
 from ..txn import transaction
 from .context import ExtensionContext
 from .definition import (ExtensionDefinition, ExtensionError, core_features, defined,
-                         job_short_name, parse_version, resolve)
+                         parse_version, register_jobs, resolve)
 from .manifest import validate_ui_manifest
 from .permissions import Grant, GrantSet, PermissionDenied, as_grant, validate_grants
 from .settings import config_values, make_config
@@ -211,11 +210,7 @@ class ExtensionManager:
 
     def _activate(self, d: ExtensionDefinition, grants: list[Grant], cfg: Any) -> ExtensionContext:
         ctx = ExtensionContext(self.lib, d, GrantSet(d.id, list(d.permissions), grants, self.lib), cfg)
-        for fn in d.jobs:
-            spec = fn.__vdfs_job__
-            register_job(f"{d.id}.{job_short_name(fn)}", fn, extension_id=d.id,
-                         parallelism=spec.parallelism, trigger=spec.trigger,
-                         events=list(spec.events), executor=spec.executor)
+        register_jobs(d)
         self._register_actions(d)
         runtime = None
         agent = d.agent_obj
