@@ -1,6 +1,7 @@
 """A real process for the crash tests: runs (or resumes) a durable job and can SIGKILL itself.
 
     python jobs_crash_worker.py LIBRARY start N      submit "crashtest.sum" over N items, wait
+    python jobs_crash_worker.py LIBRARY startpar N   the same as a parallel map ("crashtest.par")
     python jobs_crash_worker.py LIBRARY resume       resume every pending job, wait, print results
 
 VDFS_TEST_KILL="<point>:<item>" kills this process with SIGKILL at that point of that item:
@@ -63,14 +64,22 @@ def crash_sum(ctx, n: int, every: int = 3) -> dict:
     return {"acc": acc, "seen": seen}
 
 
+def crash_par(ctx, n: int) -> dict:
+    """The same work as crash_sum, as one parallel map with explicit task keys."""
+    values = ctx.map(weigh, range(n), keys=[f"item-{i}" for i in range(n)])
+    return {"acc": sum(values), "seen": list(range(n))}
+
+
 register_job("crashtest.sum", crash_sum)
+register_job("crashtest.par", crash_par, parallelism=3)
 
 
 def main(argv: list[str]) -> int:
     path, mode = argv[1], argv[2]
     lib = core.Library.open(path)
-    if mode == "start":
-        job = lib.jobs.submit("crashtest.sum", {"n": int(argv[3])})
+    if mode in ("start", "startpar"):
+        name = "crashtest.sum" if mode == "start" else "crashtest.par"
+        job = lib.jobs.submit(name, {"n": int(argv[3])})
         print(json.dumps({"id": job.id}), flush=True)
         print(json.dumps({"result": job.wait(60)}), flush=True)
     else:
