@@ -88,11 +88,17 @@ def test_extract_job_stores_sidecars_metadata_and_queryable_models(lib, tmp_path
 
 @pytest.mark.skipif(not ocr_available(),
                     reason="OCR is the optional extra 'ocr': pip install rapidocr-onnxruntime")
-def test_ocr_reads_text_the_test_rendered(tmp_path):
+def test_ocr_reads_text_the_test_rendered_and_the_job_makes_it_queryable(lib, tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
     img = Image.new("RGB", (520, 120), "white")
     ImageDraw.Draw(img).text((20, 30), "INVOICE 2024 VDFS", fill="black",
                              font=ImageFont.load_default(size=44))
-    img.save(tmp_path / "scan.png")
-    lines = ocr_image(tmp_path / "scan.png")
+    img.save(scans / "scan.png")
+    lines = ocr_image(scans / "scan.png")
     assert " ".join(l["text"] for l in lines).replace(" ", "") == "INVOICE2024VDFS"
     assert all(l["score"] > 0.5 for l in lines)
+    lib.index(lib.add_location(scans)).wait(timeout=60)
+    assert extract_media(lib, str(scans), ocr=True).wait(timeout=120)["extracted"] == 1
+    hits = lib.query("models ImageInfo where text =~ 'INVOICE'").rows()
+    assert len(hits) == 1
