@@ -249,3 +249,29 @@ def test_locations_refuse_bad_paths(lib, tmp_path):
         lib.index(tmp_path / "outer" / "nope")
     with pytest.raises(TypeError, match="unknown index option"):
         lib.index(tmp_path / "outer", colour="red")
+
+
+def test_new_file_reusing_a_deleted_inode_is_not_a_move(lib, tmp_path):
+    root = tmp_path / "t"
+    root.mkdir()
+    old = root / "old.txt"
+    old.write_text("old content")
+    lib.index(root).wait()
+    old_uuid = entry(lib, old)[0]
+    lib.conn.execute("INSERT INTO user_metadata (uuid, entry_uuid, notes, created_at, "
+                     "updated_at) VALUES (?, ?, 'about old.txt', 'n', 'n')",
+                     (uuid.uuid4().bytes, old_uuid))
+    ino = old.stat().st_ino
+    old.unlink()
+    for i in range(50):          # file systems hand a freed inode out again soon
+        new = root / f"new{i}.txt"
+        new.write_text(f"different content {i}")
+        if new.stat().st_ino == ino:
+            break
+    else:
+        pytest.skip("this file system did not reuse the inode")
+    result = lib.index(root).wait()
+    assert result["moved"] == 0 and result["deleted"] == 1
+    assert entry(lib, new)[0] != old_uuid
+    assert lib.conn.execute("SELECT count(*) FROM user_metadata WHERE entry_uuid = ?",
+                            (old_uuid,)).fetchone() == (0,)

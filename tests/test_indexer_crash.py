@@ -25,7 +25,9 @@ def vdfs(lib_path, *args, crash=None, bulk=False):
     env.pop("VDFS_TEST_CRASH_AFTER", None)
     if crash:
         env["VDFS_TEST_CRASH_AFTER"] = crash
-    if bulk:   # take the bulk-load path (indexes dropped, rebuilt after the content phase)
+    if bulk == "split":   # re-index discovery split across two processes
+        env["VDFS_INDEX_SPLIT_MIN"] = "1"
+    elif bulk:   # take the bulk-load path (indexes dropped, rebuilt after the content phase)
         env["VDFS_INDEX_BULK_MIN"] = "1"
     env["PYTHONPATH"] = REPO
     return subprocess.run([sys.executable, "-m", "core.cli", "-L", str(lib_path), *args],
@@ -67,6 +69,7 @@ def index_names(conn):
     (["processing:2", "processing:2", "content:2"], False),   # killed again while resuming
     (["processing:3"], True), (["content:2"], True), (["indexes:1"], True),
     (["content:1", "content:1"], True),
+    (["processing:2", "discovery:2", "processing:3"], "split"),
 ])
 def test_killed_index_resumes_to_the_same_library(tmp_path, tree, reference, crashes, bulk):
     path = tmp_path / "lib.vdfs"

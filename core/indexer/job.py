@@ -22,14 +22,16 @@ from ..locations import get_location
 from .aggregate import aggregate
 from .content import ContentIdentifier
 from .process import Processor
-from .store import (collect_orphan_identities, drop_indexes, entry_index_specs, load_stored,
-                    next_id, restore_indexes, write_tx)
+from .split import discover_split
+from .store import (collect_orphan_identities, drop_indexes, entry_index_specs, load_root_rows,
+                    load_stored, next_id, restore_indexes, write_tx)
 from .walk import discover
 
 JOB_NAME = "core.index"
 PHASES = ("discovery", "processing", "content", "aggregation", "finalisation")
 MAX_LISTED = 1000          # errors / skipped paths kept in a result
 DEFAULT_BATCH = 20000
+SPLIT_MIN = 20000          # stored entries from which a re-index walks in two processes
 BULK_MIN = 20000           # new entries from which a first load drops and rebuilds indexes
 
 
@@ -106,12 +108,18 @@ def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_B
             ctx.checkpoint(state)
         if phase in ("discovery", "processing"):
             t0 = time.perf_counter()
-            stored = load_stored(conn, loc.id, root, whole)
             ctx.progress(0, None, "walking", "discovery")
-            disc = discover(
-                root, stored,
+            seen = dict(
                 progress=lambda n, b: ctx.progress(n, None, f"{n} files seen", "discovery"),
                 after_dir=lambda n: crash("discovery"))
+            split_min = int(os.environ.get("VDFS_INDEX_SPLIT_MIN", SPLIT_MIN))  # tests lower it
+            if workers >= 2 and conn.execute(
+                    "SELECT count(*) FROM entries WHERE location_id = ?",
+                    (loc.id,)).fetchone()[0] >= split_min:
+                disc = discover_split(conn, str(lib.db_path), loc.id, root,
+                                      load_root_rows(conn, loc.id, root), **seen)
+            else:
+                disc = discover(root, load_stored(conn, loc.id, root, whole), **seen)
             timings["discovery"] = timings.get("discovery", 0) + time.perf_counter() - t0
             counts.update(files=disc.files, dirs=disc.dirs, bytes=disc.bytes)
             _merge_list(state, "errors", disc.errors)

@@ -174,9 +174,15 @@ class Processor:
                             events.append(("entry.modified",
                                            _payload(d[1], f.path, kind_for_ext(ext), None)))
                     continue
+                # A move keeps inode, mtime and size (folders: inode and mtime). Requiring all
+                # of them keeps a new file that reuses a deleted file's inode from inheriting
+                # its uuid and metadata.
                 key = (st.st_ino, is_dir)
-                moved = by_inode.pop(key, None)
-                if moved is not None and gone.pop(moved[0], None) is not None:
+                moved = by_inode.get(key)
+                if moved is not None and moved[2] == st.st_mtime_ns and (
+                        moved[3] == (-1 if is_dir else st.st_size if f.ftype == 0 else 0)) \
+                        and gone.pop(moved[0], None) is not None:
+                    del by_inode[key]
                     d = details[moved[4]]
                     eid = d[0]
                     self.path_ids[f.path] = eid
@@ -184,8 +190,7 @@ class Processor:
                                   int(f.name.startswith(".")), st.st_ino, st.st_mtime_ns,
                                   st.st_ctime_ns, now, eid))
                     self.counts.moved += 1
-                    content_kept = is_dir or f.ftype == LINK or (
-                        moved[2] == st.st_mtime_ns and moved[3] == st.st_size and ext == d[7])
+                    content_kept = is_dir or f.ftype == LINK or ext == d[7]
                     if not content_kept:
                         file_updates.append((st.st_ino, st.st_mtime_ns, st.st_ctime_ns,
                                              st.st_size, kind_for_ext(ext), now, eid))

@@ -58,6 +58,32 @@ def write_tx(conn: sqlite3.Connection, defer_fks: bool = False) -> Iterator[sqli
         raise
 
 
+def load_root_rows(conn: sqlite3.Connection, location_id: int, root: str) -> dict[str, tuple]:
+    """The stored rows of `root` and of its direct children (load_stored's shape)."""
+    rows = conn.execute(
+        "SELECT path, inode, mtime_ns, CASE WHEN is_dir THEN -1 ELSE size END, id "
+        "FROM entries WHERE location_id = ? AND path = ? UNION ALL "
+        "SELECT e.path, e.inode, e.mtime_ns, CASE WHEN e.is_dir THEN -1 ELSE e.size END, e.id "
+        "FROM entries e JOIN entries r ON e.parent_id = r.id "
+        "WHERE r.location_id = ? AND r.path = ?", (location_id, root, location_id, root)
+    ).fetchall()
+    return dict(zip(map(itemgetter(0), rows), rows))
+
+
+def load_subtrees(conn: sqlite3.Connection, location_id: int, roots: list[str]
+                  ) -> dict[str, tuple]:
+    """Like load_stored, for everything strictly below each of `roots` (indexed ranges)."""
+    out: dict[str, tuple] = {}
+    for root in roots:
+        base = root.rstrip("/")
+        rows = conn.execute(
+            "SELECT path, inode, mtime_ns, CASE WHEN is_dir THEN -1 ELSE size END, id "
+            "FROM entries WHERE location_id = ? AND path >= ? AND path < ?",
+            (location_id, base + "/", base + "0")).fetchall()
+        out.update(zip(map(itemgetter(0), rows), rows))
+    return out
+
+
 def chunks(seq: Sequence, n: int = CHUNK) -> Iterator[Sequence]:
     for i in range(0, len(seq), n):
         yield seq[i:i + n]

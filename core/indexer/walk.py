@@ -58,32 +58,33 @@ def _note(items: list[dict[str, str]], path: str, reason: str) -> None:
     items.append({"path": display_path(path)[0], "reason": reason})
 
 
-def discover(root: str, stored: dict[str, tuple], *,
-             progress: Callable[[int, int], None] | None = None,
-             after_dir: Callable[[int], None] | None = None) -> Discovery:
-    """Walk `root` (a folder), comparing each path's lstat with `stored[path]` =
-    (path, inode, mtime_ns, size_or_-1_for_dirs, ...). `stored` is consumed: what remains in
-    `Discovery.gone` was not found. `progress(files, bytes)` is called now and then;
-    `after_dir(n)` after each folder (the fault-injection hook of the crash tests)."""
-    out = Discovery()
+def stat_root(root: str, stored: dict[str, tuple], out: Discovery) -> tuple[str, str | None]:
+    """Compare the walk's root folder itself; returns its stack item (real, display-or-None)."""
+    st = os.stat(root)
+    if not _stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(f"{root} is not a folder")
+    root_disp, root_raw = display_path(root)
+    old = stored.pop(root_disp, None)
+    if old is None or old[1] != st.st_ino or old[2] != st.st_mtime_ns or old[3] != -1:
+        out.changes.append(Found(root_disp, root_raw, os.path.basename(root_disp) or root_disp,
+                                 None, st, DIR, old))
+    out.dirs += 1
+    return root, None if root_raw is None else root_disp
+
+
+def scan(stack: list[tuple[str, str | None]], stored: dict[str, tuple], out: Discovery, *,
+         recurse: bool = True, progress: Callable[[int, int], None] | None = None,
+         after_dir: Callable[[int], None] | None = None) -> list[tuple[str, str | None]]:
+    """Walk the folders on `stack` (real path, display path or None when equal), comparing
+    every lstat with `stored[path]` = (path, inode, mtime_ns, size or -1 for folders, ...),
+    which is consumed. With recurse=False the folders found are returned, not walked."""
     changes = out.changes
     pop = stored.pop
     S_ISDIR, S_ISLNK, S_ISREG = _stat.S_ISDIR, _stat.S_ISLNK, _stat.S_ISREG
     append = changes.append
-
-    st = os.stat(root)
-    if not S_ISDIR(st.st_mode):
-        raise NotADirectoryError(f"{root} is not a folder")
-    root_disp, root_raw = display_path(root)
-    old = pop(root_disp, None)
-    if old is None or old[1] != st.st_ino or old[2] != st.st_mtime_ns or old[3] != -1:
-        append(Found(root_disp, root_raw, os.path.basename(root_disp) or root_disp, None,
-                     st, DIR, old))
-    out.dirs = 1
-    # stack of (real path for the OS, display path or None when it equals the real one)
-    stack: list[tuple[str, str | None]] = [(root, None if root_raw is None else root_disp)]
+    found_dirs: list[tuple[str, str | None]] = [] if not recurse else stack
     files = nbytes = ndirs = 0
-    next_report = 2048
+    next_report = out.files + 2048
     while stack:
         real, disp = stack.pop()
         parent = real if disp is None else disp
@@ -131,7 +132,7 @@ def discover(root: str, stored: dict[str, tuple], *,
                 elif S_ISDIR(mode):
                     ftype, size = DIR, -1
                     ndirs += 1
-                    stack.append((de.path, None if raw is None else p))
+                    found_dirs.append((de.path, None if raw is None else p))
                 elif S_ISLNK(mode):
                     ftype, size = LINK, 0
                     files += 1
@@ -143,13 +144,29 @@ def discover(root: str, stored: dict[str, tuple], *,
                         and old[3] == size:
                     continue
                 append(Found(p, raw, name, parent, st, ftype, old))
+        if not recurse:
+            break
         if after_dir is not None:
-            after_dir(ndirs)
-        if progress is not None and files >= next_report:
-            next_report = files + 2048
-            progress(files, nbytes)
-    out.files, out.dirs, out.bytes = files, ndirs + 1, nbytes
+            after_dir(out.dirs + ndirs)
+        if progress is not None and out.files + files >= next_report:
+            next_report = out.files + files + 2048
+            progress(out.files + files, out.bytes + nbytes)
+    out.files += files
+    out.dirs += ndirs
+    out.bytes += nbytes
+    return found_dirs if not recurse else []
+
+
+def discover(root: str, stored: dict[str, tuple], *,
+             progress: Callable[[int, int], None] | None = None,
+             after_dir: Callable[[int], None] | None = None) -> Discovery:
+    """Walk `root` (a folder) in this process. `stored` is consumed: what remains in
+    `Discovery.gone` was not found. `progress(files, bytes)` is called now and then;
+    `after_dir(n)` after each folder (the fault-injection hook of the crash tests)."""
+    out = Discovery()
+    stack = [stat_root(root, stored, out)]
+    scan(stack, stored, out, progress=progress, after_dir=after_dir)
     out.gone = stored
     if progress is not None:
-        progress(files, nbytes)
+        progress(out.files, out.bytes)
     return out
