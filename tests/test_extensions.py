@@ -231,9 +231,13 @@ def test_upgrade_keeps_grants_config_and_data_and_uninstall(indexed):
         assert [b.name for b in new_ctx.vdfs().list_models(Board)] == ["keep me"]
         mgr.uninstall(EXT)                      # keep_data by default
         assert mgr.list() == [] and lib.vdfs().list_models(Board)
-        mgr.install(Demo2, "requested")
+        ctx2 = mgr.install(Demo2, "requested")
+        a_entry, a_content = entry(lib, tree / "photos/a.jpg")
+        ctx2.vdfs().add_tag_to_content(a_content, "#demo")
+        lib.vdfs().add_tag_to_content(a_content, "#mine")           # the user's own tag stays
         mgr.uninstall(EXT, keep_data=False)
         assert lib.vdfs().list_models(Board) == []
+        assert [t.name for t in lib.vdfs().tags_of_content(a_content)] == ["#mine"]
         assert lib.conn.execute("SELECT count(*) FROM extension_grants").fetchone()[0] == 0
     finally:
         from core.extensions import definition
@@ -332,3 +336,40 @@ def test_extension_defined_in_a_notebook_cell_installs_without_restart(lib, tmp_
         [str(tmp_path / "docs" / "a.txt")]
     assert lib.query("entries tagged '#nb:seen'").rows()[0]["name"] == "a.txt"
     mgr.close()
+
+
+GLOBS = ["**", "*.jpg", "**/*.jpg", "a/**", "**/b?/*.{txt,JPG}", "a/*/c*", "{a,b}/**/*.png",
+         "**/[ab]*", "?/**"]
+
+
+def test_scope_in_sql_agrees_with_the_python_check(tmp_path):
+    """For any grant (glob, requested glob, prefix), the rows a scoped query returns are exactly
+    the entries the host API's per-entry check allows."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    import core
+    from core.extensions.permissions import GrantSet
+    from core.extensions.scope_query import ScopedExecutor
+    root = tmp_path / "t"
+    rels = ["x.jpg", "X.JPG", "a/x.jpg", "a/b1/y.txt", "a/b1/z.JPG", "a/q/c1.png", "a/q/d.png",
+            "b/b2/n.txt", "b/deep/er/k.png", "c/b9/p.jpg", "a b/[odd].jpg", "bz.txt"]
+    for rel in rels:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    lib = core.Library.create(tmp_path / "s.vdfs")
+    try:
+        lib.index(lib.add_location(root)).wait(timeout=60)
+        paths = [r[0] for r in lib.conn.execute("SELECT path FROM entries")]
+        folders = [str(root)] + sorted({str((root / r).parent) for r in rels}) + [str(root / "a b")]
+
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.sampled_from(GLOBS), st.sampled_from(GLOBS),
+               st.one_of(st.none(), st.sampled_from(folders)))
+        def check(granted, requested, prefix):
+            perm = Permission.ReadEntries(glob=granted)
+            grant = perm.scoped_to(prefix) if prefix else perm.scoped_to()
+            gs = GrantSet("com.test.prop", [Permission.ReadEntries(glob=requested)], [grant], lib)
+            got = {r["path"] for r in ScopedExecutor(lib, gs).run("entries").rows()}
+            assert got == {p for p in paths if gs.entry_allowed(p, str(root))}
+        check()
+    finally:
+        lib.close()

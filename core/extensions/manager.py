@@ -121,6 +121,15 @@ class ExtensionManager:
             self._deactivate(extension_id)
             if not keep_data:
                 api = self.lib.vdfs()
+                tagged = self.lib.conn.execute(
+                    "SELECT t.name, m.entry_uuid, m.content_identity_uuid FROM tag_links l "
+                    "JOIN tags t ON t.id = l.tag_id JOIN user_metadata m ON m.id = l.metadata_id "
+                    "WHERE l.applied_by = ?", (extension_id,)).fetchall()
+                for tag, eu, cu in tagged:
+                    if eu is not None:
+                        api.remove_tag_from_entry(eu, tag, applied_by=extension_id)
+                    elif cu is not None:
+                        api.remove_tag_from_content(cu, tag, applied_by=extension_id)
                 for (mu,) in self.lib.conn.execute(
                         "SELECT uuid FROM models WHERE extension_id = ?", (extension_id,)).fetchall():
                     api.delete_model(mu, actor=extension_id)

@@ -15,7 +15,7 @@ from typing import Any
 import vdfs_query
 from vdfs_query import ir
 
-from .globs import glob_to_regex
+from .globs import compile_glob, glob_to_regex
 from .permissions import GrantSet, PermissionDenied
 
 _PATH = ir.Ref("path", "text")
@@ -31,6 +31,15 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
+def _anchored(base: str, globs: list[str]) -> str:
+    """A regex over absolute paths: below `base`, relative part matching any of `globs`. The
+    location root itself (relative path "") is included when a glob matches "" (e.g. `**`)."""
+    body = "|".join(f"(?:{glob_to_regex(g)})" for g in globs)
+    if any(compile_glob(g).fullmatch("") for g in globs):
+        return f"(?is)^{base}(?:/(?:{body}))?$"
+    return f"(?is)^{base}/(?:{body})$"
+
+
 def scope_filter(grants: GrantSet, lib: Any) -> Any:
     """The IR filter selecting exactly the entries `grants` lets the extension read."""
     clauses = grants.entry_scope()
@@ -42,11 +51,9 @@ def scope_filter(grants: GrantSet, lib: Any) -> Any:
     ors = []
     for clause, glob in zip(clauses, granted_globs):
         for root in roots:
-            base = _literal(root.rstrip("/")) + "/"
-            tests = [ir.Match(_PATH, "regex", ir.Lit(f"(?is)^{base}(?:{glob_to_regex(glob)})$")),
-                     ir.Match(_PATH, "regex", ir.Lit(
-                         f"(?is)^{base}(?:" + "|".join(f"(?:{glob_to_regex(r)})" for r in requested)
-                         + ")$"))]
+            base = _literal(root.rstrip("/"))
+            tests = [ir.Match(_PATH, "regex", ir.Lit(_anchored(base, [glob]))),
+                     ir.Match(_PATH, "regex", ir.Lit(_anchored(base, requested)))]
             if not clause.prefixes:
                 ors.append(ir.And(tuple(tests)))
                 continue
