@@ -1,8 +1,9 @@
 """`lib.query` / `lib.explain`: bind the query language to one library (DESIGN §4).
 
 One `vdfs_query.Engine` per library (via `lib.service("query", …)`) holds the SQLite reader and
-the DuckDB mirror (persisted as `query_mirror.duckdb` in the library folder). `executor_for(lib)`
-is what builders from `lib.vdfs().query_entries()` / `query_models(T)` run through.
+the in-memory DuckDB mirror, which it builds in the background on the first aggregate query.
+`executor_for(lib)` is what builders from `lib.vdfs().query_entries()` / `query_models(T)` run
+through.
 """
 from __future__ import annotations
 
@@ -11,13 +12,9 @@ from typing import Any
 import vdfs_query
 from vdfs_query.engine import Engine, Explain
 
-MIRROR_FILE = "query_mirror.duckdb"
-
-
 def engine_for(lib: Any) -> Engine:
     def make() -> Engine:
-        return Engine(lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes,
-                      mirror_path=lib.path / MIRROR_FILE)
+        return Engine(lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes)
     return lib.service("query", make)
 
 

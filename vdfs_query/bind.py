@@ -34,6 +34,18 @@ class BindContext:
         return self._now
 
 
+def signature(params: dict[str, Any] | None) -> tuple:
+    """A cheap hashable key of what the SQL text may depend on (see param_types)."""
+    if not params:
+        return ()
+    if len(params) == 1:
+        for k, v in params.items():
+            if not isinstance(v, (list, tuple, set, frozenset)):
+                return ((k, type(v), None),)
+    return tuple(sorted((k, type(v), len(v) if isinstance(v, (list, tuple, set, frozenset)) else None)
+                        for k, v in params.items()))
+
+
 def param_types(params: dict[str, Any] | None) -> dict[str, tuple]:
     """What the SQL text may depend on: each parameter's type and, for lists, its length."""
     out = {}
@@ -48,7 +60,7 @@ def bind(slots: list, ctx: BindContext) -> list:
 
 def _resolve(slot: Any, ctx: BindContext) -> Any:
     v, typ, tf = slot.value, slot.type, slot.transform
-    if v == "device":
+    if isinstance(v, str):             # "device": this device's uuid
         if ctx.device_uuid is None:
             raise VdfsSyntaxError("'on this device' needs a library: run the query with lib.query()")
         return ctx.device_uuid
@@ -95,12 +107,14 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
         return p.rstrip("/") or "/" if len(p) > 1 else p
     if typ == "json":
         return raw
-    if typ in ("time_ns", "time_iso") and isinstance(raw, str):
-        start, _ = time_text(raw, ctx.now)
-        return to_ns(start) if typ == "time_ns" else to_iso(start)
+    if typ in ("time_ns", "time_iso"):
+        if isinstance(raw, str):
+            start, _ = time_text(raw, ctx.now)
+            return to_ns(start) if typ == "time_ns" else to_iso(start)
+        return coerce(typ, raw, ctx.now)
     if typ == "int" and (isinstance(raw, bool) or not isinstance(raw, int)):
         raise CoercionError(f"{raw!r} is not a whole number")
-    return coerce(typ, raw, ctx.now)
+    return coerce(typ, raw)
 
 
 def _transform(value: Any, tf: str) -> Any:

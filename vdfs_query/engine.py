@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ir
-from .bind import BindContext, _resolve, bind
+from .bind import BindContext, _resolve, bind, signature
 from .catalog import SOURCES
 from .compiler import template, to_ir
 from .result import Result
@@ -51,16 +51,21 @@ class Explain:
 
 
 class Engine:
+    """Runs queries for one library. `mirror`: 'background' (default: build the DuckDB copy in a
+    thread on first need, answering from the scan meanwhile), 'sync' (build before answering),
+    or 'off' (SQLite only)."""
+
     def __init__(self, db_path: str | os.PathLike[str], *, jobs_db_path: str | os.PathLike[str] | None = None,
-                 device_uuid: bytes | None = None, mirror_path: str | os.PathLike[str] | None = None,
-                 use_mirror: bool = True):
+                 device_uuid: bytes | None = None, mirror: str = "background"):
+        if mirror not in ("background", "sync", "off"):
+            raise ValueError(f"mirror must be 'background', 'sync' or 'off', not {mirror!r}")
         self.db_path = str(db_path)
         self.device_uuid = device_uuid
-        self.mirror_path = mirror_path
-        self.use_mirror = use_mirror
+        self.mirror_mode = mirror
         self._lock = threading.RLock()
         self._mirror: Any = None
-        self._mirror_error: str | None = None
+        self._scan: Any = None
+        self.mirror_error: str | None = None
         conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None,
                                timeout=30.0)
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -70,12 +75,16 @@ class Engine:
             conn.execute("ATTACH DATABASE ? AS jobsdb", (str(jobs_db_path),))
         conn.execute("PRAGMA query_only = ON")
         self._sconn = conn
+        self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
+        self._route_static = True
 
     def close(self) -> None:
         with self._lock:
-            if self._mirror is not None:
-                self._mirror.close()
-                self._mirror = None
+            for attr in ("_mirror", "_scan"):
+                obj = getattr(self, attr)
+                if obj is not None:
+                    obj.close()
+                    setattr(self, attr, None)
             if self._sconn is not None:
                 self._sconn.close()
                 self._sconn = None
@@ -83,32 +92,53 @@ class Engine:
     # ---- running --------------------------------------------------------------------------
     def run(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None,
             route: str | None = None) -> Result:
-        """Run a DSL text, builder or IR query and return its Result."""
+        """Run a DSL text, builder or IR query and return its Result. `route` forces an
+        executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'."""
+        if route is None and type(query) is str:
+            hit = self._fast.get((query, signature(params)))
+            if hit is not None:            # a repeated SQLite-routed query: bind and go
+                t = hit
+                values = bind(t.slots, BindContext(params, now, self.device_uuid, query))
+                with self._lock:
+                    rows = self._sconn.execute(t.sql, values).fetchall()
+                return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
         q, text = to_ir(query)
         ctx = BindContext(params, now, self.device_uuid, text)
         with self._lock:
+            self._route_static = True
             chosen = route or self.route(q, ctx)
             if SOURCES[q.source].db != "library":
                 chosen = "sqlite"          # jobs.db is not mirrored
-            mirror = self._get_mirror() if chosen == "duckdb" else None
-            if mirror is None:
-                chosen = "sqlite"
-            t = template(q, chosen, params)
+            if (route is None and chosen == "sqlite" and self._route_static and text is not None
+                    and len(self._fast) < 1024):
+                self._fast[(text, signature(params))] = template(q, "sqlite", params)
+            duck = None
+            if chosen == "duckdb":
+                mirror = self._get_mirror(wait=route == "duckdb" or self.mirror_mode == "sync")
+                if mirror is not None and mirror.ready.is_set():
+                    mirror.refresh(self._sconn)
+                    duck = mirror.duck
+                else:
+                    chosen = "scan"
+            if chosen == "scan":
+                duck = self._get_scan()
+                if duck is None:
+                    chosen = "sqlite"
+            t = template(q, "sqlite" if chosen == "sqlite" else "duckdb", params)
             values = bind(t.slots, ctx)
             if chosen == "sqlite":
                 rows = self._sconn.execute(t.sql, values).fetchall()
                 return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
-            mirror.refresh(self._sconn)
-            table = mirror.duck.execute(t.sql, values).to_arrow_table()
-            return Result(t.columns, t.types, table=table, route="duckdb", sql=t.sql, params=values)
+            table = duck.execute(t.sql, values).to_arrow_table()
+            return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
 
     def explain(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None) -> Explain:
         q, text = to_ir(query)
         ctx = BindContext(params, now, self.device_uuid, text)
         with self._lock:
             chosen = self.route(q, ctx)
-            if chosen == "duckdb" and self._get_mirror() is None:
-                chosen = "sqlite"
+        if SOURCES[q.source].db != "library":
+            chosen = "sqlite"
         t = template(q, chosen, params)
         other = template(q, "sqlite" if chosen == "duckdb" else "duckdb", params)
         return Explain(q, chosen, t.sql, bind(t.slots, ctx), other.sql)
@@ -116,7 +146,7 @@ class Engine:
     # ---- routing --------------------------------------------------------------------------
     def route(self, q: ir.Query, ctx: BindContext) -> str:
         """'sqlite' when an index answers the query directly, else 'duckdb'."""
-        if q.source in SMALL_SOURCES or not self.use_mirror:
+        if q.source in SMALL_SOURCES or self.mirror_mode == "off":
             return "sqlite"
         src = SOURCES[q.source]
         parts = ir.conjuncts(q.where)
@@ -128,6 +158,7 @@ class Engine:
                 return "sqlite"
         for c in parts:
             if isinstance(c, ir.Under) and c.mode == "prefix" and q.source == "entries":
+                self._route_static = False     # the answer depends on the folder's size now
                 lo = _resolve(Slot(c.value, "path", "prefix_lo"), ctx)
                 hi = _resolve(Slot(c.value, "path", "prefix_hi"), ctx)
                 n = self._sconn.execute(
@@ -140,19 +171,41 @@ class Engine:
             return "sqlite"
         return "duckdb"
 
-    def _get_mirror(self) -> Any:
-        if self._mirror is None and self._mirror_error is None and self.use_mirror:
+    def _get_mirror(self, wait: bool = False) -> Any:
+        if self.mirror_mode == "off" or self.mirror_error is not None:
+            return None
+        if self._mirror is None:
             try:
                 from .mirror import Mirror
-                self._mirror = Mirror(self.db_path, self.mirror_path)
+                self._mirror = Mirror(self.db_path)
             except Exception as exc:   # no DuckDB here: every query is served by SQLite
-                self._mirror_error = f"{type(exc).__name__}: {exc}"
-        return self._mirror
+                self.mirror_error = f"{type(exc).__name__}: {exc}"
+                return None
+        m = self._mirror
+        if not m.ready.is_set():
+            try:
+                m.build_now() if wait else m.start()
+            except Exception as exc:
+                self.mirror_error = f"{type(exc).__name__}: {exc}"
+                return None
+            if m.error is not None:
+                self.mirror_error = f"{type(m.error).__name__}: {m.error}"
+        return m
+
+    def _get_scan(self) -> Any:
+        if self._scan is None and self.mirror_mode != "off":
+            try:
+                from .mirror import connect_scan
+                self._scan = connect_scan(self.db_path)
+            except Exception:
+                return None
+        return self._scan
 
     @property
     def mirror(self) -> Any:
+        """The DuckDB mirror, built (synchronously) if it is not yet."""
         with self._lock:
-            return self._get_mirror()
+            return self._get_mirror(wait=True)
 
 
 _RX_CACHE: dict[str, re.Pattern] = {}

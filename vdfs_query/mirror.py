@@ -1,17 +1,17 @@
-"""A DuckDB-native copy of the library's tables, kept current from SQLite's change log.
+"""A DuckDB-native, in-memory copy of the library's tables, kept current from SQLite's change log.
 
-Aggregates and scans run 10× faster on native DuckDB tables than on SQLite or through DuckDB's
-sqlite scan, but a copy is only worth having if it is never stale. Migration 0002 makes SQLite
-record every changed rowid of the mirrored tables in `change_log`; before each query the engine
-calls `refresh()`, which replays the rows changed since the last refresh (delete + re-read by
-rowid, idempotent), or rebuilds a table through the sqlite extension when most of it changed.
-The copy persists in the library folder (`query_mirror.duckdb`) so a new process starts warm;
-if another process holds that file, this one keeps its copy in memory.
+Aggregates and scans run several times faster on native DuckDB tables than on SQLite or through
+DuckDB's sqlite scan, but a copy is only worth having if it is never stale. Migration 0002 makes
+SQLite record every changed rowid of the mirrored tables in `change_log`; before each query the
+engine calls `refresh()`, which replays the rows changed since the last refresh (delete and
+re-read by rowid: idempotent), or recopies a table through the sqlite extension when most of it
+changed. The copy is built in the background on first need; until it is ready the engine reads
+SQLite through the scan (always fresh, never blocked). It lives in memory: a persisted DuckDB
+file paid ~10 ms of fsync per replayed write and could be held by only one process.
 """
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections import defaultdict
@@ -20,14 +20,10 @@ from typing import Any
 
 MIRRORED = ("devices", "locations", "entries", "content_identities", "user_metadata", "tags",
             "tag_links", "collections", "collection_items", "models")
-META = "vdfs_mirror_meta"
-FORMAT = "1"
 _REBUILD_FRACTION = 0.25     # more changed rows than this share of a table: copy it whole
 _REBUILD_MIN = 20_000
+_SMALL_DELTA = 64            # up to this many rows: parameterised INSERT (an Arrow scan costs ms)
 _PRUNE_EVERY = 50_000        # prune the change log once this many applied rows accumulate
-
-_SHARED: dict[str, dict[str, Any]] = {}
-_SHARED_LOCK = threading.Lock()
 
 
 def sqlite_extension_path() -> str | None:
@@ -36,8 +32,7 @@ def sqlite_extension_path() -> str | None:
         import duckdb_extension_sqlite_scanner as pkg
     except ImportError:
         return None
-    base = Path(pkg.__file__).parent
-    found = sorted(base.rglob("*.duckdb_extension"))
+    found = sorted(Path(pkg.__file__).parent.rglob("*.duckdb_extension"))
     return str(found[0]) if found else None
 
 
@@ -46,7 +41,7 @@ def load_sqlite_extension(duck: Any) -> bool:
     path = sqlite_extension_path()
     if path:
         try:
-            duck.execute(f"LOAD '{path}'")   # a path we found on disk, not user input
+            duck.execute(f"LOAD '{_sql_text(path)}'")   # a path found on disk, not user input
             return True
         except Exception:
             pass
@@ -58,63 +53,93 @@ def load_sqlite_extension(duck: Any) -> bool:
         return False
 
 
-class MirrorUnavailable(RuntimeError):
-    """DuckDB or its sqlite extension cannot be used here; the engine serves from SQLite."""
+def connect_scan(db_path: str) -> Any:
+    """A DuckDB connection whose default schema is the SQLite library itself (the scan)."""
+    import duckdb
+    duck = duckdb.connect(":memory:")
+    if not load_sqlite_extension(duck):
+        duck.close()
+        raise RuntimeError("DuckDB's sqlite extension is not available")
+    duck.execute(f"ATTACH '{_sql_text(db_path)}' AS lib (TYPE sqlite, READ_ONLY)")
+    duck.execute("USE lib")
+    return duck
 
 
 class Mirror:
-    def __init__(self, db_path: str | os.PathLike[str], path: str | os.PathLike[str] | None):
+    def __init__(self, db_path: str):
         import duckdb
         self.db_path = str(db_path)
-        self.persistent = False
-        self.duck = None
-        if path is not None:
-            try:
-                self.duck = duckdb.connect(str(path))
-                self.persistent = True
-            except Exception:      # held by another process: keep a private copy in memory
-                self.duck = None
-        if self.duck is None:
-            self.duck = duckdb.connect(":memory:")
-            key = f"memory:{id(self)}"
-        else:
-            key = str(Path(path).absolute())
+        self.duck = duckdb.connect(":memory:")
         self.duck.execute("SET preserve_insertion_order = false")
         self.has_extension = load_sqlite_extension(self.duck)
-        with _SHARED_LOCK:
-            self.shared = _SHARED.setdefault(key, {"lock": threading.RLock(), "applied": None,
-                                                   "types": {}, "since_prune": 0})
-        self._key = key
-        self.duck.execute(f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR)")
         if self.has_extension:
-            self.duck.execute(f"ATTACH IF NOT EXISTS '{_sql_path(self.db_path)}' AS vdfs_src "
-                              "(TYPE sqlite, READ_ONLY)")
+            self.duck.execute(f"ATTACH '{_sql_text(self.db_path)}' AS vdfs_src (TYPE sqlite, READ_ONLY)")
+        self.lock = threading.RLock()
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.applied: int | None = None
+        self.since_prune = 0
+        self.build_seconds: float | None = None
+        self._types: dict[str, list[tuple[str, str]]] = {}
+        self._thread: threading.Thread | None = None
 
     def close(self) -> None:
-        if self.duck is not None:
-            try:
+        if self._thread is not None:
+            self._thread.join()
+        with self.lock:
+            if self.duck is not None:
                 self.duck.close()
-            finally:
                 self.duck = None
-        if self._key.startswith("memory:"):
-            with _SHARED_LOCK:
-                _SHARED.pop(self._key, None)
+
+    # ---- building -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Build in a background thread (idempotent)."""
+        with self.lock:
+            if self._thread is None and not self.ready.is_set():
+                self._thread = threading.Thread(target=self._build_thread, name="vdfs-mirror",
+                                                daemon=True)
+                self._thread.start()
+
+    def build_now(self) -> None:
+        self.start()
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _build_thread(self) -> None:
+        import time
+        t = time.perf_counter()
+        try:
+            conn = sqlite3.connect(self.db_path, timeout=30.0)
+            try:
+                self.rebuild_all(conn)
+            finally:
+                conn.close()
+            self.build_seconds = time.perf_counter() - t
+            self.ready.set()
+        except BaseException as exc:     # reported by the engine, which keeps using the scan
+            self.error = exc
+
+    def rebuild_all(self, sconn: sqlite3.Connection) -> None:
+        with self.lock:
+            last = _last_seq(sconn)      # read first: changes after it are replayed later
+            for tbl in MIRRORED:
+                self._copy_table(tbl, sconn)
+            self.applied = last
 
     # ---- freshness ------------------------------------------------------------------------
     def refresh(self, sconn: sqlite3.Connection) -> int:
-        """Bring the copy up to the library's current state; returns rows replayed."""
-        with self.shared["lock"]:
+        """Bring the copy up to the library's current state; returns rows replayed (-1: rebuilt)."""
+        with self.lock:
             last = _last_seq(sconn)
-            applied = self.shared["applied"]
-            if applied is None:
-                applied = self._load_meta(sconn)
-            if applied is not None and last == applied:
+            applied = self.applied
+            if last == applied:
                 return 0
             if applied is None or last < applied or not _has_seq(sconn, applied + 1):
-                self.rebuild_all(sconn, last)
+                self.rebuild_all(sconn)
                 return -1
-            changes = sconn.execute(
-                "SELECT tbl, rid FROM change_log WHERE seq > ? AND seq <= ?", (applied, last)).fetchall()
+            changes = sconn.execute("SELECT tbl, rid FROM change_log WHERE seq > ? AND seq <= ?",
+                                    (applied, last)).fetchall()
             by_table: dict[str, set[int]] = defaultdict(set)
             for tbl, rid in changes:
                 by_table[tbl].add(rid)
@@ -123,77 +148,60 @@ class Mirror:
                 for tbl, rids in by_table.items():
                     if tbl not in MIRRORED:
                         continue
-                    size = self.duck.execute(f"SELECT count(*) FROM {tbl}").fetchone()[0]
-                    if len(rids) > max(_REBUILD_MIN, size * _REBUILD_FRACTION):
-                        self._copy_table(tbl)
+                    if len(rids) > _REBUILD_MIN and len(rids) > _REBUILD_FRACTION * self.duck.execute(
+                            f"SELECT count(*) FROM {tbl}").fetchone()[0]:
+                        self._copy_table(tbl, sconn)
                     else:
                         self._apply(sconn, tbl, sorted(rids))
-                self._save_meta(sconn, last)
                 self.duck.execute("COMMIT")
-            except Exception:
+            except BaseException:
                 self.duck.execute("ROLLBACK")
-                self.shared["applied"] = None
+                self.applied = None      # next refresh rebuilds
                 raise
-            self.shared["applied"] = last
-            self.shared["since_prune"] += len(changes)
-            if self.persistent and self.shared["since_prune"] > _PRUNE_EVERY:
+            self.applied = last
+            self.since_prune += len(changes)
+            if self.since_prune > _PRUNE_EVERY:
                 self._prune(last)
             return len(changes)
 
-    def rebuild_all(self, sconn: sqlite3.Connection, last: int | None = None) -> None:
-        with self.shared["lock"]:
-            if last is None:
-                last = _last_seq(sconn)
-            self.duck.execute("BEGIN")
-            try:
-                for tbl in MIRRORED:
-                    self._copy_table(tbl, sconn)
-                self._save_meta(sconn, last)
-                self.duck.execute("COMMIT")
-            except Exception:
-                self.duck.execute("ROLLBACK")
-                self.shared["applied"] = None
-                raise
-            self.shared["applied"] = last
-
     # ---- internals ------------------------------------------------------------------------
-    def _copy_table(self, tbl: str, sconn: sqlite3.Connection | None = None) -> None:
+    def _copy_table(self, tbl: str, sconn: sqlite3.Connection) -> None:
         if self.has_extension:
-            self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS "
-                              f"SELECT rowid AS _rowid, * FROM vdfs_src.{tbl}")
+            self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS SELECT rowid AS _rowid, * FROM vdfs_src.{tbl}")
         else:  # no extension: copy through Python (slower, same result)
-            if sconn is None:
-                sconn = sqlite3.connect(self.db_path)
             import pyarrow as pa
             cur = sconn.execute(f"SELECT rowid AS _rowid, * FROM {tbl}")
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
-            table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}) if rows else None
-            cols = ", ".join(f'"{n}"' for n in names)
-            if table is None:
-                types = _declared(sconn, tbl)
-                self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} (_rowid BIGINT, " + ", ".join(
-                    f'"{n}" {types.get(n, "VARCHAR")}' for n in names[1:]) + ")")
-            else:
-                self.duck.register("vdfs_copy", table)
-                self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS SELECT {cols} FROM vdfs_copy")
-                self.duck.unregister("vdfs_copy")
-        self.shared["types"].pop(tbl, None)
+            decl = _declared(sconn, tbl)
+            types = [("_rowid", "BIGINT")] + [(n, decl.get(n, "VARCHAR")) for n in names[1:]]
+            table = pa.table([pa.array([r[i] for r in rows], type=_arrow_type(t))
+                              for i, (_, t) in enumerate(types)], names=names)
+            self.duck.register("vdfs_copy", table)
+            self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS SELECT * FROM vdfs_copy")
+            self.duck.unregister("vdfs_copy")
+        self._types.pop(tbl, None)
 
-    def _types(self, tbl: str) -> list[tuple[str, str]]:
-        types = self.shared["types"].get(tbl)
+    def _columns(self, tbl: str) -> list[tuple[str, str]]:
+        types = self._types.get(tbl)
         if types is None:
             types = [(r[0], r[1]) for r in self.duck.execute(f"DESCRIBE {tbl}").fetchall()]
-            self.shared["types"][tbl] = types
+            self._types[tbl] = types
         return types
 
     def _apply(self, sconn: sqlite3.Connection, tbl: str, rids: list[int]) -> None:
-        import pyarrow as pa
-        types = self._types(tbl)
+        types = self._columns(tbl)
         cols = [c for c, _ in types]
         select = ", ".join(["rowid"] + [f'"{c}"' for c in cols[1:]])
         rows = sconn.execute(f"SELECT {select} FROM {tbl} WHERE rowid IN "
                              "(SELECT value FROM json_each(?))", (json.dumps(rids),)).fetchall()
+        if len(rids) <= _SMALL_DELTA:
+            self.duck.execute(f"DELETE FROM {tbl} WHERE _rowid IN ({', '.join('?' * len(rids))})", rids)
+            if rows:
+                marks = ", ".join("?" * len(cols))
+                self.duck.executemany(f"INSERT INTO {tbl} VALUES ({marks})", rows)
+            return
+        import pyarrow as pa
         self.duck.register("vdfs_ids", pa.table({"rid": pa.array(rids, pa.int64())}))
         self.duck.execute(f"DELETE FROM {tbl} WHERE _rowid IN (SELECT rid FROM vdfs_ids)")
         self.duck.unregister("vdfs_ids")
@@ -203,35 +211,14 @@ class Mirror:
             self.duck.execute(f"INSERT INTO {tbl} SELECT * FROM vdfs_delta")
             self.duck.unregister("vdfs_delta")
 
-    def _load_meta(self, sconn: sqlite3.Connection) -> int | None:
-        rows = dict(self.duck.execute(f"SELECT key, value FROM {META}").fetchall())
-        version = str(sconn.execute("PRAGMA user_version").fetchone()[0])
-        if rows.get("format") != FORMAT or rows.get("user_version") != version:
-            return None
-        if any(not self._exists(t) for t in MIRRORED):
-            return None
-        try:
-            return int(rows["applied"])
-        except (KeyError, ValueError):
-            return None
-
-    def _exists(self, tbl: str) -> bool:
-        return bool(self.duck.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
-            "AND table_schema = 'main' AND table_catalog = current_database()", [tbl]).fetchone()[0])
-
-    def _save_meta(self, sconn: sqlite3.Connection, applied: int) -> None:
-        version = str(sconn.execute("PRAGMA user_version").fetchone()[0])
-        for k, v in (("format", FORMAT), ("user_version", version), ("applied", str(applied))):
-            self.duck.execute(f"INSERT OR REPLACE INTO {META} VALUES (?, ?)", [k, v])
-
     def _prune(self, upto: int) -> None:
-        """Drop applied change-log rows; never waits for a busy writer (best effort)."""
+        """Drop applied change-log rows; never waits for a busy writer (best effort). Another
+        process whose mirror had not seen them notices the gap and rebuilds."""
         try:
             conn = sqlite3.connect(self.db_path, timeout=0, isolation_level=None)
             try:
                 conn.execute("DELETE FROM change_log WHERE seq <= ?", (upto,))
-                self.shared["since_prune"] = 0
+                self.since_prune = 0
             finally:
                 conn.close()
         except sqlite3.Error:
@@ -247,8 +234,8 @@ def _has_seq(sconn: sqlite3.Connection, seq: int) -> bool:
     return sconn.execute("SELECT 1 FROM change_log WHERE seq = ?", (seq,)).fetchone() is not None
 
 
-def _sql_path(path: str) -> str:
-    return path.replace("'", "''")
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def _declared(sconn: sqlite3.Connection, tbl: str) -> dict[str, str]:

@@ -39,8 +39,9 @@ class Result:
         self.sql = sql
         self.params = params or []
         self._raw = rows            # SQLite tuples (raw storage values)
-        self._table = table         # pyarrow.Table from DuckDB (already converted)
+        self._table = table         # pyarrow.Table from DuckDB (uuids still 16-byte binary)
         self._tuples: list | None = None
+        self._uuids_done = table is None or "uuid" not in self.types
 
     # ---- size and access ------------------------------------------------------------------
     def __len__(self) -> int:
@@ -69,7 +70,7 @@ class Result:
                     self._tuples = [tuple(r) for r in self._raw]
             else:
                 cols = []
-                for name, typ, col in zip(self.columns, self.types, self._table.columns):
+                for name, typ, col in zip(self.columns, self.types, self.arrow().columns):
                     values = col.to_pylist()
                     if typ == "json":
                         values = [None if v is None else json.loads(v) for v in values]
@@ -95,6 +96,9 @@ class Result:
     def arrow(self):
         """A pyarrow.Table (JSON model fields stay JSON text)."""
         if self._table is not None:
+            if not self._uuids_done:
+                self._table = _format_uuids(self._table, self.types)
+                self._uuids_done = True
             return self._table
         import pyarrow as pa
         arrays = []
@@ -161,3 +165,45 @@ def _text(v: Any) -> str:
     if isinstance(v, (dict, list)):
         return json.dumps(v, sort_keys=True)
     return str(v)
+
+
+def _format_uuids(table: Any, types: list[str]) -> Any:
+    """Replace 16-byte binary uuid columns by their text form, vectorised with numpy."""
+    import numpy as np
+    import pyarrow as pa
+    hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    for i, typ in enumerate(types):
+        if typ != "uuid":
+            continue
+        col = table.column(i).combine_chunks()
+        if pa.types.is_string(col.type):
+            continue
+        n = len(col)
+        valid = col.is_valid().to_numpy(zero_copy_only=False) if col.null_count else None
+        filled = col.fill_null(b"\0" * 16) if col.null_count else col
+        flat = b"".join(filled.to_pylist()) if n < 64 else _binary_bytes(filled)
+        raw = np.frombuffer(flat, dtype=np.uint8).reshape(n, 16) if n else np.zeros((0, 16), np.uint8)
+        hexed = np.empty((n, 32), dtype=np.uint8)
+        hexed[:, 0::2] = hexdigits[raw >> 4]
+        hexed[:, 1::2] = hexdigits[raw & 15]
+        out = np.full((n, 36), ord("-"), dtype=np.uint8)
+        for a, b, c in ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20)):
+            out[:, a:b] = hexed[:, c:c + (b - a)]
+        fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(36), n, [None, pa.py_buffer(out.tobytes())])
+        arr = fixed.cast(pa.binary()).cast(pa.string())
+        if valid is not None:
+            import pyarrow.compute as pc
+            arr = pc.if_else(pa.array(valid), arr, pa.scalar(None, pa.string()))
+        table = table.set_column(i, table.schema.field(i).name, arr)
+    return table
+
+
+def _binary_bytes(col: Any) -> bytes:
+    """The concatenated values of a binary array whose values are all 16 bytes."""
+    import numpy as np
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset:col.offset + len(col) + 1]
+    data = col.buffers()[2]
+    start, end = int(offsets[0]), int(offsets[-1])
+    if end - start != 16 * len(col):
+        raise ValueError("a uuid column holds a value that is not 16 bytes")
+    return data.to_pybytes()[start:end]

@@ -84,10 +84,8 @@ class SqlGen:
         return self.convert(self.raw(ref), ref.type), ref.type
 
     def convert(self, sql: str, typ: str) -> str:
-        if self.d == "sqlite":
-            return sql          # converted in Python (result.py) for the few rows SQLite serves
-        if typ == "uuid":
-            return f"CAST(CAST(hex({sql}) AS UUID) AS VARCHAR)"
+        if self.d == "sqlite" or typ == "uuid":
+            return sql          # uuids are formatted vectorised in result.py (cheaper than SQL)
         if typ == "time_ns":
             return f"make_timestamp(({sql}) // 1000)"
         if typ == "bool":
