@@ -373,3 +373,32 @@ def test_scope_in_sql_agrees_with_the_python_check(tmp_path):
         check()
     finally:
         lib.close()
+
+
+def test_ai_models_register_on_install_and_a_bad_download_refuses_it(lib):
+    import hashlib
+    from tests.test_ai_models import _Server, affine_relu_onnx
+    blob = affine_relu_onnx()
+    server = _Server({("GET", "/m.onnx"): lambda _: (200, blob)})
+    try:
+        def make(sha):
+            @extension(id="com.test.models", name="M", version="1.0.0",
+                       permissions=[Permission.UseModel(category="scene")])
+            class WithModels:
+                ai_models = [("remote", "scene", ModelSource.download(server.url + "/m.onnx", sha))]
+
+                def init(self, ctx):
+                    ctx.models().register("inline", "scene", ModelSource.bundled(blob))
+            return WithModels
+        mgr = ExtensionManager.of(lib)
+        from core.ai import ModelIntegrityError
+        with pytest.raises(ModelIntegrityError, match="refused and deleted"):
+            mgr.install(make("f" * 64), "requested")
+        assert mgr.record("com.test.models") is None
+        ctx = mgr.install(make(hashlib.sha256(blob).hexdigest()), "requested")
+        assert {m.ref for m in ctx.models().list()} == {"scene:remote", "scene:inline"}
+        assert ctx.ai().from_registered("scene:remote").output_names == ["y"]
+        mgr.uninstall("com.test.models", keep_data=False)
+        assert ctx.models().list() == []
+    finally:
+        server.close()

@@ -73,6 +73,7 @@ class ExtensionManager:
         values.update(config or {})
         cfg = make_config(d.config_cls, values)
         self._check_ui(d)
+        self._register_ai_models(d)     # before anything is recorded: a bad model refuses install
         with self._lock:
             self._deactivate(d.id)
             now = now_iso()
@@ -92,7 +93,6 @@ class ExtensionManager:
                                  "scope, granted_at) VALUES (?,?,?,?,?)",
                                  [(d.id, *g.to_row(), now) for g in grant_list])
             ctx = self._activate(d, grant_list, cfg)
-            self._register_ai_models(ctx)
             if previous and previous["version"] != d.version:
                 migrate = getattr(d.cls, "migrate", None)
                 if callable(migrate):
@@ -100,7 +100,14 @@ class ExtensionManager:
                 ctx.trace(f"upgraded from {previous['version']} to {d.version}", level="info")
             init = getattr(d.cls, "init", None)
             if callable(init):
-                init(d.instance(cfg), ctx)
+                try:
+                    init(d.instance(cfg), ctx)
+                except Exception as exc:
+                    if previous is None:
+                        self.uninstall(d.id)
+                    raise ExtensionError(f"extension {d.id}: init() failed, "
+                                         f"{'not installed' if previous is None else 'kept'}: "
+                                         f"{exc}") from exc
             return ctx
 
     def upgrade(self, ext: Any, *, config: dict[str, Any] | None = None) -> ExtensionContext:
@@ -266,9 +273,9 @@ class ExtensionManager:
         check_changes(self.context(p.extension_id), p.changes)
         return commit(self.lib, p, actor=p.extension_id)
 
-    def _register_ai_models(self, ctx: ExtensionContext) -> None:
-        d = ctx.definition
-        registry = ctx.models()
+    @staticmethod
+    def _register_ai_models(d: ExtensionDefinition) -> None:
+        registry = ModelRegistry(extension_id=d.id)
         declared: list[tuple[str, str, ModelSource]] = []
         if d.package is not None:
             for m in d.package.manifest.get("models", []):
