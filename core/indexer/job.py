@@ -52,185 +52,215 @@ class _CrashHook:
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _merge_list(state: dict[str, Any], key: str, items: list[dict[str, str]]) -> None:
-    have = state.setdefault(key, [])
-    known = {(i["path"], i["reason"]) for i in have}
-    for item in items:
-        if (item["path"], item["reason"]) not in known and len(have) < MAX_LISTED:
-            have.append(item)
-            known.add((item["path"], item["reason"]))
-    state[f"{key}_total"] = state.get(f"{key}_total", 0) + len(items)
+def _capped(items: list[dict[str, str]]) -> list[dict[str, str]]:
+    return items[:MAX_LISTED]
+
+
+def _env_int(name: str, default: int) -> int:
+    """Thresholds the tests lower to reach the large-tree code paths on small trees."""
+    return int(os.environ.get(name, default))
+
+
+class IndexRun:
+    """One run of the job (a resumed job is a new run that starts at the saved phase)."""
+
+    def __init__(self, ctx: Any, location_id: int, path: str, batch_size: int,
+                 workers: int | None):
+        self.ctx = ctx
+        self.lib = ctx.lib
+        self.loc = get_location(self.lib, int(location_id))
+        self.batch = max(1, int(batch_size))
+        self.workers = workers if workers is not None else (
+            2 if (os.cpu_count() or 1) >= 2 else 1)
+        self.crash = _CrashHook()
+        self.conn = self.lib.connect()
+        self.bus = self.lib.events
+        self.want_events = self.bus.listener_count() > 0
+        self.state: dict[str, Any] = dict(ctx.state or {})
+        self.resumed = bool(self.state)
+        self.now = now_iso()
+        self.root, self.whole, self.root_parent_id = path, path == self.loc.path, None
+        if not self.whole:
+            row = self.conn.execute("SELECT id FROM entries WHERE location_id = ? AND path = ?",
+                                    (self.loc.id, os.path.dirname(path))).fetchone()
+            if row is None:   # the folders above were never indexed: index the location
+                self.root, self.whole = self.loc.path, True
+            else:
+                self.root_parent_id = row[0]
+
+    # ---- plumbing ------------------------------------------------------------------------
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.state["counts"]
+
+    def publish(self, events: list[tuple[str, dict]]) -> None:
+        extra = {"location_id": self.loc.id, "location_uuid": str(self.loc.uuid)}
+        for kind, payload in events:
+            payload.update(extra)
+            self.bus.publish(Event(kind, payload))
+        events.clear()
+
+    def save(self, phase: str | None = None) -> None:
+        if phase is not None:
+            self.state["phase"] = phase
+        self.ctx.checkpoint(self.state)
+
+    def timed(self, key: str, t0: float) -> None:
+        timings = self.state["timings"]
+        timings[key] = timings.get(key, 0) + time.perf_counter() - t0
+
+    # ---- the phases ----------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        try:
+            if "first_new_id" not in self.state:
+                self.state.update(phase="discovery", first_new_id=next_id(self.conn),
+                                  timings={}, counts={}, walk_errors=[], walk_skipped=[],
+                                  errors=[], skipped=[])
+                self.save()
+            if self.state["phase"] in ("discovery", "processing"):
+                self.discover_and_process()
+            if self.state["phase"] == "content":
+                self.identify_content()
+            if self.state["phase"] == "aggregation":
+                self.aggregate()
+            return self.finalise()
+        finally:
+            self.conn.close()
+
+    def discover_and_process(self) -> None:
+        """Discovery and processing run again together after a crash: the diff against the
+        rows committed so far is exactly the work left."""
+        conn, loc, ctx, counts = self.conn, self.loc, self.ctx, self.counts
+        if self.state.get("dropped_indexes"):          # resuming a bulk load
+            restore_indexes(conn, self.state.pop("dropped_indexes"))
+            self.save()
+        t0 = time.perf_counter()
+        ctx.progress(0, None, "walking", "discovery")
+        hooks = dict(
+            progress=lambda n, b: ctx.progress(n, None, f"{n} files seen", "discovery"),
+            after_dir=lambda n: self.crash("discovery"))
+        stored = conn.execute("SELECT count(*) FROM entries WHERE location_id = ?",
+                              (loc.id,)).fetchone()[0]
+        if self.workers >= 2 and stored >= _env_int("VDFS_INDEX_SPLIT_MIN", SPLIT_MIN):
+            disc = discover_split(conn, str(self.lib.db_path), loc.id, self.root,
+                                  load_root_rows(conn, loc.id, self.root), **hooks)
+        else:
+            disc = discover(self.root, load_stored(conn, loc.id, self.root, self.whole),
+                            **hooks)
+        self.timed("discovery", t0)
+        counts.update(files=disc.files, dirs=disc.dirs, bytes=disc.bytes)
+        self.state["walk_errors"] = _capped(disc.errors)      # this walk's, not summed
+        self.state["walk_skipped"] = _capped(disc.skipped)
+        counts["walk_errors"], counts["walk_skipped"] = len(disc.errors), len(disc.skipped)
+
+        t0 = time.perf_counter()
+        if stored == 0 and len(disc.changes) >= _env_int("VDFS_INDEX_BULK_MIN", BULK_MIN) \
+                and not conn.execute("SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]:
+            # first load into an empty library: build the indexes once, at the end
+            self.state["dropped_indexes"] = entry_index_specs(conn)
+            self.save()
+            drop_indexes(conn, self.state["dropped_indexes"])
+        proc = Processor(conn, loc.id, self.root_parent_id, self.now, self.want_events)
+        base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted")}
+
+        def after_batch(done: int, total: int) -> None:
+            self.publish(proc.counts.events)
+            self.crash("processing")
+            c = proc.counts
+            counts.update(created=base["created"] + c.created,
+                          modified=base["modified"] + c.modified,
+                          moved=base["moved"] + c.moved, deleted=base["deleted"] + c.deleted)
+            ctx.progress(done, total, f"{done}/{total} entries written", "processing")
+            self.save("processing")
+
+        ctx.progress(0, None, "writing entries", "processing")
+        proc.run(disc, self.batch, after_batch)
+        self.timed("processing", t0)
+        self.save("content")
+
+    def identify_content(self) -> None:
+        """Hash what has no content identity yet; the database says what that is."""
+        ctx, counts = self.ctx, self.counts
+        t0 = time.perf_counter()
+        ident = ContentIdentifier(self.conn, self.loc.id, self.root, self.whole, self.now,
+                                  self.state["first_new_id"], self.want_events, self.workers)
+        base = {k: counts.get(k, 0) for k in ("hashed", "bytes_hashed", "identities_created")}
+
+        def after_batch(done: int, total: int, nbytes: int) -> None:
+            self.publish(ident.stats.events)
+            self.crash("content")
+            s = ident.stats
+            counts["hashed"] = base["hashed"] + s.hashed
+            counts["bytes_hashed"] = base["bytes_hashed"] + s.bytes
+            counts["identities_created"] = base["identities_created"] + s.identities_created
+            for key in ("errors", "skipped"):
+                found = getattr(s, key)
+                self.state[key] = (self.state[key] + found)[:MAX_LISTED]
+                counts[key] = counts.get(key, 0) + len(found)
+                found.clear()
+            ctx.progress(done, total,
+                         f"{done}/{total} files, {counts['bytes_hashed']} bytes hashed", "content")
+            self.save()
+
+        ctx.progress(0, None, "hashing", "content")
+        ident.run(self.batch, after_batch)
+        self.timed("content", t0)
+        if self.state.get("dropped_indexes"):
+            t0 = time.perf_counter()
+            ctx.progress(0, None, "building indexes", "content")
+            restore_indexes(self.conn, self.state["dropped_indexes"])
+            self.crash("indexes")
+            del self.state["dropped_indexes"]
+            self.timed("indexes", t0)
+        self.save("aggregation")
+
+    def aggregate(self) -> None:
+        counts = self.counts
+        t0 = time.perf_counter()
+        self.ctx.progress(0, None, "folder sizes", "aggregation")
+        if self.resumed or any(counts.get(k) for k in (
+                "created", "modified", "moved", "deleted", "hashed")):
+            counts["folders_updated"] = aggregate(self.conn, self.loc.id)
+        self.crash("aggregation")
+        self.timed("aggregation", t0)
+        self.save("finalisation")
+
+    def finalise(self) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        self.ctx.progress(0, None, "finishing", "finalisation")
+        with write_tx(self.conn):
+            removed = collect_orphan_identities(self.conn)
+            self.conn.execute("UPDATE locations SET last_indexed_at = ? WHERE id = ?",
+                              (self.now, self.loc.id))
+        self.crash("finalisation")
+        self.counts["identities_removed"] = self.counts.get("identities_removed", 0) + removed
+        self.timed("finalisation", t0)
+        result = self.result()
+        self.publish([("index.finished", {"job_id": self.ctx.job_id, "path": self.root, **{
+            k: result[k] for k in ("files", "dirs", "created", "modified", "moved", "deleted",
+                                   "hashed")}})])
+        return result
+
+    def result(self) -> dict[str, Any]:
+        counts, state, loc = self.counts, self.state, self.loc
+        out: dict[str, Any] = {
+            "location": {"id": loc.id, "uuid": str(loc.uuid), "name": loc.name,
+                         "path": loc.path},
+            "path": self.root,
+            "resumed": self.resumed,
+        }
+        for key in ("files", "dirs", "bytes", "created", "modified", "moved", "deleted",
+                    "hashed", "bytes_hashed", "identities_created", "identities_removed",
+                    "folders_updated"):
+            out[key] = counts.get(key, 0)
+        for key in ("errors", "skipped"):
+            out[key] = (state[f"walk_{key}"] + state[key])[:MAX_LISTED]
+            out[f"{key}_total"] = counts.get(f"walk_{key}", 0) + counts.get(key, 0)
+        out["timings"] = {k: round(v, 6) for k, v in state["timings"].items()}
+        return out
 
 
 def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_BATCH,
               workers: int | None = None, **_ignored: Any) -> dict[str, Any]:
     """Index `path` (the location's root or a folder inside it) into the location's entries."""
-    lib = ctx.lib
-    loc = get_location(lib, int(location_id))
-    crash = _CrashHook()
-    conn = lib.connect()
-    bus = lib.events
-    want_events = bus.listener_count() > 0
-    extra = {"location_id": loc.id, "location_uuid": str(loc.uuid)}
-
-    def publish(events: list[tuple[str, dict]]) -> None:
-        for kind, payload in events:
-            payload.update(extra)
-            bus.publish(Event(kind, payload))
-        events.clear()
-
-    if workers is None:
-        workers = 2 if (os.cpu_count() or 1) >= 2 else 1
-    try:
-        state: dict[str, Any] = dict(ctx.state or {})
-        resumed = bool(state)
-        root = path
-        whole = root == loc.path
-        root_parent_id = None
-        if not whole:
-            row = conn.execute("SELECT id FROM entries WHERE location_id = ? AND path = ?",
-                               (loc.id, os.path.dirname(root))).fetchone()
-            if row is None:   # the folders above were never indexed: index the location
-                root, whole = loc.path, True
-            else:
-                root_parent_id = row[0]
-        if "first_new_id" not in state:
-            state.update(phase="discovery", first_new_id=next_id(conn), timings={},
-                         counts={}, errors=[], skipped=[])
-            ctx.checkpoint(state)
-        now = now_iso()
-        timings: dict[str, float] = state["timings"]
-        counts: dict[str, int] = state["counts"]
-        phase = state["phase"]
-
-        if phase in ("discovery", "processing") and state.get("dropped_indexes"):
-            restore_indexes(conn, state.pop("dropped_indexes"))   # resuming a bulk load
-            ctx.checkpoint(state)
-        if phase in ("discovery", "processing"):
-            t0 = time.perf_counter()
-            ctx.progress(0, None, "walking", "discovery")
-            seen = dict(
-                progress=lambda n, b: ctx.progress(n, None, f"{n} files seen", "discovery"),
-                after_dir=lambda n: crash("discovery"))
-            split_min = int(os.environ.get("VDFS_INDEX_SPLIT_MIN", SPLIT_MIN))  # tests lower it
-            if workers >= 2 and conn.execute(
-                    "SELECT count(*) FROM entries WHERE location_id = ?",
-                    (loc.id,)).fetchone()[0] >= split_min:
-                disc = discover_split(conn, str(lib.db_path), loc.id, root,
-                                      load_root_rows(conn, loc.id, root), **seen)
-            else:
-                disc = discover(root, load_stored(conn, loc.id, root, whole), **seen)
-            timings["discovery"] = timings.get("discovery", 0) + time.perf_counter() - t0
-            counts.update(files=disc.files, dirs=disc.dirs, bytes=disc.bytes)
-            _merge_list(state, "errors", disc.errors)
-            _merge_list(state, "skipped", disc.skipped)
-            t0 = time.perf_counter()
-            bulk_min = int(os.environ.get("VDFS_INDEX_BULK_MIN", BULK_MIN))  # tests lower it
-            if len(disc.changes) >= bulk_min and not conn.execute(
-                    "SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]:
-                # first load into an empty library: build the indexes once, at the end
-                state["dropped_indexes"] = entry_index_specs(conn)
-                ctx.checkpoint(state)
-                drop_indexes(conn, state["dropped_indexes"])
-            proc = Processor(conn, loc.id, root_parent_id, now, want_events)
-            base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted")}
-
-            def processed(done: int, total: int) -> None:
-                publish(proc.counts.events)
-                crash("processing")
-                c = proc.counts
-                counts.update(created=base["created"] + c.created,
-                              modified=base["modified"] + c.modified,
-                              moved=base["moved"] + c.moved, deleted=base["deleted"] + c.deleted)
-                ctx.progress(done, total, f"{done}/{total} entries written", "processing")
-                state["phase"] = "processing"
-                ctx.checkpoint(state)
-
-            ctx.progress(0, None, "writing entries", "processing")
-            proc.run(disc, max(1, int(batch_size)), processed)
-            timings["processing"] = timings.get("processing", 0) + time.perf_counter() - t0
-            state["phase"] = phase = "content"
-            ctx.checkpoint(state)
-
-        if phase == "content":
-            t0 = time.perf_counter()
-            ident = ContentIdentifier(conn, loc.id, root, whole, now, state["first_new_id"],
-                                      want_events, int(workers))
-
-            def hashed(done: int, total: int, nbytes: int) -> None:
-                publish(ident.stats.events)
-                crash("content")
-                s = ident.stats
-                counts["hashed"] = counts.get("hashed_base", 0) + s.hashed
-                counts["bytes_hashed"] = counts.get("bytes_hashed_base", 0) + s.bytes
-                counts["identities_created"] = (counts.get("identities_base", 0)
-                                                + s.identities_created)
-                _merge_list(state, "errors", s.errors)
-                _merge_list(state, "skipped", s.skipped)
-                s.errors.clear()
-                s.skipped.clear()
-                ctx.progress(done, total, f"{done}/{total} files, {counts['bytes_hashed']} "
-                             "bytes hashed", "content")
-                ctx.checkpoint(state)
-
-            counts["hashed_base"] = counts.get("hashed", 0)
-            counts["bytes_hashed_base"] = counts.get("bytes_hashed", 0)
-            counts["identities_base"] = counts.get("identities_created", 0)
-            ctx.progress(0, None, "hashing", "content")
-            ident.run(max(1, int(batch_size)), hashed)
-            timings["content"] = timings.get("content", 0) + time.perf_counter() - t0
-            if state.get("dropped_indexes"):
-                t0 = time.perf_counter()
-                ctx.progress(0, None, "building indexes", "content")
-                restore_indexes(conn, state["dropped_indexes"])
-                crash("indexes")
-                del state["dropped_indexes"]
-                timings["indexes"] = time.perf_counter() - t0
-            state["phase"] = phase = "aggregation"
-            ctx.checkpoint(state)
-
-        if phase == "aggregation":
-            t0 = time.perf_counter()
-            ctx.progress(0, None, "folder sizes", "aggregation")
-            if counts.get("created") or counts.get("modified") or counts.get("moved") \
-                    or counts.get("deleted") or counts.get("hashed") or resumed:
-                counts["folders_updated"] = aggregate(conn, loc.id)
-            crash("aggregation")
-            timings["aggregation"] = timings.get("aggregation", 0) + time.perf_counter() - t0
-            state["phase"] = phase = "finalisation"
-            ctx.checkpoint(state)
-
-        t0 = time.perf_counter()
-        ctx.progress(0, None, "finishing", "finalisation")
-        with write_tx(conn):
-            removed = collect_orphan_identities(conn)
-            conn.execute("UPDATE locations SET last_indexed_at = ? WHERE id = ?", (now, loc.id))
-        crash("finalisation")
-        counts["identities_removed"] = counts.get("identities_removed", 0) + removed
-        timings["finalisation"] = time.perf_counter() - t0
-        result = _result(loc, root, state, resumed)
-        publish([("index.finished", {"job_id": ctx.job_id, "path": root,
-                                      **{k: result[k] for k in (
-                                          "files", "dirs", "created", "modified", "moved",
-                                          "deleted", "hashed")}})])
-        return result
-    finally:
-        conn.close()
-
-
-def _result(loc: Any, root: str, state: dict[str, Any], resumed: bool) -> dict[str, Any]:
-    counts = state["counts"]
-    out: dict[str, Any] = {
-        "location": {"id": loc.id, "uuid": str(loc.uuid), "name": loc.name, "path": loc.path},
-        "path": root,
-        "resumed": resumed,
-    }
-    for key in ("files", "dirs", "bytes", "created", "modified", "moved", "deleted", "hashed",
-                "bytes_hashed", "identities_created", "identities_removed", "folders_updated"):
-        out[key] = counts.get(key, 0)
-    out["errors"] = state.get("errors", [])
-    out["skipped"] = state.get("skipped", [])
-    out["errors_total"] = state.get("errors_total", 0)
-    out["skipped_total"] = state.get("skipped_total", 0)
-    out["timings"] = {k: round(v, 6) for k, v in state["timings"].items()}
-    return out
+    return IndexRun(ctx, location_id, path, batch_size, workers).run()
