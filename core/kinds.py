@@ -140,11 +140,26 @@ def mime_for_ext(ext: str | None) -> str | None:
     return hit[1] if hit else None
 
 
+# signatures at offset 0 by first byte: sniffing runs once per hashed file, so it should not
+# try thirty prefixes in turn
+_BY_FIRST: dict[int, list[tuple[bytes, str, str, bool]]] = {}
+for _off, _sig, _kind, _mime, _specific in _MAGIC:
+    if _off == 0:
+        _BY_FIRST.setdefault(_sig[0], []).append((_sig, _kind, _mime, _specific))
+_AT_OFFSET = [m for m in _MAGIC if m[0] != 0]
+
+
 def sniff(head: bytes) -> tuple[str, str, bool] | None:
     """(kind, mime, specific) of a known signature at the start of a file, or None."""
-    for offset, sig, kind, mime, specific in _MAGIC:
-        if head.startswith(sig, offset):
+    if not head:
+        return None
+    for sig, kind, mime, specific in _BY_FIRST.get(head[0], ()):
+        if head.startswith(sig):
             return kind, mime, specific
+    if len(head) > 257:
+        for offset, sig, kind, mime, specific in _AT_OFFSET:
+            if head.startswith(sig, offset):
+                return kind, mime, specific
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand.startswith((b"M4A", b"M4B")):
