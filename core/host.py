@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from . import changelog, collections as cols, metadata as meta, tags as tagmod
 from .metadata import NotFoundError, as_uuid
-from .models import store
+from .models import find_model, store
 from .models.instances import model_uuid, spec_of
 from .txn import after_commit, transaction
 
@@ -53,8 +53,16 @@ class VdfsApi:
         return vdfs_query.query_entries(executor=executor_for(self.lib))
 
     def query_models(self, model_cls: Any) -> Any:
+        """A builder over one model type; a name ('Person', 'ext.id.Person') of a declared
+        class yields instances too, an unknown name plain records."""
         import vdfs_query
         from .query_service import executor_for
+        if isinstance(model_cls, str):
+            ext, _, name = model_cls.rpartition(".")
+            try:
+                model_cls = find_model(name, ext or None)
+            except LookupError:
+                pass
         return vdfs_query.query_models(model_cls, executor=executor_for(self.lib))
 
     # ---- models ---------------------------------------------------------------------------

@@ -109,3 +109,11 @@ def test_models_tagged_in_the_language(lib):
     api.add_tag_to_model(bob, "#family")
     assert [p.name for p in api.query_models(Person).tagged("#family").collect()] == ["bob"]
     assert len(lib.query('models com.test.q.Person tagged "#family"')) == 1
+
+
+def test_models_queried_by_name(lib):
+    api = lib.vdfs()
+    api.create_model(Person("zoe", 3))
+    (zoe,) = api.query_models("com.test.q.Person").collect()
+    assert isinstance(zoe, Person) and zoe.photo_count == 3
+    assert api.query_models("com.test.q.Stranger").collect() == []
