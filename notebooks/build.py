@@ -2,7 +2,8 @@
 
 Each source is a Python file in "percent" format: `# %%` starts a code cell,
 `# %% [markdown]` a markdown cell (its lines are `# `-comments). A cell whose first line is
-`# raises-exception` is tagged so nbval expects its error. The notebook is executed on the
+`# raises-exception` is tagged so nbval expects its error; `# nbval-ignore-output` runs the cell
+without comparing its output (for text another component may legitimately change, like SQL). The notebook is executed on the
 VDFS kernel and saved with its outputs: those outputs are what `pytest --nbval` compares.
 
     .venv/bin/python notebooks/build.py            # all notebooks
@@ -31,9 +32,10 @@ def cells_of(source: str) -> list[nbformat.NotebookNode]:
             cells.append(nbformat.v4.new_markdown_cell(text))
         else:
             cell = nbformat.v4.new_code_cell(text)
-            if text.startswith("# raises-exception"):
-                cell.source = text.split("\n", 1)[1] if "\n" in text else ""
-                cell.metadata["tags"] = ["raises-exception"]
+            for tag in ("raises-exception", "nbval-ignore-output"):
+                if cell.source.startswith(f"# {tag}"):
+                    cell.source = cell.source.split("\n", 1)[1] if "\n" in cell.source else ""
+                    cell.metadata.setdefault("tags", []).append(tag)
             cells.append(cell)
 
     for line in source.split("\n"):

@@ -29,12 +29,16 @@ def _pick(columns: Sequence[str], names: Sequence[str]) -> str | None:
     return None
 
 
-def _label(row: dict[str, Any], columns: Sequence[str]) -> str:
-    """The first non-empty of name/title/label/filename/path/key (a path shows its file name)."""
+def _label(row: dict[str, Any], columns: Sequence[str], find_path: "PathFinder | None" = None) -> str:
+    """The first non-empty of name/title/label/filename/path/key (a path shows its file name),
+    else the name of the file behind the row, else its first column."""
     for name in LABEL:
         value = row.get(name)
         if value not in (None, ""):
             return cell_text(Path(value).name if name == "path" and isinstance(value, str) else value)
+    path = find_path(row) if find_path else None
+    if path:
+        return cell_text(Path(path).name)
     return cell_text(row.get(columns[0])) if columns else ""
 
 
@@ -122,7 +126,7 @@ def render_rows(component: str, label: str, columns: Sequence[str], rows: list[d
         path_col = _pick(columns, ("path",))
         tiles, lines = [], []
         for r in rows:
-            name = _label(r, columns)
+            name = _label(r, columns, find_path)
             path = r.get(path_col) if path_col else (find_path(r) if find_path else None)
             uri = thumbnail_data_uri(path)
             img = (f'<img src="{uri}" alt="{html.escape(name)}" style="max-width:{THUMB_PX}px;'
@@ -138,7 +142,7 @@ def render_rows(component: str, label: str, columns: Sequence[str], rows: list[d
         others = [c for c in columns if c != _pick(columns, LABEL) and c not in ("uuid", "path")]
         items, lines = [], []
         for r in rows:
-            name = _label(r, columns)
+            name = _label(r, columns, find_path)
             extra = " · ".join(f"{c}: {cell_text(r.get(c))}" for c in others if r.get(c) is not None)
             items.append(f"<li><b>{html.escape(name)}</b>"
                          f"{' <span style=color:#666>' + html.escape(extra) + '</span>' if extra else ''}</li>")

@@ -115,6 +115,7 @@ by_kind.df()
 # `explain` shows how a query is understood and the SQL it becomes, with its bound parameters.
 
 # %%
+# nbval-ignore-output
 %vdfs explain entries of kind image where size > :min_size
 
 # %% [markdown]
