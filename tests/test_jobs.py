@@ -161,6 +161,17 @@ def test_parallelism_overlaps_io_bound_tasks(lib, name):
     assert conc.max >= 2
 
 
+@job(name="test.parallel2", parallelism=2)
+def parallel2_job(ctx, n: int):
+    return ctx.map(nap, range(n))
+
+
+def test_parallelism_is_an_upper_bound(lib):
+    conc.max = 0
+    assert lib.jobs.submit("test.parallel2", {"n": 5}).wait(20) == [0, 10, 20, 30, 40]
+    assert conc.max == 2
+
+
 def square(x: int) -> tuple[int, int]:
     return os.getpid(), x * x
 
