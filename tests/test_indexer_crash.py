@@ -120,3 +120,30 @@ def test_bulk_load_matches_row_by_row(lib, tmp_path, tree, reference, monkeypatc
     fresh = core.Library.create(tmp_path / "fresh.vdfs")
     assert index_names(lib.conn) == index_names(fresh.conn)
     fresh.close()
+
+
+def test_paused_index_resumes_where_it_stopped(lib, tree, reference, monkeypatch):
+    monkeypatch.setattr(content, "PARALLEL_MIN", 8)     # worker processes in flight too
+    monkeypatch.setattr(content, "SHARE_MIN", 2)
+    paused = []
+
+    def pause_in_content(event):
+        p = event.payload
+        if p.get("phase") == "content" and p.get("done") and not paused:
+            paused.append(p["job_id"])
+            lib.jobs.get(p["job_id"]).pause()
+    lib.events.subscribe(pause_in_content, kinds=["job.progress"])
+    job = lib.index(tree, workers=2, batch_size=25)
+    deadline = 200
+    while job.status not in ("paused", "completed") and deadline:
+        import time
+        time.sleep(0.05)
+        deadline -= 1
+    assert job.status == "paused"
+    assert lib.conn.execute("SELECT count(*) FROM entries WHERE content_id IS NULL AND size > 0 "
+                            "AND kind != 'symlink' AND is_dir = 0").fetchone()[0] > 0
+    again = lib.index(tree, workers=2, batch_size=25)
+    assert again.id == job.id                     # the paused job, not a new one
+    result = again.wait()
+    assert result["resumed"] is True
+    assert snapshot(lib, tree) == reference

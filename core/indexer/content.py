@@ -17,6 +17,7 @@ from .hashing import Item, Result, hash_batch
 from .store import chunks, next_id, subtree_sql, write_tx
 
 PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
+SHARE_MIN = 64        # a batch smaller than this is not worth sending to a worker
 
 
 @dataclass
@@ -50,18 +51,16 @@ class ContentIdentifier:
             f"WHERE location_id = ?{frag} AND is_dir = 0 AND content_id IS NULL AND size > 0 "
             "AND kind != 'symlink' ORDER BY id", (self.loc, *params)).fetchall()
 
-    def _hash(self, items: list[Item]) -> list[Result]:
-        if not self._pool or len(items) < 64:
-            return hash_batch(items)
+    def _start(self, batch: list[tuple]) -> tuple[list[tuple], list[Item], int]:
+        """Send the workers their static shares of `batch`; return what this process hashes."""
+        items = [(r[0], r[3] if r[3] is not None else r[2], r[4], r[5]) for r in batch]
+        if not self._pool or len(items) < SHARE_MIN:
+            return batch, items, 0
         step = -(-len(items) // (len(self._pool) + 1))
         parts = [items[i:i + step] for i in range(0, len(items), step)]
-        busy = list(zip(self._pool, parts[1:]))
-        for worker, part in busy:     # static halves: one per process, this one included
+        for worker, part in zip(self._pool, parts[1:]):
             worker.send(part)
-        out = hash_batch(parts[0])
-        for worker, _ in busy:
-            out.extend(worker.receive())
-        return out
+        return batch, parts[0], len(parts) - 1
 
     def run(self, batch_size: int, after_batch: Callable[[int, int, int], None]) -> ContentStats:
         todo = self.pending()
@@ -70,12 +69,17 @@ class ContentIdentifier:
             from .hashworker import HashWorker   # not at import: `-m` runs that module
             self._pool = [HashWorker() for _ in range(self.workers - 1)]
         try:
+            batches = list(chunks(todo, batch_size))
             done = 0
-            for batch in chunks(todo, batch_size):
-                rows = {r[0]: r for r in batch}
-                results = self._hash([(r[0], r[3] if r[3] is not None else r[2], r[4], r[5])
-                                      for r in batch])
-                self._write(rows, results)
+            nxt = self._start(batches[0]) if batches else None
+            for i in range(len(batches)):
+                batch, mine, sent = nxt
+                results = hash_batch(mine)
+                for worker in self._pool[:sent]:
+                    results.extend(worker.receive())
+                # the workers hash the next batch while this one is written
+                nxt = self._start(batches[i + 1]) if i + 1 < len(batches) else None
+                self._write({r[0]: r for r in batch}, results)
                 done += len(batch)
                 after_batch(done, total, self.stats.bytes)
         finally:

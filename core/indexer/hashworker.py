@@ -40,18 +40,24 @@ class HashWorker:
         self.proc = subprocess.Popen([sys.executable, "-m", "core.indexer.hashworker"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
+    in_flight = False
+
     def send(self, items: list[Item]) -> None:
         import pickle
         _write_frame(self.proc.stdin, pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+        self.in_flight = True
 
     def receive(self) -> list[Result]:
         import pickle
         data = _read_frame(self.proc.stdout)
         if data is None:
             raise RuntimeError(f"hash worker exited (code {self.proc.poll()})")
+        self.in_flight = False
         return pickle.loads(data)
 
     def close(self) -> None:
+        if self.in_flight:          # stopped mid-batch (pause, cancel, error): nobody reads it
+            self.proc.kill()
         try:
             self.proc.stdin.close()
         except OSError:
