@@ -367,13 +367,15 @@ def test_on_event_job_of_an_extension_sees_only_its_locations(lib, trigger):
     conn = lib.conn
     conn.execute("INSERT INTO extensions (id, name, version, manifest, installed_at, updated_at) "
                  "VALUES ('com.test.ext', 'T', '1', '{}', 'n', 'n')")
-    conn.execute("INSERT INTO extension_grants (extension_id, permission, scope, granted_at) "
-                 "VALUES ('com.test.ext', 'ReadEntries', '[\"/photos\"]', 'n')")
+    conn.execute("INSERT INTO extension_grants (extension_id, permission, params, scope, "
+                 "granted_at) VALUES ('com.test.ext', 'ReadEntries', '{\"glob\": \"**/*.jpg\"}', "
+                 "'[\"/photos\"]', 'n')")
     trigger("test.ext_created", events=["entry.created"], extension_id="com.test.ext")
     lib.jobs
     lib.events.publish(Event("entry.created", {"path": "/secret/a.txt"}))
     lib.events.publish(Event("entry.created", {"path": "/photos/b.jpg"}))
     lib.events.publish(Event("entry.created", {"path": "/photosX/c.jpg"}))
+    lib.events.publish(Event("entry.created", {"path": "/photos/d.txt"}))     # outside the glob
     assert _wait_for(lambda: _completed(lib, "test.ext_created"))
     [row] = lib.jobs.list(name="test.ext_created")
     assert row["extension_id"] == "com.test.ext"

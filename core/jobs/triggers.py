@@ -3,14 +3,14 @@
 Events arrive in bursts (an index of 10,000 files publishes 10,000 entry.created), so events
 for the same job are gathered for DEBOUNCE seconds and queued as one job whose args are
 {"events": [{"kind": ..., "payload": ...}, ...]}. A job of an extension only sees events inside
-the locations its grants allow (extension_grants.scope: [] means everywhere; otherwise a list of
-path prefixes, location ids, uuids or names); core jobs see everything.
+what its ReadEntries grants allow (scope and glob, checked by core.extensions.permissions as
+the host API checks reads); core jobs see everything.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..events import Event
@@ -24,61 +24,42 @@ DEBOUNCE = 0.05
 MAX_BATCH = 1000
 
 
-def _location_of(lib: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
+def _location_root(lib: Any, payload: dict[str, Any]) -> str | None:
     loc_id, loc_uuid = payload.get("location_id"), payload.get("location_uuid")
-    conn = lib.conn
     if loc_id is not None:
-        row = conn.execute("SELECT id, uuid, name, path FROM locations WHERE id=?",
-                           (int(loc_id),)).fetchone()
+        row = lib.conn.execute("SELECT path FROM locations WHERE id=?", (int(loc_id),)).fetchone()
     elif loc_uuid is not None:
-        import uuid as _uuid
-        raw = _uuid.UUID(str(loc_uuid)).bytes
-        row = conn.execute("SELECT id, uuid, name, path FROM locations WHERE uuid=?",
-                           (raw,)).fetchone()
+        row = lib.conn.execute("SELECT path FROM locations WHERE uuid=?",
+                               (uuid.UUID(str(loc_uuid)).bytes,)).fetchone()
     else:
         return None
-    if row is None:
-        return None
-    import uuid as _uuid
-    return {"id": row[0], "uuid": str(_uuid.UUID(bytes=row[1])), "name": row[2], "path": row[3]}
+    return row[0] if row else None
 
 
-def _under(path: str, prefix: str) -> bool:
-    prefix = prefix.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
+def in_scope(lib: Any, extension_id: str | None, kind: str, payload: dict[str, Any]) -> bool:
+    """May a job of `extension_id` see this event? Core jobs (None) see every event.
 
-
-def in_scope(lib: Any, extension_id: str | None, payload: dict[str, Any]) -> bool:
-    """May a job of `extension_id` see this event? Core jobs (None) see every event."""
+    An extension sees an entry event when its ReadEntries grants allow that path (scope and
+    glob, resolved by core.extensions.permissions exactly as its host API checks reads), and
+    index.finished when the indexed folder is inside a ReadEntries scope.
+    """
     if extension_id is None:
         return True
-    rows = lib.conn.execute("SELECT scope FROM extension_grants WHERE extension_id=?",
+    from ..extensions.permissions import Grant, GrantSet
+    rows = lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
+                            "WHERE extension_id=? AND permission='ReadEntries'",
                             (extension_id,)).fetchall()
     if not rows:
         return False
-    loc = None
-    path = payload.get("path") or None
-    for (scope_text,) in rows:
-        try:
-            scope = json.loads(scope_text or "[]")
-        except ValueError:
-            continue
-        if not scope:
-            return True
-        if loc is None:
-            loc = _location_of(lib, payload) or {}
-        for item in scope:
-            if isinstance(item, int) and loc.get("id") == item:
-                return True
-            if isinstance(item, str):
-                if item in (loc.get("uuid"), loc.get("name")):
-                    return True
-                if item.startswith("/"):
-                    if path and _under(path, item):
-                        return True
-                    if not path and loc.get("path") and _under(loc["path"], item):
-                        return True
-    return False
+    grants = [Grant.from_row(*r) for r in rows]
+    gs = GrantSet(extension_id, [g.permission for g in grants], grants, lib)
+    root = _location_root(lib, payload)
+    path = payload.get("path") or root
+    if not path:
+        return False
+    if kind == "index.finished":
+        return any(gs.in_scope(g, path) for g in grants)
+    return gs.entry_allowed(path, root)
 
 
 class _Batcher:
@@ -93,7 +74,7 @@ class _Batcher:
             if spec.trigger != "on_event" or event.kind not in spec.events:
                 continue
             try:
-                if not in_scope(self.m.lib, spec.extension_id, event.payload):
+                if not in_scope(self.m.lib, spec.extension_id, event.kind, event.payload):
                     continue
             except Exception:
                 log.exception("scope check for %s failed", spec.name)
