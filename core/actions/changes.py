@@ -12,48 +12,46 @@ from typing import Any, Callable
 from . import fsops, targets
 from .model import ActionError, Change
 
-Undo = Callable[[], None]
+Rename = Callable[[str, str], None]
 
 
 def _vdfs(lib: Any, actor: str) -> Any:
     return lib.vdfs()
 
 
-def apply(lib: Any, change: Change, *, actor: str, preview_id: str
-          ) -> tuple[Change, Undo | None]:
-    """Make the change; returns (inverse change, disk undo or None)."""
+def apply(lib: Any, change: Change, *, actor: str, rename: Rename) -> Change:
+    """Make the change; returns its inverse."""
     kind, scope, u = change.kind, change.scope, change.target_uuid
     api = _vdfs(lib, actor)
     if kind == "add_tag":
         _tag_call(api, "add", scope, u, change.after, actor)
-        return Change("remove_tag", change.target, before=change.after), None
+        return Change("remove_tag", change.target, before=change.after)
     if kind == "remove_tag":
         _tag_call(api, "remove", scope, u, change.before, actor)
-        return Change("add_tag", change.target, after=change.before), None
+        return Change("add_tag", change.target, after=change.before)
     if kind == "set_note":
         api.set_note(u, change.after, scope=scope, actor=actor)
-        return Change("set_note", change.target, before=change.after, after=change.before), None
+        return Change("set_note", change.target, before=change.after, after=change.before)
     if kind in ("move", "rename"):
-        undo = fsops.move_entry(lib, u, change.after)
-        return Change(kind, change.target, before=change.after, after=change.before), undo
+        fsops.move_entry(lib, u, change.after, rename)
+        return Change(kind, change.target, before=change.after, after=change.before)
     if kind == "delete":
-        undo, snapshot = fsops.delete_entry(lib, u, change.after)
+        snapshot = fsops.delete_entry(lib, u, change.after, rename)
         return Change("restore", change.target, before=change.after, after=change.before,
-                      data=snapshot), undo
+                      data=snapshot)
     if kind == "restore":
         if not change.data:
             raise ActionError(f"restore of {change.target} carries no snapshot")
-        undo = fsops.restore_entry(lib, change.before, change.data)
-        return Change("delete", change.target, before=change.after, after=change.before,
-                      ), undo
+        fsops.restore_entry(lib, change.before, change.data, rename)
+        return Change("delete", change.target, before=change.after, after=change.before)
     if kind == "create_model":
         mu = _create_model(api, change, actor)
         spec = dict(change.after)
-        return Change("delete_model", f"model:{mu}", before=spec), None
+        return Change("delete_model", f"model:{mu}", before=spec)
     if kind == "delete_model":
         before = _model_spec(lib, u)
         api.delete_model(u, actor=actor)
-        return Change("create_model", change.target, after=before), None
+        return Change("create_model", change.target, after=before)
     raise ActionError(f"no handler for change kind {kind!r}")
 
 

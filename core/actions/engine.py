@@ -8,7 +8,9 @@ commit(lib, preview) in one SQLite transaction on the library connection:
      twice or left out;
   4. write the audit_log row with the inverse changes, then COMMIT.
 Verification runs after every change is applied but before COMMIT, so a failed verification is
-a plain ROLLBACK; disk operations made on the way are reversed in reverse order. Events from
+a plain ROLLBACK; disk renames made on the way are reversed in reverse order. Renames go
+through a synced journal first, so even a process killed mid-commit is repaired: the next
+commit, undo or audit_log call reverses an interrupted commit's renames (core/actions/journal). Events from
 the host API (tag.added …) and ours (entry.modified/deleted) fire only after COMMIT.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..txn import after_commit, transaction
 from . import changes as handlers
 from . import targets
 from .context import ActionContext, get_action
+from .journal import Journal, recover
 from .model import (ActionError, ActionPreview, ActionResult, Change, StaleActionError,
                     VerificationFailed)
 
@@ -106,12 +109,13 @@ def commit(lib: Any, p: ActionPreview, *, actor: str = "user",
     conn = lib.conn
     if conn.in_transaction:
         raise ActionError("commit needs its own transaction; finish the open one first")
+    recover(lib)
     if execute is None and p.action and not p.action.startswith("undo:"):
         try:
             execute = get_action(p.action).execute
         except ActionError:
             execute = None
-    disk_undo: list[Callable[[], None]] = []
+    journal = Journal(lib, p.id)
     applied: list[tuple[Change, Change]] = []
     events: list[Event] = []
     ctx = ActionContext(lib, actor=actor, extension_id=p.extension_id, preview_id=p.id,
@@ -124,9 +128,7 @@ def commit(lib: Any, p: ActionPreview, *, actor: str = "user",
                               f"{change.describe()}")
         if any(change is a for a, _ in applied):
             raise ActionError(f"execute applied a change twice: {change.describe()}")
-        inverse, undo = handlers.apply(lib, change, actor=actor, preview_id=p.id)
-        if undo is not None:
-            disk_undo.append(undo)
+        inverse = handlers.apply(lib, change, actor=actor, rename=journal.rename)
         applied.append((change, inverse))
         ev = _event_for(change)
         if ev:
@@ -165,17 +167,17 @@ def commit(lib: Any, p: ActionPreview, *, actor: str = "user",
             for ev in events:
                 after_commit(conn, lambda ev=ev: lib.events.publish(ev))
     except BaseException as exc:
-        for undo in reversed(disk_undo):
-            try:
-                undo()
-            except OSError:
-                pass
+        problems = journal.reverse()
+        journal.close()
+        if problems:
+            exc.add_note("could not put back on disk: " + "; ".join(problems))
         if isinstance(exc, (ActionError, OSError, sqlite3.Error, ValueError, LookupError)):
             error = str(exc)
             rid = _audit_alone(lib, p, actor, outcome, error)
             if isinstance(exc, (StaleActionError, VerificationFailed)):
                 exc.audit_id = rid
         raise
+    journal.close()
     return ActionResult(audit_id=audit_id, preview=p, inverse=inverse)
 
 
@@ -243,6 +245,7 @@ def undo(lib: Any, audit_id: int, *, actor: str = "user") -> ActionResult:
 
 def audit_log(lib: Any, *, limit: int | None = 50) -> list[dict[str, Any]]:
     """Newest first: id, action, extension, who, when, outcome, title, change count, error."""
+    recover(lib)
     sql = ("SELECT id, action, extension_id, actor, created_at, outcome, preview, error, "
            "undone_at FROM audit_log ORDER BY id DESC")
     if limit:

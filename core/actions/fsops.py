@@ -5,8 +5,8 @@ new path, name, extension, parent and location — for a folder, every row below
 path prefix. Delete moves the file to `<library>/trash/<preview id>/<entry uuid>/<name>` and
 removes its rows, keeping a snapshot of them (entries, their own metadata, tag links, metadata
 blob links, collection items) in the inverse change so restore puts back exactly what was there.
-Every disk operation returns the callable that reverses it, so a failed commit can unwind disk
-as SQLite unwinds rows.
+Every disk operation is one rename made through the `rename` callable the engine passes in (its
+journal), so a failed or crashed commit can unwind disk as SQLite unwinds rows.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ..locations import location_for_path, normalize_path
 from .model import ActionError
 from .targets import entry_row
 
-Undo = Callable[[], None]
+Rename = Callable[[str, str], None]
 
 
 def _subtree_bounds(path: str) -> tuple[str, str]:
@@ -68,7 +68,7 @@ def check_move(lib: Any, entry_uuid: uuid.UUID, new_path: str) -> dict[str, Any]
     return row
 
 
-def move_entry(lib: Any, entry_uuid: uuid.UUID, new_path: str) -> Undo:
+def move_entry(lib: Any, entry_uuid: uuid.UUID, new_path: str, rename: Rename) -> None:
     """Rename on disk and rewrite the entry (and, for a folder, its subtree) rows."""
     conn = lib.conn
     row = check_move(lib, entry_uuid, new_path)
@@ -85,8 +85,7 @@ def move_entry(lib: Any, entry_uuid: uuid.UUID, new_path: str) -> Undo:
         conn.execute("UPDATE entries SET path = ? || substr(path, ?), location_id=?, "
                      "raw_path=NULL WHERE location_id=? AND path >= ? AND path < ?",
                      (new_path, len(old_path) + 1, loc_id, row["location_id"], lo, hi))
-    os.rename(old_path, new_path)
-    return lambda: os.rename(new_path, old_path)
+    rename(old_path, new_path)
 
 
 # ---- delete to trash and restore ----------------------------------------------------------
@@ -145,8 +144,8 @@ def trash_path(lib: Any, preview_id: str, entry_uuid: uuid.UUID, name: str) -> s
     return normalize_path(lib.path / "trash" / preview_id / entry_uuid.hex / name)
 
 
-def delete_entry(lib: Any, entry_uuid: uuid.UUID, trash: str) -> tuple[Undo, dict[str, Any]]:
-    """Move the file to `trash` and delete its rows; returns (undo, snapshot of the rows)."""
+def delete_entry(lib: Any, entry_uuid: uuid.UUID, trash: str, rename: Rename) -> dict[str, Any]:
+    """Move the file to `trash` and delete its rows; returns the snapshot of the rows."""
     conn = lib.conn
     row = check_delete(lib, entry_uuid)
     uuids = _subtree_uuids(conn, row)
@@ -169,11 +168,11 @@ def delete_entry(lib: Any, entry_uuid: uuid.UUID, trash: str) -> tuple[Undo, dic
                          "WHERE id=?", (r["content_id"],))
     conn.execute(f"DELETE FROM entries WHERE uuid IN ({marks})", uuids)
     os.makedirs(os.path.dirname(trash), exist_ok=True)
-    os.rename(row["path"], trash)
-    return (lambda: os.rename(trash, row["path"])), {"path": row["path"], "rows": snapshot}
+    rename(row["path"], trash)
+    return {"path": row["path"], "rows": snapshot}
 
 
-def restore_entry(lib: Any, trash: str, snapshot: dict[str, Any]) -> Undo:
+def restore_entry(lib: Any, trash: str, snapshot: dict[str, Any], rename: Rename) -> None:
     """Put a trashed file back and re-insert its rows exactly as they were."""
     conn = lib.conn
     path, rows = snapshot["path"], snapshot["rows"]
@@ -194,5 +193,4 @@ def restore_entry(lib: Any, trash: str, snapshot: dict[str, Any]) -> Undo:
             cols = list(values)
             conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
                          f"({', '.join('?' * len(cols))})", [values[c] for c in cols])
-    os.rename(trash, path)
-    return lambda: os.rename(path, trash)
+    rename(trash, path)

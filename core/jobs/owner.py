@@ -49,6 +49,26 @@ def _pid_exists(pid: int) -> bool:
     return True
 
 
+def process_tag() -> str:
+    """"<pid>:<start ticks>" of this process, for records that outlive it (action journals)."""
+    pid = os.getpid()
+    return f"{pid}:{_start_ticks(pid)}"
+
+
+def process_alive(tag: str) -> bool:
+    """Is the process of a `process_tag()` still running (this process counts as alive)?"""
+    try:
+        pid_s, ticks = tag.split(":")
+        pid = int(pid_s)
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return True
+    if not _pid_exists(pid) or _is_zombie(pid):
+        return False
+    return ticks == "0" or _start_ticks(pid) == ticks
+
+
 def owner_alive(owner: str | None) -> bool:
     if not owner:
         return False
