@@ -107,7 +107,11 @@ class Library:
         if info.get("schema_version") != latest:
             info["schema_version"] = latest
             _write_json(meta, info)
-        return cls(path, info)
+        lib = cls(path, info)
+        # Installed extensions come back with the library, so their agents see new events.
+        if lib.conn.execute("SELECT 1 FROM extensions WHERE enabled = 1 LIMIT 1").fetchone():
+            lib.extensions.load_installed()
+        return lib
 
     # ---- connections ----------------------------------------------------------------------
     @property
@@ -191,6 +195,12 @@ class Library:
         and job events, for any number of subscribers."""
         from .events import EventBus
         return self.service("events", EventBus)
+
+    @property
+    def extensions(self) -> Any:
+        """Install, upgrade, uninstall and run extensions (core.extensions.ExtensionManager)."""
+        from .extensions.manager import ExtensionManager
+        return ExtensionManager.of(self)
 
     @property
     def jobs(self) -> Any:
