@@ -50,7 +50,9 @@ class JobContext:
         self.args: dict[str, Any] = codec.loads(row["args"]) or {}
         self.state: dict[str, Any] | None = codec.loads(row.get("checkpoint"))
         self.parallelism: int = int(row.get("parallelism") or spec.parallelism)
-        self._done_tasks = manager.store.completed_tasks(self.job_id)
+        # A first run has no stored tasks to replay; a resumed run looks each key up (indexed),
+        # so a job with millions of tasks never holds their results in memory.
+        self._resumed = int(row.get("attempts") or 1) > 1
         self._occurrences: dict[str, int] = {}
         self._key_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
@@ -142,9 +144,11 @@ class JobContext:
 
     def _execute(self, key: str, fn: Callable[..., Any], args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> Any:
-        if key in self._done_tasks:
-            self.tasks_replayed += 1
-            return codec.load_result(self._done_tasks[key])
+        if self._resumed:
+            found, text = self._m.store.completed_task(self.job_id, key)
+            if found:
+                self.tasks_replayed += 1
+                return codec.load_result(text)
         self._check_stop()
         spec = task_spec(fn)
         if self._spec.executor == "process" and spec.isolation == "thread":
@@ -166,7 +170,6 @@ class JobContext:
             raise
         text = codec.dump_result(result)
         store.record_task(self.job_id, key, spec.name, "completed", attempts, result=text)
-        self._done_tasks[key] = text
         self.tasks_run += 1
         return result
 

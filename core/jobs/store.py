@@ -164,10 +164,12 @@ class JobStore:
             return self.control(job_id)
 
     # ---- tasks -------------------------------------------------------------------------
-    def completed_tasks(self, job_id: str) -> dict[str, str | None]:
+    def completed_task(self, job_id: str, key: str) -> tuple[bool, str | None]:
+        """(True, stored result) if task `key` of the job completed, else (False, None)."""
         with self._lock:
-            return dict(self._conn.execute(
-                "SELECT key, result FROM tasks WHERE job_id=? AND status='completed'", (job_id,)))
+            row = self._conn.execute("SELECT result FROM tasks WHERE job_id=? AND key=? AND "
+                                     "status='completed'", (job_id, key)).fetchone()
+        return (True, row[0]) if row else (False, None)
 
     def record_task(self, job_id: str, key: str, name: str, status: str, attempts: int, *,
                     args: str | None = None, result: str | None = None, error: str | None = None,
