@@ -32,6 +32,8 @@ def load_ipython_extension(ip: Any) -> None:
     if path and library(required=False) is None:
         lib = open_library(path, create=os.environ.get("VDFS_LIBRARY_CREATE") == "1")
         ip.user_ns["vdfs_library"] = lib
+        from .widgets.registry import load_installed
+        load_installed(lib)
 
 
 def unload_ipython_extension(ip: Any) -> None:

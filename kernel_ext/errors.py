@@ -92,6 +92,12 @@ def _token_width(text: str, line: int, column: int) -> int:
     if not 1 <= line <= len(rows):
         return 1
     src = rows[line - 1][column - 1:]
+    if src[:1] in ("'", '"'):                       # a quoted value: underline the whole string
+        end = src.find(src[0], 1)
+        return end + 1 if end > 0 else len(src)
+    if src[:1] in "+-" and src[1:2].isdigit():
+        src = src[1:]
+        return 1 + _token_width(src, 1, 1)
     n = 0
     for ch in src:
         if ch.isalnum() or ch in "_.":

@@ -155,3 +155,32 @@ def _wait_for(cond, timeout=10.0):
         if time.monotonic() > end:
             raise AssertionError("condition not reached in time")
         time.sleep(0.01)
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from kernel_ext import args as A  # noqa: E402
+
+_flag = st.sampled_from(["out", "limit", "explain"])
+_word = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@given(st.lists(st.tuples(_flag, _word, st.integers(0, 10**6)), max_size=4), st.lists(_word, max_size=3))
+def test_flag_parser_round_trips_known_flags(flags, positional):
+    spec = {"out": A.identifier, "limit": A.positive_int, "explain": bool}
+    tokens, want = list(positional), {}
+    for name, word, number in flags:
+        if name == "explain":
+            tokens.append("--explain"); want["explain"] = True
+        elif name == "out":
+            tokens += ["--out", word]; want["out"] = word
+        else:
+            tokens.append(f"--limit={number}"); want["limit"] = number
+    parsed = A.parse(tokens, spec, command="t")
+    assert parsed.flags == want and parsed.positional == positional
+
+
+@given(_word.filter(lambda w: w not in ("out", "limit", "explain")))
+def test_flag_parser_rejects_any_unknown_flag(name):
+    with pytest.raises(VdfsUsageError, match=f"unknown flag --{name} for 't'"):
+        A.parse([f"--{name}"], {"out": A.identifier, "limit": A.positive_int, "explain": bool}, command="t")

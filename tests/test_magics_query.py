@@ -114,3 +114,16 @@ def test_mutation_is_visible_to_the_next_query(ip, tmp_path):
     (tmp_path / "data" / "new.txt").write_text("new")
     run(ip, "%vdfs index :data --wait")
     assert "new.txt" in names(run(ip, "%vdfs entries select name"))
+
+
+def test_bad_value_is_underlined_whole(ip):
+    with pytest.raises(VdfsSyntaxError) as info:
+        run(ip, '%vdfs entries where size > "abc"')
+    assert info.value.detail[:2] == ['  entries where size > "abc"', "                       ^^^^^"]
+    assert "is not a size" in info.value.message
+
+
+def test_index_of_a_missing_folder_is_a_short_error(ip):
+    from kernel_ext.errors import VdfsQueryError
+    with pytest.raises(VdfsQueryError, match="no such folder"):
+        run(ip, "%vdfs index /nonexistent/vdfs-folder")
