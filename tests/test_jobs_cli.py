@@ -74,7 +74,7 @@ def test_cancel_from_another_process(lib, slow):
     bad = vdfs(lib, "jobs", "resume", job.id, ok=False)
     assert bad.returncode == 1 and "is cancelled" in bad.stderr
     bad = vdfs(lib, "jobs", "pause", "zzzz", ok=False)
-    assert bad.returncode == 1 and "no job with id 'zzzz'" in bad.stderr
+    assert bad.returncode == 1 and "no job 'zzzz'" in bad.stderr
 
 
 def test_actions_log_and_undo(lib, tmp_path):

@@ -38,14 +38,7 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _resolve(lib: Any, prefix: str) -> Any:
-    from core.jobs import JobError
-    rows = lib.jobs.store._rows("SELECT id FROM jobs WHERE id LIKE ? ORDER BY created_at",
-                                (prefix.replace("%", "").replace("_", "") + "%",))
-    if not rows:
-        raise JobError(f"no job with id {prefix!r} (see `vdfs jobs`)")
-    if len(rows) > 1:
-        raise JobError(f"job id {prefix!r} is ambiguous: {', '.join(r['id'][:12] for r in rows)}")
-    return lib.jobs.get(rows[0]["id"])
+    return lib.jobs.get(prefix)
 
 
 def _progress(info: dict[str, Any]) -> str:

@@ -264,9 +264,16 @@ class JobManager:
 
     # ---- finding and resuming ------------------------------------------------------------
     def get(self, job_id: str) -> Job:
-        if self.store.get(job_id) is None:
-            raise JobError(f"no job {job_id}")
-        return Job(self, job_id)
+        """The job with this id, or with this unique id prefix (as `vdfs jobs` shows them)."""
+        if self.store.get(job_id) is not None:
+            return Job(self, job_id)
+        ids = self.store.ids_with_prefix(job_id) if len(job_id) >= 4 else []
+        if len(ids) == 1:
+            return Job(self, ids[0])
+        if ids:
+            raise JobError(f"job id {job_id!r} is ambiguous: "
+                           f"{', '.join(i[:12] for i in ids[:5])}")
+        raise JobError(f"no job {job_id!r} in this library (see `vdfs jobs`)")
 
     def list(self, *, status: str | None = None, name: str | None = None,
              limit: int | None = None) -> list[dict[str, Any]]:

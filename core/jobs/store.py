@@ -78,6 +78,11 @@ class JobStore:
             sql += f" LIMIT {int(limit)}"
         return self._rows(sql, params)
 
+    def ids_with_prefix(self, prefix: str) -> list[str]:
+        hi = prefix + "\uffff"
+        return [r["id"] for r in self._rows(
+            "SELECT id FROM jobs WHERE id >= ? AND id < ? ORDER BY created_at", (prefix, hi))]
+
     def unfinished(self, name: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM jobs WHERE status IN ('queued', 'running', 'paused')"
         params: list[Any] = []
