@@ -310,3 +310,22 @@ def test_any_mix_of_tag_and_note_changes_commits_and_undoes_exactly(lib, tree, o
     # undo leaves (possibly empty) metadata rows behind; their tags and notes are as before
     assert after["tag_links"] == before["tag_links"] and after["entries"] == before["entries"]
     assert all(r[4] is None for r in after["user_metadata"])
+
+
+def test_content_and_model_targets(lib, tree):
+    ctx = actions_for(lib).context()
+    (content,) = lib.conn.execute("SELECT c.uuid FROM entries e JOIN content_identities c "
+                                  "ON c.id = e.content_id WHERE e.name='a.txt'").fetchone()
+    mu = lib.vdfs().create_model(ActionNote(text="m"))
+    p = preview_changes(lib, "meta", [ctx.add_tag(content, "#shared", scope="content"),
+                                      ctx.set_note(content, "every copy", scope="content"),
+                                      ctx.add_tag(mu, "#modeltag", scope="model")])
+    assert [c.target.split(":")[0] for c in p.changes] == ["content", "content", "model"]
+    res = commit(lib, p)
+    a = uid(lib, "a.txt")
+    assert "#shared" in [t.name for t in lib.vdfs().tags_of_entry(a)]   # shown on the copy
+    assert [t.name for t in lib.vdfs().tags_of_model(mu)] == ["#modeltag"]
+    undo(lib, res.audit_id)
+    assert [t.name for t in lib.vdfs().tags_of_entry(a)] == []
+    assert lib.vdfs().tags_of_model(mu) == []
+    assert lib.vdfs().get_metadata(uuid.UUID(bytes=content), scope="content").notes is None
