@@ -14,7 +14,8 @@ def strip(snap):
     return {k: v[:10] for k, v in snap["entries"].items()}, snap["identities"]
 
 
-def test_split_discovery_matches_single_process(lib, tmp_path, monkeypatch):
+def test_split_discovery_matches_single_process(tmp_path, monkeypatch):
+    lib = core.Library.create(tmp_path / "odd #1 ?%20.vdfs")   # the worker opens it by URI
     root = build_tree(tmp_path / "t", files=80, seed=3)
     bad = os.path.join(os.fsencode(root), b"top\xff")
     os.mkdir(bad)
@@ -46,3 +47,4 @@ def test_split_discovery_matches_single_process(lib, tmp_path, monkeypatch):
     fresh.index(root, workers=1).wait()
     assert strip(snapshot(lib, root)) == strip(snapshot(fresh, root))
     fresh.close()
+    lib.close()

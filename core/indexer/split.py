@@ -34,6 +34,7 @@ def discover_split(conn: sqlite3.Connection, db_path: str, location_id: int, roo
     """`root_rows`: the stored rows of `root` and of its direct children."""
     proc = subprocess.Popen([sys.executable, "-I", WORKER], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE)   # starts while we list the root
+    data = None
     try:
         out = Discovery()
         stored = root_rows
@@ -57,8 +58,13 @@ def discover_split(conn: sqlite3.Connection, db_path: str, location_id: int, roo
         scan(mine, stored, out, progress=progress, after_dir=after_dir)
         data = proc.stdout.read()
     finally:
+        if data is None:        # we failed first: the worker's answer will never be read
+            proc.kill()
         if not proc.stdin.closed:
-            proc.stdin.close()
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
         rc = proc.wait()
         proc.stdout.close()
     if rc != 0 or not data:

@@ -12,6 +12,7 @@ import os
 import pickle
 import sqlite3
 import sys
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,7 +21,7 @@ from walk import Discovery, scan  # noqa: E402
 
 
 def work(db_path: str, location_id: int, roots: list[tuple[str, str | None]]) -> tuple:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn = sqlite3.connect(Path(db_path).as_uri() + "?mode=ro", uri=True)
     try:
         stored = load_subtrees(conn, location_id, [d if d is not None else r for r, d in roots])
     finally:
