@@ -173,9 +173,13 @@ def commit(lib: Any, p: ActionPreview, *, actor: str = "user",
             exc.add_note("could not put back on disk: " + "; ".join(problems))
         if isinstance(exc, (ActionError, OSError, sqlite3.Error, ValueError, LookupError)):
             error = str(exc)
-            rid = _audit_alone(lib, p, actor, outcome, error)
-            if isinstance(exc, (StaleActionError, VerificationFailed)):
-                exc.audit_id = rid
+            try:
+                rid = _audit_alone(lib, p, actor, outcome, error)
+            except sqlite3.Error as audit_exc:   # e.g. still locked: keep the first error
+                exc.add_note(f"(the audit row could not be written: {audit_exc})")
+            else:
+                if isinstance(exc, (StaleActionError, VerificationFailed)):
+                    exc.audit_id = rid
         raise
     journal.close()
     return ActionResult(audit_id=audit_id, preview=p, inverse=inverse)
