@@ -107,6 +107,9 @@ def test_completion_over_the_wire(kernel):
     assert content["status"] == "ok"
     assert content["matches"] == ["run"]
     assert content["cursor_start"] == len("%vdfs ")
+    code = "%%vdfs --limit 3\nentries wh"
+    content = kernel.complete(code, len(code), reply=True, timeout=30)["content"]
+    assert content["matches"] == ["where"] and content["cursor_start"] == len(code) - 2
     execute(kernel, "threshold = 5")
     code = "%%vdfs\nentries where size > :thr"
     content = kernel.complete(code, len(code), reply=True, timeout=30)["content"]
