@@ -104,7 +104,8 @@ def test_deleted_file_entry_goes_identity_follows_its_users(lib, tmp_path):
     (root / "one.txt").write_text("shared")
     (root / "two.txt").write_text("shared")
     (root / "solo.txt").write_text("alone")
-    (root / "kept.txt").write_text("has a model")
+    (root / "kept.txt").write_text("has user metadata")
+    (root / "modelled.txt").write_text("has a model")
     lib.index(root).wait()
     shared = entry(lib, root / "one.txt")[1]
     solo = entry(lib, root / "solo.txt")[1]
@@ -114,10 +115,19 @@ def test_deleted_file_entry_goes_identity_follows_its_users(lib, tmp_path):
     lib.conn.execute("INSERT INTO user_metadata (uuid, content_identity_uuid, notes, created_at, "
                      "updated_at) VALUES (?, ?, 'note on content', 'n', 'n')",
                      (uuid.uuid4().bytes, kept_uuid))
-    for name in ("one.txt", "solo.txt", "kept.txt"):
+    modelled = entry(lib, root / "modelled.txt")[1]
+    meta = lib.conn.execute("INSERT INTO user_metadata (uuid, created_at, updated_at) "
+                            "VALUES (?, 'n', 'n')", (uuid.uuid4().bytes,)).lastrowid
+    lib.conn.execute(
+        "INSERT INTO models (uuid, extension_id, model_type, data, content_identity_uuid, "
+        "metadata_id, sync_strategy, created_at, updated_at) VALUES (?, 'x.test', 'Thing', "
+        "'{}', (SELECT uuid FROM content_identities WHERE id = ?), ?, 1, 'n', 'n')",
+        (uuid.uuid4().bytes, modelled, meta))
+    for name in ("one.txt", "solo.txt", "kept.txt", "modelled.txt"):
         (root / name).unlink()
     result = lib.index(root).wait()
-    assert result["deleted"] == 3
+    assert result["deleted"] == 4
+    assert count(lib, "SELECT entry_count FROM content_identities WHERE id=?", modelled) == 0
     assert entry(lib, root / "one.txt") is None
     assert count(lib, "SELECT entry_count FROM content_identities WHERE id=?", shared) == 1
     assert count(lib, "SELECT count(*) FROM content_identities WHERE id=?", solo) == 0
@@ -275,3 +285,40 @@ def test_new_file_reusing_a_deleted_inode_is_not_a_move(lib, tmp_path):
     assert entry(lib, new)[0] != old_uuid
     assert lib.conn.execute("SELECT count(*) FROM user_metadata WHERE entry_uuid = ?",
                             (old_uuid,)).fetchone() == (0,)
+
+
+def test_deleting_an_entry_removes_what_is_scoped_to_it(lib, tmp_path):
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "gone.txt").write_text("to be deleted")
+    (root / "stays.txt").write_text("stays")
+    lib.index(root).wait()
+    gone, stays = entry(lib, root / "gone.txt")[0], entry(lib, root / "stays.txt")[0]
+    c = lib.conn
+    meta = c.execute("INSERT INTO user_metadata (uuid, entry_uuid, created_at, updated_at) "
+                     "VALUES (?, ?, 'n', 'n')", (uuid.uuid4().bytes, gone)).lastrowid
+    keep_meta = c.execute("INSERT INTO user_metadata (uuid, entry_uuid, created_at, updated_at) "
+                          "VALUES (?, ?, 'n', 'n')", (uuid.uuid4().bytes, stays)).lastrowid
+    tag = c.execute("INSERT INTO tags (uuid, name, created_at) VALUES (?, '#x', 'n')",
+                    (uuid.uuid4().bytes,)).lastrowid
+    for m in (meta, keep_meta):
+        c.execute("INSERT INTO tag_links VALUES (?, ?, 'user', 'n')", (m, tag))
+    model = uuid.uuid4().bytes
+    c.execute("INSERT INTO models (uuid, extension_id, model_type, data, entry_uuid, "
+              "metadata_id, sync_strategy, created_at, updated_at) VALUES (?, 'x.t', 'T', '{}', "
+              "?, ?, 0, 'n', 'n')", (model, gone, meta))
+    coll = c.execute("INSERT INTO collections (uuid, name, created_at, updated_at) "
+                     "VALUES (?, 'c', 'n', 'n')", (uuid.uuid4().bytes,)).lastrowid
+    c.execute("INSERT INTO collection_items (collection_id, position, entry_uuid, added_at) "
+              "VALUES (?, 0, ?, 'n')", (coll, gone))
+    c.execute("INSERT INTO collection_items (collection_id, position, model_uuid, added_at) "
+              "VALUES (?, 1, ?, 'n')", (coll, model))
+    c.execute("INSERT INTO collection_items (collection_id, position, entry_uuid, added_at) "
+              "VALUES (?, 2, ?, 'n')", (coll, stays))
+    (root / "gone.txt").unlink()
+    assert lib.index(root).wait()["deleted"] == 1
+    assert count(lib, "SELECT count(*) FROM models") == 0
+    assert count(lib, "SELECT count(*) FROM user_metadata") == 1
+    assert count(lib, "SELECT count(*) FROM tag_links") == 1
+    assert [r[0] for r in c.execute("SELECT position FROM collection_items")] == [2]
+    assert c.execute("PRAGMA foreign_key_check").fetchall() == []
