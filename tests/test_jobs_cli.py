@@ -94,3 +94,16 @@ def test_actions_log_and_undo(lib, tmp_path):
     assert lib.conn.execute("SELECT name FROM entries WHERE uuid=?", (u,)).fetchone()[0] == "f.txt"
     again = vdfs(lib, "undo", str(res.audit_id), ok=False)
     assert again.returncode == 1 and "already undone" in again.stderr
+
+
+def test_prune_forgets_only_old_ended_jobs(lib):
+    done = lib.jobs.submit("crashtest.sum", {"n": 2})
+    done.wait(30)
+    old = lib.jobs.submit("crashtest.sum", {"n": 3})
+    old.wait(30)
+    lib.jobs.store._exec("UPDATE jobs SET finished_at='2020-01-01T00:00:00.000000Z' WHERE id=?",
+                         (old.id,))
+    assert "pruned 1 job(s)" in vdfs(lib, "jobs", "prune", "--days", "7").stdout
+    assert [r["id"] for r in lib.jobs.list()] == [done.id]
+    assert lib.jobs.store.tasks(old.id) == []              # its tasks went with it
+    assert len(lib.jobs.store.tasks(done.id)) == 2

@@ -1,4 +1,4 @@
-"""`vdfs jobs` (list), `vdfs jobs show|resume|pause|cancel ID`: the durable jobs of a library.
+"""`vdfs jobs` (list), `vdfs jobs show|resume|pause|cancel ID`, `vdfs jobs prune --days N`.
 
 IDs may be abbreviated to any unique prefix (the list shows 8 characters). `resume` runs the
 job in this process with a progress line on stderr; Ctrl-C pauses it again (resumable).
@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p = sub.add_parser(name, help=text)
         p.add_argument("id", help="job id (or a unique prefix)")
         p.set_defaults(func=fn)
+    prune = sub.add_parser("prune", help="forget ended jobs older than some days")
+    prune.add_argument("--days", type=float, default=30.0, help="age in days (default 30)")
+    prune.set_defaults(func=_prune)
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -128,3 +131,10 @@ def _pause(args: argparse.Namespace) -> int:
 
 def _cancel(args: argparse.Namespace) -> int:
     return _control(args, "cancel")
+
+
+def _prune(args: argparse.Namespace) -> int:
+    with _open(args) as lib:
+        n = lib.jobs.prune(args.days)
+        print(f"pruned {n} job(s) that ended more than {args.days:g} day(s) ago")
+        return 0

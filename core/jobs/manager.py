@@ -8,6 +8,7 @@ owner is dead is resumable (`resume_pending`, `find_unfinished`, `Job.resume`).
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import threading
 import time
@@ -15,6 +16,7 @@ import traceback
 import uuid
 from typing import Any, Callable
 
+from ..clock import utc_now
 from ..events import Event
 from . import codec
 from .context import JobContext, RunFlags
@@ -320,6 +322,18 @@ class JobManager:
             except JobError as exc:
                 log.warning("cannot resume job %s (%s): %s", row["id"], row["name"], exc)
         return started
+
+    def prune(self, older_than_days: float = 30.0,
+              statuses: tuple[str, ...] = ("completed", "cancelled", "failed")) -> int:
+        """Forget jobs that ended more than `older_than_days` ago, with their task rows."""
+        bad = [s for s in statuses if s not in TERMINAL]
+        if bad:
+            raise JobError(f"only ended jobs can be pruned, not {bad}; ended: {TERMINAL}")
+        if older_than_days < 0:
+            raise JobError(f"older_than_days must be >= 0, got {older_than_days}")
+        cutoff = (utc_now() - datetime.timedelta(days=older_than_days)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ")
+        return self.store.prune(cutoff, tuple(statuses))
 
     def running_here(self) -> list[str]:
         with self._lock:

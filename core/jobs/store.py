@@ -168,6 +168,13 @@ class JobStore:
                 "WHERE id=? AND owner=?", (state_json, now, now, job_id, owner))
             return self.control(job_id)
 
+    def prune(self, finished_before: str, statuses: tuple[str, ...]) -> int:
+        """Delete ended jobs (and, by cascade, their tasks) finished before an ISO time."""
+        marks = ",".join("?" * len(statuses))
+        cur = self._exec(f"DELETE FROM jobs WHERE status IN ({marks}) AND finished_at < ?",
+                         (*statuses, finished_before))
+        return cur.rowcount
+
     # ---- tasks -------------------------------------------------------------------------
     def completed_task(self, job_id: str, key: str) -> tuple[bool, str | None]:
         """(True, stored result) if task `key` of the job completed, else (False, None)."""
