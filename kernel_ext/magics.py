@@ -7,7 +7,9 @@ message with caret); anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections import ChainMap
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, MutableMapping
 
 from IPython.core.magic import (Magics, line_cell_magic, magics_class, needs_local_scope,
                                 no_var_expand)
@@ -40,37 +42,20 @@ QUERY_SOURCES_TOO = ("jobs", "tags")
 QUERY_FLAGS: A.FlagSpec = {"out": A.identifier, "explain": bool, "limit": A.positive_int}
 
 
-def _syntax_error_type() -> type | None:
-    try:
-        from vdfs_query import VdfsSyntaxError
-        return VdfsSyntaxError
-    except ImportError:  # the query package is not there yet
-        return None
-
-
-def _vdfs_error_type() -> type:
+@contextmanager
+def user_errors(text: str | None = None) -> Iterator[None]:
+    """Turn the errors a user can cause (bad query, refused request) into short MagicErrors;
+    anything else is a bug and keeps its traceback."""
     from core.errors import VdfsError
-    return VdfsError
-
-
-def user_errors(text: str | None = None) -> Any:
-    """Context manager turning query/library exceptions into short MagicErrors."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def guard():
-        syntax = _syntax_error_type()
-        try:
-            yield
-        except MagicError:
-            raise
-        except Exception as exc:  # narrow below; anything else is a bug and re-raises
-            if syntax is not None and isinstance(exc, syntax):
-                raise from_syntax_error(exc, text or "") from None
-            if isinstance(exc, _vdfs_error_type()):
-                raise from_query_error(exc, text) from None
-            raise
-    return guard()
+    from vdfs_query import VdfsSyntaxError
+    try:
+        yield
+    except MagicError:
+        raise
+    except VdfsSyntaxError as exc:
+        raise from_syntax_error(exc, text or "") from None
+    except VdfsError as exc:
+        raise from_query_error(exc, text) from None
 
 
 @magics_class
@@ -79,7 +64,7 @@ class VdfsMagics(Magics):
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self.commands: dict[str, Callable[[str, dict[str, Any]], Any]] = {
+        self.commands: dict[str, Callable[[str, MutableMapping[str, Any]], Any]] = {
             "open": self.cmd_open, "close": self.cmd_close, "index": self.cmd_index,
             "explain": self.cmd_explain, "jobs": self.cmd_jobs, "run": self.cmd_run,
             "preview": self.cmd_preview, "view": self.cmd_view, "install": self.cmd_install,
@@ -89,11 +74,9 @@ class VdfsMagics(Magics):
     @no_var_expand
     @needs_local_scope
     @line_cell_magic
-    def vdfs(self, line: str, cell: str | None = None, local_ns: dict[str, Any] | None = None) -> Any:
+    def vdfs(self, line: str, cell: str | None = None, local_ns: MutableMapping[str, Any] | None = None) -> Any:
         """Query and drive a vdfs library (`%vdfs help` lists the commands)."""
-        ns = dict(self.shell.user_ns)
-        if local_ns:
-            ns.update(local_ns)
+        ns: MutableMapping[str, Any] = ChainMap(local_ns or {}, self.shell.user_ns)
         if cell is not None:
             flags, rest = A.leading_flags(line, QUERY_FLAGS, command="%%vdfs")
             if rest.strip():
@@ -111,7 +94,7 @@ class VdfsMagics(Magics):
         return self.run_query(query, ns, flags.flags)
 
     # ---- queries ------------------------------------------------------------------------
-    def run_query(self, text: str, ns: dict[str, Any], flags: dict[str, Any]) -> Any:
+    def run_query(self, text: str, ns: MutableMapping[str, Any], flags: dict[str, Any]) -> Any:
         if not text.strip():
             raise VdfsUsageError("empty query (try `%vdfs help`)")
         lib = session.library()
@@ -128,11 +111,11 @@ class VdfsMagics(Magics):
             self.shell.user_ns[flags["out"]] = result
         return result
 
-    def cmd_explain(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_explain(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         return self.run_query(rest, ns, {"explain": True})
 
     # ---- library ------------------------------------------------------------------------
-    def _value(self, token: str, ns: dict[str, Any]) -> Any:
+    def _value(self, token: str, ns: MutableMapping[str, Any]) -> Any:
         """A positional argument: `:name` reads the user's variable, anything else is text."""
         if token.startswith(":") and token[1:].isidentifier():
             if token[1:] not in ns:
@@ -140,7 +123,7 @@ class VdfsMagics(Magics):
             return ns[token[1:]]
         return token
 
-    def cmd_open(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_open(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         p = A.parse(A.split(rest), {"create": bool}, command="open")
         if len(p.positional) != 1:
             raise VdfsUsageError("usage: %vdfs open PATH [--create]")
@@ -152,13 +135,13 @@ class VdfsMagics(Magics):
         self.shell.user_ns["vdfs_library"] = lib
         return Text(f"library {lib.info.get('name')!r} is open")
 
-    def cmd_close(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_close(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         A.parse(A.split(rest), {}, command="close")
         session.close_library()
         self.shell.user_ns.pop("vdfs_library", None)
         return Text("library closed")
 
-    def cmd_index(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_index(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         p = A.parse(A.split(rest), {"wait": bool}, command="index")
         if len(p.positional) != 1:
             raise VdfsUsageError("usage: %vdfs index PATH [--wait]")
@@ -175,12 +158,12 @@ class VdfsMagics(Magics):
                 monitor.wait()
         return monitor
 
-    def cmd_jobs(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_jobs(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         A.parse(A.split(rest), {}, command="jobs")
         from .widgets.jobs import jobs_table
         return jobs_table(session.library())
 
-    def cmd_run(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_run(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         p = A.parse(A.split(rest), {"wait": bool}, command="run")
         if not p.positional:
             raise VdfsUsageError("usage: %vdfs run EXTENSION.JOB [key=value ...] [--wait]")
@@ -191,7 +174,7 @@ class VdfsMagics(Magics):
             job = run_job(lib, name, kwargs)
         return self._monitor(job, wait=bool(p.flags.get("wait")))
 
-    def _kwargs(self, tokens: list[str], ns: dict[str, Any]) -> dict[str, Any]:
+    def _kwargs(self, tokens: list[str], ns: MutableMapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for tok in tokens:
             key, eq, raw = tok.partition("=")
@@ -206,7 +189,7 @@ class VdfsMagics(Magics):
                     out[key] = raw
         return out
 
-    def cmd_preview(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_preview(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         p = A.parse(A.split(rest), {}, command="preview")
         if not p.positional:
             raise VdfsUsageError("usage: %vdfs preview EXTENSION.ACTION [key=value ...]")
@@ -216,7 +199,7 @@ class VdfsMagics(Magics):
         with user_errors():
             return ActionPanel.start(session.library(), target, self._kwargs(p.positional[1:], ns))
 
-    def cmd_view(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_view(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         p = A.parse(A.split(rest), {"limit": A.positive_int}, command="view")
         if len(p.positional) != 1 or "/" not in p.positional[0]:
             raise VdfsUsageError("usage: %vdfs view EXTENSION/VIEW_ID")
@@ -225,7 +208,7 @@ class VdfsMagics(Magics):
         with user_errors():
             return render_view(session.library(), ext, view_id, limit=p.flags.get("limit"))
 
-    def cmd_install(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_install(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         p = A.parse(A.split(rest), {"yes": bool}, command="install")
         if len(p.positional) != 1:
             raise VdfsUsageError("usage: %vdfs install PATH|PACKAGE|:object [--yes]")
@@ -234,12 +217,12 @@ class VdfsMagics(Magics):
             return InstallDialog.start(session.library(), self._value(p.positional[0], ns),
                                        grant_all=bool(p.flags.get("yes")))
 
-    def cmd_tags(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_tags(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         A.parse(A.split(rest), {}, command="tags")
         with user_errors():
             result = session.library().query("tags select name, uses order by name")
         return Table(["tag", "uses"], [[r["name"], r["uses"]] for r in result.rows()],
                      title="tags", noun="tag")
 
-    def cmd_help(self, rest: str, ns: dict[str, Any]) -> Any:
+    def cmd_help(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         return Text(HELP)
