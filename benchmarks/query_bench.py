@@ -152,12 +152,18 @@ def build(lib, n_entries: int, seed: int = 7) -> dict:
         conn.execute(sql)
     conn.execute("ANALYZE")
     index_s = time.perf_counter() - t0
-    pick = entries[len(entries) // 2]
-    album = pick[4].rsplit("/", 1)[0]
-    sample.update(uuid=str(uuid.UUID(bytes=pick[1])), path=pick[4], album=album,
-                  user_photos="/data/user3/photos/2019", content=str(uuid.UUID(bytes=contents[pick[15] - 1][1])))
     return {"entries": len(entries), "contents": len(contents), "models": len(models),
-            "insert_s": insert_s, "index_s": index_s, "sample": sample}
+            "insert_s": insert_s, "index_s": index_s}
+
+
+def sample_of(lib) -> dict:
+    """Values the point queries look up: an entry in the middle of the library."""
+    n = lib.conn.execute("SELECT max(id) FROM entries WHERE content_id IS NOT NULL").fetchone()[0]
+    u, path, cu = lib.conn.execute(
+        "SELECT e.uuid, e.path, c.uuid FROM entries e JOIN content_identities c ON c.id = e.content_id "
+        "WHERE e.id >= ? ORDER BY e.id LIMIT 1", (n // 2,)).fetchone()
+    return {"uuid": str(uuid.UUID(bytes=u)), "path": path, "album": path.rsplit("/", 1)[0],
+            "user_photos": "/data/user3/photos/2019", "content": str(uuid.UUID(bytes=cu))}
 
 
 def timed(fn, min_runs: int = 5, max_runs: int = 21, budget: float = 1.5) -> float:
@@ -178,7 +184,7 @@ def timed(fn, min_runs: int = 5, max_runs: int = 21, budget: float = 1.5) -> flo
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--entries", type=int, default=1_000_000)
-    ap.add_argument("--keep", help="build the library in this folder and keep it")
+    ap.add_argument("--keep", help="build the library in this folder and keep it (reused if there)")
     args = ap.parse_args()
     base = Path(args.keep or tempfile.mkdtemp(prefix="vdfs-qbench-"))
     os.environ.setdefault("VDFS_HOME", str(base / "home"))
@@ -188,13 +194,18 @@ def main() -> int:
     from vdfs_query import compiler, parser
     from vdfs_query.mirror import load_sqlite_extension
 
-    lib = core.Library.create(base / "bench.vdfs")
-    t0 = time.perf_counter()
-    info = build(lib, args.entries)
-    print(f"built {info['entries']:,} entries, {info['contents']:,} contents, {info['models']:,} models "
-          f"in {time.perf_counter() - t0:.1f}s (insert {info['insert_s']:.1f}s incl. change-log "
-          f"triggers, indexes {info['index_s']:.1f}s)")
-    s = info["sample"]
+    if (base / "bench.vdfs" / "library.db").exists():
+        lib = core.Library.open(base / "bench.vdfs")
+        print(f"reusing {lib.conn.execute('SELECT count(*) FROM entries').fetchone()[0]:,} entries "
+              f"in {base}")
+    else:
+        lib = core.Library.create(base / "bench.vdfs")
+        t0 = time.perf_counter()
+        info = build(lib, args.entries)
+        print(f"built {info['entries']:,} entries, {info['contents']:,} contents, {info['models']:,} "
+              f"models in {time.perf_counter() - t0:.1f}s (insert {info['insert_s']:.1f}s incl. "
+              f"change-log triggers, indexes {info['index_s']:.1f}s)")
+    s = sample_of(lib)
     queries = [
         ("point (uuid)", "entries where uuid = :u", {"u": s["uuid"]}),
         ("point (path)", "entries where path = :p", {"p": s["path"]}),
@@ -268,11 +279,16 @@ def main() -> int:
               f"{t_nat * 1e3:>10.2f}{best * 1e3:>9.2f}{ratio:>6.2f}x{t_compile * 1e6:>11.0f}")
     print(f"worst ratio to the best baseline: {worst:.2f}x (target ≤ 1.5x)")
 
-    # freshness: a write then at once a query, on the mirror
-    t0 = time.perf_counter()
-    lib.conn.execute("UPDATE entries SET size = size + 1 WHERE path = ?", (s["path"],))
-    r = lib.query("entries group by ext select ext, count() as files, sum(size) as bytes order by bytes desc limit 10")
-    print(f"write + aggregate query (mirror replays 1 change): {(time.perf_counter() - t0) * 1e3:.1f} ms, route {r.route}")
+    # freshness: a write then at once a query, on the mirror (second round: warm imports)
+    agg = "entries group by ext select ext, count() as files, sum(size) as bytes order by bytes desc limit 10"
+    for _ in range(2):
+        t_q = timed(lambda: lib.query(agg))
+        t0 = time.perf_counter()
+        lib.conn.execute("UPDATE entries SET size = size + 1 WHERE path = ?", (s["path"],))
+        r = lib.query(agg)
+        t_w = time.perf_counter() - t0
+    print(f"write + the same aggregate at once: {t_w * 1e3:.1f} ms (the query alone {t_q * 1e3:.1f} ms; "
+          f"route {r.route}, sees the write: {r.rows() != []})")
     lib.close()
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)

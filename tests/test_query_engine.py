@@ -66,6 +66,7 @@ def test_routes(indexed):
     assert lib.explain("entries group by ext").route == "duckdb"
     assert lib.explain("content duplicates").route == "duckdb"
     assert lib.explain("tags").route == "sqlite"
+    assert lib.explain('entries tagged "#rare"').route == "sqlite"          # a tag on few rows
     assert lib.query("entries where uuid = :u", u=uuid.UUID(uid)).rows()[0]["uuid"] == uid
 
 
@@ -205,3 +206,16 @@ def test_cli_query_and_explain(indexed):
     out = subprocess.run(cmd + ["query", "entries wher size > 1"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 2 and "did you mean 'where'?" in out.stderr and "^" in out.stderr
+
+
+def test_small_sources_and_location_names(indexed):
+    lib, root = indexed
+    locs = lib.query("locations on this device").rows()
+    assert [loc["path"] for loc in locs] == [str(root)]
+    assert lib.query('locations on device "elsewhere"').rows() == []
+    everything = lib.conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+    assert len(lib.query(f'entries in "{locs[0]["name"]}"')) == everything
+    assert [d["name"] for d in lib.query("devices").rows()] == ["test-device"]
+    lib.vdfs().create_collection("Favourites")
+    rows = lib.query('collections where name ~ "fav*"').rows()
+    assert [(r["name"], r["items"]) for r in rows] == [("Favourites", 0)]

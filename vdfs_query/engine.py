@@ -2,8 +2,9 @@
 
 Each query is compiled for the engine that answers it fastest:
 - SQLite (the source of truth) for selective queries its indexes answer directly: a uuid, id,
-  path or content lookup, a folder prefix holding few entries (probed with a capped count),
-  small unordered listings, and the small tables (tags, collections, locations, devices, jobs);
+  path or content lookup, a folder holding few entries or a tag on few rows (both probed with a
+  capped index count, remembered until the library changes much), small unordered listings, and
+  the small tables (tags, collections, locations, devices, jobs);
 - a DuckDB-native mirror (mirror.py) for scans, aggregates, group-bys, duplicates and model
   JSON filters. Before every mirror query the change log is replayed, so a write is visible to
   the very next query; SQLite answers are fresh by construction.
@@ -28,6 +29,12 @@ from .sqlgen import Slot
 SMALL_SOURCES = frozenset({"tags", "collections", "locations", "devices", "jobs"})
 PROBE_CAP = 2000           # a prefix with at most this many entries is served by SQLite
 LISTING_CAP = 1000         # an unfiltered, unordered listing this short is served by SQLite
+TAG_CAP = 20_000           # a tag on at most this many entries/contents is served by SQLite
+_PROBES = {
+    "prefix": f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT {PROBE_CAP + 1})",
+    "tag": (f"SELECT count(*) FROM (SELECT 1 FROM tags t JOIN tag_links tl ON tl.tag_id = t.id "
+            f"WHERE t.name = ? LIMIT {TAG_CAP + 1})"),
+}
 
 
 @dataclass
@@ -77,6 +84,8 @@ class Engine:
         self._sconn = conn
         self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
         self._route_static = True
+        self._templates: dict[tuple, Any] = {}
+        self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, change seq)
 
     def close(self) -> None:
         with self._lock:
@@ -97,11 +106,14 @@ class Engine:
         if route is None and type(query) is str:
             hit = self._fast.get((query, signature(params)))
             if hit is not None:            # a repeated SQLite-routed query: bind and go
-                t = hit
-                values = bind(t.slots, BindContext(params, now, self.device_uuid, query))
+                q, t, static = hit
+                ctx = BindContext(params, now, self.device_uuid, query)
                 with self._lock:
-                    rows = self._sconn.execute(t.sql, values).fetchall()
-                return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
+                    if static or self.route(q, ctx) == "sqlite":
+                        values = bind(t.slots, ctx)
+                        rows = self._sconn.execute(t.sql, values).fetchall()
+                        return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
+                                      params=values)
         q, text = to_ir(query)
         ctx = BindContext(params, now, self.device_uuid, text)
         with self._lock:
@@ -109,9 +121,9 @@ class Engine:
             chosen = route or self.route(q, ctx)
             if SOURCES[q.source].db != "library":
                 chosen = "sqlite"          # jobs.db is not mirrored
-            if (route is None and chosen == "sqlite" and self._route_static and text is not None
-                    and len(self._fast) < 1024):
-                self._fast[(text, signature(params))] = template(q, "sqlite", params)
+            if route is None and chosen == "sqlite" and text is not None and len(self._fast) < 1024:
+                self._fast[(text, signature(params))] = (q, template(q, "sqlite", params),
+                                                         self._route_static)
             duck = None
             if chosen == "duckdb":
                 mirror = self._get_mirror(wait=route == "duckdb" or self.mirror_mode == "sync")
@@ -124,13 +136,25 @@ class Engine:
                 duck = self._get_scan()
                 if duck is None:
                     chosen = "sqlite"
-            t = template(q, "sqlite" if chosen == "sqlite" else "duckdb", params)
+            t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
             values = bind(t.slots, ctx)
             if chosen == "sqlite":
                 rows = self._sconn.execute(t.sql, values).fetchall()
                 return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
             table = duck.execute(t.sql, values).to_arrow_table()
             return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
+
+    def _template(self, q: ir.Query, text: str | None, dialect: str, params: dict | None) -> Any:
+        """compiler.template, memoised by text (hashing a string beats hashing the IR)."""
+        if text is None:
+            return template(q, dialect, params)
+        key = (text, signature(params), dialect)
+        t = self._templates.get(key)
+        if t is None:
+            if len(self._templates) > 2048:
+                self._templates.clear()
+            t = self._templates[key] = template(q, dialect, params)
+        return t
 
     def explain(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None) -> Explain:
         q, text = to_ir(query)
@@ -161,15 +185,33 @@ class Engine:
                 self._route_static = False     # the answer depends on the folder's size now
                 lo = _resolve(Slot(c.value, "path", "prefix_lo"), ctx)
                 hi = _resolve(Slot(c.value, "path", "prefix_hi"), ctx)
-                n = self._sconn.execute(
-                    "SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? "
-                    f"LIMIT {PROBE_CAP + 1})", (lo, hi)).fetchone()[0]
-                if n <= PROBE_CAP:
+                if self._probe("prefix", lo, hi) <= PROBE_CAP:
+                    return "sqlite"
+            if isinstance(c, ir.Tagged) and q.source in ("entries", "content"):
+                self._route_static = False
+                tag = _resolve(Slot(c.value, "tag"), ctx)
+                if self._probe("tag", tag) <= TAG_CAP:
                     return "sqlite"
         if (q.where is None and not q.order and not q.aggregated and not q.count_only
                 and isinstance(q.limit, ir.Lit) and q.limit.value <= LISTING_CAP):
             return "sqlite"
         return "duckdb"
+
+    def _probe(self, kind: str, *args: Any) -> int:
+        """How many rows an index would visit (capped): entries below a folder, links of a tag.
+        Remembered until ~1000 more changes: a route is only about speed, so an old count never
+        makes an answer stale."""
+        row = self._sconn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'change_log'").fetchone()
+        seq = row[0] if row else 0
+        key = (kind, *args)
+        hit = self._probes.get(key)
+        if hit is not None and abs(seq - hit[1]) < 1000:
+            return hit[0]
+        n = self._sconn.execute(_PROBES[kind], args).fetchone()[0]
+        if len(self._probes) > 4096:
+            self._probes.clear()
+        self._probes[key] = (n, seq)
+        return n
 
     def _get_mirror(self, wait: bool = False) -> Any:
         if self.mirror_mode == "off" or self.mirror_error is not None:
