@@ -28,7 +28,7 @@ HELP = """\
 %%vdfs [--out NAME] [--explain] [--limit N]
                                   the cell is a query; --out stores the Result in NAME
 %vdfs explain <query>             the IR and SQL with its bound parameters
-%vdfs jobs                        jobs of this library
+%vdfs jobs [--watch]              jobs of this library; --watch: a live monitor per running job
 %vdfs run EXT.JOB [key=value ...] start a job (job monitor); values may be :variables
 %vdfs preview ACTION [k=v ...]    preview an action (or :preview), then Commit / Discard
 %vdfs view EXT/VIEW_ID            render a view of an extension's ui_manifest.json
@@ -159,8 +159,10 @@ class VdfsMagics(Magics):
         return monitor
 
     def cmd_jobs(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        A.parse(A.split(rest), {}, command="jobs")
-        from .widgets.jobs import jobs_table
+        p = A.parse(A.split(rest), {"watch": bool}, command="jobs")
+        from .widgets.jobs import JobsPanel, jobs_table
+        if p.flags.get("watch"):
+            return JobsPanel(session.library())
         return jobs_table(session.library())
 
     def cmd_run(self, rest: str, ns: MutableMapping[str, Any]) -> Any:

@@ -184,3 +184,20 @@ def test_flag_parser_round_trips_known_flags(flags, positional):
 def test_flag_parser_rejects_any_unknown_flag(name):
     with pytest.raises(VdfsUsageError, match=f"unknown flag --{name} for 't'"):
         A.parse([f"--{name}"], {"out": A.identifier, "limit": A.positive_int, "explain": bool}, command="t")
+
+
+def test_jobs_watch_panel_adds_a_monitor_per_new_job(opened):
+    import threading
+    GATES["g3"] = threading.Event()
+    panel = run(opened, "%vdfs jobs --watch")
+    assert panel.text() == "jobs: 0 running or waiting, 0 watched"
+    first = run(opened, '%vdfs run test.count n=2 gate="g3"')
+    _wait_for(lambda: first.job.id in panel.monitors)
+    assert panel.text().startswith("jobs: 1 running or waiting, 1 watched")
+    GATES["g3"].set()
+    first.wait(10)
+    _wait_for(lambda: panel.monitors[first.job.id].status == "completed")
+    assert panel.text().splitlines() == ["jobs: 0 running or waiting, 1 watched",
+                                         "  job test.count: completed 2/2 (100%), phase counting"]
+    assert len(panel.children) == 2
+    panel.close()

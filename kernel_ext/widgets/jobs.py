@@ -156,6 +156,53 @@ class JobMonitor(TextFallback, W.VBox):
     def result(self) -> Any:
         return self.job.info().get("result")
 
+    def close(self) -> None:
+        self._unsubscribe()
+        super().close()
+
+
+class JobsPanel(TextFallback, W.VBox):
+    """A monitor per job of the library that is queued, running or paused, growing as new jobs
+    start (from `job.status` events) — `%vdfs jobs --watch`."""
+
+    def __init__(self, lib: Any):
+        self.lib = lib
+        self.monitors: dict[str, JobMonitor] = {}
+        self._lock = threading.Lock()
+        self._head = W.HTML()
+        super().__init__([self._head])
+        self.add_class("vdfs-jobs-panel")
+        self._unsubscribe = lib.events.subscribe(self._on_event, kinds=("job.status",))
+        for status in ("running", "queued", "paused"):
+            for info in lib.jobs.list(status=status):
+                self._add(info["id"])
+        self._render()
+
+    def _add(self, job_id: str) -> None:
+        with self._lock:
+            if job_id in self.monitors:
+                return
+            self.monitors[job_id] = JobMonitor(self.lib.jobs.get(job_id), self.lib)
+        self.children = (self._head, *self.monitors.values())
+
+    def _on_event(self, event: Any) -> None:
+        if event.payload.get("status") in ("queued", "running") and event.payload.get("job_id"):
+            self._add(event.payload["job_id"])
+        self._render()
+
+    def _render(self) -> None:
+        live = sum(1 for m in self.monitors.values() if m.status not in TERMINAL)
+        self._head.value = f"<b>jobs</b> — {live} running or waiting, {len(self.monitors)} watched"
+
+    def close(self) -> None:
+        self._unsubscribe()
+        super().close()
+
+    def text(self) -> str:
+        live = sum(1 for m in self.monitors.values() if m.status not in TERMINAL)
+        return "\n".join([f"jobs: {live} running or waiting, {len(self.monitors)} watched",
+                          *(f"  {m.text()}" for m in self.monitors.values())])
+
 
 def _esc(text: Any) -> str:
     import html
