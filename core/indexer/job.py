@@ -11,10 +11,12 @@ SIGKILL itself at the n-th safe point of that phase (after a commit, before its 
 """
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from ..clock import now_iso
 from ..events import Event
@@ -54,6 +56,20 @@ class _CrashHook:
 
 def _capped(items: list[dict[str, str]]) -> list[dict[str, str]]:
     return items[:MAX_LISTED]
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The walk and the diff allocate hundreds of thousands of acyclic tuples; the cyclic
+    garbage collector would rescan them over and over (~15% of a re-index). Paused for the
+    phase, restored after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _env_int(name: str, default: int) -> int:
@@ -118,9 +134,11 @@ class IndexRun:
                                   errors=[], skipped=[])
                 self.save()
             if self.state["phase"] in ("discovery", "processing"):
-                self.discover_and_process()
+                with _gc_paused():
+                    self.discover_and_process()
             if self.state["phase"] == "content":
-                self.identify_content()
+                with _gc_paused():
+                    self.identify_content()
             if self.state["phase"] == "aggregation":
                 self.aggregate()
             return self.finalise()

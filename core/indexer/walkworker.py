@@ -8,6 +8,7 @@ bytes). Results are plain tuples and os.stat_result, so module names never matte
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import sqlite3
@@ -34,6 +35,7 @@ def work(db_path: str, location_id: int, roots: list[tuple[str, str | None]]) ->
 
 
 def main() -> None:
+    gc.disable()            # short-lived, allocates only acyclic tuples: no collector needed
     request = pickle.load(sys.stdin.buffer)
     answer = work(*request)
     sys.stdout.buffer.write(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
