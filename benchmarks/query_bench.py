@@ -166,7 +166,7 @@ def sample_of(lib) -> dict:
             "user_photos": "/data/user3/photos/2019", "content": str(uuid.UUID(bytes=cu))}
 
 
-def timed(fn, min_runs: int = 5, max_runs: int = 21, budget: float = 1.5) -> float:
+def timed(fn, min_runs: int = 3, max_runs: int = 21, budget: float = 1.0) -> float:
     """Median seconds of fn() after a warm-up; sub-millisecond calls are timed in batches."""
     t = time.perf_counter()
     fn()
@@ -181,11 +181,17 @@ def timed(fn, min_runs: int = 5, max_runs: int = 21, budget: float = 1.5) -> flo
     return statistics.median(runs)
 
 
+def _ms(seconds: float) -> str:
+    ms = seconds * 1e3
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.1f}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--entries", type=int, default=1_000_000)
     ap.add_argument("--keep", help="build the library in this folder and keep it (reused if there)")
     args = ap.parse_args()
+    started = time.perf_counter()
     base = Path(args.keep or tempfile.mkdtemp(prefix="vdfs-qbench-"))
     os.environ.setdefault("VDFS_HOME", str(base / "home"))
     import duckdb
@@ -248,6 +254,7 @@ def main() -> int:
     sconn.create_function("vdfs_regexp", 2, _regexp, deterministic=True)
 
     dev = lib.device_uuid.bytes
+    print("times in ms, medians; ratio = vdfs / best baseline")
     header = (f"{'query':<24}{'route':>7}{'vdfs ms':>10}{'sqlite3':>10}{'duck-scan':>11}"
               f"{'duck-nat':>10}{'best':>9}{'ratio':>7}{'compile µs':>12}")
     print(header)
@@ -275,8 +282,8 @@ def main() -> int:
         t_compile = timed(compile_once, min_runs=20, max_runs=50, budget=0.3)
         ratio = t_ours / best
         worst = max(worst, ratio)
-        print(f"{label:<24}{res.route:>7}{t_ours * 1e3:>10.2f}{t_s * 1e3:>10.2f}{t_scan * 1e3:>11.2f}"
-              f"{t_nat * 1e3:>10.2f}{best * 1e3:>9.2f}{ratio:>6.2f}x{t_compile * 1e6:>11.0f}")
+        print(f"{label:<24}{res.route:>7}{_ms(t_ours):>10}{_ms(t_s):>10}{_ms(t_scan):>11}"
+              f"{_ms(t_nat):>10}{_ms(best):>9}{ratio:>6.2f}x{t_compile * 1e6:>11.0f}")
     print(f"worst ratio to the best baseline: {worst:.2f}x (target ≤ 1.5x)")
 
     # freshness: a write then at once a query, on the mirror (second round: warm imports)
@@ -290,6 +297,7 @@ def main() -> int:
     print(f"write + the same aggregate at once: {t_w * 1e3:.1f} ms (the query alone {t_q * 1e3:.1f} ms; "
           f"route {r.route}, sees the write: {r.rows() != []})")
     lib.close()
+    print(f"benchmark took {time.perf_counter() - started:.0f}s")
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
     return 0

@@ -3,7 +3,7 @@
 Each query is compiled for the engine that answers it fastest:
 - SQLite (the source of truth) for selective queries its indexes answer directly: a uuid, id,
   path or content lookup, a folder holding few entries or a tag on few rows (both probed with a
-  capped index count, remembered until the library changes much), small unordered listings, and
+  capped index count, remembered for two seconds), small unordered listings, and
   the small tables (tags, collections, locations, devices, jobs);
 - a DuckDB-native mirror (mirror.py) for scans, aggregates, group-bys, duplicates and model
   JSON filters. Before every mirror query the change log is replayed, so a write is visible to
@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from .sqlgen import Slot
 SMALL_SOURCES = frozenset({"tags", "collections", "locations", "devices", "jobs"})
 PROBE_CAP = 2000           # a prefix with at most this many entries is served by SQLite
 LISTING_CAP = 1000         # an unfiltered, unordered listing this short is served by SQLite
+PROBE_TTL = 2.0            # seconds a probe's count is trusted for routing
 TAG_CAP = 20_000           # a tag on at most this many entries/contents is served by SQLite
 _PROBES = {
     "prefix": f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT {PROBE_CAP + 1})",
@@ -85,7 +87,7 @@ class Engine:
         self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
         self._route_static = True
         self._templates: dict[tuple, Any] = {}
-        self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, change seq)
+        self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, monotonic time)
 
     def close(self) -> None:
         with self._lock:
@@ -199,18 +201,17 @@ class Engine:
 
     def _probe(self, kind: str, *args: Any) -> int:
         """How many rows an index would visit (capped): entries below a folder, links of a tag.
-        Remembered until ~1000 more changes: a route is only about speed, so an old count never
+        Remembered for PROBE_TTL seconds: a route is only about speed, so an old count never
         makes an answer stale."""
-        row = self._sconn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'change_log'").fetchone()
-        seq = row[0] if row else 0
         key = (kind, *args)
+        now = time.monotonic()
         hit = self._probes.get(key)
-        if hit is not None and abs(seq - hit[1]) < 1000:
+        if hit is not None and now - hit[1] < PROBE_TTL:
             return hit[0]
         n = self._sconn.execute(_PROBES[kind], args).fetchone()[0]
         if len(self._probes) > 4096:
             self._probes.clear()
-        self._probes[key] = (n, seq)
+        self._probes[key] = (n, now)
         return n
 
     def _get_mirror(self, wait: bool = False) -> Any:
