@@ -80,7 +80,6 @@ def scan(stack: list[tuple[str, str | None]], stored: dict[str, tuple], out: Dis
     which is consumed. With recurse=False the folders found are returned, not walked."""
     changes = out.changes
     pop = stored.pop
-    S_ISDIR, S_ISLNK, S_ISREG = _stat.S_ISDIR, _stat.S_ISLNK, _stat.S_ISREG
     append = changes.append
     found_dirs: list[tuple[str, str | None]] = [] if not recurse else stack
     files = nbytes = ndirs = 0
@@ -112,28 +111,21 @@ def scan(stack: list[tuple[str, str | None]], stored: dict[str, tuple], out: Dis
                 except OSError as exc:
                     _note(out.errors, de.path, f"cannot stat: {exc.strerror or exc}")
                     continue
-                name = de.name
-                if disp is None:
-                    p = de.path
-                    if not name.isascii():
-                        p, raw = display_path(p)
-                        if raw is not None:
-                            name = display_path(name)[0]
-                    else:
-                        raw = None
-                else:  # below a folder whose name is not UTF-8: every path needs escaping
-                    p, raw = display_path(de.path)
-                    name = display_path(name)[0]
-                mode = st.st_mode
-                if S_ISREG(mode):
-                    ftype, size = FILE, st.st_size
+                p = de.path
+                raw = None
+                if disp is not None or not p.isascii():   # isascii is O(1) on str
+                    p, raw = display_path(p)
+                mode = st.st_mode & 0o170000
+                if mode == 0o100000:        # regular file
+                    ftype = FILE
+                    size = st.st_size
                     files += 1
                     nbytes += size
-                elif S_ISDIR(mode):
+                elif mode == 0o040000:      # folder
                     ftype, size = DIR, -1
                     ndirs += 1
                     found_dirs.append((de.path, None if raw is None else p))
-                elif S_ISLNK(mode):
+                elif mode == 0o120000:      # symlink
                     ftype, size = LINK, 0
                     files += 1
                 else:
@@ -143,6 +135,7 @@ def scan(stack: list[tuple[str, str | None]], stored: dict[str, tuple], out: Dis
                 if old is not None and old[1] == st.st_ino and old[2] == st.st_mtime_ns \
                         and old[3] == size:
                     continue
+                name = de.name if raw is None else display_path(de.name)[0]
                 append(Found(p, raw, name, parent, st, ftype, old))
         if not recurse:
             break
