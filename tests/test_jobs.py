@@ -414,3 +414,27 @@ def test_a_replayed_task_returns_exactly_what_it_returned(lib):
     first = j.wait(10)
     lib.jobs.store._exec("UPDATE jobs SET status='queued' WHERE id=?", (j.id,))
     assert j.resume().wait(10) == first and runs == [(1, 0), (0, 1)]
+
+
+# ---- resources -----------------------------------------------------------------------------
+@task(timeout_ms=5000)
+def reads_library(ctx, i: int) -> int:
+    return ctx.lib.conn.execute("SELECT ? + 1", (i,)).fetchone()[0]
+
+
+@job(name="test.reads", parallelism=3)
+def reads_job(ctx, n: int):
+    own = ctx.lib.conn.execute("SELECT 1").fetchone()[0]     # the job thread's connection
+    return own + sum(ctx.map(reads_library, range(n)))
+
+
+def test_many_tasks_and_jobs_do_not_leak_connections(lib):
+    def open_fds():
+        return len(os.listdir("/proc/self/fd"))
+
+    lib.jobs.submit("test.reads", {"n": 5}).wait(30)          # warm the task threads up
+    before = open_fds()
+    for _ in range(20):
+        assert lib.jobs.submit("test.reads", {"n": 30}).wait(30) == 1 + sum(range(1, 31))
+    # 20 jobs x 31 threads' worth of work, yet the open files stay about where they were
+    assert open_fds() - before < 15

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..events import Event
@@ -55,8 +55,8 @@ class JobContext:
         self._resumed = int(row.get("attempts") or 1) > 1
         self._occurrences: dict[str, int] = {}
         self._key_lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.parallelism)   # tasks at once
+        self._async_slots: asyncio.Semaphore | None = None
         self._last_poll = 0.0
         self._last_progress = 0.0
         self._pending_progress: tuple[int, int | None, str | None, str | None] | None = None
@@ -186,14 +186,23 @@ class JobContext:
         except RuntimeError:
             loop = None
         if loop is not None:
-            return loop.run_in_executor(self._executor(), self._execute, k, task_fn, args, kwargs)
+            return self._arun(loop, k, task_fn, args, kwargs)
         return self._execute(k, task_fn, args, kwargs)
+
+    async def _arun(self, loop: asyncio.AbstractEventLoop, key: str, fn: Callable[..., Any],
+                    args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._async_slots is None:
+            self._async_slots = asyncio.Semaphore(self.parallelism)
+        async with self._async_slots:
+            return await loop.run_in_executor(self._m.task_pool.executor(), self._execute,
+                                              key, fn, args, kwargs)
 
     def submit(self, task_fn: Callable[..., Any], *args: Any, key: str | None = None,
                **kwargs: Any) -> Future:
-        """Start a task on the job's pool (at most `parallelism` at once); returns a Future."""
+        """Start a task on the library's task threads once fewer than `parallelism` of this
+        job's tasks are running (blocks until then); returns a Future."""
         k = self._key(task_fn, args, kwargs, key)
-        return self._executor().submit(self._execute, k, task_fn, args, kwargs)
+        return self._m.task_pool.submit(self._slots, self._execute, k, task_fn, args, kwargs)
 
     def map(self, task_fn: Callable[..., Any], items: Iterable[Any], *,
             keys: Iterable[str] | None = None) -> list[Any]:
@@ -226,13 +235,6 @@ class JobContext:
             raise first_error
         return results
 
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.parallelism,
-                                                thread_name_prefix=f"vdfs-job-{self.job_id[:8]}")
-            return self._pool
-
     def vdfs(self) -> Any:
         """The host API (lib.vdfs()); an extension's job gets its permission-checked view."""
         host = getattr(self._m, "host_for", None)
@@ -242,7 +244,3 @@ class JobContext:
 
     def close(self) -> None:
         self._flush_progress()
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None

@@ -3,8 +3,8 @@
 Timeouts. A Python thread cannot be killed, so how a timed-out attempt is stopped depends on
 where it runs:
 - async tasks run under `asyncio.wait_for`, which really cancels the coroutine;
-- sync tasks with isolation="thread" run in a fresh daemon thread that is *abandoned* on
-  timeout: the job goes on at once, the attempt counts as a failure, and the task's
+- sync tasks with isolation="thread" run on a reusable runner thread (core/jobs/threads.py)
+  that is *abandoned* on timeout: the job goes on at once, the attempt counts as a failure, and the task's
   TaskContext.is_cancelled() turns true so a cooperative task stops soon. A task that ignores it
   keeps its thread until it returns, and whatever it returns is thrown away;
 - isolation="process" runs the attempt in a worker process that is SIGKILLed on timeout: the
@@ -106,24 +106,13 @@ def attempt_once(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...],
         return run_in_process(fn, call_args, kwargs, timeout)
     if timeout is None or inspect.iscoroutinefunction(fn):
         return _call(fn, call_args, kwargs, timeout)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = fn(*call_args, **kwargs)
-        except BaseException as exc:  # handed to the waiting thread
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name=f"vdfs-task-{spec.name}", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
+    from .threads import timed_runner
+    finished, result = timed_runner.call(fn, call_args, kwargs, timeout)
+    if not finished:
         if tctx is not None:
             tctx._cancelled.set()
         raise TaskTimeout(f"timed out after {spec.timeout_ms} ms (attempt abandoned)")
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
+    return result
 
 
 def run_with_retries(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...],

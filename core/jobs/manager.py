@@ -24,6 +24,7 @@ from .errors import JobCancelled, JobError, JobFailed, StopJob
 from .owner import new_owner, owner_alive, release_owner
 from .registry import JobSpec, get_job_spec
 from .store import TERMINAL, JobStore
+from .threads import TaskPool, release_thread_connection
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class JobManager:
         self._lock = threading.Lock()
         self._closed = False
         self._unsubscribe: Callable[[], None] | None = None
+        self.task_pool = TaskPool()
         from .triggers import attach_triggers
         self._unsubscribe = attach_triggers(self)
 
@@ -241,6 +243,7 @@ class JobManager:
             flags.done.set()
             self._status_event(job_id, spec.name, status, row.get("extension_id"),
                                error.split("\n--\n")[0] if error else None)
+            release_thread_connection(self.lib)   # this thread ends: do not leak its conn
 
     # ---- control -------------------------------------------------------------------------
     def _control(self, job_id: str, what: str) -> None:
@@ -356,4 +359,5 @@ class JobManager:
         for thread in threads.values():
             thread.join(max(0.0, deadline - time.monotonic()))
         release_owner(self.owner)
+        self.task_pool.close()
         self.store.close()
