@@ -85,12 +85,12 @@ def test_help_result_is_rich(kernel):
 
 
 def test_user_error_arrives_as_short_error_message(kernel):
-    reply, outs = execute(kernel, "%vdfs jobs --bogus")
+    reply, outs = execute(kernel, "%vdfs close --bogus")
     assert reply["status"] == "error"
     err = [o for o in outs if o["type"] == "error"][0]
     assert err["ename"] == "VdfsUsageError"
-    assert err["evalue"] == "unknown flag --bogus for 'jobs' (known flags: none)"
-    assert err["traceback"] == ["VdfsUsageError: unknown flag --bogus for 'jobs' (known flags: none)"]
+    assert err["evalue"] == "unknown flag --bogus for 'close' (known flags: none)"
+    assert err["traceback"] == ["VdfsUsageError: unknown flag --bogus for 'close' (known flags: none)"]
 
 
 def test_missing_parameter_error_has_caret(kernel):
