@@ -13,7 +13,7 @@ Point = tuple[float, float, str]   # (lat, lon, label)
 
 
 def _nice_step(span: float) -> float:
-    raw = max(span, 1e-6) / 4
+    raw = max(span, 1e-6) / 6
     mag = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 5, 10):
         if raw <= m * mag:
@@ -38,10 +38,15 @@ def map_svg(points: Sequence[Point], width: int = 480, height: int = 300, title:
     south, north = min(lats) - pad_lat, max(lats) + pad_lat
     west, east = min(lons) - pad_lon, max(lons) + pad_lon
     m = 24  # margin for labels
+    # one scale for both axes (degrees are not stretched), the box centred in the frame
+    scale = min((width - 2 * m) / (east - west), (height - 2 * m) / (north - south))
+    mid_lon, mid_lat = (east + west) / 2, (north + south) / 2
+    west, east = mid_lon - (width - 2 * m) / scale / 2, mid_lon + (width - 2 * m) / scale / 2
+    south, north = mid_lat - (height - 2 * m) / scale / 2, mid_lat + (height - 2 * m) / scale / 2
 
     def xy(lat: float, lon: float) -> tuple[float, float]:
-        x = m + (lon - west) / (east - west) * (width - 2 * m)
-        y = m + (north - lat) / (north - south) * (height - 2 * m)
+        x = m + (lon - west) * scale
+        y = m + (north - lat) * scale
         return round(x, 1), round(y, 1)
 
     parts = [head]
