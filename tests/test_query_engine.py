@@ -219,3 +219,20 @@ def test_small_sources_and_location_names(indexed):
     lib.vdfs().create_collection("Favourites")
     rows = lib.query('collections where name ~ "fav*"').rows()
     assert [(r["name"], r["items"]) for r in rows] == [("Favourites", 0)]
+
+
+def test_mirror_without_the_sqlite_extension_copies_through_python(indexed, monkeypatch):
+    lib, root = indexed
+    from vdfs_query import mirror as mirror_mod
+    from vdfs_query.engine import Engine
+    monkeypatch.setattr(mirror_mod, "load_sqlite_extension", lambda duck: False)
+    eng = Engine(lib.db_path, device_uuid=lib.device_uuid.bytes, mirror="sync")
+    try:
+        assert not eng.mirror.has_extension
+        r = eng.run("entries group by ext select ext, count() as n, sum(size) as bytes", route="duckdb")
+        want = lib.conn.execute("SELECT ext, count(*), sum(size) FROM entries GROUP BY ext").fetchall()
+        assert r.route == "duckdb" and {(x["ext"], x["n"], x["bytes"]) for x in r.rows()} == set(want)
+        lib.vdfs().add_tag_to_entry(uuid.UUID(lib.query('entries where name = "c.txt"').rows()[0]["uuid"]), "#t")
+        assert [x["name"] for x in eng.run('entries tagged "#t"', route="duckdb").rows()] == ["c.txt"]
+    finally:
+        eng.close()
