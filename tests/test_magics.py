@@ -92,7 +92,7 @@ def test_missing_parameter_is_named_with_a_caret(opened):
 def test_run_job_with_wait_shows_a_completed_monitor(opened):
     opened.user_ns["n"] = 4
     monitor = run(opened, "%vdfs run test.count n=:n --wait")
-    assert monitor.text() == "job test.count: completed 4/4 (100%), phase counting"
+    assert monitor.text() == "job test.count: completed 4/4 (100%)"
     assert monitor.result == {"counted": 4}
     assert monitor._bar.value == monitor._bar.max == 4
     assert monitor._pct.value == "100%"
@@ -198,6 +198,6 @@ def test_jobs_watch_panel_adds_a_monitor_per_new_job(opened):
     first.wait(10)
     _wait_for(lambda: panel.monitors[first.job.id].status == "completed")
     assert panel.text().splitlines() == ["jobs: 0 running or waiting, 1 watched",
-                                         "  job test.count: completed 2/2 (100%), phase counting"]
+                                         "  job test.count: completed 2/2 (100%)"]
     assert len(panel.children) == 2
     panel.close()

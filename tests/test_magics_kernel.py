@@ -124,7 +124,7 @@ def test_job_monitor_is_a_widget_in_the_kernel(kernel):
     assert reply["status"] == "ok", outs
     data = outs[-1]["data"]
     assert "application/vnd.jupyter.widget-view+json" in data
-    assert data["text/plain"] == "job test.count: completed 2/2 (100%), phase counting"
+    assert data["text/plain"] == "job test.count: completed 2/2 (100%)"
 
 
 def test_query_result_is_rich_html_over_the_wire(kernel):

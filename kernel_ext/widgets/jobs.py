@@ -138,7 +138,7 @@ class JobMonitor(TextFallback, W.VBox):
         line = f"job {self.name}: {self.status}"
         if total:
             line += f" {done}/{total} ({_percent(done, total)})"
-        if self.phase:
+        if self.phase and self.status not in TERMINAL:   # once it ended, the phase is history
             line += f", phase {self.phase}"
         if self.status == "failed" and self.error:
             line += f"\nerror: {self.error}"
