@@ -8,6 +8,7 @@ Large jobs split each batch statically between this process and worker processes
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
@@ -43,6 +44,7 @@ class ContentIdentifier:
         self.workers = max(1, workers)
         self.stats = ContentStats()
         self._pool: list = []   # HashWorker processes
+        self._main_share = 1.0  # of each batch hashed here; the rest goes to the workers
 
     def pending(self) -> list[tuple]:
         frag, params = subtree_sql(self.root, self.whole)
@@ -52,15 +54,29 @@ class ContentIdentifier:
             "AND kind != 'symlink' ORDER BY id", (self.loc, *params)).fetchall()
 
     def _start(self, batch: list[tuple]) -> tuple[list[tuple], list[Item], int]:
-        """Send the workers their static shares of `batch`; return what this process hashes."""
+        """Send the workers their static shares of `batch`; return what this process hashes
+        itself (its share shrinks when writing the batches keeps it busy)."""
         items = [(r[0], r[3] if r[3] is not None else r[2], r[4], r[5]) for r in batch]
         if not self._pool or len(items) < SHARE_MIN:
             return batch, items, 0
-        step = -(-len(items) // (len(self._pool) + 1))
-        parts = [items[i:i + step] for i in range(0, len(items), step)]
-        for worker, part in zip(self._pool, parts[1:]):
+        n = len(self._pool)
+        keep = int(len(items) * self._main_share)
+        step = -(-(len(items) - keep) // n)
+        parts = [items[keep + i * step:keep + (i + 1) * step] for i in range(n)]
+        for worker, part in zip(self._pool, parts):
             worker.send(part)
-        return batch, parts[0], len(parts) - 1
+        return batch, items[:keep], n
+
+    def _rebalance(self, batch_len: int, worker_items: int, worker_secs: float,
+                   write_secs: float) -> None:
+        """Balance main = share*H + W against worker = (1-share)*H/n, where H is the time one
+        process would take to hash the batch and W the time to write it."""
+        if worker_items <= 0:
+            return
+        n = len(self._pool)
+        hash_all = worker_secs / worker_items * batch_len
+        share = (hash_all / n - write_secs) / (hash_all * (1 + 1 / n)) if hash_all else 0.0
+        self._main_share = max(0.0, min(1 / (n + 1), share))
 
     def run(self, batch_size: int, after_batch: Callable[[int, int, int], None]) -> ContentStats:
         todo = self.pending()
@@ -68,6 +84,7 @@ class ContentIdentifier:
         if self.workers >= 2 and total >= PARALLEL_MIN:
             from .hashworker import HashWorker   # not at import: `-m` runs that module
             self._pool = [HashWorker() for _ in range(self.workers - 1)]
+            self._main_share = 1 / self.workers
         try:
             batches = list(chunks(todo, batch_size))
             done = 0
@@ -75,11 +92,18 @@ class ContentIdentifier:
             for i in range(len(batches)):
                 batch, mine, sent = nxt
                 results = hash_batch(mine)
+                worker_secs, worker_items = 0.0, len(batch) - len(mine)
                 for worker in self._pool[:sent]:
-                    results.extend(worker.receive())
+                    part, secs = worker.receive()
+                    results.extend(part)
+                    worker_secs = max(worker_secs, secs)
                 # the workers hash the next batch while this one is written
                 nxt = self._start(batches[i + 1]) if i + 1 < len(batches) else None
+                t0 = time.perf_counter()
                 self._write({r[0]: r for r in batch}, results)
+                if sent:
+                    self._rebalance(len(batch), worker_items // sent, worker_secs,
+                                    time.perf_counter() - t0)
                 done += len(batch)
                 after_batch(done, total, self.stats.bytes)
         finally:

@@ -8,6 +8,7 @@ is unsafe. When the parent dies, stdin closes and the worker exits.
 from __future__ import annotations
 
 import os
+import time
 
 from .hashing import Item, Result, hash_batch
 
@@ -47,7 +48,8 @@ class HashWorker:
         _write_frame(self.proc.stdin, pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
         self.in_flight = True
 
-    def receive(self) -> list[Result]:
+    def receive(self) -> tuple[list[Result], float]:
+        """The results of the batch sent, and the seconds the worker spent hashing it."""
         import pickle
         data = _read_frame(self.proc.stdout)
         if data is None:
@@ -78,8 +80,10 @@ def _serve() -> None:
         data = _read_frame(inp)
         if data is None:     # parent closed the pipe (or died): stop
             return
-        _write_frame(out, pickle.dumps(hash_batch(pickle.loads(data)),
-                                       protocol=pickle.HIGHEST_PROTOCOL))
+        t0 = time.perf_counter()
+        results = hash_batch(pickle.loads(data))
+        elapsed = time.perf_counter() - t0
+        _write_frame(out, pickle.dumps((results, elapsed), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 if __name__ == "__main__":
