@@ -21,6 +21,12 @@ PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
 SHARE_MIN = 64        # a batch smaller than this is not worth sending to a worker
 
 
+def spawn_workers(n: int) -> list:
+    """Start n hash worker processes (they take a moment to import; start them early)."""
+    from .hashworker import HashWorker   # not at import: `-m` runs that module
+    return [HashWorker() for _ in range(n)]
+
+
 @dataclass
 class ContentStats:
     hashed: int = 0
@@ -82,9 +88,11 @@ class ContentIdentifier:
         todo = self.pending()
         total = len(todo)
         if self.workers >= 2 and total >= PARALLEL_MIN:
-            from .hashworker import HashWorker   # not at import: `-m` runs that module
-            self._pool = [HashWorker() for _ in range(self.workers - 1)]
+            if not self._pool:
+                self._pool = spawn_workers(self.workers - 1)
             self._main_share = 1 / self.workers
+        else:
+            self.close()
         try:
             batches = list(chunks(todo, batch_size))
             done = 0
@@ -107,10 +115,17 @@ class ContentIdentifier:
                 done += len(batch)
                 after_batch(done, total, self.stats.bytes)
         finally:
-            for worker in self._pool:
-                worker.close()
-            self._pool = []
+            self.close()
         return self.stats
+
+    def adopt(self, pool: list) -> None:
+        """Use hash workers started earlier (their start-up overlapped the walk)."""
+        self._pool = pool
+
+    def close(self) -> None:
+        for worker in self._pool:
+            worker.close()
+        self._pool = []
 
     def _write(self, rows: dict[int, tuple], results: list[Result]) -> None:
         conn, st = self.conn, self.stats

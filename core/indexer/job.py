@@ -22,6 +22,7 @@ from ..clock import now_iso
 from ..events import Event
 from ..locations import get_location
 from .aggregate import aggregate
+from . import content
 from .content import ContentIdentifier
 from .process import Processor
 from .split import discover_split
@@ -89,6 +90,7 @@ class IndexRun:
         self.workers = workers if workers is not None else (
             2 if (os.cpu_count() or 1) >= 2 else 1)
         self.crash = _CrashHook()
+        self.hash_pool: list = []
         self.conn = self.lib.connect()
         self.bus = self.lib.events
         self.want_events = self.bus.listener_count() > 0
@@ -143,6 +145,8 @@ class IndexRun:
                 self.aggregate()
             return self.finalise()
         finally:
+            for worker in self.hash_pool:    # started, never used (the job stopped early)
+                worker.close()
             self.conn.close()
 
     def discover_and_process(self) -> None:
@@ -166,6 +170,9 @@ class IndexRun:
             disc = discover(self.root, load_stored(conn, loc.id, self.root, self.whole),
                             **hooks)
         self.timed("discovery", t0)
+        to_hash = sum(1 for f in disc.changes if f.ftype == 0 and f.st.st_size > 0)
+        if self.workers >= 2 and to_hash >= content.PARALLEL_MIN and not self.hash_pool:
+            self.hash_pool = content.spawn_workers(self.workers - 1)   # ready by then
         counts.update(files=disc.files, dirs=disc.dirs, bytes=disc.bytes)
         self.state["walk_errors"] = _capped(disc.errors)      # this walk's, not summed
         self.state["walk_skipped"] = _capped(disc.skipped)
@@ -202,6 +209,8 @@ class IndexRun:
         t0 = time.perf_counter()
         ident = ContentIdentifier(self.conn, self.loc.id, self.root, self.whole, self.now,
                                   self.state["first_new_id"], self.want_events, self.workers)
+        ident.adopt(self.hash_pool)
+        self.hash_pool = []
         base = {k: counts.get(k, 0) for k in ("hashed", "bytes_hashed", "identities_created")}
 
         def after_batch(done: int, total: int, nbytes: int) -> None:
