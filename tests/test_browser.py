@@ -1,8 +1,9 @@
 """Real JupyterLab in headless Chromium: the notebook workflow a user sees, end to end.
 
 Opens a notebook on the VDFS kernel, indexes a folder and watches the job monitor's bar reach
-100%, runs a %vdfs query and sees the table, previews an action and clicks Commit, then checks
-in the library (from this process) that the change happened. Saves docs/notebook.png for the
+100%, runs a %vdfs query and sees the table, previews an action and clicks Commit, completes a
+kind with Tab in the editor, then checks in the library (from this process) that the change
+happened. Saves docs/notebook.png for the
 README. Skips only when Chromium or the browser extras are missing
 (scripts/install-test-extras.sh installs them).
 """
@@ -36,6 +37,8 @@ CELLS = [
     "%vdfs entries where is_dir = false select name, kind, size order by name",
     # 3: preview an action
     '%vdfs preview test.tag_kind kind=text tag="#todo"',
+    # 4: left unrun: Tab completes inside it
+    "%vdfs entries of kind te",
 ]
 
 
@@ -104,6 +107,18 @@ def test_notebook_workflow_in_jupyterlab(tmp_path):
             panel.get_by_role("button", name="Commit").click()
             expect(panel).to_contain_text(f"committed and verified: {N_NOTES} changes applied",
                                           timeout=60_000)
+            # Tab completion from the kernel, in the editor
+            editor = page.locator(".jp-Notebook .jp-Cell").nth(4).locator(".cm-content")
+            editor.click()
+            page.keyboard.press("End")
+            page.keyboard.press("Tab")
+            completer = page.locator(".jp-Completer")
+            expect(completer).to_be_visible(timeout=30_000)
+            expect(completer).to_contain_text("text")
+            expect(completer).to_contain_text("kind")        # the completion's type
+            page.keyboard.press("Enter")
+            expect(editor).to_have_text("%vdfs entries of kind text", timeout=30_000)
+
             page.evaluate("""() => { const app = window.jupyterapp;
                 app.shell.collapseLeft();
                 const nb = app.shell.currentWidget.content;
