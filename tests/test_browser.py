@@ -74,7 +74,7 @@ def test_notebook_workflow_in_jupyterlab(tmp_path):
         base, token = server.split("|")
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1040})
+            page = browser.new_page(viewport={"width": 1100, "height": 1100})
             page.goto(f"{base}/lab/tree/workflow.ipynb?token={token}&reset")
             page.wait_for_function(
                 "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
@@ -119,10 +119,12 @@ def test_notebook_workflow_in_jupyterlab(tmp_path):
             page.keyboard.press("Enter")
             expect(editor).to_have_text("%vdfs entries of kind text", timeout=30_000)
 
+            page.keyboard.press("Escape")
             page.evaluate("""() => { const app = window.jupyterapp;
                 app.shell.collapseLeft();
                 const nb = app.shell.currentWidget.content;
-                nb.activeCellIndex = 0; nb.deselectAll(); nb.node.scrollTop = 0; }""")
+                nb.activeCellIndex = 0; nb.deselectAll();
+                for (const el of document.querySelectorAll('.jp-WindowedPanel-outer')) el.scrollTop = 0; }""")
             page.wait_for_timeout(500)  # let the layout settle before the screenshot
             shot = tmp_path / "notebook.png"
             page.screenshot(path=str(shot), full_page=True)
