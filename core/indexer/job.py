@@ -33,7 +33,7 @@ from .walk import discover
 JOB_NAME = "core.index"
 PHASES = ("discovery", "processing", "content", "aggregation", "finalisation")
 MAX_LISTED = 1000          # errors / skipped paths kept in a result
-DEFAULT_BATCH = 20000
+DEFAULT_BATCH = 50000      # rows per transaction: fewer commits rewrite fewer index pages
 SPLIT_MIN = 20000          # stored entries from which a re-index walks in two processes
 BULK_MIN = 20000           # new entries from which a first load drops and rebuilds indexes
 

@@ -131,6 +131,8 @@ class Processor:
         decrements: dict[int, int] = {}
         orphaned: list[bytes] = []
         events = self.counts.events if self.want_events else None
+        path_ids = self.path_ids
+        created = 0
         with write_tx(conn, defer_fks=True):
             next_eid = next_id(conn)
             uuids = iter(new_uuids(len(batch)))
@@ -178,7 +180,7 @@ class Processor:
                 # of them keeps a new file that reuses a deleted file's inode from inheriting
                 # its uuid and metadata.
                 key = (st.st_ino, is_dir)
-                moved = by_inode.get(key)
+                moved = by_inode.get(key) if by_inode else None
                 if moved is not None and moved[2] == st.st_mtime_ns and (
                         moved[3] == (-1 if is_dir else st.st_size if f.ftype == 0 else 0)) \
                         and gone.pop(moved[0], None) is not None:
@@ -203,16 +205,22 @@ class Processor:
                     continue
                 eid = next_eid
                 next_eid += 1
-                self.path_ids[f.path] = eid
-                kind = _kind(f, ext)
-                size = st.st_size if f.ftype == 0 else 0
+                path_ids[f.path] = eid
+                if f.ftype == 0:
+                    kind, size = kind_for_ext(ext), st.st_size
+                else:
+                    kind, size = ("directory" if is_dir else "symlink"), 0
                 u = next(uuids)
-                inserts.append((eid, u, loc, self._parent_id(f), f.path, f.raw, f.name, ext,
-                                kind, int(is_dir), int(f.name.startswith(".")), size,
+                pid = path_ids.get(f.parent) if f.parent is not None else self.root_parent_id
+                if pid is None and f.parent is not None:
+                    pid = self._parent_id(f)
+                inserts.append((eid, u, loc, pid, f.path, f.raw, f.name, ext,
+                                kind, int(is_dir), int(f.name[:1] == "."), size,
                                 st.st_ino, st.st_mtime_ns, st.st_ctime_ns, now))
-                self.counts.created += 1
+                created += 1
                 if events is not None and (f.ftype != 0 or size == 0):
                     events.append(("entry.created", _payload(u, f.path, kind, None)))
+            self.counts.created += created
             if orphaned:
                 remove_dependents(conn, orphaned)
             if replaces:
