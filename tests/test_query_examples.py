@@ -177,3 +177,45 @@ def test_count_and_builder_agree(world):
     assert b.count() == n == sum(1 for f in files(world) if f.ext in IMAGE_EXTS)
     first = lib.vdfs().query_entries().in_location(str(world.root / "photos")).order_by("size", desc=True).first()
     assert first.size == max(f.size for f in files(world) if f.path.startswith(str(world.root / "photos") + "/"))
+
+
+# ---- generated queries: both engines agree on every one of them -----------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+ENTRY_FILTERS = ["size > {size}", "size <= {size}", "ext in (jpg, txt, heic)", 'name ~ "{glob}"',
+                 "not hidden", "modified > {days} days ago", "modified < {days} days ago",
+                 "kind = image", "of kind image", "of kind (text, video)", "is_dir",
+                 'tagged "#vacation"', "has PhotoAnalysis", 'name =~ "^[A-Z]+_"', "ext is null",
+                 "duplicates", 'in "{root}/photos"', 'in "{root}/**/*.jpg"', "on this device",
+                 "content_uuid is not null", "child_count > 2"]
+SHAPES = ["", "order by {field} {dir}", "order by {field} {dir} limit {n}", "limit {n} offset 2",
+          "group by {gfield}", "group by {gfield} select {gfield}, count() as n, sum(size) as total, "
+          "max(modified) as newest order by n desc", "select count() as n, min(size) as smallest"]
+
+
+@st.composite
+def generated_query(draw, root):
+    fill = dict(size=draw(st.sampled_from(["1kb", "1MB", "2.5MB", "1GiB", "0"])),
+                glob=draw(st.sampled_from(["IMG_*", "*.md", "*copy*", "?ote*", "*"])),
+                days=draw(st.integers(0, 40)), root=root,
+                field=draw(st.sampled_from(["size", "name", "modified", "ext", "path"])),
+                dir=draw(st.sampled_from(["asc", "desc"])), n=draw(st.integers(0, 7)),
+                gfield=draw(st.sampled_from(["ext", "kind", "is_dir", "hidden"])))
+    parts = draw(st.lists(st.sampled_from(ENTRY_FILTERS), max_size=3))
+    joiner = draw(st.sampled_from([" and ", " or "]))
+    negate = draw(st.booleans())
+    where = ""
+    if parts:
+        body = joiner.join(f"({p})" for p in parts)
+        where = f" where {'not ' if negate else ''}({body})"
+    return (f"entries{where} " + draw(st.sampled_from(SHAPES))).format(**fill).strip()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_generated_queries_agree_on_all_engines(world, data):
+    text = data.draw(generated_query(str(world.root)))
+    eng = engine_for(world.lib)
+    results = [eng.run(text, {}, now=world.now, route=r) for r in ("sqlite", "duckdb", "scan")]
+    assert results[0].rows() == results[1].rows() == results[2].rows(), text

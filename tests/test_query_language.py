@@ -229,3 +229,10 @@ def test_hostile_values_never_change_the_sql(value):
     if "/" not in value and "[" not in value:
         assert lit.sql == base.sql
     assert lit.params[0] == value
+
+
+@pytest.mark.parametrize("text", ["entries order by sum(size)", "entries select count() order by name",
+                                  "entries group by ext select ext order by size"])
+def test_orders_that_cannot_run_are_refused(text):
+    with pytest.raises(VdfsSyntaxError, match="cannot order by"):
+        compile(text)

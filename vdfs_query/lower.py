@@ -226,6 +226,14 @@ class Lowerer:
                     if isinstance(o.expr, ir.Ref) and o.expr not in group_by:
                         self.fail(f"{o.expr.name} must be grouped (group by {o.expr.name}) or "
                                   "aggregated (count, sum, avg, min, max)", pos)
+        aggregated = bool(group_by) or any(isinstance(o.expr, ir.Agg) for o in select or ())
+        for o in order:
+            if aggregated and isinstance(o.expr, ir.Ref) and o.expr not in group_by:
+                self.fail(f"cannot order by {o.expr.name}: it is not grouped; order by a group "
+                          "field, an aggregate or a column alias", pos)
+            if not aggregated and isinstance(o.expr, ir.Agg):
+                self.fail(f"cannot order by {o.expr.fn}() without group by or an aggregate in "
+                          "select", pos)
         return ir.Query(self.src.name, self.model_type, self.extension_id, where,
                         tuple(select) if select else None, tuple(group_by), tuple(order),
                         limit, offset)

@@ -241,8 +241,8 @@ class SqlGen:
                 order.append(f"{key}{direction} NULLS LAST")
         if not q.aggregated:
             order.append(f"{a}.{self.src.key} ASC")          # deterministic across engines
-        elif not q.order and group:
-            order += [f"{g} ASC NULLS LAST" for g in group]
+        elif group:
+            order += [f"{g} ASC NULLS LAST" for g in group]  # groups break ties the same way
 
         # the FROM clause last: expressions above may have asked for joins
         sql = f"SELECT {', '.join(exprs)} FROM {self.from_sql()}"
