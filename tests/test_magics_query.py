@@ -127,3 +127,12 @@ def test_index_of_a_missing_folder_is_a_short_error(ip):
     from kernel_ext.errors import VdfsQueryError
     with pytest.raises(VdfsQueryError, match="no such folder"):
         run(ip, "%vdfs index /nonexistent/vdfs-folder")
+
+
+def test_parameters_from_a_function_scope(ip):
+    """@needs_local_scope: inside a function, `:name` reads the function's local variable."""
+    def big_files():
+        local_min = 250
+        return ip.run_line_magic("vdfs", "entries where size > :local_min and is_dir = false select name order by name")
+    assert names(big_files()) == ["f3.txt", "f4.txt"]
+    assert "local_min" not in ip.user_ns
