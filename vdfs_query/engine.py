@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ir
-from .bind import BindContext, _resolve, bind, signature
+from .bind import BindContext, _resolve, bind, fast_binder, signature
 from .catalog import SOURCES
 from .compiler import template, to_ir
 from .result import Result
@@ -108,7 +108,16 @@ class Engine:
         if route is None and type(query) is str:
             hit = self._fast.get((query, signature(params)))
             if hit is not None:            # a repeated SQLite-routed query: bind and go
-                q, t, static = hit
+                q, t, static, binder = hit
+                if static and binder is not None:
+                    try:
+                        values = binder(params)
+                    except Exception:          # let the general binder explain the problem
+                        values = bind(t.slots, BindContext(params, now, self.device_uuid, query))
+                    with self._lock:
+                        rows = self._sconn.execute(t.sql, values).fetchall()
+                    return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
+                                  params=values)
                 ctx = BindContext(params, now, self.device_uuid, query)
                 with self._lock:
                     if static or self.route(q, ctx) == "sqlite":
@@ -124,8 +133,9 @@ class Engine:
             if SOURCES[q.source].db != "library":
                 chosen = "sqlite"          # jobs.db is not mirrored
             if route is None and chosen == "sqlite" and text is not None and len(self._fast) < 1024:
-                self._fast[(text, signature(params))] = (q, template(q, "sqlite", params),
-                                                         self._route_static)
+                t_fast = template(q, "sqlite", params)
+                self._fast[(text, signature(params))] = (q, t_fast, self._route_static,
+                                                         fast_binder(t_fast.slots))
             duck = None
             if chosen == "duckdb":
                 mirror = self._get_mirror(wait=route == "duckdb" or self.mirror_mode == "sync")
