@@ -132,8 +132,8 @@ class ContentIdentifier:
         good = [r for r in results if r[1] is not None]
         new_ids: dict[str, tuple] = {}
         for eid, digest, kind, mime, _ in good:
-            new_ids.setdefault(digest, (content_uuid(digest).bytes, digest, rows[eid][4], kind,
-                                        mime, self.now))
+            if digest not in new_ids:
+                new_ids[digest] = (rows[eid][4], kind, mime)
         per_hash: dict[str, int] = {}
         for r in good:
             per_hash[r[1]] = per_hash.get(r[1], 0) + 1
@@ -148,10 +148,12 @@ class ContentIdentifier:
             known = [(per_hash[d], ident[d][0]) for d in new_ids if d in ident]
             cid = next_id(conn, "content_identities")
             inserts = []
-            for digest, row in new_ids.items():
+            for digest, (size, kind, mime) in new_ids.items():
                 if digest not in ident:   # new: born with its exact entry_count
-                    ident[digest] = (cid, row[0])
-                    inserts.append((cid, *row, per_hash[digest]))
+                    cuuid = content_uuid(digest).bytes
+                    ident[digest] = (cid, cuuid)
+                    inserts.append((cid, cuuid, digest, size, kind, mime, self.now,
+                                    per_hash[digest]))
                     cid += 1
             conn.executemany(
                 "INSERT INTO content_identities (id, uuid, content_hash, size, kind, mime_type, "
