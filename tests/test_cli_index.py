@@ -46,6 +46,7 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     assert r.returncode == 1 and "no such folder" in r.stderr
     r = run("-m", "core.cli", "-L", str(lib), "index", str(tmp_path), "--batch-size", "0")
     assert r.returncode == 1 and "batch_size must be a positive int" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_progress_bar_text():

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from core.indexer import IndexOptionError
 from core.locations import LocationError
 from indexer_tree import build_tree, snapshot
 
@@ -257,8 +258,10 @@ def test_locations_refuse_bad_paths(lib, tmp_path):
         lib.add_location(tmp_path)
     with pytest.raises(LocationError, match="no such folder"):
         lib.index(tmp_path / "outer" / "nope")
-    with pytest.raises(TypeError, match="unknown index option"):
+    with pytest.raises(IndexOptionError, match="unknown index option"):
         lib.index(tmp_path / "outer", colour="red")
+    with pytest.raises(IndexOptionError, match="positive int"):
+        lib.index(tmp_path / "outer", workers=0)
 
 
 def test_new_file_reusing_a_deleted_inode_is_not_a_move(lib, tmp_path):

@@ -12,6 +12,7 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from ..errors import VdfsError
 from ..jobs import register_job
 from ..locations import (Location, LocationError, add_location, get_location,
                          location_for_path, normalize_path)
@@ -21,11 +22,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..jobs import Job
     from ..library import Library
 
-__all__ = ["start_index", "run_index", "resolve_target", "JOB_NAME", "PHASES"]
+__all__ = ["start_index", "run_index", "resolve_target", "IndexOptionError", "JOB_NAME",
+           "PHASES"]
 
 register_job(JOB_NAME, run_index)
 
 _OPTIONS = {"batch_size", "workers"}
+
+
+class IndexOptionError(VdfsError, ValueError):
+    """An unknown option, or an option value that is not a positive int."""
 
 
 def resolve_target(lib: "Library", path_or_location: Any) -> tuple[Location, str]:
@@ -62,11 +68,12 @@ def start_index(lib: "Library", path_or_location: Any, **options: Any) -> "Job":
     """Start (or resume) indexing; returns the job. Options: batch_size, workers."""
     unknown = set(options) - _OPTIONS
     if unknown:
-        raise TypeError(f"unknown index option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}")
+        raise IndexOptionError(
+            f"unknown index option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}")
     for key in _OPTIONS & set(options):
         value = options[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"index option {key} must be a positive int, got {value!r}")
+            raise IndexOptionError(f"index option {key} must be a positive int, got {value!r}")
     loc, root = resolve_target(lib, path_or_location)
     match = {"location_uuid": str(loc.uuid), "path": root}
     for info in lib.jobs.list(status="running", name=JOB_NAME):
