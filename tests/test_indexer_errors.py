@@ -160,3 +160,16 @@ def test_special_files_are_skipped(lib, tmp_path):
     assert result["skipped"] == [{"path": str(root / "pipe"),
                                   "reason": "not a regular file, folder or symlink"}]
     assert lib.conn.execute("SELECT count(*) FROM entries").fetchone() == (2,)
+
+
+def test_missing_location_root_fails_clearly_and_keeps_entries(lib, tmp_path):
+    from core.jobs import JobFailed
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "f.txt").write_text("x")
+    loc = lib.add_location(root)
+    lib.index(loc).wait()
+    shutil.rmtree(root)
+    with pytest.raises(JobFailed, match="the folder no longer exists"):
+        lib.index(loc).wait()
+    assert lib.conn.execute("SELECT count(*) FROM entries").fetchone() == (2,)

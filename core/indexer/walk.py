@@ -60,9 +60,13 @@ def _note(items: list[dict[str, str]], path: str, reason: str) -> None:
 
 def stat_root(root: str, stored: dict[str, tuple], out: Discovery) -> tuple[str, str | None]:
     """Compare the walk's root folder itself; returns its stack item (real, display-or-None)."""
-    st = os.stat(root)
+    try:
+        st = os.stat(root)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"cannot index {root}: the folder no longer exists "
+                                "(its entries are kept until it is back or removed)") from None
     if not _stat.S_ISDIR(st.st_mode):
-        raise NotADirectoryError(f"{root} is not a folder")
+        raise NotADirectoryError(f"cannot index {root}: it is not a folder any more")
     root_disp, root_raw = display_path(root)
     old = stored.pop(root_disp, None)
     if old is None or old[1] != st.st_ino or old[2] != st.st_mtime_ns or old[3] != -1:
