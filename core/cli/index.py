@@ -81,6 +81,10 @@ def cmd_index(args: argparse.Namespace) -> int:
                     sys.stderr.flush()
                     last = line
             time.sleep(0.1)
+        if job.status == "paused":      # someone paused it: wait() would block until resumed
+            print(f"index paused (job {job.id}); run `vdfs index {args.path}` to resume",
+                  file=sys.stderr)
+            return 3
         result = job.wait()
         if show:
             n = result["files"] + result["dirs"]
