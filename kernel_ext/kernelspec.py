@@ -27,13 +27,19 @@ def spec(python: str | None = None) -> dict:
     }
 
 
+LABEXTENSION = Path(__file__).with_name("labextension") / "vdfs-highlight"
+
+
 def install(user: bool = False, prefix: str | None = None, name: str = KERNEL_NAME,
-            python: str | None = None) -> str:
-    """Install the kernelspec; returns the folder it went to.
+            python: str | None = None, labextension: bool = True) -> str:
+    """Install the kernelspec (and the JupyterLab highlighter of the query language); returns
+    the kernelspec's folder.
 
     Default target is this interpreter's prefix (`sys.prefix`, the venv), so a venv-local Jupyter
     finds it without touching the user's home; `user=True` installs for the user instead.
     """
+    if labextension:
+        install_labextension(user=user, prefix=prefix)
     from jupyter_client.kernelspec import KernelSpecManager
     if not user and prefix is None:
         prefix = sys.prefix
@@ -46,6 +52,24 @@ def install(user: bool = False, prefix: str | None = None, name: str = KERNEL_NA
             shutil.copy(png, folder / png.name)
         return KernelSpecManager().install_kernel_spec(str(folder), kernel_name=name, user=user,
                                                       prefix=None if user else prefix)
+
+
+def install_labextension(user: bool = False, prefix: str | None = None) -> Path | None:
+    """Copy the prebuilt `vdfs-highlight` JupyterLab extension where JupyterLab looks for
+    federated extensions (`<prefix>/share/jupyter/labextensions` or the user's data dir)."""
+    if not (LABEXTENSION / "package.json").is_file():
+        return None
+    if user:
+        from jupyter_core.paths import jupyter_data_dir
+        root = Path(jupyter_data_dir()) / "labextensions"
+    else:
+        root = Path(prefix or sys.prefix) / "share" / "jupyter" / "labextensions"
+    dest = root / LABEXTENSION.name
+    if dest.exists():
+        shutil.rmtree(dest)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(LABEXTENSION, dest)
+    return dest
 
 
 def uninstall(name: str = KERNEL_NAME) -> str:

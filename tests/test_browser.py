@@ -39,6 +39,8 @@ CELLS = [
     '%vdfs preview test.tag_kind kind=text tag="#todo"',
     # 4: left unrun: Tab completes inside it
     "%vdfs entries of kind te",
+    # 5: left unrun: the query language is highlighted
+    "%%vdfs --limit 5\nentries where size > :min_size and name ~ \"*.txt\" -- small ones\nselect name",
 ]
 
 
@@ -74,7 +76,7 @@ def test_notebook_workflow_in_jupyterlab(tmp_path):
         base, token = server.split("|")
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1100})
+            page = browser.new_page(viewport={"width": 1100, "height": 1230})
             page.goto(f"{base}/lab/tree/workflow.ipynb?token={token}&reset")
             page.wait_for_function(
                 "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
@@ -118,6 +120,17 @@ def test_notebook_workflow_in_jupyterlab(tmp_path):
             expect(completer).to_contain_text("kind")        # the completion's type
             page.keyboard.press("Enter")
             expect(editor).to_have_text("%vdfs entries of kind text", timeout=30_000)
+
+            # the JupyterLab extension highlights the DSL inside a %%vdfs cell
+            cell5 = page.locator(".jp-Notebook .jp-Cell").nth(5)
+            cell5.scroll_into_view_if_needed()
+            expect(cell5.locator(".vdfs-src")).to_have_text("entries", timeout=30_000)
+            assert cell5.locator(".vdfs-kw").all_inner_texts() == ["where", "and", "select"]
+            expect(cell5.locator(".vdfs-param")).to_have_text(":min_size")
+            expect(cell5.locator(".vdfs-str")).to_have_text('"*.txt"')
+            expect(cell5.locator(".vdfs-comment")).to_have_text("-- small ones")
+            preview_cell = page.locator(".jp-Notebook .jp-Cell").nth(3)
+            expect(preview_cell.locator(".vdfs-tok")).to_have_count(0)   # `%vdfs preview …` is no query
 
             page.keyboard.press("Escape")
             page.evaluate("""() => { const app = window.jupyterapp;

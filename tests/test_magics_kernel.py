@@ -62,6 +62,14 @@ def test_kernelspec_file_names_the_extension(tmp_path):
     assert "--ext=kernel_ext" in spec["argv"]
 
 
+def test_install_also_places_the_jupyterlab_highlighter(tmp_path):
+    kernelspec.install(prefix=str(tmp_path))
+    ext = tmp_path / "share/jupyter/labextensions/vdfs-highlight"
+    meta = json.loads((ext / "package.json").read_text())
+    assert meta["name"] == "vdfs-highlight" and meta["jupyterlab"]["_build"]["load"].startswith("static/remoteEntry.")
+    assert (ext / meta["jupyterlab"]["_build"]["load"]).is_file()
+
+
 def test_cli_installs_the_kernelspec(tmp_path):
     out = subprocess.run([sys.executable, "-m", "core.cli", "kernel", "install", "--prefix", str(tmp_path)],
                          capture_output=True, text=True, check=True).stdout
