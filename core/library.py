@@ -70,11 +70,12 @@ class Library:
         return cls(path, info)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> "Library":
+    def open(cls, path: str | os.PathLike[str], *, resume_jobs: bool = False) -> "Library":
         """Open an existing library, upgrading its schema in place if it is older.
 
         A path that is not a library, a newer schema, or a corrupt file raises a clear error
-        before anything is written.
+        before anything is written. With `resume_jobs=True`, jobs left unfinished by a process
+        that died are resumed in the background.
         """
         path = Path(path).expanduser().absolute()
         if not path.is_dir():
@@ -111,6 +112,8 @@ class Library:
         # Installed extensions come back with the library, so their agents see new events.
         if lib.conn.execute("SELECT 1 FROM extensions WHERE enabled = 1 LIMIT 1").fetchone():
             lib.extensions.load_installed()
+        if resume_jobs:
+            lib.jobs.resume_pending()
         return lib
 
     # ---- connections ----------------------------------------------------------------------
@@ -132,6 +135,23 @@ class Library:
             with self._conns_lock:
                 self._all_conns.append(conn)
         return conn
+
+    def release_thread_connection(self) -> None:
+        """Close this thread's connection, if it opened one (the next `conn` reopens).
+
+        Worker threads call it as they end, so short-lived threads leave no open files.
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._conns_lock:
+            if conn in self._all_conns:
+                self._all_conns.remove(conn)
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass
 
     def connect(self) -> sqlite3.Connection:
         """A new, caller-owned connection to library.db."""
@@ -195,6 +215,12 @@ class Library:
         and job events, for any number of subscribers."""
         from .events import EventBus
         return self.service("events", EventBus)
+
+    @property
+    def actions(self) -> Any:
+        """Preview, commit, verify and undo actions (core.actions.ActionManager)."""
+        from .actions import actions_for
+        return actions_for(self)
 
     @property
     def extensions(self) -> Any:

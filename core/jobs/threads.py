@@ -23,21 +23,9 @@ IDLE_TIMED = 16        # idle timed-runner threads kept
 
 def release_thread_connection(lib: Any) -> None:
     """Close this thread's library.db connection, if it opened one (the next use reopens)."""
-    local = getattr(lib, "_local", None)
-    conn = getattr(local, "conn", None) if local is not None else None
-    if conn is None:
-        return
-    local.conn = None
-    lock = getattr(lib, "_conns_lock", None)
-    conns = getattr(lib, "_all_conns", None)
-    if lock is not None and conns is not None:
-        with lock:
-            if conn in conns:
-                conns.remove(conn)
-    try:
-        conn.close()
-    except Exception:
-        pass
+    release = getattr(lib, "release_thread_connection", None)
+    if callable(release):
+        release()
 
 
 class TaskPool:
