@@ -236,3 +236,30 @@ def test_mirror_without_the_sqlite_extension_copies_through_python(indexed, monk
         assert [x["name"] for x in eng.run('entries tagged "#t"', route="duckdb").rows()] == ["c.txt"]
     finally:
         eng.close()
+
+
+def test_rows_inserted_directly_reach_the_mirror(indexed):
+    """entries/content_identities have no INSERT trigger: new ids above the copied ones are
+    found by the mirror; a row updated and another inserted in one go are both replayed."""
+    lib, root = indexed
+    eng = engine_for(lib)
+    assert eng.run("entries group by kind", route="duckdb").route == "duckdb"
+    loc = lib.conn.execute("SELECT id FROM locations").fetchone()[0]
+    lib.conn.execute("BEGIN")
+    lib.conn.execute("INSERT INTO content_identities (uuid, content_hash, size, kind, entry_count, "
+                     "first_seen_at) VALUES (?, 'feedfeedfeedfeed', 77, 'video', 1, 'now')",
+                     (uuid.uuid4().bytes,))
+    cid = lib.conn.execute("SELECT max(id) FROM content_identities").fetchone()[0]
+    lib.conn.executemany(
+        "INSERT INTO entries (uuid, location_id, path, name, ext, kind, size, content_id, indexed_at) "
+        "VALUES (?, ?, ?, ?, 'mp4', 'video', 77, ?, 'now')",
+        [(uuid.uuid4().bytes, loc, f"{root}/v{i}.mp4", f"v{i}.mp4", cid) for i in range(3)])
+    lib.conn.execute("UPDATE entries SET size = 5 WHERE name = 'a.jpg'")
+    lib.conn.execute("COMMIT")
+    for route in ("duckdb", "sqlite"):
+        rows = eng.run("entries of kind video order by name", route=route).rows()
+        assert [r["name"] for r in rows] == ["v0.mp4", "v1.mp4", "v2.mp4"]
+        assert rows[0]["content_uuid"] is not None
+        assert eng.run('entries where name = "a.jpg"', route=route).rows()[0]["size"] == 5
+        assert [r["content_hash"] for r in eng.run("content where kind = video", route=route).rows()] == \
+            ["feedfeedfeedfeed"]

@@ -20,6 +20,11 @@ from typing import Any
 
 MIRRORED = ("devices", "locations", "entries", "content_identities", "user_metadata", "tags",
             "tag_links", "collections", "collection_items", "models")
+# Bulk tables without an INSERT trigger (migration 0002): new rows are the ids above the highest
+# copied one, since their ids only grow.
+GROWING = ("entries", "content_identities")
+_STATE_SQL = ("SELECT (SELECT max(seq) FROM change_log), "
+              + ", ".join(f"(SELECT max(rowid) FROM {t})" for t in GROWING))
 _REBUILD_FRACTION = 0.25     # more changed rows than this share of a table: copy it whole
 _REBUILD_MIN = 20_000
 _SMALL_DELTA = 64            # up to this many rows: parameterised INSERT (an Arrow scan costs ms)
@@ -78,6 +83,7 @@ class Mirror:
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.applied: int | None = None
+        self.tops: dict[str, int] = {}     # GROWING table -> highest rowid copied
         self.since_prune = 0
         self.build_seconds: float | None = None
         self._types: dict[str, list[tuple[str, str]]] = {}
@@ -122,49 +128,68 @@ class Mirror:
 
     def rebuild_all(self, sconn: sqlite3.Connection) -> None:
         with self.lock:
-            last = _last_seq(sconn)      # read first: changes after it are replayed later
+            last, tops = _state(sconn)     # read first: later changes are replayed on refresh
             for tbl in MIRRORED:
                 self._copy_table(tbl, sconn)
-            self.applied = last
+            self.applied, self.tops = last, tops
 
     # ---- freshness ------------------------------------------------------------------------
     def refresh(self, sconn: sqlite3.Connection) -> int:
         """Bring the copy up to the library's current state; returns rows replayed (-1: rebuilt)."""
         with self.lock:
-            last = _last_seq(sconn)
+            last, tops = _state(sconn)
             applied = self.applied
-            if last == applied:
+            grown = {t: (self.tops.get(t, 0), top) for t, top in tops.items()
+                     if top > self.tops.get(t, 0)}
+            if last == applied and not grown:
                 return 0
-            if applied is None or last < applied or not _has_seq(sconn, applied + 1):
+            if (applied is None or last < applied
+                    or (last > applied and not _has_seq(sconn, applied + 1))):
                 self.rebuild_all(sconn)
                 return -1
             changes = sconn.execute("SELECT tbl, rid FROM change_log WHERE seq > ? AND seq <= ?",
-                                    (applied, last)).fetchall()
+                                    (applied, last)).fetchall() if last > applied else []
+            names = self._table_names(sconn)
             by_table: dict[str, set[int]] = defaultdict(set)
             for tbl, rid in changes:
-                by_table[tbl].add(rid)
+                by_table[names.get(tbl, tbl)].add(rid)
+            replayed = len(changes) + sum(hi - lo for lo, hi in grown.values())
             self.duck.execute("BEGIN")
             try:
-                for tbl, rids in by_table.items():
+                for tbl in set(by_table) | set(grown):
                     if tbl not in MIRRORED:
                         continue
-                    if len(rids) > _REBUILD_MIN and len(rids) > _REBUILD_FRACTION * self.duck.execute(
+                    rids, span = sorted(by_table.get(tbl, ())), grown.get(tbl)
+                    n = len(rids) + (span[1] - span[0] if span else 0)
+                    if n > _REBUILD_MIN and n > _REBUILD_FRACTION * self.duck.execute(
                             f"SELECT count(*) FROM {tbl}").fetchone()[0]:
                         self._copy_table(tbl, sconn)
                     else:
-                        self._apply(sconn, tbl, sorted(rids))
+                        self._apply(sconn, tbl, rids, span)
                 self.duck.execute("COMMIT")
             except BaseException:
                 self.duck.execute("ROLLBACK")
                 self.applied = None      # next refresh rebuilds
                 raise
             self.applied = last
+            self.tops.update({t: hi for t, (lo, hi) in grown.items()})
             self.since_prune += len(changes)
             if self.since_prune > _PRUNE_EVERY:
                 self._prune(last)
-            return len(changes)
+            return replayed
 
     # ---- internals ------------------------------------------------------------------------
+    def _table_names(self, sconn: sqlite3.Connection) -> dict[Any, str]:
+        """change_log.tbl codes → table names (older logs stored the names themselves)."""
+        names = getattr(self, "_names", None)
+        if names is None:
+            try:
+                names = dict(sconn.execute("SELECT code, name FROM change_log_tables").fetchall())
+            except sqlite3.OperationalError:
+                names = {}
+            self._names = names
+        return names
+
     def _copy_table(self, tbl: str, sconn: sqlite3.Connection) -> None:
         if self.has_extension:
             self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS SELECT rowid AS _rowid, * FROM vdfs_src.{tbl}")
@@ -189,22 +214,34 @@ class Mirror:
             self._types[tbl] = types
         return types
 
-    def _apply(self, sconn: sqlite3.Connection, tbl: str, rids: list[int]) -> None:
+    def _apply(self, sconn: sqlite3.Connection, tbl: str, rids: list[int],
+               span: tuple[int, int] | None = None) -> None:
+        """Re-read rows `rids` (and rowids in `span` = (lo, hi]) from SQLite into the copy."""
         types = self._columns(tbl)
         cols = [c for c, _ in types]
-        select = ", ".join(["rowid"] + [f'"{c}"' for c in cols[1:]])
-        rows = sconn.execute(f"SELECT {select} FROM {tbl} WHERE rowid IN "
-                             "(SELECT value FROM json_each(?))", (json.dumps(rids),)).fetchall()
-        if len(rids) <= _SMALL_DELTA:
-            self.duck.execute(f"DELETE FROM {tbl} WHERE _rowid IN ({', '.join('?' * len(rids))})", rids)
+        quoted = ", ".join(f'"{c}"' for c in cols[1:])
+        select = f"SELECT rowid, {quoted} FROM {tbl}"
+        rows = []
+        if rids:
+            rows += sconn.execute(f"{select} WHERE rowid IN (SELECT value FROM json_each(?))",
+                                  (json.dumps(rids),)).fetchall()
+        if span:
+            rows += sconn.execute(f"{select} WHERE rowid > ? AND rowid <= ?", span).fetchall()
+            self.duck.execute(f"DELETE FROM {tbl} WHERE _rowid > ? AND _rowid <= ?", list(span))
+            if rids:                      # a row both updated and new is read twice: keep one
+                seen: set[int] = set()
+                rows = [r for r in rows if not (r[0] in seen or seen.add(r[0]))]
+        if len(rids) <= _SMALL_DELTA and len(rows) <= _SMALL_DELTA:
+            if rids:
+                self.duck.execute(f"DELETE FROM {tbl} WHERE _rowid IN ({', '.join('?' * len(rids))})", rids)
             if rows:
-                marks = ", ".join("?" * len(cols))
-                self.duck.executemany(f"INSERT INTO {tbl} VALUES ({marks})", rows)
+                self.duck.executemany(f"INSERT INTO {tbl} VALUES ({', '.join('?' * len(cols))})", rows)
             return
         import pyarrow as pa
-        self.duck.register("vdfs_ids", pa.table({"rid": pa.array(rids, pa.int64())}))
-        self.duck.execute(f"DELETE FROM {tbl} WHERE _rowid IN (SELECT rid FROM vdfs_ids)")
-        self.duck.unregister("vdfs_ids")
+        if rids:
+            self.duck.register("vdfs_ids", pa.table({"rid": pa.array(rids, pa.int64())}))
+            self.duck.execute(f"DELETE FROM {tbl} WHERE _rowid IN (SELECT rid FROM vdfs_ids)")
+            self.duck.unregister("vdfs_ids")
         if rows:
             arrays = [pa.array([r[i] for r in rows], type=_arrow_type(t)) for i, (_, t) in enumerate(types)]
             self.duck.register("vdfs_delta", pa.table(arrays, names=cols))
@@ -216,8 +253,8 @@ class Mirror:
         process whose mirror had not seen them notices the gap and rebuilds."""
         try:
             conn = sqlite3.connect(self.db_path, timeout=0, isolation_level=None)
-            try:
-                conn.execute("DELETE FROM change_log WHERE seq <= ?", (upto,))
+            try:   # keep the newest row: seq (a plain rowid) must never restart
+                conn.execute("DELETE FROM change_log WHERE seq < ?", (upto,))
                 self.since_prune = 0
             finally:
                 conn.close()
@@ -225,9 +262,10 @@ class Mirror:
             pass
 
 
-def _last_seq(sconn: sqlite3.Connection) -> int:
-    row = sconn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'change_log'").fetchone()
-    return int(row[0]) if row else 0
+def _state(sconn: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+    """(newest change-log seq, highest rowid of each GROWING table): one cheap query."""
+    row = sconn.execute(_STATE_SQL).fetchone()
+    return int(row[0] or 0), {t: int(v or 0) for t, v in zip(GROWING, row[1:])}
 
 
 def _has_seq(sconn: sqlite3.Connection, seq: int) -> bool:
