@@ -8,34 +8,18 @@ import re
 from functools import lru_cache
 from typing import Any
 
-_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
 @lru_cache(maxsize=1)
 def dsl_keywords() -> tuple[str, ...]:
-    """Keywords of the grammar: the alphabetic string literals of vdfs.lark."""
+    """vdfs_query.KEYWORDS plus the other words of the grammar's keyword terminals (time units):
+    `DAY.2: /(second|minute|…)s?(?![A-Za-z0-9_])/i`."""
+    from importlib.resources import files
+
+    import vdfs_query
+    found = set(vdfs_query.KEYWORDS)
     try:
-        import vdfs_query
-    except ImportError:
-        return ()
-    words = getattr(vdfs_query, "KEYWORDS", None)
-    if words:
-        return tuple(sorted(set(words)))
-    try:
-        from lark import Lark
-        from vdfs_query import grammar_text  # type: ignore[attr-defined]
-        text = grammar_text()
-    except ImportError:
-        from importlib.resources import files
-        try:
-            text = (files("vdfs_query") / "grammar" / "vdfs.lark").read_text(encoding="utf-8")
-        except (FileNotFoundError, OSError):
-            return ()
-    found = set()
-    for lit in re.findall(r'"([^"\\]+)"i?', text):
-        if _WORD.match(lit) and len(lit) > 1:
-            found.add(lit.lower())
-    # keyword terminals written as regexes: `WHERE.2: /where(?![A-Za-z0-9_])/i`
+        text = (files("vdfs_query") / "grammar" / "vdfs.lark").read_text(encoding="utf-8")
+    except OSError:  # an install without the grammar file: the exported keywords suffice
+        text = ""
     for alts in re.findall(r"^\w+(?:\.\d+)?:\s*/\(?([a-z|]+)\)?(?:s\?)?\(\?!", text, re.M):
         found.update(w for w in alts.split("|") if len(w) > 1)
     return tuple(sorted(found))

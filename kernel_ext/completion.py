@@ -77,11 +77,8 @@ def candidates(query: str, *, is_line: bool, namespace: dict[str, Any] | None = 
 
 def _command_args(command: str, lib: Any) -> list[tuple[str, str]]:
     if command in ("run", "preview", "view") and lib is not None:
-        try:
-            from .widgets.registry import names_for
-            return [(n, command) for n in names_for(lib, command)]
-        except ImportError:
-            return []
+        from .widgets.registry import names_for
+        return [(n, command) for n in names_for(lib, command)]
     if command == "open":
         return [("--create", "flag")]
     if command == "index":
