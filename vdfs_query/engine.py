@@ -106,25 +106,9 @@ class Engine:
         """Run a DSL text, builder or IR query and return its Result. `route` forces an
         executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'."""
         if route is None and type(query) is str:
-            hit = self._fast.get((query, signature(params)))
-            if hit is not None:            # a repeated SQLite-routed query: bind and go
-                q, t, static, binder = hit
-                if static and binder is not None:
-                    try:
-                        values = binder(params)
-                    except Exception:          # let the general binder explain the problem
-                        values = bind(t.slots, BindContext(params, now, self.device_uuid, query))
-                    with self._lock:
-                        rows = self._sconn.execute(t.sql, values).fetchall()
-                    return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
-                                  params=values)
-                ctx = BindContext(params, now, self.device_uuid, query)
-                with self._lock:
-                    if static or self.route(q, ctx) == "sqlite":
-                        values = bind(t.slots, ctx)
-                        rows = self._sconn.execute(t.sql, values).fetchall()
-                        return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
-                                      params=values)
+            result = self._run_repeat(query, params, now)
+            if result is not None:
+                return result
         q, text = to_ir(query)
         ctx = BindContext(params, now, self.device_uuid, text)
         with self._lock:
@@ -136,18 +120,7 @@ class Engine:
                 t_fast = template(q, "sqlite", params)
                 self._fast[(text, signature(params))] = (q, t_fast, self._route_static,
                                                          fast_binder(t_fast.slots))
-            duck = None
-            if chosen == "duckdb":
-                mirror = self._get_mirror(wait=route == "duckdb" or self.mirror_mode == "sync")
-                if mirror is not None and mirror.ready.is_set():
-                    mirror.refresh(self._sconn)
-                    duck = mirror.duck
-                else:
-                    chosen = "scan"
-            if chosen == "scan":
-                duck = self._get_scan()
-                if duck is None:
-                    chosen = "sqlite"
+            chosen, duck = self._executor(chosen, forced=route == "duckdb")
             t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
             values = bind(t.slots, ctx)
             if chosen == "sqlite":
@@ -155,6 +128,41 @@ class Engine:
                 return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
             table = duck.execute(t.sql, values).to_arrow_table()
             return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
+
+    def _run_repeat(self, text: str, params: dict | None, now: Any) -> Result | None:
+        """A repeated SQLite-routed query: bind and go (None when it is not one)."""
+        hit = self._fast.get((text, signature(params)))
+        if hit is None:
+            return None
+        q, t, static, binder = hit
+        values = None
+        if static and binder is not None:
+            try:
+                values = binder(params)
+            except Exception:          # the general binder explains the problem below
+                values = None
+        with self._lock:
+            if values is None:
+                ctx = BindContext(params, now, self.device_uuid, text)
+                if not static and self.route(q, ctx) != "sqlite":
+                    return None
+                values = bind(t.slots, ctx)
+            rows = self._sconn.execute(t.sql, values).fetchall()
+        return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
+
+    def _executor(self, chosen: str, forced: bool) -> tuple[str, Any]:
+        """(route actually used, DuckDB connection or None): the mirror when it is ready (after
+        replaying the change log), else the scan, else SQLite."""
+        if chosen == "duckdb":
+            mirror = self._get_mirror(wait=forced or self.mirror_mode == "sync")
+            if mirror is not None and mirror.ready.is_set():
+                mirror.refresh(self._sconn)
+                return "duckdb", mirror.duck
+            chosen = "scan"
+        if chosen == "scan":
+            duck = self._get_scan()
+            return ("scan", duck) if duck is not None else ("sqlite", None)
+        return chosen, None
 
     def _template(self, q: ir.Query, text: str | None, dialect: str, params: dict | None) -> Any:
         """compiler.template, memoised by text (hashing a string beats hashing the IR)."""
