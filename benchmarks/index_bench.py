@@ -82,12 +82,15 @@ def main() -> int:
         t0 = time.perf_counter()
         full = lib.index(tree, **opts).wait()
         full_s = time.perf_counter() - t0
-        finds, reindex = [], []
-        for _ in range(a.repeat):        # interleaved, so both see the same machine state
+        finds, reindex, single = [], [], []
+        for _ in range(a.repeat):        # interleaved, so all see the same machine state
             finds.append(run_find(tree))
             t0 = time.perf_counter()
             again = lib.index(tree, **opts).wait()
             reindex.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            lib.index(tree, workers=1).wait()
+            single.append(time.perf_counter() - t0)
         lib.close()
     find_s = statistics.median(s for s, _ in finds)
     find_n = finds[0][1]
@@ -118,6 +121,10 @@ def main() -> int:
     re_s = statistics.median(reindex)
     line("unchanged re-index (wall)", re_s, entries,
          f"{find_s / re_s:.2f}x find (target 0.7)")
+    print(f"{'':34} {'':8} {'':10} {walk_s / re_s:>18.2f}x walk")
+    one_s = statistics.median(single)
+    line("  same, one process (workers=1)", one_s, entries, f"{find_s / one_s:.2f}x find")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     assert again["created"] == again["modified"] == again["deleted"] == again["hashed"] == 0, again
     return 0
 
