@@ -9,17 +9,20 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,frames]'
+	$(PY) -m pip install -q -e '.[test,frames,ocr]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m core.demo ./demo.vdfs
 
 test: $(STAMP)
+	sh scripts/install-test-extras.sh
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
+# Benchmarks print ratios against baselines measured in the same run; never part of CI.
+BENCHES := index query models jobs extensions magics
 bench: $(STAMP)
-	$(PY) benchmarks/index_bench.py
+	@for b in $(BENCHES); do echo "== benchmarks/$${b}_bench.py"; $(PY) benchmarks/$${b}_bench.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) demo.vdfs .pytest_cache
