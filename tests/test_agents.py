@@ -99,7 +99,10 @@ def test_associative_search_ranks_by_cosine_like_brute_force(tmp_path_factory, v
     got = mind.faces.query_similar(query, k=3)
     mat = np.asarray(vectors, dtype=np.float32)
     cos = mat @ np.asarray(query, np.float32) / (np.linalg.norm(mat, axis=1) * np.linalg.norm(query))
-    assert [round(s, 4) for _, s, _ in got] == [round(float(c), 4) for c in sorted(cos, reverse=True)[:3]]
+    expected = sorted(cos, reverse=True)[:3]
+    # float32 arithmetic in two orders: equal within rounding, not to the last digit
+    assert len(got) == len(expected)
+    assert np.allclose([s for _, s, _ in got], expected, atol=1e-4)
     close_memory(mind)
 
 
