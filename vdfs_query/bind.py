@@ -67,19 +67,29 @@ def fast_binder(slots: list):
     the template needs more; callers fall back to `bind` on any error, for its messages."""
     plan = []
     for s in slots:
-        if s.transform:
+        if s.transform not in _PURE_TRANSFORMS:
             return None
         if isinstance(s.value, ir.Lit):
-            plan.append((None, s.value.value))
-        elif isinstance(s.value, ir.Param) and s.type in _SIMPLE:
-            plan.append((s.value.name, as_uuid_bytes if s.type == "uuid" else
-                         (lambda v, t=s.type: coerce(t, v))))
+            plan.append((None, _transform(s.value.value, s.transform)))
+        elif isinstance(s.value, ir.Param) and s.type in _SIMPLE | {"path", "tag", "kind"}:
+            if s.type == "uuid":
+                conv = as_uuid_bytes
+            elif s.type in ("path", "tag", "kind"):
+                conv = (lambda v, t=s.type: _coerce_param(v, t, None))
+            else:
+                conv = (lambda v, t=s.type: coerce(t, v))
+            if s.transform:
+                conv = (lambda v, c=conv, tf=s.transform: _transform(c(v), tf))
+            plan.append((s.value.name, conv))
         else:
             return None
 
     def run(params: dict) -> list:
         return [value if name is None else value(params[name]) for name, value in plan]
     return run
+
+
+_PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi"})
 
 
 def _resolve(slot: Any, ctx: BindContext) -> Any:

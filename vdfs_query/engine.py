@@ -88,6 +88,7 @@ class Engine:
         self._route_static = True
         self._templates: dict[tuple, Any] = {}
         self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, monotonic time)
+        self._recent_routes: dict[tuple, float] = {}       # (text, values) -> when SQLite won
 
     def close(self) -> None:
         with self._lock:
@@ -136,12 +137,22 @@ class Engine:
             return None
         q, t, static, binder = hit
         values = None
-        if static and binder is not None:
+        if binder is not None:
             try:
                 values = binder(params)
             except Exception:          # the general binder explains the problem below
                 values = None
         with self._lock:
+            if values is not None and not static:
+                # the route depends on probes of these values: trust a recent decision
+                key = (text, tuple(values))
+                seen = self._recent_routes.get(key)
+                if seen is None or time.monotonic() - seen > PROBE_TTL:
+                    if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
+                        return None
+                    if len(self._recent_routes) > 4096:
+                        self._recent_routes.clear()
+                    self._recent_routes[key] = time.monotonic()
             if values is None:
                 ctx = BindContext(params, now, self.device_uuid, text)
                 if not static and self.route(q, ctx) != "sqlite":
