@@ -112,6 +112,8 @@ def main() -> int:
     line("full index: processing", tm.get("processing", 0), entries)
     line("full index: content", tm.get("content", 0), full["hashed"],
          f"{(full['hashed'] / tm['content']) / (hashed / hash_s):.2f}x bare hash")
+    print(f"{'':34} of which hashing here {tm.get('content_hashing', 0):.3f} s, waiting for "
+          f"the worker {tm.get('content_waiting', 0):.3f} s, writing {tm.get('content_writing', 0):.3f} s")
     if "indexes" in tm:
         line("full index: build indexes", tm["indexes"], entries)
     line("full index: aggregation", tm.get("aggregation", 0), entries)

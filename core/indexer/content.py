@@ -30,6 +30,9 @@ def spawn_workers(n: int) -> list:
 @dataclass
 class ContentStats:
     hashed: int = 0
+    seconds_hashing: float = 0.0   # in this process, workers' shares excluded
+    seconds_waiting: float = 0.0   # for the workers' shares
+    seconds_writing: float = 0.0
     bytes: int = 0
     identities_created: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -99,7 +102,9 @@ class ContentIdentifier:
             nxt = self._start(batches[0]) if batches else None
             for i in range(len(batches)):
                 batch, mine, sent = nxt
+                t0 = time.perf_counter()
                 results = hash_batch(mine)
+                t1 = time.perf_counter()
                 worker_secs, worker_items = 0.0, len(batch) - len(mine)
                 for worker in self._pool[:sent]:
                     part, secs = worker.receive()
@@ -107,11 +112,14 @@ class ContentIdentifier:
                     worker_secs = max(worker_secs, secs)
                 # the workers hash the next batch while this one is written
                 nxt = self._start(batches[i + 1]) if i + 1 < len(batches) else None
-                t0 = time.perf_counter()
+                t2 = time.perf_counter()
                 self._write({r[0]: r for r in batch}, results)
+                t3 = time.perf_counter()
+                self.stats.seconds_hashing += t1 - t0
+                self.stats.seconds_waiting += t2 - t1
+                self.stats.seconds_writing += t3 - t2
                 if sent:
-                    self._rebalance(len(batch), worker_items // sent, worker_secs,
-                                    time.perf_counter() - t0)
+                    self._rebalance(len(batch), worker_items // sent, worker_secs, t3 - t2)
                 done += len(batch)
                 after_batch(done, total, self.stats.bytes)
         finally:

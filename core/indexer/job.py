@@ -34,6 +34,7 @@ JOB_NAME = "core.index"
 PHASES = ("discovery", "processing", "content", "aggregation", "finalisation")
 MAX_LISTED = 1000          # errors / skipped paths kept in a result
 DEFAULT_BATCH = 50000      # rows per transaction: fewer commits rewrite fewer index pages
+CONTENT_BATCH = 10000      # files per hashing batch: enough stages for workers to overlap writes
 SPLIT_MIN = 20000          # stored entries from which a re-index walks in two processes
 BULK_MIN = 20000           # new entries from which a first load drops and rebuilds indexes
 
@@ -92,6 +93,10 @@ class IndexRun:
         self.crash = _CrashHook()
         self.hash_pool: list = []
         self.conn = self.lib.connect()
+        # Big batches rewrite the same pages; checkpointing the WAL every 80 MB rather than
+        # every 4 MB copies each page back fewer times (~15% of write time). Finalise
+        # checkpoints once at the end.
+        self.conn.execute("PRAGMA wal_autocheckpoint = 20000")
         self.bus = self.lib.events
         self.want_events = self.bus.listener_count() > 0
         self.state: dict[str, Any] = dict(ctx.state or {})
@@ -230,8 +235,12 @@ class IndexRun:
             self.save()
 
         ctx.progress(0, None, "hashing", "content")
-        ident.run(self.batch, after_batch)
+        ident.run(min(self.batch, CONTENT_BATCH), after_batch)
         self.timed("content", t0)
+        timings = self.state["timings"]
+        for key in ("hashing", "waiting", "writing"):
+            timings[f"content_{key}"] = timings.get(f"content_{key}", 0) + getattr(
+                ident.stats, f"seconds_{key}")
         if self.state.get("dropped_indexes"):
             t0 = time.perf_counter()
             ctx.progress(0, None, "building indexes", "content")
@@ -259,6 +268,7 @@ class IndexRun:
             removed = collect_orphan_identities(self.conn)
             self.conn.execute("UPDATE locations SET last_indexed_at = ? WHERE id = ?",
                               (self.now, self.loc.id))
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.crash("finalisation")
         self.counts["identities_removed"] = self.counts.get("identities_removed", 0) + removed
         self.timed("finalisation", t0)
