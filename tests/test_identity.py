@@ -103,3 +103,11 @@ def test_identical_files_share_one_identity(lib, tmp_path):
     empties = lib.conn.execute("SELECT content_id FROM entries WHERE name IN ('e1', 'e2')"
                                ).fetchall()
     assert empties == [(None,), (None,)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(digest=st.text(alphabet="0123456789abcdef", min_size=16, max_size=16))
+def test_indexer_fast_content_uuid_is_uuid5(digest):
+    from core.indexer.content import content_uuid_bytes
+    assert content_uuid_bytes(digest) == uuid.uuid5(uuid.NAMESPACE_DNS, digest).bytes
+    assert content_uuid_bytes(digest) == identity.content_uuid(digest).bytes

@@ -8,29 +8,29 @@ whose numbers changed are written, so an unchanged tree writes nothing.
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 
 from .store import write_tx
 
 
 def aggregate(conn: sqlite3.Connection, location_id: int) -> int:
     """Recompute folder aggregates of one location; returns how many folders changed."""
-    acc: dict[int, int] = {}
-    cnt: dict[int, int] = {}
+    acc: defaultdict[int, int] = defaultdict(int)
+    cnt: defaultdict[int, int] = defaultdict(int)
     updates = []
-    get_acc, get_cnt = acc.pop, cnt.pop
+    take_acc, take_cnt = acc.pop, cnt.pop
     cur = conn.execute("SELECT id, parent_id, is_dir, size, child_count FROM entries "
                        "WHERE location_id = ? ORDER BY path DESC", (location_id,))
     for eid, parent, is_dir, size, child_count in cur:
         if is_dir:
-            total = get_acc(eid, 0)
-            n = get_cnt(eid, 0)
-            if total != size or n != child_count:
-                updates.append((total, n, eid))
-        else:
-            total = size
+            size_now = size
+            size = take_acc(eid, 0)
+            n = take_cnt(eid, 0)
+            if size != size_now or n != child_count:
+                updates.append((size, n, eid))
         if parent is not None:
-            acc[parent] = acc.get(parent, 0) + total
-            cnt[parent] = cnt.get(parent, 0) + 1
+            acc[parent] += size
+            cnt[parent] += 1
     if updates:
         with write_tx(conn):
             conn.executemany("UPDATE entries SET size = ?, child_count = ? WHERE id = ?",

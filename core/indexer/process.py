@@ -179,12 +179,11 @@ class Processor:
                 # A move keeps inode, mtime and size (folders: inode and mtime). Requiring all
                 # of them keeps a new file that reuses a deleted file's inode from inheriting
                 # its uuid and metadata.
-                key = (st.st_ino, is_dir)
-                moved = by_inode.get(key) if by_inode else None
+                moved = by_inode.get((st.st_ino, is_dir)) if by_inode else None
                 if moved is not None and moved[2] == st.st_mtime_ns and (
                         moved[3] == (-1 if is_dir else st.st_size if f.ftype == 0 else 0)) \
                         and gone.pop(moved[0], None) is not None:
-                    del by_inode[key]
+                    del by_inode[(st.st_ino, is_dir)]
                     d = details[moved[4]]
                     eid = d[0]
                     self.path_ids[f.path] = eid
@@ -214,9 +213,9 @@ class Processor:
                 pid = path_ids.get(f.parent) if f.parent is not None else self.root_parent_id
                 if pid is None and f.parent is not None:
                     pid = self._parent_id(f)
-                inserts.append((eid, u, loc, pid, f.path, f.raw, f.name, ext,
-                                kind, int(is_dir), int(f.name[:1] == "."), size,
-                                st.st_ino, st.st_mtime_ns, st.st_ctime_ns, now))
+                inserts.append((eid, u, loc, pid, f.path, f.raw, f.name, ext, kind, is_dir,
+                                f.name.startswith("."), size, st.st_ino, st.st_mtime_ns,
+                                st.st_ctime_ns, now))   # bools are stored as 0/1
                 created += 1
                 if events is not None and (f.ftype != 0 or size == 0):
                     events.append(("entry.created", _payload(u, f.path, kind, None)))
