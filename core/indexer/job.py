@@ -6,8 +6,14 @@ a crash (the diff against committed rows is the remaining work); content, aggreg
 finalisation read what to do from library.db. So a job killed at any point and resumed ends
 with the same rows as one that never stopped.
 
-Fault injection for the crash tests: VDFS_TEST_CRASH_AFTER="<phase>:<n>" makes the process
-SIGKILL itself at the n-th safe point of that phase (after a commit, before its checkpoint).
+Large trees take two faster paths (each covered by the same crash tests): a first load into an
+empty library drops the entries indexes and rebuilds them after hashing (their SQL is kept in
+the checkpoint, so a resumed job restores them first), and a re-index of a big location walks
+in two processes (split.py). Hashing uses worker processes in big static batches.
+
+Test knobs (environment): VDFS_TEST_CRASH_AFTER="<phase>:<n>" makes the process SIGKILL itself
+at the n-th safe point of that phase (after a commit, before its checkpoint);
+VDFS_INDEX_BULK_MIN and VDFS_INDEX_SPLIT_MIN lower the thresholds of the two paths above.
 """
 from __future__ import annotations
 
@@ -21,8 +27,8 @@ from typing import Any, Iterator
 from ..clock import now_iso
 from ..events import Event
 from ..locations import get_location
-from .aggregate import aggregate
 from . import content
+from .aggregate import aggregate
 from .content import ContentIdentifier
 from .process import Processor
 from .split import discover_split
