@@ -27,6 +27,8 @@ def vdfs(lib_path, *args, crash=None, bulk=False):
         env["VDFS_TEST_CRASH_AFTER"] = crash
     if bulk == "split":   # re-index discovery split across two processes
         env["VDFS_INDEX_SPLIT_MIN"] = "1"
+    elif bulk == "workers":   # hash worker processes, hashing ahead during processing
+        env["VDFS_INDEX_PARALLEL_MIN"] = "1"
     elif bulk:   # take the bulk-load path (indexes dropped, rebuilt after the content phase)
         env["VDFS_INDEX_BULK_MIN"] = "1"
     env["PYTHONPATH"] = REPO
@@ -70,6 +72,7 @@ def index_names(conn):
     (["processing:3"], True), (["content:2"], True), (["indexes:1"], True),
     (["content:1", "content:1"], True),
     (["processing:2", "discovery:2", "processing:3"], "split"),
+    (["processing:3", "content:2"], "workers"),
 ])
 def test_killed_index_resumes_to_the_same_library(tmp_path, tree, reference, crashes, bulk):
     path = tmp_path / "lib.vdfs"

@@ -66,6 +66,7 @@ class ContentIdentifier:
         self.stats = ContentStats()
         self._pool: list = []   # HashWorker processes
         self._main_share = 1.0  # of each batch hashed here; the rest goes to the workers
+        self._ready: dict[int, tuple[int, Result]] = {}
 
     def pending(self) -> list[tuple]:
         frag, params = subtree_sql(self.root, self.whole)
@@ -74,19 +75,30 @@ class ContentIdentifier:
             f"WHERE location_id = ?{frag} AND is_dir = 0 AND content_id IS NULL AND size > 0 "
             "AND kind != 'symlink' ORDER BY id", (self.loc, *params)).fetchall()
 
-    def _start(self, batch: list[tuple]) -> tuple[list[tuple], list[Item], int]:
+    def _start(self, batch: list[tuple]) -> tuple[list[tuple], list[Item], int, list[Result]]:
         """Send the workers their static shares of `batch`; return what this process hashes
-        itself (its share shrinks when writing the batches keeps it busy)."""
-        items = [(r[0], r[3] if r[3] is not None else r[2], r[4], r[5]) for r in batch]
+        itself (its share shrinks when writing the batches keeps it busy), and the results
+        already hashed ahead (see prefetch.py)."""
+        ready: list[Result] = []
+        rows = batch
+        if self._ready:
+            rows = []
+            for r in batch:
+                hit = self._ready.pop(r[0], None)
+                if hit is not None and hit[0] == r[4]:   # hashed at the size stored now
+                    ready.append(hit[1])
+                else:
+                    rows.append(r)
+        items = [(r[0], r[3] if r[3] is not None else r[2], r[4], r[5]) for r in rows]
         if not self._pool or len(items) < SHARE_MIN:
-            return batch, items, 0
+            return batch, items, 0, ready
         n = len(self._pool)
         keep = int(len(items) * self._main_share)
         step = -(-(len(items) - keep) // n)
         parts = [items[keep + i * step:keep + (i + 1) * step] for i in range(n)]
         for worker, part in zip(self._pool, parts):
             worker.send(part)
-        return batch, items[:keep], n
+        return batch, items[:keep], n, ready
 
     def _rebalance(self, batch_len: int, worker_items: int, worker_secs: float,
                    write_secs: float) -> None:
@@ -102,22 +114,20 @@ class ContentIdentifier:
     def run(self, batch_size: int, after_batch: Callable[[int, int, int], None]) -> ContentStats:
         todo = self.pending()
         total = len(todo)
-        if self.workers >= 2 and total >= PARALLEL_MIN:
+        if self._pool or (self.workers >= 2 and total >= PARALLEL_MIN):
             if not self._pool:
                 self._pool = spawn_workers(self.workers - 1)
-            self._main_share = 1 / self.workers
-        else:
-            self.close()
+            self._main_share = 1 / (len(self._pool) + 1)
         try:
             batches = list(chunks(todo, batch_size))
             done = 0
             nxt = self._start(batches[0]) if batches else None
             for i in range(len(batches)):
-                batch, mine, sent = nxt
+                batch, mine, sent, ready = nxt
                 t0 = time.perf_counter()
-                results = hash_batch(mine)
+                results = ready + hash_batch(mine)
                 t1 = time.perf_counter()
-                worker_secs, worker_items = 0.0, len(batch) - len(mine)
+                worker_secs, worker_items = 0.0, len(batch) - len(mine) - len(ready)
                 for worker in self._pool[:sent]:
                     part, secs = worker.receive()
                     results.extend(part)
@@ -138,9 +148,11 @@ class ContentIdentifier:
             self.close()
         return self.stats
 
-    def adopt(self, pool: list) -> None:
-        """Use hash workers started earlier (their start-up overlapped the walk)."""
+    def adopt(self, pool: list, ready: dict[int, tuple[int, Result]] | None = None) -> None:
+        """Use hash workers started earlier (their start-up overlapped the walk) and the
+        results they hashed ahead: entry id -> (size hashed, result)."""
         self._pool = pool
+        self._ready = ready or {}
 
     def close(self) -> None:
         for worker in self._pool:

@@ -13,7 +13,8 @@ in two processes (split.py). Hashing uses worker processes in big static batches
 
 Test knobs (environment): VDFS_TEST_CRASH_AFTER="<phase>:<n>" makes the process SIGKILL itself
 at the n-th safe point of that phase (after a commit, before its checkpoint);
-VDFS_INDEX_BULK_MIN and VDFS_INDEX_SPLIT_MIN lower the thresholds of the two paths above.
+VDFS_INDEX_BULK_MIN, VDFS_INDEX_SPLIT_MIN and VDFS_INDEX_PARALLEL_MIN lower the thresholds of
+the bulk load, the split walk and the hash workers.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from ..locations import get_location
 from . import content
 from .aggregate import aggregate
 from .content import ContentIdentifier
+from .prefetch import Prefetcher
 from .process import Processor
 from .split import discover_split
 from .store import (collect_orphan_identities, drop_indexes, entry_index_specs, load_root_rows,
@@ -98,6 +100,7 @@ class IndexRun:
             2 if (os.cpu_count() or 1) >= 2 else 1)
         self.crash = _CrashHook()
         self.hash_pool: list = []
+        self.prefetch: Prefetcher | None = None
         self.conn = self.lib.connect()
         # Big batches rewrite the same pages; checkpointing the WAL every 80 MB rather than
         # every 4 MB copies each page back fewer times (~15% of write time). Finalise
@@ -156,8 +159,13 @@ class IndexRun:
                 self.aggregate()
             return self.finalise()
         finally:
-            for worker in self.hash_pool:    # started, never used (the job stopped early)
-                worker.close()
+            if self.hash_pool:               # the job stopped before the content phase
+                if self.prefetch is not None:
+                    self.prefetch.stop()
+                for worker in self.hash_pool:
+                    worker.close()
+                if self.prefetch is not None:
+                    self.prefetch.finish()
             self.conn.close()
 
     def discover_and_process(self) -> None:
@@ -182,8 +190,10 @@ class IndexRun:
                             **hooks)
         self.timed("discovery", t0)
         to_hash = sum(1 for f in disc.changes if f.ftype == 0 and f.st.st_size > 0)
-        if self.workers >= 2 and to_hash >= content.PARALLEL_MIN and not self.hash_pool:
-            self.hash_pool = content.spawn_workers(self.workers - 1)   # ready by then
+        parallel_min = _env_int("VDFS_INDEX_PARALLEL_MIN", content.PARALLEL_MIN)
+        if self.workers >= 2 and to_hash >= parallel_min and not self.hash_pool:
+            self.hash_pool = content.spawn_workers(self.workers - 1)
+            self.prefetch = Prefetcher(self.hash_pool)   # hashes while entries are written
         counts.update(files=disc.files, dirs=disc.dirs, bytes=disc.bytes)
         self.state["walk_errors"] = _capped(disc.errors)      # this walk's, not summed
         self.state["walk_skipped"] = _capped(disc.skipped)
@@ -197,10 +207,15 @@ class IndexRun:
             self.save()
             drop_indexes(conn, self.state["dropped_indexes"])
         proc = Processor(conn, loc.id, self.root_parent_id, self.now, self.want_events)
+        if self.prefetch is not None:
+            proc.to_hash = []
         base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted")}
 
         def after_batch(done: int, total: int) -> None:
             self.publish(proc.counts.events)
+            if self.prefetch is not None:
+                self.prefetch.submit(proc.to_hash)
+                proc.to_hash = []
             self.crash("processing")
             c = proc.counts
             counts.update(created=base["created"] + c.created,
@@ -220,8 +235,8 @@ class IndexRun:
         t0 = time.perf_counter()
         ident = ContentIdentifier(self.conn, self.loc.id, self.root, self.whole, self.now,
                                   self.state["first_new_id"], self.want_events, self.workers)
-        ident.adopt(self.hash_pool)
-        self.hash_pool = []
+        ident.adopt(self.hash_pool, self.prefetch.finish() if self.prefetch else None)
+        self.hash_pool, self.prefetch = [], None
         base = {k: counts.get(k, 0) for k in ("hashed", "bytes_hashed", "identities_created")}
 
         def after_batch(done: int, total: int, nbytes: int) -> None:

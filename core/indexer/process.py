@@ -74,6 +74,9 @@ class Processor:
         self.want_events = want_events
         self.path_ids: dict[str, int] = {}
         self.counts = Counts()
+        # when set, (entry id, path for the OS, size, ext) of every file whose content is now
+        # unknown, for hashing ahead (prefetch.py)
+        self.to_hash: list[tuple] | None = None
 
     # ---- parent ids ----------------------------------------------------------------------
     def _parent_id(self, f: Found) -> int | None:
@@ -132,6 +135,7 @@ class Processor:
         orphaned: list[bytes] = []
         events = self.counts.events if self.want_events else None
         path_ids = self.path_ids
+        to_hash = self.to_hash
         created = 0
         with write_tx(conn, defer_fks=True):
             next_eid = next_id(conn)
@@ -171,6 +175,8 @@ class Processor:
                                              st.st_size, kind_for_ext(ext), now, eid))
                         if d[5] is not None:
                             decrements[d[5]] = decrements.get(d[5], 0) + 1
+                        if to_hash is not None and st.st_size:
+                            to_hash.append((eid, f.raw or f.path, st.st_size, ext))
                         self.counts.modified += 1
                         if events is not None and st.st_size == 0:
                             events.append(("entry.modified",
@@ -209,6 +215,8 @@ class Processor:
                     kind, size = kind_for_ext(ext), st.st_size
                 else:
                     kind, size = ("directory" if is_dir else "symlink"), 0
+                if to_hash is not None and size:
+                    to_hash.append((eid, f.raw or f.path, size, ext))
                 u = next(uuids)
                 pid = path_ids.get(f.parent) if f.parent is not None else self.root_parent_id
                 if pid is None and f.parent is not None:
