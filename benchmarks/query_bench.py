@@ -12,6 +12,7 @@ Also prints DSL parse+compile time per query (caches cleared) and the mirror's b
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
 import os
@@ -229,7 +230,7 @@ def main() -> int:
         ("model JSON group", "models PhotoAnalysis group by scene select scene, count() as n", {}),
     ]
 
-    # the first aggregate query starts the mirror build (answered by the scan meanwhile)
+    # the first aggregate query starts the mirror build (answered by SQLite meanwhile)
     from core.query_service import engine_for
     t0 = time.perf_counter()
     first = lib.query("entries group by kind")
@@ -239,13 +240,18 @@ def main() -> int:
           f"{time.perf_counter() - t0:.1f}s")
 
     sconn = lib.connect()
+    # Baselines read a snapshot file: DuckDB's own SQLite must not open the live library.db
+    # beside Python's (vdfs_query/mirror.py says why); a copy scans at the same speed.
+    from vdfs_query.mirror import snapshot
+    snap = snapshot(str(lib.db_path))
+    atexit.register(os.unlink, snap)
     scan = duckdb.connect()
     load_sqlite_extension(scan)
-    scan.execute(f"ATTACH '{lib.db_path}' AS lib (TYPE sqlite, READ_ONLY)")
+    scan.execute(f"ATTACH '{snap}' AS lib (TYPE sqlite, READ_ONLY)")
     scan.execute("USE lib")
     native = duckdb.connect()
     load_sqlite_extension(native)
-    native.execute(f"ATTACH '{lib.db_path}' AS src (TYPE sqlite, READ_ONLY)")
+    native.execute(f"ATTACH '{snap}' AS src (TYPE sqlite, READ_ONLY)")
     for t in ("devices", "locations", "entries", "content_identities", "user_metadata", "tags",
               "tag_links", "models"):
         native.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")

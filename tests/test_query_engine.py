@@ -103,11 +103,11 @@ def test_a_write_is_seen_by_the_next_query(indexed, tmp_path):
         assert eng.run("models Person select name", route=route).rows() == [{"name": "Dora"}]
 
 
-def test_mirror_recovers_from_a_pruned_log_and_scan_answers_meanwhile(indexed):
+def test_mirror_recovers_from_a_pruned_log_and_the_scan_agrees(indexed):
     lib, root = indexed
     eng = engine_for(lib)
     want = lib.conn.execute("SELECT ext, count(*) FROM entries GROUP BY ext").fetchall()
-    scan = eng.run("entries group by ext", route="scan")     # DuckDB reading SQLite directly
+    scan = eng.run("entries group by ext", route="scan")     # DuckDB reading a SQLite snapshot
     assert scan.route == "scan" and {(r["ext"], r["count"]) for r in scan.rows()} == set(want)
     assert eng.mirror.refresh(eng._sconn) == 0                # built, nothing to replay
     # rows the mirror never saw are pruned by someone else: the gap forces a rebuild
@@ -126,13 +126,13 @@ def test_mirror_recovers_from_a_pruned_log_and_scan_answers_meanwhile(indexed):
         other.close()
 
 
-def test_background_build_answers_from_the_scan_until_ready(indexed):
+def test_background_build_answers_from_sqlite_until_ready(indexed):
     lib, root = indexed
     from vdfs_query.engine import Engine
     eng = Engine(lib.db_path, device_uuid=lib.device_uuid.bytes)
     try:
         first = eng.run("entries group by kind")
-        assert first.route in ("scan", "duckdb")
+        assert first.route in ("sqlite", "duckdb")
         eng._mirror.ready.wait(60)
         again = eng.run("entries group by kind")
         assert again.route == "duckdb" and again.rows() == first.rows()
@@ -263,3 +263,20 @@ def test_rows_inserted_directly_reach_the_mirror(indexed):
         assert eng.run('entries where name = "a.jpg"', route=route).rows()[0]["size"] == 5
         assert [r["content_hash"] for r in eng.run("content where kind = video", route=route).rows()] == \
             ["feedfeedfeedfeed"]
+
+
+def test_duckdb_never_opens_the_live_library_file(indexed):
+    """DuckDB's own SQLite must not open library.db beside Python's (it would truncate the
+    -shm that Python's SQLite has mapped): the mirror and the scan read private snapshots."""
+    lib, root = indexed
+    eng = engine_for(lib)
+    eng.run("entries group by ext", route="duckdb")
+    eng.run("entries group by ext", route="scan")
+    attached = eng.mirror.duck.execute(
+        "SELECT database_name, path, type FROM duckdb_databases()").fetchall()
+    assert [r for r in attached if r[2] == "sqlite"] == []       # the snapshot was detached
+    assert all(r[1] != str(lib.db_path) for r in attached)
+    # a write through Python after a snapshot-built copy is still seen at once
+    lib.conn.execute("UPDATE entries SET size = 123456789 WHERE name = 'a.jpg'")
+    rows = eng.run('entries where size = 123456789 select name', route="duckdb").rows()
+    assert rows == [{"name": "a.jpg"}]

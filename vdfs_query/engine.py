@@ -73,7 +73,6 @@ class Engine:
         self.mirror_mode = mirror
         self._lock = threading.RLock()
         self._mirror: Any = None
-        self._scan: Any = None
         self.mirror_error: str | None = None
         conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None,
                                timeout=30.0)
@@ -92,11 +91,9 @@ class Engine:
 
     def close(self) -> None:
         with self._lock:
-            for attr in ("_mirror", "_scan"):
-                obj = getattr(self, attr)
-                if obj is not None:
-                    obj.close()
-                    setattr(self, attr, None)
+            if self._mirror is not None:
+                self._mirror.close()
+                self._mirror = None
             if self._sconn is not None:
                 self._sconn.close()
                 self._sconn = None
@@ -127,7 +124,11 @@ class Engine:
             if chosen == "sqlite":
                 rows = self._sconn.execute(t.sql, values).fetchall()
                 return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
-            table = duck.execute(t.sql, values).to_arrow_table()
+            try:
+                table = duck.execute(t.sql, values).to_arrow_table()
+            finally:
+                if chosen == "scan":
+                    duck.close()
             return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
 
     def _run_repeat(self, text: str, params: dict | None, now: Any) -> Result | None:
@@ -163,13 +164,14 @@ class Engine:
 
     def _executor(self, chosen: str, forced: bool) -> tuple[str, Any]:
         """(route actually used, DuckDB connection or None): the mirror when it is ready (after
-        replaying the change log), else the scan, else SQLite."""
+        replaying the change log), else SQLite. The scan (DuckDB over a snapshot of the library
+        through the sqlite extension) is only taken when asked for by name."""
         if chosen == "duckdb":
             mirror = self._get_mirror(wait=forced or self.mirror_mode == "sync")
             if mirror is not None and mirror.ready.is_set():
                 mirror.refresh(self._sconn)
                 return "duckdb", mirror.duck
-            chosen = "scan"
+            return "sqlite", None
         if chosen == "scan":
             duck = self._get_scan()
             return ("scan", duck) if duck is not None else ("sqlite", None)
@@ -265,13 +267,14 @@ class Engine:
         return m
 
     def _get_scan(self) -> Any:
-        if self._scan is None and self.mirror_mode != "off":
-            try:
-                from .mirror import connect_scan
-                self._scan = connect_scan(self.db_path)
-            except Exception:
-                return None
-        return self._scan
+        """A fresh snapshot scan for one question (the caller closes it), or None."""
+        if self.mirror_mode == "off":
+            return None
+        try:
+            from .mirror import connect_scan
+            return connect_scan(self.db_path)
+        except Exception:
+            return None
 
     @property
     def mirror(self) -> Any:

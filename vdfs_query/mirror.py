@@ -5,14 +5,23 @@ DuckDB's sqlite scan, but a copy is only worth having if it is never stale. Migr
 SQLite record every changed rowid of the mirrored tables in `change_log`; before each query the
 engine calls `refresh()`, which replays the rows changed since the last refresh (delete and
 re-read by rowid: idempotent), or recopies a table through the sqlite extension when most of it
-changed. The copy is built in the background on first need; until it is ready the engine reads
-SQLite through the scan (always fresh, never blocked). It lives in memory: a persisted DuckDB
-file paid ~10 ms of fsync per replayed write and could be held by only one process.
+changed. The copy is built in the background on first need; until it is ready the engine answers
+from SQLite (always fresh, never blocked). It lives in memory: a persisted DuckDB file paid
+~10 ms of fsync per replayed write and could be held by only one process.
+
+DuckDB's sqlite extension links its own copy of SQLite, and two SQLite copies in one process do
+not see each other's POSIX locks: when the second opens a WAL database it believes it is alone
+and truncates the -shm file that the first has mapped (a SIGBUS, seen in our test runs), and
+closing its file drops the other's locks. So DuckDB never opens the live library.db: it reads a
+private, consistent snapshot made with SQLite's backup API (`snapshot()`), and the change log
+replayed from that snapshot's own watermark brings the copy up to date.
 """
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 from collections import defaultdict
 from pathlib import Path
@@ -58,16 +67,66 @@ def load_sqlite_extension(duck: Any) -> bool:
         return False
 
 
-def connect_scan(db_path: str) -> Any:
-    """A DuckDB connection whose default schema is the SQLite library itself (the scan)."""
-    import duckdb
-    duck = duckdb.connect(":memory:")
-    if not load_sqlite_extension(duck):
-        duck.close()
-        raise RuntimeError("DuckDB's sqlite extension is not available")
-    duck.execute(f"ATTACH '{_sql_text(db_path)}' AS lib (TYPE sqlite, READ_ONLY)")
-    duck.execute("USE lib")
-    return duck
+def snapshot(db_path: str) -> str:
+    """A consistent private copy of the live library in a temp file, for DuckDB to read.
+
+    The backup runs in one read transaction of Python's SQLite, so it is a single point in time
+    even while other connections write; the copy is switched out of WAL mode so that DuckDB's
+    SQLite opens a plain file that nobody else uses.
+    """
+    fd, path = tempfile.mkstemp(prefix="vdfs-snapshot-", suffix=".db")
+    os.close(fd)
+    try:
+        src = sqlite3.connect(db_path, timeout=30.0)
+        dst = sqlite3.connect(path)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+            src.close()
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+class SnapshotScan:
+    """DuckDB reading a snapshot of the library through the sqlite extension (the 'scan' route).
+
+    Fresh as of its creation: callers make one per question and close it.
+    """
+
+    def __init__(self, db_path: str):
+        import duckdb
+        self.path = snapshot(db_path)
+        self.duck = duckdb.connect(":memory:")
+        try:
+            if not load_sqlite_extension(self.duck):
+                raise RuntimeError("DuckDB's sqlite extension is not available")
+            self.duck.execute(f"ATTACH '{_sql_text(self.path)}' AS lib (TYPE sqlite, READ_ONLY)")
+            self.duck.execute("USE lib")
+        except BaseException:
+            self.close()
+            raise
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        return self.duck.execute(sql, params) if params is not None else self.duck.execute(sql)
+
+    def close(self) -> None:
+        if self.duck is not None:
+            self.duck.close()
+            self.duck = None
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            try:
+                os.unlink(self.path + suffix)
+            except FileNotFoundError:
+                pass
+
+
+def connect_scan(db_path: str) -> SnapshotScan:
+    """DuckDB over the sqlite extension, reading a snapshot of the library taken now."""
+    return SnapshotScan(db_path)
 
 
 class Mirror:
@@ -77,8 +136,6 @@ class Mirror:
         self.duck = duckdb.connect(":memory:")
         self.duck.execute("SET preserve_insertion_order = false")
         self.has_extension = load_sqlite_extension(self.duck)
-        if self.has_extension:
-            self.duck.execute(f"ATTACH '{_sql_text(self.db_path)}' AS vdfs_src (TYPE sqlite, READ_ONLY)")
         self.lock = threading.RLock()
         self.ready = threading.Event()
         self.error: BaseException | None = None
@@ -128,9 +185,33 @@ class Mirror:
 
     def rebuild_all(self, sconn: sqlite3.Connection) -> None:
         with self.lock:
-            last, tops = _state(sconn)     # read first: later changes are replayed on refresh
-            for tbl in MIRRORED:
-                self._copy_table(tbl, sconn)
+            if not self.has_extension:
+                last, tops = _state(sconn)     # read first: later changes are replayed on refresh
+                for tbl in MIRRORED:
+                    self._copy_table(tbl, sconn)
+                self.applied, self.tops = last, tops
+                return
+            snap = snapshot(self.db_path)
+            try:
+                snap_conn = sqlite3.connect(snap)
+                try:       # the snapshot's own watermark: replay starts exactly where it ends
+                    last, tops = _state(snap_conn)
+                finally:
+                    snap_conn.close()
+                self.duck.execute(f"ATTACH '{_sql_text(snap)}' AS vdfs_src (TYPE sqlite, READ_ONLY)")
+                try:
+                    for tbl in MIRRORED:
+                        self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS "
+                                          f"SELECT rowid AS _rowid, * FROM vdfs_src.{tbl}")
+                        self._types.pop(tbl, None)
+                finally:
+                    self.duck.execute("DETACH vdfs_src")
+            finally:
+                for suffix in ("", "-journal", "-wal", "-shm"):
+                    try:
+                        os.unlink(snap + suffix)
+                    except FileNotFoundError:
+                        pass
             self.applied, self.tops = last, tops
 
     # ---- freshness ------------------------------------------------------------------------
@@ -191,20 +272,18 @@ class Mirror:
         return names
 
     def _copy_table(self, tbl: str, sconn: sqlite3.Connection) -> None:
-        if self.has_extension:
-            self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS SELECT rowid AS _rowid, * FROM vdfs_src.{tbl}")
-        else:  # no extension: copy through Python (slower, same result)
-            import pyarrow as pa
-            cur = sconn.execute(f"SELECT rowid AS _rowid, * FROM {tbl}")
-            names = [d[0] for d in cur.description]
-            rows = cur.fetchall()
-            decl = _declared(sconn, tbl)
-            types = [("_rowid", "BIGINT")] + [(n, decl.get(n, "VARCHAR")) for n in names[1:]]
-            table = pa.table([pa.array([r[i] for r in rows], type=_arrow_type(t))
-                              for i, (_, t) in enumerate(types)], names=names)
-            self.duck.register("vdfs_copy", table)
-            self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS SELECT * FROM vdfs_copy")
-            self.duck.unregister("vdfs_copy")
+        """Copy one table through Python's SQLite (inside the caller's consistent view)."""
+        import pyarrow as pa
+        cur = sconn.execute(f"SELECT rowid AS _rowid, * FROM {tbl}")
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        decl = _declared(sconn, tbl)
+        types = [("_rowid", "BIGINT")] + [(n, decl.get(n, "VARCHAR")) for n in names[1:]]
+        table = pa.table([pa.array([r[i] for r in rows], type=_arrow_type(t))
+                          for i, (_, t) in enumerate(types)], names=names)
+        self.duck.register("vdfs_copy", table)
+        self.duck.execute(f"CREATE OR REPLACE TABLE {tbl} AS SELECT * FROM vdfs_copy")
+        self.duck.unregister("vdfs_copy")
         self._types.pop(tbl, None)
 
     def _columns(self, tbl: str) -> list[tuple[str, str]]:
