@@ -385,9 +385,6 @@ def test_content_model_survives_reindex_after_files_vanish(lib, tmp_path):
     assert left == {beach} and cat not in left
 
 
-@pytest.mark.xfail(reason="core/indexer/store.py remove_dependents decrements a shared blob once "
-                          "and never frees blobs at zero; core.metadata.forget_entries does both",
-                   strict=False)
 def test_indexer_frees_blobs_of_deleted_entries(lib, tmp_path):
     folder = tmp_path / "w"
     folder.mkdir()

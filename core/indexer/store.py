@@ -138,9 +138,10 @@ def new_uuids(n: int) -> list[bytes]:
 
 
 def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> None:
-    """Delete what refers to entries about to be deleted: their entry-scoped user metadata
-    (with its tag links and blob links), entry-scoped models (with their blob links) and
-    collection items. Content-scoped data is untouched: it follows the content identity."""
+    """Delete what refers to entries about to be deleted (entry-scoped metadata, tag links,
+    models, blobs, collection items) by core.metadata's rules, so blobs are released exactly
+    once per link and freed at zero. Content-scoped data is untouched. The EXISTS probe keeps
+    the common case (nothing entry-scoped anywhere) to one query."""
     if not entry_uuids:
         return
     if conn.execute("SELECT EXISTS (SELECT 1 FROM user_metadata WHERE entry_uuid IS NOT NULL) "
@@ -148,35 +149,9 @@ def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> Non
                     "OR EXISTS (SELECT 1 FROM collection_items WHERE entry_uuid IS NOT NULL)"
                     ).fetchone()[0] == 0:
         return
-    for part in chunks(entry_uuids):
-        marks = ",".join("?" * len(part))
-        meta = [r[0] for r in conn.execute(
-            f"SELECT id FROM user_metadata WHERE entry_uuid IN ({marks})", part)]
-        models = [r[0] for r in conn.execute(
-            f"SELECT uuid FROM models WHERE entry_uuid IN ({marks})", part)]
-        if meta:
-            mm = ",".join("?" * len(meta))
-            models += [r[0] for r in conn.execute(
-                f"SELECT uuid FROM models WHERE metadata_id IN ({mm})", meta)]
-        if models:
-            models = list(dict.fromkeys(models))
-            ms = ",".join("?" * len(models))
-            _drop_blob_links(conn, "model_blobs", "model_uuid", models)
-            conn.execute(f"DELETE FROM collection_items WHERE model_uuid IN ({ms})", models)
-            conn.execute(f"DELETE FROM models WHERE uuid IN ({ms})", models)
-        if meta:
-            _drop_blob_links(conn, "user_metadata_blobs", "metadata_id", meta)
-            conn.execute(f"DELETE FROM tag_links WHERE metadata_id IN ({mm})", meta)
-            conn.execute(f"DELETE FROM user_metadata WHERE id IN ({mm})", meta)
-        conn.execute(f"DELETE FROM collection_items WHERE entry_uuid IN ({marks})", part)
-
-
-def _drop_blob_links(conn: sqlite3.Connection, table: str, column: str, keys: list) -> None:
-    marks = ",".join("?" * len(keys))
-    conn.execute(
-        "UPDATE metadata_blobs SET reference_count = reference_count - 1 WHERE id IN "
-        f"(SELECT blob_id FROM {table} WHERE {column} IN ({marks}))", keys)
-    conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", keys)
+    # imported here: walkworker.py loads this module on its own, outside the core package
+    from core.metadata import forget_entries
+    forget_entries(conn, entry_uuids)
 
 
 def collect_orphan_identities(conn: sqlite3.Connection) -> int:
