@@ -114,6 +114,24 @@ def _photo_lines(lib: Library, root: Path) -> list[str]:
     return lines
 
 
+DEMO_QUERIES = [  # the query language on the sample: what a user would ask first
+    'entries of kind image where size > 20kb order by size desc select name, size',
+    'entries where not is_dir group by kind select kind, count() as files, sum(size) as bytes '
+    'order by bytes desc',
+    'content duplicates order by wasted desc select content_hash, size, entry_count, wasted',
+    'entries where name ~ "*.py" or ext in (js, rs) order by name select name, kind',
+]
+
+
+def _query_lines(lib: Library) -> list[str]:
+    lines = []
+    for text in DEMO_QUERIES:
+        lines.append(f"> {text}")
+        lines.extend("  " + line for line in lib.query(text).to_text().splitlines())
+        lines.append("")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     from .indexer.summary import format_summary, library_summary
     args = sys.argv[1:] if argv is None else argv
@@ -132,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("images (EXIF read back with Pillow):")
         for line in _photo_lines(lib, root):
+            print(line)
+        print()
+        print("queries (vdfs query '...'):")
+        for line in _query_lines(lib):
             print(line)
     finally:
         lib.close()

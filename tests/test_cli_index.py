@@ -69,3 +69,20 @@ def test_demo_is_deterministic_and_reruns(tmp_path):
     assert "Photos/2024/sunset.jpg: JPEG 300x300, camera Pocket 7" in out
     assert "Documents/scans/receipt.txt: PNG" in out          # found by magic bytes
     assert "  image             6" in out
+
+
+def test_demo_answers_its_queries_from_the_library(tmp_path):
+    """The demo's query section shows what the library holds, checked against the sample."""
+    from core.demo import sample_files
+    out = run("-m", "core.demo", "./demo.vdfs", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    section = out.stdout.split("queries (vdfs query '...'):", 1)[1]
+    big_images = sorted((len(b), p.rsplit("/", 1)[1]) for p, b in sample_files().items()
+                        if p.endswith(".jpg") and len(b) > 20_000)
+    for size, name in big_images:
+        assert any(line.split() == [name, str(size)] for line in section.splitlines()), name
+    code = sorted(p.rsplit("/", 1)[1] for p in sample_files()
+                  if p.endswith((".py", ".js", ".rs")))
+    listed = [line.split()[0] for line in section.split("> entries where name", 1)[1]
+              .splitlines()[3:3 + len(code)]]
+    assert listed == code
