@@ -1,0 +1,49 @@
+"""DESIGN §1: a lower layer never imports a higher one (vdfs_query < core < kernel_ext)."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HIGHER = {"vdfs_query": ("core", "kernel_ext"), "core": ("kernel_ext",)}
+
+
+def _imports(path: Path) -> list[tuple[int, str, bool]]:
+    """(line, module, at module level?) for every absolute import in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(n) for n in tree.body}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name, id(node) in top) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.append((node.lineno, node.module, id(node) in top))
+    return out
+
+
+def test_no_module_imports_a_higher_layer():
+    bad = []
+    for layer, higher in HIGHER.items():
+        for path in sorted((REPO / layer).rglob("*.py")):
+            rel = path.relative_to(REPO)
+            for line, module, top_level in _imports(path):
+                if module.split(".")[0] not in higher:
+                    continue
+                # the CLI is a skin: it may reach kernel_ext inside a command handler only
+                if rel.parts[:2] == ("core", "cli") and not top_level:
+                    continue
+                bad.append(f"{rel}:{line} imports {module}")
+    assert bad == []
+
+
+def test_vdfs_query_loads_without_core():
+    """Importing and running the language never pulls in core or kernel_ext."""
+    code = ("import sys, vdfs_query; vdfs_query.compile(vdfs_query.parse("
+            "'entries where size > 2MB order by size desc limit 5')); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('core', 'kernel_ext')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
