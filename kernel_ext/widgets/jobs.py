@@ -62,9 +62,15 @@ class JobMonitor(TextFallback, W.VBox):
     # ---- state --------------------------------------------------------------------------
     def _apply_info(self, info: dict[str, Any]) -> None:
         with self._lock:
-            self.status = info.get("status", self.status)
-            self.done = int(info.get("progress_done") or self.done)
-            self.total = info.get("progress_total", self.total)
+            # A row read may be older than an event already applied: while the job runs, never
+            # let it erase a known total or move progress back; once it ended, the row is final.
+            status = info.get("status", self.status)
+            done = int(info.get("progress_done") or 0)
+            if status in TERMINAL or done > self.done:
+                self.done = done or self.done
+            if info.get("progress_total") is not None:
+                self.total = info["progress_total"]
+            self.status = status
             self.phase = info.get("phase") or self.phase
             self.message = info.get("message") or self.message
             self.error = info.get("error") or self.error
