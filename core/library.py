@@ -198,8 +198,8 @@ class Library:
         return start_index(self, path_or_location, **options)
 
     def query(self, query: Any, **params: Any) -> Any:
-        from .query_service import run_query
-        return run_query(self, query, params)
+        """Run DSL text or a builder; `:name` parameters come from keyword arguments."""
+        return _query_service().run_query(self, query, params)
 
     def explain(self, query: Any, **params: Any) -> Any:
         from .query_service import explain_query
@@ -248,6 +248,18 @@ class Library:
             (self.device_uuid.bytes, self.device_name, socket.gethostname(),
              platform.system(), now, now))
         return int(cur.lastrowid)
+
+
+def _query_service() -> Any:
+    """core.query_service, imported once on first use (it pulls in vdfs_query and duckdb)."""
+    global _QUERY_SERVICE
+    if _QUERY_SERVICE is None:
+        from . import query_service
+        _QUERY_SERVICE = query_service
+    return _QUERY_SERVICE
+
+
+_QUERY_SERVICE: Any = None
 
 
 def _migrate_file(path: Path, migrations: list[tuple[int, str]], what: str) -> int:

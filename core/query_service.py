@@ -13,14 +13,18 @@ import vdfs_query
 from vdfs_query.engine import Engine, Explain
 
 def engine_for(lib: Any) -> Engine:
-    def make() -> Engine:
-        return Engine(lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes)
-    return lib.service("query", make)
+    engine = lib._services.get("query")          # the hot path of every query: one dict lookup
+    if engine is None:
+        engine = lib.service("query", lambda: Engine(
+            lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes))
+    return engine
 
 
 def _split(params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
-    params = dict(params or {})
-    now = params.pop("now", None)       # the clock option, never a query parameter
+    if not params or "now" not in params:
+        return params or {}, None
+    params = dict(params)
+    now = params.pop("now")             # the clock option, never a query parameter
     return params, now
 
 
