@@ -113,6 +113,42 @@ def test_permission_denied_folder(lib, tmp_path):
         os.chmod(root / "locked", 0o755)
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to drop the capability to read any folder")
+def test_permission_denied_folder_as_root_without_dac_override(lib, tmp_path):
+    """As root (CI), a real `vdfs index` runs without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH,
+    so a mode-0 folder is unreadable to it: reported, never fatal, its entries kept."""
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+    root = tmp_path / "t"
+    (root / "locked").mkdir(parents=True)
+    (root / "locked" / "secret.txt").write_text("s")
+    (root / "open.txt").write_text("o")
+    lib.index(root).wait()
+    lib.close()
+    (root / "later.txt").write_text("new")
+    os.chmod(root / "locked", 0)
+    try:
+        proc = subprocess.run(
+            ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable,
+             "-m", "core.cli", "-L", str(lib.path), "index", str(root), "--no-progress"],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        os.chmod(root / "locked", 0o755)
+    assert proc.returncode == 0, proc.stderr
+    conn = sqlite3.connect(lib.path / "library.db")
+    names = {r[0] for r in conn.execute("SELECT name FROM entries")}
+    assert {"secret.txt", "open.txt", "later.txt"} <= names      # unknown is not gone
+    jobs = sqlite3.connect(lib.path / "jobs.db")
+    (result,) = jobs.execute("SELECT result FROM jobs WHERE name = 'core.index' "
+                             "ORDER BY created_at DESC LIMIT 1").fetchone()
+    result = json.loads(result)
+    assert any(e["path"] == str(root / "locked") for e in result["errors"]), result["errors"]
+    assert result["deleted"] == 0
+
+
 def test_folder_vanishing_mid_walk_is_skipped(tmp_path):
     root = tmp_path / "t"
     for d in ("a", "b", "c"):
