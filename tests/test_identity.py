@@ -107,7 +107,6 @@ def test_identical_files_share_one_identity(lib, tmp_path):
 
 @settings(max_examples=200, deadline=None)
 @given(digest=st.text(alphabet="0123456789abcdef", min_size=16, max_size=16))
-def test_indexer_fast_content_uuid_is_uuid5(digest):
-    from core.indexer.content import content_uuid_bytes
-    assert content_uuid_bytes(digest) == uuid.uuid5(uuid.NAMESPACE_DNS, digest).bytes
-    assert content_uuid_bytes(digest) == identity.content_uuid(digest).bytes
+def test_fast_content_uuid_is_uuid5(digest):
+    assert identity.content_uuid_bytes(digest) == uuid.uuid5(uuid.NAMESPACE_DNS, digest).bytes
+    assert identity.content_uuid(digest) == uuid.uuid5(uuid.NAMESPACE_DNS, digest)

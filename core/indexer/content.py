@@ -7,30 +7,18 @@ Large jobs split each batch statically between this process and worker processes
 """
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..identity import content_uuid_bytes
 from .hashing import Item, Result, hash_batch
 from .store import chunks, next_id, subtree_sql, write_tx
 
 PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
 SHARE_MIN = 64        # a batch smaller than this is not worth sending to a worker
-
-
-_DNS = uuid.NAMESPACE_DNS.bytes
-
-
-def content_uuid_bytes(content_hash: str) -> bytes:
-    """`identity.content_uuid(h).bytes` (uuid5 in the DNS namespace) without building UUID
-    objects: a full index makes one per distinct file, and uuid.uuid5 costs 5 us each."""
-    d = bytearray(hashlib.sha1(_DNS + content_hash.encode()).digest()[:16])
-    d[6] = (d[6] & 0x0F) | 0x50     # version 5
-    d[8] = (d[8] & 0x3F) | 0x80     # RFC 4122 variant
-    return bytes(d)
 
 
 def spawn_workers(n: int) -> list:
