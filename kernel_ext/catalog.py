@@ -59,9 +59,6 @@ def kinds(lib: Any) -> list[str]:
 
 def model_types(lib: Any) -> list[str]:
     found = _column(lib, "SELECT DISTINCT model_type FROM models ORDER BY model_type")
-    try:  # model classes defined in this process (e.g. in an earlier cell) but not stored yet
-        from core.models.spec import _REGISTRY
-        found = sorted(set(found) | {t for _ext, t in list(_REGISTRY)})
-    except ImportError:
-        pass
-    return found
+    # model classes defined in this process (e.g. in an earlier cell) but not stored yet
+    from core.models import registered_model_types
+    return sorted(set(found) | set(registered_model_types()))

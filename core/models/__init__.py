@@ -11,11 +11,12 @@ Store and query them through `lib.vdfs()` (core/host.py).
 from .instances import (ModelState, instances_from_rows, is_loaded, load_blobs, model_uuid,
                         spec_of, state_of)
 from .spec import (BlobData, ModelDefinitionError, ModelSpec, ModelVersionError, blob_data,
-                   find_model, migrates, model)
+                   find_model, migrates, model, registered_model_types)
 from .store import ModelDataError, ModelExistsError, ModelScopeError
 
 __all__ = ["model", "blob_data", "migrates", "ModelSpec", "BlobData", "instances_from_rows",
            "load_blobs",
            "model_uuid", "is_loaded", "spec_of", "state_of", "ModelState", "find_model",
+           "registered_model_types",
            "ModelDefinitionError", "ModelVersionError", "ModelExistsError", "ModelScopeError",
            "ModelDataError"]

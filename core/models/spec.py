@@ -136,6 +136,11 @@ class ModelSpec:
 _REGISTRY: dict[tuple[str, str], type] = {}
 
 
+def registered_model_types() -> list[str]:
+    """model_type of every @model class declared in this process (sorted, no duplicates)."""
+    return sorted({t for _ext, t in list(_REGISTRY)})
+
+
 def find_model(name: str, extension_id: str | None = None) -> type:
     """A declared model class by model_type (and extension id when names collide)."""
     hits = [c for (ext, t), c in _REGISTRY.items()
