@@ -9,7 +9,7 @@ import uuid
 
 from core.clock import now_iso
 from core.identity import content_uuid
-from core.metadata import CONTENT_IN_USE_SQL, forget_entries
+from core.metadata import delete_unused_content, forget_entries
 from core.txn import transaction
 
 
@@ -67,8 +67,7 @@ def remove_location(lib, location_id: int) -> None:
                              "WHERE id = ?", (content_id,))
         conn.execute("DELETE FROM entries WHERE location_id = ?", (location_id,))
         conn.execute("DELETE FROM locations WHERE id = ?", (location_id,))
-        conn.execute(f"DELETE FROM content_identities WHERE id IN (SELECT ci.id FROM "
-                     f"content_identities ci WHERE NOT {CONTENT_IN_USE_SQL})")
+        delete_unused_content(conn)
 
 
 def remove_device(lib, device_id: int) -> None:

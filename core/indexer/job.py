@@ -28,13 +28,14 @@ from typing import Any, Iterator
 from ..clock import now_iso
 from ..events import Event
 from ..locations import get_location
+from ..metadata import delete_unused_content
 from . import content
 from .aggregate import aggregate
 from .content import ContentIdentifier
 from .prefetch import Prefetcher
 from .process import Processor
 from .split import discover_split
-from .store import (collect_orphan_identities, drop_indexes, entry_index_specs, load_root_rows,
+from .store import (drop_indexes, entry_index_specs, load_root_rows,
                     load_stored, next_id, restore_indexes, write_tx)
 from .walk import discover
 
@@ -286,7 +287,7 @@ class IndexRun:
         t0 = time.perf_counter()
         self.ctx.progress(0, None, "finishing", "finalisation")
         with write_tx(self.conn):
-            removed = collect_orphan_identities(self.conn)
+            removed = delete_unused_content(self.conn)
             self.conn.execute("UPDATE locations SET last_indexed_at = ? WHERE id = ?",
                               (self.now, self.loc.id))
         self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")

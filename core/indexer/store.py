@@ -154,19 +154,6 @@ def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> Non
     forget_entries(conn, entry_uuids)
 
 
-def collect_orphan_identities(conn: sqlite3.Connection) -> int:
-    """Delete content identities no entry, model, user metadata or collection uses any more."""
-    cur = conn.execute(
-        "DELETE FROM content_identities WHERE entry_count <= 0 "
-        "AND uuid NOT IN (SELECT content_identity_uuid FROM models "
-        "                 WHERE content_identity_uuid IS NOT NULL) "
-        "AND uuid NOT IN (SELECT content_identity_uuid FROM user_metadata "
-        "                 WHERE content_identity_uuid IS NOT NULL) "
-        "AND uuid NOT IN (SELECT content_uuid FROM collection_items "
-        "                 WHERE content_uuid IS NOT NULL)")
-    return cur.rowcount
-
-
 def entry_index_specs(conn: sqlite3.Connection) -> list[list[str]]:
     """[name, sql] of the secondary indexes of `entries`, as the schema defines them."""
     return [list(r) for r in conn.execute(
