@@ -181,10 +181,11 @@ class Library:
     def __repr__(self) -> str:
         return f"<Library {self.info.get('name')!r} at {self.path}>"
 
-    def service(self, key: str, factory: Any) -> Any:
-        """One shared instance per library of a service (query engine, job runner, host API)."""
+    def service(self, key: str, factory: Any = None) -> Any:
+        """One shared instance per library of a service (query engine, job runner, host API).
+        Without a factory: the instance if it exists, else None (a hot path needs no closure)."""
         svc = self._services.get(key)
-        if svc is None:
+        if svc is None and factory is not None:
             svc = self._services[key] = factory()
         return svc
 

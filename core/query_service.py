@@ -12,8 +12,9 @@ from typing import Any
 import vdfs_query
 from vdfs_query.engine import Engine, Explain
 
+
 def engine_for(lib: Any) -> Engine:
-    engine = lib._services.get("query")          # the hot path of every query: one dict lookup
+    engine = lib.service("query")         # the hot path of every query: no closure once built
     if engine is None:
         engine = lib.service("query", lambda: Engine(
             lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes))
