@@ -79,9 +79,15 @@ def test_forget_entries_drops_entry_data_and_keeps_content_data(lib):
     with transaction(lib.conn) as conn:
         assert meta.forget_entries(conn, [eu]) >= 2
         conn.execute("DELETE FROM entries WHERE uuid = ?", (eu.bytes,))
+        conn.execute("UPDATE content_identities SET entry_count = 0 WHERE uuid = ?", (cu.bytes,))
     assert lib.conn.execute("SELECT count(*) FROM metadata_blobs").fetchone()[0] == 0
     assert api.collection_items("mix") == []
     assert [t.name for t in api.tags_of_content(cu)] == ["#music"]
     assert meta.content_in_use(lib.conn, cu)                 # tagged content is kept
     bare = add_content(lib, "bc" * 8)
     assert not meta.content_in_use(lib.conn, bare)
+    collected = add_content(lib, "de" * 8)
+    api.add_to_collection("mix", collected, kind="content")
+    assert meta.delete_unused_content(lib.conn) == 1     # only `bare`
+    left = {uuid.UUID(bytes=r[0]) for r in lib.conn.execute("SELECT uuid FROM content_identities")}
+    assert left == {cu, collected}                       # tags and collections keep content
