@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..identity import content_uuid_bytes
 from .hashing import Item, Result, hash_batch
+from .process import payload
 from .store import chunks, next_id, subtree_sql, write_tx
 
 PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
@@ -195,7 +195,5 @@ class ContentIdentifier:
             for eid, digest, kind, mime, error in results:
                 r = rows[eid]
                 what = "entry.created" if eid >= self.first_new_id else "entry.modified"
-                st.events.append((what, {
-                    "entry_uuid": str(uuid.UUID(bytes=r[1])), "path": r[2],
-                    "kind": kind if digest else r[6],
-                    "content_uuid": str(uuid.UUID(bytes=ident[digest][1])) if digest else None}))
+                st.events.append((what, payload(
+                    r[1], r[2], kind if digest else r[6], ident[digest][1] if digest else None)))

@@ -9,6 +9,7 @@ transaction), which is how the content phase knows what to hash.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Callable
@@ -49,11 +50,11 @@ def _kind(f: Found, ext: str | None) -> str:
     return kind_for_ext(ext)
 
 
-def _payload(uuid_bytes: bytes, path: str, kind: str, content_uuid: bytes | None,
-             **extra: object) -> dict:
-    import uuid as _uuid
-    d = {"entry_uuid": str(_uuid.UUID(bytes=uuid_bytes)), "path": path, "kind": kind,
-         "content_uuid": str(_uuid.UUID(bytes=content_uuid)) if content_uuid else None}
+def payload(uuid_bytes: bytes, path: str, kind: str, content_uuid: bytes | None,
+            **extra: object) -> dict:
+    """The payload of an entry.created / modified / deleted event."""
+    d = {"entry_uuid": str(uuid.UUID(bytes=uuid_bytes)), "path": path, "kind": kind,
+         "content_uuid": str(uuid.UUID(bytes=content_uuid)) if content_uuid else None}
     d.update(extra)
     return d
 
@@ -161,15 +162,15 @@ class Processor:
                         self.counts.deleted += 1
                         self.counts.created += 1
                         if events is not None:
-                            events.append(("entry.deleted", _payload(d[1], f.path, d[4], d[6])))
+                            events.append(("entry.deleted", payload(d[1], f.path, d[4], d[6])))
                             if f.ftype != 0 or st.st_size == 0:
                                 events.append(("entry.created",
-                                               _payload(new_uuid, f.path, kind, None)))
+                                               payload(new_uuid, f.path, kind, None)))
                     elif is_dir or f.ftype == LINK:
                         stat_updates.append((st.st_ino, st.st_mtime_ns, st.st_ctime_ns, now, eid))
                         self.counts.modified += 1
                         if events is not None:
-                            events.append(("entry.modified", _payload(d[1], f.path, d[4], None)))
+                            events.append(("entry.modified", payload(d[1], f.path, d[4], None)))
                     else:
                         file_updates.append((st.st_ino, st.st_mtime_ns, st.st_ctime_ns,
                                              st.st_size, kind_for_ext(ext), now, eid))
@@ -180,7 +181,7 @@ class Processor:
                         self.counts.modified += 1
                         if events is not None and st.st_size == 0:
                             events.append(("entry.modified",
-                                           _payload(d[1], f.path, kind_for_ext(ext), None)))
+                                           payload(d[1], f.path, kind_for_ext(ext), None)))
                     continue
                 # A move keeps inode, mtime and size (folders: inode and mtime). Requiring all
                 # of them keeps a new file that reuses a deleted file's inode from inheriting
@@ -204,7 +205,7 @@ class Processor:
                         if d[5] is not None:
                             decrements[d[5]] = decrements.get(d[5], 0) + 1
                     if events is not None and (content_kept or st.st_size == 0):
-                        events.append(("entry.modified", _payload(
+                        events.append(("entry.modified", payload(
                             d[1], f.path, d[4] if content_kept else kind_for_ext(ext),
                             d[6] if content_kept else None, old_path=d[2])))
                     continue
@@ -226,7 +227,7 @@ class Processor:
                                 st.st_ctime_ns, now))   # bools are stored as 0/1
                 created += 1
                 if events is not None and (f.ftype != 0 or size == 0):
-                    events.append(("entry.created", _payload(u, f.path, kind, None)))
+                    events.append(("entry.created", payload(u, f.path, kind, None)))
             self.counts.created += created
             if orphaned:
                 remove_dependents(conn, orphaned)
@@ -258,4 +259,4 @@ class Processor:
         self.counts.deleted += len(rows)
         if self.want_events:
             self.counts.events.extend(
-                ("entry.deleted", _payload(d[1], d[2], d[4], d[6])) for d in rows)
+                ("entry.deleted", payload(d[1], d[2], d[4], d[6])) for d in rows)
