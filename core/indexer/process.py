@@ -15,6 +15,7 @@ from operator import attrgetter
 from typing import Callable
 
 from ..kinds import kind_for_ext, split_ext
+from ..locations import is_within
 from .store import chunks, fetch_details, new_uuids, next_id, remove_dependents, write_tx
 from .walk import DIR, LINK, Discovery, Found
 
@@ -59,10 +60,6 @@ def payload(uuid_bytes: bytes, path: str, kind: str, content_uuid: bytes | None,
     return d
 
 
-def _under(path: str, folders: list[str]) -> bool:
-    return any(path == u or path.startswith(u.rstrip("/") + "/") for u in folders)
-
-
 class Processor:
     """Applies one Discovery to one location's entries, batch by batch."""
 
@@ -98,7 +95,7 @@ class Processor:
         """Apply `disc`; `after_batch(done, total)` runs after each committed batch."""
         gone = disc.gone
         if disc.unreadable and gone:   # what we could not list is unknown, not deleted
-            for path in [p for p in gone if _under(p, disc.unreadable)]:
+            for path in [p for p in gone if any(is_within(p, u) for u in disc.unreadable)]:
                 del gone[path]
         old_ids = [f.old[4] for f in disc.changes if f.old is not None]
         old_ids += [row[4] for row in gone.values()]
