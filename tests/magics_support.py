@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
 
 from core.jobs import register_job
 
@@ -30,6 +32,25 @@ def shell() -> Any:
     ip = get_ipython() or start_ipython() or get_ipython()
     ip.run_line_magic("load_ext", "kernel_ext")
     return ip
+
+
+@contextmanager
+def indexed_shell(tmp_path: Path, **names: Any) -> Iterator[Any]:
+    """The test shell with a new library in `tmp_path` that has indexed `tmp_path/data` (made by
+    the caller), `names` set in the notebook; afterwards the library is closed and every name
+    the test added to the notebook namespace is removed, so tests do not leak into each other."""
+    from kernel_ext import session
+    sh = shell()
+    before = set(sh.user_ns)
+    sh.user_ns.update(libdir=str(tmp_path / "lib.vdfs"), data=str(tmp_path / "data"), **names)
+    run(sh, "%vdfs open :libdir --create")
+    run(sh, "%vdfs index :data --wait")
+    try:
+        yield sh
+    finally:
+        session.close_library()
+        for name in set(sh.user_ns) - before:
+            del sh.user_ns[name]
 
 
 def run(ip: Any, code: str) -> Any:

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 from kernel_ext import session
 from kernel_ext.params import bind_params, param_refs
 
-from magics_support import complete, run, shell
+from magics_support import complete, indexed_shell
 
 
 @pytest.fixture
@@ -16,14 +16,8 @@ def ip(tmp_path):
     data.mkdir()
     (data / "a.txt").write_text("alpha")
     (data / "b.py").write_text("print(1)")
-    sh = shell()
-    sh.user_ns.update(libdir=str(tmp_path / "c.vdfs"), data=str(data))
-    run(sh, "%vdfs open :libdir --create")
-    run(sh, "%vdfs index :data --wait")
-    yield sh
-    session.close_library()
-    for k in ("libdir", "data", "vdfs_library", "min_size"):
-        sh.user_ns.pop(k, None)
+    with indexed_shell(tmp_path) as sh:
+        yield sh
 
 
 def test_keywords_sources_and_fields(ip):

@@ -6,7 +6,7 @@ import pytest
 from kernel_ext import session
 from kernel_ext.errors import VdfsSyntaxError, VdfsUsageError
 
-from magics_support import run, shell
+from magics_support import indexed_shell, run
 
 
 @pytest.fixture
@@ -15,15 +15,9 @@ def ip(tmp_path):
     data.mkdir()
     for i in range(5):
         (data / f"f{i}.txt").write_text("x" * (i * 100))
-    sh = shell()
-    sh.user_ns.update(libdir=str(tmp_path / "q.vdfs"), data=str(data))
-    run(sh, "%vdfs open :libdir --create")
-    run(sh, "%vdfs index :data --wait")
-    yield sh
-    sh.run_line_magic("config", "Vdfs.display_limit = 50")
-    session.close_library()
-    for k in ("libdir", "data", "vdfs_library", "min_size", "res", "name", "n"):
-        sh.user_ns.pop(k, None)
+    with indexed_shell(tmp_path) as sh:
+        yield sh
+        sh.run_line_magic("config", "Vdfs.display_limit = 50")
 
 
 def names(result):

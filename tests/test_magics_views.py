@@ -15,7 +15,7 @@ from kernel_ext.errors import VdfsUsageError
 from kernel_ext.widgets.mapsvg import map_svg
 from kernel_ext.widgets.views import render_rows
 
-from magics_support import complete, run, shell
+from magics_support import complete, indexed_shell, run
 
 EXT = "com.test.spots"
 
@@ -63,16 +63,8 @@ def ip(tmp_path):
     (data / "hidden").mkdir()
     Image.new("RGB", (40, 30), (200, 10, 10)).save(data / "shown" / "red.png")
     Image.new("RGB", (40, 30), (10, 10, 200)).save(data / "hidden" / "blue.png")
-    sh = shell()
-    sh.user_ns.update(libdir=str(tmp_path / "v.vdfs"), data=str(data), Spots=Spots)
-    run(sh, "%vdfs open :libdir --create")
-    run(sh, "%vdfs index :data --wait")
-    yield sh
-    from kernel_ext.widgets.registry import manager
-    manager(session.library()).close()
-    session.close_library()
-    for k in ("libdir", "data", "vdfs_library", "Spots"):
-        sh.user_ns.pop(k, None)
+    with indexed_shell(tmp_path, Spots=Spots) as sh:
+        yield sh
 
 
 def test_install_dialog_scopes_grants_to_a_location(ip, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 
 from kernel_ext import session
 
-from magics_support import run, shell
+from magics_support import indexed_shell, run
 
 
 @pytest.fixture
@@ -17,14 +17,8 @@ def ip(tmp_path):
     for name in ("a.txt", "b.txt"):
         (data / "notes" / name).write_text(name)
     (data / "c.py").write_text("pass")
-    sh = shell()
-    sh.user_ns.update(libdir=str(tmp_path / "w.vdfs"), data=str(data))
-    run(sh, "%vdfs open :libdir --create")
-    run(sh, "%vdfs index :data --wait")
-    yield sh
-    session.close_library()
-    for k in ("libdir", "data", "vdfs_library", "p"):
-        sh.user_ns.pop(k, None)
+    with indexed_shell(tmp_path) as sh:
+        yield sh
 
 
 def _tags(lib, name):
