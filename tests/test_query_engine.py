@@ -7,6 +7,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import uuid
 
 import pytest
@@ -280,3 +281,28 @@ def test_duckdb_never_opens_the_live_library_file(indexed):
     lib.conn.execute("UPDATE entries SET size = 123456789 WHERE name = 'a.jpg'")
     rows = eng.run('entries where size = 123456789 select name', route="duckdb").rows()
     assert rows == [{"name": "a.jpg"}]
+
+
+def test_snapshots_are_removed_on_every_path(indexed, tmp_path, monkeypatch):
+    """Each snapshot DuckDB reads is a temp file: gone after a mirror build, a scan, a scan whose
+    parameters fail to bind, and a rebuild forced by a change-log gap."""
+    from vdfs_query import mirror as mirror_mod
+    lib, root = indexed
+    snaps = tmp_path / "snaps"
+    snaps.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(snaps))
+    made = []
+    real = mirror_mod.snapshot
+    monkeypatch.setattr(mirror_mod, "snapshot", lambda db: made.append(real(db)) or made[-1])
+    eng = engine_for(lib)
+
+    eng.run("entries group by ext", route="duckdb")
+    eng.run("entries group by ext", route="scan")
+    with pytest.raises(ValueError, match="not a size"):         # fails in bind, after the snapshot
+        eng.run("entries where size > :n group by ext", {"n": "not a size"}, route="scan")
+    lib.conn.execute("UPDATE entries SET size = size + 1 WHERE name = 'a.jpg'")
+    lib.conn.execute("UPDATE entries SET size = size + 1 WHERE name = 'a.jpg'")
+    lib.conn.execute("DELETE FROM change_log WHERE seq = (SELECT max(seq) - 1 FROM change_log)")
+    assert eng.mirror.refresh(eng._sconn) == -1                  # the gap forced a rebuild
+    assert len(made) == 4 and all(p.startswith(str(snaps)) for p in made)
+    assert list(snaps.glob("vdfs-snapshot-*")) == []

@@ -119,12 +119,13 @@ class Engine:
                 self._fast[(text, signature(params))] = (q, t_fast, self._route_static,
                                                          fast_binder(t_fast.slots))
             chosen, duck = self._executor(chosen, forced=route == "duckdb")
-            t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
-            values = bind(t.slots, ctx)
-            if chosen == "sqlite":
-                rows = self._sconn.execute(t.sql, values).fetchall()
-                return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
-            try:
+            try:          # a scan owns a snapshot file: closed even when compiling or binding fails
+                t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
+                values = bind(t.slots, ctx)
+                if chosen == "sqlite":
+                    rows = self._sconn.execute(t.sql, values).fetchall()
+                    return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
+                                  params=values)
                 table = duck.execute(t.sql, values).to_arrow_table()
             finally:
                 if chosen == "scan":

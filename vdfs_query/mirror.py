@@ -78,17 +78,28 @@ def snapshot(db_path: str) -> str:
     os.close(fd)
     try:
         src = sqlite3.connect(db_path, timeout=30.0)
-        dst = sqlite3.connect(path)
         try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode = DELETE")
+            dst = sqlite3.connect(path)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dst.close()
         finally:
-            dst.close()
             src.close()
     except BaseException:
-        os.unlink(path)
+        remove_snapshot(path)
         raise
     return path
+
+
+def remove_snapshot(path: str) -> None:
+    """Delete a snapshot and any journal SQLite left beside it."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        try:
+            os.unlink(path + suffix)
+        except FileNotFoundError:
+            pass
 
 
 class SnapshotScan:
@@ -99,9 +110,10 @@ class SnapshotScan:
 
     def __init__(self, db_path: str):
         import duckdb
+        self.duck = None
         self.path = snapshot(db_path)
-        self.duck = duckdb.connect(":memory:")
         try:
+            self.duck = duckdb.connect(":memory:")
             if not load_sqlite_extension(self.duck):
                 raise RuntimeError("DuckDB's sqlite extension is not available")
             self.duck.execute(f"ATTACH '{_sql_text(self.path)}' AS lib (TYPE sqlite, READ_ONLY)")
@@ -117,11 +129,7 @@ class SnapshotScan:
         if self.duck is not None:
             self.duck.close()
             self.duck = None
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            try:
-                os.unlink(self.path + suffix)
-            except FileNotFoundError:
-                pass
+        remove_snapshot(self.path)
 
 
 def connect_scan(db_path: str) -> SnapshotScan:
@@ -207,11 +215,7 @@ class Mirror:
                 finally:
                     self.duck.execute("DETACH vdfs_src")
             finally:
-                for suffix in ("", "-journal", "-wal", "-shm"):
-                    try:
-                        os.unlink(snap + suffix)
-                    except FileNotFoundError:
-                        pass
+                remove_snapshot(snap)
             self.applied, self.tops = last, tops
 
     # ---- freshness ------------------------------------------------------------------------
