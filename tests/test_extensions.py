@@ -12,7 +12,8 @@ from core.extensions import Permission, PermissionDenied
 from core.extensions.definition import ExtensionError, discover_names, extension, resolve
 from core.extensions.manager import ExtensionManager
 from core.extensions.settings import SettingsError, setting
-from core.jobs import job
+from core.actions import action
+from core.jobs import job, task
 from core.models import model
 
 EXT = "com.test.demo"
@@ -50,6 +51,35 @@ def count_visible(ctx, tag: str = "#seen"):
     return seen
 
 
+def _readable(api, lib):
+    """Names of the files whose tags `api` lets the caller read (PermissionDenied for others)."""
+    names = []
+    for (eu, name) in lib.conn.execute("SELECT uuid, name FROM entries WHERE is_dir = 0 "
+                                        "ORDER BY name").fetchall():
+        try:
+            api.tags_of_entry(uuid.UUID(bytes=eu))
+            names.append(name)
+        except PermissionDenied:
+            pass
+    return names
+
+
+@task
+def read_in_task(ctx):
+    return _readable(ctx.vdfs(), ctx.lib)
+
+
+@job(name="demo_task_reads")
+def task_reads(ctx):
+    """A task of an extension's job reads through its own ctx.vdfs()."""
+    return ctx.run(read_in_task)
+
+
+@action(name=f"{EXT}.readable", extension_id=EXT)
+def readable_action(ctx):
+    return ctx.preview(",".join(_readable(ctx.vdfs(), ctx.lib)), [])
+
+
 class DemoConfig:
     enabled: bool = setting(label="Enabled", default=True)
     mode: str = setting(label="Mode", default="fast", choices=["fast", "thorough"])
@@ -66,7 +96,8 @@ class DemoConfig:
 class Demo:
     config: DemoConfig
     models = [Note, Board]
-    jobs = [count_visible]
+    jobs = [count_visible, task_reads]
+    actions = [readable_action]
     migrated_from: list = []
 
     def migrate(self, ctx, from_version):
@@ -99,7 +130,7 @@ def entry(lib, path):
 
 def test_definition_collects_components_and_settings_schema():
     d = resolve(Demo)
-    assert d.id == EXT and d.models == [Note, Board] and d.jobs == [count_visible]
+    assert d.id == EXT and d.models == [Note, Board] and d.jobs == [count_visible, task_reads]
     schema = d.settings_schema["properties"]
     assert schema["enabled"] == {"title": "Enabled", "default": True, "type": "boolean"}
     assert schema["mode"]["enum"] == ["fast", "thorough"]
@@ -207,6 +238,16 @@ def test_dispatched_job_gets_the_scoped_host(indexed):
     job_ = ctx.dispatch_job(count_visible, tag="#seen")
     assert job_.wait(timeout=60) == 1                  # only photos/a.jpg: png and private/ refused
     assert lib.jobs.get(job_.id).info()["extension_id"] == EXT
+
+
+def test_tasks_and_actions_of_an_extension_get_its_scoped_host(indexed):
+    lib, mgr, tree = indexed
+    mgr.install(Demo, [Permission.ReadEntries(glob="**/*.jpg").scoped_to(str(tree / "photos"))])
+    # photos/b.png (glob), notes.txt (glob) and private/c.jpg (scope) are refused
+    assert mgr.run_job(EXT, task_reads).wait(timeout=60) == ["a.jpg"]
+    assert mgr.preview_action(EXT, readable_action).title == "a.jpg"
+    assert lib.actions.preview(f"{EXT}.readable").title == "a.jpg"   # however it is started
+    assert _readable(lib.vdfs(), lib) == ["a.jpg", "b.png", "c.jpg", "notes.txt"]
 
 
 def test_upgrade_keeps_grants_config_and_data_and_uninstall(indexed):

@@ -106,7 +106,9 @@ class ActionContext:
         self._preview: ActionPreview | None = None
 
     def vdfs(self) -> Any:
-        return self.lib.vdfs()
+        """The host API; an extension's action gets its permission-checked view."""
+        from ..jobs.executor import host_api
+        return host_api(self.lib, self.extension_id)
 
     def preview(self, title: str, changes: list[Change], reversible: bool | None = None
                 ) -> ActionPreview:

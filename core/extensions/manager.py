@@ -35,10 +35,7 @@ class ExtensionManager:
         self.lib = lib
         self._active: dict[str, tuple[ExtensionContext, AgentRuntime | None]] = {}
         self._lock = threading.RLock()
-        jobs = lib.jobs
-        if getattr(jobs, "host_for", None) is None:
-            # The jobs runtime asks `host_for(extension_id)` for an extension job's ctx.vdfs().
-            jobs.host_for = self.host_for
+        lib.jobs   # the job runner exists, so on_event triggers of extension jobs are live
 
     @classmethod
     def of(cls, lib: Any) -> "ExtensionManager":
@@ -185,6 +182,7 @@ class ExtensionManager:
         return self.lib.jobs.submit(ctx.job_name(job), args, extension_id=extension_id)
 
     def host_for(self, extension_id: str) -> Any:
+        """The extension's permission-checked host API (what its jobs, tasks and actions get)."""
         return self.context(extension_id).vdfs()
 
     def load_installed(self) -> list[str]:

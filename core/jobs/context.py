@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from ..events import Event
 from . import codec
 from .errors import StopJob, TaskFailed
-from .executor import TaskContext, run_with_retries, wants_ctx
+from .executor import TaskContext, host_api, run_with_retries, wants_ctx
 from .registry import JobSpec, task_spec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -158,7 +158,7 @@ class JobContext:
         def make_ctx(attempt: int) -> TaskContext | None:
             if not takes_ctx:
                 return None
-            return TaskContext(self.job_id, key, attempt, self.lib,
+            return TaskContext(self.job_id, key, attempt, self.lib, self.extension_id,
                                _job_cancelled=lambda: bool(self._flags.request))
 
         store = self._m.store
@@ -237,10 +237,7 @@ class JobContext:
 
     def vdfs(self) -> Any:
         """The host API (lib.vdfs()); an extension's job gets its permission-checked view."""
-        host = getattr(self._m, "host_for", None)
-        if host is not None and self.extension_id:
-            return host(self.extension_id)
-        return self.lib.vdfs()
+        return host_api(self.lib, self.extension_id)
 
     def close(self) -> None:
         self._flush_progress()

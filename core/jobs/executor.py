@@ -36,6 +36,7 @@ class TaskContext:
     key: str
     attempt: int
     lib: Any = None
+    extension_id: str | None = None
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
     _job_cancelled: Callable[[], bool] | None = field(default=None, repr=False)
 
@@ -49,19 +50,28 @@ class TaskContext:
         if self.lib is None:
             raise RuntimeError("a process-isolated task has no library handle: pass it what "
                                "it needs as arguments")
-        return self.lib.vdfs()
+        return host_api(self.lib, self.extension_id)
 
     def __getstate__(self) -> dict[str, Any]:
         """Sent to a worker process: without the library, the job callback and the lock."""
         return {"job_id": self.job_id, "key": self.key, "attempt": self.attempt,
-                "cancelled": self._cancelled.is_set()}
+                "extension_id": self.extension_id, "cancelled": self._cancelled.is_set()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.job_id, self.key, self.attempt = state["job_id"], state["key"], state["attempt"]
+        self.extension_id = state["extension_id"]
         self.lib, self._job_cancelled = None, None
         self._cancelled = threading.Event()
         if state["cancelled"]:
             self._cancelled.set()
+
+
+def host_api(lib: Any, extension_id: str | None) -> Any:
+    """The host API a job, task or action runs with: an extension's is checked against its
+    grants (lib.extensions loads it, and refuses one that is not installed)."""
+    if extension_id:
+        return lib.extensions.host_for(extension_id)
+    return lib.vdfs()
 
 
 _wants_ctx_cache: dict[Any, bool] = {}
