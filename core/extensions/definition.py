@@ -168,7 +168,8 @@ def _collect(d: ExtensionDefinition, cls: type) -> None:
                                             and o.__vdfs_model__.extension_id in mine]))
     d.jobs = list(explicit.get("jobs", [o for o in scan if _is(o, "__vdfs_job__")
                                         and o.__vdfs_job__.extension_id in mine]))
-    d.actions = list(explicit.get("actions", [o for o in scan if _is(o, "__vdfs_action__")]))
+    d.actions = list(explicit.get("actions", [o for o in scan if _is(o, "__vdfs_action__")
+                                              and o.__vdfs_action__.extension_id in mine]))
     d.ai_models = list(explicit.get("ai_models", []))
     agent = explicit.get("agent")
     if agent is None and getattr(cls, "__vdfs_agent__", None) is not None:
