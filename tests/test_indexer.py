@@ -52,15 +52,22 @@ def test_first_index_builds_the_tree(lib, tmp_path):
 
 
 def test_path_prefix_range_uses_the_index(lib, tmp_path):
+    """The indexer's subtree filter (store.subtree_sql) selects a folder and what is below it,
+    not names that merely share its prefix, through the path index."""
+    from core.indexer.store import subtree_sql
     root = build_tree(tmp_path / "t", files=30)
-    (tmp_path / "t-sibling").mkdir()            # shares the text prefix, not the folder
+    (root / "dir00").mkdir()                    # share the text prefix, not the folder
+    (root / "dir00" / "x.txt").write_text("x")
+    (root / "dir0.txt").write_text("y")
     lib.index(root).wait()
     sub = str(root / "dir0")
-    sql = ("SELECT count(*) FROM entries WHERE path >= ? || '/' AND path < ? || '0'")
-    n = count(lib, sql, sub, sub)
-    assert n == sum(len(ds) + len(fs) for _, ds, fs in os.walk(sub))
-    plan = " ".join(r[3] for r in lib.conn.execute("EXPLAIN QUERY PLAN " + sql, (sub, sub)))
-    assert "USING COVERING INDEX idx_entries_path_global" in plan or "idx_entries_path" in plan
+    frag, params = subtree_sql(sub, False)
+    sql = f"SELECT count(*) FROM entries WHERE location_id = ?{frag}"
+    loc = count(lib, "SELECT id FROM locations")
+    n = count(lib, sql, loc, *params)
+    assert n == 1 + sum(len(ds) + len(fs) for _, ds, fs in os.walk(sub))
+    plan = " ".join(r[3] for r in lib.conn.execute("EXPLAIN QUERY PLAN " + sql, (loc, *params)))
+    assert "idx_entries_path" in plan and "SCAN" not in plan
 
 
 def test_unchanged_reindex_only_stats(lib, tmp_path):
