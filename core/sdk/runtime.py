@@ -6,7 +6,7 @@ from typing import Any
 
 def extension_context(ctx: Any) -> Any:
     """The ExtensionContext (checked host API, ai(), prompts(), memory(), trace(), config) of the
-    extension running a job or task: `ext = extension_context(ctx)` inside `@job` code."""
+    extension running a job, task or action: `ext = extension_context(ctx)` inside its code."""
     from ..extensions.manager import ExtensionManager
     ext_id = getattr(ctx, "extension_id", None)
     if not ext_id:

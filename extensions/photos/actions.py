@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.sdk import action
+from core.sdk.runtime import extension_context
 
 from .analysis import slug
 from .models import EXT_ID, Album, Person, PhotoAnalysis, Place
@@ -14,8 +15,7 @@ def create_album(ctx: Any, name: str | None = None, place: str | None = None,
                  person: str | None = None, scene: str | None = None) -> Any:
     """An album of the analysed photos matching every given filter (a place name, a person
     key or name, a scene); without a name, the album is named from prompts/album_title.j2."""
-    from core.extensions.manager import ExtensionManager
-    ext = ExtensionManager.of(ctx.lib).context(EXT_ID)
+    ext = extension_context(ctx)
     api = ext.vdfs()
     chosen: set[str] | None = None
 

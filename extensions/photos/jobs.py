@@ -14,7 +14,6 @@ import uuid
 from typing import Any
 
 from core.extraction.exif import read_exif
-from core.extensions.manager import ExtensionManager
 from core.extensions.permissions import PermissionDenied
 from core.metadata import NotFoundError
 from core.models import state_of
@@ -22,14 +21,14 @@ from core.sdk import job, task
 from core.sdk.runtime import extension_context
 
 from .analysis import SAME_PERSON, interpret, model_input, place_for, slug
-from .models import EXT_ID, Person, PhotoAnalysis, Place
+from .models import Person, PhotoAnalysis, Place
 
 MODEL_REF = "face_detection:photos_v1"
 
 
 @task(retries=2, timeout_ms=60_000)
 def analyze_photo(ctx: Any, entry_uuid: str, content_uuid: str) -> dict[str, Any]:
-    ext = ExtensionManager.of(ctx.lib).context(EXT_ID)
+    ext = extension_context(ctx)
     api = ext.vdfs()
     data = api.read_entry(uuid.UUID(entry_uuid))
     model = ext.ai().from_registered(MODEL_REF)
