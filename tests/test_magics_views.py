@@ -161,3 +161,16 @@ def test_map_svg_is_deterministic_and_scales_to_the_points():
 def test_render_rows_without_coordinates_says_so():
     out = render_rows("map_view", "M", ["name"], [{"name": "x"}])
     assert "has no latitude/longitude columns" in repr(out)
+
+
+def test_grid_finds_the_file_behind_a_row_without_a_path_once(tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "cat.png")
+    asked = []
+
+    def find_path(row):
+        asked.append(row["uuid"])
+        return str(tmp_path / "cat.png")
+
+    out = render_rows("grid_view", "G", ["uuid"], [{"uuid": "u1"}], find_path=find_path)
+    assert repr(out).splitlines()[1:] == ["  [img] cat.png"]
+    assert asked == ["u1"]

@@ -126,8 +126,8 @@ def render_rows(component: str, label: str, columns: Sequence[str], rows: list[d
         path_col = _pick(columns, ("path",))
         tiles, lines = [], []
         for r in rows:
-            name = _label(r, columns, find_path)
             path = r.get(path_col) if path_col else (find_path(r) if find_path else None)
+            name = _label(r, columns, lambda _r: path)   # the file found once, not twice
             uri = thumbnail_data_uri(path)
             img = (f'<img src="{uri}" alt="{html.escape(name)}" style="max-width:{THUMB_PX}px;'
                    f'max-height:{THUMB_PX}px"/>' if uri else
