@@ -27,11 +27,8 @@ def dsl_keywords() -> tuple[str, ...]:
 
 def sources_and_fields() -> dict[str, list[str]]:
     """Logical sources of the query catalog and their field names (synonyms included)."""
-    try:
-        from vdfs_query.catalog import SOURCES
-    except ImportError:
-        return {}
-    return {name: sorted(set(src.fields) | set(getattr(src, "synonyms", {})))
+    from vdfs_query.catalog import SOURCES
+    return {name: sorted(set(src.fields) | set(src.synonyms))
             for name, src in SOURCES.items()}
 
 
@@ -50,10 +47,7 @@ def tag_names(lib: Any) -> list[str]:
 
 
 def kinds(lib: Any) -> list[str]:
-    try:
-        from core.kinds import KINDS
-    except ImportError:
-        KINDS = ()
+    from core.kinds import KINDS
     return sorted(set(KINDS) | set(_column(lib, "SELECT DISTINCT kind FROM entries ORDER BY kind")))
 
 
