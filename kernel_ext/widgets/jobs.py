@@ -19,6 +19,12 @@ _STYLE = {"completed": "success", "failed": "danger", "cancelled": "warning", "p
           "running": "info", "queued": ""}
 
 
+def _shown_done(status: str | None, done: int, total: int | None) -> int:
+    """Progress as shown: a completed job with a known total is at its total (its last report
+    may have come before the final count)."""
+    return total if status == "completed" and total and done < total else done
+
+
 def _percent(done: int, total: int | None) -> str:
     if not total:
         return ""
@@ -110,10 +116,7 @@ class JobMonitor(TextFallback, W.VBox):
     # ---- output -------------------------------------------------------------------------
     def _render(self) -> None:
         total = self.total
-        if self.status == "completed" and total:
-            done = total if self.done < total else self.done
-        else:
-            done = self.done
+        done = _shown_done(self.status, self.done, total)
         self._bar.max = max(1, int(total or 0)) if total else 1
         self._bar.value = min(self._bar.max, int(done)) if total else (1 if self.status == "completed" else 0)
         self._bar.bar_style = _STYLE.get(self.status, "")
@@ -140,7 +143,7 @@ class JobMonitor(TextFallback, W.VBox):
 
     def text(self) -> str:
         total = self.total
-        done = total if (self.status == "completed" and total and self.done < total) else self.done
+        done = _shown_done(self.status, self.done, total)
         line = f"job {self.name}: {self.status}"
         if total:
             line += f" {done}/{total} ({_percent(done, total)})"
@@ -220,9 +223,7 @@ def jobs_table(lib: Any, limit: int = 50) -> Table:
     rows = []
     for info in lib.jobs.list(limit=limit):
         total = info.get("progress_total")
-        done = info.get("progress_done") or 0
-        if info.get("status") == "completed" and total:
-            done = total
+        done = _shown_done(info.get("status"), info.get("progress_done") or 0, total)
         rows.append([info.get("name"), info.get("status"), f"{done}/{total}" if total else str(done),
                      info.get("phase") or "", info.get("message") or ""])
     return Table(["job", "status", "progress", "phase", "message"], rows, title="jobs", noun="job")
