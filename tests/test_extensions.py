@@ -14,6 +14,7 @@ from core.extensions.manager import ExtensionManager
 from core.extensions.settings import SettingsError, setting
 from core.actions import action
 from core.jobs import job, task
+from core.metadata import NotFoundError
 from core.models import model
 
 EXT = "com.test.demo"
@@ -238,6 +239,37 @@ def test_dispatched_job_gets_the_scoped_host(indexed):
     job_ = ctx.dispatch_job(count_visible, tag="#seen")
     assert job_.wait(timeout=60) == 1                  # only photos/a.jpg: png and private/ refused
     assert lib.jobs.get(job_.id).info()["extension_id"] == EXT
+
+
+def test_content_is_reached_through_any_of_its_visible_copies(lib, tmp_path):
+    """Scoped sidecar and custom-field grants pass when any readable copy is in their scope,
+    whichever copy the database lists first."""
+    root = tmp_path / "two"
+    for rel in ("a_private/x.jpg", "b_photos/x.jpg"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"same bytes")
+    (root / "a_private/y.jpg").write_bytes(b"other bytes")
+    lib.index(lib.add_location(root)).wait(timeout=60)
+    mgr = ExtensionManager.of(lib)
+    photos = str(root / "b_photos")
+    api = mgr.install(Demo, [Permission.ReadEntries(glob="**/*.{jpg,png}"),
+                             Permission.ReadSidecars(kinds=["exif"]).scoped_to(photos),
+                             Permission.WriteSidecars(kinds=["faces"]).scoped_to(photos),
+                             Permission.WriteCustomFields(namespaces=["demo"]).scoped_to(photos)]
+                      ).vdfs()
+    _, cu = entry(lib, root / "a_private/x.jpg")
+    api.write_sidecar(cu, "faces", b"[]")
+    api.set_custom_field(cu, "demo", {"n": 1})
+    api.set_metadata_blob(cu, "demo.vec", b"\x01\x02")
+    assert api.get_metadata_blob(cu, "demo.vec") == b"\x01\x02"
+    with pytest.raises(NotFoundError, match="no exif sidecar"):   # checked, then looked for
+        api.read_sidecar(cu, "exif")
+    _, only_private = entry(lib, root / "a_private/y.jpg")
+    with pytest.raises(PermissionDenied, match="outside the granted scope"):
+        api.write_sidecar(only_private, "faces", b"[]")
+    with pytest.raises(PermissionDenied, match="outside the granted scope"):
+        api.set_metadata_blob(only_private, "demo.vec", b"\x01")
+    mgr.close()
 
 
 def test_tasks_and_actions_of_an_extension_get_its_scoped_host(indexed):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..metadata import NotFoundError, as_uuid
 from ..models.instances import model_uuid, spec_of
@@ -62,14 +62,22 @@ class ScopedVdfsApi:
                                    f"content {cu} has no entry inside the granted glob or scope")
         return visible
 
-    def _write_scope(self, permission: str, paths: list[str], what: str) -> None:
+    @staticmethod
+    def _any_path(check: Callable[[str | None], Any], paths: list[str] | list[None]) -> None:
+        """Pass when `check` accepts one of the paths (content is reached through any of its
+        visible copies); otherwise raise the last refusal."""
+        last: PermissionDenied | None = None
         for p in paths:
             try:
-                self._grants.check_scoped(permission, p, what)
+                check(p)
                 return
             except PermissionDenied as exc:
                 last = exc
+        assert last is not None, "no path to check"
         raise last
+
+    def _write_scope(self, permission: str, paths: list[str], what: str) -> None:
+        self._any_path(lambda p: self._grants.check_scoped(permission, p, what), paths)
 
     def _own_class(self, model_cls: Any) -> Any:
         spec = spec_of(model_cls)
@@ -242,14 +250,7 @@ class ScopedVdfsApi:
                          scope: str = "content") -> None:
         """Set one namespace of custom_data (other namespaces are left as they are)."""
         paths = self._target_paths(target, scope)
-        for p in paths or [None]:
-            try:
-                self._grants.check_custom_field(namespace, p)
-                break
-            except PermissionDenied as exc:
-                last = exc
-        else:
-            raise last
+        self._any_path(lambda p: self._grants.check_custom_field(namespace, p), paths or [None])
         with self._api.batch():
             current = self._api.get_metadata(target, scope=scope)
             data = dict(current.custom_data) if current else {}
@@ -268,7 +269,7 @@ class ScopedVdfsApi:
                           quantize: str | None = None) -> None:
         namespace = _namespace(key)
         paths = self._target_paths(target, scope)
-        self._grants.check_custom_field(namespace, paths[0] if paths else None)
+        self._any_path(lambda p: self._grants.check_custom_field(namespace, p), paths or [None])
         self._api.set_metadata_blob(target, key, value, scope=scope, quantize=quantize,
                                     actor=self.extension_id)
 
@@ -293,7 +294,7 @@ class ScopedVdfsApi:
     # ---- sidecars -------------------------------------------------------------------------
     def read_sidecar(self, content_uuid: Any, kind: str, ext: str = "json") -> bytes:
         paths = self._visible_content(content_uuid)
-        self._grants.check_sidecar(kind, write=False, path=paths[0])
+        self._any_path(lambda p: self._grants.check_sidecar(kind, write=False, path=p), paths)
         path = Sidecars(self.lib.path).path(as_uuid(content_uuid), kind, ext)
         if not path.is_file():
             raise NotFoundError(f"no {kind} sidecar for content {content_uuid}")
@@ -301,16 +302,7 @@ class ScopedVdfsApi:
 
     def write_sidecar(self, content_uuid: Any, kind: str, data: bytes, ext: str = "json") -> None:
         paths = self._visible_content(content_uuid)
-        ok = False
-        for p in paths:
-            try:
-                self._grants.check_sidecar(kind, write=True, path=p)
-                ok = True
-                break
-            except PermissionDenied as exc:
-                last = exc
-        if not ok:
-            raise last
+        self._any_path(lambda p: self._grants.check_sidecar(kind, write=True, path=p), paths)
         Sidecars(self.lib.path).write_bytes(as_uuid(content_uuid), kind, ext, data)
 
     # ---- collections (organisation, guarded like tags) ------------------------------------
