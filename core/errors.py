@@ -1,8 +1,12 @@
-"""The exceptions core raises, so callers can tell user mistakes from bugs."""
+"""The exceptions core raises, so callers can tell user mistakes from bugs.
 
+`VdfsError` itself lives in vdfs_query.errors (the lowest layer) so that the query language and
+core share one root: `except VdfsError` catches every error vdfs raises on purpose.
+"""
+from vdfs_query.errors import QueryError, VdfsError, VdfsSyntaxError
 
-class VdfsError(Exception):
-    """Base of every error core raises on purpose."""
+__all__ = ["VdfsError", "QueryError", "VdfsSyntaxError", "NotALibraryError",
+           "LibraryExistsError", "SchemaTooNewError", "CorruptLibraryError"]
 
 
 class NotALibraryError(VdfsError):

@@ -1,4 +1,9 @@
-"""The one error a query author sees: `VdfsSyntaxError`, for bad syntax and bad meaning alike.
+"""The error family of vdfs, rooted here because this is the lowest layer.
+
+`VdfsError` is the base of every error a user or an extension can cause, in vdfs_query and in
+core alike (core.errors re-exports it): anything else reaching a user is a bug. The one error a
+query author sees for the text of a query is `VdfsSyntaxError`, for bad syntax and bad meaning
+alike; `QueryError` is a query that was understood but could not run (stopped, too slow).
 
 Notebook users should not have to tell a parse error from an unknown field: both point at the
 text with a caret, say what was expected in words, and suggest a close name when one exists.
@@ -9,7 +14,15 @@ import difflib
 from typing import Iterable
 
 
-class VdfsSyntaxError(ValueError):
+class VdfsError(Exception):
+    """Base of every error vdfs raises on purpose: a user or extension mistake, never a bug."""
+
+
+class QueryError(VdfsError):
+    """A query that was understood but could not be answered (interrupted, over its deadline)."""
+
+
+class VdfsSyntaxError(VdfsError, ValueError):
     """A query that cannot be understood. Carries line, column, snippet and expectations."""
 
     def __init__(self, message: str, *, text: str | None = None, pos: int | None = None,

@@ -12,6 +12,8 @@ import re
 import uuid
 from typing import Any
 
+from .errors import VdfsError
+
 SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4,
               "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]+)?\s*$")
@@ -22,7 +24,7 @@ _DATE_RE = re.compile(r"^\s*[0-9]{4}-[0-9]{2}(-[0-9]{2})?\s*$")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-class CoercionError(ValueError):
+class CoercionError(VdfsError, ValueError):
     """A value that does not fit its field; the compiler turns it into a VdfsSyntaxError."""
 
 
