@@ -74,17 +74,14 @@ def _ref_match(p: str, s: str) -> bool:
             return j == len(s)
         c = p[i]
         if c == "*":
-            if p.startswith("**/", i) and (i == 0 or p[i - 1] == "/"):
-                k = j                               # zero or more whole folders
-                while True:
-                    if m(i + 3, k):
-                        return True
-                    nxt = s.find("/", k)
-                    if nxt < 0:
-                        return False
-                    k = nxt + 1
-            if p.startswith("**", i):
-                return any(m(i + 2, k) for k in range(j, len(s) + 1))
+            e = i
+            while e < len(p) and p[e] == "*":
+                e += 1
+            if e - i > 1 and p[e:e + 1] == "/":     # nothing, or anything ending in '/'
+                return m(e + 1, j) or any(m(e + 1, k) for k in range(j + 1, len(s) + 1)
+                                          if s[k - 1] == "/")
+            if e - i > 1:
+                return any(m(e, k) for k in range(j, len(s) + 1))
             k = j
             while True:
                 if m(i + 1, k):
@@ -334,3 +331,40 @@ def test_errors_are_found_when_compiling_without_a_library():
         vdfs_query.compile('entries where name =~ "(?<n>a)"')
     with pytest.raises(VdfsError):
         vdfs_query.query_entries().where("name", "=~", "(a)\\1").to_ir()
+
+
+# ---- string literals: defined escapes, raw strings, no silently dropped backslash -----------
+def lit(text: str) -> str:
+    """The value of the one string in `entries where name = <text>`."""
+    return vdfs_query.compile(f"entries where name = {text}", "sqlite").params[0]
+
+
+def test_defined_escapes_and_raw_strings():
+    assert lit(r'"a\"b\\c\nd\te\rf\u00e9"') == 'a"b\\c\nd\te\rfé'
+    assert lit(r"'it\'s'") == "it's"
+    assert lit(r'r"^\d+\.jpg$"') == r"^\d+\.jpg$"
+    assert lit(r"R'\w\\'") == r"\w\\"
+    assert lit(r"""r'say "hi"\n'""") == r'say "hi"\n'
+
+
+@pytest.mark.parametrize("text,at", [(r'"C:\Users"', 2), (r'"ok\\ then \q"', 10),
+                                     (r'"\ud800"', 0), (r'"x\u12"', 1)])
+def test_undefined_escapes_are_errors_with_a_caret(text, at):
+    query = f"entries where name = {text}"
+    with pytest.raises(VdfsSyntaxError, match=r'unknown escape.*raw string:? r"') as exc:
+        vdfs_query.compile(query)
+    assert exc.value.column == len("entries where name = \"") + at + 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=12))
+def test_strings_round_trip(value):
+    quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    assert lit(quoted) == value
+    if '"' not in value:
+        assert lit(f'r"{value}"') == value
+
+
+def test_a_bare_r_is_still_a_name():
+    with pytest.raises(VdfsSyntaxError, match="unknown field 'r'"):
+        vdfs_query.compile("entries where r = 1")

@@ -275,6 +275,9 @@ def _escape_message(ch: str, body: str) -> str:
     defined = "\\\\ \\\" \\' \\n \\r \\t \\uXXXX"
     msg = (f"unknown escape \\{ch} in a string (strings know {defined}): write \\\\{ch} to keep "
            "the backslash")
+    if ch == "u":
+        msg = ("unknown escape: \\u takes four hex digits of a character (not a surrogate), "
+               "e.g. \\u00e9; write \\\\u to keep the backslash")
     if '"' not in body and not re.search(r"\\[\\\\'\"nrtu]", body):
         return msg + f', or write the pattern as a raw string: r"{body}"'
     return msg + ', or use a raw string r"…" (it keeps every backslash)'

@@ -107,11 +107,11 @@ def _sequence(p: str, i: int, depth: int) -> tuple[str, int]:
                 j += 1
             if j - i == 1:
                 out.append("[^/]*")
-            elif (i == 0 or p[i - 1] == "/" or (depth and p[i - 1] in "{,")) and p[j:j + 1] == "/":
-                out.append("(?:[^/]*/)*")      # `**/`: any number of folders, none included
+            elif p[j:j + 1] == "/":
+                out.append("(?s:.*/)?")        # `**/`: any number of folders, none included
                 j += 1
             else:
-                out.append("(?s:.*)")          # `**`: anything, across folders
+                out.append("(?s:.*)")          # `**` (or more stars): anything, across folders
             i = j
         elif c == "?":
             out.append("[^/]")
