@@ -24,6 +24,14 @@ from .errors import VdfsSyntaxError
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False        # errors become PatternError, not lines on stderr
+_YES_NO = re2.Options()            # for vdfs_regexp: only "does it match?", no groups to fill
+_YES_NO.log_errors = False
+_YES_NO.never_capture = True
+try:        # google-re2's own binding: 2-3x cheaper per row than its re-like wrapper
+    from re2 import _re2
+    _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+except (ImportError, AttributeError):      # pragma: no cover - another google-re2 layout
+    _re2 = None
 
 
 class PatternError(VdfsSyntaxError):
@@ -236,7 +244,21 @@ def regexp(pattern: str | None, value: Any) -> bool | None:
     """SQLite's `vdfs_regexp(pattern, value)`: does `pattern` occur in `value`? (NULL-safe)"""
     if value is None or pattern is None:
         return None
-    return compiled(pattern).search(value if isinstance(value, str) else str(value)) is not None
+    return _matcher(pattern)(value if isinstance(value, str) else str(value))
+
+
+@functools.lru_cache(maxsize=512)
+def _matcher(pattern: str) -> Any:
+    """A function text -> bool for `pattern`, as cheap per call as the binding allows."""
+    rx = compiled(pattern)
+    if _re2 is None:                          # pragma: no cover
+        return lambda text: rx.search(text) is not None
+    program = _re2.RE2(pattern.encode(), _YES_NO)
+
+    def match(text: str) -> bool:
+        data = text.encode("utf-8", "surrogatepass")   # never fails, whatever the name holds
+        return program.Match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
+    return match
 
 
 _LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
