@@ -326,6 +326,14 @@ def test_bad_globs_are_syntax_errors_not_engine_errors(world, route, text, colum
         names(lib, "entries where name ~ :g", route, g=text.split('"')[1])
 
 
+def test_pattern_errors_survive_pickling():
+    import pickle
+    with pytest.raises(patterns.PatternError) as exc:
+        vdfs_query.compile('entries where name =~ "(?!x)"')
+    again = pickle.loads(pickle.dumps(exc.value))
+    assert str(again) == str(exc.value) and again.column == exc.value.column == 24
+
+
 def test_errors_are_found_when_compiling_without_a_library():
     with pytest.raises(VdfsSyntaxError):
         vdfs_query.compile('entries where name =~ "(?<n>a)"')

@@ -49,6 +49,14 @@ class PatternError(VdfsSyntaxError):
         """The same error with its caret at `pos` of a query text."""
         return PatternError(self.message, self.pattern, self.offset, text=text, pos=pos)
 
+    def __reduce__(self) -> tuple:          # errors cross process boundaries (jobs, kernels)
+        return _rebuild, (self.message, self.pattern, self.offset, self.text, self.pos)
+
+
+def _rebuild(message: str, pattern: str, offset: int, text: str | None,
+             pos: int | None) -> PatternError:
+    return PatternError(message, pattern, offset, text=text, pos=pos)
+
 
 # ---- globs ----------------------------------------------------------------------------------
 def is_glob(text: str) -> bool:
