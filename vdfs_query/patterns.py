@@ -7,7 +7,7 @@ get the same RE2 text. RE2 matches in linear time, so no pattern or name can fre
 Globs: `*` any run of characters within one folder, `**` across folders (`**/` also matches no
 folder), `?` one character other than `/`, `[abc]` `[a-z]` `[!abc]` (or `[^abc]`) one character
 from a class (never `/`), `{a,b}` alternatives (nestable), and `\\` makes the next character
-literal. Query globs ignore case with Unicode folding; permission globs may ask for exact case.
+literal. Globs ignore case with Unicode folding (`ignore_case=False` asks for exact case).
 
 Regexes: RE2 syntax exactly as DuckDB runs it (checked: `.` does not match a newline, `\\w` is
 ASCII, `(?i)` folds Unicode, `$` is the end of the text). What RE2 cannot run, such as
