@@ -248,10 +248,10 @@ def names(lib, text, route, **params):
 @pytest.mark.parametrize("route", ROUTES)
 def test_catastrophic_patterns_answer_at_once(world, route):
     lib, root = world
+    engine_for(lib).run('entries where name ~ "warm"', route=route)   # parser, mirror: not timed
     for text in ['entries where name =~ "(a+)+$"',
                  'entries where name ~ "*a*a*a*a*a*a*a*a*a*a*a*[b]"',
                  f'entries in "{root}/*a*a*a*a*a*a*a*a*a*a*a*[b]"']:
-        engine_for(lib).run("entries limit 1", route=route)        # mirror built, not timed
         t0 = time.perf_counter()
         got = names(lib, text, route)
         assert time.perf_counter() - t0 < 0.5, text
