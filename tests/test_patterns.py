@@ -376,3 +376,14 @@ def test_strings_round_trip(value):
 def test_a_bare_r_is_still_a_name():
     with pytest.raises(VdfsSyntaxError, match="unknown field 'r'"):
         vdfs_query.compile("entries where r = 1")
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_in_takes_escaped_folder_names_literally(lib, tmp_path, route):
+    root = tmp_path / "lib"
+    make_files(root / "[old]", ["a.txt"])
+    make_files(root / "o", ["b.txt"])
+    lib.index(str(root)).wait(timeout=60)
+    assert names(lib, f'entries in r"{root}/\\[old\\]"', route) == ["a.txt"]
+    assert names(lib, f'entries in "{root}/\\\\[old\\\\]"', route) == ["a.txt"]
+    assert names(lib, f'entries in "{root}/[old]/*"', route) == ["b.txt"]    # a class: o, l or d
