@@ -1,8 +1,6 @@
 """Permissions: glob semantics, grant subsets, and refusals that name permission and scope."""
 from __future__ import annotations
 
-import re
-
 import duckdb
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -10,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 from core.extensions.globs import GlobError, glob_match, glob_to_regex
 from core.extensions.permissions import (Grant, GrantSet, Permission, PermissionDenied, as_grant,
                                          validate_grants)
+from vdfs_query import patterns
 
 seg = st.text(alphabet="abcXY1_-.", min_size=1, max_size=6).filter(lambda s: s not in (".", ".."))
 paths = st.lists(seg, min_size=1, max_size=5).map("/".join)
@@ -56,11 +55,34 @@ def test_alternation_is_the_union_of_its_branches(path, exts):
 
 
 @settings(max_examples=60, deadline=None)
-@given(paths, st.sampled_from(["**/*.jpg", "*", "a*/**", "**/b?/*.{txt,jpg}", "x/**/y"]))
-def test_duckdb_regex_agrees_with_python(path, pattern):
+@given(paths, st.sampled_from(["**/*.jpg", "*", "a*/**", "**/b?/*.{txt,jpg}", "x/**/y", "[!a-c]*"]))
+def test_duckdb_regex_agrees_with_the_sqlite_route(path, pattern):
     regex = f"(?is)^(?:{glob_to_regex(pattern)})$"
     got = duckdb.sql("SELECT regexp_matches(?, ?)", params=[path, regex]).fetchone()[0]
-    assert got == (re.search(regex, path) is not None) == glob_match(pattern, path)
+    assert got == patterns.regexp(regex, path) == glob_match(pattern, path)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(alphabet="abÉé.{}", min_size=1, max_size=4), min_size=1, max_size=3).map("/".join),
+       st.sampled_from(["**/*.{jpg,png}", "*", "a*/**", "**/é*", "[a-b]*/**", "{a,é}/*"]))
+def test_a_grant_selects_what_the_same_query_glob_selects(rel, glob):
+    """One glob implementation: a grant and `in "<root>/<glob>"` agree on every path."""
+    in_query = patterns.regexp(patterns.path_glob_regex("/root/" + glob), "/root/" + rel)
+    assert glob_match(glob, rel) == in_query
+
+
+def test_permission_globs_ignore_case_like_query_globs():
+    assert glob_match("**/*.jpg", "2024/IMG_1.JPG")
+    assert glob_match("Été/*", "ÉTÉ/a.png") and glob_match("été/*", "Été/a.png")
+    assert not glob_match("**/*.jpg", "a.jpeg")
+
+
+def test_bad_globs_are_vdfs_errors():
+    from core.errors import VdfsError
+    for bad in ("[z-a]", "[!]x", "a\\"):
+        with pytest.raises(GlobError, match="glob") as exc:
+            Permission.ReadEntries(glob=bad)
+        assert isinstance(exc.value, VdfsError)
 
 
 def test_permission_vocabulary_and_json_round_trip():

@@ -10,7 +10,7 @@ import os
 import re
 from typing import Any
 
-from . import ir
+from . import ir, patterns
 from .catalog import KINDS
 from .errors import VdfsSyntaxError, closest
 from .lower import tag_name
@@ -71,13 +71,14 @@ def fast_binder(slots: list):
             return None
         if isinstance(s.value, ir.Lit):
             plan.append((None, _transform(s.value.value, s.transform)))
-        elif isinstance(s.value, ir.Param) and s.type in _SIMPLE | {"path", "tag", "kind"}:
-            if s.type == "uuid":
+        elif isinstance(s.value, ir.Param) and _param_type(s) in _SIMPLE | {"path", "tag", "kind", "ext"}:
+            typ = _param_type(s)
+            if typ == "uuid":
                 conv = as_uuid_bytes
-            elif s.type in ("path", "tag", "kind"):
-                conv = (lambda v, t=s.type: _coerce_param(v, t, None))
+            elif typ in ("path", "tag", "kind", "ext"):
+                conv = (lambda v, t=typ: _coerce_param(v, t, None))
             else:
-                conv = (lambda v, t=s.type: coerce(t, v))
+                conv = (lambda v, t=typ: coerce(t, v))
             if s.transform:
                 conv = (lambda v, c=conv, tf=s.transform: _transform(c(v), tf))
             plan.append((s.value.name, conv))
@@ -90,6 +91,12 @@ def fast_binder(slots: list):
 
 
 _PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi"})
+
+
+def _param_type(slot: Any) -> str:
+    """The type a parameter is coerced to: its slot's, except for `ext` and `kind`, whose
+    values are lower-cased as the library stores them (`ext = :e` with e="PNG" finds .png)."""
+    return slot.value.type if slot.value.type in ("ext", "kind") else slot.type
 
 
 def _resolve(slot: Any, ctx: BindContext) -> Any:
@@ -110,17 +117,20 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
                 text=ctx.text, pos=_param_pos(ctx.text, v.name),
                 suggestion=(":" + closest(v.name, known)) if closest(v.name, known) else None)
         raw = ctx.params[v.name]
+        typ = _param_type(slot)
         if tf.startswith("item"):
             raw = list(raw)[int(tf[4:])]
             tf = ""
         try:
-            value = _coerce_param(raw, typ, ctx)
+            return _transform(_coerce_param(raw, typ, ctx), tf)
         except CoercionError as exc:
             raise VdfsSyntaxError(f"parameter :{v.name}: {exc}", text=ctx.text,
                                   pos=_param_pos(ctx.text, v.name)) from None
-    else:
-        value = v.value
-    return _transform(value, tf)
+        except patterns.PatternError as exc:
+            raise VdfsSyntaxError(f"parameter :{v.name}: {exc.message} (at character "
+                                  f"{exc.offset + 1} of {exc.pattern!r})",
+                                  text=ctx.text, pos=_param_pos(ctx.text, v.name)) from None
+    return _transform(v.value, tf)
 
 
 def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
@@ -131,6 +141,10 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
     if typ == "kind":
         if not isinstance(raw, str) or raw.lower() not in KINDS:
             raise CoercionError(f"{raw!r} is not a kind (one of {', '.join(KINDS)})")
+        return raw.lower()
+    if typ == "ext":
+        if not isinstance(raw, str):
+            raise CoercionError(f"{raw!r} is not an extension")
         return raw.lower()
     if typ == "path":
         if isinstance(raw, os.PathLike):
@@ -162,74 +176,18 @@ def _transform(value: Any, tf: str) -> Any:
         return "/" if value == "/" else value + "/"
     if tf == "prefix_hi":
         return "0" if value == "/" else value + "0"        # '0' sorts right after '/'
-    if tf == "glob_like":
-        return glob_to_like(value)
     if tf == "glob_regex":
-        return glob_to_regex(value, path=False)
+        return patterns.glob_regex(value)
     if tf == "path_glob":
-        return glob_to_regex(value if "/" in value else "**/" + value, path=True)
+        return patterns.path_glob_regex(value)
     if tf == "regex":
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise VdfsSyntaxError(f"invalid regular expression {value!r}: {exc}") from None
-        return value
+        return patterns.check_regex(value)
     if tf == "uuid_or_none":
         try:
             return as_uuid_bytes(value)
         except CoercionError:
             return None
     raise ValueError(f"unknown transform {tf}")  # pragma: no cover
-
-
-def glob_to_like(pattern: str) -> str:
-    """A glob (`*`, `?`) as a LIKE pattern with `\\` escaping LIKE's own wildcards."""
-    out = []
-    for ch in pattern:
-        if ch in "%_\\":
-            out.append("\\" + ch)
-        elif ch == "*":
-            out.append("%")
-        elif ch == "?":
-            out.append("_")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def glob_to_regex(pattern: str, *, path: bool) -> str:
-    """A case-insensitive, anchored regex. For paths `*` stays in one folder and `**` crosses
-    folders (GitHub style); elsewhere `*` matches anything."""
-    out, i = ["(?i)^"], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            if path and pattern.startswith("**", i):
-                if pattern.startswith("**/", i):
-                    out.append("(?:.*/)?")
-                    i += 3
-                    continue
-                out.append(".*")
-                i += 2
-                continue
-            out.append("[^/]*" if path else ".*")
-        elif ch == "?":
-            out.append("[^/]" if path else ".")
-        elif ch == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1:end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]" if body else re.escape("[]"))
-                i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    out.append("$")
-    return "".join(out)
 
 
 def _param_pos(text: str | None, name: str) -> int | None:

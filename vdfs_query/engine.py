@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -24,6 +23,7 @@ from . import ir
 from .bind import BindContext, _resolve, bind, fast_binder, signature
 from .catalog import SOURCES
 from .compiler import template, to_ir
+from .patterns import regexp
 from .result import Result
 from .sqlgen import Slot
 
@@ -78,7 +78,7 @@ class Engine:
                                timeout=30.0)
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA cache_size = -65536")
-        conn.create_function("vdfs_regexp", 2, _regexp, deterministic=True)
+        conn.create_function("vdfs_regexp", 2, regexp, deterministic=True)
         if jobs_db_path is not None and os.path.exists(jobs_db_path):
             conn.execute("ATTACH DATABASE ? AS jobsdb", (str(jobs_db_path),))
         conn.execute("PRAGMA query_only = ON")
@@ -282,20 +282,6 @@ class Engine:
         """The DuckDB mirror, built (synchronously) if it is not yet."""
         with self._lock:
             return self._get_mirror(wait=True)
-
-
-_RX_CACHE: dict[str, re.Pattern] = {}
-
-
-def _regexp(pattern: str, value: Any) -> bool:
-    if value is None or pattern is None:
-        return None
-    rx = _RX_CACHE.get(pattern)
-    if rx is None:
-        if len(_RX_CACHE) > 256:
-            _RX_CACHE.clear()
-        rx = _RX_CACHE[pattern] = re.compile(pattern)
-    return rx.search(str(value)) is not None
 
 
 def _indent(text: str) -> str:

@@ -9,9 +9,10 @@ import os
 import re
 from typing import Any
 
-from . import ast, ir
+from . import ast, ir, patterns
 from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
+from .parser import value_pos
 from .values import _AGO_RE, _DATE_RE, CoercionError, coerce, parse_size
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
@@ -62,7 +63,7 @@ class Lowerer:
             if isinstance(v, ast.Param):
                 if v.name == "now":
                     self.fail("':now' is reserved: pass the clock as now=…, or write `now`", pos)
-                return ir.Param(v.name, ref.type)
+                return ir.Param(v.name, ref.name if ref.name in ("ext", "kind") else ref.type)
             if isinstance(v, ast.Size):
                 if ref.type not in ("size", "int", "float", "json"):
                     self.fail(f"{v.text} is a size, but {ref.name} is {_kind_word(ref.type)}", pos)
@@ -80,6 +81,8 @@ class Lowerer:
                     return ir.Lit(v.value)
                 if ref.name == "kind" and isinstance(v.value, str):
                     return ir.Lit(self.kind(v.value, pos))
+                if ref.name == "ext" and isinstance(v.value, str):
+                    return ir.Lit(v.value.lower())      # stored lower-case
                 return ir.Lit(coerce(ref.type, v.value))
         except CoercionError as exc:
             self.fail(f"{ref.name}: {exc}", pos)
@@ -110,6 +113,8 @@ class Lowerer:
                 self.fail(f"{'regex' if op == '=~' else 'glob'} matching needs a text field; "
                           f"{ref.name} is {_kind_word(ref.type)}", pos)
             val = self.plain(v, "text")
+            if isinstance(val, ir.Lit):
+                self.pattern("regex" if op == "=~" else "glob", val.value, getattr(v, "pos", 0))
             return ir.Match(ref, "regex" if op == "=~" else "glob", val, negate=op == "!~")
         value = self.value(v, ref)
         if isinstance(value, ir.TimeAt) and _is_interval(value.spec):
@@ -131,6 +136,15 @@ class Lowerer:
             return ir.Lit(str(v.value))
         self.fail("expected a text value here", getattr(v, "pos", 0))
 
+    def pattern(self, mode: str, value: str, pos: int) -> None:
+        """Refuse a glob or regex that RE2 cannot run, the caret on the offending character."""
+        try:
+            patterns.check(mode, value)
+        except patterns.PatternError as exc:
+            if self.text is None:
+                raise
+            raise exc.within(self.text, value_pos(self.text, pos, exc.offset)) from None
+
     def need(self, predicate: str, what: str, pos: int) -> None:
         if predicate not in self.src.predicates:
             fits = sorted(s for s, d in SOURCES.items() if predicate in d.predicates)
@@ -142,6 +156,8 @@ class Lowerer:
         val = self.plain(v, "path")
         if isinstance(val, ir.Param):
             return ir.Under(val, "prefix")
+        if patterns.is_glob(val.value):
+            self.pattern("path", val.value, getattr(v, "pos", 0))
         return under(val.value)
 
     def of_kind(self, values: tuple, pos: int = 0) -> ir.Kind:
@@ -313,8 +329,9 @@ def tag_name(text: str) -> str:
 
 def under(path: str) -> ir.Under:
     """`in "…"`: a path glob, a folder prefix (absolute or ~), or a location name."""
-    if any(ch in path for ch in "*?["):
+    if patterns.is_glob(path):
         return ir.Under(ir.Lit(os.path.expanduser(path)), "glob")
+    path = patterns.unescape(path)
     if path.startswith(("/", "~")):
         p = os.path.expanduser(path)
         if len(p) > 1:

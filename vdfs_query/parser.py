@@ -5,6 +5,7 @@ what was expected in words, and a "did you mean" for a misspelt keyword.
 """
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +22,8 @@ _SOURCES = {"src_entries": "entries", "src_content": "content", "src_tags": "tag
 
 # Terminal names as a notebook user would say them.
 _WORDS = {
-    "NAME": "a name", "STRING": 'a quoted text like "IMG_*"', "INT": "a whole number",
+    "NAME": "a name", "STRING": 'a quoted text like "IMG_*"',
+    "RAW_STRING": 'a raw text like r"\\d+"', "INT": "a whole number",
     "SIGNED_NUMBER": "a number", "SIZE": "a size like 2MB", "DATE": "a date like 2024-05-01",
     "PARAM": "a :parameter", "CMP_OP": "a comparison (= != < <= > >=)", "GLOB_OP": "~ (glob)",
     "NOT_GLOB_OP": "!~", "REGEX_OP": "=~ (regex)", "IN_LIST": "in (…)", "STAR": "*",
@@ -184,7 +186,11 @@ class _ToAst(Transformer):
     # values
     def string(self, c):
         tok = c[0]
-        return ast.Lit(_unquote(str(tok)), pos=tok.start_pos)
+        return ast.Lit(_unquote(str(tok), tok.start_pos), pos=tok.start_pos)
+
+    def raw_string(self, c):
+        tok = c[0]
+        return ast.Lit(str(tok)[2:-1], pos=tok.start_pos)
 
     def number(self, c):
         return ast.Lit(_num(str(c[0])), pos=c[0].start_pos)
@@ -233,21 +239,65 @@ def _unpred(x):
     return x.node if isinstance(x, _Pred) else x
 
 
-def _unquote(s: str) -> str:
+_ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
+_HEX4 = re.compile(r"[0-9A-Fa-f]{4}")
+
+
+def _unquote(s: str, pos: int = 0) -> str:
+    """The value of a quoted string token starting at `pos`. The escapes are those of
+    _ESCAPES and \\uXXXX; any other backslash is an error, never silently dropped (a regex
+    like "\\.so" would otherwise lose its backslash): raw strings r"…" keep backslashes."""
     body = s[1:-1]
     if "\\" not in body:
         return body
     out, i = [], 0
     while i < len(body):
         ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            nxt = body[i + 1]
-            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
-            i += 2
-        else:
+        if ch != "\\":
             out.append(ch)
             i += 1
+            continue
+        nxt = body[i + 1]              # the lexer guarantees a character after a backslash
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+            continue
+        code = body[i + 2:i + 6]
+        if nxt == "u" and _HEX4.fullmatch(code) and not 0xD800 <= int(code, 16) <= 0xDFFF:
+            out.append(chr(int(code, 16)))
+            i += 6
+            continue
+        raise VdfsSyntaxError(_escape_message(nxt, body), pos=pos + 1 + i, text=None)
     return "".join(out)
+
+
+def _escape_message(ch: str, body: str) -> str:
+    defined = "\\\\ \\\" \\' \\n \\r \\t \\uXXXX"
+    msg = (f"unknown escape \\{ch} in a string (strings know {defined}): write \\\\{ch} to keep "
+           "the backslash")
+    if ch == "u":
+        msg = ("unknown escape: \\u takes four hex digits of a character (not a surrogate), "
+               "e.g. \\u00e9; write \\\\u to keep the backslash")
+    if '"' not in body and not re.search(r"\\[\\\\'\"nrtu]", body):
+        return msg + f', or write the pattern as a raw string: r"{body}"'
+    return msg + ', or use a raw string r"…" (it keeps every backslash)'
+
+
+def value_pos(text: str | None, pos: int | None, index: int) -> int | None:
+    """Where character `index` of a literal's value lies in the query text: a caret for an
+    error inside a string (a glob or regex) lands on the character itself."""
+    if text is None or pos is None:
+        return pos
+    if text[pos:pos + 1] in ("r", "R") and text[pos + 1:pos + 2] in ("'", '"'):
+        return pos + 2 + index
+    if text[pos:pos + 1] not in ("'", '"'):
+        return pos + index
+    i = pos + 1
+    for _ in range(index):
+        if i >= len(text):
+            break
+        i += (6 if text.startswith("\\u", i) else 2) if text[i] == "\\" else 1
+    return i
 
 
 class _Clauses(_ToAst):

@@ -2,7 +2,8 @@
 
 The SQL text depends only on the IR and the *types* of parameters, never on their values: every
 user value becomes a `?` whose slot is resolved at bind time (`bind.py`). The two dialects differ
-only where the engines do: output conversions (uuid, time, bool), JSON typing, regex functions.
+only where the engines do: output conversions (uuid, time, bool), JSON typing, and the name of
+the RE2 function (`vdfs_regexp` on SQLite, `regexp_matches` on DuckDB).
 """
 from __future__ import annotations
 
@@ -183,23 +184,21 @@ class SqlGen:
         return "".join(out)
 
     def match(self, expr: str, n: ir.Match) -> str:
-        if n.mode == "glob" and isinstance(n.value, ir.Lit) and not any(c in n.value.value for c in "/["):
-            op = "LIKE" if self.d == "sqlite" else "ILIKE"
-            return f"{expr} {op} {self.slot(n.value, 'text', 'glob_like')} ESCAPE '\\'"
-        transform = "glob_regex" if n.mode == "glob" else "regex"
+        """Globs and regexes both run as RE2 (vdfs_query.patterns) on every route: no LIKE or
+        ILIKE, whose case folding differs between SQLite (ASCII) and DuckDB (Unicode)."""
+        return self.regexp(expr, self.slot(n.value, "text", "glob_regex" if n.mode == "glob" else "regex"))
+
+    def regexp(self, expr: str, rx: str) -> str:
         if self.d == "sqlite":
-            return f"vdfs_regexp({self.slot(n.value, 'text', transform)}, {expr})"
-        return f"regexp_matches({expr}, {self.slot(n.value, 'text', transform)})"
+            return f"vdfs_regexp({rx}, {expr})"
+        return f"regexp_matches({expr}, {rx})"
 
     def under(self, n: ir.Under) -> str:
         if n.mode == "prefix":
             return (f"({self.a}.path >= {self.slot(n.value, 'path', 'prefix_lo')} AND "
                     f"{self.a}.path < {self.slot(n.value, 'path', 'prefix_hi')})")
         if n.mode == "glob":
-            rx = self.slot(n.value, "path", "path_glob")
-            if self.d == "sqlite":
-                return f"vdfs_regexp({rx}, {self.a}.path)"
-            return f"regexp_matches({self.a}.path, {rx})"
+            return self.regexp(f"{self.a}.path", self.slot(n.value, "path", "path_glob"))
         return (f"{self.a}.location_id IN (SELECT l.id FROM locations l WHERE l.name = "
                 f"{self.slot(n.value, 'text')})")
 
