@@ -1,0 +1,120 @@
+"""Names never trip the indexer, and a content's kind is a function of its bytes.
+
+Paths are stored by one lossless, one-to-one rule (core/indexer/walk.py `stored_text`): valid
+UTF-8 without a backslash as is, otherwise `\\` as `\\\\` and undecodable bytes as `\\xNN`.
+"""
+from __future__ import annotations
+
+import os
+
+from hypothesis import given, settings, strategies as st
+
+from core.indexer.walk import display_path, raw_bytes, stored_text
+
+# a name: any bytes but '/' and NUL, biased towards the ones that matter here
+_name_bytes = st.lists(st.one_of(st.sampled_from([b"\\", b"x", b"f", b"\xff", b"\xc3", b"\xa9",
+                                                  b"\xed\xa0\x80", "é".encode()]),
+                                 st.binary(min_size=1, max_size=3)),
+                       min_size=1, max_size=8).map(b"".join).map(
+    lambda b: b.replace(b"/", b"").replace(b"\x00", b"") or b"n")
+
+
+@settings(max_examples=400, deadline=None)
+@given(_name_bytes, _name_bytes)
+def test_stored_text_is_one_to_one_and_round_trips(a, b):
+    ta, tb = stored_text(a), stored_text(b)
+    assert raw_bytes(ta) == a and raw_bytes(tb) == b
+    assert (ta == tb) == (a == b)
+    ta.encode("utf-8")                           # always storable as SQLite TEXT
+    assert "/" not in ta and "\x00" not in ta    # a name stays one path component
+    # what the walker stores for a name it gets from the OS is the same text
+    assert display_path(os.fsdecode(a))[0] == ta
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1).filter(lambda t: "\\" not in t))
+def test_utf8_names_without_backslash_are_stored_as_typed(name):
+    try:
+        raw = name.encode("utf-8")
+    except UnicodeEncodeError:       # lone surrogates are not names a disk hands us
+        return
+    assert stored_text(raw) == name
+    assert display_path(name) == (name, None)
+
+
+def _make(root: bytes, name: bytes, data: bytes) -> None:
+    with open(os.path.join(root, name), "wb") as f:
+        f.write(data)
+
+
+def test_escaped_lookalike_names_index_side_by_side(lib, tmp_path):
+    """`bad\\xff.txt` (UTF-8) beside `bad<0xff>.txt`, and `a\\b` beside `a\\\\b`: each is its
+    own entry, opened through raw_path, and a re-index finds nothing changed."""
+    root = tmp_path / "t"
+    root.mkdir()
+    broot = os.fsencode(root)
+    names = {b"bad\\xff.txt": b"utf8 lookalike", b"bad\xff.txt": b"one raw byte",
+             b"a\\b": b"one backslash", b"a\\\\b": b"two backslashes", b"plain.txt": b"plain"}
+    for name, data in names.items():
+        _make(broot, name, data)
+    os.mkdir(os.path.join(broot, b"d\\ir\xfe"))
+    _make(broot, b"d\\ir\xfe/in.txt", b"inside")
+    result = lib.index(root).wait()
+    assert result["errors"] == [] and result["skipped"] == []
+    rows = {r[0]: r[1:] for r in lib.conn.execute(
+        "SELECT path, name, raw_path FROM entries WHERE is_dir = 0")}
+    assert len(rows) == len(names) + 1
+    for name, data in {**names, b"d\\ir\xfe/in.txt": b"inside"}.items():
+        full = os.path.join(broot, name)
+        text = stored_text(full)
+        stored_name, raw = rows[text]
+        assert stored_name == stored_text(os.path.basename(full))
+        with open(raw if raw is not None else text, "rb") as f:   # the path for the OS
+            assert f.read() == data
+        assert (raw is None) == (text == os.fsdecode(full))       # raw_path iff escaped
+    assert rows[str(root) + "/plain.txt"][1] is None
+    again = lib.index(root).wait()
+    assert (again["created"], again["modified"], again["deleted"]) == (0, 0, 0)
+
+
+def test_old_backslash_rows_are_fixed_by_a_reindex(lib, tmp_path):
+    """The old scheme stored a UTF-8 name with a backslash unescaped; a re-index rewrites the
+    row to the new text, keeping its uuid (matched as a move by inode)."""
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "a\\b.txt").write_text("x")
+    lib.index(root).wait()
+    new_text = str(root) + "/a\\\\b.txt"
+    uuid_before = lib.conn.execute("SELECT uuid FROM entries WHERE path = ?",
+                                   (new_text,)).fetchone()[0]
+    with lib.conn:   # what the old scheme wrote
+        lib.conn.execute("UPDATE entries SET path = ?, name = 'a\\b.txt', raw_path = NULL "
+                         "WHERE path = ?", (str(root) + "/a\\b.txt", new_text))
+    result = lib.index(root).wait()
+    assert result["moved"] == 1 and result["errors"] == []
+    assert lib.conn.execute("SELECT uuid, name, raw_path FROM entries WHERE path = ?",
+                            (new_text,)).fetchone() == (uuid_before, "a\\\\b.txt",
+                                                        os.fsencode(root / "a\\b.txt"))
+
+
+def test_an_entry_that_cannot_be_stored_is_reported_and_the_job_completes(lib, tmp_path):
+    """A row SQLite refuses (here a trigger stands for any per-row failure) costs that entry
+    and what is inside it, nothing else."""
+    root = tmp_path / "t"
+    (root / "poison").mkdir(parents=True)
+    (root / "poison" / "child.txt").write_text("child")
+    for i in range(20):
+        (root / f"f{i:02}.txt").write_text(f"file {i}")
+    with lib.conn:
+        lib.conn.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON entries "
+                         "WHEN NEW.name = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    result = lib.index(root, batch_size=8).wait()
+    failed = sorted(e["path"] for e in result["errors"])
+    assert failed == [str(root / "poison"), str(root / "poison" / "child.txt")]
+    assert "refused" in result["errors"][0]["reason"] or "refused" in result["errors"][1]["reason"]
+    names = {r[0] for r in lib.conn.execute("SELECT name FROM entries")}
+    assert names == {"t"} | {f"f{i:02}.txt" for i in range(20)}
+    assert lib.conn.execute("SELECT count(*) FROM entries WHERE content_id IS NULL "
+                            "AND is_dir = 0").fetchone()[0] == 0
+    assert lib.conn.execute("SELECT size, child_count FROM entries WHERE name = 't'"
+                            ).fetchone() == (sum(len(f"file {i}") for i in range(20)), 20)
