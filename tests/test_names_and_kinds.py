@@ -118,3 +118,61 @@ def test_an_entry_that_cannot_be_stored_is_reported_and_the_job_completes(lib, t
                             "AND is_dir = 0").fetchone()[0] == 0
     assert lib.conn.execute("SELECT size, child_count FROM entries WHERE name = 't'"
                             ).fetchone() == (sum(len(f"file {i}") for i in range(20)), 20)
+
+
+# ---- content kind is a function of the bytes -------------------------------------------------
+def _content_of(lib, name):
+    return lib.conn.execute(
+        "SELECT c.content_hash, c.kind, c.mime_type FROM entries e "
+        "JOIN content_identities c ON c.id = e.content_id WHERE e.name = ?", (name,)).fetchone()
+
+
+def test_content_kind_does_not_depend_on_which_copy_came_first(lib, tmp_path):
+    """notes.rst renamed notes.gz used to keep `text` while a fresh index said `archive`:
+    now both say what the bytes say, whatever the names and the order."""
+    text = b"Title\n=====\n\nplain reStructuredText words\n" * 3
+    a = tmp_path / "a"
+    a.mkdir()
+    (a / "notes.rst").write_bytes(text)
+    lib.index(a).wait()
+    first = _content_of(lib, "notes.rst")
+    (a / "notes.rst").rename(a / "notes.gz")
+    lib.index(a).wait()
+    renamed = _content_of(lib, "notes.gz")
+    import core
+    fresh_lib = core.Library.create(tmp_path / "fresh.vdfs")
+    try:
+        fresh_lib.index(a).wait()
+        fresh = _content_of(fresh_lib, "notes.gz")
+        fresh_entry_kind = fresh_lib.conn.execute(
+            "SELECT kind FROM entries WHERE name = 'notes.gz'").fetchone()[0]
+    finally:
+        fresh_lib.close()
+    assert first == renamed == fresh
+    assert first[1:] == ("text", "text/plain")
+    assert fresh_entry_kind == "archive"     # the entry's kind still follows its name's promise
+
+
+def test_a_reindex_recomputes_kinds_written_by_the_old_rule(lib, tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "photo.dat").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    (root / "notes.py").write_text("print('hello')\n")
+    lib.index(root).wait()
+    with lib.conn:   # rows as a history-dependent rule wrote them
+        lib.conn.execute("UPDATE content_identities SET kind = 'archive', "
+                         "mime_type = 'application/gzip', kind_rule = 0")
+    lib.index(root).wait()
+    assert _content_of(lib, "photo.dat")[1:] == ("image", "image/png")
+    assert _content_of(lib, "notes.py")[1:] == ("text", "text/plain")
+    assert lib.conn.execute("SELECT count(*) FROM content_identities WHERE kind_rule = 0"
+                            ).fetchone()[0] == 0
+
+
+def test_content_type_ignores_names_by_construction():
+    from core import kinds
+    assert kinds.content_type(b"PK\x03\x04" + bytes(40)) == ("archive", "application/zip")
+    assert kinds.content_type(b"#!/bin/sh\n") == ("code", "text/x-script")
+    assert kinds.content_type("naïve text\n".encode()) == ("text", "text/plain")
+    assert kinds.content_type(b"\x00\x01binary") == ("other", None)
+    assert kinds.content_type(b"\x1f\x8b\x08\x00") == ("archive", "application/gzip")

@@ -25,11 +25,11 @@ _INSERT = ("INSERT INTO entries (id, uuid, location_id, parent_id, path, raw_pat
 _UPDATE_STAT = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? "
                 "WHERE id = ?")
 _UPDATE_FILE = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, size = ?, kind = ?, "
-                "content_id = NULL, indexed_at = ? WHERE id = ?")
+                "content_id = NULL, full_hash = NULL, indexed_at = ? WHERE id = ?")
 _MOVE = ("UPDATE entries SET parent_id = ?, path = ?, raw_path = ?, name = ?, ext = ?, "
          "hidden = ?, inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? WHERE id = ?")
 _REPLACE = ("UPDATE entries SET uuid = ?, is_dir = ?, kind = ?, ext = ?, size = ?, "
-            "child_count = 0, inode = ?, mtime_ns = ?, ctime_ns = ?, content_id = NULL, "
+            "child_count = 0, inode = ?, mtime_ns = ?, ctime_ns = ?, content_id = NULL, full_hash = NULL, "
             "indexed_at = ? WHERE id = ?")
 _DECREMENT = "UPDATE content_identities SET entry_count = entry_count - ? WHERE id = ?"
 
