@@ -159,3 +159,22 @@ def test_bad_requests_are_vdfs_errors(world):
             verify_duplicates(lib, bad)
     with pytest.raises(VdfsError):
         preview(lib, trash_duplicates, content=str(uuid.uuid4()))
+
+
+def test_cli_verifies_and_lists(world):
+    import subprocess
+    import sys
+    lib, _ = world
+    big, same = _content(lib, "big_a.bin")[1], _content(lib, "same_1.dat")[1]
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "core.cli", "-L", str(lib.path),
+                               "duplicates", *args], capture_output=True, text=True, timeout=60)
+
+    listed = run()
+    assert listed.returncode == 0, listed.stderr
+    verified = run("--verify")
+    assert verified.returncode == 1
+    assert f"copies of {big} differ" in verified.stderr
+    lines = {line.split()[0]: line.split()[-1] for line in verified.stdout.splitlines()[1:]}
+    assert lines == {big: "no", same: "yes"}
