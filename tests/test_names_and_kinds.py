@@ -176,3 +176,38 @@ def test_content_type_ignores_names_by_construction():
     assert kinds.content_type("naïve text\n".encode()) == ("text", "text/plain")
     assert kinds.content_type(b"\x00\x01binary") == ("other", None)
     assert kinds.content_type(b"\x1f\x8b\x08\x00") == ("archive", "application/gzip")
+
+
+def test_actions_reach_the_file_an_escaped_name_stands_for(lib, tmp_path):
+    """Rename and delete (then undo) of entries whose stored text is not their name on disk:
+    a UTF-8 name with a backslash, a non-UTF-8 name, and a file inside such a folder."""
+    import uuid as _uuid
+    from core.actions import ActionContext, commit, preview_changes, undo
+    root = tmp_path / "t"
+    root.mkdir()
+    broot = os.fsencode(root)
+    _make(broot, b"a\\b.txt", b"backslash")
+    _make(broot, b"bad\xff.txt", b"raw byte")
+    os.mkdir(os.path.join(broot, b"dir\xfe"))
+    _make(broot, b"dir\xfe/in\\side.txt", b"inside")
+    lib.index(root).wait()
+
+    def entry(raw_name: bytes):
+        return _uuid.UUID(bytes=lib.conn.execute(
+            "SELECT uuid FROM entries WHERE path = ?",
+            (stored_text(os.path.join(broot, raw_name)),)).fetchone()[0])
+
+    ctx = ActionContext(lib)
+    done = commit(lib, preview_changes(lib, "tidy", [
+        ctx.rename(entry(b"a\\b.txt"), "renamed.txt"), ctx.delete(entry(b"bad\xff.txt"))]))
+    assert (root / "renamed.txt").read_bytes() == b"backslash"
+    assert not os.path.lexists(os.path.join(broot, b"bad\xff.txt"))
+    undo(lib, done.audit_id)
+    assert open(os.path.join(broot, b"bad\xff.txt"), "rb").read() == b"raw byte"
+    assert open(os.path.join(broot, b"a\\b.txt"), "rb").read() == b"backslash"
+    commit(lib, preview_changes(lib, "folder", [ctx.rename(entry(b"dir\xfe"), "clean")]))
+    raw = lib.conn.execute("SELECT raw_path FROM entries WHERE name = ?",
+                           (stored_text(b"in\\side.txt"),)).fetchone()[0]
+    assert open(raw, "rb").read() == b"inside"
+    again = lib.index(root).wait()
+    assert (again["created"], again["deleted"], again["errors"]) == (0, 0, [])
