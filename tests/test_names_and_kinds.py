@@ -211,3 +211,29 @@ def test_actions_reach_the_file_an_escaped_name_stands_for(lib, tmp_path):
     assert open(raw, "rb").read() == b"inside"
     again = lib.index(root).wait()
     assert (again["created"], again["deleted"], again["errors"]) == (0, 0, [])
+
+
+def test_a_move_that_cannot_be_stored_keeps_the_old_row_and_its_tags(lib, tmp_path):
+    root = tmp_path / "t"
+    (root / "old").mkdir(parents=True)
+    (root / "old" / "keep.txt").write_text("tagged")
+    lib.index(root).wait()
+    u = lib.conn.execute("SELECT uuid FROM entries WHERE name = 'keep.txt'").fetchone()[0]
+    lib.vdfs().add_tag_to_entry(u, "#kept")
+    (root / "new").mkdir()
+    (root / "old" / "keep.txt").rename(root / "new" / "poison.txt")
+    (root / "old").rmdir()                       # the old folder is gone from disk
+    with lib.conn:
+        lib.conn.execute("CREATE TRIGGER refuse_poison BEFORE UPDATE ON entries "
+                         "WHEN NEW.name = 'poison.txt' BEGIN SELECT RAISE(ABORT, 'no'); END")
+    result = lib.index(root).wait()
+    assert [e["path"] for e in result["errors"]] == [str(root / "new" / "poison.txt")]
+    assert lib.conn.execute("SELECT path FROM entries WHERE uuid = ?", (u,)).fetchone() == \
+        (str(root / "old" / "keep.txt"),)                     # kept, with the folder above it
+    with lib.conn:
+        lib.conn.execute("DROP TRIGGER refuse_poison")
+    again = lib.index(root).wait()
+    assert again["errors"] == [] and again["moved"] == 1
+    assert lib.conn.execute("SELECT path FROM entries WHERE uuid = ?", (u,)).fetchone() == \
+        (str(root / "new" / "poison.txt"),)
+    assert [t.name for t in lib.vdfs().tags_of_entry(u)] == ["#kept"]

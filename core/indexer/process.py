@@ -8,6 +8,7 @@ transaction), which is how the content phase knows what to hash.
 """
 from __future__ import annotations
 
+import posixpath
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ _REPLACE = ("UPDATE entries SET uuid = ?, is_dir = ?, kind = ?, ext = ?, size = 
             "child_count = 0, inode = ?, mtime_ns = ?, ctime_ns = ?, content_id = NULL, full_hash = NULL, "
             "indexed_at = ? WHERE id = ?")
 _DECREMENT = "UPDATE content_identities SET entry_count = entry_count - ? WHERE id = ?"
+# what one row can cause (a constraint, a value SQLite cannot hold, a missing parent); a locked
+# or failing database (OperationalError) is not about a row and still stops the job
+_ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError,
+               OverflowError, ValueError, RuntimeError)
 
 
 @dataclass
@@ -129,7 +134,8 @@ class Processor:
         """Write `batch`; when its transaction fails, undo what the attempt changed in memory
         and write each half on its own, down to single entries. An entry that still cannot be
         stored is reported in `counts.errors` (its folder's contents follow it there), and the
-        job goes on: no single name or row can fail an index."""
+        job goes on: no single name or row can fail an index. The row a failed move would
+        have rewritten is kept as it was, so its uuid and metadata survive to the next index."""
         c = self.counts
         before = (c.created, c.modified, c.moved, c.deleted, len(c.events),
                   len(self.to_hash) if self.to_hash is not None else 0)
@@ -137,7 +143,7 @@ class Processor:
         try:
             self._write_batch(batch, gone, by_inode, details)
             return
-        except (sqlite3.Error, OverflowError, ValueError, RuntimeError) as exc:
+        except _ROW_ERRORS as exc:
             error = exc
         c.created, c.modified, c.moved, c.deleted = before[:4]
         del c.events[before[4]:]
@@ -150,6 +156,10 @@ class Processor:
             self.path_ids.pop(f.path, None)
         if len(batch) == 1:
             c.errors.append({"path": batch[0].path, "reason": f"cannot store entry: {error}"})
+            for path, _, key in self._popped:   # a move that failed: keep the old row (its
+                by_inode.pop(key, None)          # uuid, tags, notes) and the folders above it
+                while gone.pop(path, None) is not None:
+                    path = posixpath.dirname(path)
             return
         half = len(batch) // 2
         self._write_robustly(batch[:half], gone, by_inode, details)
