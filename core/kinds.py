@@ -113,6 +113,14 @@ _MAGIC: tuple[tuple[int, bytes, str, str, bool], ...] = (
     (0, b"SQLite format 3\x00", "database", "application/vnd.sqlite3", True),
     (0, b"ID3", "audio", "audio/mpeg", True),
     (0, b"fLaC", "audio", "audio/flac", True),
+    (0, b"\xff\xfb", "audio", "audio/mpeg", False),      # MP3 frames without an ID3 tag
+    (0, b"\xff\xfa", "audio", "audio/mpeg", False),
+    (0, b"\xff\xf3", "audio", "audio/mpeg", False),
+    (0, b"\xff\xf2", "audio", "audio/mpeg", False),
+    (0, b"\xff\xf1", "audio", "audio/aac", False),       # AAC in ADTS frames
+    (0, b"\xff\xf9", "audio", "audio/aac", False),
+    (0, b"\x00\x00\x01\xba", "video", "video/mpeg", False),   # MPEG program stream
+    (0, b"\x00\x00\x01\xb3", "video", "video/mpeg", False),
     (0, b"OggS", "audio", "audio/ogg", False),          # Ogg may carry video
     (0, b"\x1aE\xdf\xa3", "video", "video/x-matroska", False),  # webm too
     (0, b"wOFF", "font", "font/woff", True),
@@ -178,6 +186,8 @@ def sniff(head: bytes) -> tuple[str, str, bool] | None:
         if brand == b"qt  ":
             return "video", "video/quicktime", True
         return "video", "video/mp4", True
+    if len(head) > 376 and head[0] == head[188] == head[376] == 0x47:
+        return "video", "video/mp2t", False      # MPEG transport stream: a sync byte per packet
     if head.startswith(b"RIFF") and len(head) >= 12:
         form = head[8:12]
         if form == b"WEBP":

@@ -237,3 +237,18 @@ def test_a_move_that_cannot_be_stored_keeps_the_old_row_and_its_tags(lib, tmp_pa
     assert lib.conn.execute("SELECT path FROM entries WHERE uuid = ?", (u,)).fetchone() == \
         (str(root / "new" / "poison.txt"),)
     assert [t.name for t in lib.vdfs().tags_of_entry(u)] == ["#kept"]
+
+
+def test_content_type_knows_common_media_without_a_header_tag():
+    """Bytes alone must carry the kinds people ask for most: MP3 without ID3, AAC, MPEG."""
+    from core import kinds
+    assert kinds.content_type(b"\xff\xfb\x90\x64" + bytes(60)) == ("audio", "audio/mpeg")
+    assert kinds.content_type(b"\xff\xf1\x50\x80" + bytes(60)) == ("audio", "audio/aac")
+    assert kinds.content_type(b"\x00\x00\x01\xba\x44" + bytes(60)) == ("video", "video/mpeg")
+    ts = bytearray(512)
+    ts[0] = ts[188] = ts[376] = 0x47
+    assert kinds.content_type(bytes(ts)) == ("video", "video/mp2t")
+    # non-specific: they name an entry only when its extension says nothing
+    assert kinds.detect(None, b"\xff\xfb\x90\x64") == ("audio", "audio/mpeg")
+    assert kinds.detect("txt", b"\xff\xfb\x90\x64") == ("text", "text/plain")
+    assert kinds.detect("jpg", b"\xff\xd8\xff\xe0")[0] == "image"
