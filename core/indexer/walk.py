@@ -27,8 +27,8 @@ DIR, FILE, LINK = 1, 0, 2   # entry types in discovery records
 
 @dataclass(slots=True)
 class Found:
-    """One new or changed path: display path, exact bytes (None when valid UTF-8), name,
-    parent display path, its lstat, type, and the stored row at this path (or None)."""
+    """One new or changed path: stored text, exact bytes (None when the text is the name on
+    disk), name, parent's stored text, its lstat, type, and the stored row at this path."""
     path: str
     raw: bytes | None
     name: str
