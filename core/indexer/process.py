@@ -30,8 +30,8 @@ _UPDATE_FILE = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, size 
 _MOVE = ("UPDATE entries SET parent_id = ?, path = ?, raw_path = ?, name = ?, ext = ?, "
          "hidden = ?, inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? WHERE id = ?")
 _REPLACE = ("UPDATE entries SET uuid = ?, is_dir = ?, kind = ?, ext = ?, size = ?, "
-            "child_count = 0, inode = ?, mtime_ns = ?, ctime_ns = ?, content_id = NULL, full_hash = NULL, "
-            "indexed_at = ? WHERE id = ?")
+            "child_count = 0, inode = ?, mtime_ns = ?, ctime_ns = ?, content_id = NULL, "
+            "full_hash = NULL, indexed_at = ? WHERE id = ?")
 _DECREMENT = "UPDATE content_identities SET entry_count = entry_count - ? WHERE id = ?"
 # what one row can cause (a constraint, a value SQLite cannot hold, a missing parent); a locked
 # or failing database (OperationalError) is not about a row and still stops the job
