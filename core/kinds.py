@@ -1,10 +1,17 @@
-"""What kind of file an entry is, and its MIME type: from the extension, then magic bytes.
+"""What kind of file an entry is, what kind of bytes a content is, and their MIME types.
 
-The indexer asks `kind_for_ext` for every new entry (free: no I/O), and `detect` when it hashes
-a file, passing the first bytes it already reads: a known signature (JPEG, PNG, PDF, ELF, …)
-wins over a wrong or missing extension, so `photo.txt` holding a JPEG is an image. Container
-signatures (ZIP, RIFF, OLE) only decide when the extension says nothing, because `.docx`,
-`.epub` and `.jar` are ZIP files too.
+Two rules, both deterministic:
+
+* An *entry's* kind (`detect(ext, head)`, and `kind_for_ext` before the file is read) belongs
+  to its path: a known specific signature (JPEG, PNG, PDF, ELF, …) wins over a wrong or missing
+  extension, so `photo.txt` holding a JPEG is an image; container signatures (ZIP, RIFF, OLE)
+  only decide when the extension says nothing, because `.docx`, `.epub` and `.jar` are ZIP too.
+* A *content identity's* kind and MIME (`content_type(head)`) are a function of the bytes
+  alone, never of a name: copies of one content may carry different extensions, and which of
+  them was indexed first must not matter. Known signature → its kind and MIME (a `.docx` is
+  `archive`/`application/zip` as content); else `#!` → `code`/`text/x-script`; else text (UTF-8
+  without NUL) → `text`/`text/plain`; else `other`/None. `CONTENT_RULE` numbers this rule:
+  rows computed by an older rule are recomputed by the next index of a location holding them.
 """
 from __future__ import annotations
 
@@ -106,6 +113,14 @@ _MAGIC: tuple[tuple[int, bytes, str, str, bool], ...] = (
     (0, b"SQLite format 3\x00", "database", "application/vnd.sqlite3", True),
     (0, b"ID3", "audio", "audio/mpeg", True),
     (0, b"fLaC", "audio", "audio/flac", True),
+    (0, b"\xff\xfb", "audio", "audio/mpeg", False),      # MP3 frames without an ID3 tag
+    (0, b"\xff\xfa", "audio", "audio/mpeg", False),
+    (0, b"\xff\xf3", "audio", "audio/mpeg", False),
+    (0, b"\xff\xf2", "audio", "audio/mpeg", False),
+    (0, b"\xff\xf1", "audio", "audio/aac", False),       # AAC in ADTS frames
+    (0, b"\xff\xf9", "audio", "audio/aac", False),
+    (0, b"\x00\x00\x01\xba", "video", "video/mpeg", False),   # MPEG program stream
+    (0, b"\x00\x00\x01\xb3", "video", "video/mpeg", False),
     (0, b"OggS", "audio", "audio/ogg", False),          # Ogg may carry video
     (0, b"\x1aE\xdf\xa3", "video", "video/x-matroska", False),  # webm too
     (0, b"wOFF", "font", "font/woff", True),
@@ -171,6 +186,8 @@ def sniff(head: bytes) -> tuple[str, str, bool] | None:
         if brand == b"qt  ":
             return "video", "video/quicktime", True
         return "video", "video/mp4", True
+    if len(head) > 376 and head[0] == head[188] == head[376] == 0x47:
+        return "video", "video/mp2t", False      # MPEG transport stream: a sync byte per packet
     if head.startswith(b"RIFF") and len(head) >= 12:
         form = head[8:12]
         if form == b"WEBP":
@@ -194,6 +211,26 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
+CONTENT_RULE = 1   # bump when content_type changes: the indexer recomputes older rows
+
+
+def _sniff_plain(head: bytes) -> tuple[str, str | None]:
+    """Kind and MIME of bytes without a known signature."""
+    if head.startswith(b"#!"):
+        return "code", "text/x-script"
+    if _looks_like_text(head):
+        return "text", "text/plain"
+    return "other", None
+
+
+def content_type(head: bytes) -> tuple[str, str | None]:
+    """(kind, mime) of a content from its first SNIFF_BYTES bytes only (see the module doc)."""
+    magic = sniff(head)
+    if magic is not None:
+        return magic[0], magic[1]
+    return _sniff_plain(head)
+
+
 def detect(ext: str | None, head: bytes) -> tuple[str, str | None]:
     """(kind, mime) of a regular file from its extension and its first bytes."""
     by_ext = _TABLE.get(ext) if ext is not None else None
@@ -206,8 +243,4 @@ def detect(ext: str | None, head: bytes) -> tuple[str, str | None]:
             return kind, mime       # mislabelled: a .txt that is a JPEG, a .jpg that is a PNG
     if by_ext is not None:
         return by_ext
-    if head.startswith(b"#!"):
-        return "code", "text/x-script"
-    if _looks_like_text(head):
-        return "text", "text/plain"
-    return "other", None
+    return _sniff_plain(head)

@@ -73,7 +73,7 @@ def _write(path: Path, data: bytes, age_days: float, now: float) -> None:
 def _sparse(path: Path, size: int, age_days: float, now: float) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
-        f.write(b"\x00" * 16)
+        f.write(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00")   # an MP4 starts with its ftyp box
         f.truncate(size)
     t = now - age_days * DAY
     os.utime(path, (t, t))

@@ -92,7 +92,13 @@ CONTENT = SourceDef(
                         "kind:text mime_type:text entry_count:int first_seen_at:time_iso "
                         "last_verified_at:time_iso", indexed="id uuid content_hash")
     | {"wasted": FieldDef("wasted", "(CASE WHEN c.entry_count > 1 "
-                                    "THEN c.size * (c.entry_count - 1) ELSE 0 END)", "size")},
+                                    "THEN c.size * (c.entry_count - 1) ELSE 0 END)", "size"),
+       # full BLAKE3 of every copy computed (core verification) and equal: sampled identity
+       # alone is not proof that two files are the same
+       "verified": FieldDef("verified", "(CASE WHEN c.integrity_hash IS NOT NULL AND NOT EXISTS "
+                                        "(SELECT 1 FROM entries e WHERE e.content_id = c.id AND "
+                                        "(e.full_hash IS NULL OR e.full_hash <> c.integrity_hash))"
+                                        " THEN 1 ELSE 0 END)", "bool")},
     defaults=("uuid", "content_hash", "kind", "mime_type", "size", "entry_count"),
     synonyms={"hash": "content_hash", "copies": "entry_count"},
     predicates=frozenset({"kind", "tagged", "has", "duplicates"}),

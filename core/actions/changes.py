@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any, Callable
 
+from ..paths import disk_path
 from . import fsops, targets
 from .model import ActionError, Change
 
@@ -118,7 +119,8 @@ def verify(lib: Any, change: Change, applied_target: str) -> str | None:
         want = change.after
         if row is None or row["path"] != want:
             return f"{change.target} row is at {row and row['path']}, not {want}"
-        if targets.disk_state(want) is None or targets.disk_state(change.before) is not None:
+        if targets.disk_state(disk_path(want)) is None \
+                or targets.disk_state(disk_path(change.before)) is not None:
             return f"{change.target}: disk does not show {change.before} -> {want}"
         if row["name"] != posixpath.basename(want):
             return f"{change.target} name is {row['name']!r}"
@@ -126,7 +128,8 @@ def verify(lib: Any, change: Change, applied_target: str) -> str | None:
     if kind == "delete":
         if targets.entry_row(conn, u) is not None:
             return f"{change.target} is still in the library"
-        if targets.disk_state(change.before) is not None or targets.disk_state(change.after) is None:
+        if targets.disk_state(disk_path(change.before)) is not None \
+                or targets.disk_state(disk_path(change.after)) is None:
             return f"{change.target}: {change.before} is not in the trash at {change.after}"
         return None
     if kind == "create_model":

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..locations import normalize_path
+from ..paths import stored_path
 from . import fsops, targets
 from .model import ActionError, ActionPreview, Change
 
@@ -148,15 +149,16 @@ class ActionContext:
 
     def move(self, entry: Any, new_path: str | os.PathLike[str]) -> Change:
         t = self._target(entry, "entry")
-        row = fsops.check_move(self.lib, uuid.UUID(t[6:]), os.fspath(new_path))
-        return Change("move", t, before=row["path"], after=normalize_path(os.fspath(new_path)))
+        after = stored_path(normalize_path(os.fspath(new_path)))   # a path typed for the OS
+        row = fsops.check_move(self.lib, uuid.UUID(t[6:]), after)
+        return Change("move", t, before=row["path"], after=after)
 
     def rename(self, entry: Any, new_name: str) -> Change:
         if not new_name or "/" in new_name or new_name in (".", ".."):
             raise ActionError(f"a new name must be one path component, got {new_name!r}")
         t = self._target(entry, "entry")
         row = targets.entry_row(self.lib.conn, uuid.UUID(t[6:]))
-        new_path = posixpath.join(posixpath.dirname(row["path"]), new_name)
+        new_path = posixpath.join(posixpath.dirname(row["path"]), stored_path(new_name))
         fsops.check_move(self.lib, uuid.UUID(t[6:]), new_path)
         return Change("rename", t, before=row["path"], after=new_path)
 

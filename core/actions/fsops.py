@@ -6,7 +6,8 @@ path prefix. Delete moves the file to `<library>/trash/<preview id>/<entry uuid>
 removes its rows, keeping a snapshot of them (entries, their own metadata, tag links, metadata
 blob links, collection items) in the inverse change so restore puts back exactly what was there.
 Every disk operation is one rename made through the `rename` callable the engine passes in (its
-journal), so a failed or crashed commit can unwind disk as SQLite unwinds rows.
+journal), so a failed or crashed commit can unwind disk as SQLite unwinds rows. Paths in changes
+are the library's stored text (core.paths); `disk_path` turns them into OS paths at the disk.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any, Callable
 
 from ..kinds import split_ext
 from ..locations import location_for_path, normalize_path
+from ..paths import disk_path
 from .model import ActionError
 from .targets import entry_row
 
@@ -61,9 +63,9 @@ def check_move(lib: Any, entry_uuid: uuid.UUID, new_path: str) -> dict[str, Any]
     if row["is_dir"] and new_path.startswith(row["path"] + "/"):
         raise ActionError(f"cannot move folder {row['path']} into itself ({new_path})")
     _dest_parent(lib, new_path)
-    if os.path.lexists(new_path):
+    if os.path.lexists(disk_path(new_path)):
         raise ActionError(f"{new_path} already exists")
-    if not os.path.lexists(row["path"]):
+    if not os.path.lexists(disk_path(row["path"])):
         raise ActionError(f"{row['path']} is in the library but not on disk (re-index it)")
     return row
 
@@ -77,15 +79,33 @@ def move_entry(lib: Any, entry_uuid: uuid.UUID, new_path: str, rename: Rename) -
     loc_id, parent_id = _dest_parent(lib, new_path)
     name = posixpath.basename(new_path)
     conn.execute("UPDATE entries SET path=?, name=?, ext=?, parent_id=?, location_id=?, "
-                 "raw_path=NULL WHERE id=?",
+                 "raw_path=? WHERE id=?",
                  (new_path, name, None if row["is_dir"] else split_ext(name), parent_id, loc_id,
-                  row["id"]))
+                  _raw_of(new_path), row["id"]))
     if row["is_dir"]:
-        lo, hi = _subtree_bounds(old_path)
-        conn.execute("UPDATE entries SET path = ? || substr(path, ?), location_id=?, "
-                     "raw_path=NULL WHERE location_id=? AND path >= ? AND path < ?",
-                     (new_path, len(old_path) + 1, loc_id, row["location_id"], lo, hi))
-    rename(old_path, new_path)
+        _move_subtree(conn, row["location_id"], old_path, new_path, loc_id)
+    rename(disk_path(old_path), disk_path(new_path))
+
+
+def _raw_of(stored: str) -> bytes | None:
+    """raw_path for a stored path: its exact bytes when the text is not the name on disk."""
+    raw = os.fsencode(disk_path(stored))
+    return None if raw == stored.encode("utf-8") else raw
+
+
+def _move_subtree(conn: sqlite3.Connection, old_loc: int, old_path: str, new_path: str,
+                  new_loc: int) -> None:
+    """Give every row below a moved folder the new prefix, in `path` and in `raw_path`."""
+    lo, hi = _subtree_bounds(old_path)
+    old_raw, new_raw = os.fsencode(disk_path(old_path)), os.fsencode(disk_path(new_path))
+    rows = conn.execute("SELECT id, path, raw_path FROM entries WHERE location_id=? AND "
+                        "path >= ? AND path < ?", (old_loc, lo, hi)).fetchall()
+    updates = []
+    for eid, path, raw in rows:
+        text = new_path + path[len(old_path):]
+        exact = new_raw + (raw if raw is not None else path.encode("utf-8"))[len(old_raw):]
+        updates.append((text, new_loc, None if exact == text.encode("utf-8") else exact, eid))
+    conn.executemany("UPDATE entries SET path=?, location_id=?, raw_path=? WHERE id=?", updates)
 
 
 # ---- delete to trash and restore ----------------------------------------------------------
@@ -167,8 +187,8 @@ def delete_entry(lib: Any, entry_uuid: uuid.UUID, trash: str, rename: Rename) ->
             conn.execute("UPDATE content_identities SET entry_count = entry_count - 1 "
                          "WHERE id=?", (r["content_id"],))
     conn.execute(f"DELETE FROM entries WHERE uuid IN ({marks})", uuids)
-    os.makedirs(os.path.dirname(trash), exist_ok=True)
-    rename(row["path"], trash)
+    os.makedirs(os.path.dirname(disk_path(trash)), exist_ok=True)
+    rename(disk_path(row["path"]), disk_path(trash))
     return {"path": row["path"], "rows": snapshot}
 
 
@@ -176,9 +196,9 @@ def restore_entry(lib: Any, trash: str, snapshot: dict[str, Any], rename: Rename
     """Put a trashed file back and re-insert its rows exactly as they were."""
     conn = lib.conn
     path, rows = snapshot["path"], snapshot["rows"]
-    if os.path.lexists(path):
+    if os.path.lexists(disk_path(path)):
         raise ActionError(f"cannot restore {path}: something else is there now")
-    if not os.path.lexists(trash):
+    if not os.path.lexists(disk_path(trash)):
         raise ActionError(f"cannot restore {path}: {trash} is gone from the trash")
     entries = sorted(rows["entries"], key=lambda r: len(r["path"]))   # parents first
     for table, table_rows in (("entries", entries),
@@ -193,4 +213,4 @@ def restore_entry(lib: Any, trash: str, snapshot: dict[str, Any], rename: Rename
             cols = list(values)
             conn.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
                          f"({', '.join('?' * len(cols))})", [values[c] for c in cols])
-    rename(trash, path)
+    rename(disk_path(trash), disk_path(path))

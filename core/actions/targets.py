@@ -14,6 +14,8 @@ import sqlite3
 import uuid
 from typing import Any
 
+from ..paths import disk_path
+
 _ENTRY_COLS = ("id", "location_id", "parent_id", "path", "name", "ext", "is_dir", "size",
                "mtime_ns", "content_id")
 
@@ -94,7 +96,8 @@ def state(conn: sqlite3.Connection, target: str) -> dict[str, Any] | None:
         row = entry_row(conn, u)
         if row is None:
             return None
-        return {"row": row, "disk": disk_state(row["path"]), "tags": tags_of(conn, scope, u),
+        return {"row": row, "disk": disk_state(disk_path(row["path"])),
+                "tags": tags_of(conn, scope, u),
                 "note": note_of(conn, scope, u)}
     if scope == "model":
         row = model_row(conn, u)

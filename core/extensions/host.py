@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 
 from ..metadata import NotFoundError, as_uuid
 from ..models.instances import model_uuid, spec_of
+from ..paths import disk_path
 from ..sidecars import Sidecars
 from .permissions import GrantSet, PermissionDenied
 
@@ -142,7 +143,7 @@ class ScopedVdfsApi:
     def read_entry(self, entry_uuid: Any) -> bytes:
         """The bytes of a file the extension may read."""
         path = self._visible_entry(entry_uuid)
-        with open(path, "rb") as f:
+        with open(disk_path(path), "rb") as f:
             return f.read()
 
     def entry_path(self, entry_uuid: Any) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..jobs import register_job
 from ..models import model
+from ..paths import disk_path
 from ..sidecars import Sidecars
 from .exif import read_exif
 from .ocr import OcrUnavailable, ocr_available, ocr_image
@@ -107,7 +108,8 @@ def run_extract(ctx: Any, location: Any, ocr: bool = False, thumbnails: bool = T
             cu = uuid.UUID(bytes=cu_bytes)
             if side.path(cu, "exif", "json").exists():
                 state["skipped"] += 1
-            elif extract_content(lib, path, cu, ocr=ocr, thumbnails=thumbnails) is None:
+            elif extract_content(lib, disk_path(path), cu, ocr=ocr,
+                                 thumbnails=thumbnails) is None:
                 state["skipped"] += 1
             else:
                 state["extracted"] += 1

@@ -4,15 +4,21 @@ What to hash is read from the database (files with size > 0 and content_id NULL)
 memory, so the phase resumes after a crash by simply running again. Each batch — hashes,
 new identities, entry links and entry_count increments — commits as one transaction.
 Large jobs split each batch statically between this process and worker processes.
+
+A new identity's kind and MIME come from its bytes alone (core/kinds.py `content_type`), so
+they never depend on which copy was hashed first; identities written by an older rule are
+recomputed from one readable copy in this location at the end of the phase (`refresh_kinds`).
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..identity import content_uuid_bytes
+from ..kinds import CONTENT_RULE, SNIFF_BYTES, content_type
 from .hashing import Item, Result, hash_batch
 from .process import payload
 from .store import chunks, next_id, subtree_sql, write_tx
@@ -134,6 +140,7 @@ class ContentIdentifier:
                 after_batch(done, total, self.stats.bytes)
         finally:
             self.close()
+        refresh_kinds(self.conn, self.loc, self.root, self.whole)
         return self.stats
 
     def adopt(self, pool: list, ready: dict[int, tuple[int, Result]] | None = None) -> None:
@@ -151,9 +158,9 @@ class ContentIdentifier:
         conn, st = self.conn, self.stats
         good = [r for r in results if r[1] is not None]
         new_ids: dict[str, tuple] = {}
-        for eid, digest, kind, mime, _ in good:
+        for eid, digest, _, (ckind, mime), _ in good:
             if digest not in new_ids:
-                new_ids[digest] = (rows[eid][4], kind, mime)
+                new_ids[digest] = (rows[eid][4], ckind, mime)
         per_hash: dict[str, int] = {}
         for r in good:
             per_hash[r[1]] = per_hash.get(r[1], 0) + 1
@@ -173,11 +180,11 @@ class ContentIdentifier:
                     cuuid = content_uuid_bytes(digest)
                     ident[digest] = (cid, cuuid)
                     inserts.append((cid, cuuid, digest, size, kind, mime, self.now,
-                                    per_hash[digest]))
+                                    per_hash[digest], CONTENT_RULE))
                     cid += 1
             conn.executemany(
                 "INSERT INTO content_identities (id, uuid, content_hash, size, kind, mime_type, "
-                "first_seen_at, entry_count) VALUES (?,?,?,?,?,?,?,?)", inserts)
+                "first_seen_at, entry_count, kind_rule) VALUES (?,?,?,?,?,?,?,?,?)", inserts)
             conn.executemany("UPDATE entries SET content_id = ?, kind = ? WHERE id = ?",
                              [(ident[d][0], kind, eid) for eid, d, kind, _, _ in good])
             conn.executemany("UPDATE content_identities SET entry_count = entry_count + ? "
@@ -197,3 +204,37 @@ class ContentIdentifier:
                 what = "entry.created" if eid >= self.first_new_id else "entry.modified"
                 st.events.append((what, payload(
                     r[1], r[2], kind if digest else r[6], ident[digest][1] if digest else None)))
+
+
+def refresh_kinds(conn: sqlite3.Connection, location_id: int, root: str, whole: bool) -> int:
+    """Recompute kind and MIME, from the bytes of one readable copy under `root`, for every
+    identity whose row an older content rule wrote; returns how many were fixed. After the
+    first run the indexed `kind_rule` range is empty, so a re-index pays one index probe."""
+    if conn.execute("SELECT 1 FROM content_identities WHERE kind_rule < ? LIMIT 1",
+                    (CONTENT_RULE,)).fetchone() is None:
+        return 0
+    frag, params = subtree_sql(root, whole, "e")
+    stale = conn.execute(
+        "SELECT c.id, e.raw_path, e.path FROM content_identities c "
+        "JOIN entries e ON e.content_id = c.id "
+        f"WHERE c.kind_rule < ? AND e.location_id = ?{frag} ORDER BY c.id, e.id",
+        (CONTENT_RULE, location_id, *params)).fetchall()
+    fixed: dict[int, tuple] = {}
+    for cid, raw, path in stale:
+        if cid in fixed:
+            continue
+        try:
+            fd = os.open(raw if raw is not None else path,
+                         os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                head = os.pread(fd, SNIFF_BYTES, 0)
+            finally:
+                os.close(fd)
+        except OSError:
+            continue        # try another copy; with none readable the row waits for next time
+        fixed[cid] = (*content_type(head), CONTENT_RULE, cid)
+    if fixed:
+        with write_tx(conn):
+            conn.executemany("UPDATE content_identities SET kind = ?, mime_type = ?, "
+                             "kind_rule = ? WHERE id = ?", list(fixed.values()))
+    return len(fixed)

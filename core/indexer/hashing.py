@@ -8,12 +8,12 @@ from __future__ import annotations
 import os
 
 from ..identity import content_hash_fd
-from ..kinds import SNIFF_BYTES, detect
+from ..kinds import SNIFF_BYTES, content_type, detect
 
 # (entry id, path for the OS (str or bytes), size stored at discovery, ext)
 Item = tuple[int, "str | bytes", int, "str | None"]
-# (entry id, content_hash or None, kind, mime, error or None)
-Result = tuple[int, "str | None", str, "str | None", "str | None"]
+# (entry id, content_hash or None, entry kind, (content kind, mime) or None, error or None)
+Result = tuple[int, "str | None", str, "tuple[str, str | None] | None", "str | None"]
 
 
 def hash_one(item: Item) -> Result:
@@ -34,8 +34,7 @@ def hash_one(item: Item) -> Result:
         return eid, None, "", None, f"cannot read: {exc.strerror or exc}"
     finally:
         os.close(fd)
-    kind, mime = detect(ext, head)
-    return eid, digest, kind, mime, None
+    return eid, digest, detect(ext, head)[0], content_type(head), None
 
 
 def hash_batch(items: list[Item]) -> list[Result]:

@@ -227,6 +227,9 @@ class IndexRun:
 
         ctx.progress(0, None, "writing entries", "processing")
         proc.run(disc, self.batch, after_batch)
+        if proc.counts.errors:   # entries that could not be stored: reported, never fatal
+            self.state["walk_errors"] = _capped(self.state["walk_errors"] + proc.counts.errors)
+            counts["walk_errors"] += len(proc.counts.errors)
         self.timed("processing", t0)
         self.save("content")
 

@@ -8,6 +8,7 @@ transaction), which is how the content phase knows what to hash.
 """
 from __future__ import annotations
 
+import posixpath
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -25,13 +26,17 @@ _INSERT = ("INSERT INTO entries (id, uuid, location_id, parent_id, path, raw_pat
 _UPDATE_STAT = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? "
                 "WHERE id = ?")
 _UPDATE_FILE = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, size = ?, kind = ?, "
-                "content_id = NULL, indexed_at = ? WHERE id = ?")
+                "content_id = NULL, full_hash = NULL, indexed_at = ? WHERE id = ?")
 _MOVE = ("UPDATE entries SET parent_id = ?, path = ?, raw_path = ?, name = ?, ext = ?, "
          "hidden = ?, inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? WHERE id = ?")
 _REPLACE = ("UPDATE entries SET uuid = ?, is_dir = ?, kind = ?, ext = ?, size = ?, "
             "child_count = 0, inode = ?, mtime_ns = ?, ctime_ns = ?, content_id = NULL, "
-            "indexed_at = ? WHERE id = ?")
+            "full_hash = NULL, indexed_at = ? WHERE id = ?")
 _DECREMENT = "UPDATE content_identities SET entry_count = entry_count - ? WHERE id = ?"
+# what one row can cause (a constraint, a value SQLite cannot hold, a missing parent); a locked
+# or failing database (OperationalError) is not about a row and still stops the job
+_ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError,
+               OverflowError, ValueError, RuntimeError)
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Counts:
     moved: int = 0
     deleted: int = 0
     events: list[tuple[str, dict]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)   # entries that could not be stored
 
 
 def _kind(f: Found, ext: str | None) -> str:
@@ -75,6 +81,7 @@ class Processor:
         # when set, (entry id, path for the OS, size, ext) of every file whose content is now
         # unknown, for hashing ahead (prefetch.py)
         self.to_hash: list[tuple] | None = None
+        self._popped: list[tuple] = []   # (path, row, inode key) taken from gone by a batch
 
     # ---- parent ids ----------------------------------------------------------------------
     def _parent_id(self, f: Found) -> int | None:
@@ -109,7 +116,7 @@ class Processor:
         # path indexes (and the time-ordered uuid index) appends rather than scattered writes.
         disc.changes.sort(key=attrgetter("path"))
         for batch in chunks(disc.changes, batch_size):
-            self._write_batch(batch, gone, by_inode, details)
+            self._write_robustly(batch, gone, by_inode, details)
             done += len(batch)
             after_batch(done, total)
         # children sort after their folder: deleting in descending path order never leaves
@@ -120,6 +127,43 @@ class Processor:
             done += len(batch)
             after_batch(done, total)
         return self.counts
+
+    def _write_robustly(self, batch: list[Found], gone: dict[str, tuple],
+                        by_inode: dict[tuple[int, bool], tuple], details: dict[int, tuple]
+                        ) -> None:
+        """Write `batch`; when its transaction fails, undo what the attempt changed in memory
+        and write each half on its own, down to single entries. An entry that still cannot be
+        stored is reported in `counts.errors` (its folder's contents follow it there), and the
+        job goes on: no single name or row can fail an index. The row a failed move would
+        have rewritten is kept as it was, so its uuid and metadata survive to the next index."""
+        c = self.counts
+        before = (c.created, c.modified, c.moved, c.deleted, len(c.events),
+                  len(self.to_hash) if self.to_hash is not None else 0)
+        self._popped: list[tuple] = []
+        try:
+            self._write_batch(batch, gone, by_inode, details)
+            return
+        except _ROW_ERRORS as exc:
+            error = exc
+        c.created, c.modified, c.moved, c.deleted = before[:4]
+        del c.events[before[4]:]
+        if self.to_hash is not None:
+            del self.to_hash[before[5]:]
+        for path, row, key in self._popped:
+            gone[path] = row
+            by_inode[key] = row
+        for f in batch:
+            self.path_ids.pop(f.path, None)
+        if len(batch) == 1:
+            c.errors.append({"path": batch[0].path, "reason": f"cannot store entry: {error}"})
+            for path, _, key in self._popped:   # a move that failed: keep the old row (its
+                by_inode.pop(key, None)          # uuid, tags, notes) and the folders above it
+                while gone.pop(path, None) is not None:
+                    path = posixpath.dirname(path)
+            return
+        half = len(batch) // 2
+        self._write_robustly(batch[:half], gone, by_inode, details)
+        self._write_robustly(batch[half:], gone, by_inode, details)
 
     def _write_batch(self, batch: list[Found], gone: dict[str, tuple],
                      by_inode: dict[tuple[int, bool], tuple], details: dict[int, tuple]) -> None:
@@ -188,6 +232,7 @@ class Processor:
                         moved[3] == (-1 if is_dir else st.st_size if f.ftype == 0 else 0)) \
                         and gone.pop(moved[0], None) is not None:
                     del by_inode[(st.st_ino, is_dir)]
+                    self._popped.append((moved[0], moved, (st.st_ino, is_dir)))
                     d = details[moved[4]]
                     eid = d[0]
                     self.path_ids[f.path] = eid

@@ -6,12 +6,18 @@ more than the walk itself (PERFORMANCE-NOTES: avoid per-row Python work): the st
 new or changed paths are kept. Whatever is left in the map afterwards is gone from disk.
 
 Symlinks are recorded as entries of kind 'symlink' and never followed, so symlink loops cannot
-happen. Sockets, FIFOs and devices are skipped. Names that are not valid UTF-8 are stored with
-an escaped text path and their exact bytes in `raw_path`.
+happen. Sockets, FIFOs and devices are skipped.
+
+Paths are stored as text by one lossless, one-to-one rule (`stored_text`): a name that is valid
+UTF-8 without a backslash is stored as is (what users type); otherwise `\\` is written `\\\\`
+and every byte that is not part of valid UTF-8 is written `\\xNN`. `raw_bytes` is the exact
+inverse. Whenever the stored text differs from the name on disk, `raw_path` holds the exact
+bytes, so "the path for the OS" is always `raw_path` if set, else `path`.
 """
 from __future__ import annotations
 
 import os
+import re
 import stat as _stat
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -21,8 +27,8 @@ DIR, FILE, LINK = 1, 0, 2   # entry types in discovery records
 
 @dataclass(slots=True)
 class Found:
-    """One new or changed path: display path, exact bytes (None when valid UTF-8), name,
-    parent display path, its lstat, type, and the stored row at this path (or None)."""
+    """One new or changed path: stored text, exact bytes (None when the text is the name on
+    disk), name, parent's stored text, its lstat, type, and the stored row at this path."""
     path: str
     raw: bytes | None
     name: str
@@ -44,14 +50,48 @@ class Discovery:
     bytes: int = 0
 
 
+# undecodable bytes arrive from os.fsdecode as lone surrogates U+DC80..U+DCFF
+_ESCAPES = {0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)}
+_ESCAPES[ord("\\")] = "\\\\"
+
+
+def stored_text(raw: bytes) -> str:
+    """The text stored for a name or path given as exact bytes: one-to-one, valid UTF-8.
+
+    Injective because every backslash in the output starts an escape (`\\\\` or `\\xNN`),
+    and ASCII bytes (hence `\\`, `x` and hex digits) are never escaped as `\\xNN`, so
+    `raw_bytes` reads the text back unambiguously."""
+    return raw.decode("utf-8", "surrogateescape").translate(_ESCAPES)
+
+
+_UNESCAPE = re.compile(r"\\(?:(\\)|x([89a-f][0-9a-f]))")
+
+
+def raw_bytes(text: str) -> bytes:
+    """The exact bytes of a stored path or name (inverse of `stored_text`). Raises ValueError
+    on text no name maps to (a lone backslash, `\\x41`, `\\xc3\\xa9` for é)."""
+    if "\\" not in text:
+        return text.encode("utf-8")
+    raw = _UNESCAPE.sub(_unescape, text).encode("utf-8", "surrogateescape")
+    if stored_text(raw) != text:
+        raise ValueError(f"not a stored path: {text!r}")
+    return raw
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return "\\" if m.group(1) else chr(0xDC00 + int(m.group(2), 16))
+
+
 def display_path(path: str) -> tuple[str, bytes | None]:
-    """(text stored in `path`, exact bytes for `raw_path` or None when the path is UTF-8)."""
-    try:
-        path.encode("utf-8")
-        return path, None
-    except UnicodeEncodeError:
-        raw = os.fsencode(path)
-        return raw.decode("utf-8", "backslashreplace"), raw
+    """(text stored in `path`, exact bytes for `raw_path` or None when the text is the name)."""
+    if "\\" not in path:
+        try:
+            path.encode("utf-8")
+            return path, None
+        except UnicodeEncodeError:
+            pass
+    raw = os.fsencode(path)
+    return stored_text(raw), raw
 
 
 def _note(items: list[dict[str, str]], path: str, reason: str) -> None:
@@ -117,7 +157,7 @@ def scan(stack: list[tuple[str, str | None]], stored: dict[str, tuple], out: Dis
                     continue
                 p = de.path
                 raw = None
-                if disp is not None or not p.isascii():   # isascii is O(1) on str
+                if disp is not None or not p.isascii() or "\\" in p:   # isascii is O(1)
                     p, raw = display_path(p)
                 mode = st.st_mode & 0o170000
                 if mode == 0o100000:        # regular file
