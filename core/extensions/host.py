@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 
 from ..metadata import NotFoundError, as_uuid
 from ..models.instances import model_uuid, spec_of
+from ..safeopen import UnsafeFileError, read_below
 from ..sidecars import Sidecars
 from .permissions import GrantSet, PermissionDenied
 
@@ -35,17 +36,18 @@ class ScopedVdfsApi:
                                f"the host API does not expose {name!r} to extensions")
 
     # ---- what an extension may see --------------------------------------------------------
-    def _entry(self, entry_uuid: Any) -> tuple[str, str | None, int | None]:
+    def _entry(self, entry_uuid: Any) -> tuple[str, str, bytes | None, int | None]:
+        """(path, location root, raw path bytes, inode) of an entry."""
         eu = as_uuid(entry_uuid, "entry uuid")
         row = self.lib.conn.execute(
-            "SELECT e.path, l.path, e.content_id FROM entries e JOIN locations l ON l.id = e.location_id "
-            "WHERE e.uuid = ?", (eu.bytes,)).fetchone()
+            "SELECT e.path, l.path, e.raw_path, e.inode FROM entries e "
+            "JOIN locations l ON l.id = e.location_id WHERE e.uuid = ?", (eu.bytes,)).fetchone()
         if row is None:
             raise NotFoundError(f"no entry {eu}")
-        return row[0], row[1], row[2]
+        return row[0], row[1], row[2], row[3]
 
     def _visible_entry(self, entry_uuid: Any) -> str:
-        path, root, _ = self._entry(entry_uuid)
+        path, root, _, _ = self._entry(entry_uuid)
         self._grants.check_read_entry(path, root)
         return path
 
@@ -140,10 +142,15 @@ class ScopedVdfsApi:
         return explain_query(self.lib, apply_scope(query, self._grants, self.lib), params)
 
     def read_entry(self, entry_uuid: Any) -> bytes:
-        """The bytes of a file the extension may read."""
-        path = self._visible_entry(entry_uuid)
-        with open(path, "rb") as f:
-            return f.read()
+        """The bytes of a file the extension may read: opened below its location root without
+        following any symlink, and only if it is still the inode that was indexed."""
+        path, root, raw, inode = self._entry(entry_uuid)
+        grant = self._grants.check_read_entry(path, root)
+        try:
+            return read_below(root, raw if raw is not None else path, inode=inode)
+        except UnsafeFileError as exc:
+            raise PermissionDenied(self.extension_id, str(grant.permission), grant.scope,
+                                   str(exc)) from None
 
     def entry_path(self, entry_uuid: Any) -> str:
         return self._visible_entry(entry_uuid)
@@ -296,9 +303,12 @@ class ScopedVdfsApi:
         paths = self._visible_content(content_uuid)
         self._any_path(lambda p: self._grants.check_sidecar(kind, write=False, path=p), paths)
         path = Sidecars(self.lib.path).path(as_uuid(content_uuid), kind, ext)
-        if not path.is_file():
-            raise NotFoundError(f"no {kind} sidecar for content {content_uuid}")
-        return path.read_bytes()
+        try:
+            return read_below(str(self.lib.path), str(path))
+        except NotFoundError:
+            raise NotFoundError(f"no {kind} sidecar for content {content_uuid}") from None
+        except UnsafeFileError as exc:
+            raise PermissionDenied(self.extension_id, "ReadSidecars", None, str(exc)) from None
 
     def write_sidecar(self, content_uuid: Any, kind: str, data: bytes, ext: str = "json") -> None:
         paths = self._visible_content(content_uuid)

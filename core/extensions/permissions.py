@@ -281,12 +281,15 @@ class GrantSet:
             return g
         return None
 
-    def check_read_entry(self, path: str, location_root: str | None) -> None:
+    def check_read_entry(self, path: str, location_root: str | None) -> Grant:
+        """The grant that lets the extension read `path`, or refuse."""
         grants = self.require("ReadEntries")
-        if self._entry_grant(path, location_root) is None:
+        found = self._entry_grant(path, location_root)
+        if found is None:
             g = grants[0]
             raise self._missing(str(g.permission), f"entry {path} is outside the granted glob or scope",
                                 g.scope)
+        return found
 
     def check_scoped(self, name: str, path: str | None, what: str) -> Grant:
         """`name` must be granted and, for a path, the path inside that grant's scope."""

@@ -1,0 +1,161 @@
+"""An extension's scope holds on every path: reads never follow links, the query scope compares
+location roots exactly, extension actions are checked in core whoever starts them, field names
+never reach SQL raw, and the scoped API hides the unscoped one."""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+import pytest
+
+from core.actions import action
+from core.extensions import Permission, PermissionDenied
+from core.extensions.definition import extension
+from core.extensions.host import ScopedVdfsApi
+from core.extensions.manager import ExtensionManager
+from core.extensions.permissions import GrantSet
+from core.models import model
+from core.sidecars import Sidecars
+
+EXT = "com.test.scope"
+OTHER = "com.test.scope_other"
+
+
+@model(version="1.0.0", scope="standalone", extension_id=EXT)
+@dataclass
+class Mine:
+    name: str = ""
+
+
+@model(version="1.0.0", scope="standalone", extension_id=OTHER)
+@dataclass
+class Secret:
+    name: str = ""
+
+
+@action(name=f"{EXT}.grab", extension_id=EXT)
+def grab(ctx, entry: str, to: str = "", tag: str = ""):
+    """Moves `entry` to `to` and/or tags it: whatever the caller asks, to test the checks."""
+    changes = []
+    if to:
+        changes.append(ctx.move(uuid.UUID(entry), to))
+    if tag:
+        changes.append(ctx.add_tag(uuid.UUID(entry), tag))
+    return ctx.preview("grab", changes)
+
+
+@extension(id=EXT, name="Scope test", version="1.0.0",
+           permissions=[Permission.ReadEntries(glob="**"), Permission.WriteTags])
+class ScopeExt:
+    models = [Mine]
+    actions = [grab]
+
+
+@extension(id=OTHER, name="Other", version="1.0.0", permissions=[Permission.ReadEntries()])
+class OtherExt:
+    models = [Secret]
+
+
+def entry_uuid(lib, path) -> uuid.UUID:
+    row = lib.conn.execute("SELECT uuid FROM entries WHERE path = ?", (str(path),)).fetchone()
+    assert row is not None, f"{path} not indexed"
+    return uuid.UUID(bytes=row[0])
+
+
+@pytest.fixture
+def world(lib, tmp_path):
+    """/…/files/inside (granted) and /…/files/outside (not), indexed as one location."""
+    root = tmp_path / "files"
+    (root / "inside").mkdir(parents=True)
+    (root / "outside").mkdir()
+    (root / "inside" / "ok.txt").write_bytes(b"inside bytes")
+    (root / "outside" / "secret.txt").write_bytes(b"SECRET")
+    mgr = ExtensionManager.of(lib)
+    yield lib, mgr, root
+    mgr.close()
+
+
+def install(lib, mgr, root, *scope):
+    lib.index(lib.add_location(root)).wait(timeout=60)
+    grants = [Permission.ReadEntries(glob="**").scoped_to(*scope),
+              Permission.WriteTags.scoped_to(*scope)]
+    return mgr.install(ScopeExt, grants).vdfs()
+
+
+# ---- reads never follow links --------------------------------------------------------------
+def test_a_symlink_inside_the_scope_to_a_file_outside_is_refused(world):
+    lib, mgr, root = world
+    os.symlink(root / "outside" / "secret.txt", root / "inside" / "link.txt")
+    os.symlink(root / "outside", root / "inside" / "dirlink")
+    api = install(lib, mgr, root, str(root / "inside"))
+    assert api.read_entry(entry_uuid(lib, root / "inside" / "ok.txt")) == b"inside bytes"
+    with pytest.raises(PermissionDenied, match=r"scope.*inside.*link\.txt.*symlink"):
+        api.read_entry(entry_uuid(lib, root / "inside" / "link.txt"))
+    with pytest.raises(PermissionDenied, match="symlink"):
+        api.read_entry(entry_uuid(lib, root / "inside" / "dirlink"))
+
+
+def test_a_file_swapped_for_a_symlink_after_indexing_is_refused(world):
+    lib, mgr, root = world
+    api = install(lib, mgr, root, str(root / "inside"))
+    eu = entry_uuid(lib, root / "inside" / "ok.txt")
+    (root / "inside" / "ok.txt").unlink()
+    os.symlink(root / "outside" / "secret.txt", root / "inside" / "ok.txt")
+    with pytest.raises(PermissionDenied, match="symlink") as info:
+        api.read_entry(eu)
+    assert "SECRET" not in str(info.value)
+
+
+def test_a_folder_on_the_way_swapped_for_a_symlink_is_refused(world):
+    lib, mgr, root = world
+    (root / "inside" / "sub").mkdir()
+    (root / "inside" / "sub" / "a.txt").write_bytes(b"a")
+    (root / "outside" / "a.txt").write_bytes(b"SECRET a")
+    api = install(lib, mgr, root, str(root / "inside"))
+    eu = entry_uuid(lib, root / "inside" / "sub" / "a.txt")
+    os.rename(root / "inside" / "sub", root / "moved")
+    os.symlink(root / "outside", root / "inside" / "sub")
+    with pytest.raises(PermissionDenied, match="'sub'.*symlink"):
+        api.read_entry(eu)
+
+
+@pytest.mark.parametrize("swap", ["hard link to another file", "fifo"])
+def test_a_file_replaced_by_another_inode_is_refused_without_hanging(world, swap):
+    lib, mgr, root = world
+    api = install(lib, mgr, root, str(root / "inside"))
+    eu = entry_uuid(lib, root / "inside" / "ok.txt")
+    os.unlink(root / "inside" / "ok.txt")
+    if swap == "fifo":
+        os.mkfifo(root / "inside" / "ok.txt")     # open() without O_NONBLOCK would hang here
+    else:
+        os.link(root / "outside" / "secret.txt", root / "inside" / "ok.txt")
+    with pytest.raises(PermissionDenied, match="not a regular file|not the file that was indexed"):
+        api.read_entry(eu)
+
+
+def test_a_hard_link_inside_the_scope_is_read_through_its_inside_path(world):
+    """Documented decision (docs/permissions.md): vdfs grants by path. A hard link inside the
+    scope *is* a file inside the scope, even when the same inode also has a name outside."""
+    lib, mgr, root = world
+    os.link(root / "outside" / "secret.txt", root / "inside" / "hard.txt")
+    api = install(lib, mgr, root, str(root / "inside"))
+    assert api.read_entry(entry_uuid(lib, root / "inside" / "hard.txt")) == b"SECRET"
+    with pytest.raises(PermissionDenied, match="outside the granted glob or scope"):
+        api.read_entry(entry_uuid(lib, root / "outside" / "secret.txt"))
+
+
+def test_a_sidecar_swapped_for_a_symlink_is_refused(world):
+    lib, mgr, root = world
+    lib.index(lib.add_location(root)).wait(timeout=60)
+    row = lib.conn.execute("SELECT c.uuid FROM entries e JOIN content_identities c "
+                           "ON c.id = e.content_id WHERE e.path = ?",
+                           (str(root / "inside" / "ok.txt"),)).fetchone()
+    cu = uuid.UUID(bytes=row[0])
+    target = Sidecars(lib.path).path(cu, "exif", "json")
+    target.parent.mkdir(parents=True)
+    os.symlink(root / "outside" / "secret.txt", target)
+    wanted = [Permission.ReadEntries(glob="**"), Permission.ReadSidecars(["exif"])]
+    api = ScopedVdfsApi(lib.vdfs(), GrantSet(EXT, wanted, [p.scoped_to() for p in wanted], lib))
+    with pytest.raises(PermissionDenied, match="symlink"):
+        api.read_sidecar(cu, "exif")
