@@ -159,3 +159,46 @@ def test_a_sidecar_swapped_for_a_symlink_is_refused(world):
     api = ScopedVdfsApi(lib.vdfs(), GrantSet(EXT, wanted, [p.scoped_to() for p in wanted], lib))
     with pytest.raises(PermissionDenied, match="symlink"):
         api.read_sidecar(cu, "exif")
+
+
+# ---- the query scope compares location roots exactly ---------------------------------------
+@pytest.fixture
+def two_cases(lib, tmp_path):
+    """Two locations whose roots differ only in case: .../photos (granted) and .../PHOTOS."""
+    for name in ("photos", "PHOTOS"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}_pic.jpg").write_bytes(name.encode() * 10)
+        lib.index(lib.add_location(tmp_path / name)).wait(timeout=60)
+    mgr = ExtensionManager.of(lib)
+    api = mgr.install(ScopeExt, [Permission.ReadEntries(glob="**").scoped_to("photos")]).vdfs()
+    yield lib, api, tmp_path
+    mgr.close()
+
+
+QUERIES = {   # name: (query text, params, what the grant on `photos` must give)
+    "entries": ("entries", {}, ["photos", "photos/photos_pic.jpg"]),
+    "on this device": ("entries on this device", {}, ["photos", "photos/photos_pic.jpg"]),
+    "in": ('entries in :folder', {"folder": "PHOTOS"}, []),
+    "path in (:p)": ("entries where path in (:p)", {"p": ["PHOTOS", "PHOTOS/PHOTOS_pic.jpg"]}, []),
+    "group by": ("entries group by location select location, count() as n", {}, [("photos", 2)]),
+}
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_a_grant_on_one_location_never_sees_a_location_differing_only_in_case(two_cases, name):
+    lib, api, tmp = two_cases
+    text, params, expected = QUERIES[name]
+    params = {k: [str(tmp / x) for x in v] if isinstance(v, list) else str(tmp / v)
+              for k, v in params.items()}
+    rows = api.query(text, **params).rows()
+    if name == "group by":
+        assert [(r["location"], r["n"]) for r in rows] == expected
+    else:
+        assert sorted(os.path.relpath(r["path"], tmp) for r in rows) == expected
+
+
+def test_the_per_file_check_refuses_the_other_case_too(two_cases):
+    lib, api, tmp = two_cases
+    assert api.read_entry(entry_uuid(lib, tmp / "photos" / "photos_pic.jpg")) == b"photos" * 10
+    with pytest.raises(PermissionDenied, match="outside the granted glob or scope"):
+        api.read_entry(entry_uuid(lib, tmp / "PHOTOS" / "PHOTOS_pic.jpg"))

@@ -33,11 +33,13 @@ def _under(path: str, prefix: str) -> bool:
 
 def _anchored(base: str, globs: list[str]) -> str:
     """A regex over absolute paths: below `base`, relative part matching any of `globs`. The
-    location root itself (relative path "") is included when a glob matches "" (e.g. `**`)."""
+    location root itself (relative path "") is included when a glob matches "" (e.g. `**`).
+    Only the globs are case-insensitive: the root is compared exactly, as the per-file check
+    does, so a grant on `.../photos` never reaches a location `.../PHOTOS`."""
     body = "|".join(f"(?:{glob_to_regex(g)})" for g in globs)
     if any(compile_glob(g).fullmatch("") for g in globs):
-        return f"(?is)^{base}(?:/(?:{body}))?$"
-    return f"(?is)^{base}/(?:{body})$"
+        return f"(?s)^{base}(?i:/(?:{body}))?$"
+    return f"(?s)^{base}(?i:/(?:{body}))$"
 
 
 def scope_filter(grants: GrantSet, lib: Any) -> Any:
