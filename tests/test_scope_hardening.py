@@ -4,10 +4,12 @@ never reach SQL raw, and the scoped API hides the unscoped one."""
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from core.actions import action
 from core.extensions import Permission, PermissionDenied
@@ -17,6 +19,8 @@ from core.extensions.manager import ExtensionManager
 from core.extensions.permissions import GrantSet
 from core.models import model
 from core.sidecars import Sidecars
+from vdfs_query import ir
+from vdfs_query.errors import VdfsSyntaxError
 
 EXT = "com.test.scope"
 OTHER = "com.test.scope_other"
@@ -202,3 +206,61 @@ def test_the_per_file_check_refuses_the_other_case_too(two_cases):
     assert api.read_entry(entry_uuid(lib, tmp / "photos" / "photos_pic.jpg")) == b"photos" * 10
     with pytest.raises(PermissionDenied, match="outside the granted glob or scope"):
         api.read_entry(entry_uuid(lib, tmp / "PHOTOS" / "PHOTOS_pic.jpg"))
+
+
+# ---- field names never reach SQL raw ---------------------------------------------------------
+INJECTIONS = ["x') OR 1=1 --", 'a.b"', "x') IS NULL OR 1=1 --", "a..b", "1a", "a b", "a\n", ""]
+
+
+@pytest.mark.parametrize("bad", INJECTIONS)
+def test_a_hand_built_ref_with_a_bad_json_path_is_a_syntax_error(bad):
+    with pytest.raises(VdfsSyntaxError, match="field"):
+        ir.Ref(bad, "json", json=True)
+    with pytest.raises(VdfsSyntaxError, match="field"):
+        ir.Ref(bad, "text")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12))
+def test_a_ref_is_built_only_for_dotted_identifiers(name):
+    ok = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name) is not None
+    try:
+        ir.Ref(name, "json", json=True)
+    except VdfsSyntaxError:
+        assert not ok
+    else:
+        assert ok
+
+
+def test_a_hand_built_aggregate_or_operator_is_a_syntax_error():
+    with pytest.raises(VdfsSyntaxError, match="aggregate"):
+        ir.Agg("count(*) FROM models --")
+    with pytest.raises(VdfsSyntaxError, match="operator"):
+        ir.Cmp(ir.Ref("name", "text"), "= '' OR 1=1 --", ir.Lit(""))
+
+
+@pytest.fixture
+def two_extensions(lib):
+    mgr = ExtensionManager.of(lib)
+    mgr.install(OtherExt, [Permission.ReadEntries()])
+    api = mgr.install(ScopeExt, [Permission.ReadEntries(glob="**")]).vdfs()
+    lib.vdfs().create_model(Secret(name="other's secret"))
+    api.create_model(Mine(name="mine"))
+    yield lib, api
+    mgr.close()
+
+
+def test_a_tampered_ir_never_reads_another_extensions_models(two_extensions):
+    """Even a Ref altered after construction is checked again before any SQL is made."""
+    lib, api = two_extensions
+    assert [r["data"] for r in api.query("models Mine").rows()] == ['{"name": "mine"}']
+    ref = ir.Ref("name", "json", json=True)
+    object.__setattr__(ref, "name", "x') IS NULL OR 1=1 --")
+    q = ir.Query("models", model_type="Mine", extension_id=EXT, where=ir.Null(ref))
+    with pytest.raises(VdfsSyntaxError, match="field"):
+        api.query(q).rows()
+    agg = ir.Agg("count")
+    object.__setattr__(agg, "fn", "count(*) FROM models --")
+    q = ir.Query("models", model_type="Mine", extension_id=EXT, select=(ir.Out(agg, "n"),))
+    with pytest.raises(VdfsSyntaxError, match="aggregate"):
+        api.query(q).rows()
