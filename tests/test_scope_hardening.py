@@ -11,12 +11,13 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core.actions import action
+from core.actions import action, preview_changes
 from core.extensions import Permission, PermissionDenied
 from core.extensions.definition import extension
 from core.extensions.host import ScopedVdfsApi
 from core.extensions.manager import ExtensionManager
 from core.extensions.permissions import GrantSet
+from core.jobs import job
 from core.models import model
 from core.sidecars import Sidecars
 from vdfs_query import ir
@@ -49,11 +50,21 @@ def grab(ctx, entry: str, to: str = "", tag: str = ""):
     return ctx.preview("grab", changes)
 
 
+@job(name="peek")
+def peek(ctx, entry: str):
+    """Reads one file through the job's host API: what the scope allows, or the refusal."""
+    try:
+        return ctx.vdfs().read_entry(uuid.UUID(entry)).decode()
+    except PermissionDenied as exc:
+        return f"refused: {exc}"
+
+
 @extension(id=EXT, name="Scope test", version="1.0.0",
            permissions=[Permission.ReadEntries(glob="**"), Permission.WriteTags])
 class ScopeExt:
     models = [Mine]
     actions = [grab]
+    jobs = [peek]
 
 
 @extension(id=OTHER, name="Other", version="1.0.0", permissions=[Permission.ReadEntries()])
@@ -264,3 +275,43 @@ def test_a_tampered_ir_never_reads_another_extensions_models(two_extensions):
     q = ir.Query("models", model_type="Mine", extension_id=EXT, select=(ir.Out(agg, "n"),))
     with pytest.raises(VdfsSyntaxError, match="aggregate"):
         api.query(q).rows()
+
+
+# ---- extension actions are checked in core, however they are started ----------------------
+def test_an_extension_action_previewed_from_plain_python_is_checked(world):
+    lib, mgr, root = world
+    install(lib, mgr, root, str(root / "inside"))
+    private = entry_uuid(lib, root / "outside" / "secret.txt")
+    stolen = root / "inside" / "stolen.txt"
+    with pytest.raises(PermissionDenied, match=r"extensions cannot move.*secret\.txt"):
+        lib.actions.preview(f"{EXT}.grab", entry=str(private), to=str(stolen))
+    with pytest.raises(PermissionDenied, match=r"scope .*inside.*secret\.txt is outside the granted"):
+        lib.actions.preview(grab, entry=str(private), tag="#mine")
+    ok = entry_uuid(lib, root / "inside" / "ok.txt")
+    lib.actions.commit(lib.actions.preview(grab, entry=str(ok), tag="#fine"))
+    assert (root / "outside" / "secret.txt").exists() and not stolen.exists()
+    tagged = lib.query('entries tagged "#mine"').rows() + lib.query('entries tagged "#fine"').rows()
+    assert [r["name"] for r in tagged] == ["ok.txt"]
+
+
+def test_an_extension_preview_built_by_hand_is_checked_again_at_commit(world):
+    lib, mgr, root = world
+    install(lib, mgr, root, str(root / "inside"))
+    private = entry_uuid(lib, root / "outside" / "secret.txt")
+    p = preview_changes(lib, "grab", [lib.actions.context().add_tag(private, "#mine")])
+    p.action, p.extension_id = f"{EXT}.grab", EXT
+    with pytest.raises(PermissionDenied, match=r"scope .*inside.*secret\.txt is outside the granted"):
+        lib.actions.commit(p)
+    assert lib.query('entries tagged "#mine"').rows() == []
+
+
+def test_an_extension_job_submitted_by_name_runs_with_its_scoped_host(world):
+    """However it is started (magics, CLI, lib.jobs.submit), the job's host is the scoped one."""
+    lib, mgr, root = world
+    install(lib, mgr, root, str(root / "inside"))
+    inside = entry_uuid(lib, root / "inside" / "ok.txt")
+    outside = entry_uuid(lib, root / "outside" / "secret.txt")
+    assert lib.jobs.submit(f"{EXT}.peek", {"entry": str(inside)}).wait(timeout=60) == "inside bytes"
+    from kernel_ext.widgets.registry import run_job
+    refused = run_job(lib, f"{EXT}.peek", {"entry": str(outside)}).wait(timeout=60)
+    assert refused.startswith("refused:") and "outside the granted" in refused

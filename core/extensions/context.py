@@ -11,6 +11,7 @@ from ..agents.memory import close_memory, open_memory
 from ..agents.trail import Trail
 from ..metadata import as_uuid
 from .definition import ExtensionDefinition, job_short_name
+from .guard import Guard
 from .host import ScopedVdfsApi
 from .permissions import GrantSet, PermissionDenied
 
@@ -21,6 +22,7 @@ class ExtensionContext:
         self.definition = definition
         self.extension_id = definition.id
         self.grants = grants
+        self.guard = Guard(lib, grants)     # the scope checks, shared with core.actions
         self.config = config
         self._memory: Any = None
         self._ai: AiService | None = None
@@ -110,13 +112,7 @@ class ExtensionContext:
         p = event.payload
         try:
             if event.kind in ("tag.added", "tag.removed"):
-                scoped = self.vdfs()
-                if p.get("scope") == "entry":
-                    scoped._visible_entry(as_uuid(p["target"]))
-                elif p.get("scope") == "content":
-                    scoped._visible_content(as_uuid(p["target"]))
-                else:
-                    scoped._own_model(as_uuid(p["target"]))
+                self.guard.target_paths(as_uuid(p["target"]), p.get("scope") or "model")
             elif event.kind.startswith("model."):
                 return p.get("extension_id") in (self.extension_id, None) and \
                     self._owns_model(p.get("uuid"))
