@@ -315,3 +315,21 @@ def test_an_extension_job_submitted_by_name_runs_with_its_scoped_host(world):
     from kernel_ext.widgets.registry import run_job
     refused = run_job(lib, f"{EXT}.peek", {"entry": str(outside)}).wait(timeout=60)
     assert refused.startswith("refused:") and "outside the granted" in refused
+
+
+# ---- the scoped API hides the unscoped one -------------------------------------------------
+def test_the_scoped_api_exposes_neither_the_unscoped_api_nor_mutable_grants(world):
+    lib, mgr, root = world
+    api = install(lib, mgr, root, str(root / "inside"))
+    for name in ("_api", "_grants", "lib", "__dict__"):
+        with pytest.raises((AttributeError, PermissionDenied)):
+            getattr(api, name)
+    with pytest.raises(PermissionDenied, match="cannot be altered"):
+        api._grants = None
+    grants = mgr.context(EXT).grants
+    assert isinstance(grants.grants, tuple) and isinstance(grants.requested, tuple)
+    with pytest.raises(AttributeError):
+        grants.grants = (Permission.ReadEntries().scoped_to(),)
+    private = entry_uuid(lib, root / "outside" / "secret.txt")
+    with pytest.raises(PermissionDenied):
+        api.read_entry(private)

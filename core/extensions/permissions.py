@@ -200,15 +200,20 @@ class Root:
     label: str
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class GrantSet:
-    """The grants of one installed extension, resolved against the library's locations."""
+    """The grants of one installed extension, resolved against the library's locations.
+    Immutable (tuples, frozen): a new grant is a new install, recorded by the manager."""
 
     extension_id: str
-    requested: list[PermissionSpec]
-    grants: list[Grant]
+    requested: tuple[PermissionSpec, ...]
+    grants: tuple[Grant, ...]
     lib: Any = None
     _loc_cache: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "requested", tuple(self.requested))
+        object.__setattr__(self, "grants", tuple(self.grants))
 
     # ---- lookup ----------------------------------------------------------------------------
     def granted(self, name: str) -> list[Grant]:
