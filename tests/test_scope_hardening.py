@@ -103,7 +103,10 @@ def test_a_symlink_inside_the_scope_to_a_file_outside_is_refused(world):
     lib, mgr, root = world
     os.symlink(root / "outside" / "secret.txt", root / "inside" / "link.txt")
     os.symlink(root / "outside", root / "inside" / "dirlink")
+    os.symlink(root / "inside" / "ok.txt", root / "inside" / "samedir.txt")
     api = install(lib, mgr, root, str(root / "inside"))
+    with pytest.raises(PermissionDenied, match="symlink"):    # even a link that stays inside
+        api.read_entry(entry_uuid(lib, root / "inside" / "samedir.txt"))
     assert api.read_entry(entry_uuid(lib, root / "inside" / "ok.txt")) == b"inside bytes"
     with pytest.raises(PermissionDenied, match=r"scope.*inside.*link\.txt.*symlink"):
         api.read_entry(entry_uuid(lib, root / "inside" / "link.txt"))
