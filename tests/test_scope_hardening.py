@@ -19,6 +19,7 @@ from core.extensions.manager import ExtensionManager
 from core.extensions.permissions import GrantSet
 from core.extensions.scope_query import apply_scope
 from core.jobs import job
+from core.metadata import NotFoundError
 from core.models import model
 from core.query_service import engine_for
 from core.sidecars import Sidecars
@@ -137,6 +138,26 @@ def test_a_folder_on_the_way_swapped_for_a_symlink_is_refused(world):
     os.rename(root / "inside" / "sub", root / "moved")
     os.symlink(root / "outside", root / "inside" / "sub")
     with pytest.raises(PermissionDenied, match="'sub'.*symlink"):
+        api.read_entry(eu)
+
+
+def test_an_entry_of_another_device_is_not_read_from_this_disk(world):
+    """Same path, other machine: the local file at that path is not the indexed one."""
+    lib, mgr, root = world
+    api = install(lib, mgr, root)
+    conn = lib.conn
+    with conn:
+        dev = conn.execute("INSERT INTO devices (uuid, name, created_at, last_seen_at) "
+                           "VALUES (?, 'laptop', '2024-01-01', '2024-01-01')",
+                           (uuid.uuid4().bytes,)).lastrowid
+        loc = conn.execute("INSERT INTO locations (uuid, device_id, path, name, created_at) "
+                           "VALUES (?, ?, ?, 'laptop files', '2024-01-01')",
+                           (uuid.uuid4().bytes, dev, str(root))).lastrowid
+        eu = uuid.uuid4()
+        conn.execute("INSERT INTO entries (uuid, location_id, path, name, kind, indexed_at) "
+                     "VALUES (?, ?, ?, 'ok.txt', 'document', '2024-01-01')",
+                     (eu.bytes, loc, str(root / "inside" / "ok.txt")))
+    with pytest.raises(NotFoundError, match="on another device"):
         api.read_entry(eu)
 
 

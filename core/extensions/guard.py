@@ -9,11 +9,20 @@ same whichever door (widget, CLI, plain Python) the request came through.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ..metadata import NotFoundError, as_uuid
 from ..models.instances import model_uuid, spec_of
+from ..safeopen import UnsafeFileError, read_below
 from .permissions import GrantSet, PermissionDenied
+
+
+class EntryRow(NamedTuple):
+    path: str
+    root: str               # its location's root
+    raw: bytes | None       # the exact path bytes when the name is not UTF-8
+    inode: int | None
+    device_id: int
 
 
 class Guard:
@@ -22,20 +31,32 @@ class Guard:
     def __init__(self, lib: Any, grants: GrantSet):
         self.lib, self.grants, self.extension_id = lib, grants, grants.extension_id
 
-    def entry(self, entry_uuid: Any) -> tuple[str, str, bytes | None, int | None]:
-        """(path, location root, raw path bytes, inode) of an entry."""
+    def entry(self, entry_uuid: Any) -> EntryRow:
         eu = as_uuid(entry_uuid, "entry uuid")
         row = self.lib.conn.execute(
-            "SELECT e.path, l.path, e.raw_path, e.inode FROM entries e "
+            "SELECT e.path, l.path, e.raw_path, e.inode, l.device_id FROM entries e "
             "JOIN locations l ON l.id = e.location_id WHERE e.uuid = ?", (eu.bytes,)).fetchone()
         if row is None:
             raise NotFoundError(f"no entry {eu}")
-        return row[0], row[1], row[2], row[3]
+        return EntryRow(*row)
 
     def visible_entry(self, entry_uuid: Any) -> str:
-        path, root, _, _ = self.entry(entry_uuid)
-        self.grants.check_read_entry(path, root)
-        return path
+        e = self.entry(entry_uuid)
+        self.grants.check_read_entry(e.path, e.root)
+        return e.path
+
+    def read_entry(self, entry_uuid: Any) -> bytes:
+        """The bytes of a readable entry of this device: opened below its location root without
+        following any symlink, and only if it is still the inode that was indexed."""
+        e = self.entry(entry_uuid)
+        grant = self.grants.check_read_entry(e.path, e.root)
+        if e.device_id != self.lib.device_id:
+            raise NotFoundError(f"{e.path} is on another device: read it there")
+        try:
+            return read_below(e.root, e.raw if e.raw is not None else e.path, inode=e.inode)
+        except UnsafeFileError as exc:
+            raise PermissionDenied(self.extension_id, str(grant.permission), grant.scope,
+                                   str(exc)) from None
 
     def visible_content(self, content_uuid: Any) -> list[str]:
         """Paths of the content's entries the extension may read; refuses when there are none."""

@@ -69,15 +69,8 @@ class ScopedVdfsApi:
         return explain_query(self.__api.lib, apply_scope(query, self.__guard.grants, self.__api.lib), params)
 
     def read_entry(self, entry_uuid: Any) -> bytes:
-        """The bytes of a file the extension may read: opened below its location root without
-        following any symlink, and only if it is still the inode that was indexed."""
-        path, root, raw, inode = self.__guard.entry(entry_uuid)
-        grant = self.__guard.grants.check_read_entry(path, root)
-        try:
-            return read_below(root, raw if raw is not None else path, inode=inode)
-        except UnsafeFileError as exc:
-            raise PermissionDenied(self.extension_id, str(grant.permission), grant.scope,
-                                   str(exc)) from None
+        """The bytes of a file the extension may read (never through a symlink)."""
+        return self.__guard.read_entry(entry_uuid)
 
     def entry_path(self, entry_uuid: Any) -> str:
         return self.__guard.visible_entry(entry_uuid)
