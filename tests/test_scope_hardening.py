@@ -337,6 +337,21 @@ def test_an_extension_preview_built_by_hand_is_checked_again_at_commit(world):
     assert lib.query('entries tagged "#mine"').rows() == []
 
 
+def test_the_notebook_widget_goes_through_the_same_core_check(world):
+    from kernel_ext.widgets.actions import ActionPanel
+    lib, mgr, root = world
+    install(lib, mgr, root, str(root / "inside"))
+    private = entry_uuid(lib, root / "outside" / "secret.txt")
+    with pytest.raises(PermissionDenied, match="outside the granted"):
+        ActionPanel.start(lib, f"{EXT}.grab", {"entry": str(private), "tag": "#mine"})
+    ok = entry_uuid(lib, root / "inside" / "ok.txt")
+    panel = ActionPanel.start(lib, f"{EXT}.grab", {"entry": str(ok), "tag": "#fine"})
+    panel.preview.changes.append(lib.actions.context().add_tag(private, "#mine"))
+    panel.commit()
+    assert panel.state == "failed" and "outside the granted" in panel.error
+    assert lib.query('entries tagged "#mine"').rows() == []
+
+
 def test_an_extension_job_submitted_by_name_runs_with_its_scoped_host(world):
     """However it is started (magics, CLI, lib.jobs.submit), the job's host is the scoped one."""
     lib, mgr, root = world
