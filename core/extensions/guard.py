@@ -14,6 +14,7 @@ from typing import Any, Callable, NamedTuple
 from ..metadata import NotFoundError, as_uuid
 from ..models.instances import model_uuid, spec_of
 from ..safeopen import UnsafeFileError, read_below
+from ..sidecars import Sidecars
 from .permissions import GrantSet, PermissionDenied
 
 
@@ -58,6 +59,21 @@ class Guard:
             raise PermissionDenied(self.extension_id, str(grant.permission), grant.scope,
                                    str(exc)) from None
 
+    def read_sidecar(self, content_uuid: Any, kind: str, ext: str) -> bytes:
+        """A sidecar of content the extension may read, under a granted kind; opened below the
+        library folder without following symlinks."""
+        cu = as_uuid(content_uuid, "content uuid")
+        self.any_path(lambda p: self.grants.check_sidecar(kind, write=False, path=p),
+                      self.visible_content(cu))
+        path = Sidecars(self.lib.path).path(cu, kind, ext)
+        try:
+            return read_below(str(self.lib.path), str(path))
+        except NotFoundError:
+            raise NotFoundError(f"no {kind} sidecar for content {cu}") from None
+        except UnsafeFileError as exc:
+            raise PermissionDenied(self.extension_id, f"ReadSidecars(kinds=[{kind!r}])", None,
+                                   str(exc)) from None
+
     def visible_content(self, content_uuid: Any) -> list[str]:
         """Paths of the content's entries the extension may read; refuses when there are none."""
         cu = as_uuid(content_uuid, "content uuid")
@@ -87,6 +103,10 @@ class Guard:
 
     def write_scope(self, permission: str, paths: list[str], what: str) -> None:
         self.any_path(lambda p: self.grants.check_scoped(permission, p, what), paths)
+
+    def custom_field(self, namespace: str, paths: list[str]) -> None:
+        """The namespace is granted, inside the scope for one of `paths` ([] = not a path)."""
+        self.any_path(lambda p: self.grants.check_custom_field(namespace, p), paths or [None])
 
     def own_class(self, model_cls: Any) -> Any:
         spec = spec_of(model_cls)

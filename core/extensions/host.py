@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..metadata import NotFoundError, as_uuid
-from ..safeopen import UnsafeFileError, read_below
 from ..sidecars import Sidecars
 from .guard import Guard
 from .permissions import GrantSet, PermissionDenied
@@ -66,7 +65,8 @@ class ScopedVdfsApi:
     def explain(self, query: Any, **params: Any) -> Any:
         from ..query_service import explain_query
         from .scope_query import apply_scope
-        return explain_query(self.__api.lib, apply_scope(query, self.__guard.grants, self.__api.lib), params)
+        lib = self.__api.lib
+        return explain_query(lib, apply_scope(query, self.__guard.grants, lib), params)
 
     def read_entry(self, entry_uuid: Any) -> bytes:
         """The bytes of a file the extension may read (never through a symlink)."""
@@ -177,7 +177,7 @@ class ScopedVdfsApi:
                          scope: str = "content") -> None:
         """Set one namespace of custom_data (other namespaces are left as they are)."""
         paths = self.__guard.target_paths(target, scope)
-        self.__guard.any_path(lambda p: self.__guard.grants.check_custom_field(namespace, p), paths or [None])
+        self.__guard.custom_field(namespace, paths)
         with self.__api.batch():
             current = self.__api.get_metadata(target, scope=scope)
             data = dict(current.custom_data) if current else {}
@@ -196,7 +196,7 @@ class ScopedVdfsApi:
                           quantize: str | None = None) -> None:
         namespace = _namespace(key)
         paths = self.__guard.target_paths(target, scope)
-        self.__guard.any_path(lambda p: self.__guard.grants.check_custom_field(namespace, p), paths or [None])
+        self.__guard.custom_field(namespace, paths)
         self.__api.set_metadata_blob(target, key, value, scope=scope, quantize=quantize,
                                     actor=self.extension_id)
 
@@ -220,19 +220,13 @@ class ScopedVdfsApi:
 
     # ---- sidecars -------------------------------------------------------------------------
     def read_sidecar(self, content_uuid: Any, kind: str, ext: str = "json") -> bytes:
-        paths = self.__guard.visible_content(content_uuid)
-        self.__guard.any_path(lambda p: self.__guard.grants.check_sidecar(kind, write=False, path=p), paths)
-        path = Sidecars(self.__api.lib.path).path(as_uuid(content_uuid), kind, ext)
-        try:
-            return read_below(str(self.__api.lib.path), str(path))
-        except NotFoundError:
-            raise NotFoundError(f"no {kind} sidecar for content {content_uuid}") from None
-        except UnsafeFileError as exc:
-            raise PermissionDenied(self.extension_id, "ReadSidecars", None, str(exc)) from None
+        """A sidecar of readable content (never through a symlink)."""
+        return self.__guard.read_sidecar(content_uuid, kind, ext)
 
     def write_sidecar(self, content_uuid: Any, kind: str, data: bytes, ext: str = "json") -> None:
-        paths = self.__guard.visible_content(content_uuid)
-        self.__guard.any_path(lambda p: self.__guard.grants.check_sidecar(kind, write=True, path=p), paths)
+        g = self.__guard
+        g.any_path(lambda p: g.grants.check_sidecar(kind, write=True, path=p),
+                   g.visible_content(content_uuid))
         Sidecars(self.__api.lib.path).write_bytes(as_uuid(content_uuid), kind, ext, data)
 
     # ---- collections (organisation, guarded like tags) ------------------------------------
