@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..errors import VdfsError
@@ -209,7 +209,6 @@ class GrantSet:
     requested: tuple[PermissionSpec, ...]
     grants: tuple[Grant, ...]
     lib: Any = None
-    _loc_cache: dict[int, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requested", tuple(self.requested))
@@ -255,15 +254,6 @@ class GrantSet:
             row = conn.execute("SELECT path FROM locations WHERE name = ? AND device_id = ?",
                                (ref, self.lib.device_id)).fetchone()
         return row[0] if row else None
-
-    def location_root(self, location_id: int | None) -> str | None:
-        if location_id is None or self.lib is None:
-            return None
-        if location_id not in self._loc_cache:
-            row = self.lib.conn.execute("SELECT path FROM locations WHERE id = ?",
-                                        (location_id,)).fetchone()
-            self._loc_cache[location_id] = row[0] if row else None
-        return self._loc_cache[location_id]
 
     def in_scope(self, grant: Grant, path: str) -> bool:
         roots = self.roots(grant)
