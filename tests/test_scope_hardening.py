@@ -380,3 +380,15 @@ def test_the_scoped_api_exposes_neither_the_unscoped_api_nor_mutable_grants(worl
     private = entry_uuid(lib, root / "outside" / "secret.txt")
     with pytest.raises(PermissionDenied):
         api.read_entry(private)
+
+
+def test_a_users_collection_shows_an_extension_only_the_items_in_its_scope(world):
+    lib, mgr, root = world
+    api = install(lib, mgr, root, str(root / "inside"))
+    user = lib.vdfs()
+    col = user.create_collection("mixed")
+    inside = entry_uuid(lib, root / "inside" / "ok.txt")
+    user.add_to_collection(col.uuid, inside, kind="entry")
+    user.add_to_collection(col.uuid, entry_uuid(lib, root / "outside" / "secret.txt"), kind="entry")
+    assert len(user.collection_items(col.uuid)) == 2
+    assert [i.uuid for i in api.collection_items(col.uuid)] == [inside]

@@ -9,11 +9,10 @@ from typing import Any
 from ..ai import AiService, ModelRegistry, Prompts
 from ..agents.memory import close_memory, open_memory
 from ..agents.trail import Trail
-from ..metadata import as_uuid
 from .definition import ExtensionDefinition, job_short_name
 from .guard import Guard
 from .host import ScopedVdfsApi
-from .permissions import GrantSet, PermissionDenied
+from .permissions import GrantSet
 
 
 class ExtensionContext:
@@ -110,22 +109,12 @@ class ExtensionContext:
 
     def event_visible(self, event: Any) -> bool:
         p = event.payload
-        try:
-            if event.kind in ("tag.added", "tag.removed"):
-                self.guard.target_paths(as_uuid(p["target"]), p.get("scope") or "model")
-            elif event.kind.startswith("model."):
-                return p.get("extension_id") in (self.extension_id, None) and \
-                    self._owns_model(p.get("uuid"))
-        except (PermissionDenied, LookupError, ValueError):
-            return False
+        if event.kind in ("tag.added", "tag.removed"):
+            return self.guard.visible(p.get("scope") or "model", p.get("target"))
+        if event.kind.startswith("model."):
+            return p.get("extension_id") in (self.extension_id, None) and \
+                self.guard.visible("model", p.get("uuid"))
         return True
-
-    def _owns_model(self, uuid_text: str | None) -> bool:
-        if not uuid_text:
-            return False
-        row = self.lib.conn.execute("SELECT extension_id FROM models WHERE uuid = ?",
-                                    (as_uuid(uuid_text).bytes,)).fetchone()
-        return bool(row) and row[0] == self.extension_id
 
     def close(self) -> None:
         if self._memory is not None:

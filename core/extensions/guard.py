@@ -108,6 +108,14 @@ class Guard:
         """The namespace is granted, inside the scope for one of `paths` ([] = not a path)."""
         self.any_path(lambda p: self.grants.check_custom_field(namespace, p), paths or [None])
 
+    def visible(self, scope: str, target: Any) -> bool:
+        """May the extension see this entry, content or (its own) model?"""
+        try:
+            self.target_paths(target, scope)
+        except (PermissionDenied, LookupError, ValueError):
+            return False
+        return True
+
     def own_class(self, model_cls: Any) -> Any:
         spec = spec_of(model_cls)
         if spec.extension_id != self.extension_id:

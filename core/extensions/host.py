@@ -242,7 +242,9 @@ class ScopedVdfsApi:
                                            actor=self.extension_id)
 
     def collection_items(self, collection: Any) -> list[Any]:
-        return self.__api.collection_items(collection)
+        """The items the extension may see (a user's collection may hold files outside it)."""
+        g = self.__guard
+        return [i for i in self.__api.collection_items(collection) if g.visible(i.kind, i.uuid)]
 
     def list_collections(self) -> list[Any]:
         return self.__api.list_collections()
