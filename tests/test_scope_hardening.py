@@ -392,3 +392,25 @@ def test_a_users_collection_shows_an_extension_only_the_items_in_its_scope(world
     user.add_to_collection(col.uuid, entry_uuid(lib, root / "outside" / "secret.txt"), kind="entry")
     assert len(user.collection_items(col.uuid)) == 2
     assert [i.uuid for i in api.collection_items(col.uuid)] == [inside]
+
+
+_ROOT_CHARS = "aAbB.*+?()[]{}|^$\\- #"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(_ROOT_CHARS, min_size=1, max_size=8), st.text(_ROOT_CHARS, min_size=1, max_size=8),
+       st.text("xX/.", min_size=1, max_size=6))
+def test_the_anchored_scope_regex_takes_the_root_literally_and_exactly(root, other, rel):
+    """Whatever characters a location root holds, the scope regex (Python re for SQLite, RE2
+    for DuckDB) matches a path below exactly that root, never one differing in case."""
+    import re2
+    from core.extensions.scope_query import _anchored, _literal
+    rel = rel.strip("/") or "x"
+    rx = _anchored(_literal("/" + root), ["**"])
+    options = re2.Options()
+    options.log_errors = False
+    for engine in (re.compile(rx), re2.compile(rx, options)):
+        assert engine.search(f"/{root}/{rel}") is not None
+        for other_root in (other, root.swapcase(), root[:-1], root + "a"):
+            hit = engine.search(f"/{other_root}/{rel}") is not None
+            assert hit == (other_root == root), (rx, other_root)
