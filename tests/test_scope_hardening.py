@@ -414,3 +414,15 @@ def test_the_anchored_scope_regex_takes_the_root_literally_and_exactly(root, oth
         for other_root in (other, root.swapcase(), root[:-1], root + "a"):
             hit = engine.search(f"/{other_root}/{rel}") is not None
             assert hit == (other_root == root), (rx, other_root)
+
+
+def test_undo_of_an_extension_action_is_the_users_even_after_uninstall(world):
+    lib, mgr, root = world
+    install(lib, mgr, root, str(root / "inside"))
+    ok = entry_uuid(lib, root / "inside" / "ok.txt")
+    done = lib.actions.commit(lib.actions.preview(grab, entry=str(ok), tag="#fine"))
+    assert lib.actions.log(1)[0]["actor"] == EXT            # the extension's change
+    mgr.uninstall(EXT)
+    lib.actions.undo(done.audit_id)
+    assert lib.query('entries tagged "#fine"').rows() == []
+    assert lib.actions.log(1)[0]["actor"] == "user"
