@@ -426,3 +426,23 @@ def test_undo_of_an_extension_action_is_the_users_even_after_uninstall(world):
     lib.actions.undo(done.audit_id)
     assert lib.query('entries tagged "#fine"').rows() == []
     assert lib.actions.log(1)[0]["actor"] == "user"
+
+
+@model(version="1.0.0", scope="content", extension_id=OTHER)
+@dataclass
+class Label:
+    text: str = ""
+
+
+def test_has_in_an_extension_query_sees_only_its_own_models(world):
+    """`has Label` must not reveal which visible files another extension annotated."""
+    lib, mgr, root = world
+    api = install(lib, mgr, root)
+    row = lib.conn.execute("SELECT c.uuid FROM entries e JOIN content_identities c "
+                           "ON c.id = e.content_id WHERE e.path = ?",
+                           (str(root / "inside" / "ok.txt"),)).fetchone()
+    lib.vdfs().create_model_for_content(uuid.UUID(bytes=row[0]), Label(text="theirs"))
+    assert [r["name"] for r in lib.query("entries has Label").rows()] == ["ok.txt"]
+    assert api.query("entries has Label").rows() == []
+    with pytest.raises(PermissionDenied, match=f"models of extension '{OTHER}'"):
+        api.query(f"entries has {OTHER}.Label").rows()
