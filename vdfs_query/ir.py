@@ -7,16 +7,38 @@ serves many runs. Frozen dataclasses: equal IR means equal SQL.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
+
+from .errors import VdfsSyntaxError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_JSON_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+AGGREGATES = ("count", "sum", "avg", "min", "max")
+CMP_OPS = ("=", "!=", "<", "<=", ">", ">=")
 
 
 @dataclass(frozen=True)
 class Ref:
-    """A field of the source. `type` drives coercion and output; json = a model's inline field."""
+    """A field of the source. `type` drives coercion and output; json = a model's inline field.
+
+    The name is SQL text once generated (a column, or a `'$.a.b'` JSON path), so it is checked
+    here, where every IR is made, whoever makes it: identifiers only, dotted for JSON paths."""
     name: str
     type: str
     json: bool = False
+
+    def __post_init__(self) -> None:
+        check_ref(self)
+
+
+def check_ref(ref: Ref) -> None:
+    pattern = _JSON_PATH if ref.json else _NAME
+    if not isinstance(ref.name, str) or pattern.fullmatch(ref.name) is None:
+        what = "a model field path (names joined by '.')" if ref.json else "a field name"
+        raise VdfsSyntaxError(f"{what} must be letters, digits and '_' (not starting with a "
+                              f"digit), got {ref.name!r}")
 
 
 # ---- values ---------------------------------------------------------------------------------
@@ -46,6 +68,14 @@ class Cmp:
     ref: Ref
     op: str            # = != < <= > >=
     value: Any
+
+    def __post_init__(self) -> None:
+        check_op(self.op)
+
+
+def check_op(op: str) -> None:
+    if op not in CMP_OPS:
+        raise VdfsSyntaxError(f"unknown comparison operator {op!r}; known: {', '.join(CMP_OPS)}")
 
 
 @dataclass(frozen=True)
@@ -129,6 +159,14 @@ class Agg:
     fn: str            # count sum avg min max
     ref: Optional[Ref] = None
 
+    def __post_init__(self) -> None:
+        check_agg(self.fn)
+
+
+def check_agg(fn: str) -> None:
+    if fn not in AGGREGATES:
+        raise VdfsSyntaxError(f"unknown aggregate {fn!r}; known: {', '.join(AGGREGATES)}")
+
 
 @dataclass(frozen=True)
 class Alias:
@@ -197,6 +235,29 @@ def walk(node: Any):
             yield from walk(item)
     elif isinstance(node, Not):
         yield from walk(node.item)
+
+
+def named(q: Query) -> Iterator[Any]:
+    """Every node whose names become SQL text: filters, outputs, groups, orders, their refs."""
+    nodes = [*walk(q.where), *(o.expr for o in q.select or ()), *q.group_by,
+             *(o.expr for o in q.order)]
+    for n in nodes:
+        yield n
+        ref = getattr(n, "ref", None)
+        if isinstance(ref, Ref):
+            yield ref
+
+
+def check(q: Query) -> None:
+    """Check again every name and operator that becomes SQL text: an IR altered after it was
+    built (object.__setattr__ on a frozen node) is refused before any SQL is generated."""
+    for n in named(q):
+        if isinstance(n, Ref):
+            check_ref(n)
+        elif isinstance(n, Agg):
+            check_agg(n.fn)
+        elif isinstance(n, Cmp):
+            check_op(n.op)
 
 
 def pretty(q: Query) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import ir
 from .catalog import PREDICATE_SQL, SOURCES, SourceDef
+from .errors import VdfsSyntaxError
 
 
 @dataclass(frozen=True)
@@ -308,4 +309,13 @@ def _value_kind(v: Any, ptypes: dict) -> str:
 
 
 def generate(q: ir.Query, dialect: str, param_types: dict | None = None) -> Template:
+    """SQL for `q`. Names are pasted into the SQL text (columns, `'$.a.b'` JSON paths), so the
+    IR is checked again here: only validated identifiers and known fields reach the SQL."""
+    ir.check(q)
+    fields = SOURCES[q.source].fields if q.source in SOURCES else {}
+    unknown = sorted({n.name for n in ir.named(q) if isinstance(n, ir.Ref) and not n.json
+                      and n.name not in fields})
+    if q.source not in SOURCES or unknown:
+        raise VdfsSyntaxError(f"unknown source {q.source!r}" if q.source not in SOURCES else
+                              f"unknown field(s) {', '.join(unknown)} for {q.source}")
     return SqlGen(q, dialect, param_types).build()

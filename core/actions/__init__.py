@@ -24,10 +24,10 @@ class ActionManager:
         """A context for building changes by hand (ctx.add_tag, ctx.move …)."""
         return ActionContext(self.lib, actor=actor)
 
-    def preview(self, name_or_fn: Any, *, actor: str = "user", **args: Any) -> ActionPreview:
+    def preview(self, name_or_fn: Any, *, actor: str | None = None, **args: Any) -> ActionPreview:
         return preview(self.lib, name_or_fn, actor=actor, **args)
 
-    def commit(self, p: ActionPreview, *, actor: str = "user") -> ActionResult:
+    def commit(self, p: ActionPreview, *, actor: str | None = None) -> ActionResult:
         return commit(self.lib, p, actor=actor)
 
     def undo(self, audit_id: int, *, actor: str = "user") -> ActionResult:

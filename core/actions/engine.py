@@ -31,11 +31,13 @@ from .model import (ActionError, ActionPreview, ActionResult, Change, StaleActio
                     VerificationFailed)
 
 
-def preview(lib: Any, name_or_fn: str | Callable[..., Any], *, actor: str = "user",
+def preview(lib: Any, name_or_fn: str | Callable[..., Any], *, actor: str | None = None,
             **args: Any) -> ActionPreview:
-    """Run an action's preview step: compute its changes without changing anything."""
+    """Run an action's preview step: compute its changes without changing anything. The
+    actor defaults to the action's extension (its changes are the extension's), else the user."""
     spec = get_action(name_or_fn)
-    ctx = ActionContext(lib, actor=actor, extension_id=spec.extension_id, args=args)
+    ctx = ActionContext(lib, actor=actor or spec.extension_id or "user",
+                        extension_id=spec.extension_id, args=args)
     out = spec.fn(ctx, **args)
     if isinstance(out, list):
         out = ActionPreview(title=spec.name, changes=out)
@@ -44,7 +46,16 @@ def preview(lib: Any, name_or_fn: str | Callable[..., Any], *, actor: str = "use
                           f"Changes, got {type(out).__name__}")
     out.id = ctx.preview_id
     out.action, out.extension_id, out.args = spec.name, spec.extension_id, args
+    check_extension(lib, out)
     return seal(lib, out)
+
+
+def check_extension(lib: Any, p: ActionPreview) -> None:
+    """An extension's action may change only what the extension's grants cover. Checked here,
+    where every preview and commit passes (notebook button, CLI, plain Python), not at one of
+    the doors; PermissionDenied names the grant and its scope."""
+    if p.extension_id:
+        lib.extensions.guard(p.extension_id).check_changes(p.changes)
 
 
 def seal(lib: Any, p: ActionPreview) -> ActionPreview:
@@ -100,10 +111,14 @@ def _audit_alone(lib: Any, p: ActionPreview, actor: str, outcome: str, error: st
         return _audit(conn, p, actor, outcome, error=error)
 
 
-def commit(lib: Any, p: ActionPreview, *, actor: str = "user",
+def commit(lib: Any, p: ActionPreview, *, actor: str | None = None,
            execute: Callable[[ActionContext, ActionPreview], Any] | None = None,
            _undo_of: int | None = None) -> ActionResult:
-    """Apply exactly the previewed changes, verified, in one transaction; see module doc."""
+    """Apply exactly the previewed changes, verified, in one transaction; see module doc.
+    The actor defaults to the preview's extension, else the user."""
+    actor = actor or p.extension_id or "user"
+    if _undo_of is None:       # an undo puts back what core recorded: the user's call
+        check_extension(lib, p)
     if any(c.fingerprint is None for c in p.changes):
         p = seal(lib, p)   # a hand-built preview: sealed now, so only later changes are stale
     conn = lib.conn

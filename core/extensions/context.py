@@ -9,10 +9,10 @@ from typing import Any
 from ..ai import AiService, ModelRegistry, Prompts
 from ..agents.memory import close_memory, open_memory
 from ..agents.trail import Trail
-from ..metadata import as_uuid
 from .definition import ExtensionDefinition, job_short_name
+from .guard import Guard
 from .host import ScopedVdfsApi
-from .permissions import GrantSet, PermissionDenied
+from .permissions import GrantSet
 
 
 class ExtensionContext:
@@ -21,6 +21,7 @@ class ExtensionContext:
         self.definition = definition
         self.extension_id = definition.id
         self.grants = grants
+        self.guard = Guard(lib, grants)     # the scope checks, shared with core.actions
         self.config = config
         self._memory: Any = None
         self._ai: AiService | None = None
@@ -108,28 +109,12 @@ class ExtensionContext:
 
     def event_visible(self, event: Any) -> bool:
         p = event.payload
-        try:
-            if event.kind in ("tag.added", "tag.removed"):
-                scoped = self.vdfs()
-                if p.get("scope") == "entry":
-                    scoped._visible_entry(as_uuid(p["target"]))
-                elif p.get("scope") == "content":
-                    scoped._visible_content(as_uuid(p["target"]))
-                else:
-                    scoped._own_model(as_uuid(p["target"]))
-            elif event.kind.startswith("model."):
-                return p.get("extension_id") in (self.extension_id, None) and \
-                    self._owns_model(p.get("uuid"))
-        except (PermissionDenied, LookupError, ValueError):
-            return False
+        if event.kind in ("tag.added", "tag.removed"):
+            return self.guard.visible(p.get("scope") or "model", p.get("target"))
+        if event.kind.startswith("model."):
+            return p.get("extension_id") in (self.extension_id, None) and \
+                self.guard.visible("model", p.get("uuid"))
         return True
-
-    def _owns_model(self, uuid_text: str | None) -> bool:
-        if not uuid_text:
-            return False
-        row = self.lib.conn.execute("SELECT extension_id FROM models WHERE uuid = ?",
-                                    (as_uuid(uuid_text).bytes,)).fetchone()
-        return bool(row) and row[0] == self.extension_id
 
     def close(self) -> None:
         if self._memory is not None:

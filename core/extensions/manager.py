@@ -24,7 +24,7 @@ from .context import ExtensionContext
 from .definition import (ExtensionDefinition, ExtensionError, core_features, defined,
                          parse_version, register_jobs, resolve)
 from .manifest import validate_ui_manifest
-from .permissions import Grant, GrantSet, PermissionDenied, as_grant, validate_grants
+from .permissions import Grant, GrantSet, as_grant, validate_grants
 from .settings import config_values, make_config
 
 log = logging.getLogger(__name__)
@@ -252,23 +252,25 @@ class ExtensionManager:
                 raise ExtensionError(f"extension {d.id}: action {spec.name} belongs to "
                                      f"extension {spec.extension_id!r}")
 
-    # ---- actions, checked against the grants ------------------------------------------------
+    # ---- actions (core.actions checks them against the grants) ---------------------------
+    def guard(self, extension_id: str) -> Any:
+        """The scope checks of an installed extension (what core.actions asks)."""
+        return self.context(extension_id).guard
+
     def preview_action(self, extension_id: str, action: Any, **args: Any) -> Any:
-        """Preview one of the extension's actions; every change must be inside its grants."""
+        """Preview one of the extension's actions (checked in core.actions, like any preview)."""
         from ..actions import get_action, preview
         spec = get_action(action)
         if spec.extension_id != extension_id:
             raise ExtensionError(f"action {spec.name} is not an action of {extension_id}")
-        p = preview(self.lib, spec.name, actor=extension_id, **args)
-        check_changes(self.context(extension_id), p.changes)
-        return p
+        return preview(self.lib, spec.name, actor=extension_id, **args)
 
     def commit_action(self, p: Any) -> Any:
-        """Commit a previewed extension action (re-checked: grants may have changed since)."""
+        """Commit a previewed extension action (re-checked in core.actions: grants may have
+        changed since)."""
         from ..actions import commit
         if not p.extension_id:
             raise ExtensionError("this preview is not from an extension action")
-        check_changes(self.context(p.extension_id), p.changes)
         return commit(self.lib, p, actor=p.extension_id)
 
     @staticmethod
@@ -292,31 +294,3 @@ class ExtensionManager:
         if isinstance(ui, dict):
             validate_ui_manifest(ui)
         # a package's ui_manifest.json was validated (and its queries compiled) when loaded
-
-
-
-
-def check_changes(ctx: ExtensionContext, changes: list[Any]) -> None:
-    """Refuse an action change the extension's grants do not cover (file moves and deletes are
-    not covered by any permission an extension can hold)."""
-    api = ctx.vdfs()
-    for c in changes:
-        if c.kind in ("add_tag", "remove_tag"):
-            paths = api._target_paths(c.target_uuid, c.scope)
-            if c.scope == "model":
-                ctx.grants.require("WriteTags")
-            else:
-                api._write_scope("WriteTags", paths, c.scope)
-        elif c.kind == "delete_model":
-            api._own_model(c.target_uuid)
-        elif c.kind == "create_model":
-            after = c.after or {}
-            if after.get("extension_id") != ctx.extension_id:
-                raise PermissionDenied(ctx.extension_id, f"Models({after.get('model_type')})", None,
-                                       f"{after.get('model_type')} belongs to extension "
-                                       f"{after.get('extension_id')!r}")
-            if after.get("scope") in ("content", "entry"):
-                api._target_paths(after["scope_target"], after["scope"])
-        else:
-            raise PermissionDenied(ctx.extension_id, f"Action({c.kind})", None,
-                                   f"extensions cannot {c.kind} ({c.target})")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..errors import VdfsError
@@ -200,15 +200,19 @@ class Root:
     label: str
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class GrantSet:
-    """The grants of one installed extension, resolved against the library's locations."""
+    """The grants of one installed extension, resolved against the library's locations.
+    Immutable (tuples, frozen): a new grant is a new install, recorded by the manager."""
 
     extension_id: str
-    requested: list[PermissionSpec]
-    grants: list[Grant]
+    requested: tuple[PermissionSpec, ...]
+    grants: tuple[Grant, ...]
     lib: Any = None
-    _loc_cache: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "requested", tuple(self.requested))
+        object.__setattr__(self, "grants", tuple(self.grants))
 
     # ---- lookup ----------------------------------------------------------------------------
     def granted(self, name: str) -> list[Grant]:
@@ -251,15 +255,6 @@ class GrantSet:
                                (ref, self.lib.device_id)).fetchone()
         return row[0] if row else None
 
-    def location_root(self, location_id: int | None) -> str | None:
-        if location_id is None or self.lib is None:
-            return None
-        if location_id not in self._loc_cache:
-            row = self.lib.conn.execute("SELECT path FROM locations WHERE id = ?",
-                                        (location_id,)).fetchone()
-            self._loc_cache[location_id] = row[0] if row else None
-        return self._loc_cache[location_id]
-
     def in_scope(self, grant: Grant, path: str) -> bool:
         roots = self.roots(grant)
         return not roots or any(_under(path, r.prefix) for r in roots)
@@ -281,12 +276,15 @@ class GrantSet:
             return g
         return None
 
-    def check_read_entry(self, path: str, location_root: str | None) -> None:
+    def check_read_entry(self, path: str, location_root: str | None) -> Grant:
+        """The grant that lets the extension read `path`, or refuse."""
         grants = self.require("ReadEntries")
-        if self._entry_grant(path, location_root) is None:
+        found = self._entry_grant(path, location_root)
+        if found is None:
             g = grants[0]
             raise self._missing(str(g.permission), f"entry {path} is outside the granted glob or scope",
                                 g.scope)
+        return found
 
     def check_scoped(self, name: str, path: str | None, what: str) -> Grant:
         """`name` must be granted and, for a path, the path inside that grant's scope."""

@@ -33,11 +33,13 @@ def _under(path: str, prefix: str) -> bool:
 
 def _anchored(base: str, globs: list[str]) -> str:
     """A regex over absolute paths: below `base`, relative part matching any of `globs`. The
-    location root itself (relative path "") is included when a glob matches "" (e.g. `**`)."""
+    location root itself (relative path "") is included when a glob matches "" (e.g. `**`).
+    Only the globs are case-insensitive: the root is compared exactly, as the per-file check
+    does, so a grant on `.../photos` never reaches a location `.../PHOTOS`."""
     body = "|".join(f"(?:{glob_to_regex(g)})" for g in globs)
     if any(compile_glob(g).fullmatch("") for g in globs):
-        return f"(?is)^{base}(?:/(?:{body}))?$"
-    return f"(?is)^{base}/(?:{body})$"
+        return f"(?s)^{base}(?i:/(?:{body}))?$"
+    return f"(?s)^{base}(?i:/(?:{body}))$"
 
 
 def scope_filter(grants: GrantSet, lib: Any) -> Any:
@@ -73,14 +75,33 @@ def apply_scope(query: Any, grants: GrantSet, lib: Any) -> ir.Query:
     """The IR of `query` (text, builder or IR) restricted to what the extension may see."""
     q, _ = vdfs_query.to_ir(query)
     if q.source == "entries":
-        return replace(q, where=ir.and_all([q.where, scope_filter(grants, lib)]))
+        where = _own_models_only(q.where, grants.extension_id)
+        return replace(q, where=ir.and_all([where, scope_filter(grants, lib)]))
     if q.source == "models":
         if q.extension_id not in (None, grants.extension_id):
-            raise PermissionDenied(grants.extension_id, f"Models({q.model_type})", None,
-                                   f"models of extension {q.extension_id!r} are not readable")
+            raise _foreign(grants.extension_id, q.model_type, q.extension_id)
         return replace(q, extension_id=grants.extension_id)
     raise PermissionDenied(grants.extension_id, f"Query({q.source})", None,
                            f"extensions may query entries and their own models, not {q.source!r}")
+
+
+def _foreign(extension_id: str, model_type: Any, owner: Any) -> PermissionDenied:
+    return PermissionDenied(extension_id, f"Models({model_type})", None,
+                            f"models of extension {owner!r} are not readable")
+
+
+def _own_models_only(node: Any, extension_id: str) -> Any:
+    """`has T` means the extension's own T: another extension's models are not its to see,
+    not even as which files carry them."""
+    if isinstance(node, (ir.And, ir.Or)):
+        return type(node)(tuple(_own_models_only(i, extension_id) for i in node.items))
+    if isinstance(node, ir.Not):
+        return ir.Not(_own_models_only(node.item, extension_id))
+    if isinstance(node, ir.Has):
+        if node.extension_id not in (None, extension_id):
+            raise _foreign(extension_id, node.model_type, node.extension_id)
+        return replace(node, extension_id=extension_id)
+    return node
 
 
 class ScopedExecutor:

@@ -19,21 +19,15 @@ from .base import TextFallback, button
 
 
 # ---- the one place that knows core's action API ------------------------------------------
+# core.actions checks an extension's action against its grants on every preview and commit,
+# so the widget calls it like any other caller.
 def preview_action(lib: Any, name: str, args: dict[str, Any]) -> Any:
-    """An extension's action is previewed through its grants; a plain one directly."""
-    from core.actions import get_action, preview
-    spec = get_action(name)
-    if spec.extension_id:
-        from .registry import manager
-        return manager(lib).preview_action(spec.extension_id, spec.name, **args)
+    from core.actions import preview
     return preview(lib, name, **args)
 
 
 def commit_action(lib: Any, preview: Any) -> Any:
     from core.actions import commit
-    if preview.extension_id:
-        from .registry import manager
-        return manager(lib).commit_action(preview)
     return commit(lib, preview)
 
 
