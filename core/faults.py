@@ -1,0 +1,66 @@
+"""Storage faults — a full disk, a read-only folder, a failing device — as clear VdfsErrors.
+
+SQLite and the OS report these as `sqlite3.OperationalError` / `OSError` whose text ("database
+or disk is full", "[Errno 28]") tells a user neither which library nor what to do. Code that
+writes a library turns them into one of the errors below at its boundary, so the message names
+the place and the remedy and the caller can catch `VdfsError`.
+"""
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+from .errors import VdfsError
+
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 10, 13, 14
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_READONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+class StorageError(VdfsError):
+    """The disk refused a read or write (I/O error, cannot open a file)."""
+
+
+class StorageFullError(StorageError):
+    """No space left (or quota exceeded) on the disk being written."""
+
+
+class ReadOnlyStorageError(StorageError):
+    """The folder or file vdfs must write to is read-only (or not writable by this user)."""
+
+
+def storage_error(exc: BaseException, where: object) -> StorageError | None:
+    """The clear error for `exc` when it is a storage fault while writing `where`, else None."""
+    if isinstance(exc, StorageError):
+        return exc
+    kind = _classify(exc)
+    if kind == "full":
+        return StorageFullError(f"no space left on the disk holding {where}: free some space "
+                                "and run the command again (interrupted work resumes)")
+    if kind == "readonly":
+        return ReadOnlyStorageError(f"{where} is read-only: vdfs needs to write there "
+                                    "(check the folder's permissions or mount)")
+    if kind == "io":
+        return StorageError(f"the disk holding {where} failed to read or write ({exc})")
+    return None
+
+
+def _classify(exc: BaseException) -> str | None:
+    if isinstance(exc, OSError):
+        if exc.errno in _FULL_ERRNOS:
+            return "full"
+        if exc.errno in _READONLY_ERRNOS:
+            return "readonly"
+        if exc.errno == errno.EIO:
+            return "io"
+        return None
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        text = str(exc).lower()
+        if code == _SQLITE_FULL or "disk is full" in text:
+            return "full"
+        if code == _SQLITE_READONLY or "readonly database" in text:
+            return "readonly"
+        if code in (_SQLITE_IOERR, _SQLITE_CANTOPEN) or "disk i/o error" in text:
+            return "io"
+    return None

@@ -1,0 +1,97 @@
+"""Faults end cleanly: a full disk, a read-only folder, damaged files, a FIFO where a file was,
+two indexers at once. Each ends with a clear error (a VdfsError; on the command line one line
+and a non-zero exit, promptly) and leaves the library correct and the work resumable.
+
+The disk is really full: the library lives on a small tmpfs mounted for the test (root only;
+skipped with the reason otherwise)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import core
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def vdfs(*args, timeout=60, env=None):
+    full = dict(os.environ, PYTHONPATH=REPO, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)],
+                          capture_output=True, text=True, env=full, timeout=timeout)
+
+
+def many_files(root: Path, dirs: int = 40, per_dir: int = 100) -> Path:
+    for d in range(dirs):
+        (root / f"d{d}").mkdir(parents=True)
+        for i in range(per_dir):
+            (root / f"d{d}" / f"file_with_a_rather_long_name_{i}.txt").write_text(f"{d}/{i}")
+    return root
+
+
+@pytest.fixture(scope="module")
+def big_tree(tmp_path_factory) -> Path:
+    return many_files(tmp_path_factory.mktemp("tree") / "t")
+
+
+class Mount:
+    """A tmpfs of a given size, unmounted at teardown; `resize` grows or shrinks it."""
+
+    def __init__(self, path: Path, size: str):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs for a real full disk: {r.stderr.strip()}")
+
+    def remount(self, options: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{options}", str(self.path)], check=True)
+
+    def close(self) -> None:
+        subprocess.run(["umount", "-l", str(self.path)], check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    m = Mount(tmp_path / "disk", "1m")
+    yield m
+    m.close()
+
+
+def assert_one_clean_line(stderr: str, *needles: str) -> None:
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    for needle in needles:
+        assert needle in lines[0], stderr
+
+
+# ---- disk full during an index ----------------------------------------------------------------
+@pytest.mark.timeout(120)
+def test_disk_full_during_index_fails_promptly_and_resumes(small_disk, big_tree):
+    lib = small_disk.path / "l.vdfs"
+    assert vdfs("init", lib).returncode == 0
+    t0 = time.monotonic()
+    r = vdfs("-L", lib, "index", big_tree, "--no-progress", timeout=40)
+    took = time.monotonic() - t0
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert_one_clean_line(r.stderr, "no space left", str(lib))
+    assert took < 30
+    small_disk.remount("size=32m")         # space is freed: the next index finishes the work
+    r = vdfs("-L", lib, "index", big_tree, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    with core.Library.open(lib) as opened:
+        n_files = opened.conn.execute(
+            "SELECT count(*) FROM entries WHERE is_dir = 0 AND content_id IS NOT NULL"
+        ).fetchone()[0]
+        statuses = [j["status"] for j in opened.jobs.list(name="core.index")]
+        opened.jobs.close()
+    assert n_files == 4000
+    assert "running" not in statuses and "completed" in statuses
