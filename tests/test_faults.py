@@ -95,3 +95,32 @@ def test_disk_full_during_index_fails_promptly_and_resumes(small_disk, big_tree)
         opened.jobs.close()
     assert n_files == 4000
     assert "running" not in statuses and "completed" in statuses
+
+
+# ---- a file that becomes a FIFO between walk and hash -----------------------------------------
+@pytest.mark.timeout(60)
+def test_file_replaced_by_a_fifo_before_hashing_is_skipped_not_blocking(lib, tmp_path):
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "a.txt").write_text("kept")
+    victim = root / "b.bin"
+    victim.write_bytes(b"x" * 1000)
+    swapped = []
+
+    def swap(event):   # job.progress is published in the job's thread as the phase begins
+        if event.payload.get("phase") == "content" and not swapped:
+            victim.unlink()
+            os.mkfifo(victim)
+            swapped.append(True)
+
+    unsubscribe = lib.events.subscribe(swap, "job.progress")
+    try:
+        result = lib.index(root, workers=1).wait(timeout=20)
+    finally:
+        unsubscribe()
+    assert swapped
+    assert [s["path"] for s in result["skipped"]] == [str(victim)]
+    assert "fifo" in result["skipped"][0]["reason"].lower()
+    assert result["errors"] == [] and result["hashed"] == 1
+    assert lib.conn.execute("SELECT content_id FROM entries WHERE name = 'b.bin'"
+                            ).fetchone() == (None,)
