@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from contextlib import contextmanager
+from typing import Iterator
 
 from .errors import VdfsError
 
@@ -43,6 +45,18 @@ def storage_error(exc: BaseException, where: object) -> StorageError | None:
     if kind == "io":
         return StorageError(f"the disk holding {where} failed to read or write ({exc})")
     return None
+
+
+@contextmanager
+def storage_faults(where: object) -> Iterator[None]:
+    """Within the block, a storage fault is raised as its clear error (the original chained)."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as exc:
+        fault = storage_error(exc, where)
+        if fault is None or fault is exc:
+            raise
+        raise fault from exc
 
 
 def _classify(exc: BaseException) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -124,3 +125,61 @@ def test_file_replaced_by_a_fifo_before_hashing_is_skipped_not_blocking(lib, tmp
     assert result["errors"] == [] and result["hashed"] == 1
     assert lib.conn.execute("SELECT content_id FROM entries WHERE name = 'b.bin'"
                             ).fetchone() == (None,)
+
+
+# ---- two indexers on one library ------------------------------------------------------------
+BAD_OUTCOMES = ("Traceback", "IntegrityError", "not a vdfs library", "UNIQUE")
+
+
+@pytest.mark.timeout(90)
+def test_second_indexer_waits_for_the_same_index_and_refuses_another(lib, tmp_path):
+    root = many_files(tmp_path / "t", dirs=3, per_dir=5)
+    gate, entered = threading.Event(), threading.Event()
+
+    def hold(event):   # keeps the first index running, in its content phase, until released
+        if event.payload.get("phase") == "content":
+            entered.set()
+            gate.wait(60)
+
+    unsubscribe = lib.events.subscribe(hold, "job.progress")
+    try:
+        first = lib.index(root)
+        assert entered.wait(20)
+        t0 = time.monotonic()
+        other = vdfs("-L", lib.path, "index", root / "d1", "--no-progress", timeout=30)
+        assert other.returncode == 1 and time.monotonic() - t0 < 20
+        assert_one_clean_line(other.stderr, "another index of this library is running",
+                              f"job {first.id[:8]}", f"pid {os.getpid()}")
+        same = subprocess.Popen([sys.executable, "-m", "core.cli", "-L", str(lib.path), "index",
+                                 str(root), "--no-progress"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, PYTHONPATH=REPO))
+        time.sleep(1.0)
+        assert same.poll() is None            # it waits for the running index...
+    finally:
+        gate.set()
+        unsubscribe()
+    out, err = same.communicate(timeout=30)
+    assert same.returncode == 0, err          # ...and reports it when it ends
+    assert f"indexed {root}: 15 files" in out
+    assert first.wait(10)["files"] == 15
+    assert [j["status"] for j in lib.jobs.list(name="core.index")] == ["completed"]
+
+
+@pytest.mark.timeout(120)
+def test_two_index_processes_at_once_never_collide(big_tree, tmp_path):
+    for round_ in range(2):
+        library = tmp_path / f"race{round_}.vdfs"     # not there yet: both try to create it
+        cmd = [sys.executable, "-m", "core.cli", "-L", str(library), "index", str(big_tree),
+               "--no-progress"]
+        env = dict(os.environ, PYTHONPATH=REPO)
+        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=env) for _ in range(2)]
+        outs = [p.communicate(timeout=60) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            assert not any(bad in err for bad in BAD_OUTCOMES), err
+            assert p.returncode == 0 or (p.returncode == 1 and "another index" in err), err
+        assert any(p.returncode == 0 for p in procs)
+        with core.Library.open(library) as opened:
+            assert opened.conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 4041
+            opened.jobs.close()
