@@ -23,7 +23,7 @@ from . import db
 from .clock import now_iso
 from .device import current_device
 from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
-from .faults import storage_faults
+from .faults import ReadOnlyStorageError, storage_faults
 
 if TYPE_CHECKING:  # pragma: no cover
     from .jobs import Job
@@ -104,14 +104,16 @@ class Library:
                 "upgrade vdfs to open it")
         if (path / JOBS_DB).exists():
             db.check_readable(path / JOBS_DB)
-        _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
-        _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
-        for sub in ("sidecars", "logs/extensions"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        if info.get("schema_version") != latest:
-            info["schema_version"] = latest
-            _write_json(meta, info)
-        lib = cls(path, info)
+        _check_writable(path)
+        with storage_faults(path):
+            _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
+            _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
+            for sub in ("sidecars", "logs/extensions"):
+                (path / sub).mkdir(parents=True, exist_ok=True)
+            if info.get("schema_version") != latest:
+                info["schema_version"] = latest
+                _write_json(meta, info)
+            lib = cls(path, info)
         # Installed extensions come back with the library, so their agents see new events.
         if lib.conn.execute("SELECT 1 FROM extensions WHERE enabled = 1 LIMIT 1").fetchone():
             lib.extensions.load_installed()
@@ -273,6 +275,15 @@ def _refuse_existing(path: Path) -> None:
         raise NotALibraryError(f"{path} is a file, not a folder")
     if path.exists() and any(path.iterdir()):
         raise LibraryExistsError(f"{path} is a folder that is not empty: choose a new path")
+
+
+def _check_writable(path: Path) -> None:
+    """SQLite needs to write the folder (its -wal and -shm files) and both databases."""
+    for target in (path, path / LIBRARY_DB, path / JOBS_DB):
+        if target.exists() and not os.access(target, os.W_OK):
+            raise ReadOnlyStorageError(
+                f"{path} is read-only{'' if target == path else f' ({target.name})'}: vdfs "
+                "needs to write there (check the folder's permissions or mount)")
 
 
 def _lay_out(folder: Path, name: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import core
+from core.faults import ReadOnlyStorageError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -183,3 +184,19 @@ def test_two_index_processes_at_once_never_collide(big_tree, tmp_path):
         with core.Library.open(library) as opened:
             assert opened.conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 4041
             opened.jobs.close()
+
+
+# ---- a read-only library folder -----------------------------------------------------------------
+@pytest.mark.timeout(60)
+def test_read_only_library_folder_is_a_clear_error(small_disk):
+    path = small_disk.path / "ro.vdfs"
+    core.Library.create(path).close()
+    small_disk.remount("ro")
+    with pytest.raises(ReadOnlyStorageError, match=f"{path} is read-only"):
+        core.Library.open(path)
+    r = vdfs("-L", path, "summary", timeout=30)
+    assert r.returncode == 1
+    assert_one_clean_line(r.stderr, "is read-only")
+    r = vdfs("init", small_disk.path / "new.vdfs", timeout=30)
+    assert r.returncode == 1
+    assert_one_clean_line(r.stderr, "is read-only")
