@@ -32,10 +32,13 @@ class ReadOnlyStorageError(StorageError):
 
 
 def storage_error(exc: BaseException, where: object) -> StorageError | None:
-    """The clear error for `exc` when it is a storage fault while writing `where`, else None."""
+    """The clear error for `exc` when it is a storage fault while writing `where` (a path, or a
+    connection: its database file), else None."""
     if isinstance(exc, StorageError):
         return exc
     kind = _classify(exc)
+    if kind is not None and isinstance(where, sqlite3.Connection):
+        where = _database_file(where)
     if kind == "full":
         return StorageFullError(f"no space left on the disk holding {where}: free some space "
                                 "and run the command again (interrupted work resumes)")
@@ -57,6 +60,14 @@ def storage_faults(where: object) -> Iterator[None]:
         if fault is None or fault is exc:
             raise
         raise fault from exc
+
+
+def _database_file(conn: sqlite3.Connection) -> str:
+    try:
+        return next((row[2] for row in conn.execute("PRAGMA database_list")
+                     if row[1] == "main" and row[2]), "the library")
+    except sqlite3.Error:
+        return "the library"
 
 
 def _classify(exc: BaseException) -> str | None:

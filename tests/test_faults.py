@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import core
-from core.faults import ReadOnlyStorageError
+from core.faults import ReadOnlyStorageError, StorageFullError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -200,3 +200,19 @@ def test_read_only_library_folder_is_a_clear_error(small_disk):
     r = vdfs("init", small_disk.path / "new.vdfs", timeout=30)
     assert r.returncode == 1
     assert_one_clean_line(r.stderr, "is read-only")
+
+
+# ---- disk full while storing a blob -------------------------------------------------------------
+@pytest.mark.timeout(60)
+def test_blob_that_does_not_fit_is_a_clear_error_and_nothing_is_kept(small_disk):
+    from core import blobs
+    from core.txn import transaction
+    with core.Library.create(small_disk.path / "b.vdfs") as opened:
+        with pytest.raises(StorageFullError, match="no space left.*b.vdfs"):
+            with transaction(opened.conn) as conn:
+                blobs.put_blob(conn, os.urandom(2_000_000), "bytes")   # incompressible
+        assert opened.conn.execute("SELECT count(*) FROM metadata_blobs").fetchone()[0] == 0
+        assert not opened.conn.in_transaction
+        with transaction(opened.conn) as conn:          # the library still takes what fits
+            bid = blobs.put_blob(conn, b"small" * 10, "bytes")
+        assert blobs.read_blob(opened.conn, bid, what="t") == b"small" * 10
