@@ -216,3 +216,35 @@ def test_blob_that_does_not_fit_is_a_clear_error_and_nothing_is_kept(small_disk)
         with transaction(opened.conn) as conn:          # the library still takes what fits
             bid = blobs.put_blob(conn, b"small" * 10, "bytes")
         assert blobs.read_blob(opened.conn, bid, what="t") == b"small" * 10
+
+
+# ---- disk full while downloading a model --------------------------------------------------------
+@pytest.mark.timeout(60)
+def test_model_download_on_a_full_disk_is_a_model_error_and_keeps_nothing(small_disk, tmp_path):
+    import functools
+    import hashlib
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from core.ai import ModelError, ModelRegistry, ModelSource
+    served = tmp_path / "www"
+    served.mkdir()
+    data = os.urandom(2_000_000)
+    (served / "big.onnx").write_bytes(data)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
+                                functools.partial(Quiet, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/big.onnx"
+        reg = ModelRegistry(small_disk.path / "models")
+        with pytest.raises(ModelError, match="scene:big.*no space left"):
+            reg.register("big", "scene", ModelSource.download(url, hashlib.sha256(data).hexdigest()))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert reg.list() == []
+    assert [p.name for p in (small_disk.path / "models" / "scene").iterdir()] == []
