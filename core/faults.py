@@ -31,6 +31,13 @@ class ReadOnlyStorageError(StorageError):
     """The folder or file vdfs must write to is read-only (or not writable by this user)."""
 
 
+def is_storage_fault(error_text: str | None) -> bool:
+    """Does a recorded job error ("Type: message…") name one of the errors above?"""
+    kind = (error_text or "").split(":", 1)[0]
+    return kind in {cls.__name__ for cls in (StorageError, StorageFullError,
+                                             ReadOnlyStorageError)}
+
+
 def storage_error(exc: BaseException, where: object) -> StorageError | None:
     """The clear error for `exc` when it is a storage fault while writing `where` (a path, or a
     connection: its database file), else None."""

@@ -7,6 +7,7 @@ skipped with the reason otherwise)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -248,3 +249,37 @@ def test_model_download_on_a_full_disk_is_a_model_error_and_keeps_nothing(small_
         httpd.server_close()
     assert reg.list() == []
     assert [p.name for p in (small_disk.path / "models" / "scene").iterdir()] == []
+
+
+# ---- a failure that is recorded resumes from its checkpoint -------------------------------------
+@pytest.mark.timeout(120)
+def test_recorded_disk_full_failure_is_resumed_by_the_next_index(small_disk, big_tree, tmp_path):
+    """library.db lives on the full disk (a symlink), jobs.db does not: the failure is recorded
+    as failed, and the next index resumes that job — which also rebuilds the entries indexes a
+    first load dropped (VDFS_INDEX_BULK_MIN lowers its threshold)."""
+    lib = tmp_path / "l.vdfs"
+    with core.Library.create(lib) as made:
+        want_indexes = sorted(made.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries'"))
+    shutil.move(lib / "library.db", small_disk.path / "library.db")
+    os.symlink(small_disk.path / "library.db", lib / "library.db")
+    env = {"VDFS_INDEX_BULK_MIN": "100"}
+    r = vdfs("-L", lib, "index", big_tree, "--no-progress", timeout=40, env=env)
+    assert r.returncode == 1
+    assert_one_clean_line(r.stderr, "no space left")
+    with core.Library.open(lib) as opened:
+        [job] = opened.jobs.list(name="core.index")
+        opened.jobs.close()
+    assert job["status"] == "failed" and "no space left" in job["error"]
+    small_disk.remount("size=32m")
+    r = vdfs("-L", lib, "index", big_tree, "--no-progress", timeout=40, env=env)
+    assert r.returncode == 0, r.stderr
+    with core.Library.open(lib) as opened:
+        assert opened.conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 4041
+        assert sorted(opened.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries'"
+        )) == want_indexes
+        [again] = opened.jobs.list(name="core.index")
+        assert (again["id"], again["status"]) == (job["id"], "completed")
+        opened.jobs.close()
+    assert "resumed an interrupted index" in r.stdout

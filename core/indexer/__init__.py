@@ -90,6 +90,9 @@ def start_index(lib: "Library", path_or_location: Any, **options: Any) -> "Job":
         job = lib.jobs.find_unfinished(JOB_NAME, match)
         if job is not None:
             return job.resume()
+        job = lib.jobs.find_fault_failure(JOB_NAME, match)
+        if job is not None:    # a full disk stopped it: carry on from its checkpoint
+            return lib.jobs.retry(job.id)
         args = {"location_id": loc.id, **match,
                 "batch_size": options.get("batch_size", DEFAULT_BATCH)}
         if "workers" in options:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ..clock import utc_now
 from ..events import Event
-from ..faults import storage_error
+from ..faults import is_storage_fault, storage_error
 from . import codec
 from .context import JobContext, RunFlags
 from .errors import JobCancelled, JobError, JobFailed, StopJob
@@ -330,6 +330,27 @@ class JobManager:
             if all(k in args and args[k] == v for k, v in want.items()):
                 return Job(self, row["id"])
         return None
+
+    def find_fault_failure(self, name: str, match_args: dict[str, Any]) -> Job | None:
+        """The newest job `name` whose args contain `match_args`, if it failed because of a
+        storage fault (a full disk, a read-only folder): its work and checkpoint are intact, so
+        once the fault is fixed it should resume (`retry`) rather than start over."""
+        want = codec.loads(codec.dumps(match_args, what="match_args"))
+        for row in self.store.list(name=name):
+            args = codec.loads(row["args"]) or {}
+            if all(k in args and args[k] == v for k, v in want.items()):
+                ok = row["status"] == "failed" and is_storage_fault(row["error"])
+                return Job(self, row["id"]) if ok else None
+        return None
+
+    def retry(self, job_id: str) -> Job:
+        """Run a failed job again here, from its last checkpoint."""
+        row = self.store.get(job_id)
+        if row is None or not self.store.reopen(job_id):
+            raise JobError(f"job {job_id} has not failed; only a failed job can be retried")
+        self._status_event(job_id, row["name"], "queued", row.get("extension_id"))
+        self._start(job_id)
+        return Job(self, job_id)
 
     def resume_pending(self) -> list[Job]:
         """Restart every queued or orphaned job (not the paused ones: a person paused those)."""
