@@ -31,11 +31,7 @@ class ReadOnlyStorageError(StorageError):
     """The folder or file vdfs must write to is read-only (or not writable by this user)."""
 
 
-def is_storage_fault(error_text: str | None) -> bool:
-    """Does a recorded job error ("Type: message…") name one of the errors above?"""
-    kind = (error_text or "").split(":", 1)[0]
-    return kind in {cls.__name__ for cls in (StorageError, StorageFullError,
-                                             ReadOnlyStorageError)}
+STORAGE_ERRORS = (StorageError, StorageFullError, ReadOnlyStorageError)
 
 
 def storage_error(exc: BaseException, where: object) -> StorageError | None:

@@ -283,3 +283,28 @@ def test_recorded_disk_full_failure_is_resumed_by_the_next_index(small_disk, big
         assert (again["id"], again["status"]) == (job["id"], "completed")
         opened.jobs.close()
     assert "resumed an interrupted index" in r.stdout
+
+
+@pytest.mark.timeout(60)
+def test_orphaned_index_resumed_during_another_index_fails_clearly_then_resumes(tmp_path):
+    from core.indexer.lock import IndexLock
+    from core.jobs import JobFailed
+    root = many_files(tmp_path / "t", dirs=4, per_dir=10)
+    path = tmp_path / "o.vdfs"
+    killed = vdfs("-L", path, "index", root, "--no-progress", "--batch-size", "5",
+                  env={"VDFS_TEST_CRASH_AFTER": "processing:2"})
+    assert killed.returncode == -9
+    with core.Library.open(path) as lib:
+        held = IndexLock(lib, "another-job").acquire()     # another indexer holds the library
+        try:
+            [job] = lib.jobs.resume_pending()
+            with pytest.raises(JobFailed, match="another index of this library is running "
+                                                r"\(job another-, pid \d+\)"):
+                job.wait(timeout=20)
+        finally:
+            held.release()
+        assert job.info()["checkpoint"]["phase"] == "processing"   # kept for the retry
+        result = lib.index(root).wait(timeout=30)
+        assert result["resumed"] and result["files"] == 40
+        assert [j["id"] for j in lib.jobs.list(name="core.index")] == [job.id]
+        lib.jobs.close()

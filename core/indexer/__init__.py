@@ -15,6 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VdfsError
+from ..faults import STORAGE_ERRORS
 from ..jobs import register_job
 from ..locations import (Location, LocationError, add_location, get_location,
                          location_for_path, normalize_path)
@@ -90,8 +91,8 @@ def start_index(lib: "Library", path_or_location: Any, **options: Any) -> "Job":
         job = lib.jobs.find_unfinished(JOB_NAME, match)
         if job is not None:
             return job.resume()
-        job = lib.jobs.find_fault_failure(JOB_NAME, match)
-        if job is not None:    # a full disk stopped it: carry on from its checkpoint
+        job = lib.jobs.find_failed(JOB_NAME, match, because=(*STORAGE_ERRORS, IndexBusyError))
+        if job is not None:    # a full disk or another indexer stopped it: carry on from there
             return lib.jobs.retry(job.id)
         args = {"location_id": loc.id, **match,
                 "batch_size": options.get("batch_size", DEFAULT_BATCH)}

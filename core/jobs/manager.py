@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from ..clock import utc_now
 from ..events import Event
-from ..faults import is_storage_fault, storage_error
+from ..faults import storage_error
 from . import codec
 from .context import JobContext, RunFlags
 from .errors import JobCancelled, JobError, JobFailed, StopJob
@@ -331,15 +331,18 @@ class JobManager:
                 return Job(self, row["id"])
         return None
 
-    def find_fault_failure(self, name: str, match_args: dict[str, Any]) -> Job | None:
-        """The newest job `name` whose args contain `match_args`, if it failed because of a
-        storage fault (a full disk, a read-only folder): its work and checkpoint are intact, so
-        once the fault is fixed it should resume (`retry`) rather than start over."""
+    def find_failed(self, name: str, match_args: dict[str, Any],
+                    because: tuple[type[BaseException], ...]) -> Job | None:
+        """The newest job `name` whose args contain `match_args`, if it failed with one of the
+        errors `because` — faults of its surroundings (a full disk, a read-only folder), after
+        which its work and checkpoint are intact: it should resume (`retry`), not start over."""
         want = codec.loads(codec.dumps(match_args, what="match_args"))
+        kinds = {cls.__name__ for cls in because}
         for row in self.store.list(name=name):
             args = codec.loads(row["args"]) or {}
             if all(k in args and args[k] == v for k, v in want.items()):
-                ok = row["status"] == "failed" and is_storage_fault(row["error"])
+                ok = row["status"] == "failed" and \
+                    (row["error"] or "").split(":", 1)[0] in kinds
                 return Job(self, row["id"]) if ok else None
         return None
 
