@@ -13,7 +13,6 @@ import platform
 import shutil
 import socket
 import sqlite3
-import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -51,17 +50,22 @@ class Library:
     def create(cls, path: str | os.PathLike[str], name: str | None = None) -> "Library":
         """Make a new library folder at `path` (which must not hold a library yet)."""
         path = Path(path).expanduser().absolute()
+        in_place = path.is_dir()   # an empty folder the user made (a mount point, perhaps)
         _refuse_existing(path)
-        with storage_faults(path.parent):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Built aside and renamed into place: a process opening `path` meanwhile (a second
-            # `vdfs index` of a new library) sees no library or a whole one, never half of one.
-            staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.creating-", dir=path.parent))
-        try:
+        name = name or path.name.removesuffix(".vdfs")
+        if in_place:
             with storage_faults(path):
-                info = _lay_out(staging, name or path.name.removesuffix(".vdfs"))
+                return cls(path, _lay_out(path, name))
+        # A new folder is built aside and renamed into place: a process opening `path`
+        # meanwhile (a second `vdfs index` of a new library) sees no library or a whole one.
+        staging = path.parent / f".{path.name}.creating-{uuid.uuid4().hex[:12]}"
+        try:
+            with storage_faults(path.parent):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                staging.mkdir()
+                info = _lay_out(staging, name)
                 try:
-                    os.rename(staging, path)     # replaces only a missing or empty folder
+                    os.rename(staging, path)
                 except OSError as exc:
                     if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
                         raise
