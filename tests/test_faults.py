@@ -36,6 +36,16 @@ def many_files(root: Path, dirs: int = 40, per_dir: int = 100) -> Path:
     return root
 
 
+def finish(proc: subprocess.Popen, timeout: float = 30) -> tuple[str, str]:
+    """The output of a process started by a test; killed (not left behind) if it hangs."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
 @pytest.fixture(scope="module")
 def big_tree(tmp_path_factory) -> Path:
     return many_files(tmp_path_factory.mktemp("tree") / "t")
@@ -161,7 +171,7 @@ def test_second_indexer_waits_for_the_same_index_and_refuses_another(lib, tmp_pa
     finally:
         gate.set()
         unsubscribe()
-    out, err = same.communicate(timeout=30)
+    out, err = finish(same)
     assert same.returncode == 0, err          # ...and reports it when it ends
     assert f"indexed {root}: 15 files" in out
     assert first.wait(10)["files"] == 15
@@ -177,7 +187,7 @@ def test_two_index_processes_at_once_never_collide(big_tree, tmp_path):
         env = dict(os.environ, PYTHONPATH=REPO)
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=env) for _ in range(2)]
-        outs = [p.communicate(timeout=60) for p in procs]
+        outs = [finish(p, 60) for p in procs]
         for p, (out, err) in zip(procs, outs):
             assert not any(bad in err for bad in BAD_OUTCOMES), err
             assert p.returncode == 0 or (p.returncode == 1 and "another index" in err), err
@@ -308,3 +318,38 @@ def test_orphaned_index_resumed_during_another_index_fails_clearly_then_resumes(
         assert result["resumed"] and result["files"] == 40
         assert [j["id"] for j in lib.jobs.list(name="core.index")] == [job.id]
         lib.jobs.close()
+
+
+HOLDER = """
+import sys, threading, core
+lib = core.Library.open(sys.argv[1])
+def hold(event):
+    if event.payload.get("phase") == "content":
+        print("holding", flush=True)
+        threading.Event().wait()
+lib.events.subscribe(hold, "job.progress")
+lib.index(sys.argv[2]).wait()
+"""
+
+
+@pytest.mark.timeout(90)
+def test_a_waiting_indexer_carries_on_when_the_first_one_is_killed(tmp_path):
+    root = many_files(tmp_path / "t", dirs=3, per_dir=5)
+    path = tmp_path / "k.vdfs"
+    core.Library.create(path).close()
+    env = dict(os.environ, PYTHONPATH=REPO)
+    first = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(root)],
+                             stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert first.stdout.readline().strip() == "holding"
+        waiter = subprocess.Popen([sys.executable, "-m", "core.cli", "-L", str(path), "index",
+                                   str(root), "--no-progress"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(1.0)
+        assert waiter.poll() is None           # waiting for the first index
+    finally:
+        first.kill()
+        first.wait()
+    out, err = finish(waiter)
+    assert waiter.returncode == 0, err
+    assert "resumed an interrupted index" in out and f"indexed {root}: 15 files" in out

@@ -78,8 +78,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         job = lib.index(args.path, **options)
         last = ""
         while job.status in ("queued", "running"):
+            info = job.info()
+            if info["resumable"] and info["status"] == "running":
+                job.resume()    # the process we were waiting for died: carry on here
             if show:
-                line = _bar(job.info())
+                line = _bar(info)
                 if line != last:
                     sys.stderr.write(line.ljust(len(last)))
                     sys.stderr.flush()
