@@ -16,7 +16,7 @@ from .errors import VdfsError
 
 _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 10, 13, 14
 _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-_READONLY_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM}
+_DENIED_ERRNOS = {errno.EACCES, errno.EPERM}
 
 
 class StorageError(VdfsError):
@@ -48,6 +48,9 @@ def storage_error(exc: BaseException, where: object) -> StorageError | None:
     if kind == "readonly":
         return ReadOnlyStorageError(f"{where} is read-only: vdfs needs to write there "
                                     "(check the folder's permissions or mount)")
+    if kind == "denied":
+        return ReadOnlyStorageError(f"permission denied on {getattr(exc, 'filename', None) or where}"
+                                    ": vdfs needs to read and write there (check its permissions)")
     if kind == "io":
         return StorageError(f"the disk holding {where} failed to read or write ({exc})")
     return None
@@ -77,8 +80,10 @@ def _classify(exc: BaseException) -> str | None:
     if isinstance(exc, OSError):
         if exc.errno in _FULL_ERRNOS:
             return "full"
-        if exc.errno in _READONLY_ERRNOS:
+        if exc.errno == errno.EROFS:
             return "readonly"
+        if exc.errno in _DENIED_ERRNOS:
+            return "denied"
         if exc.errno == errno.EIO:
             return "io"
         return None

@@ -353,3 +353,17 @@ def test_a_waiting_indexer_carries_on_when_the_first_one_is_killed(tmp_path):
     out, err = finish(waiter)
     assert waiter.returncode == 0, err
     assert "resumed an interrupted index" in out and f"indexed {root}: 15 files" in out
+
+
+def test_storage_errors_name_the_place_and_the_remedy(tmp_path):
+    from core.faults import StorageError, storage_error
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    with pytest.raises(OSError) as full:
+        with open("/dev/full", "wb", buffering=0) as f:
+            f.write(b"x")
+    fault = storage_error(full.value, tmp_path)
+    assert isinstance(fault, StorageFullError) and f"disk holding {tmp_path}" in str(fault)
+    assert storage_error(ValueError("not a fault"), tmp_path) is None
+    assert storage_error(FileNotFoundError(2, "gone"), tmp_path) is None
+    assert isinstance(storage_error(OSError(5, "Input/output error"), tmp_path), StorageError)
