@@ -367,3 +367,16 @@ def test_storage_errors_name_the_place_and_the_remedy(tmp_path):
     assert storage_error(ValueError("not a fault"), tmp_path) is None
     assert storage_error(FileNotFoundError(2, "gone"), tmp_path) is None
     assert isinstance(storage_error(OSError(5, "Input/output error"), tmp_path), StorageError)
+
+
+@pytest.mark.timeout(90)
+def test_disk_full_job_wait_raises_promptly_in_process(small_disk, big_tree):
+    from core.jobs import JobFailed
+    with core.Library.create(small_disk.path / "w.vdfs") as opened:
+        job = opened.index(big_tree)
+        t0 = time.monotonic()
+        with pytest.raises(JobFailed, match="no space left on the disk holding"):
+            job.wait(timeout=60)
+        assert time.monotonic() - t0 < 30
+        assert job.status == "failed"
+        opened.jobs.close()
