@@ -380,3 +380,25 @@ def test_disk_full_job_wait_raises_promptly_in_process(small_disk, big_tree):
         assert time.monotonic() - t0 < 30
         assert job.status == "failed"
         opened.jobs.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_killed_hash_worker_is_a_clear_error(tmp_path):
+    from core.errors import VdfsError
+    from core.indexer.hashing import hash_one
+    from core.indexer.hashworker import HashWorker
+    f = tmp_path / "f.bin"
+    f.write_bytes(b"abc")
+    item = (1, str(f), 3, "bin")
+    worker = HashWorker()
+    try:
+        worker.send([item])
+        assert worker.receive()[0] == [hash_one(item)]
+        worker.proc.kill()           # the batch is sent into a dying or dead process
+        with pytest.raises(VdfsError, match="hashing process exited unexpectedly"):
+            worker.send([item])
+            worker.receive()
+        with pytest.raises(VdfsError, match=r"exited unexpectedly \(code -9\)"):
+            worker.send([item])      # dead for sure now
+    finally:
+        worker.close()
