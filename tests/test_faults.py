@@ -111,8 +111,13 @@ def test_disk_full_during_index_fails_promptly_and_resumes(small_disk, big_tree)
 
 
 # ---- a file that becomes a FIFO between walk and hash -----------------------------------------
+SWAPS = {"FIFO": os.mkfifo, "folder": os.mkdir,
+         "symlink": lambda p: os.symlink(p.parent / "a.txt", p)}
+
+
 @pytest.mark.timeout(60)
-def test_file_replaced_by_a_fifo_before_hashing_is_skipped_not_blocking(lib, tmp_path):
+@pytest.mark.parametrize("now", sorted(SWAPS))
+def test_file_replaced_before_hashing_is_skipped_not_blocking(lib, tmp_path, now):
     root = tmp_path / "t"
     root.mkdir()
     (root / "a.txt").write_text("kept")
@@ -123,7 +128,7 @@ def test_file_replaced_by_a_fifo_before_hashing_is_skipped_not_blocking(lib, tmp
     def swap(event):   # job.progress is published in the job's thread as the phase begins
         if event.payload.get("phase") == "content" and not swapped:
             victim.unlink()
-            os.mkfifo(victim)
+            SWAPS[now](victim)
             swapped.append(True)
 
     unsubscribe = lib.events.subscribe(swap, "job.progress")
@@ -133,7 +138,7 @@ def test_file_replaced_by_a_fifo_before_hashing_is_skipped_not_blocking(lib, tmp
         unsubscribe()
     assert swapped
     assert [s["path"] for s in result["skipped"]] == [str(victim)]
-    assert "fifo" in result["skipped"][0]["reason"].lower()
+    assert f"now a {now}" in result["skipped"][0]["reason"]
     assert result["errors"] == [] and result["hashed"] == 1
     assert lib.conn.execute("SELECT content_id FROM entries WHERE name = 'b.bin'"
                             ).fetchone() == (None,)

@@ -27,7 +27,7 @@ _TYPES = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK,
 
 
 def _not_a_file(mode: int) -> str:
-    kind = next((name for test, name in _TYPES if test(mode)), "not a regular file")
+    kind = next((name for test, name in _TYPES if test(mode)), "something else")
     return f"changed while indexing (now {kind}, not a regular file): not hashed"
 
 
