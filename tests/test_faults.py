@@ -407,3 +407,29 @@ def test_a_killed_hash_worker_is_a_clear_error(tmp_path):
             worker.send([item])      # dead for sure now
     finally:
         worker.close()
+
+
+@pytest.mark.timeout(60)
+def test_model_with_a_blob_too_big_for_the_disk_is_refused_whole(small_disk):
+    from dataclasses import dataclass
+
+    import numpy as np
+
+    from core.sdk import blob_data, model
+
+    @model(version="1.0.0", scope="standalone", extension_id="com.example.faults")
+    @dataclass
+    class Big:
+        name: str
+        data: "np.ndarray | None" = blob_data(compression="zstd")
+
+    with core.Library.create(small_disk.path / "m.vdfs") as opened:
+        api = opened.vdfs()
+        noise = np.random.default_rng(1).random(300_000)      # 2.4 MB of incompressible floats
+        with pytest.raises(StorageFullError, match="no space left"):
+            api.create_model(Big(name="too big", data=noise))
+        counts = [opened.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("models", "metadata_blobs", "model_blobs")]
+        assert counts == [0, 0, 0]
+        api.create_model(Big(name="fits", data=noise[:100]))
+        assert opened.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 1
