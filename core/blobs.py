@@ -28,6 +28,7 @@ import zstandard
 
 from .clock import now_iso
 from .errors import VdfsError
+from .faults import storage_faults
 
 MAGIC = b"VDNA"            # vdfs n-dimensional array
 COMPRESSIONS = ("zstd", None)
@@ -178,10 +179,11 @@ def put_blob(conn: sqlite3.Connection, raw: bytes, blob_type: str, *,
         return int(row[0])
     stored = _compressor().compress(raw) if compression == "zstd" else raw
     now = now_iso()
-    cur = conn.execute(
-        "INSERT INTO metadata_blobs (blob_hash, blob_data, blob_type, size_bytes, compression, "
-        "reference_count, created_at, last_accessed_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-        (digest, stored, blob_type, len(raw), compression, now, now))
+    with storage_faults(conn):   # disk full: a clear error; the caller's transaction rolls back
+        cur = conn.execute(
+            "INSERT INTO metadata_blobs (blob_hash, blob_data, blob_type, size_bytes, compression, "
+            "reference_count, created_at, last_accessed_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+            (digest, stored, blob_type, len(raw), compression, now, now))
     if counters:
         counters.writes += 1
     return int(cur.lastrowid)

@@ -68,7 +68,9 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def check_readable(path: Path) -> int:
-    """Open read-only, prove the file is SQLite and return its schema version; writes nothing."""
+    """Open read-only, prove the file is a vdfs database and return its schema version; writes
+    nothing. An empty file (or one without a schema) is refused: SQLite would take it for a new
+    database, and the library would open silently with nothing in it."""
     # Without a WAL to replay, read as immutable so that not even -shm/-wal files appear.
     has_wal = Path(f"{path}-wal").exists()
     uri = f"file:{path}?mode=ro" + ("" if has_wal else "&immutable=1")
@@ -79,10 +81,14 @@ def check_readable(path: Path) -> int:
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        if version:
-            ok = conn.execute("PRAGMA quick_check").fetchone()[0]
-            if ok != "ok":
-                raise CorruptLibraryError(f"{path}: integrity check failed: {ok}")
+        if not version:
+            what = "empty (0 bytes)" if Path(path).stat().st_size == 0 else \
+                "an empty database (no vdfs schema)"
+            raise CorruptLibraryError(f"{path} is {what}: it is damaged or was never written; "
+                                      "restore it from a backup")
+        ok = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if ok != "ok":
+            raise CorruptLibraryError(f"{path}: integrity check failed: {ok}")
         return version
     except sqlite3.DatabaseError as exc:
         raise CorruptLibraryError(f"{path}: not a readable SQLite database ({exc})") from exc

@@ -6,9 +6,11 @@ reached through the methods here, so the public names of DESIGN §6 stay in one 
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
+import shutil
 import socket
 import sqlite3
 import threading
@@ -20,6 +22,7 @@ from . import db
 from .clock import now_iso
 from .device import current_device
 from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
+from .faults import ReadOnlyStorageError, storage_faults
 
 if TYPE_CHECKING:  # pragma: no cover
     from .jobs import Job
@@ -47,27 +50,31 @@ class Library:
     def create(cls, path: str | os.PathLike[str], name: str | None = None) -> "Library":
         """Make a new library folder at `path` (which must not hold a library yet)."""
         path = Path(path).expanduser().absolute()
-        if (path / LIBRARY_JSON).exists() or (path / LIBRARY_DB).exists():
-            raise LibraryExistsError(f"{path} already holds a library: use Library.open()")
-        if path.exists() and not path.is_dir():
-            raise NotALibraryError(f"{path} is a file, not a folder")
-        if path.exists() and any(path.iterdir()):
-            raise LibraryExistsError(f"{path} is a folder that is not empty: choose a new path")
-        path.mkdir(parents=True, exist_ok=True)
-        for sub in ("sidecars", "logs/extensions"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
-        _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
-        device_uuid, _ = current_device()
-        info = {
-            "id": str(uuid.uuid4()),
-            "name": name or path.name.removesuffix(".vdfs"),
-            "device_id": str(device_uuid),
-            "schema_version": db.latest_library_version(),
-            "created_at": now_iso(),
-        }
-        _write_json(path / LIBRARY_JSON, info)
-        return cls(path, info)
+        in_place = path.is_dir()   # an empty folder the user made (a mount point, perhaps)
+        _refuse_existing(path)
+        name = name or path.name.removesuffix(".vdfs")
+        if in_place:
+            with storage_faults(path):
+                return cls(path, _lay_out(path, name))
+        # A new folder is built aside and renamed into place: a process opening `path`
+        # meanwhile (a second `vdfs index` of a new library) sees no library or a whole one.
+        staging = path.parent / f".{path.name}.creating-{uuid.uuid4().hex[:12]}"
+        try:
+            with storage_faults(path.parent):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                staging.mkdir()
+                info = _lay_out(staging, name)
+                try:
+                    os.rename(staging, path)
+                except OSError as exc:
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+                        raise
+                    _refuse_existing(path)       # says what is there now
+                    raise LibraryExistsError(f"{path} was created meanwhile") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        with storage_faults(path):
+            return cls(path, info)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, resume_jobs: bool = False) -> "Library":
@@ -101,14 +108,16 @@ class Library:
                 "upgrade vdfs to open it")
         if (path / JOBS_DB).exists():
             db.check_readable(path / JOBS_DB)
-        _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
-        _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
-        for sub in ("sidecars", "logs/extensions"):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        if info.get("schema_version") != latest:
-            info["schema_version"] = latest
-            _write_json(meta, info)
-        lib = cls(path, info)
+        _check_writable(path)
+        with storage_faults(path):
+            _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
+            _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
+            for sub in ("sidecars", "logs/extensions"):
+                (path / sub).mkdir(parents=True, exist_ok=True)
+            if info.get("schema_version") != latest:
+                info["schema_version"] = latest
+                _write_json(meta, info)
+            lib = cls(path, info)
         # Installed extensions come back with the library, so their agents see new events.
         if lib.conn.execute("SELECT 1 FROM extensions WHERE enabled = 1 LIMIT 1").fetchone():
             lib.extensions.load_installed()
@@ -261,6 +270,42 @@ def _query_service() -> Any:
 
 
 _QUERY_SERVICE: Any = None
+
+
+def _refuse_existing(path: Path) -> None:
+    if (path / LIBRARY_JSON).exists() or (path / LIBRARY_DB).exists():
+        raise LibraryExistsError(f"{path} already holds a library: use Library.open()")
+    if path.exists() and not path.is_dir():
+        raise NotALibraryError(f"{path} is a file, not a folder")
+    if path.exists() and any(path.iterdir()):
+        raise LibraryExistsError(f"{path} is a folder that is not empty: choose a new path")
+
+
+def _check_writable(path: Path) -> None:
+    """SQLite needs to write the folder (its -wal and -shm files) and both databases."""
+    for target in (path, path / LIBRARY_DB, path / JOBS_DB):
+        if target.exists() and not os.access(target, os.W_OK):
+            raise ReadOnlyStorageError(
+                f"{path} is read-only{'' if target == path else f' ({target.name})'}: vdfs "
+                "needs to write there (check the folder's permissions or mount)")
+
+
+def _lay_out(folder: Path, name: str) -> dict[str, Any]:
+    """Fill an empty folder with a new library's files; return its library.json content."""
+    for sub in ("sidecars", "logs/extensions"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    _migrate_file(folder / LIBRARY_DB, db.library_migrations(), "library.db")
+    _migrate_file(folder / JOBS_DB, db.jobs_migrations(), "jobs.db")
+    device_uuid, _ = current_device()
+    info = {
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "device_id": str(device_uuid),
+        "schema_version": db.latest_library_version(),
+        "created_at": now_iso(),
+    }
+    _write_json(folder / LIBRARY_JSON, info)
+    return info
 
 
 def _migrate_file(path: Path, migrations: list[tuple[int, str]], what: str) -> int:

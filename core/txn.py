@@ -12,6 +12,8 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+from .faults import storage_faults
+
 _state = threading.local()
 
 
@@ -38,13 +40,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    try:
-        conn.execute("COMMIT")
-    except BaseException:
-        pending.pop(id(conn), None)
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+    with storage_faults(conn):     # a full disk usually shows at COMMIT: say so plainly
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            pending.pop(id(conn), None)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
     for callback in pending.pop(id(conn), []):
         callback()
 

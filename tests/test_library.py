@@ -109,3 +109,30 @@ def test_an_old_library_upgrades_in_place(tmp_path):
     assert json.loads((path / "library.json").read_text())["schema_version"] == \
         db.latest_library_version()
     lib.close()
+
+
+@pytest.mark.parametrize("which", ["library.db", "jobs.db"])
+def test_open_refuses_an_empty_database_file(tmp_path, which):
+    """A zero-byte file (a crash while creating it, a failed copy) is not an empty library."""
+    path = tmp_path / "e.vdfs"
+    core.Library.create(path).close()
+    for extra in (f"{which}-wal", f"{which}-shm"):
+        (path / extra).unlink(missing_ok=True)
+    (path / which).write_bytes(b"")
+    before = _digest(path)
+    with pytest.raises(core.CorruptLibraryError, match=f"{which}.*empty"):
+        core.Library.open(path)
+    assert _digest(path) == before
+
+
+def test_open_refuses_a_truncated_database(tmp_path):
+    path = tmp_path / "t.vdfs"
+    lib = core.Library.create(path)
+    lib.conn.executemany("INSERT INTO tags (uuid, name, created_at) VALUES (?, ?, 'n')",
+                         [(i.to_bytes(16, "big"), f"t{i}" * 50) for i in range(2000)])
+    lib.close()
+    data = (path / "library.db").read_bytes()
+    assert len(data) > 64 * 1024
+    (path / "library.db").write_bytes(data[: len(data) // 2])
+    with pytest.raises(core.CorruptLibraryError, match="library.db"):
+        core.Library.open(path)

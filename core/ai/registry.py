@@ -20,10 +20,15 @@ from typing import Any, Iterator
 import httpx
 
 from ..clock import now_iso
+from ..faults import storage_error
 from ..paths import models_dir
 from .sources import ModelError, ModelIntegrityError, ModelSource
 
-_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Names and categories become a folder and a file name: letters, digits, _ . - only, not
+# starting with a dot (so no "." or ".." segment, no hidden file), and short enough that the
+# stored name stays far below the file system's 255-byte limit.
+MAX_NAME = 128
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 CHUNK = 1 << 16
 
 
@@ -62,14 +67,24 @@ class ModelRegistry:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as lock:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock = open(self.root / ".lock", "a+")
+        except OSError as exc:
+            raise ModelError(f"cannot update the model registry: "
+                             f"{storage_error(exc, self.root) or exc}") from exc
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             data = self._read()
             yield data
             tmp = self.index_path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self.index_path)
+            try:
+                tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, self.index_path)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise ModelError(f"cannot update the model registry: "
+                                 f"{storage_error(exc, self.root) or exc}") from exc
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -103,8 +118,12 @@ class ModelRegistry:
         """Store (and verify) the model's bytes, then record it. Re-registering the same bytes
         is a no-op; new bytes replace the old file."""
         for what, value in (("name", name), ("category", category)):
-            if not isinstance(value, str) or not _NAME.match(value) or ":" in value:
-                raise ModelError(f"model {what} must match {_NAME.pattern}, got {value!r}")
+            if not isinstance(value, str) or not _NAME.fullmatch(value):
+                raise ModelError(f"model {what} must match {_NAME.pattern} (letters, digits, "
+                                 f"_ . -; not starting with a dot), got {value!r}")
+            if len(value) > MAX_NAME:
+                raise ModelError(f"model {what} must be at most {MAX_NAME} characters, got "
+                                 f"{len(value)}")
         if not isinstance(source, ModelSource):
             raise ModelError(f"source must be a ModelSource, got {type(source).__name__}")
         file = digest = None
@@ -130,6 +149,17 @@ class ModelRegistry:
             (self.root / model.file).unlink(missing_ok=True)
 
     def _store(self, category: str, name: str, source: ModelSource) -> tuple[str, str]:
+        """Write to a temporary file in the model's own folder (same file system, so the final
+        rename is atomic); a full disk or read-only folder is a ModelError, nothing kept."""
+        try:
+            return self._write(category, name, source)
+        except OSError as exc:
+            fault = storage_error(exc, self.root)
+            if fault is None:
+                raise ModelError(f"cannot store model {category}:{name}: {exc}") from exc
+            raise ModelError(f"cannot store model {category}:{name}: {fault}") from exc
+
+    def _write(self, category: str, name: str, source: ModelSource) -> tuple[str, str]:
         folder = self.root / category
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..clock import now_iso
+from ..faults import storage_faults
 from ..paths import vdfs_home
 from .loaders import OllamaClient, OnnxModel, OpenAIClient
 from .registry import ModelRegistry, RegisteredModel
@@ -29,10 +30,14 @@ class AiSettings:
             return {"preference": "local", "consent": {}}
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        try:
+            with storage_faults(self.path.parent):   # a full disk keeps the old settings
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @property
     def preference(self) -> str:

@@ -23,6 +23,21 @@ class ConsentRequired(ModelError):
     """A cloud model is used before the user recorded consent, or against their preference."""
 
 
+# A file's format ends its stored name, so it comes from this fixed set (lower case).
+FILE_FORMATS = frozenset({"onnx", "gguf", "ggml", "safetensors", "bin", "pt", "pth", "ckpt",
+                          "tflite", "pb", "npy", "npz", "json", "txt", "model", "vocab"})
+SERVED_FORMATS = {"ollama": "ollama", "openai": "openai"}   # kind -> its only format
+KINDS = ("bundled", "local", "download", *SERVED_FORMATS)
+
+
+def _inferred_format(suffix: str, origin: str) -> str:
+    fmt = suffix.lstrip(".").lower() or "onnx"
+    if fmt not in FILE_FORMATS:
+        raise ModelError(f"cannot tell the model format of {origin}: format {fmt!r} is not one "
+                         f"of {sorted(FILE_FORMATS)}; pass format=")
+    return fmt
+
+
 @dataclass(frozen=True)
 class ModelSource:
     """One of: bundled(data), local(path), download(url, sha256), ollama(model), openai(model)."""
@@ -38,6 +53,14 @@ class ModelSource:
     api_key_env: str | None = None
     format: str = "onnx"
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ModelError(f"model source kind must be one of {list(KINDS)}, got {self.kind!r}")
+        allowed = {SERVED_FORMATS[self.kind]} if self.kind in SERVED_FORMATS else FILE_FORMATS
+        if self.format not in allowed:
+            raise ModelError(f"model format must be one of {sorted(allowed)} for a {self.kind} "
+                             f"source, got {self.format!r}")
+
     @classmethod
     def bundled(cls, data: bytes, format: str = "onnx") -> "ModelSource":
         if not isinstance(data, (bytes, bytearray)) or not data:
@@ -49,7 +72,7 @@ class ModelSource:
         p = Path(path)
         if not p.is_file():
             raise ModelError(f"local model file {p} does not exist")
-        return cls("local", path=str(p), format=format or p.suffix.lstrip(".") or "onnx")
+        return cls("local", path=str(p), format=format or _inferred_format(p.suffix, str(p)))
 
     @classmethod
     def download(cls, url: str, sha256: str, format: str | None = None) -> "ModelSource":
@@ -58,7 +81,7 @@ class ModelSource:
         if not isinstance(sha256, str) or len(sha256) != 64 or not all(
                 c in "0123456789abcdef" for c in sha256.lower()):
             raise ModelError(f"sha256 must be 64 hex digits, got {sha256!r}")
-        fmt = format or Path(urlparse(url).path).suffix.lstrip(".") or "onnx"
+        fmt = format or _inferred_format(Path(urlparse(url).path).suffix, url)
         return cls("download", url=url, sha256=sha256.lower(), format=fmt)
 
     @classmethod
@@ -83,7 +106,7 @@ class ModelSource:
         if "path" in data:
             return cls.local(data["path"])
         if "url" in data:
-            return cls.download(data["url"], data["sha256"])
+            return cls.download(data["url"], data.get("sha256"))  # type: ignore[arg-type]
         if "ollama" in data:
             return cls.ollama(data["ollama"], data.get("base_url", "http://127.0.0.1:11434"))
         if "openai" in data:

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import sqlite3
 import sys
 
 from ..errors import VdfsError
@@ -44,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except VdfsError as exc:
         print(f"vdfs: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as exc:   # a fault no layer below named: still one line
+        from ..faults import storage_error
+        shown = storage_error(exc, library_path(args)) or exc
+        print(f"vdfs: {shown}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("vdfs: interrupted", file=sys.stderr)

@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
 
 
 def _open(args: argparse.Namespace, create: bool = False):
-    from ..errors import NotALibraryError
+    from ..errors import LibraryExistsError, NotALibraryError
     from ..library import Library
     path = Path(library_path(args))
     try:
@@ -42,8 +42,12 @@ def _open(args: argparse.Namespace, create: bool = False):
     except NotALibraryError:
         if not create or path.exists():
             raise
+    try:
+        lib = Library.create(path)
+    except LibraryExistsError:   # another process created it a moment ago: use it
+        return Library.open(path)
     print(f"created library {path}", file=sys.stderr)
-    return Library.create(path)
+    return lib
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -74,8 +78,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         job = lib.index(args.path, **options)
         last = ""
         while job.status in ("queued", "running"):
+            info = job.info()
+            if info["resumable"] and info["status"] == "running":
+                job.resume()    # the process we were waiting for died: carry on here
             if show:
-                line = _bar(job.info())
+                line = _bar(info)
                 if line != last:
                     sys.stderr.write(line.ljust(len(last)))
                     sys.stderr.flush()

@@ -4,7 +4,9 @@
     result = job.wait()                 # {"files": ..., "created": ..., "errors": [...], ...}
 
 Indexing the same location again resumes an interrupted job for it (SIGKILL included) instead
-of starting over; a folder inside a location re-indexes just that subtree.
+of starting over; a folder inside a location re-indexes just that subtree. One index runs per
+library at a time: asking for the running one again returns it (to wait for), asking for
+another while it runs raises IndexBusyError naming the running job and its process.
 """
 from __future__ import annotations
 
@@ -13,17 +15,19 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VdfsError
+from ..faults import STORAGE_ERRORS
 from ..jobs import register_job
 from ..locations import (Location, LocationError, add_location, get_location,
                          location_for_path, normalize_path)
 from .job import DEFAULT_BATCH, JOB_NAME, PHASES, run_index
+from .lock import IndexBusyError, busy_message, starting
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..jobs import Job
     from ..library import Library
 
-__all__ = ["start_index", "run_index", "resolve_target", "IndexOptionError", "JOB_NAME",
-           "PHASES"]
+__all__ = ["start_index", "run_index", "resolve_target", "IndexOptionError", "IndexBusyError",
+           "JOB_NAME", "PHASES"]
 
 register_job(JOB_NAME, run_index)
 
@@ -74,16 +78,24 @@ def start_index(lib: "Library", path_or_location: Any, **options: Any) -> "Job":
         value = options[key]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise IndexOptionError(f"index option {key} must be a positive int, got {value!r}")
-    loc, root = resolve_target(lib, path_or_location)
-    match = {"location_uuid": str(loc.uuid), "path": root}
-    for info in lib.jobs.list(status="running", name=JOB_NAME):
-        args = info.get("args") or {}
-        if all(args.get(k) == v for k, v in match.items()) and not info.get("resumable"):
-            return lib.jobs.get(info["id"])    # already running: one indexer per folder
-    job = lib.jobs.find_unfinished(JOB_NAME, match)
-    if job is not None:
-        return job.resume()
-    args = {"location_id": loc.id, **match, "batch_size": options.get("batch_size", DEFAULT_BATCH)}
-    if "workers" in options:
-        args["workers"] = options["workers"]
-    return lib.jobs.submit(JOB_NAME, args)
+    with starting(lib):   # another process deciding at the same moment waits for this one
+        loc, root = resolve_target(lib, path_or_location)
+        match = {"location_uuid": str(loc.uuid), "path": root}
+        for info in lib.jobs.list(status="running", name=JOB_NAME):
+            if info.get("resumable"):
+                continue
+            args = info.get("args") or {}
+            if all(args.get(k) == v for k, v in match.items()):
+                return lib.jobs.get(info["id"])    # the same index is running: wait for it
+            raise IndexBusyError(busy_message(info["id"], info.get("owner_pid")))
+        job = lib.jobs.find_unfinished(JOB_NAME, match)
+        if job is not None:
+            return job.resume()
+        job = lib.jobs.find_failed(JOB_NAME, match, because=(*STORAGE_ERRORS, IndexBusyError))
+        if job is not None:    # a full disk or another indexer stopped it: carry on from there
+            return lib.jobs.retry(job.id)
+        args = {"location_id": loc.id, **match,
+                "batch_size": options.get("batch_size", DEFAULT_BATCH)}
+        if "workers" in options:
+            args["workers"] = options["workers"]
+        return lib.jobs.submit(JOB_NAME, args)   # running (claimed) before the lock is let go

@@ -5,7 +5,9 @@ per file 3x slower; parallelism comes from giving a second process one big stati
 """
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 from ..identity import content_hash_fd
 from ..kinds import SNIFF_BYTES, content_type, detect
@@ -16,16 +18,34 @@ Item = tuple[int, "str | bytes", int, "str | None"]
 Result = tuple[int, "str | None", str, "tuple[str, str | None] | None", "str | None"]
 
 
+# Non-blocking: a path that became a FIFO (or a device) after the walk must not block the open;
+# no-follow: a path that became a symlink is not followed. The type is checked after the open,
+# on the very file opened, so nothing can swap it in between.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_TYPES = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _not_a_file(mode: int) -> str:
+    kind = next((name for test, name in _TYPES if test(mode)), "something else")
+    return f"changed while indexing (now {kind}, not a regular file): not hashed"
+
+
 def hash_one(item: Item) -> Result:
     eid, path, size, ext = item
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         return eid, None, "", None, "vanished before it was hashed"
     except OSError as exc:
+        if exc.errno == errno.ELOOP:     # O_NOFOLLOW met a symlink where the file was
+            return eid, None, "", None, "changed while indexing (now a symlink): not hashed"
         return eid, None, "", None, f"cannot read: {exc.strerror or exc}"
     try:
-        now = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return eid, None, "", None, _not_a_file(st.st_mode)
+        now = st.st_size
         if now != size:
             return eid, None, "", None, "changed while indexing (size differs): next index"
         digest = content_hash_fd(fd, size)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..errors import VdfsError
 from .hashing import Item, Result, hash_batch
 
 
@@ -26,6 +27,10 @@ def _write_frame(stream, data: bytes) -> None:
     stream.write(len(data).to_bytes(8, "little"))
     stream.write(data)
     stream.flush()
+
+
+class HashWorkerError(VdfsError):
+    """A hashing helper process died mid-batch."""
 
 
 class HashWorker:
@@ -45,7 +50,10 @@ class HashWorker:
 
     def send(self, items: list[Item]) -> None:
         import pickle
-        _write_frame(self.proc.stdin, pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            _write_frame(self.proc.stdin, pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+        except (BrokenPipeError, ValueError) as exc:   # it died; ValueError: pipe closed
+            raise self._died() from exc
         self.in_flight = True
 
     def receive(self) -> tuple[list[Result], float]:
@@ -53,9 +61,18 @@ class HashWorker:
         import pickle
         data = _read_frame(self.proc.stdout)
         if data is None:
-            raise RuntimeError(f"hash worker exited (code {self.proc.poll()})")
+            raise self._died()
         self.in_flight = False
         return pickle.loads(data)
+
+    def _died(self) -> "HashWorkerError":
+        """Killed (out of memory, say): the job fails clearly, and resumes when run again."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except Exception:
+            code = self.proc.poll()
+        return HashWorkerError(f"a hashing process exited unexpectedly (code {code}); "
+                               "index again to carry on")
 
     def close(self) -> None:
         if self.in_flight:          # stopped mid-batch (pause, cancel, error): nobody reads it

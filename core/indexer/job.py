@@ -32,6 +32,7 @@ from ..metadata import delete_unused_content
 from . import content
 from .aggregate import aggregate
 from .content import ContentIdentifier
+from .lock import IndexLock
 from .prefetch import Prefetcher
 from .process import Processor
 from .split import discover_split
@@ -324,5 +325,12 @@ class IndexRun:
 
 def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_BATCH,
               workers: int | None = None, **_ignored: Any) -> dict[str, Any]:
-    """Index `path` (the location's root or a folder inside it) into the location's entries."""
-    return IndexRun(ctx, location_id, path, batch_size, workers).run()
+    """Index `path` (the location's root or a folder inside it) into the location's entries.
+
+    The process holds the library's index lock for the whole run, so a second run — however
+    it was started — is refused with who runs the first instead of colliding with it."""
+    lock = IndexLock(ctx.lib, ctx.job_id).acquire()
+    try:
+        return IndexRun(ctx, location_id, path, batch_size, workers).run()
+    finally:
+        lock.release()

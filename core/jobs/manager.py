@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import sqlite3
 import threading
 import time
 import traceback
@@ -18,6 +19,7 @@ from typing import Any, Callable
 
 from ..clock import utc_now
 from ..events import Event
+from ..faults import storage_error
 from . import codec
 from .context import JobContext, RunFlags
 from .errors import JobCancelled, JobError, JobFailed, StopJob
@@ -51,6 +53,9 @@ class Job:
         row = self._m.store.get(self.id)
         if row is None:
             raise JobError(f"no job {self.id} in {self._m.store.path}")
+        ended = self._m._ended.get(self.id)
+        if ended is not None and row["status"] == "running" and row["owner"] == self._m.owner:
+            row.update(ended)     # it ended here, but jobs.db could not record it
         return row
 
     @property
@@ -124,6 +129,7 @@ class JobManager:
         self.store = JobStore(lib.jobs_db_path)
         self.owner = new_owner()
         self._running: dict[str, RunFlags] = {}
+        self._ended: dict[str, dict[str, Any]] = {}   # ends jobs.db could not record
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -222,21 +228,16 @@ class JobManager:
             status = _STOP_STATUS.get(stop.reason, "queued")
         except BaseException as exc:  # the job's own failure: record it, never crash the thread
             status = "failed"
-            error = f"{type(exc).__name__}: {exc}\n--\n{traceback.format_exc()}"
+            shown = storage_error(exc, self.lib.path) or exc   # a full disk says so plainly
+            error = f"{type(shown).__name__}: {shown}\n--\n{traceback.format_exc()}"
             log.info("job %s (%s) failed: %s", job_id, spec.name, exc)
         finally:
             if ctx is not None:
                 try:
                     ctx.close()
-                except Exception:
-                    log.exception("closing job %s", job_id)
-            try:
-                if status == "queued":
-                    self.store.finish(job_id, self.owner, "queued")
-                else:
-                    self.store.finish(job_id, self.owner, status, result=result, error=error)
-            except Exception:
-                log.exception("recording the end of job %s", job_id)
+                except Exception as exc:   # e.g. the last progress cannot be stored
+                    log.info("closing job %s: %s", job_id, exc)
+            self._record_end(job_id, status, result, error)
             with self._lock:
                 self._running.pop(job_id, None)
                 self._threads.pop(job_id, None)
@@ -244,6 +245,23 @@ class JobManager:
             self._status_event(job_id, spec.name, status, row.get("extension_id"),
                                error.split("\n--\n")[0] if error else None)
             release_thread_connection(self.lib)   # this thread ends: do not leak its conn
+
+    def _record_end(self, job_id: str, status: str, result: str | None,
+                    error: str | None) -> None:
+        """Store how the job ended. When jobs.db cannot take it (a full disk), try a shorter
+        record, and failing that keep the outcome in memory: handles in this process see it at
+        once (so `wait()` returns rather than waiting for a timeout), and once this process
+        exits the stored row — still `running`, owner dead — is resumable."""
+        short = error.split("\n--\n")[0] if error else None
+        for attempt in (error, short):
+            try:
+                self.store.finish(job_id, self.owner, status, result=result, error=attempt)
+                self._ended.pop(job_id, None)
+                return
+            except (sqlite3.Error, OSError) as exc:
+                log.info("recording the end of job %s: %s", job_id, exc)
+        self._ended[job_id] = {"status": status, "result": result, "error": short,
+                               "owner": None}
 
     # ---- control -------------------------------------------------------------------------
     def _control(self, job_id: str, what: str) -> None:
@@ -312,6 +330,30 @@ class JobManager:
             if all(k in args and args[k] == v for k, v in want.items()):
                 return Job(self, row["id"])
         return None
+
+    def find_failed(self, name: str, match_args: dict[str, Any],
+                    because: tuple[type[BaseException], ...]) -> Job | None:
+        """The newest job `name` whose args contain `match_args`, if it failed with one of the
+        errors `because` — faults of its surroundings (a full disk, a read-only folder), after
+        which its work and checkpoint are intact: it should resume (`retry`), not start over."""
+        want = codec.loads(codec.dumps(match_args, what="match_args"))
+        kinds = {cls.__name__ for cls in because}
+        for row in self.store.list(name=name):
+            args = codec.loads(row["args"]) or {}
+            if all(k in args and args[k] == v for k, v in want.items()):
+                ok = row["status"] == "failed" and \
+                    (row["error"] or "").split(":", 1)[0] in kinds
+                return Job(self, row["id"]) if ok else None
+        return None
+
+    def retry(self, job_id: str) -> Job:
+        """Run a failed job again here, from its last checkpoint."""
+        row = self.store.get(job_id)
+        if row is None or not self.store.reopen(job_id):
+            raise JobError(f"job {job_id} has not failed; only a failed job can be retried")
+        self._status_event(job_id, row["name"], "queued", row.get("extension_id"))
+        self._start(job_id)
+        return Job(self, job_id)
 
     def resume_pending(self) -> list[Job]:
         """Restart every queued or orphaned job (not the paused ones: a person paused those)."""

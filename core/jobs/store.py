@@ -140,6 +140,12 @@ class JobStore:
             (status, now, done, error, job_id, *expect))
         return cur.rowcount == 1
 
+    def reopen(self, job_id: str) -> bool:
+        """Queue a failed job again, its checkpoint kept, so that it can be claimed and resumed."""
+        cur = self._exec("UPDATE jobs SET status='queued', finished_at=NULL, updated_at=? "
+                         "WHERE id=? AND status='failed'", (now_iso(), job_id))
+        return cur.rowcount == 1
+
     def request(self, job_id: str, control: str | None) -> None:
         self._exec("UPDATE jobs SET control=?, updated_at=? WHERE id=?",
                    (control, now_iso(), job_id))

@@ -1,0 +1,95 @@
+"""One indexer per library at a time, across processes.
+
+Two indexers writing one library would both insert the paths the other is inserting (a UNIQUE
+failure), and a first load drops the entries indexes library-wide. So:
+
+* `starting(lib)` serialises the decision "wait for the running index, refuse, resume or
+  submit" between processes (held for milliseconds, waited for);
+* `IndexLock` is held by the process running an index job for as long as it runs; a second run
+  (a resume from another process, say) is refused at once with who holds it.
+
+Both are `flock`s on files in the library folder, so a process that dies releases them.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import VdfsError
+from ..faults import storage_error
+
+RUN_LOCK = "index.lock"
+START_LOCK = "index-start.lock"
+START_WAIT = 30.0   # seconds another process's start decision may take at most
+
+
+class IndexBusyError(VdfsError):
+    """Another index of this library is running; the message names its job and process."""
+
+
+def _open(path: Path) -> int:
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        raise (storage_error(exc, path.parent) or exc) from exc
+
+
+def busy_message(job_id: str | None, pid: Any) -> str:
+    job = f"job {job_id[:8]}" if job_id else "job unknown"
+    return (f"another index of this library is running ({job}, pid {pid}): wait for it to "
+            "finish (`vdfs jobs` shows it), then index again")
+
+
+@contextmanager
+def starting(lib: Any, wait: float = START_WAIT) -> Iterator[None]:
+    """Hold the library's start lock: one process at a time decides what to index."""
+    fd = _open(Path(lib.path) / START_LOCK)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexBusyError(
+                        f"another process has been starting an index of {lib.path} for "
+                        f"{wait:.0f} s; try again") from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)     # closing the descriptor releases the lock
+
+
+class IndexLock:
+    """Held by the process that runs an index job, for the whole run."""
+
+    def __init__(self, lib: Any, job_id: str):
+        self.path = Path(lib.path) / RUN_LOCK
+        self.job_id = job_id
+        self.fd: int | None = None
+
+    def acquire(self) -> "IndexLock":
+        fd = _open(self.path)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+            os.close(fd)
+            raise IndexBusyError(busy_message(*(holder + ["?", "?"])[:2])) from None
+        try:   # who holds it, for the message another process shows
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{self.job_id} {os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass   # a full disk: the lock holds all the same, only the message is poorer
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
