@@ -6,6 +6,7 @@ bound `:parameters` (coerced to their field's type; a missing one is named), thi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from typing import Any
@@ -89,7 +90,7 @@ def fast_binder(slots: list):
     return run
 
 
-_PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi"})
+_PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi", "lower"})
 
 
 def _resolve(slot: Any, ctx: BindContext) -> Any:
@@ -110,10 +111,12 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
                 text=ctx.text, pos=_param_pos(ctx.text, v.name),
                 suggestion=(":" + closest(v.name, known)) if closest(v.name, known) else None)
         raw = ctx.params[v.name]
-        if tf.startswith("item"):
-            raw = list(raw)[int(tf[4:])]
-            tf = ""
+        first, _, rest = tf.partition(",")
+        if first.startswith("item"):
+            raw, tf = list(raw)[int(first[4:])], rest
         try:
+            if first == "list":        # a whole list as one value (sqlgen.big_list)
+                return _list_value([_coerce_param(x, typ, ctx) for x in raw], rest)
             value = _coerce_param(raw, typ, ctx)
         except CoercionError as exc:
             raise VdfsSyntaxError(f"parameter :{v.name}: {exc}", text=ctx.text,
@@ -121,6 +124,18 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
     else:
         value = v.value
     return _transform(value, tf)
+
+
+def _list_value(values: list, tf: str) -> Any:
+    """A list parameter bound as one value: each item transformed, then, for SQLite's
+    json_each, JSON text (uuid bytes as the upper-case hex SQLite's hex() gives)."""
+    steps = [t for t in tf.split(",") if t]
+    for step in steps:
+        if step != "json":
+            values = [_transform(x, step) for x in values]
+    if "json" in steps:
+        return json.dumps([x.hex().upper() if isinstance(x, bytes) else x for x in values])
+    return values
 
 
 def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
@@ -154,6 +169,8 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
 def _transform(value: Any, tf: str) -> Any:
     if not tf:
         return value
+    if tf == "lower":
+        return value.lower() if isinstance(value, str) else value
     if tf == "nonneg":
         if value < 0:
             raise VdfsSyntaxError(f"limit and offset must be ≥ 0, not {value}")

@@ -117,8 +117,8 @@ class Lowerer:
             end = ir.TimeAt(value.spec, value.type, "end")
             if op == "=":
                 return ir.And((ir.Cmp(ref, ">=", start), ir.Cmp(ref, "<", end)))
-            if op == "!=":
-                return ir.Or((ir.Cmp(ref, "<", start), ir.Cmp(ref, ">=", end)))
+            if op == "!=":     # the negation, so a missing time is != every interval
+                return ir.Not(ir.And((ir.Cmp(ref, ">=", start), ir.Cmp(ref, "<", end))))
             edge, new_op = _FLIP_INTERVAL[op]
             return ir.Cmp(ref, new_op, ir.TimeAt(value.spec, value.type, edge))
         return ir.Cmp(ref, op, value)

@@ -1,0 +1,76 @@
+"""One meaning for every query: two-valued logic, files and folders, `in` paths, times, the
+paths of duplicate groups and big list parameters, checked on every route of a real library."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+import core
+from core.query_service import engine_for
+from vdfs_query import VdfsSyntaxError
+
+ROUTES = ("sqlite", "duckdb", "scan")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    base = tmp_path_factory.mktemp("sem")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VDFS_HOME", str(base / "home"))
+        mp.setenv("VDFS_DEVICE_NAME", "test-device")
+        root = base / "tree"
+        files = {"photos/a.png": b"a" * 3000, "photos/b.svg": b"b" * 10, "photos/README": b"r" * 50,
+                 "doc/notes.txt": b"same", "doc/deep/copy.txt": b"same", "doc/Makefile": b"m" * 7}
+        for rel, data in files.items():
+            p = root / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        lib = core.Library.create(base / "lib.vdfs")
+        lib.index(str(root)).wait(timeout=60)
+        yield lib, root
+        lib.close()
+
+
+def names(lib, q, route, **params):
+    return sorted(r["name"] for r in engine_for(lib).run(q, params, route=route).rows())
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_not_in_and_not_equal_include_a_missing_extension(small, route):
+    lib, root = small
+    files = "entries where not is_dir and "
+    assert names(lib, files + "ext not in (png, svg)", route) == ["Makefile", "README", "copy.txt", "notes.txt"]
+    assert names(lib, files + 'ext != "png"', route) == ["Makefile", "README", "b.svg", "copy.txt", "notes.txt"]
+    assert names(lib, files + 'not (ext = "png")', route) == names(lib, files + 'ext != "png"', route)
+    assert names(lib, files + 'not ext ~ "p*"', route) == names(lib, files + 'ext != "png"', route)
+    # a predicate on the missing value itself is false, its negation true
+    assert names(lib, files + "ext in (png, svg)", route) == ["a.png", "b.svg"]
+    assert "README" not in names(lib, files + 'ext = "png" or ext = "svg"', route)
+    assert "README" in names(lib, files + 'not (ext = "png" or ext = "svg")', route)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_ext_and_kind_compare_lower_cased(small, route):
+    lib, root = small
+    assert names(lib, 'entries where ext = "PNG"', route) == ["a.png"]
+    assert names(lib, "entries where ext in (PNG, Svg)", route) == ["a.png", "b.svg"]
+    assert names(lib, "entries where ext in (:e)", route, e=["PNG"]) == ["a.png"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_long_list_parameter_is_one_value(small, route):
+    lib, root = small
+    many = [f"missing{i}" for i in range(5000)] + ["a.png", "README"]
+    assert names(lib, "entries where name in (:p)", route, p=many) == ["README", "a.png"]
+    assert "a.png" not in names(lib, "entries where name not in (:p)", route, p=many)
+    assert "doc" in names(lib, "entries where name not in (:p)", route, p=many)
+    exts = ["PNG"] + [f"x{i}" for i in range(100)]
+    assert names(lib, "entries where ext in (:p)", route, p=exts) == ["a.png"]
+    uuids = [r["uuid"] for r in lib.query("entries where name in (a.png, b.svg)").rows()]
+    import uuid as _uuid
+    pad = [str(_uuid.uuid4()) for _ in range(200)]
+    assert names(lib, "entries where uuid in (:u)", route, u=pad + uuids) == ["a.png", "b.svg"]
+    sql = engine_for(lib).run("entries where name in (:p)", {"p": many}, route=route).sql
+    assert sql.count("?") == 1
