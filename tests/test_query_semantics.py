@@ -74,3 +74,31 @@ def test_a_long_list_parameter_is_one_value(small, route):
     assert names(lib, "entries where uuid in (:u)", route, u=pad + uuids) == ["a.png", "b.svg"]
     sql = engine_for(lib).run("entries where name in (:p)", {"p": many}, route=route).sql
     assert sql.count("?") == 1
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_files_and_folders_are_entries_split_by_is_dir(small, route):
+    lib, root = small
+    run = lambda q: engine_for(lib).run(q, route=route).rows()     # noqa: E731
+    files = [r["name"] for r in run("files order by size desc, name")]
+    assert files == ["a.png", "README", "b.svg", "Makefile", "copy.txt", "notes.txt"]
+    assert sorted(r["name"] for r in run("folders")) == ["deep", "doc", "photos", "tree"]
+    assert len(run("entries")) == len(run("files")) + len(run("folders"))   # entries keeps both
+    by_ext = {r["ext"]: r["bytes"] for r in run("files group by ext select ext, sum(size) as bytes")}
+    assert sum(by_ext.values()) == 3000 + 10 + 50 + 4 + 4 + 7 and by_ext[None] == 57
+    assert [r["name"] for r in run(f'folders in "{root}" where name ~ "d*" order by name')] == ["deep", "doc"]
+    assert sorted(r["name"] for r in run("files duplicates")) == ["copy.txt", "notes.txt"]
+    assert run("files where is_dir") == [] and run("folders where not is_dir") == []
+
+
+def test_files_and_folders_have_builder_twins(small):
+    from vdfs_query import compile, query_files, query_folders
+    lib, root = small
+    dsl = compile(f'files in "{root}/photos" where size > 20 order by size desc', "sqlite")
+    twin = compile(query_files().in_location(f"{root}/photos").where("size", ">", 20)
+                   .order_by("size", desc=True), "sqlite")
+    assert (dsl.sql, dsl.params) == (twin.sql, twin.params)
+    assert compile("folders", "duckdb").sql == compile(query_folders(), "duckdb").sql
+    from core.query_service import executor_for
+    got = query_files(executor_for(lib)).in_location(f"{root}/photos").order_by("name").collect()
+    assert [r.name for r in got] == ["README", "a.png", "b.svg"]

@@ -9,7 +9,7 @@ Field types drive value coercion and output conversion:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Kinds the indexer assigns (core/kinds.py KINDS); a test keeps the two in step.
 KINDS = ("directory", "symlink", "image", "video", "audio", "document", "archive", "code",
@@ -41,6 +41,8 @@ class SourceDef:
     db: str = "library"         # 'library' or 'jobs'
     predicates: frozenset[str] = frozenset()
     key: str = "id"             # stable default order
+    base: str = ""              # a view of this source: shares its predicates' SQL
+    where: str = ""             # the view's fixed condition
 
     def lookup(self, name: str) -> FieldDef | None:
         """A field by name or synonym; catalog names are case-insensitive."""
@@ -85,6 +87,12 @@ ENTRIES = SourceDef(
               "content": "content_uuid", "dir": "is_dir"},
     predicates=frozenset({"in", "kind", "tagged", "has", "device", "duplicates"}),
 )
+
+# `entries` keeps files and folders (a tree, `in` listings and paths need both); `files` and
+# `folders` are the same rows split by is_dir, so sizes, orderings and group-bys over files never
+# count a folder (whose size is the total of everything below it).
+FILES = replace(ENTRIES, name="files", base="entries", where="e.is_dir = 0")
+FOLDERS = replace(ENTRIES, name="folders", base="entries", where="e.is_dir = 1")
 
 CONTENT = SourceDef(
     name="content", table="content_identities", alias="c",
@@ -157,8 +165,8 @@ DEVICES = SourceDef(
     defaults=("name", "hostname", "os", "last_seen_at", "uuid"),
 )
 
-SOURCES: dict[str, SourceDef] = {s.name: s for s in (ENTRIES, CONTENT, MODELS, TAGS, COLLECTIONS,
-                                                     JOBS, LOCATIONS, DEVICES)}
+SOURCES: dict[str, SourceDef] = {s.name: s for s in (ENTRIES, FILES, FOLDERS, CONTENT, MODELS, TAGS,
+                                                     COLLECTIONS, JOBS, LOCATIONS, DEVICES)}
 
 # Columns of `models` that are fields of every model; any other name is an inline JSON field.
 MODEL_BUILTINS = frozenset(MODELS.fields)
@@ -205,6 +213,7 @@ def all_sql_snippets() -> list[str]:
         out += [f.sql for f in s.fields.values()]
         out += list(s.joins.values())
         out.append(f"{s.alias}.{s.key}")
+        out += [s.where] if s.where else []
     out += ["m.model_type", "m.extension_id", "m.data", "t.name", "d.uuid", "d.name",
             "d.hostname", "e.path", "e.kind", "c.kind"]
     return out

@@ -198,7 +198,7 @@ class SqlGen:
         return f"{expr} IN (SELECT value FROM json_each({self.slot(v, ref.type, tf + ',json')}))"
 
     def template(self, predicate: str, **fill: Any) -> str:
-        sql = PREDICATE_SQL[(predicate, self.src.name)]
+        sql = PREDICATE_SQL[(predicate, self.src.base or self.src.name)]
         out, rest = [], sql
         while "{" in rest:       # fill each placeholder in order, so slots follow the text
             head, _, tail = rest.partition("{")
@@ -232,7 +232,7 @@ class SqlGen:
     # ---- the whole query ------------------------------------------------------------------
     def build(self) -> Template:
         q, a = self.q, self.a
-        where = []
+        where = [self.src.where] if self.src.where else []
         if q.source == "models":
             where.append(f"{a}.model_type = {self.slot(ir.Lit(q.model_type), 'text')}")
             if q.extension_id:
