@@ -102,3 +102,30 @@ def test_files_and_folders_have_builder_twins(small):
     from core.query_service import executor_for
     got = query_files(executor_for(lib)).in_location(f"{root}/photos").order_by("name").collect()
     assert [r.name for r in got] == ["README", "a.png", "b.svg"]
+
+
+def test_times_come_back_aware_in_utc_and_display_in_local_time(small, monkeypatch):
+    lib, root = small
+    want = dt.datetime.fromtimestamp(os.stat(root / "photos" / "a.png").st_mtime_ns // 1000 / 1e6,
+                                     dt.timezone.utc)
+    eng = engine_for(lib)
+    for route in ROUTES:
+        r = eng.run('files where name = "a.png" select name, modified', route=route)
+        row = r.rows()[0]
+        assert row["modified"] == want and row["modified"].utcoffset() == dt.timedelta(0), route
+        latest = eng.run('files where name = "a.png" select max(modified) as m', route=route).scalar()
+        assert latest == want and latest.tzinfo is not None, route
+        assert str(r.arrow().schema.field("modified").type) == "timestamp[us, tz=UTC]", route
+    monkeypatch.setenv("TZ", "Asia/Kolkata")        # +05:30, no daylight saving
+    import time
+    time.tzset()
+    try:
+        shown = want.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        assert shown != want.strftime("%Y-%m-%d %H:%M:%S")
+        r = eng.run('files where name = "a.png" select modified')
+        assert shown in r._repr_html_() and shown in r.to_text()
+        from kernel_ext.display import cell_text         # the %vdfs table in a notebook
+        assert cell_text(r.scalar()) == shown
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
