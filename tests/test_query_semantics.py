@@ -129,3 +129,58 @@ def test_times_come_back_aware_in_utc_and_display_in_local_time(small, monkeypat
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_relative_in_path_is_refused_without_a_base(small):
+    lib, root = small
+    with pytest.raises(VdfsSyntaxError) as err:
+        lib.query('files in "doc" where size > 1')
+    text = str(err.value)
+    assert "relative" in text and "column 10" in text and "\n" + " " * 11 + "^" in text
+    assert 'location = "doc"' in text                # the way to name a location
+    with pytest.raises(VdfsSyntaxError, match="relative"):
+        lib.query("files in :p", p="doc")
+
+
+def test_a_relative_in_path_resolves_against_a_base(small):
+    from vdfs_query import resolve_paths
+    lib, root = small
+    q = resolve_paths('files in "doc" order by name', str(root))
+    assert [r["name"] for r in lib.query(q).rows()] == ["Makefile", "copy.txt", "notes.txt"]
+    q = resolve_paths('files where not in "./doc/../doc/deep" and in "doc"', str(root))
+    assert [r["name"] for r in lib.query(q).rows()] == ["Makefile", "notes.txt"]
+    plain = f'files in "{root}/doc"'
+    assert resolve_paths(plain, "/elsewhere") == plain          # nothing relative: text unchanged
+    assert resolve_paths('files in "*.txt"', "/elsewhere") == 'files in "*.txt"'   # anywhere
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_in_a_folder_means_below_it_not_the_folder_itself(small, route):
+    lib, root = small
+    got = names(lib, f'entries in "{root}/doc"', route)
+    assert got == ["Makefile", "copy.txt", "deep", "notes.txt"] and "doc" not in got
+    assert names(lib, f'entries in "{root}/doc/"', route) == got
+    assert names(lib, f'folders in "{root}"', route) == ["deep", "doc", "photos"]
+
+
+def test_cli_resolves_in_paths_against_the_current_directory(small):
+    import subprocess
+    import sys
+    lib, root = small
+    out = subprocess.run([sys.executable, "-m", "core.cli", "--library", str(lib.path), "query",
+                          'files in "doc/deep" select name', "--format", "json"],
+                         capture_output=True, text=True, timeout=60, cwd=root,
+                         env={**os.environ, "VDFS_HOME": str(root.parent / "home")})
+    assert out.returncode == 0, out.stderr
+    assert '"copy.txt"' in out.stdout and "notes" not in out.stdout
+
+
+def test_kernel_magic_resolves_in_paths_against_the_current_directory(small, monkeypatch):
+    from kernel_ext import session
+    from magics_support import run, shell
+    lib, root = small
+    sh = shell()
+    monkeypatch.setattr(session, "_current", lib)
+    monkeypatch.chdir(root / "doc")
+    result = run(sh, '%vdfs files in "deep" select name')
+    assert [r["name"] for r in result.rows()] == ["copy.txt"]

@@ -10,10 +10,12 @@
 """
 from .compiler import Compiled, compile, to_ir
 from .errors import QueryError, VdfsError, VdfsSyntaxError
+from .lower import resolve_paths
 from .parser import KEYWORDS, parse
 from .result import Result
 
 __all__ = ["VdfsError", "QueryError", "VdfsSyntaxError", "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS",
+           "resolve_paths",
            "query_entries", "query_files", "query_folders", "query_models", "Engine"]
 
 

@@ -153,6 +153,8 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
         if not isinstance(raw, str):
             raise CoercionError(f"{raw!r} is not a path")
         p = os.path.expanduser(raw)
+        if not p.startswith("/"):
+            raise CoercionError(f"{raw!r} is a relative path: pass an absolute one")
         return p.rstrip("/") or "/" if len(p) > 1 else p
     if typ == "json":
         return raw
@@ -176,7 +178,7 @@ def _transform(value: Any, tf: str) -> Any:
             raise VdfsSyntaxError(f"limit and offset must be ≥ 0, not {value}")
         return value
     if tf == "prefix_lo":
-        return "/" if value == "/" else value + "/"
+        return "/\x01" if value == "/" else value + "/"   # below "/", not "/" itself
     if tf == "prefix_hi":
         return "0" if value == "/" else value + "0"        # '0' sorts right after '/'
     if tf == "glob_like":

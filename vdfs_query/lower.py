@@ -5,6 +5,7 @@ twin produce equal IR (and therefore identical SQL).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from typing import Any
@@ -138,10 +139,17 @@ class Lowerer:
                       f"{', '.join(fits)})", pos)
 
     def in_path(self, v: Any, pos: int = 0) -> ir.Under:
+        """`in "…"`: below a folder (never the folder itself) or matching a path glob. A
+        relative path has no meaning without a current directory: the CLI and the kernel
+        resolve it first (`resolve_paths`); anything else gets this error."""
         self.need("in", "in", pos)
         val = self.plain(v, "path")
         if isinstance(val, ir.Param):
             return ir.Under(val, "prefix")
+        if is_relative(val.value):
+            self.fail(f"{val.value!r} is a relative path, and this query has no current folder:"
+                      f" write it from / or ~ (a location by name: where location = "
+                      f"\"{val.value}\")", getattr(v, "pos", pos))
         return under(val.value)
 
     def of_kind(self, values: tuple, pos: int = 0) -> ir.Kind:
@@ -311,8 +319,41 @@ def tag_name(text: str) -> str:
     return re.sub(r"\s+", "-", t)
 
 
+def is_relative(path: str) -> bool:
+    """A path the query cannot place without a current folder: not from / or ~, and not a
+    glob that matches anywhere (`*.jpg`, `**/raw`)."""
+    if path.startswith(("/", "~")):
+        return False
+    glob = any(ch in path for ch in "*?[")
+    return not (glob and ("/" not in path or path.startswith("**")))
+
+
+def resolve_paths(query: Any, base: str) -> Any:
+    """`query` (text or parsed) with every relative `in "…"` path made absolute against the
+    folder `base` (the CLI's or the kernel's current directory). Text without one comes back
+    unchanged, so callers keep the engine's text caches."""
+    from .parser import parse
+    q = parse(query) if isinstance(query, str) else query
+    changed = [False]
+
+    def fix(n: Any) -> Any:
+        if isinstance(n, (ast.And, ast.Or)):
+            return dataclasses.replace(n, items=tuple(fix(i) for i in n.items))
+        if isinstance(n, ast.Not):
+            return dataclasses.replace(n, item=fix(n.item))
+        if (isinstance(n, ast.InPath) and isinstance(n.value, ast.Lit)
+                and isinstance(n.value.value, str) and is_relative(n.value.value)):
+            changed[0] = True
+            path = os.path.normpath(os.path.join(base, n.value.value))
+            return dataclasses.replace(n, value=dataclasses.replace(n.value, value=path))
+        return n
+    fixed = dataclasses.replace(q, filters=tuple(fix(f) for f in q.filters))
+    return fixed if changed[0] else query
+
+
 def under(path: str) -> ir.Under:
-    """`in "…"`: a path glob, a folder prefix (absolute or ~), or a location name."""
+    """A path glob, a folder prefix (absolute or ~), or (builder in_location only) a location
+    name; the DSL refuses relative paths before calling this."""
     if any(ch in path for ch in "*?["):
         return ir.Under(ir.Lit(os.path.expanduser(path)), "glob")
     if path.startswith(("/", "~")):
