@@ -184,3 +184,19 @@ def test_kernel_magic_resolves_in_paths_against_the_current_directory(small, mon
     monkeypatch.chdir(root / "doc")
     result = run(sh, '%vdfs files in "deep" select name')
     assert [r["name"] for r in result.rows()] == ["copy.txt"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_duplicates_show_the_paths_of_each_group(small, route):
+    lib, root = small
+    r = engine_for(lib).run("content duplicates select content_hash, entry_count, paths", route=route)
+    rows = r.rows()
+    assert len(rows) == 1 and rows[0]["entry_count"] == 2
+    assert rows[0]["paths"] == [f"{root}/doc/deep/copy.txt", f"{root}/doc/notes.txt"]
+    assert r.arrow().column("paths").to_pylist() == [rows[0]["paths"]]
+    default = engine_for(lib).run("content duplicates order by wasted desc", route=route).rows()
+    assert default[0]["paths"] == rows[0]["paths"] and default[0]["wasted"] == 4
+    with pytest.raises(VdfsSyntaxError, match="paths"):
+        lib.query('content where paths = "x"')
+    with pytest.raises(VdfsSyntaxError, match="paths"):
+        lib.query("content group by paths")

@@ -5,7 +5,8 @@ vdfs_query never imports core; this catalog is its whole knowledge of core's sch
 `alias.column` with the aliases of `ALIASES`, so a test can check each against a fresh library.
 Field types drive value coercion and output conversion:
   int, float, text, size (bytes), bool (0/1), uuid (16-byte BLOB), time_ns (integer ns since the
-  epoch), time_iso (ISO-8601 UTC text), json (a model's inline field, read from models.data).
+  epoch), time_iso (ISO-8601 UTC text), json (a model's inline field, read from models.data),
+  paths (the sorted paths of a content's copies: a list, shown and selected, never compared).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class FieldDef:
     type: str
     joins: tuple[str, ...] = ()
     indexed: bool = False      # an equality on it is an index lookup in SQLite
+    duck: str = ""             # the DuckDB SQL where it differs from `sql` (SQLite)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,12 @@ CONTENT = SourceDef(
                         "kind:text mime_type:text entry_count:int first_seen_at:time_iso "
                         "last_verified_at:time_iso", indexed="id uuid content_hash")
     | {"wasted": FieldDef("wasted", "(CASE WHEN c.entry_count > 1 "
-                                    "THEN c.size * (c.entry_count - 1) ELSE 0 END)", "size")},
+                                    "THEN c.size * (c.entry_count - 1) ELSE 0 END)", "size"),
+       # SQLite 3.40 has no ORDER BY inside an aggregate: sort in a subquery, then collect
+       "paths": FieldDef("paths", "(SELECT json_group_array(path) FROM (SELECT e.path AS path "
+                                  "FROM entries e WHERE e.content_id = c.id ORDER BY e.path))",
+                         "paths", duck="(SELECT list(e.path ORDER BY e.path) FROM entries e "
+                                       "WHERE e.content_id = c.id)")},
     defaults=("uuid", "content_hash", "kind", "mime_type", "size", "entry_count"),
     synonyms={"hash": "content_hash", "copies": "entry_count"},
     predicates=frozenset({"kind", "tagged", "has", "duplicates"}),
@@ -210,7 +217,7 @@ def all_sql_snippets() -> list[str]:
     """Every SQL text of the catalog (for the schema test)."""
     out = list(PREDICATE_SQL.values())
     for s in SOURCES.values():
-        out += [f.sql for f in s.fields.values()]
+        out += [f.sql for f in s.fields.values()] + [f.duck for f in s.fields.values() if f.duck]
         out += list(s.joins.values())
         out.append(f"{s.alias}.{s.key}")
         out += [s.where] if s.where else []

@@ -94,6 +94,7 @@ class Lowerer:
 
     # ---- filters --------------------------------------------------------------------------
     def compare(self, ref: ir.Ref, op: str, v: Any, pos: int = 0) -> Any:
+        self.not_a_list(ref, "compared", pos)
         if op in ("isnull", "notnull"):
             return ir.Null(ref, negate=op == "notnull")
         if op == "truthy":
@@ -123,6 +124,10 @@ class Lowerer:
             edge, new_op = _FLIP_INTERVAL[op]
             return ir.Cmp(ref, new_op, ir.TimeAt(value.spec, value.type, edge))
         return ir.Cmp(ref, op, value)
+
+    def not_a_list(self, ref: ir.Ref, what: str, pos: int) -> None:
+        if ref.type == "paths":
+            self.fail(f"{ref.name} is a list of paths: it can be selected, not {what}", pos)
 
     def plain(self, v: Any, ptype: str) -> Any:
         """A text-ish value (tag, pattern, device, path): a literal or a parameter."""
@@ -235,6 +240,9 @@ class Lowerer:
                         self.fail(f"{o.expr.name} must be grouped (group by {o.expr.name}) or "
                                   "aggregated (count, sum, avg, min, max)", pos)
         aggregated = bool(group_by) or any(isinstance(o.expr, ir.Agg) for o in select or ())
+        for r in list(group_by) + [o.expr for o in order]:
+            if isinstance(r, ir.Ref):
+                self.not_a_list(r, "grouped or ordered by", pos)
         for o in order:
             if aggregated and isinstance(o.expr, ir.Ref) and o.expr not in group_by:
                 self.fail(f"cannot order by {o.expr.name}: it is not grouped; order by a group "

@@ -26,7 +26,7 @@ def _py(typ: str):
         return lambda v: None if v is None else _EPOCH + dt.timedelta(microseconds=v // 1000)
     if typ == "bool":
         return lambda v: None if v is None else bool(v)
-    if typ == "json":
+    if typ in ("json", "paths"):        # SQLite builds lists as JSON text
         return lambda v: None if v is None else json.loads(v)
     return None
 
@@ -116,6 +116,8 @@ class Result:
                 arrays.append(pa.array(values, type=pa.string()))
             elif typ == "time_ns":
                 arrays.append(pa.array(values, type=pa.timestamp("us", tz="UTC")))
+            elif typ == "paths":
+                arrays.append(pa.array(values, type=pa.list_(pa.string())))
             elif typ in ("uuid", "text", "time_iso"):
                 arrays.append(pa.array(values, type=pa.string()))
             elif typ == "bool":

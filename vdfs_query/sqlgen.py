@@ -73,7 +73,7 @@ class SqlGen:
             return base
         f = self.src.fields[ref.name]
         self._need(f.joins)
-        return f.sql
+        return f.duck if f.duck and self.d == "duckdb" else f.sql
 
     def out(self, expr: Any) -> tuple[str, str]:
         """(SQL, output type) for a projected expression."""
@@ -251,7 +251,7 @@ class SqlGen:
         if select is None:
             names = list(self.src.defaults)
             if q.source == "content" and any(isinstance(x, ir.Dup) for x in ir.walk(q.where)):
-                names.append("wasted")
+                names += ["wasted", "paths"]
             select = tuple(ir.Out(ir.Ref(nm, self.src.fields[nm].type), nm) for nm in names)
         cols, types, exprs = [], [], []
         for o in select:
