@@ -7,30 +7,28 @@ import os
 
 import pytest
 
-import core
 from core.query_service import engine_for
+from query_world import library_of
 from vdfs_query import VdfsSyntaxError
 
 ROUTES = ("sqlite", "duckdb", "scan")
 
 
+FILES = {"photos/a.png": b"a" * 3000, "photos/b.svg": b"b" * 10, "photos/README": b"r" * 50,
+         "doc/notes.txt": b"same", "doc/deep/copy.txt": b"same", "doc/Makefile": b"m" * 7}
+
+
+def _fill(root):
+    for rel, data in FILES.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    base = tmp_path_factory.mktemp("sem")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VDFS_HOME", str(base / "home"))
-        mp.setenv("VDFS_DEVICE_NAME", "test-device")
-        root = base / "tree"
-        files = {"photos/a.png": b"a" * 3000, "photos/b.svg": b"b" * 10, "photos/README": b"r" * 50,
-                 "doc/notes.txt": b"same", "doc/deep/copy.txt": b"same", "doc/Makefile": b"m" * 7}
-        for rel, data in files.items():
-            p = root / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data)
-        lib = core.Library.create(base / "lib.vdfs")
-        lib.index(str(root)).wait(timeout=60)
+    with library_of(tmp_path_factory.mktemp("sem"), _fill) as (lib, root):
         yield lib, root
-        lib.close()
 
 
 def names(lib, q, route, **params):
