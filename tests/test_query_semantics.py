@@ -150,6 +150,7 @@ def test_a_relative_in_path_resolves_against_a_base(small):
     plain = f'files in "{root}/doc"'
     assert resolve_paths(plain, "/elsewhere") == plain          # nothing relative: text unchanged
     assert resolve_paths('files in "*.txt"', "/elsewhere") == 'files in "*.txt"'   # anywhere
+    assert resolve_paths('files in "deep/*.txt"', "/elsewhere") == 'files in "deep/*.txt"'
 
 
 @pytest.mark.parametrize("route", ROUTES)

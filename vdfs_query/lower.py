@@ -328,12 +328,9 @@ def tag_name(text: str) -> str:
 
 
 def is_relative(path: str) -> bool:
-    """A path the query cannot place without a current folder: not from / or ~, and not a
-    glob that matches anywhere (`*.jpg`, `**/raw`)."""
-    if path.startswith(("/", "~")):
-        return False
-    glob = any(ch in path for ch in "*?[")
-    return not (glob and ("/" not in path or path.startswith("**")))
+    """A folder the query cannot place without a current folder: not from / or ~, and not a
+    glob (a relative glob such as `*.jpg` or `2024/*.jpg` matches at any depth)."""
+    return not path.startswith(("/", "~")) and not any(ch in path for ch in "*?[{")
 
 
 def resolve_paths(query: Any, base: str) -> Any:
