@@ -10,7 +10,7 @@
 """
 from .compiler import Compiled, compile, to_ir
 from .errors import QueryError, VdfsError, VdfsSyntaxError
-from .lower import resolve_paths
+from .relpaths import resolve_paths
 from .parser import KEYWORDS, parse
 from .result import Result
 

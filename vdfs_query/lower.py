@@ -5,7 +5,6 @@ twin produce equal IR (and therefore identical SQL).
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from . import ast, ir
 from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
+from .relpaths import is_relative
 from .values import _AGO_RE, _DATE_RE, CoercionError, coerce, parse_size
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
@@ -325,35 +325,6 @@ def tag_name(text: str) -> str:
         ns, _, rest = t.partition(":")
         t = ns.strip() + ":" + rest.strip()
     return re.sub(r"\s+", "-", t)
-
-
-def is_relative(path: str) -> bool:
-    """A folder the query cannot place without a current folder: not from / or ~, and not a
-    glob (a relative glob such as `*.jpg` or `2024/*.jpg` matches at any depth)."""
-    return not path.startswith(("/", "~")) and not any(ch in path for ch in "*?[{")
-
-
-def resolve_paths(query: Any, base: str) -> Any:
-    """`query` (text or parsed) with every relative `in "…"` path made absolute against the
-    folder `base` (the CLI's or the kernel's current directory). Text without one comes back
-    unchanged, so callers keep the engine's text caches."""
-    from .parser import parse
-    q = parse(query) if isinstance(query, str) else query
-    changed = [False]
-
-    def fix(n: Any) -> Any:
-        if isinstance(n, (ast.And, ast.Or)):
-            return dataclasses.replace(n, items=tuple(fix(i) for i in n.items))
-        if isinstance(n, ast.Not):
-            return dataclasses.replace(n, item=fix(n.item))
-        if (isinstance(n, ast.InPath) and isinstance(n.value, ast.Lit)
-                and isinstance(n.value.value, str) and is_relative(n.value.value)):
-            changed[0] = True
-            path = os.path.normpath(os.path.join(base, n.value.value))
-            return dataclasses.replace(n, value=dataclasses.replace(n.value, value=path))
-        return n
-    fixed = dataclasses.replace(q, filters=tuple(fix(f) for f in q.filters))
-    return fixed if changed[0] else query
 
 
 def under(path: str) -> ir.Under:
