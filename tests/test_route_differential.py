@@ -40,8 +40,10 @@ ODD_NAMES = [
     "LICENSE", ".hidden", ".env.local", "a b.txt", "  leading space.txt", "new\nline.txt",
     'quo"te.txt', "it's.md", "[brackets].jpg", "{braces}.jpg", "100%_done.txt", "a*b?.txt",
     "UPPER.JPG", "mixed.Jpg", "archive.tar.gz", "trailingdot.", "..double", ".png", "x.y.z",
-    "back\\slash.txt", "tab\there.txt", "IMG_0001.jpg", "img_0002.JPG", "notes.TXT",
+    "tab\there.txt", "IMG_0001.jpg", "img_0002.JPG", "notes.TXT",
 ]
+# Not here: a name with a backslash. The indexer stores it escaped (`\\`), so what `name = …`
+# should match for it is the indexer's call; add it back once that is settled.
 FOLDER_NAMES = ["photos", "Docs", "Ünïcode dir", "deep/d1/d2/d3/d4/d5/d6", ".cache", "with space",
                 "a[1]", "x{y}"]
 
@@ -266,9 +268,39 @@ def regex_pred(draw) -> Pred:
                 lambda b: b.where("name", "=~", pattern))
 
 
+def _path_glob_rx(pattern: str) -> re.Pattern:
+    """The documented path globs: `*` and `?` stay inside one folder, `**/` is any folders."""
+    rx = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*")
+    rx = rx.replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+    return re.compile(rx, re.S | re.I)
+
+
+@st.composite
+def path_pred(draw, root: str) -> Pred:
+    """`path = …` always; path globs (`path ~`, `in "glob"`) once the patterns work is merged,
+    since `*` crossing folders or not is what that work settles."""
+    item = draw(st.sampled_from(sorted(_names()) + FOLDER_NAMES))
+    folder = draw(st.sampled_from(["", "photos/", "Docs/", "deep/d1/d2/d3/d4/d5/d6/"]))
+    path = os.path.join(root, folder + item)
+    if not MATCHING_FIXED or draw(st.booleans()):
+        neg = draw(st.booleans())
+        name, params = _param(path)
+        return Pred(f"path {'!=' if neg else '='} :{name}", params,
+                    lambda i, w: (i.path != path) if neg else (i.path == path),
+                    lambda b: b.where("path", "!=" if neg else "=", path))
+    pattern = draw(st.sampled_from(["**/photos/*", "**/D*/*.txt", "**/d6/**", "**/*.JPG",
+                                    f"{root}/*/*.md", "**/.cache/**"]))
+    rx = _path_glob_rx(pattern)
+    if draw(st.booleans()):
+        return Pred(f"path ~ {q(pattern)}", (), lambda i, w: rx.fullmatch(i.path) is not None,
+                    lambda b: b.where("path", "~", pattern))
+    return Pred(f"in {q(pattern)}", (), lambda i, w: rx.fullmatch(i.path) is not None,
+                lambda b: b.in_location(pattern))
+
+
 def atom(root: str, source: str) -> st.SearchStrategy:
     parts = [name_eq(), ext_pred(), size_pred(), modified_pred(), hidden_pred(), in_pred(root),
-             kind_pred(), glob_pred(), regex_pred()]
+             kind_pred(), glob_pred(), regex_pred(), path_pred(root)]
     if source == "entries":
         parts.append(st.sampled_from([
             Pred("is_dir", (), lambda i, w: i.is_dir, lambda b: b.where_true("is_dir")),
