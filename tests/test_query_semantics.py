@@ -199,3 +199,21 @@ def test_duplicates_show_the_paths_of_each_group(small, route):
         lib.query('content where paths = "x"')
     with pytest.raises(VdfsSyntaxError, match="paths"):
         lib.query("content group by paths")
+
+
+def test_an_extension_queries_files_and_folders_within_its_scope(lib, tmp_path):
+    from core.extensions import Permission
+    from core.extensions.manager import ExtensionManager
+    from test_extensions import Demo
+    root = tmp_path / "files"
+    for rel in ("photos/a.jpg", "photos/deep/b.jpg", "private/c.jpg"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(rel.encode())
+    lib.index(lib.add_location(root)).wait(timeout=60)
+    mgr = ExtensionManager.of(lib)
+    try:
+        api = mgr.install(Demo, [Permission.ReadEntries(glob="**").scoped_to(str(root / "photos"))]).vdfs()
+        assert sorted(r["name"] for r in api.query("files").rows()) == ["a.jpg", "b.jpg"]
+        assert api.query("folders").rows() == api.query("entries where is_dir").rows()
+    finally:
+        mgr.close()

@@ -72,7 +72,7 @@ def scope_filter(grants: GrantSet, lib: Any) -> Any:
 def apply_scope(query: Any, grants: GrantSet, lib: Any) -> ir.Query:
     """The IR of `query` (text, builder or IR) restricted to what the extension may see."""
     q, _ = vdfs_query.to_ir(query)
-    if q.source == "entries":
+    if q.source in ("entries", "files", "folders"):     # files and folders: views of entries
         return replace(q, where=ir.and_all([q.where, scope_filter(grants, lib)]))
     if q.source == "models":
         if q.extension_id not in (None, grants.extension_id):
