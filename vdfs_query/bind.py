@@ -127,14 +127,16 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
 
 
 def _list_value(values: list, tf: str) -> Any:
-    """A list parameter bound as one value: each item transformed, then, for SQLite's
-    json_each, JSON text (uuid bytes as the upper-case hex SQLite's hex() gives)."""
+    """A list parameter bound as one value: each item transformed, then for SQLite either JSON
+    text (for json_each) or, for uuids, their 16-byte values end to end (sqlgen.big_list)."""
     steps = [t for t in tf.split(",") if t]
     for step in steps:
-        if step != "json":
+        if step not in ("json", "blob"):
             values = [_transform(x, step) for x in values]
     if "json" in steps:
-        return json.dumps([x.hex().upper() if isinstance(x, bytes) else x for x in values])
+        return json.dumps(values)
+    if "blob" in steps:
+        return b"".join(values)
     return values
 
 

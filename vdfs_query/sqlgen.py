@@ -193,8 +193,10 @@ class SqlGen:
         tf = "list" + (f",{fold}" if fold else "")
         if self.d == "duckdb":
             return f"list_contains({self.slot(v, ref.type, tf)}, {expr})"
-        if ref.type == "uuid":     # JSON has no bytes: compare the hex text (no unhex() in 3.40)
-            return f"hex({expr}) IN (SELECT value FROM json_each({self.slot(v, ref.type, tf + ',json')}))"
+        if ref.type == "uuid":     # JSON has no bytes: 16-byte slices of one blob (index lookups)
+            n, blob = self.slot(v, ref.type, tf + ",blob"), self.slot(v, ref.type, tf + ",blob")
+            return (f"{expr} IN (WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k "
+                    f"WHERE i + 1 < length({n}) / 16) SELECT substr({blob}, i * 16 + 1, 16) FROM k)")
         return f"{expr} IN (SELECT value FROM json_each({self.slot(v, ref.type, tf + ',json')}))"
 
     def template(self, predicate: str, **fill: Any) -> str:
