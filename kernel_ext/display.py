@@ -23,7 +23,8 @@ def cell_text(value: Any, width: int = 60) -> str:
     if isinstance(value, float):
         text = f"{value:.6g}"
     elif isinstance(value, datetime):
-        text = value.isoformat(sep=" ", timespec="seconds")
+        local = value.astimezone().replace(tzinfo=None) if value.tzinfo else value   # local time
+        text = local.isoformat(sep=" ", timespec="seconds")
     elif isinstance(value, date):
         text = value.isoformat()
     else:

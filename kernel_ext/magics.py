@@ -7,6 +7,7 @@ message with caret); anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import os
 from collections import ChainMap
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, MutableMapping
@@ -104,6 +105,8 @@ class VdfsMagics(Magics):
             if flags.get("limit") is not None:
                 from .results import with_limit
                 query = with_limit(text, flags["limit"], params)
+            from vdfs_query import resolve_paths
+            query = resolve_paths(query, os.getcwd())     # `in "raw"`: below the current folder
             if flags.get("explain"):
                 return lib.explain(query, **params)
             result = lib.query(query, **params)

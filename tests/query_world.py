@@ -13,7 +13,11 @@ import sqlite3
 import time
 import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
 
 import core
 from core.models import model
@@ -118,7 +122,8 @@ def walk_truth(root: Path) -> dict[str, FileTruth]:
         for fn in filenames:
             p = os.path.join(dirpath, fn)
             st = os.stat(p)
-            ext = fn.rsplit(".", 1)[1].lower() if "." in fn.lstrip(".") else None
+            dot = fn.rfind(".")      # the indexer's rule: none for `.env` or `trailing.`
+            ext = None if dot <= 0 or dot == len(fn) - 1 else fn[dot + 1:].lower()
             with open(p, "rb") as f:
                 digest = hashlib.sha256(f.read()).hexdigest()
             files[p] = FileTruth(p, fn, ext, st.st_size, st.st_mtime_ns, False, fn.startswith("."),
@@ -132,6 +137,23 @@ def walk_truth(root: Path) -> dict[str, FileTruth]:
     for d, size in dir_sizes.items():
         files[d].size = size
     return files
+
+
+@contextmanager
+def library_of(base: Path, make: Callable[[Path], None]) -> Iterator[tuple[core.Library, Path]]:
+    """A library in `base` that has indexed the folder `base/tree` filled by `make`; for
+    module-scoped fixtures, which cannot use the per-test VDFS_HOME fixture."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VDFS_HOME", str(base / "home"))
+        mp.setenv("VDFS_DEVICE_NAME", "test-device")
+        root = base / "tree"
+        make(root)
+        lib = core.Library.create(base / "lib.vdfs")
+        try:
+            lib.index(str(root)).wait(timeout=120)
+            yield lib, root
+        finally:
+            lib.close()
 
 
 def build_world(base: Path) -> World:

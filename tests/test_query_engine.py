@@ -215,7 +215,7 @@ def test_small_sources_and_location_names(indexed):
     assert [loc["path"] for loc in locs] == [str(root)]
     assert lib.query('locations on device "elsewhere"').rows() == []
     everything = lib.conn.execute("SELECT count(*) FROM entries").fetchone()[0]
-    assert len(lib.query(f'entries in "{locs[0]["name"]}"')) == everything
+    assert len(lib.query(f'entries where location = "{locs[0]["name"]}"')) == everything
     assert [d["name"] for d in lib.query("devices").rows()] == ["test-device"]
     lib.vdfs().create_collection("Favourites")
     rows = lib.query('collections where name ~ "fav*"').rows()

@@ -53,7 +53,7 @@ def test_entries_lists_every_file_and_folder(world):
         assert r["size"] == f.size
         if not f.is_dir:
             assert r["ext"] == f.ext
-            assert r["modified"] == dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=f.mtime_ns // 1000)
+            assert r["modified"] == dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=f.mtime_ns // 1000)
 
 
 def test_folder_kind_size_age_order_limit(world):

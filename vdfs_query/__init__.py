@@ -10,16 +10,19 @@
 """
 from .compiler import Compiled, compile, to_ir
 from .errors import QueryError, VdfsError, VdfsSyntaxError
+from .relpaths import resolve_paths
 from .parser import KEYWORDS, parse
 from .result import Result
 
 __all__ = ["VdfsError", "QueryError", "VdfsSyntaxError", "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS",
-           "query_entries", "query_models", "Engine"]
+           "resolve_paths",
+           "query_entries", "query_files", "query_folders", "query_models", "Engine"]
 
 
 def __getattr__(name: str):
     # builder and engine load on first use: `import vdfs_query` stays cheap for the CLI
-    if name in ("query_entries", "query_models", "EntryQuery", "ModelQuery"):
+    if name in ("query_entries", "query_files", "query_folders", "query_models", "EntryQuery",
+                "FileQuery", "FolderQuery", "ModelQuery"):
         from . import builder
         return getattr(builder, name)
     if name in ("Engine", "Explain"):

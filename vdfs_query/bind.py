@@ -6,6 +6,7 @@ bound `:parameters` (coerced to their field's type; a missing one is named), thi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from typing import Any
@@ -90,7 +91,7 @@ def fast_binder(slots: list):
     return run
 
 
-_PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi"})
+_PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi", "lower"})
 
 
 def _param_type(slot: Any) -> str:
@@ -118,10 +119,12 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
                 suggestion=(":" + closest(v.name, known)) if closest(v.name, known) else None)
         raw = ctx.params[v.name]
         typ = _param_type(slot)
-        if tf.startswith("item"):
-            raw = list(raw)[int(tf[4:])]
-            tf = ""
+        first, _, rest = tf.partition(",")
+        if first.startswith("item"):
+            raw, tf = list(raw)[int(first[4:])], rest
         try:
+            if first == "list":        # a whole list as one value (sqlgen.big_list)
+                return _list_value([_coerce_param(x, typ, ctx) for x in raw], rest)
             return _transform(_coerce_param(raw, typ, ctx), tf)
         except CoercionError as exc:
             raise VdfsSyntaxError(f"parameter :{v.name}: {exc}", text=ctx.text,
@@ -131,6 +134,20 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
                                   f"{exc.offset + 1} of {exc.pattern!r})",
                                   text=ctx.text, pos=_param_pos(ctx.text, v.name)) from None
     return _transform(v.value, tf)
+
+
+def _list_value(values: list, tf: str) -> Any:
+    """A list parameter bound as one value: each item transformed, then for SQLite either JSON
+    text (for json_each) or, for uuids, their 16-byte values end to end (sqlgen.big_list)."""
+    steps = [t for t in tf.split(",") if t]
+    for step in steps:
+        if step not in ("json", "blob"):
+            values = [_transform(x, step) for x in values]
+    if "json" in steps:
+        return json.dumps(values)
+    if "blob" in steps:
+        return b"".join(values)
+    return values
 
 
 def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
@@ -152,6 +169,8 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
         if not isinstance(raw, str):
             raise CoercionError(f"{raw!r} is not a path")
         p = os.path.expanduser(raw)
+        if not p.startswith("/"):
+            raise CoercionError(f"{raw!r} is a relative path: pass an absolute one")
         return p.rstrip("/") or "/" if len(p) > 1 else p
     if typ == "json":
         return raw
@@ -168,12 +187,14 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
 def _transform(value: Any, tf: str) -> Any:
     if not tf:
         return value
+    if tf == "lower":
+        return value.lower() if isinstance(value, str) else value
     if tf == "nonneg":
         if value < 0:
             raise VdfsSyntaxError(f"limit and offset must be ≥ 0, not {value}")
         return value
     if tf == "prefix_lo":
-        return "/" if value == "/" else value + "/"
+        return "/\x01" if value == "/" else value + "/"   # below "/", not "/" itself
     if tf == "prefix_hi":
         return "0" if value == "/" else value + "0"        # '0' sorts right after '/'
     if tf == "glob_regex":

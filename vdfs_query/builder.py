@@ -189,6 +189,16 @@ class EntryQuery(_Builder):
         return self._add(self._lowerer().duplicates())
 
 
+class FileQuery(EntryQuery):
+    """query_files(): the entries that are not folders (the `files` source)."""
+    _source = "files"
+
+
+class FolderQuery(EntryQuery):
+    """query_folders(): the entries that are folders (the `folders` source)."""
+    _source = "folders"
+
+
 class ModelQuery(_Builder):
     """query_models(T): a model type's rows, as model instances when the executor can."""
     _source = "models"
@@ -239,6 +249,14 @@ class ModelQuery(_Builder):
 
 def query_entries(executor: Any = None) -> EntryQuery:
     return EntryQuery(executor)
+
+
+def query_files(executor: Any = None) -> FileQuery:
+    return FileQuery(executor)
+
+
+def query_folders(executor: Any = None) -> FolderQuery:
+    return FolderQuery(executor)
 
 
 def query_models(model: Any, executor: Any = None) -> ModelQuery:

@@ -5,11 +5,12 @@ vdfs_query never imports core; this catalog is its whole knowledge of core's sch
 `alias.column` with the aliases of `ALIASES`, so a test can check each against a fresh library.
 Field types drive value coercion and output conversion:
   int, float, text, size (bytes), bool (0/1), uuid (16-byte BLOB), time_ns (integer ns since the
-  epoch), time_iso (ISO-8601 UTC text), json (a model's inline field, read from models.data).
+  epoch), time_iso (ISO-8601 UTC text), json (a model's inline field, read from models.data),
+  paths (the sorted paths of a content's copies: a list, shown and selected, never compared).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Kinds the indexer assigns (core/kinds.py KINDS); a test keeps the two in step.
 KINDS = ("directory", "symlink", "image", "video", "audio", "document", "archive", "code",
@@ -27,6 +28,7 @@ class FieldDef:
     type: str
     joins: tuple[str, ...] = ()
     indexed: bool = False      # an equality on it is an index lookup in SQLite
+    duck: str = ""             # the DuckDB SQL where it differs from `sql` (SQLite)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class SourceDef:
     db: str = "library"         # 'library' or 'jobs'
     predicates: frozenset[str] = frozenset()
     key: str = "id"             # stable default order
+    base: str = ""              # a view of this source: shares its predicates' SQL
+    where: str = ""             # the view's fixed condition
 
     def lookup(self, name: str) -> FieldDef | None:
         """A field by name or synonym; catalog names are case-insensitive."""
@@ -86,6 +90,12 @@ ENTRIES = SourceDef(
     predicates=frozenset({"in", "kind", "tagged", "has", "device", "duplicates"}),
 )
 
+# `entries` keeps files and folders (a tree, `in` listings and paths need both); `files` and
+# `folders` are the same rows split by is_dir, so sizes, orderings and group-bys over files never
+# count a folder (whose size is the total of everything below it).
+FILES = replace(ENTRIES, name="files", base="entries", where="e.is_dir = 0")
+FOLDERS = replace(ENTRIES, name="folders", base="entries", where="e.is_dir = 1")
+
 CONTENT = SourceDef(
     name="content", table="content_identities", alias="c",
     fields=_fields("c", "id:int uuid:uuid content_hash:text integrity_hash:text size:size "
@@ -98,7 +108,12 @@ CONTENT = SourceDef(
        "verified": FieldDef("verified", "(CASE WHEN c.integrity_hash IS NOT NULL AND NOT EXISTS "
                                         "(SELECT 1 FROM entries e WHERE e.content_id = c.id AND "
                                         "(e.full_hash IS NULL OR e.full_hash <> c.integrity_hash))"
-                                        " THEN 1 ELSE 0 END)", "bool")},
+                                        " THEN 1 ELSE 0 END)", "bool"),
+       # SQLite 3.40 has no ORDER BY inside an aggregate: sort in a subquery, then collect
+       "paths": FieldDef("paths", "(SELECT json_group_array(path) FROM (SELECT e.path AS path "
+                                  "FROM entries e WHERE e.content_id = c.id ORDER BY e.path))",
+                         "paths", duck="(SELECT list(e.path ORDER BY e.path) FROM entries e "
+                                       "WHERE e.content_id = c.id)")},
     defaults=("uuid", "content_hash", "kind", "mime_type", "size", "entry_count"),
     synonyms={"hash": "content_hash", "copies": "entry_count"},
     predicates=frozenset({"kind", "tagged", "has", "duplicates"}),
@@ -163,8 +178,8 @@ DEVICES = SourceDef(
     defaults=("name", "hostname", "os", "last_seen_at", "uuid"),
 )
 
-SOURCES: dict[str, SourceDef] = {s.name: s for s in (ENTRIES, CONTENT, MODELS, TAGS, COLLECTIONS,
-                                                     JOBS, LOCATIONS, DEVICES)}
+SOURCES: dict[str, SourceDef] = {s.name: s for s in (ENTRIES, FILES, FOLDERS, CONTENT, MODELS, TAGS,
+                                                     COLLECTIONS, JOBS, LOCATIONS, DEVICES)}
 
 # Columns of `models` that are fields of every model; any other name is an inline JSON field.
 MODEL_BUILTINS = frozenset(MODELS.fields)
@@ -208,9 +223,10 @@ def all_sql_snippets() -> list[str]:
     """Every SQL text of the catalog (for the schema test)."""
     out = list(PREDICATE_SQL.values())
     for s in SOURCES.values():
-        out += [f.sql for f in s.fields.values()]
+        out += [f.sql for f in s.fields.values()] + [f.duck for f in s.fields.values() if f.duck]
         out += list(s.joins.values())
         out.append(f"{s.alias}.{s.key}")
+        out += [s.where] if s.where else []
     out += ["m.model_type", "m.extension_id", "m.data", "t.name", "d.uuid", "d.name",
             "d.hostname", "e.path", "e.kind", "c.kind"]
     return out

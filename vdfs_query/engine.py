@@ -215,13 +215,13 @@ class Engine:
                     and src.fields[c.ref.name].indexed and len(c.values) <= 64):
                 return "sqlite"
         for c in parts:
-            if isinstance(c, ir.Under) and c.mode == "prefix" and q.source == "entries":
+            if isinstance(c, ir.Under) and c.mode == "prefix" and src.table == "entries":
                 self._route_static = False     # the answer depends on the folder's size now
                 lo = _resolve(Slot(c.value, "path", "prefix_lo"), ctx)
                 hi = _resolve(Slot(c.value, "path", "prefix_hi"), ctx)
                 if self._probe("prefix", lo, hi) <= PROBE_CAP:
                     return "sqlite"
-            if isinstance(c, ir.Tagged) and q.source in ("entries", "content"):
+            if isinstance(c, ir.Tagged) and src.table in ("entries", "content_identities"):
                 self._route_static = False
                 tag = _resolve(Slot(c.value, "tag"), ctx)
                 if self._probe("tag", tag) <= TAG_CAP:

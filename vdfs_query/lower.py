@@ -13,6 +13,7 @@ from . import ast, ir, patterns
 from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
 from .parser import value_pos
+from .relpaths import is_relative
 from .values import _AGO_RE, _DATE_RE, CoercionError, coerce, parse_size
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
@@ -96,6 +97,7 @@ class Lowerer:
 
     # ---- filters --------------------------------------------------------------------------
     def compare(self, ref: ir.Ref, op: str, v: Any, pos: int = 0) -> Any:
+        self.not_a_list(ref, "compared", pos)
         if op in ("isnull", "notnull"):
             return ir.Null(ref, negate=op == "notnull")
         if op == "truthy":
@@ -122,11 +124,15 @@ class Lowerer:
             end = ir.TimeAt(value.spec, value.type, "end")
             if op == "=":
                 return ir.And((ir.Cmp(ref, ">=", start), ir.Cmp(ref, "<", end)))
-            if op == "!=":
-                return ir.Or((ir.Cmp(ref, "<", start), ir.Cmp(ref, ">=", end)))
+            if op == "!=":     # the negation, so a missing time is != every interval
+                return ir.Not(ir.And((ir.Cmp(ref, ">=", start), ir.Cmp(ref, "<", end))))
             edge, new_op = _FLIP_INTERVAL[op]
             return ir.Cmp(ref, new_op, ir.TimeAt(value.spec, value.type, edge))
         return ir.Cmp(ref, op, value)
+
+    def not_a_list(self, ref: ir.Ref, what: str, pos: int) -> None:
+        if ref.type == "paths":
+            self.fail(f"{ref.name} is a list of paths: it can be selected, not {what}", pos)
 
     def plain(self, v: Any, ptype: str) -> Any:
         """A text-ish value (tag, pattern, device, path): a literal or a parameter."""
@@ -152,12 +158,19 @@ class Lowerer:
                       f"{', '.join(fits)})", pos)
 
     def in_path(self, v: Any, pos: int = 0) -> ir.Under:
+        """`in "…"`: below a folder (never the folder itself) or matching a path glob. A
+        relative path has no meaning without a current directory: the CLI and the kernel
+        resolve it first (`resolve_paths`); anything else gets this error."""
         self.need("in", "in", pos)
         val = self.plain(v, "path")
         if isinstance(val, ir.Param):
             return ir.Under(val, "prefix")
         if patterns.is_glob(val.value):
             self.pattern("path", val.value, getattr(v, "pos", 0))
+        if is_relative(val.value):
+            self.fail(f"{val.value!r} is a relative path, and this query has no current folder:"
+                      f" write it from / or ~ (a location by name: where location = "
+                      f"\"{val.value}\")", getattr(v, "pos", pos))
         return under(val.value)
 
     def of_kind(self, values: tuple, pos: int = 0) -> ir.Kind:
@@ -243,6 +256,9 @@ class Lowerer:
                         self.fail(f"{o.expr.name} must be grouped (group by {o.expr.name}) or "
                                   "aggregated (count, sum, avg, min, max)", pos)
         aggregated = bool(group_by) or any(isinstance(o.expr, ir.Agg) for o in select or ())
+        for r in list(group_by) + [o.expr for o in order]:
+            if isinstance(r, ir.Ref):
+                self.not_a_list(r, "grouped or ordered by", pos)
         for o in order:
             if aggregated and isinstance(o.expr, ir.Ref) and o.expr not in group_by:
                 self.fail(f"cannot order by {o.expr.name}: it is not grouped; order by a group "
@@ -328,7 +344,8 @@ def tag_name(text: str) -> str:
 
 
 def under(path: str) -> ir.Under:
-    """`in "…"`: a path glob, a folder prefix (absolute or ~), or a location name."""
+    """A path glob, a folder prefix (absolute or ~), or (builder in_location only) a location
+    name; the DSL refuses relative paths before calling this."""
     if patterns.is_glob(path):
         return ir.Under(ir.Lit(os.path.expanduser(path)), "glob")
     path = patterns.unescape(path)

@@ -16,7 +16,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from . import ast
 from .errors import VdfsSyntaxError, closest
 
-_SOURCES = {"src_entries": "entries", "src_content": "content", "src_tags": "tags",
+_SOURCES = {"src_entries": "entries", "src_files": "files", "src_folders": "folders",
+            "src_content": "content", "src_tags": "tags",
             "src_collections": "collections", "src_jobs": "jobs", "src_locations": "locations",
             "src_devices": "devices"}
 
@@ -355,7 +356,7 @@ def parse(text: str) -> ast.Query:
                      q.offset, text=text, pos=0)
 
 
-KEYWORDS = ("entries", "content", "models", "tags", "collections", "jobs", "locations",
+KEYWORDS = ("entries", "files", "folders", "content", "models", "tags", "collections", "jobs", "locations",
              "devices", "where", "select", "group", "order", "by", "limit", "offset", "in", "of",
              "kind", "tagged", "has", "on", "this", "device", "duplicates", "and", "or", "not",
              "is", "null", "as", "asc", "desc", "ago", "today", "yesterday", "now", "true", "false")

@@ -2,6 +2,8 @@
 
 Rows stay in the engine's form (SQLite tuples or an Arrow table) until asked for; conversions
 (uuid bytes → text, integer ns → datetime, JSON text → values) happen once, on demand.
+Times are time-zone-aware datetimes in UTC on every route (Arrow: timestamp[us, tz=UTC]), so
+they compare with `datetime.now(timezone.utc)`; tables shown to a person use local time.
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import json
 import uuid
 from typing import Any, Iterator
 
-_EPOCH = dt.datetime(1970, 1, 1)
+_UTC = dt.timezone.utc
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 DISPLAY_ROWS = 50
 
 
@@ -23,7 +26,7 @@ def _py(typ: str):
         return lambda v: None if v is None else _EPOCH + dt.timedelta(microseconds=v // 1000)
     if typ == "bool":
         return lambda v: None if v is None else bool(v)
-    if typ == "json":
+    if typ in ("json", "paths"):        # SQLite builds lists as JSON text
         return lambda v: None if v is None else json.loads(v)
     return None
 
@@ -74,6 +77,8 @@ class Result:
                     values = col.to_pylist()
                     if typ == "json":
                         values = [None if v is None else json.loads(v) for v in values]
+                    elif typ == "time_ns":     # one tzinfo object on every route
+                        values = [None if v is None else v.replace(tzinfo=_UTC) for v in values]
                     cols.append(values)
                 self._tuples = list(zip(*cols)) if cols else []
         return self._tuples
@@ -99,6 +104,7 @@ class Result:
             if not self._uuids_done:
                 self._table = _format_uuids(self._table, self.types)
                 self._uuids_done = True
+            self._table = _utc_times(self._table, self.types)
             return self._table
         import pyarrow as pa
         arrays = []
@@ -109,7 +115,9 @@ class Result:
                 values = [None if v is None else json.dumps(v) for v in values]
                 arrays.append(pa.array(values, type=pa.string()))
             elif typ == "time_ns":
-                arrays.append(pa.array(values, type=pa.timestamp("us")))
+                arrays.append(pa.array(values, type=pa.timestamp("us", tz="UTC")))
+            elif typ == "paths":
+                arrays.append(pa.array(values, type=pa.list_(pa.string())))
             elif typ in ("uuid", "text", "time_iso"):
                 arrays.append(pa.array(values, type=pa.string()))
             elif typ == "bool":
@@ -160,11 +168,22 @@ class Result:
 def _text(v: Any) -> str:
     if v is None:
         return ""
-    if isinstance(v, dt.datetime):
-        return v.isoformat(sep=" ", timespec="seconds")
+    if isinstance(v, dt.datetime):        # people read local time
+        return (v.astimezone().replace(tzinfo=None) if v.tzinfo else v).isoformat(sep=" ", timespec="seconds")
     if isinstance(v, (dict, list)):
         return json.dumps(v, sort_keys=True)
     return str(v)
+
+
+def _utc_times(table: Any, types: list[str]) -> Any:
+    """DuckDB hands back naive timestamps (UTC by construction): label them UTC."""
+    import pyarrow as pa
+    for i, typ in enumerate(types):
+        col = table.column(i)
+        if typ == "time_ns" and pa.types.is_timestamp(col.type) and col.type.tz is None:
+            table = table.set_column(i, table.schema.field(i).name,
+                                     col.cast(pa.timestamp(col.type.unit, tz="UTC")))
+    return table
 
 
 def _format_uuids(table: Any, types: list[str]) -> Any:

@@ -34,6 +34,7 @@ class Template:
 
 
 _OPS = {"=", "!=", "<", "<=", ">", ">="}
+BIG_LIST = 64      # list parameters longer than this are bound as one array value
 
 
 class SqlGen:
@@ -74,7 +75,7 @@ class SqlGen:
             return base
         f = self.src.fields[ref.name]
         self._need(f.joins)
-        return f.sql
+        return f.duck if f.duck and self.d == "duckdb" else f.sql
 
     def out(self, expr: Any) -> tuple[str, str]:
         """(SQL, output type) for a projected expression."""
@@ -113,30 +114,27 @@ class SqlGen:
 
     # ---- filters --------------------------------------------------------------------------
     def filt(self, n: Any) -> str:
+        """A WHERE condition with two-valued logic: SQL's NULL (a missing value) only ever
+        makes a predicate false, so every negation is `(P) IS NOT TRUE`, never `NOT P`
+        (`ext not in (png)` and `ext != "png"` keep files without an extension)."""
         if isinstance(n, ir.And):
             return "(" + " AND ".join(self.filt(i) for i in n.items) + ")"
         if isinstance(n, ir.Or):
             return "(" + " OR ".join(self.filt(i) for i in n.items) + ")"
         if isinstance(n, ir.Not):
-            return f"(NOT {self.filt(n.item)})"
+            return _negate(self.filt(n.item))
         if isinstance(n, ir.Cmp):
             assert n.op in _OPS
-            return f"{self.raw(n.ref, n.value)} {n.op} {self.slot(n.value, n.ref.type)}"
+            expr, value = self.raw(n.ref, n.value), self.slot(n.value, n.ref.type, _fold(n.ref))
+            if n.op == "!=":
+                return _negate(f"{expr} = {value}")
+            return f"{expr} {n.op} {value}"
         if isinstance(n, ir.InList):
-            items = []
-            for v in n.values:
-                size = self.ptypes.get(v.name, (None, None))[1] if isinstance(v, ir.Param) else None
-                if size is not None:   # a list bound to one parameter expands to its length
-                    items += [self.slot(v, n.ref.type, f"item{i}") for i in range(size)]
-                else:
-                    items.append(self.slot(v, n.ref.type))
-            expr = self.raw(n.ref, n.values[0] if n.values else None)
-            if not items:
-                return "(1 = 1)" if n.negate else "(1 = 0)"
-            return f"{expr} {'NOT IN' if n.negate else 'IN'} ({', '.join(items)})"
+            sql = self.in_list(n)
+            return _negate(sql) if n.negate else sql
         if isinstance(n, ir.Match):
             sql = self.match(self.raw(n.ref, ir.Lit("")), n)
-            return f"(NOT {sql})" if n.negate else sql
+            return _negate(sql) if n.negate else sql
         if isinstance(n, ir.Null):
             return f"{self.raw(n.ref)} IS {'NOT ' if n.negate else ''}NULL"
         if isinstance(n, ir.Truthy):
@@ -173,8 +171,38 @@ class SqlGen:
             return self.template("duplicates")
         raise TypeError(f"unknown filter node {n!r}")  # pragma: no cover
 
+    def in_list(self, n: ir.InList) -> str:
+        """`x IN (…)`. A list bound to one parameter of more than BIG_LIST items travels as one
+        value (a JSON array for SQLite, a LIST for DuckDB): thousands of `?` cost seconds to
+        bind and SQLite allows at most 32766 of them."""
+        expr = self.raw(n.ref, n.values[0] if n.values else None)
+        fold = _fold(n.ref)
+        items = []
+        for v in n.values:
+            size = self.ptypes.get(v.name, (None, None))[1] if isinstance(v, ir.Param) else None
+            if size is not None and size > BIG_LIST and len(n.values) == 1:
+                return self.big_list(expr, v, n.ref, fold)
+            if size is not None:   # a short list bound to one parameter expands to its length
+                items += [self.slot(v, n.ref.type, f"item{i}" + (f",{fold}" if fold else ""))
+                          for i in range(size)]
+            else:
+                items.append(self.slot(v, n.ref.type, fold))
+        if not items:
+            return "(1 = 0)"
+        return f"{expr} IN ({', '.join(items)})"
+
+    def big_list(self, expr: str, v: ir.Param, ref: ir.Ref, fold: str) -> str:
+        tf = "list" + (f",{fold}" if fold else "")
+        if self.d == "duckdb":
+            return f"list_contains({self.slot(v, ref.type, tf)}, {expr})"
+        if ref.type == "uuid":     # JSON has no bytes: 16-byte slices of one blob (index lookups)
+            n, blob = self.slot(v, ref.type, tf + ",blob"), self.slot(v, ref.type, tf + ",blob")
+            return (f"{expr} IN (WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k "
+                    f"WHERE i + 1 < length({n}) / 16) SELECT substr({blob}, i * 16 + 1, 16) FROM k)")
+        return f"{expr} IN (SELECT value FROM json_each({self.slot(v, ref.type, tf + ',json')}))"
+
     def template(self, predicate: str, **fill: Any) -> str:
-        sql = PREDICATE_SQL[(predicate, self.src.name)]
+        sql = PREDICATE_SQL[(predicate, self.src.base or self.src.name)]
         out, rest = [], sql
         while "{" in rest:       # fill each placeholder in order, so slots follow the text
             head, _, tail = rest.partition("{")
@@ -206,7 +234,7 @@ class SqlGen:
     # ---- the whole query ------------------------------------------------------------------
     def build(self) -> Template:
         q, a = self.q, self.a
-        where = []
+        where = [self.src.where] if self.src.where else []
         if q.source == "models":
             where.append(f"{a}.model_type = {self.slot(ir.Lit(q.model_type), 'text')}")
             if q.extension_id:
@@ -225,7 +253,7 @@ class SqlGen:
         if select is None:
             names = list(self.src.defaults)
             if q.source == "content" and any(isinstance(x, ir.Dup) for x in ir.walk(q.where)):
-                names.append("wasted")
+                names += ["wasted", "paths"]
             select = tuple(ir.Out(ir.Ref(nm, self.src.fields[nm].type), nm) for nm in names)
         cols, types, exprs = [], [], []
         for o in select:
@@ -288,6 +316,17 @@ class SqlGen:
         parts = [f"{table} {self.a}"]
         parts += [self.src.joins[j] for j in self.src.joins if j in self.joins]
         return " ".join(parts)
+
+
+def _negate(sql: str) -> str:
+    """NOT for two-valued logic: true wherever `sql` is false or NULL (both dialects)."""
+    return f"(({sql}) IS NOT TRUE)"
+
+
+def _fold(ref: ir.Ref) -> str:
+    """The bind transform of a value compared with `ref`: ext and kind are stored lower-case,
+    so their values are lower-cased; every other text compares exactly."""
+    return "lower" if not ref.json and ref.name in ("ext", "kind") else ""
 
 
 def _quote(name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 
 from . import library_path
@@ -35,6 +36,12 @@ def _params(items: list[str]) -> dict:
     return out
 
 
+def _here(text: str):
+    """The query with relative `in "…"` paths resolved against the current directory."""
+    from vdfs_query import resolve_paths
+    return resolve_paths(text, os.getcwd())
+
+
 def _open(args: argparse.Namespace):
     from ..library import Library
     return Library.open(library_path(args))
@@ -60,7 +67,7 @@ def _query(args: argparse.Namespace) -> int:
     params = _params(args.param)
 
     def action(lib) -> int:
-        result = lib.query(args.text, **params)
+        result = lib.query(_here(args.text), **params)
         if args.format == "json":
             json.dump(result.rows(), sys.stdout, default=str, indent=1)
             print()
@@ -78,6 +85,6 @@ def _explain(args: argparse.Namespace) -> int:
     params = _params(args.param)
 
     def action(lib) -> int:
-        print(lib.explain(args.text, **params))
+        print(lib.explain(_here(args.text), **params))
         return 0
     return _run(args, action)

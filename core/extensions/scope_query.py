@@ -74,7 +74,7 @@ def scope_filter(grants: GrantSet, lib: Any) -> Any:
 def apply_scope(query: Any, grants: GrantSet, lib: Any) -> ir.Query:
     """The IR of `query` (text, builder or IR) restricted to what the extension may see."""
     q, _ = vdfs_query.to_ir(query)
-    if q.source == "entries":
+    if q.source in ("entries", "files", "folders"):     # files and folders: views of entries
         where = _own_models_only(q.where, grants.extension_id)
         return replace(q, where=ir.and_all([where, scope_filter(grants, lib)]))
     if q.source == "models":
