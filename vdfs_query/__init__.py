@@ -9,11 +9,11 @@
     Engine(db_path, …).run(query, params)    Result: len(), .rows(), .arrow(), .df(), .pl()
 """
 from .compiler import Compiled, compile, to_ir
-from .errors import QueryError, VdfsError, VdfsSyntaxError
+from .errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
 from .parser import KEYWORDS, parse
 from .result import Result
 
-__all__ = ["VdfsError", "QueryError", "VdfsSyntaxError", "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS",
+__all__ = ["VdfsError", "QueryError", "QueryTimeout", "QueryCancelled", "VdfsSyntaxError", "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS",
            "query_entries", "query_models", "Engine"]
 
 

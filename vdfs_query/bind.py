@@ -14,7 +14,8 @@ from . import ir
 from .catalog import KINDS
 from .errors import VdfsSyntaxError, closest
 from .lower import tag_name
-from .values import CoercionError, as_uuid_bytes, coerce, resolve_now, time_text, to_iso, to_ns
+from .values import (CoercionError, as_uuid_bytes, brief, coerce, finite, resolve_now, text_value,
+                     time_text, to_iso, to_ns, whole)
 
 
 class BindContext:
@@ -23,6 +24,9 @@ class BindContext:
     def __init__(self, params: dict[str, Any] | None, now: dt.datetime | None = None,
                  device_uuid: bytes | None = None, text: str | None = None):
         self.params = params or {}
+        if now is not None and not isinstance(now, dt.datetime):
+            raise VdfsSyntaxError(f"now must be a datetime (the clock of relative times such as "
+                                  f"'7 days ago'), not {type(now).__name__}")
         self._now = now
         self.device_uuid = device_uuid
         self.text = text
@@ -30,7 +34,10 @@ class BindContext:
     @property
     def now(self) -> dt.datetime:
         if self._now is None or self._now.tzinfo is None:
-            self._now = resolve_now(self._now)
+            try:
+                self._now = resolve_now(self._now)
+            except CoercionError as exc:
+                raise VdfsSyntaxError(str(exc)) from None
         return self._now
 
 
@@ -99,9 +106,13 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
             raise VdfsSyntaxError("'on this device' needs a library: run the query with lib.query()")
         return ctx.device_uuid
     if isinstance(v, ir.TimeAt):
-        start, end = time_text(v.spec, ctx.now)
-        moment = end if (v.edge == "end" and end is not None) else start
-        return to_ns(moment) if v.type == "time_ns" else to_iso(moment)
+        try:
+            start, end = time_text(v.spec, ctx.now)
+            moment = end if (v.edge == "end" and end is not None) else start
+            return to_ns(moment) if v.type == "time_ns" else to_iso(moment)
+        except CoercionError as exc:
+            at = ctx.text.find(v.spec) if ctx.text else -1
+            raise VdfsSyntaxError(str(exc), text=ctx.text, pos=at if at >= 0 else None) from None
     if isinstance(v, ir.Param):
         if v.name not in ctx.params:
             known = sorted(ctx.params)
@@ -115,6 +126,10 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
             tf = ""
         try:
             value = _coerce_param(raw, typ, ctx)
+            if value is None and tf not in ("", "uuid_or_none"):
+                raise CoercionError("needs a value, not None")
+            if tf == "nonneg":
+                return _nonneg(value)
         except CoercionError as exc:
             raise VdfsSyntaxError(f"parameter :{v.name}: {exc}", text=ctx.text,
                                   pos=_param_pos(ctx.text, v.name)) from None
@@ -123,7 +138,17 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
     return _transform(value, tf)
 
 
+def _nonneg(value: int) -> int:
+    if value < 0:
+        raise CoercionError(f"limit and offset must be ≥ 0, not {value}")
+    return value
+
+
 def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
+    """A parameter's value as its field stores it; anything that does not fit is a
+    CoercionError (never a database error at execution)."""
+    if isinstance(raw, str):
+        text_value(raw)
     if typ == "tag":
         if not isinstance(raw, str):
             raise CoercionError(f"{raw!r} is not a tag name")
@@ -140,24 +165,34 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
         p = os.path.expanduser(raw)
         return p.rstrip("/") or "/" if len(p) > 1 else p
     if typ == "json":
-        return raw
+        return _json_param(raw)
     if typ in ("time_ns", "time_iso"):
         if isinstance(raw, str):
             start, _ = time_text(raw, ctx.now)
             return to_ns(start) if typ == "time_ns" else to_iso(start)
         return coerce(typ, raw, ctx.now)
     if typ == "int" and (isinstance(raw, bool) or not isinstance(raw, int)):
-        raise CoercionError(f"{raw!r} is not a whole number")
+        raise CoercionError(f"{brief(raw)} is not a whole number")
     return coerce(typ, raw)
+
+
+def _json_param(raw: Any) -> Any:
+    """A value a model's JSON field can be compared with: text, a number, true/false or None."""
+    if raw is None or isinstance(raw, (bool, str)):
+        return raw
+    if isinstance(raw, int):
+        return whole(raw)
+    if isinstance(raw, float):
+        return finite(raw)
+    raise CoercionError(f"a model field compares with text, a number or true/false, "
+                        f"not {type(raw).__name__}")
 
 
 def _transform(value: Any, tf: str) -> Any:
     if not tf:
         return value
     if tf == "nonneg":
-        if value < 0:
-            raise VdfsSyntaxError(f"limit and offset must be ≥ 0, not {value}")
-        return value
+        return _nonneg(value)
     if tf == "prefix_lo":
         return "/" if value == "/" else value + "/"
     if tf == "prefix_hi":
