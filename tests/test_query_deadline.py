@@ -1,0 +1,134 @@
+"""Every query is bounded and interruptible, on both executors: a deadline stops it with
+QueryTimeout, Ctrl-C (a real SIGINT) and Engine.cancel() with QueryCancelled, and the engine
+answers the next query normally."""
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sqlite3
+import threading
+import time
+
+import pytest
+
+import core
+from core.query_service import engine_for
+from vdfs_query import QueryCancelled, QueryError, QueryTimeout, VdfsError
+from vdfs_query.engine import DEFAULT_TIMEOUT, Engine
+
+ROWS = 20_000
+# every row is tried against 300 regexes: seconds on SQLite, about half a second on DuckDB
+SLOW = "entries where " + " or ".join(f'name =~ "^f[0-9]*x{i}.*y"' for i in range(300))
+POINT = 'entries where name = "f5.txt"'
+ROUTES = ("sqlite", "duckdb")
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """A real library with ROWS entries (added in SQL: indexing them would take far longer)."""
+    base = tmp_path_factory.mktemp("biglib")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VDFS_HOME", str(base / "home"))
+        lib = core.Library.create(base / "big.vdfs")
+        root = base / "tree"
+        root.mkdir()
+        (root / "seed.txt").write_text("seed")
+        lib.index(str(root)).wait(timeout=60)
+        conn = sqlite3.connect(lib.db_path)
+        conn.execute("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+            INSERT INTO entries(uuid, location_id, path, name, ext, kind, size, mtime_ns, indexed_at)
+            SELECT randomblob(16), (SELECT location_id FROM entries LIMIT 1),
+                   '/big/f' || i || '.txt', 'f' || i || '.txt', 'txt', 'document', i, i, '2024'
+            FROM n""", (ROWS,))
+        conn.commit()
+        conn.close()
+        engine = engine_for(lib)
+        engine.mirror                          # built now, so each timing below is the query's
+        yield lib, engine
+        lib.close()
+
+
+def answers_normally(engine, route):
+    rows = engine.run(POINT, route=route).rows()
+    assert [r["name"] for r in rows] == ["f5.txt"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_deadline_stops_a_slow_query_and_the_engine_goes_on(big, route):
+    lib, engine = big
+    start = time.monotonic()
+    with pytest.raises(QueryTimeout) as e:
+        engine.run(SLOW, route=route, timeout=0.05)
+    elapsed = time.monotonic() - start
+    assert isinstance(e.value, QueryError) and isinstance(e.value, VdfsError)
+    assert "0.05 s deadline" in str(e.value)
+    assert elapsed < 1.5, elapsed
+    answers_normally(engine, route)
+
+
+def test_sqlite_stops_at_the_deadline_not_at_the_end(big):
+    lib, engine = big
+    start = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        engine.run(SLOW, route="sqlite", timeout=0.2)
+    assert 0.2 <= time.monotonic() - start < 1.0     # the whole query takes seconds
+
+
+def test_the_engine_default_deadline_applies_and_a_call_may_override_it(big):
+    lib, _ = big
+    assert DEFAULT_TIMEOUT == 30.0
+    engine = Engine(lib.db_path, mirror="off", timeout=0.05)
+    try:
+        with pytest.raises(QueryTimeout):
+            engine.run(SLOW)
+        assert len(engine.run("entries where size < 100 order by size", timeout=math.inf).rows()) > 90
+        with pytest.raises(QueryError, match="timeout must be a positive number"):
+            engine.run(POINT, timeout=-1)
+        answers_normally(engine, "sqlite")
+    finally:
+        engine.close()
+
+
+@pytest.fixture
+def sigint_after():
+    """Send this process a real SIGINT after a delay (the way Ctrl-C and a notebook interrupt
+    arrive); Python's own handler is in place, so it becomes a KeyboardInterrupt."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timers = []
+
+    def arm(delay):
+        t = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+        timers.append(t)
+        t.start()
+    yield arm
+    for t in timers:
+        t.join()
+    signal.signal(signal.SIGINT, old)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_sigint_during_a_query_cancels_it_and_the_engine_goes_on(big, route, sigint_after):
+    lib, engine = big
+    sigint_after(0.1)
+    start = time.monotonic()
+    try:
+        with pytest.raises(QueryCancelled) as e:
+            engine.run(SLOW, route=route, timeout=math.inf)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped as a KeyboardInterrupt")
+    assert "cancelled" in str(e.value)
+    assert time.monotonic() - start < 1.5
+    answers_normally(engine, route)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_cancel_from_another_thread(big, route):
+    lib, engine = big
+    t = threading.Timer(0.1, engine.cancel)
+    t.start()
+    with pytest.raises(QueryCancelled):
+        engine.run(SLOW, route=route, timeout=math.inf)
+    t.join()
+    answers_normally(engine, route)
