@@ -201,3 +201,161 @@ def test_bad_parameters_are_named(world, value):
             assert outcome.rows() == []
             continue
         assert isinstance(outcome, VdfsSyntaxError) and ":min_size" in outcome.message
+
+
+# ---- (a) query texts from grammar fragments and junk -------------------------------------------
+FIELDS = ["name", "path", "ext", "kind", "size", "modified", "changed", "indexed_at", "hidden",
+          "is_dir", "uuid", "content_uuid", "id", "child_count", "wasted", "copies", "label",
+          "count", "ratio", "on", "tags", "data.label", "nosuch"]
+OPS = ["=", "==", "!=", "<>", "<", "<=", ">", ">=", "~", "!~", "=~", "in (", "not in (",
+       "is null", "is not null", ""]
+VALUES = ["1", "-1", "0", "1.5", "1e999", "-1e999", "99999999999999999999", "9223372036854775808",
+          "2MB", "1.5GiB", "99999999999999999999TB", "2024-05-01", "2024-02-30", "9999-12-31",
+          "0001-01-01", "2024-05", "2024-05-01T10:00:00Z", "7 days ago", "99999999999 years ago",
+          "today", "yesterday", "now", "true", "false", "image", "jpg", '"IMG_*"', '"**/*.jpg"',
+          '"(a+)+$"', '"["', '"\\"', "'x'", ":p", ":q", ":now", '"\udcff"', '"#vacation"',
+          '"' + "a" * 300 + '"', "null"]
+CLAUSES = ["where", "select", "group by", "order by", "limit", "offset", "in", "of kind",
+           "tagged", "has", "on this device", "on device", "duplicates", "and", "or", "not",
+           "(", ")", ",", "asc", "desc", "as", "count()", "sum(size)", "avg(name)", "*", "--"]
+SOURCES = ["entries", "content", "tags", "collections", "locations", "devices", "jobs",
+           f"models {MODEL}", "models Nope", "models"]
+junk = st.text(alphabet=st.characters(blacklist_categories=("Cc",)) | st.sampled_from("\"'():,*~=<>!-\n\t\\"),
+               max_size=12)
+fragment = st.one_of(st.sampled_from(FIELDS), st.sampled_from(OPS), st.sampled_from(VALUES),
+                     st.sampled_from(CLAUSES), junk)
+query_text = st.builds(lambda src, parts: " ".join([src, *parts]), st.sampled_from(SOURCES),
+                       st.lists(fragment, max_size=12))
+comparison = st.builds(lambda f, o, v: f"{f} {o} {v}" + (")" if o.endswith("(") else ""),
+                       st.sampled_from(FIELDS), st.sampled_from(OPS), st.sampled_from(VALUES))
+well_formed = st.builds(
+    lambda src, conds, tail: f"{src} where {' and '.join(conds)} {tail}",
+    st.sampled_from(["entries", "content", f"models {MODEL}"]),
+    st.lists(comparison, min_size=1, max_size=3),
+    st.sampled_from(["", "limit 3", "order by size desc", "group by ext", "limit :p",
+                     "offset 99999999999999999999", "select count() as n"]))
+SCALAR_PARAMS = {"p": 1, "q": "x"}
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(text=st.one_of(query_text, well_formed))
+def test_random_query_texts_stay_in_the_error_family(world, text):
+    for outcome in run_everywhere(world, text, SCALAR_PARAMS):
+        if isinstance(outcome, VdfsSyntaxError) and outcome.pos is not None:
+            assert 0 <= outcome.pos <= len(text)
+
+
+# ---- (c) parameters of every Python type -------------------------------------------------------
+class Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+SPECIAL = [None, True, False, 0, -1, 2 ** 63, -2 ** 63 - 1, 10 ** 30, -(10 ** 30), 10 ** 5000,
+           0.5, float("nan"), float("inf"), float("-inf"), -0.0, 1e308, "", "x", "\udcff",
+           "a\x00b", "é" * 5, "7 days ago", "2024-02-30", "9999-12-31", "2MB", "nan", "1e999",
+           "9" * 5000, b"", b"\x00" * 16, bytearray(b"ab"), [], [1, "a"], (1,), {1, 2},
+           frozenset(), {"a": 1}, {}, dt.datetime(2024, 5, 1), dt.datetime.max, dt.datetime.min,
+           dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc),
+           dt.datetime.max.replace(tzinfo=dt.timezone.utc), dt.date(2024, 5, 1), dt.date.max,
+           dt.time(12), dt.timedelta(days=1), uuid.UUID(int=0), uuid.uuid4(), Path("/tmp"),
+           Path("~/x"), decimal.Decimal("1.5"), decimal.Decimal("NaN"), fractions.Fraction(1, 3),
+           complex(1, 2), Opaque(), object, print, range(3), *INJECTIONS]
+any_value = st.one_of(
+    st.sampled_from(SPECIAL), st.none(), st.booleans(), st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20), st.binary(max_size=20),
+    st.datetimes(), st.datetimes(timezones=st.timezones()), st.dates(), st.uuids(),
+    st.lists(st.one_of(st.integers(), st.text(max_size=5)), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+PARAM_QUERIES = [
+    "entries where name = :p", "entries where name != :p", "entries where name ~ :p",
+    "entries where name !~ :p", "entries where name =~ :p", "entries where ext in (:p)",
+    "entries where ext not in (:p, jpg)", "entries where kind = :p", "entries where size > :p",
+    "entries where size = :p", "entries where child_count < :p", "entries where hidden = :p",
+    "entries where modified > :p", "entries where modified = :p", "entries where indexed_at < :p",
+    "entries where uuid = :p", "entries where content_uuid in (:p)", "entries in :p",
+    "entries tagged :p", "entries of kind :p", "entries on device :p", "entries limit :p",
+    "entries offset :p", "content where wasted >= :p", "tags where name = :p",
+    f"models {MODEL} where label = :p", f"models {MODEL} where count > :p",
+    f"models {MODEL} where ratio <= :p", f"models {MODEL} where on = :p",
+    f"models {MODEL} where tags = :p", f"models {MODEL} where data.label ~ :p",
+    f"models {MODEL} where label in (:p)", f"models {MODEL} limit :p",
+]
+
+
+@settings(max_examples=250, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(text=st.sampled_from(PARAM_QUERIES), value=any_value)
+def test_parameters_of_every_python_type(world, text, value):
+    run_everywhere(world, text, {"p": value})
+
+
+@pytest.mark.parametrize("text", PARAM_QUERIES)
+@pytest.mark.parametrize("value", SPECIAL, ids=lambda v: type(v).__name__)
+def test_each_special_value_against_each_field(world, text, value):
+    run_everywhere(world, text, {"p": value})
+
+
+def test_now_of_every_type(world):
+    for now in SPECIAL:
+        for outcome in run_everywhere(world, "entries where modified > 2 days ago", now=now):
+            if isinstance(outcome, Exception):
+                assert "now" in str(outcome)
+
+
+# ---- injected SQL never takes effect -----------------------------------------------------------
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_injected_sql_is_only_ever_a_value(world, value):
+    before = _shape(world)
+    texts = ["entries where name = :p", "entries where name ~ :p", "entries in :p",
+             "entries tagged :p", "entries where ext in (:p, jpg)", f"models {MODEL} where label = :p",
+             f"models {MODEL} where data.label != :p", "tags where name = :p"]
+    for text in texts:
+        for outcome in run_everywhere(world, text, {"p": value}):
+            if not isinstance(outcome, Exception) and "name =" in text:
+                assert all(r["name"] == value for r in outcome.rows())
+    literal = value.replace("\\", "\\\\").replace('"', '\\"')
+    for text in [f'entries where name = "{literal}"', f'entries where path ~ "{literal}"',
+                 f"entries where name = {value}", f"entries {value}", f"tags where {value}"]:
+        run_everywhere(world, text)
+    assert _shape(world) == before
+    assert len(engine_for(world).run(POINT_ALL, route="sqlite").rows()) == before[1][0]
+
+
+POINT_ALL = "entries limit 1000"
+
+
+# ---- (d) the extension host API's query builders -----------------------------------------------
+BUILDER_OPS = ["=", "!=", "<", ">=", "~", "=~", "in", "not in", "is null", "glob", "nope", None, 3]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(field=st.one_of(st.sampled_from(FIELDS), junk, st.none(), st.integers()),
+       op=st.sampled_from(BUILDER_OPS), value=any_value,
+       limit=st.one_of(st.none(), st.sampled_from([0, 3, -1, 10 ** 30, 2.5, "3", True])),
+       order=st.one_of(st.none(), st.sampled_from(FIELDS), junk),
+       models=st.booleans())
+def test_host_api_builders(world, field, op, value, limit, order, models):
+    api = world.vdfs()
+
+    def build_and_run():
+        b = api.query_models(Gadget) if models else api.query_entries()
+        b = b.where(field, op, value)
+        if limit is not None:
+            b = b.limit(limit)
+        if order is not None:
+            b = b.order_by(order)
+        return b.collect()
+    attempt(build_and_run)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(tag=any_value, kind=any_value, path=any_value)
+def test_host_api_builder_predicates(world, tag, kind, path):
+    api = world.vdfs()
+    attempt(lambda: api.query_entries().tagged(tag).collect())
+    attempt(lambda: api.query_entries().of_type(kind).collect())
+    attempt(lambda: api.query_entries().in_location(path).collect())

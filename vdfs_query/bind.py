@@ -112,7 +112,10 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
             return to_ns(moment) if v.type == "time_ns" else to_iso(moment)
         except CoercionError as exc:
             at = ctx.text.find(v.spec) if ctx.text else -1
-            raise VdfsSyntaxError(str(exc), text=ctx.text, pos=at if at >= 0 else None) from None
+            relative = "" if v.spec[:1].isdigit() and "ago" not in v.spec else \
+                f" (relative to now={ctx.now.isoformat()})"
+            raise VdfsSyntaxError(f"{exc}{relative}", text=ctx.text,
+                                  pos=at if at >= 0 else None) from None
     if isinstance(v, ir.Param):
         if v.name not in ctx.params:
             known = sorted(ctx.params)
@@ -151,17 +154,17 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
         text_value(raw)
     if typ == "tag":
         if not isinstance(raw, str):
-            raise CoercionError(f"{raw!r} is not a tag name")
+            raise CoercionError(f"{brief(raw)} is not a tag name")
         return tag_name(raw)
     if typ == "kind":
         if not isinstance(raw, str) or raw.lower() not in KINDS:
-            raise CoercionError(f"{raw!r} is not a kind (one of {', '.join(KINDS)})")
+            raise CoercionError(f"{brief(raw)} is not a kind (one of {', '.join(KINDS)})")
         return raw.lower()
     if typ == "path":
         if isinstance(raw, os.PathLike):
             raw = os.fspath(raw)
         if not isinstance(raw, str):
-            raise CoercionError(f"{raw!r} is not a path")
+            raise CoercionError(f"{brief(raw)} is not a path")
         p = os.path.expanduser(raw)
         return p.rstrip("/") or "/" if len(p) > 1 else p
     if typ == "json":

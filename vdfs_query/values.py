@@ -49,31 +49,37 @@ def parse_number(text: str) -> int | float:
     """A number as the query language writes it (12, -3.5, 1e6), kept within stored range."""
     if not any(ch in text for ch in ".eE"):
         if len(text.lstrip("+-")) > _MAX_DIGITS:
-            raise CoercionError(f"{brief(text)} is out of range (whole numbers go up to {INT_MAX:,})")
+            raise CoercionError(f"{clip(text)} is out of range (whole numbers go up to {INT_MAX:,})")
         return whole(int(text))
     value = float(text)
     if not math.isfinite(value):
-        raise CoercionError(f"{brief(text)} is out of range (numbers go up to about 1.8e308)")
+        raise CoercionError(f"{clip(text)} is out of range (numbers go up to about 1.8e308)")
     return value
 
 
 def brief(value: object) -> str:
-    text = str(value) if isinstance(value, str) else repr(value) if not isinstance(value, int) \
-        else (str(value) if value.bit_length() < 4000 else "a number")
+    """`value` as an error message shows it: repr, but never thousands of characters (and
+    never str() of a huge int, which Python refuses)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4000:
+        return f"a {'negative ' if value < 0 else ''}number of about {value.bit_length() * 0.30103:.0f} digits"
+    return clip(repr(value))
+
+
+def clip(text: str) -> str:
     return text if len(text) <= 40 else f"{text[:20]}…({len(text)} characters)"
 
 
 def parse_size(text: str) -> int:
     m = _SIZE_RE.match(text)
     if not m:
-        raise CoercionError(f"{brief(text)!r} is not a size (write e.g. 2MB, 1.5GiB or 4096)")
+        raise CoercionError(f"{brief(text)} is not a size (write e.g. 2MB, 1.5GiB or 4096)")
     number, unit = m.groups()
     factor = SIZE_UNITS.get((unit or "b").lower())
     if factor is None:
-        raise CoercionError(f"unknown size unit {unit!r} in {text!r} "
+        raise CoercionError(f"unknown size unit {unit!r} in {brief(text)} "
                             f"(use {', '.join(u.upper() if 'i' not in u else u[0].upper() + 'iB' for u in SIZE_UNITS)})")
     if len(number.partition(".")[0]) > _MAX_DIGITS:
-        raise CoercionError(f"{brief(text.strip())} is out of range (sizes go up to {INT_MAX:,} bytes)")
+        raise CoercionError(f"{clip(text.strip())} is out of range (sizes go up to {INT_MAX:,} bytes)")
     if "." not in number:
         return whole(int(number) * factor)
     return whole(int(round(float(number) * factor)))
@@ -115,7 +121,7 @@ def date_interval(text: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime
             return start, start + dt.timedelta(days=1)
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise CoercionError(f"{brief(text)!r} is not a date: {exc}") from None
+        raise CoercionError(f"{brief(text)} is not a date: {exc}") from None
     except OverflowError:
         raise CoercionError(f"{text} is out of range ({_TIME_RANGE})") from None
     if value.tzinfo is None:
@@ -184,7 +190,7 @@ def as_moment(value: Any, now: dt.datetime) -> dt.datetime:
             return EPOCH + dt.timedelta(microseconds=value / 1000 if abs(value) > 1e14 else value * 1e6)
         except (OverflowError, ValueError):
             raise CoercionError(f"{brief(value)} is out of range as a time ({_TIME_RANGE})") from None
-    raise CoercionError(f"{value!r} is not a time (use a datetime, a date, an ISO text or "
+    raise CoercionError(f"{brief(value)} is not a time (use a datetime, a date, an ISO text or "
                         "'7 days ago')")
 
 
@@ -203,7 +209,7 @@ def as_uuid_bytes(value: Any) -> bytes:
             return uuid.UUID(value.strip()).bytes
         except ValueError:
             pass
-    raise CoercionError(f"{value!r} is not a uuid")
+    raise CoercionError(f"{brief(value)} is not a uuid")
 
 
 def coerce(ftype: str, value: Any, now: dt.datetime | None = None) -> Any:
@@ -229,9 +235,9 @@ def coerce(ftype: str, value: Any, now: dt.datetime | None = None) -> Any:
             except CoercionError:
                 raise
             except ValueError:
-                raise CoercionError(f"{brief(value)!r} is not a number") from None
+                raise CoercionError(f"{brief(value)} is not a number") from None
             if ftype == "int" and isinstance(n, float):
-                raise CoercionError(f"{brief(value)!r} is not a whole number")
+                raise CoercionError(f"{brief(value)} is not a whole number")
             return n
         raise CoercionError(f"{brief(value)} is not a number")
     if ftype == "bool":
@@ -241,7 +247,7 @@ def coerce(ftype: str, value: Any, now: dt.datetime | None = None) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
             return int(value.lower() in ("true", "yes"))
-        raise CoercionError(f"{value!r} is not true or false")
+        raise CoercionError(f"{brief(value)} is not true or false")
     if ftype == "uuid":
         return as_uuid_bytes(value)
     if ftype in ("time_ns", "time_iso"):
@@ -251,7 +257,7 @@ def coerce(ftype: str, value: Any, now: dt.datetime | None = None) -> Any:
         if isinstance(value, str):
             return text_value(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
+            return str(whole(value) if isinstance(value, int) else value)
         raise CoercionError(f"{brief(value)} is not text")
     return value   # json: compared as written
 
