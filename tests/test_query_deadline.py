@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import os
 import signal
+import subprocess
+import sys
 import sqlite3
 import threading
 import time
@@ -132,3 +134,18 @@ def test_cancel_from_another_thread(big, route):
         engine.run(SLOW, route=route, timeout=math.inf)
     t.join()
     answers_normally(engine, route)
+
+
+def test_ctrl_c_during_vdfs_query_exits_130_with_one_line(big):
+    lib, _ = big
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "-L", str(lib.path), "query", SLOW],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "VDFS_HOME": os.environ["VDFS_HOME"]})
+    time.sleep(2.5)                   # started and inside the query (which runs for seconds)
+    assert proc.poll() is None
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 130, err
+    assert err.strip() == "vdfs: query cancelled"
