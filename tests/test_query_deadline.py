@@ -8,44 +8,26 @@ import os
 import signal
 import subprocess
 import sys
-import sqlite3
 import threading
 import time
 
 import pytest
 
-import core
 from core.query_service import engine_for
 from vdfs_query import QueryCancelled, QueryError, QueryTimeout, VdfsError
 from vdfs_query.engine import DEFAULT_TIMEOUT, Engine
 
-ROWS = 20_000
-# every row is tried against 300 regexes: seconds on SQLite, about half a second on DuckDB
-SLOW = "entries where " + " or ".join(f'name =~ "^f[0-9]*x{i}.*y"' for i in range(300))
-POINT = 'entries where name = "f5.txt"'
+from query_load import POINT, SLOW, big_library
+
 ROUTES = ("sqlite", "duckdb")
 
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
-    """A real library with ROWS entries (added in SQL: indexing them would take far longer)."""
     base = tmp_path_factory.mktemp("biglib")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VDFS_HOME", str(base / "home"))
-        lib = core.Library.create(base / "big.vdfs")
-        root = base / "tree"
-        root.mkdir()
-        (root / "seed.txt").write_text("seed")
-        lib.index(str(root)).wait(timeout=60)
-        conn = sqlite3.connect(lib.db_path)
-        conn.execute("""
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-            INSERT INTO entries(uuid, location_id, path, name, ext, kind, size, mtime_ns, indexed_at)
-            SELECT randomblob(16), (SELECT location_id FROM entries LIMIT 1),
-                   '/big/f' || i || '.txt', 'f' || i || '.txt', 'txt', 'document', i, i, '2024'
-            FROM n""", (ROWS,))
-        conn.commit()
-        conn.close()
+        lib = big_library(base)
         engine = engine_for(lib)
         engine.mirror                          # built now, so each timing below is the query's
         yield lib, engine
