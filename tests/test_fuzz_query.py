@@ -359,3 +359,19 @@ def test_host_api_builder_predicates(world, tag, kind, path):
     attempt(lambda: api.query_entries().tagged(tag).collect())
     attempt(lambda: api.query_entries().of_type(kind).collect())
     attempt(lambda: api.query_entries().in_location(path).collect())
+
+
+BUILDER_CASES = [(False, "name", "="), (False, "name", "~"), (False, "size", ">"),
+                 (False, "modified", "<"), (False, "hidden", "="), (False, "uuid", "="),
+                 (False, "ext", "in"), (True, "label", "="), (True, "count", ">="),
+                 (True, "tags", "!="), (True, "data.label", "in")]
+
+
+@pytest.mark.parametrize("value", SPECIAL, ids=lambda v: type(v).__name__)
+def test_each_special_value_through_the_builders(world, value):
+    api = world.vdfs()
+    for models, field, op in BUILDER_CASES:
+        b = api.query_models(Gadget) if models else api.query_entries()
+        attempt(lambda: b.where(field, op, [value] if op == "in" else value).collect())
+    attempt(lambda: api.query_entries().limit(value).collect())
+    attempt(lambda: api.query_entries().offset(value).collect())

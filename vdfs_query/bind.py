@@ -14,8 +14,8 @@ from . import ir
 from .catalog import KINDS
 from .errors import VdfsSyntaxError, closest
 from .lower import tag_name
-from .values import (CoercionError, as_uuid_bytes, brief, coerce, finite, resolve_now, text_value,
-                     time_text, to_iso, to_ns, whole)
+from .values import (CoercionError, as_uuid_bytes, brief, coerce, json_value, resolve_now,
+                     text_value, time_text, to_iso, to_ns)
 
 
 class BindContext:
@@ -168,7 +168,7 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
         p = os.path.expanduser(raw)
         return p.rstrip("/") or "/" if len(p) > 1 else p
     if typ == "json":
-        return _json_param(raw)
+        return json_value(raw)
     if typ in ("time_ns", "time_iso"):
         if isinstance(raw, str):
             start, _ = time_text(raw, ctx.now)
@@ -177,18 +177,6 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
     if typ == "int" and (isinstance(raw, bool) or not isinstance(raw, int)):
         raise CoercionError(f"{brief(raw)} is not a whole number")
     return coerce(typ, raw)
-
-
-def _json_param(raw: Any) -> Any:
-    """A value a model's JSON field can be compared with: text, a number, true/false or None."""
-    if raw is None or isinstance(raw, (bool, str)):
-        return raw
-    if isinstance(raw, int):
-        return whole(raw)
-    if isinstance(raw, float):
-        return finite(raw)
-    raise CoercionError(f"a model field compares with text, a number or true/false, "
-                        f"not {type(raw).__name__}")
 
 
 def _transform(value: Any, tf: str) -> Any:

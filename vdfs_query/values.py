@@ -262,6 +262,20 @@ def coerce(ftype: str, value: Any, now: dt.datetime | None = None) -> Any:
     return value   # json: compared as written
 
 
+def json_value(value: Any) -> Any:
+    """A value a model's JSON field can be compared with: text, a number, true/false or None."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return text_value(value)
+    if isinstance(value, int):
+        return whole(value)
+    if isinstance(value, float):
+        return finite(value)
+    raise CoercionError(f"a model field compares with text, a number or true/false, "
+                        f"not {type(value).__name__}")
+
+
 def text_value(value: str) -> str:
     """`value` unless it holds a lone surrogate, which no database can store or compare."""
     if not value.isascii():
