@@ -45,6 +45,11 @@ def finite(x: float) -> float:
     return x
 
 
+def number(value: int | float) -> int | float:
+    """An int or float the databases can store and compare."""
+    return whole(value) if isinstance(value, int) else finite(value)
+
+
 def parse_number(text: str) -> int | float:
     """A number as the query language writes it (12, -3.5, 1e6), kept within stored range."""
     if not any(ch in text for ch in ".eE"):
@@ -225,10 +230,8 @@ def coerce(ftype: str, value: Any, now: dt.datetime | None = None) -> Any:
     if ftype in ("int", "float"):
         if isinstance(value, bool):
             return int(value)
-        if isinstance(value, int):
-            return whole(value)
-        if isinstance(value, float):
-            return finite(value)
+        if isinstance(value, (int, float)):
+            return number(value)
         if isinstance(value, str):
             try:
                 n = parse_number(text_value(value).strip())
@@ -268,10 +271,8 @@ def json_value(value: Any) -> Any:
         return value
     if isinstance(value, str):
         return text_value(value)
-    if isinstance(value, int):
-        return whole(value)
-    if isinstance(value, float):
-        return finite(value)
+    if isinstance(value, (int, float)):
+        return number(value)
     raise CoercionError(f"a model field compares with text, a number or true/false, "
                         f"not {type(value).__name__}")
 
