@@ -110,8 +110,10 @@ def attempt(fn, *args, **kw):
 
 
 def run_everywhere(lib, text, params=None, now=NOW):
-    """The query on both routes; each outcome (rows or error) is returned."""
+    """The query on both routes; each outcome (rows or error) is returned. Its explanation is
+    held to the same rules."""
     engine = engine_for(lib)
+    attempt(engine.explain, text, params, now=now)
     return [attempt(engine.run, text, params, now=now, route=r) for r in ROUTES]
 
 

@@ -121,13 +121,7 @@ class Engine:
             self._clock.start(timeout)
             try:
                 return self._run(query, params, now, route)
-            except KeyboardInterrupt:
-                raise QueryCancelled() from None
-            except RecursionError:
-                raise VdfsSyntaxError("the query nests too deeply") from None
-            except VdfsError:
-                raise
-            except Exception as exc:
+            except (KeyboardInterrupt, Exception) as exc:
                 failure = self._failure(exc)
                 if failure is None:
                     raise
@@ -144,9 +138,14 @@ class Engine:
         if self._sconn is not None:
             self._sconn.interrupt()
 
-    def _failure(self, exc: Exception) -> QueryError | None:
-        """The QueryError a database's exception while running means (None: not one)."""
-        if not _is_database_error(exc):
+    def _failure(self, exc: BaseException) -> VdfsError | None:
+        """The VdfsError an exception while answering means (None: raise it as it is): Ctrl-C is
+        QueryCancelled, a database's own error a QueryError."""
+        if isinstance(exc, KeyboardInterrupt):
+            return QueryCancelled()
+        if isinstance(exc, RecursionError):
+            return VdfsSyntaxError("the query nests too deeply")
+        if isinstance(exc, VdfsError) or not _is_database_error(exc):
             return None
         text = str(exc).strip()
         if self._clock.cancelled:
@@ -250,6 +249,15 @@ class Engine:
         return t
 
     def explain(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None) -> Explain:
+        try:
+            return self._explain(query, params, now)
+        except (KeyboardInterrupt, Exception) as exc:
+            failure = self._failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def _explain(self, query: Any, params: dict | None, now: Any) -> Explain:
         q, text = to_ir(query)
         ctx = BindContext(params, now, self.device_uuid, text)
         with self._lock:
