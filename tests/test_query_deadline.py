@@ -54,10 +54,12 @@ def test_a_deadline_stops_a_slow_query_and_the_engine_goes_on(big, route):
 
 def test_sqlite_stops_at_the_deadline_not_at_the_end(big):
     lib, engine = big
+    handler = signal.getsignal(signal.SIGINT)
     start = time.monotonic()
     with pytest.raises(QueryTimeout):
         engine.run(SLOW, route="sqlite", timeout=0.2)
     assert 0.2 <= time.monotonic() - start < 1.0     # the whole query takes seconds
+    assert signal.getsignal(signal.SIGINT) is handler  # the engine's own catcher is gone
 
 
 def test_the_engine_default_deadline_applies_and_a_call_may_override_it(big):

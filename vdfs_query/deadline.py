@@ -58,6 +58,7 @@ class Clock:
 
     def stop(self) -> None:
         self._due = math.inf
+        self._in_main = False
         if self._old_sigint is not None:
             signal.signal(signal.SIGINT, self._old_sigint)
             self._old_sigint = None
