@@ -377,3 +377,12 @@ def test_each_special_value_through_the_builders(world, value):
         attempt(lambda: b.where(field, op, [value] if op == "in" else value).collect())
     attempt(lambda: api.query_entries().limit(value).collect())
     attempt(lambda: api.query_entries().offset(value).collect())
+
+
+def test_a_bad_now_is_refused_on_the_repeat_path_too(world):
+    engine = engine_for(world)
+    text = "entries where path = :p"                    # indexed: answered by SQLite
+    for _ in range(3):                                   # the second run takes the fast path
+        assert engine.run(text, {"p": "/a.jpg"}).route == "sqlite"
+    with pytest.raises(VdfsSyntaxError, match="now must be a datetime"):
+        engine.run(text, {"p": "/a.jpg"}, now=12345)

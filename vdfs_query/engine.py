@@ -193,8 +193,8 @@ class Engine:
     def _run_repeat(self, text: str, params: dict | None, now: Any) -> Result | None:
         """A repeated SQLite-routed query: bind and go (None when it is not one)."""
         hit = self._fast.get((text, signature(params)))
-        if hit is None:
-            return None
+        if hit is None or not (now is None or isinstance(now, dt.datetime)):
+            return None                # (a bad now= is explained by the general path)
         q, t, static, binder = hit
         values = None
         if binder is not None:
