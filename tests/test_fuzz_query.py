@@ -377,6 +377,9 @@ def test_each_special_value_through_the_builders(world, value):
         attempt(lambda: b.where(field, op, [value] if op == "in" else value).collect())
     attempt(lambda: api.query_entries().limit(value).collect())
     attempt(lambda: api.query_entries().offset(value).collect())
+    attempt(lambda: api.query_entries().tagged(value).collect())
+    attempt(lambda: api.query_entries().of_type(value).collect())
+    attempt(lambda: api.query_entries().in_location(value).collect())
 
 
 def test_a_bad_now_is_refused_on_the_repeat_path_too(world):
