@@ -133,3 +133,20 @@ def test_ctrl_c_during_vdfs_query_exits_130_with_one_line(big):
     assert time.monotonic() - sent < 2.0
     assert proc.returncode == 130, err
     assert err.strip() == "vdfs: query cancelled"
+
+
+def test_the_watchdog_fires_each_deadline_in_order_whatever_the_arming_order():
+    from vdfs_query.deadline import _WATCHDOG
+    fired: dict[str, float] = {}
+    start = time.monotonic()
+    late = _WATCHDOG.arm(start + 10, lambda: fired.setdefault("late", time.monotonic()))
+    soon = _WATCHDOG.arm(start + 0.05, lambda: fired.setdefault("soon", time.monotonic()))
+    later = _WATCHDOG.arm(start + 0.15, lambda: fired.setdefault("later", time.monotonic()))
+    gone = _WATCHDOG.arm(start + 0.1, lambda: fired.setdefault("gone", time.monotonic()))
+    _WATCHDOG.disarm(gone)
+    time.sleep(0.5)
+    for token in (late, soon, later):
+        _WATCHDOG.disarm(token)
+    assert set(fired) == {"soon", "later"}
+    assert 0.05 <= fired["soon"] - start < fired["later"] - start < 0.45
+    assert [t.name for t in threading.enumerate()].count("vdfs-query-deadline") == 1
