@@ -19,7 +19,7 @@ from vdfs_query.engine import DEFAULT_TIMEOUT, Engine
 
 from query_load import POINT, SLOW, big_library
 
-ROUTES = ("sqlite", "duckdb")
+ROUTES = ("sqlite", "duckdb", "scan")
 
 
 @pytest.fixture(scope="module")

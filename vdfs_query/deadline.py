@@ -9,9 +9,11 @@ DuckDB stops on Ctrl-C by itself. The engine then tells a timeout from a cancell
 `Clock.timed_out` and `Clock.cancelled`.
 
 SQLite swallows an exception raised in a callback, so a Ctrl-C that lands in a user-defined
-function reads as "user-defined function raised exception". Once a statement has run for a
-moment (its first tick, in the main thread), the clock therefore catches SIGINT itself and
-notes it before raising the KeyboardInterrupt; short statements pay nothing for this.
+function reads as "user-defined function raised exception"; DuckDB and the scan's set-up may
+swallow one too. Once a SQLite statement has run for a moment (its first tick), and before any
+DuckDB work (which costs milliseconds anyway), the clock therefore catches SIGINT itself in
+the main thread and notes it before raising the KeyboardInterrupt; short SQLite statements pay
+nothing for this.
 """
 from __future__ import annotations
 
@@ -70,12 +72,18 @@ class Clock:
         if time.monotonic() > self._due:
             self.timed_out = True
             return 1
+        if self._old_sigint is None:
+            self.catch_sigint()
+        return 0
+
+    def catch_sigint(self) -> None:
+        """From now until stop(), note a Ctrl-C before raising it (main thread only): the
+        statement's driver may swallow the KeyboardInterrupt, the note stays."""
         if self._in_main and self._old_sigint is None:
             old = signal.getsignal(signal.SIGINT)
             if callable(old) and old is not self._on_sigint:
                 self._old_sigint = old
                 signal.signal(signal.SIGINT, self._on_sigint)
-        return 0
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         self.cancelled = True

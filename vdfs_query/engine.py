@@ -120,7 +120,10 @@ class Engine:
         with self._lock:
             self._clock.start(timeout)
             try:
-                return self._run(query, params, now, route)
+                result = self._run(query, params, now, route)
+                if self._clock.cancelled:            # a Ctrl-C some driver swallowed
+                    raise QueryCancelled()
+                return result
             except (KeyboardInterrupt, Exception) as exc:
                 failure = self._failure(exc)
                 if failure is None:
@@ -182,6 +185,8 @@ class Engine:
                     return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
                                   params=values)
                 self._duck_running = duck
+                if self._clock.cancelled:            # cancel() came before there was a duck
+                    raise QueryCancelled()
                 with self._clock.watch(duck):
                     table = duck.execute(t.sql, values).to_arrow_table()
             finally:
@@ -225,6 +230,8 @@ class Engine:
         """(route actually used, DuckDB connection or None): the mirror when it is ready (after
         replaying the change log), else SQLite. The scan (DuckDB over a snapshot of the library
         through the sqlite extension) is only taken when asked for by name."""
+        if chosen != "sqlite":
+            self._clock.catch_sigint()
         if chosen == "duckdb":
             mirror = self._get_mirror(wait=forced or self.mirror_mode == "sync")
             if mirror is not None and mirror.ready.is_set():
