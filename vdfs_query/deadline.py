@@ -4,7 +4,8 @@ A kernel must never freeze on a query. SQLite calls `Clock.tick` every few thous
 machine steps (its progress handler): past the deadline it answers "stop", and a pending Ctrl-C
 is raised inside that very call, which also stops the statement. DuckDB runs without calling
 back, so one watchdog thread per process interrupts its connection when the deadline passes
-(again every REPEAT seconds: an interrupt that lands while DuckDB is still planning is lost);
+(again every REPEAT seconds: an interrupt that lands while DuckDB is still planning is lost;
+DuckDB notices one between tasks, each a row group of ~120k rows, so it stops within a task);
 DuckDB stops on Ctrl-C by itself. The engine then tells a timeout from a cancellation by
 `Clock.timed_out` and `Clock.cancelled`.
 
