@@ -49,7 +49,7 @@ class Clock:
         self.timed_out = False
         self.cancelled = False
         self._due = math.inf
-        self._in_main = False
+        self._running = False
         self._old_sigint: Any = None
 
     def start(self, timeout: float | None) -> None:
@@ -57,11 +57,11 @@ class Clock:
         self.seconds = seconds
         self.timed_out = self.cancelled = False
         self._due = time.monotonic() + seconds if seconds is not None else math.inf
-        self._in_main = threading.current_thread() is threading.main_thread()
+        self._running = True
 
     def stop(self) -> None:
         self._due = math.inf
-        self._in_main = False
+        self._running = False
         if self._old_sigint is not None:
             signal.signal(signal.SIGINT, self._old_sigint)
             self._old_sigint = None
@@ -80,7 +80,8 @@ class Clock:
     def catch_sigint(self) -> None:
         """From now until stop(), note a Ctrl-C before raising it (main thread only): the
         statement's driver may swallow the KeyboardInterrupt, the note stays."""
-        if self._in_main and self._old_sigint is None:
+        if self._running and self._old_sigint is None \
+                and threading.current_thread() is threading.main_thread():
             old = signal.getsignal(signal.SIGINT)
             if callable(old) and old is not self._on_sigint:
                 self._old_sigint = old
