@@ -48,7 +48,7 @@ def test_a_deadline_stops_a_slow_query_and_the_engine_goes_on(big, route):
     elapsed = time.monotonic() - start
     assert isinstance(e.value, QueryError) and isinstance(e.value, VdfsError)
     assert "0.05 s deadline" in str(e.value)
-    assert elapsed < 1.5, elapsed
+    assert elapsed < 3.0, elapsed                     # DuckDB: within one task (a row group)
     answers_normally(engine, route)
 
 
@@ -105,7 +105,7 @@ def test_sigint_during_a_query_cancels_it_and_the_engine_goes_on(big, route, sig
     except KeyboardInterrupt:
         pytest.fail("Ctrl-C escaped as a KeyboardInterrupt")
     assert "cancelled" in str(e.value)
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 3.0
     answers_normally(engine, route)
 
 
