@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import core
 from core.models import model
 from core.query_service import engine_for
-from vdfs_query.errors import VdfsError, VdfsSyntaxError
+from vdfs_query.errors import QueryError, VdfsError, VdfsSyntaxError
 
 NOW = dt.datetime(2026, 5, 15, 12, 0, tzinfo=dt.timezone.utc)
 MODEL = "com.test.fuzz.Gadget"
@@ -93,7 +93,8 @@ def _alarm(signum, frame):
 
 
 def attempt(fn, *args, **kw):
-    """fn(*args) → its value, or the VdfsError it raised; anything else, or > LIMIT_S, fails."""
+    """fn(*args) → its value, or the error it raised: a VdfsSyntaxError (text, values) or a
+    QueryError (could not run). Anything else, or more than LIMIT_S, fails the test."""
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, LIMIT_S + 1)
     start = time.monotonic()
@@ -101,6 +102,7 @@ def attempt(fn, *args, **kw):
         return fn(*args, **kw)
     except VdfsError as exc:
         assert str(exc).strip(), "an error without a message"
+        assert isinstance(exc, (VdfsSyntaxError, QueryError)), f"{type(exc).__name__}: {exc}"
         return exc
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
