@@ -15,6 +15,7 @@ import pytest
 
 from core.query_service import engine_for
 from vdfs_query import QueryCancelled, QueryError, QueryTimeout, VdfsError
+from vdfs_query.deadline import _WATCHDOG
 from vdfs_query.engine import DEFAULT_TIMEOUT, Engine
 
 from query_load import POINT, SLOW, big_library
@@ -37,6 +38,7 @@ def big(tmp_path_factory):
 def answers_normally(engine, route):
     rows = engine.run(POINT, route=route).rows()
     assert [r["name"] for r in rows] == ["f5.txt"]
+    assert not _WATCHDOG._armed          # no deadline outlives its query, to fire at the next
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -136,7 +138,6 @@ def test_ctrl_c_during_vdfs_query_exits_130_with_one_line(big):
 
 
 def test_the_watchdog_fires_each_deadline_in_order_whatever_the_arming_order():
-    from vdfs_query.deadline import _WATCHDOG
     fired: dict[str, float] = {}
     start = time.monotonic()
     late = _WATCHDOG.arm(start + 10, lambda: fired.setdefault("late", time.monotonic()))

@@ -51,6 +51,7 @@ class Clock:
         self._due = math.inf
         self._running = False
         self._old_sigint: Any = None
+        self._token: int | None = None
 
     def start(self, timeout: float | None) -> None:
         seconds = self.default if timeout is None else check_timeout(timeout)
@@ -62,6 +63,9 @@ class Clock:
     def stop(self) -> None:
         self._due = math.inf
         self._running = False
+        if self._token is not None:
+            _WATCHDOG.disarm(self._token)
+            self._token = None
         if self._old_sigint is not None:
             signal.signal(signal.SIGINT, self._old_sigint)
             self._old_sigint = None
@@ -91,29 +95,15 @@ class Clock:
         self.cancelled = True
         raise KeyboardInterrupt
 
-    def watch(self, conn: Any) -> "_Watch":
-        """While the block runs, `conn.interrupt()` is called if the deadline passes."""
-        return _Watch(self, conn)
+    def watch(self, conn: Any) -> None:
+        """Until stop(), `conn.interrupt()` is called if the deadline passes."""
+        if self._due == math.inf or self._token is not None:
+            return
 
-
-class _Watch:
-    __slots__ = ("clock", "conn", "token")
-
-    def __init__(self, clock: Clock, conn: Any):
-        self.clock, self.conn, self.token = clock, conn, None
-
-    def __enter__(self) -> "_Watch":
-        if self.clock._due != math.inf:
-            self.token = _WATCHDOG.arm(self.clock._due, self._fire)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.token is not None:
-            _WATCHDOG.disarm(self.token)
-
-    def _fire(self) -> None:
-        self.clock.timed_out = True
-        self.conn.interrupt()
+        def fire() -> None:
+            self.timed_out = True
+            conn.interrupt()
+        self._token = _WATCHDOG.arm(self._due, fire)
 
 
 class _Watchdog:

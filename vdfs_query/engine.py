@@ -187,8 +187,8 @@ class Engine:
                 self._duck_running = duck
                 if self._clock.cancelled:            # cancel() came before there was a duck
                     raise QueryCancelled()
-                with self._clock.watch(duck):
-                    table = duck.execute(t.sql, values).to_arrow_table()
+                self._clock.watch(duck)
+                table = duck.execute(t.sql, values).to_arrow_table()
             finally:
                 self._duck_running = None
                 if chosen == "scan":
