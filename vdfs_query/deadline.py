@@ -87,7 +87,7 @@ class Clock:
         if self._running and self._old_sigint is None \
                 and threading.current_thread() is threading.main_thread():
             old = signal.getsignal(signal.SIGINT)
-            if callable(old) and old is not self._on_sigint:
+            if callable(old) and old != self._on_sigint:
                 self._old_sigint = old
                 signal.signal(signal.SIGINT, self._on_sigint)
 
