@@ -239,11 +239,43 @@ well_formed = st.builds(
     st.sampled_from(["", "limit 3", "order by size desc", "group by ext", "limit :p",
                      "offset 99999999999999999999", "select count() as n"]))
 SCALAR_PARAMS = {"p": 1, "q": "x"}
+TYPED = {   # source -> field -> (operators, values that fit it): queries that mostly run
+    "entries": {
+        "name": (["=", "!=", "~", "!~", "=~", "<"], ['"a.jpg"', '"*.md"', "jpg", ":q", '"(?i)^A"']),
+        "ext": (["=", "!=", "in (", "not in (", "is null"], ["jpg", "PNG", '"md"', ":q"]),
+        "size": (["=", "<", ">=", "!=", "in ("], ["1", "2MB", "0", ":p", "1.5KiB",
+                                                   "9223372036854775807"]),
+        "modified": (["<", ">", "=", "!="], ["2024-05-01", "7 days ago", "today", "now", "2024-05"]),
+        "hidden": (["=", "!="], ["true", "false"])},
+    f"models {MODEL}": {
+        "label": (["=", "!=", "~", "<", ">"], ['"alpha"', "3", ":q", ":p", "1.5", "true"]),
+        "count": (["=", ">", "<=", "is not null"], ["3", "-1", ":p", '"3"']),
+        "on": (["=", "!=", "is null"], ["true", "false", "1"]),
+        "updated_at": (["<", ">="], ["today", "2024-05-01", "1 year ago"])},
+}
+TAILS = {"entries": ["", "limit 2", "order by name desc", "offset 1 limit 1", "limit :p",
+                     "select count() as n", "group by ext", "order by size", "tagged vacation"],
+         f"models {MODEL}": ["", "limit 1", "order by label", "select label, count",
+                             "group by label", "order by updated_at desc limit :p"]}
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
+def _condition(fields: dict) -> st.SearchStrategy:
+    return st.sampled_from(sorted(fields)).flatmap(lambda f: st.builds(
+        lambda o, v: f"{f} {o}" if o.startswith("is") else
+        f"{f} {o} {v}" + (")" if o.endswith("(") else ""),
+        st.sampled_from(fields[f][0]), st.sampled_from(fields[f][1])))
+
+
+runnable = st.sampled_from(sorted(TYPED)).flatmap(lambda src: st.builds(
+    lambda conds, joiner, neg, tail: (
+        f"{src} where {'not ' if neg else ''}(" + f" {joiner} ".join(conds) + f") {tail}"),
+    st.lists(_condition(TYPED[src]), min_size=1, max_size=4), st.sampled_from(["and", "or"]),
+    st.booleans(), st.sampled_from(TAILS[src])))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(text=st.one_of(query_text, well_formed))
+@given(text=st.one_of(query_text, well_formed, runnable, runnable))
 def test_random_query_texts_stay_in_the_error_family(world, text):
     for outcome in run_everywhere(world, text, SCALAR_PARAMS):
         if isinstance(outcome, VdfsSyntaxError) and outcome.pos is not None:
