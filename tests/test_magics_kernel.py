@@ -151,3 +151,30 @@ def test_bad_query_error_over_the_wire_has_caret(kernel):
     assert err["traceback"][0].startswith("VdfsSyntaxError: line 2, column 7: ")
     assert "did you mean 'size'?" in err["traceback"]
     assert not any("Traceback" in line or "File " in line for line in err["traceback"])
+
+
+def test_interrupt_stops_a_running_query_and_the_kernel_goes_on(kernel, tmp_path):
+    """The notebook's interrupt button (SIGINT to the kernel) while a %vdfs query runs: a short
+    message, no traceback, and the kernel answers the next query. Runs last: it opens another
+    library in the kernel and reopens the original at the end."""
+    import signal
+    import threading
+
+    from query_load import POINT, SLOW, big_library
+    big_library(tmp_path).close()
+    reply, outs = execute(kernel, "import os; print(os.getpid(), os.environ['VDFS_LIBRARY'])")
+    pid, original = outs[0]["text"].split()
+    reply, outs = execute(kernel, f"%vdfs open {tmp_path / 'big.vdfs'}")
+    assert reply["status"] == "ok", outs
+    timer = threading.Timer(1.5, os.kill, (int(pid), signal.SIGINT))
+    timer.start()
+    reply, outs = execute(kernel, f"%vdfs {SLOW}")
+    timer.join()
+    assert reply["status"] == "error"
+    err = [o for o in outs if o["type"] == "error"][0]
+    assert err["ename"] == "VdfsQueryError" and "cancelled" in err["evalue"]
+    assert len(err["traceback"]) <= 2 and not any("File " in line for line in err["traceback"])
+    reply, outs = execute(kernel, f"%vdfs {POINT}")
+    assert reply["status"] == "ok", outs
+    assert outs[-1]["data"]["text/plain"].startswith("1 row")
+    execute(kernel, f"%vdfs open {original}")

@@ -9,13 +9,13 @@
     Engine(db_path, …).run(query, params)    Result: len(), .rows(), .arrow(), .df(), .pl()
 """
 from .compiler import Compiled, compile, to_ir
-from .errors import QueryError, VdfsError, VdfsSyntaxError
+from .errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
 from .relpaths import resolve_paths
 from .parser import KEYWORDS, parse
 from .result import Result
 
-__all__ = ["VdfsError", "QueryError", "VdfsSyntaxError", "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS",
-           "resolve_paths",
+__all__ = ["VdfsError", "QueryError", "QueryTimeout", "QueryCancelled", "VdfsSyntaxError",
+           "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS", "resolve_paths",
            "query_entries", "query_files", "query_folders", "query_models", "Engine"]
 
 

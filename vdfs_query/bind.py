@@ -15,7 +15,8 @@ from . import ir, patterns
 from .catalog import KINDS
 from .errors import VdfsSyntaxError, closest
 from .lower import tag_name
-from .values import CoercionError, as_uuid_bytes, coerce, resolve_now, time_text, to_iso, to_ns
+from .values import (CoercionError, as_uuid_bytes, brief, coerce, json_value, resolve_now,
+                     text_value, time_text, to_iso, to_ns)
 
 
 class BindContext:
@@ -24,6 +25,9 @@ class BindContext:
     def __init__(self, params: dict[str, Any] | None, now: dt.datetime | None = None,
                  device_uuid: bytes | None = None, text: str | None = None):
         self.params = params or {}
+        if now is not None and not isinstance(now, dt.datetime):
+            raise VdfsSyntaxError(f"now must be a datetime (the clock of relative times such as "
+                                  f"'7 days ago'), not {type(now).__name__}")
         self._now = now
         self.device_uuid = device_uuid
         self.text = text
@@ -31,7 +35,10 @@ class BindContext:
     @property
     def now(self) -> dt.datetime:
         if self._now is None or self._now.tzinfo is None:
-            self._now = resolve_now(self._now)
+            try:
+                self._now = resolve_now(self._now)
+            except CoercionError as exc:
+                raise VdfsSyntaxError(str(exc)) from None
         return self._now
 
 
@@ -107,9 +114,16 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
             raise VdfsSyntaxError("'on this device' needs a library: run the query with lib.query()")
         return ctx.device_uuid
     if isinstance(v, ir.TimeAt):
-        start, end = time_text(v.spec, ctx.now)
-        moment = end if (v.edge == "end" and end is not None) else start
-        return to_ns(moment) if v.type == "time_ns" else to_iso(moment)
+        try:
+            start, end = time_text(v.spec, ctx.now)
+            moment = end if (v.edge == "end" and end is not None) else start
+            return to_ns(moment) if v.type == "time_ns" else to_iso(moment)
+        except CoercionError as exc:
+            at = ctx.text.find(v.spec) if ctx.text else -1
+            relative = "" if v.spec[:1].isdigit() and "ago" not in v.spec else \
+                f" (relative to now={ctx.now.isoformat()})"
+            raise VdfsSyntaxError(f"{exc}{relative}", text=ctx.text,
+                                  pos=at if at >= 0 else None) from None
     if isinstance(v, ir.Param):
         if v.name not in ctx.params:
             known = sorted(ctx.params)
@@ -125,7 +139,12 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
         try:
             if first == "list":        # a whole list as one value (sqlgen.big_list)
                 return _list_value([_coerce_param(x, typ, ctx) for x in raw], rest)
-            return _transform(_coerce_param(raw, typ, ctx), tf)
+            value = _coerce_param(raw, typ, ctx)
+            if value is None and tf not in ("", "uuid_or_none"):
+                raise CoercionError("needs a value, not None")
+            if tf == "nonneg":
+                return _nonneg(value)
+            return _transform(value, tf)
         except CoercionError as exc:
             raise VdfsSyntaxError(f"parameter :{v.name}: {exc}", text=ctx.text,
                                   pos=_param_pos(ctx.text, v.name)) from None
@@ -150,37 +169,47 @@ def _list_value(values: list, tf: str) -> Any:
     return values
 
 
+def _nonneg(value: int) -> int:
+    if value < 0:
+        raise CoercionError(f"limit and offset must be ≥ 0, not {value}")
+    return value
+
+
 def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
+    """A parameter's value as its field stores it; anything that does not fit is a
+    CoercionError (never a database error at execution)."""
+    if isinstance(raw, str):
+        text_value(raw)
     if typ == "tag":
         if not isinstance(raw, str):
-            raise CoercionError(f"{raw!r} is not a tag name")
+            raise CoercionError(f"{brief(raw)} is not a tag name")
         return tag_name(raw)
     if typ == "kind":
         if not isinstance(raw, str) or raw.lower() not in KINDS:
-            raise CoercionError(f"{raw!r} is not a kind (one of {', '.join(KINDS)})")
+            raise CoercionError(f"{brief(raw)} is not a kind (one of {', '.join(KINDS)})")
         return raw.lower()
     if typ == "ext":
         if not isinstance(raw, str):
-            raise CoercionError(f"{raw!r} is not an extension")
+            raise CoercionError(f"{brief(raw)} is not an extension")
         return raw.lower()
     if typ == "path":
         if isinstance(raw, os.PathLike):
             raw = os.fspath(raw)
         if not isinstance(raw, str):
-            raise CoercionError(f"{raw!r} is not a path")
+            raise CoercionError(f"{brief(raw)} is not a path")
         p = os.path.expanduser(raw)
         if not p.startswith("/"):
             raise CoercionError(f"{raw!r} is a relative path: pass an absolute one")
         return p.rstrip("/") or "/" if len(p) > 1 else p
     if typ == "json":
-        return raw
+        return json_value(raw)
     if typ in ("time_ns", "time_iso"):
         if isinstance(raw, str):
             start, _ = time_text(raw, ctx.now)
             return to_ns(start) if typ == "time_ns" else to_iso(start)
         return coerce(typ, raw, ctx.now)
     if typ == "int" and (isinstance(raw, bool) or not isinstance(raw, int)):
-        raise CoercionError(f"{raw!r} is not a whole number")
+        raise CoercionError(f"{brief(raw)} is not a whole number")
     return coerce(typ, raw)
 
 
@@ -190,9 +219,7 @@ def _transform(value: Any, tf: str) -> Any:
     if tf == "lower":
         return value.lower() if isinstance(value, str) else value
     if tf == "nonneg":
-        if value < 0:
-            raise VdfsSyntaxError(f"limit and offset must be ≥ 0, not {value}")
-        return value
+        return _nonneg(value)
     if tf == "prefix_lo":
         return "/\x01" if value == "/" else value + "/"   # below "/", not "/" itself
     if tf == "prefix_hi":

@@ -28,7 +28,8 @@ from typing import Any, Callable
 
 from . import ast, ir
 from .errors import VdfsSyntaxError
-from .lower import Lowerer, split_model, tag_name, under
+from .lower import Lowerer, split_model, tag_name
+from .values import brief
 
 _OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
         "~": "~", "glob": "~", "!~": "!~", "=~": "=~", "regex": "=~", "in": "in",
@@ -92,7 +93,7 @@ class _Builder:
         return self._add(lw.compare(lw.ref(field), "truthy", None))
 
     def tagged(self, tag: str):
-        return self._add(self._lowerer().tagged(ast.Lit(str(tag))))
+        return self._add(self._lowerer().tagged(ast.Lit(_as_text(tag))))
 
     def order_by(self, field: str, desc: bool = False):
         lw = self._lowerer()
@@ -164,14 +165,13 @@ class EntryQuery(_Builder):
             if location is None:
                 raise VdfsSyntaxError("in_location() takes a path, a location name or a location")
             location = os.fspath(location)
-        self._lowerer().need("in", "in", 0)
-        return self._add(under(location))
+        return self._add(self._lowerer().in_path(ast.Lit(location)))
 
     def of_type(self, kind: Any):
         """A kind name ('image') or a class named after one (SPEC's of_type::<Image>())."""
         if not isinstance(kind, str):
-            kind = getattr(kind, "kind", None) or getattr(kind, "__name__", str(kind))
-        return self._add(self._lowerer().of_kind((ast.Lit(str(kind)),)))
+            kind = getattr(kind, "kind", None) or getattr(kind, "__name__", None) or _as_text(kind)
+        return self._add(self._lowerer().of_kind((ast.Lit(_as_text(kind)),)))
 
     def where_content_id(self, content_uuid: Any):
         return self.where("content_uuid", "=", content_uuid)
@@ -180,7 +180,7 @@ class EntryQuery(_Builder):
         return self._add(self._lowerer().device(None))
 
     def on_device(self, name: str):
-        return self._add(self._lowerer().device(ast.Lit(str(name))))
+        return self._add(self._lowerer().device(ast.Lit(_as_text(name))))
 
     def has(self, model: Any):
         return self._add(self._lowerer().has(_model_name(model)))
@@ -275,6 +275,14 @@ def _model_name(model: Any) -> str:
     if name:
         return name
     raise VdfsSyntaxError(f"{model!r} is not a model class or a model type name")
+
+
+def _as_text(value: Any) -> str:
+    """str(value) for a name given to the builder (Python refuses str() of a huge int)."""
+    try:
+        return value if isinstance(value, str) else str(value)
+    except ValueError:
+        raise VdfsSyntaxError(f"expected text, not {brief(value)}") from None
 
 
 def _plain(value: Any) -> Any:

@@ -8,11 +8,17 @@ Each query is compiled for the engine that answers it fastest:
 - a DuckDB-native mirror (mirror.py) for scans, aggregates, group-bys, duplicates and model
   JSON filters. Before every mirror query the change log is replayed, so a write is visible to
   the very next query; SQLite answers are fresh by construction.
+
+Every query is bounded: it stops at its deadline (`timeout=`, default DEFAULT_TIMEOUT seconds)
+with QueryTimeout, and on Ctrl-C / a notebook interrupt with QueryCancelled; the engine answers
+the next query normally. A database error while running is a QueryError, never sqlite3's or
+DuckDB's own exception.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -24,6 +30,8 @@ from .bind import BindContext, _resolve, bind, fast_binder, signature
 from .catalog import SOURCES
 from .compiler import template, to_ir
 from .patterns import regexp
+from .deadline import TICK_STEPS, Clock
+from .errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
 from .result import Result
 from .sqlgen import Slot
 
@@ -32,6 +40,7 @@ PROBE_CAP = 2000           # a prefix with at most this many entries is served b
 LISTING_CAP = 1000         # an unfiltered, unordered listing this short is served by SQLite
 PROBE_TTL = 2.0            # seconds a probe's count is trusted for routing
 TAG_CAP = 20_000           # a tag on at most this many entries/contents is served by SQLite
+DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
 _PROBES = {
     "prefix": f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT {PROBE_CAP + 1})",
     "tag": (f"SELECT count(*) FROM (SELECT 1 FROM tags t JOIN tag_links tl ON tl.tag_id = t.id "
@@ -62,10 +71,12 @@ class Explain:
 class Engine:
     """Runs queries for one library. `mirror`: 'background' (default: build the DuckDB copy in a
     thread on first need, answering from the scan meanwhile), 'sync' (build before answering),
-    or 'off' (SQLite only)."""
+    or 'off' (SQLite only). `timeout`: seconds a query may run (None: no limit); each run may
+    pass its own."""
 
     def __init__(self, db_path: str | os.PathLike[str], *, jobs_db_path: str | os.PathLike[str] | None = None,
-                 device_uuid: bytes | None = None, mirror: str = "background"):
+                 device_uuid: bytes | None = None, mirror: str = "background",
+                 timeout: float | None = DEFAULT_TIMEOUT):
         if mirror not in ("background", "sync", "off"):
             raise ValueError(f"mirror must be 'background', 'sync' or 'off', not {mirror!r}")
         self.db_path = str(db_path)
@@ -74,6 +85,8 @@ class Engine:
         self._lock = threading.RLock()
         self._mirror: Any = None
         self.mirror_error: str | None = None
+        self._clock = Clock(timeout)
+        self._duck_running: Any = None
         conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None,
                                timeout=30.0)
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -82,6 +95,7 @@ class Engine:
         if jobs_db_path is not None and os.path.exists(jobs_db_path):
             conn.execute("ATTACH DATABASE ? AS jobsdb", (str(jobs_db_path),))
         conn.execute("PRAGMA query_only = ON")
+        conn.set_progress_handler(self._clock.tick, TICK_STEPS)
         self._sconn = conn
         self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
         self._route_static = True
@@ -100,9 +114,54 @@ class Engine:
 
     # ---- running --------------------------------------------------------------------------
     def run(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None,
-            route: str | None = None) -> Result:
+            route: str | None = None, timeout: float | None = None) -> Result:
         """Run a DSL text, builder or IR query and return its Result. `route` forces an
-        executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'."""
+        executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'. `timeout`
+        overrides the engine's deadline for this run (math.inf: none)."""
+        with self._lock:
+            self._clock.start(timeout)
+            try:
+                result = self._run(query, params, now, route)
+                if self._clock.cancelled:            # a Ctrl-C some driver swallowed
+                    raise QueryCancelled()
+                return result
+            except (KeyboardInterrupt, Exception) as exc:
+                failure = self._failure(exc)
+                if failure is None:
+                    raise
+                raise failure from None
+            finally:
+                self._clock.stop()
+
+    def cancel(self) -> None:
+        """Stop the query running now (from another thread): it raises QueryCancelled."""
+        self._clock.cancelled = True
+        duck = self._duck_running
+        if duck is not None:
+            duck.interrupt()
+        if self._sconn is not None:
+            self._sconn.interrupt()
+
+    def _failure(self, exc: BaseException) -> VdfsError | None:
+        """The VdfsError an exception while answering means (None: raise it as it is): Ctrl-C is
+        QueryCancelled, a database's own error a QueryError."""
+        if isinstance(exc, KeyboardInterrupt):
+            return QueryCancelled()
+        if isinstance(exc, RecursionError):
+            return VdfsSyntaxError("the query nests too deeply")
+        if isinstance(exc, VdfsError) or not _is_database_error(exc):
+            return None
+        text = str(exc).strip()
+        if self._clock.cancelled:
+            return QueryCancelled()
+        if _INTERRUPTED.search(text):
+            if self._clock.timed_out:
+                return QueryTimeout(self._clock.seconds)
+            return QueryCancelled()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        return QueryError(f"the query could not run: {first}")
+
+    def _run(self, query: Any, params: dict | None, now: Any, route: str | None) -> Result:
         if route is None and type(query) is str:
             result = self._run_repeat(query, params, now)
             if result is not None:
@@ -126,8 +185,13 @@ class Engine:
                     rows = self._sconn.execute(t.sql, values).fetchall()
                     return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
                                   params=values)
+                self._duck_running = duck
+                if self._clock.cancelled:            # cancel() came before there was a duck
+                    raise QueryCancelled()
+                self._clock.watch(duck)
                 table = duck.execute(t.sql, values).to_arrow_table()
             finally:
+                self._duck_running = None
                 if chosen == "scan":
                     duck.close()
             return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
@@ -135,8 +199,8 @@ class Engine:
     def _run_repeat(self, text: str, params: dict | None, now: Any) -> Result | None:
         """A repeated SQLite-routed query: bind and go (None when it is not one)."""
         hit = self._fast.get((text, signature(params)))
-        if hit is None:
-            return None
+        if hit is None or not (now is None or isinstance(now, dt.datetime)):
+            return None                # (a bad now= is explained by the general path)
         q, t, static, binder = hit
         values = None
         if binder is not None:
@@ -167,6 +231,8 @@ class Engine:
         """(route actually used, DuckDB connection or None): the mirror when it is ready (after
         replaying the change log), else SQLite. The scan (DuckDB over a snapshot of the library
         through the sqlite extension) is only taken when asked for by name."""
+        if chosen != "sqlite":
+            self._clock.catch_sigint()
         if chosen == "duckdb":
             mirror = self._get_mirror(wait=forced or self.mirror_mode == "sync")
             if mirror is not None and mirror.ready.is_set():
@@ -191,6 +257,15 @@ class Engine:
         return t
 
     def explain(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None) -> Explain:
+        try:
+            return self._explain(query, params, now)
+        except (KeyboardInterrupt, Exception) as exc:
+            failure = self._failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def _explain(self, query: Any, params: dict | None, now: Any) -> Explain:
         q, text = to_ir(query)
         ctx = BindContext(params, now, self.device_uuid, text)
         with self._lock:
@@ -282,6 +357,19 @@ class Engine:
         """The DuckDB mirror, built (synchronously) if it is not yet."""
         with self._lock:
             return self._get_mirror(wait=True)
+
+
+_INTERRUPTED = re.compile(r"\binterrupt", re.I)
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """sqlite3's or DuckDB's own exception (DuckDB says 'Query interrupted' on Ctrl-C as a
+    RuntimeError), or a value a database driver refused to bind."""
+    if isinstance(exc, (sqlite3.Error, OverflowError)):
+        return True
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in ("duckdb", "_duckdb") or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
 
 
 def _indent(text: str) -> str:

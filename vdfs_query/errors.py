@@ -22,6 +22,22 @@ class QueryError(VdfsError):
     """A query that was understood but could not be answered (interrupted, over its deadline)."""
 
 
+class QueryTimeout(QueryError):
+    """A query stopped because it ran past its deadline; the engine stays usable."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"the query ran longer than its {seconds:g} s deadline and was stopped "
+                         "(narrow it, or pass a longer timeout=)")
+
+
+class QueryCancelled(QueryError):
+    """A query stopped by the user (Ctrl-C, a notebook interrupt); the engine stays usable."""
+
+    def __init__(self, message: str = "the query was cancelled"):
+        super().__init__(message)
+
+
 class VdfsSyntaxError(VdfsError, ValueError):
     """A query that cannot be understood. Carries line, column, snippet and expectations."""
 
@@ -56,7 +72,20 @@ def _locate(text: str | None, pos: int | None) -> tuple[int | None, int | None, 
     end = text.find("\n", pos)
     line = text[start:] if end < 0 else text[start:end]
     col = pos - start + 1
-    return line_no, col, f"  {line}\n  {' ' * (col - 1)}^"
+    caret = col - 1
+    if len(line) > 2 * _WINDOW:           # a long line is shown around the caret only
+        lo = max(0, caret - _WINDOW)
+        shown = line[lo:caret + _WINDOW]
+        caret -= lo
+        if lo:
+            shown, caret = "…" + shown, caret + 1
+        if caret + _WINDOW < len(line) - lo:
+            shown += "…"
+        line = shown
+    return line_no, col, f"  {line}\n  {' ' * caret}^"
+
+
+_WINDOW = 60
 
 
 def _join_or(items: list[str]) -> str:

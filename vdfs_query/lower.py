@@ -14,7 +14,8 @@ from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
 from .parser import value_pos
 from .relpaths import is_relative
-from .values import _AGO_RE, _DATE_RE, CoercionError, coerce, parse_size
+from .values import (_AGO_RE, _DATE_RE, INT_MAX, CoercionError, coerce, json_value, parse_size,
+                     text_value)
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 _JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -45,6 +46,8 @@ class Lowerer:
 
     # ---- names ----------------------------------------------------------------------------
     def ref(self, name: str, pos: int = 0) -> ir.Ref:
+        if not isinstance(name, str):
+            self.fail(f"a field name is text, not {type(name).__name__}", pos)
         f = self.src.lookup(name)
         if f is not None:
             return ir.Ref(f.name, f.type)
@@ -79,11 +82,11 @@ class Lowerer:
                     if _is_time_text(spec.lower()):
                         return ir.TimeAt(_canonical_time(spec), ref.type)
                 if ref.type == "json":
-                    return ir.Lit(v.value)
+                    return ir.Lit(json_value(v.value))
                 if ref.name == "kind" and isinstance(v.value, str):
                     return ir.Lit(self.kind(v.value, pos))
                 if ref.name == "ext" and isinstance(v.value, str):
-                    return ir.Lit(v.value.lower())      # stored lower-case
+                    return ir.Lit(text_value(v.value).lower())      # stored lower-case
                 return ir.Lit(coerce(ref.type, v.value))
         except CoercionError as exc:
             self.fail(f"{ref.name}: {exc}", pos)
@@ -139,7 +142,10 @@ class Lowerer:
         if isinstance(v, ast.Param):
             return ir.Param(v.name, ptype)
         if isinstance(v, ast.Lit) and isinstance(v.value, (str, int, float)) and not isinstance(v.value, bool):
-            return ir.Lit(str(v.value))
+            try:
+                return ir.Lit(coerce("text", v.value))
+            except CoercionError as exc:
+                self.fail(str(exc), v.pos)
         self.fail("expected a text value here", getattr(v, "pos", 0))
 
     def pattern(self, mode: str, value: str, pos: int) -> None:
@@ -275,8 +281,8 @@ class Lowerer:
             return None
         if isinstance(v, ast.Param):
             return ir.Param(v.name, "int")
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            self.fail(f"{what} must be a whole number ≥ 0", pos)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= INT_MAX:
+            self.fail(f"{what} must be a whole number from 0 to {INT_MAX:,}", pos)
         return ir.Lit(v)
 
     def select_items(self, items: tuple) -> list[ir.Out]:

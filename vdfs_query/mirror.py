@@ -125,6 +125,11 @@ class SnapshotScan:
     def execute(self, sql: str, params: Any = None) -> Any:
         return self.duck.execute(sql, params) if params is not None else self.duck.execute(sql)
 
+    def interrupt(self) -> None:
+        """Stop the running statement (its deadline passed, or the user cancelled)."""
+        if self.duck is not None:
+            self.duck.interrupt()
+
     def close(self) -> None:
         if self.duck is not None:
             self.duck.close()

@@ -15,6 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
 from .errors import VdfsSyntaxError, closest
+from .values import CoercionError, check_time, parse_number, text_value
 
 _SOURCES = {"src_entries": "entries", "src_files": "files", "src_folders": "folders",
             "src_content": "content", "src_tags": "tags",
@@ -39,8 +40,20 @@ def _word(term: str) -> str:
     return term.lower()
 
 
-def _num(text: str):
-    return float(text) if any(ch in text for ch in ".eE") else int(text)
+def _num(tok: Token) -> int | float:
+    """A number token's value; one the databases cannot hold is an error at the token."""
+    try:
+        return parse_number(str(tok))
+    except CoercionError as exc:
+        raise VdfsSyntaxError(str(exc), pos=tok.start_pos) from None
+
+
+def _time(tok: Token, spec: str) -> None:
+    """Reject a date or 'N units ago' that does not exist or cannot be stored, at its token."""
+    try:
+        check_time(spec)
+    except CoercionError as exc:
+        raise VdfsSyntaxError(str(exc), pos=tok.start_pos) from None
 
 
 class _ToAst(Transformer):
@@ -93,7 +106,7 @@ class _ToAst(Transformer):
         return ("offset", self._count(c[1]), c[0].start_pos)
 
     def _count(self, v):
-        return v if isinstance(v, ast.Param) else int(v)
+        return v if isinstance(v, ast.Param) else _num(v)
 
     # predicates (stand-alone clauses are wrapped by `clause` via the filter tag)
     def in_path(self, c):
@@ -194,17 +207,20 @@ class _ToAst(Transformer):
         return ast.Lit(str(tok)[2:-1], pos=tok.start_pos)
 
     def number(self, c):
-        return ast.Lit(_num(str(c[0])), pos=c[0].start_pos)
+        return ast.Lit(_num(c[0]), pos=c[0].start_pos)
 
     def size(self, c):
         return ast.Size(str(c[0]), pos=c[0].start_pos)
 
     def date(self, c):
+        _time(c[0], str(c[0]))
         return ast.Date(str(c[0]), pos=c[0].start_pos)
 
     def ago(self, c):
         unit = str(c[1]).lower().rstrip("s")
-        return ast.Ago(int(c[0]), unit, pos=c[0].start_pos)
+        amount = _num(c[0])
+        _time(c[0], f"{amount} {unit}s ago")
+        return ast.Ago(amount, unit, pos=c[0].start_pos)
 
     def today(self, c):
         return ast.Day(0, pos=c[0].start_pos)
@@ -338,6 +354,12 @@ def parse(text: str) -> ast.Query:
     if not isinstance(text, str):
         raise VdfsSyntaxError(f"a query must be text, not {type(text).__name__}")
     try:
+        text_value(text)
+    except CoercionError as exc:
+        bad = next(i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff")
+        raise VdfsSyntaxError(f"the query holds {text[bad]!r}, which is not a valid Unicode "
+                              "character", text=text, pos=bad) from None
+    try:
         q = _get_parser().parse(text)
     except VdfsSyntaxError as exc:
         raise VdfsSyntaxError(exc.message, text=text, pos=exc.pos, expected=exc.expected,
@@ -352,8 +374,34 @@ def parse(text: str) -> ast.Query:
         raise _translate(exc, text) from None
     except RecursionError:
         raise VdfsSyntaxError("the query nests too deeply", text=text, pos=0) from None
+    _check_size(q.filters, text)
     return ast.Query(q.source, q.model, q.filters, q.select, q.group_by, q.order_by, q.limit,
                      q.offset, text=text, pos=0)
+
+
+MAX_DEPTH = 50          # nested not / and / or; far past any hand-written query
+MAX_CONDITIONS = 500    # SQLite stops at an expression tree 1000 deep
+
+
+def _check_size(filters: tuple, text: str) -> None:
+    """Reject a query whose conditions nest or number past what every later stage (lowering,
+    hashing, SQL generation, SQLite) handles; walked without recursion."""
+    stack = [(f, 1) for f in filters]
+    conditions = 0
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise VdfsSyntaxError(f"the query nests too deeply (more than {MAX_DEPTH} levels of "
+                                  "not / and / or)", text=text, pos=node.pos)
+        if isinstance(node, (ast.And, ast.Or)):
+            stack += [(item, depth + 1) for item in node.items]
+        elif isinstance(node, ast.Not):
+            stack.append((node.item, depth + 1))
+        else:
+            conditions += 1
+            if conditions > MAX_CONDITIONS:
+                raise VdfsSyntaxError(f"the query has more than {MAX_CONDITIONS} conditions",
+                                      text=text, pos=node.pos)
 
 
 KEYWORDS = ("entries", "files", "folders", "content", "models", "tags", "collections", "jobs", "locations",

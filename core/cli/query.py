@@ -48,7 +48,7 @@ def _open(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace, action) -> int:
-    from vdfs_query import VdfsSyntaxError
+    from vdfs_query import QueryCancelled, VdfsSyntaxError
     try:
         lib = _open(args)
     except Exception as exc:
@@ -59,6 +59,9 @@ def _run(args: argparse.Namespace, action) -> int:
     except VdfsSyntaxError as exc:
         print(f"vdfs: {exc}", file=sys.stderr)
         return 2
+    except (QueryCancelled, KeyboardInterrupt):     # Ctrl-C: the shell's code for SIGINT
+        print("vdfs: query cancelled", file=sys.stderr)
+        return 130
     finally:
         lib.close()
 
