@@ -78,3 +78,30 @@ def raw_call(op: str, op_ptr: str, op_len: str, req_ptr: str, req_len: str,
 def simple(run_body: str, extra: str = "", **kw) -> bytes:
     return module(f"""{extra}
   (func (export "run") (param $in i32) (param $len i32) (result i32) {run_body})""", **kw)
+
+
+class Segments:
+    """Constant strings placed in a guest's memory (offsets from 128 up), for WAT bodies."""
+
+    def __init__(self, start: int = 128):
+        self.at = start
+        self.items: list[tuple[int, bytes]] = []
+
+    def __call__(self, text: str | bytes) -> str:
+        """WAT operands `(i32.const ptr) (i32.const len)` for `text`."""
+        data = text.encode() if isinstance(text, str) else text
+        ptr = self.at
+        self.items.append((ptr, data))
+        self.at += len(data) + 8
+        return f"(i32.const {ptr}) (i32.const {len(data)})"
+
+    def wat(self) -> str:
+        def esc(b: bytes) -> str:
+            return "".join(f"\\{c:02x}" for c in b)
+        return "\n".join(f'(data (i32.const {p}) "{esc(d)}")' for p, d in self.items)
+
+
+def host_call(seg: Segments, op: str, request: str) -> str:
+    """WAT: call `op` with a constant request, drop the result and clear the response."""
+    return (f"(local.set $r (call $call {seg(op)} {seg(request)}))"
+            "(drop (call $response (i32.const 3000) (i32.const 1000)))")

@@ -59,7 +59,8 @@ class ExtensionManager:
         """Install (or upgrade, or re-grant) an extension. `grants` is a list of Permission
         values / `Permission.X(...).scoped_to(...)` grants, or "requested" for everything it
         asked for; `scope` is the default scope of unscoped grants."""
-        d = resolve(ext)
+        from ..wasm.install import wasm_definition_for
+        d = wasm_definition_for(self.lib, ext) or resolve(ext)
         self.check_compatible(d)
         if grants == "requested":
             grants = list(d.permissions)
@@ -214,6 +215,9 @@ class ExtensionManager:
         if rec is None:
             raise ExtensionError(f"extension {extension_id} is not installed in this library")
         d = defined(extension_id)
+        if d is None:
+            from ..wasm.install import stored_definition
+            d = stored_definition(self.lib, extension_id, rec["version"])
         if d is None:
             raise ExtensionError(f"extension {extension_id} is installed but its code is not "
                                  "available: import its package or run the cell that defines it")

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..extensions.permissions import PermissionDenied
 from ..paths import disk_path
 from .codec import decode_bytes, dumps
 
@@ -35,6 +36,8 @@ class WasmHost:
     dispatch_job: Callable[..., Any] | None = None
     ai: Callable[[], Any] | None = None
     trace: Callable[..., None] | None = None
+    read_only: bool = False                    # an action's preview proposes, never writes
+    checkpoint: Callable[[Any], None] | None = None
     _cursors: dict[int, tuple[list[str], list[dict[str, Any]], int]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -48,6 +51,9 @@ class WasmHost:
             raise LookupError(f"no host operation {op!r} (ABI 1 has: {', '.join(sorted(OPERATIONS))})")
         if not isinstance(request, dict):
             raise ValueError(f"the request to {op!r} must be a JSON object")
+        if self.read_only and op in WRITE_OPS:
+            raise PermissionDenied(self.extension_id, op, None, "an action's preview changes "
+                                   "nothing: propose the change in the preview's output instead")
         return fn(self, request, call)
 
 
@@ -172,9 +178,24 @@ def model_dict(obj: Any) -> dict[str, Any]:
     return out
 
 
+def _checked(cls: type, data: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+    """`data` validated against the model's JSON Schema (blob fields: bytes or base64)."""
+    schema = getattr(cls, "__vdfs_json_schema__", None)
+    if schema is not None:
+        from jsonschema import Draft202012Validator
+        props = {k: ({} if p.get("contentEncoding") == "base64" else p)
+                 for k, p in schema["properties"].items()}
+        check = {"type": "object", "properties": props, "additionalProperties": False,
+                 "required": [] if partial else schema.get("required", [])}
+        errors = sorted(Draft202012Validator(check).iter_errors(data), key=lambda e: e.json_path)
+        if errors:
+            raise ValueError(f"{cls.__name__}: {errors[0].json_path}: {errors[0].message}")
+    return decode_bytes(data)
+
+
 def op_models_create(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
     cls = _model_cls(h, req)
-    obj = cls(**decode_bytes(_arg(req, "data", dict, {})))
+    obj = cls(**_checked(cls, _arg(req, "data", dict, {})))
     if "entry" in req:
         return {"uuid": h.api.create_model_for_entry(_arg(req, "entry"), obj)}
     if "content" in req:
@@ -194,7 +215,7 @@ def _get(h: WasmHost, req: dict[str, Any]) -> Any:
     else:
         raise ValueError("name the model: 'uuid', 'entry' or 'content'")
     if obj is None:
-        raise LookupError(f"no {req['type']} model for that {next(iter(k for k in ('uuid', 'entry', 'content') if k in req))}")
+        raise LookupError(f"no {req['type']} model there")
     return obj
 
 
@@ -205,7 +226,7 @@ def op_models_get(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
 def op_models_update(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
     obj = _get(h, req)
     names = {f.name for f in dataclasses.fields(obj)}
-    for key, value in decode_bytes(_arg(req, "data", dict)).items():
+    for key, value in _checked(type(obj), _arg(req, "data", dict), partial=True).items():
         if key not in names or key == "id":
             raise ValueError(f"model {req['type']} has no field {key!r}")
         setattr(obj, key, value)
@@ -249,7 +270,13 @@ def op_job_progress(h: WasmHost, req: dict[str, Any], call: Any) -> None:
 
 
 def op_job_checkpoint(h: WasmHost, req: dict[str, Any], call: Any) -> None:
-    _job(h).checkpoint(_arg(req, "state", dict))
+    """Save the step's state now (resumed, the same step runs again with it)."""
+    _job(h)
+    state = _arg(req, "state", dict)
+    if h.checkpoint is not None:
+        h.checkpoint(state)
+    else:
+        h.job.checkpoint(state)
 
 
 def op_job_state(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
@@ -281,6 +308,9 @@ def op_ai(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
         raise LookupError(f"model {req['model']} has no {method}()")
     return fn(**_arg(req, "args", dict, {}))
 
+
+WRITE_OPS = frozenset({"tags.add", "tags.remove", "models.create", "models.update",
+                       "models.delete", "sidecar.write", "job.dispatch", "job.checkpoint"})
 
 OPERATIONS: dict[str, Callable[[WasmHost, dict[str, Any], Any], Any]] = {
     "log": op_log, "settings.get": op_settings,

@@ -66,6 +66,7 @@ class Call:
     last_error: str | None = None
     host_calls: int = 0
     _pending: bytes | None = None
+    _held: BaseException | None = None
     _store: Any = field(default=None, repr=False)
     _memory: abi.GuestMemory | None = field(default=None, repr=False)
 
@@ -81,7 +82,11 @@ class Call:
         try:
             with self.program.engine.ticker:
                 return self._run(store, payload)
-        except wasmtime.Trap as exc:
+        except (wasmtime.Trap, WasmError) as exc:
+            if self._held is not None:
+                raise self._held from None
+            if isinstance(exc, WasmError):
+                raise
             raise self._trap_error(exc) from None
         except wasmtime.WasmtimeError as exc:
             raise self._instantiate_error(exc) from None
@@ -125,7 +130,19 @@ class Call:
             return abi.GuestMemory(mem, caller)
         return abi.GuestMemory(self._memory._memory, caller)
 
-    def _host_call(self, caller: Any, op_ptr: int, op_len: int, req_ptr: int, req_len: int) -> int:
+    def _host_call(self, caller: Any, *args: int) -> int:
+        """A BaseException (a job's stop request, Ctrl-C) cannot cross wasmtime's callback
+        boundary: it is held, the guest is trapped, and `run` raises it afterwards."""
+        try:
+            return self._dispatch_call(caller, *args)
+        except Exception:
+            raise
+        except BaseException as exc:
+            self._held = exc
+            raise WasmError("host call interrupted") from None
+
+    def _dispatch_call(self, caller: Any, op_ptr: int, op_len: int, req_ptr: int,
+                       req_len: int) -> int:
         mem = self._mem(caller)
         self.host_calls += 1
         if (op_len & 0xFFFFFFFF) > 256:
