@@ -96,3 +96,18 @@ def test_reference_action_outside_the_write_scope_is_refused(world, built):
     with pytest.raises(PermissionDenied, match="WriteTags"):
         ExtensionManager.of(lib).preview_action(EXT, f"{EXT}.tag_large")   # private/huge.bin
     assert lib.vdfs().tags_of_entry(entry_uuid(lib, root / "private/huge.bin")) == []
+
+
+@needs_clang
+def test_install_dialog_and_view_of_the_reference_extension(world, built):
+    """What `%vdfs install PATH` and `%vdfs view EXT/VIEW` do with a WASM package."""
+    from kernel_ext.widgets.install import InstallDialog
+    from kernel_ext.widgets.views import render_view
+    lib, root = world
+    dialog = InstallDialog.start(lib, built)
+    assert "[x] ReadEntries(glob='**')" in dialog.text() and "pending" in dialog.text()
+    public = [str(root / "public")]
+    dialog.install(scopes={"ReadEntries": public, "WriteTags": public})
+    assert "installed com.vdfs.large_files 1.0.0 with 2 grants" in dialog.text()
+    view = render_view(lib, EXT, "largest_files")      # its ui_manifest.json, from the package
+    assert (view.label, view.component, view.rows) == ("Largest files", "table_view", [])

@@ -7,11 +7,12 @@ property is a blob field); settings become a config class of `setting(...)` fiel
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from ..actions import action
-from ..ai import ModelSource
 from ..extensions.definition import ExtensionDefinition
+from ..extensions.manifest import ExtensionPackage
 from ..extensions.permissions import Permission
 from ..extensions.settings import setting
 from ..jobs import job
@@ -97,7 +98,7 @@ def _action_shell(extension_id: str, decl: dict[str, Any]) -> Any:
     return action(name=f"{extension_id}.{decl['name']}", extension_id=extension_id)(run_wasm_action)
 
 
-def wasm_definition(pkg: WasmPackage, package_root: Any = None) -> ExtensionDefinition:
+def wasm_definition(pkg: WasmPackage, package_root: str | Path) -> ExtensionDefinition:
     """The ExtensionDefinition of a validated package (jobs and actions registered)."""
     m = pkg.manifest
     ext_id = m["id"]
@@ -110,10 +111,9 @@ def wasm_definition(pkg: WasmPackage, package_root: Any = None) -> ExtensionDefi
         models=model_classes(ext_id, m),
         jobs=[_job_shell(ext_id, j) for j in m.get("jobs", [])],
         actions=[_action_shell(ext_id, a) for a in m.get("actions", [])],
-        package_root=package_root)
-    if package_root is not None:
-        d.ai_models = [{"name": a["name"], "category": a["category"],
-                        "source": ModelSource.from_json(a["source"], package_root)}
-                       for a in m.get("ai_models", [])]
+        package_root=Path(package_root))
+    # What the manager and the views read from a package: its AI models and its ui_manifest.
+    d.package = ExtensionPackage(Path(package_root), {"id": ext_id, "models": m.get("ai_models", [])},
+                                 pkg.ui)
     d.wasm_package = pkg       # type: ignore[attr-defined]
     return d

@@ -65,6 +65,11 @@ def wasm_definition_for(lib: Any, ext: Any, *, wasm_only: bool = False
     return d
 
 
+def resolve_any(lib: Any, ext: Any) -> ExtensionDefinition:
+    """What ExtensionManager.install will install: a WASM package or any Python extension."""
+    return wasm_definition_for(lib, ext) or ext_definition.resolve(ext)
+
+
 def stored_definition(lib: Any, extension_id: str, version: str) -> ExtensionDefinition | None:
     """An installed WASM extension's definition, rebuilt from its copy in the library (how it
     comes back when the library is opened by a new process)."""
