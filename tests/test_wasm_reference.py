@@ -16,7 +16,6 @@ from core.wasm.install import install_wasm
 from core.wasm.runtime import WasmRuntime
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCE = REPO / "extensions" / "large_files"
 EXT = "com.vdfs.large_files"
 
 needs_clang = pytest.mark.skipif(shutil.which("clang") is None or shutil.which("wasm-ld") is None,
@@ -26,19 +25,14 @@ needs_clang = pytest.mark.skipif(shutil.which("clang") is None or shutil.which("
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """The package folder with extension.wasm freshly built from src/ by scripts/build-wasm.sh."""
+    """The package folder made by scripts/build-wasm.sh, extension.wasm freshly built from src/."""
     if shutil.which("clang") is None or shutil.which("wasm-ld") is None:
         pytest.skip("clang and lld are needed to build the reference WASM extension")
     out = tmp_path_factory.mktemp("wasm_build")
     subprocess.run(["sh", str(REPO / "scripts" / "build-wasm.sh")], check=True,
                    env={"PATH": "/usr/bin:/bin:/usr/local/bin", "OUT_DIR": str(out)},
                    capture_output=True)
-    pkg = out / "pkg"
-    pkg.mkdir()
-    for name in ("manifest.json", "ui_manifest.json"):
-        shutil.copy(SOURCE / name, pkg / name)
-    shutil.copy(out / "large_files" / "extension.wasm", pkg / "extension.wasm")
-    return pkg
+    return out / "large_files"
 
 
 @pytest.fixture

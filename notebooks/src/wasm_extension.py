@@ -9,7 +9,7 @@
 # never stops.
 
 # %%
-import os, shutil, subprocess, tempfile
+import os, subprocess, tempfile
 from pathlib import Path
 
 work = Path(tempfile.mkdtemp(prefix="vdfs-wasm-"))
@@ -26,17 +26,14 @@ library_path = work / "wasm.vdfs"
 # ## Build it from source
 #
 # `scripts/build-wasm.sh` compiles every `extensions/*/src/*.c` with Debian's clang and lld for
-# the freestanding `wasm32` target: no libc, no WASI — its only imports are the host's.
+# the freestanding `wasm32` target — no libc, no WASI: its only imports are the host's — and
+# makes the package folder next to it.
 
 # %%
 repo = Path.cwd().parent
 subprocess.run(["sh", str(repo / "scripts" / "build-wasm.sh")], check=True, capture_output=True,
                env=dict(os.environ, OUT_DIR=str(work / "build")))
-package = work / "large_files"
-package.mkdir()
-for name in ("manifest.json", "ui_manifest.json"):
-    shutil.copy(repo / "extensions" / "large_files" / name, package / name)
-shutil.copy(work / "build" / "large_files" / "extension.wasm", package / "extension.wasm")
+package = work / "build" / "large_files"
 sorted(p.name for p in package.iterdir())
 
 # %%

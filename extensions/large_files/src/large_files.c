@@ -2,8 +2,8 @@
  *
  * job scan     pages through the readable files of at least `min_size` bytes (keyset paging
  *              on path, so each step is one bounded query and a resumed job continues where
- *              its checkpoint says), asks for one `inspect` task per page, and at the end counts
- *              duplicate groups among them.
+ *              its checkpoint says), asks for one `inspect` task per page (unless the argument
+ *              inspect=false), and at the end counts duplicate groups among them.
  * task inspect reads the first 16 bytes of each file of a page and records a LargeFile model
  *              (its `head` is a blob field) for the entry.
  * action tag_large  proposes the `tag` setting on the largest files; the host checks the
@@ -110,9 +110,14 @@ VDFS_ENTRY(scan) {
     vdfs_int(&out, large);
     vdfs_str(&out, ",\"bytes\":");
     vdfs_int(&out, bytes);
-    vdfs_str(&out, "},\"tasks\":[");
-    vdfs_raw(&out, task.p, task.len);
-    vdfs_str(&out, "]}");
+    vdfs_str(&out, "}");
+    vdfs_json inspect = vdfs_get(args, "inspect");    /* inspect=false: count only, no tasks */
+    if (!(inspect.len == 5 && vdfs_streq(inspect.p, 5, "false"))) {
+        vdfs_str(&out, ",\"tasks\":[");
+        vdfs_raw(&out, task.p, task.len);
+        vdfs_str(&out, "]");
+    }
+    vdfs_str(&out, "}");
     return vdfs_output(&out);
 }
 
