@@ -29,6 +29,7 @@ def guest(action_target: str = "00000000-0000-0000-0000-000000000000") -> bytes:
     change = s(json.dumps({"title": "tag it", "changes": [
         {"op": "add_tag", "entry": action_target, "tag": "#big"}]}))
     write = g.host_call(s, "tags.add", json.dumps({"entry": action_target, "tag": "#sneaky"}))
+    hook = g.host_call(s, "log", '{"message": "hook ran"}')
     out = "(drop (call $call (i32.const 0) (i32.const 6) {}))"
     body = f"""
   (data (i32.const 0) "output")
@@ -45,6 +46,8 @@ def guest(action_target: str = "00000000-0000-0000-0000-000000000000") -> bytes:
     {model} (i32.lt_s (local.get $r) (i32.const 0)))
   (func (export "propose") (param $in i32) (param $len i32) (result i32) (local $r i32)
     {out.format(change)} (i32.const 0))
+  (func (export "hook") (param $in i32) (param $len i32) (result i32) (local $r i32)
+    {hook} (i32.const 0))
   (func (export "sneak") (param $in i32) (param $len i32) (result i32) (local $r i32)
     {write} {out.format(change)} (i32.lt_s (local.get $r) (i32.const 0)))
 """
@@ -225,3 +228,22 @@ def test_cli_install_asks_before_granting(world, tmp_path):
         assert scopes == [(json.dumps([str(tmp_path / "files" / "public")]),)]
     finally:
         again.close()
+
+
+def test_agent_hooks_call_the_guest_for_events_inside_the_scope(world, tmp_path):
+    lib, files = world
+    manifest = dict(MANIFEST, hooks=[{"event": "tag.added", "export": "hook"}])
+    install_wasm(lib, write_package(tmp_path / "pkg", manifest),
+                 [Permission.ReadEntries(glob="**/*.txt").scoped_to(str(files / "public"))])
+    trail = lib.path / "logs" / "extensions" / f"{EXT}.jsonl"
+
+    def hooks_run() -> int:
+        lines = trail.read_text().splitlines() if trail.exists() else []
+        return sum(json.loads(ln)["msg"] == "hook ran" for ln in lines)
+
+    lib.vdfs().add_tag_to_entry(entry_uuid(lib, files / "private/b.txt"), "#seen")
+    ExtensionManager.of(lib).wait_idle()
+    assert hooks_run() == 0                      # outside the read scope: never delivered
+    lib.vdfs().add_tag_to_entry(entry_uuid(lib, files / "public/a.txt"), "#seen")
+    ExtensionManager.of(lib).wait_idle()
+    assert hooks_run() == 1

@@ -299,3 +299,26 @@ def test_compiled_modules_are_cached_on_disk(tmp_path):
     third.module(wasm, tmp_path)
     assert third.compiles == 1         # a bad cache file is compiled again
     assert WasmEngine.cache_key(wasm) != WasmEngine.cache_key(wasm + b"\0")
+
+
+def test_json_bombs_are_payload_errors(world):
+    """Nesting deeper than the parser's recursion, and integers longer than Python converts,
+    are malformed payloads like any other — never a RecursionError or ValueError."""
+    lib, _, host = world
+    before = snapshot(lib)
+    deep = FAST.with_overrides(max_request_bytes=200_000, max_response_bytes=200_000)
+    with pytest.raises(WasmPayloadError, match="request to 'log' is not valid JSON"):
+        run(g.proxy(), host, g.proxy_input("log", "[" * 100_000), limits=deep)
+    with pytest.raises(WasmPayloadError, match="request to 'log' is not valid JSON"):
+        run(g.proxy(), host, g.proxy_input("log", '{"message": ' + "9" * 5000 + "}"), limits=deep)
+    assert_unharmed(lib, host, before)
+
+
+def test_open_query_cursors_are_capped(world):
+    lib, _, host = world
+    prog = WasmProgram(g.proxy(), name=EXT, limits=FAST)
+    request = g.proxy_input("query", json.dumps({"query": "entries", "page_size": 1}))
+    for _ in range(8):
+        prog.call("run", request, host)
+    with pytest.raises(WasmGuestError, match="too many open query cursors"):
+        prog.call("run", request, host)

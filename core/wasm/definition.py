@@ -98,6 +98,20 @@ def _action_shell(extension_id: str, decl: dict[str, Any]) -> Any:
     return action(name=f"{extension_id}.{decl['name']}", extension_id=extension_id)(run_wasm_action)
 
 
+def agent_for(extension_id: str, hooks: list[dict[str, Any]]) -> Any:
+    """An agent whose handlers call the guest's hook exports with {"event", "payload"}; the
+    agent runtime has already dropped events outside the extension's read scope."""
+    from ..agents import agent, on_event
+    attrs: dict[str, Any] = {}
+    for i, hook in enumerate(hooks):
+        def handle(self: Any, actx: Any, arg: Any, export: str = hook["export"]) -> None:
+            from .runtime import WasmRuntime
+            WasmRuntime.of(actx._ext.lib, extension_id).call(
+                export, {"event": actx.event.kind, "payload": actx.event.payload})
+        attrs[f"hook_{i}"] = on_event(hook["event"], entry_kind=hook.get("entry_kind"))(handle)
+    return agent(type(f"Agent_{extension_id.replace('.', '_')}", (), attrs))()
+
+
 def wasm_definition(pkg: WasmPackage, package_root: str | Path) -> ExtensionDefinition:
     """The ExtensionDefinition of a validated package (jobs and actions registered)."""
     m = pkg.manifest
@@ -115,5 +129,7 @@ def wasm_definition(pkg: WasmPackage, package_root: str | Path) -> ExtensionDefi
     # What the manager and the views read from a package: its AI models and its ui_manifest.
     d.package = ExtensionPackage(Path(package_root), {"id": ext_id, "models": m.get("ai_models", [])},
                                  pkg.ui)
+    if m.get("hooks"):
+        d.agent = agent_for(ext_id, m["hooks"])
     d.wasm_package = pkg       # type: ignore[attr-defined]
     return d

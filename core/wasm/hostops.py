@@ -21,6 +21,7 @@ from .codec import decode_bytes, dumps
 
 log = logging.getLogger("vdfs.wasm")
 DEFAULT_PAGE = 256
+MAX_CURSORS = 8          # open queries per host binding: each holds its rows in host memory
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
               "error": logging.ERROR}
 
@@ -107,6 +108,9 @@ def op_query(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
     text = _arg(req, "query", str)
     params = _arg(req, "params", dict, {})
     page_size = _arg(req, "page_size", int, DEFAULT_PAGE)
+    if len(h._cursors) >= MAX_CURSORS:
+        raise LookupError(f"too many open query cursors (at most {MAX_CURSORS}): read each "
+                          "query to its end with query.next")
     result = h.api.query(text, **params)
     cursor = next(h._ids)
     h._cursors[cursor] = (list(result.columns), result.rows(), 0)

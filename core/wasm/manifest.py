@@ -76,6 +76,7 @@ WASM_MANIFEST_SCHEMA: dict[str, Any] = {
         "hooks": {"type": "array", "items": {
             "type": "object", "required": ["event", "export"], "additionalProperties": False,
             "properties": {"event": {"type": "string", "minLength": 1},
+                           "entry_kind": {"type": "string", "minLength": 1},
                            "export": {"type": "string", "pattern": _EXPORT}}}},
         "ai_models": MANIFEST_SCHEMA["properties"]["models"],   # AI models to register
         "limits": {"type": "object", "additionalProperties": False,

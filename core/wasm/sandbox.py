@@ -243,6 +243,10 @@ def json_request(raw: bytes, op: str) -> Any:
     except json.JSONDecodeError as exc:
         raise WasmPayloadError(f"request to {op!r} is not valid JSON (column {exc.colno}): "
                                f"{exc.msg}") from None
+    except RecursionError:
+        raise WasmPayloadError(f"request to {op!r} is not valid JSON: nested too deeply") from None
+    except ValueError as exc:   # e.g. an integer longer than Python converts
+        raise WasmPayloadError(f"request to {op!r} is not valid JSON: {exc}") from None
 
 
 def _encode(value: Any) -> bytes:
