@@ -322,3 +322,24 @@ def test_open_query_cursors_are_capped(world):
         prog.call("run", request, host)
     with pytest.raises(WasmGuestError, match="too many open query cursors"):
         prog.call("run", request, host)
+
+
+def test_a_stop_request_raised_inside_a_host_call_reaches_the_caller(world):
+    """A job's pause/cancel (StopJob, a BaseException) raised by a host operation must come out
+    of the call as itself, not be swallowed at wasmtime's callback boundary."""
+    from core.jobs.errors import StopJob
+    lib, _, host = world
+
+    def trace(message, level="info"):
+        raise StopJob("pause")
+
+    stopping = WasmHost(api=host.api, settings=host.settings, trace=trace)
+    with pytest.raises(StopJob):
+        run(g.proxy(), stopping, g.proxy_input("log", '{"message": "x"}'))
+
+    def broken(message, level="info"):
+        raise RuntimeError("a host bug")
+
+    with pytest.raises(RuntimeError, match="a host bug"):     # a host bug is not hidden either
+        run(g.proxy(), WasmHost(api=host.api, trace=broken), g.proxy_input("log", '{"message": "x"}'))
+    assert_unharmed(lib, host, snapshot(lib))

@@ -82,13 +82,13 @@ class Call:
         try:
             with self.program.engine.ticker:
                 return self._run(store, payload)
-        except (wasmtime.Trap, WasmError) as exc:
+        except (wasmtime.Trap, wasmtime.WasmtimeError, WasmError) as exc:
             if self._held is not None:
                 raise self._held from None
             if isinstance(exc, WasmError):
                 raise
-            raise self._trap_error(exc) from None
-        except wasmtime.WasmtimeError as exc:
+            if isinstance(exc, wasmtime.Trap):
+                raise self._trap_error(exc) from None
             raise self._instantiate_error(exc) from None
         finally:
             self._store = self._memory = None
@@ -131,11 +131,13 @@ class Call:
         return abi.GuestMemory(self._memory._memory, caller)
 
     def _host_call(self, caller: Any, *args: int) -> int:
-        """A BaseException (a job's stop request, Ctrl-C) cannot cross wasmtime's callback
-        boundary: it is held, the guest is trapped, and `run` raises it afterwards."""
+        """Whatever a host call raises is held and re-raised by `run` as itself: wasmtime may
+        report an exception from a callback as a generic error, and a BaseException (a job's
+        stop request, Ctrl-C) cannot cross its callback boundary at all."""
         try:
             return self._dispatch_call(caller, *args)
-        except Exception:
+        except Exception as exc:
+            self._held = exc
             raise
         except BaseException as exc:
             self._held = exc
