@@ -247,3 +247,54 @@ def test_agent_hooks_call_the_guest_for_events_inside_the_scope(world, tmp_path)
     lib.vdfs().add_tag_to_entry(entry_uuid(lib, files / "public/a.txt"), "#seen")
     ExtensionManager.of(lib).wait_idle()
     assert hooks_run() == 1
+
+
+def test_manifest_exports_must_exist_in_the_module(world, tmp_path):
+    lib, _ = world
+    manifest = json.loads(json.dumps(MANIFEST))
+    manifest["jobs"][0]["task"] = "missing"
+    with pytest.raises(ManifestError, match=r"\$\.jobs\[0\]\.task: extension.wasm: the module "
+                                            r"exports no function 'missing'"):
+        install_wasm(lib, write_package(tmp_path / "pkg", manifest))
+    assert ExtensionManager.of(lib).list() == []
+
+
+OPS_MANIFEST = {
+    "id": EXT, "name": "ops", "version": "1.0.0", "abi_version": 1,
+    "permissions": [{"permission": "ReadEntries", "params": {"glob": "**"}},
+                    {"permission": "ReadSidecars", "params": {"kinds": ["faces"]}},
+                    {"permission": "WriteSidecars", "params": {"kinds": ["faces"]}},
+                    {"permission": "DispatchJobs"},
+                    {"permission": "UseModel", "params": {"category": "scene"}}],
+    "jobs": [{"name": "scan", "export": "run"}]}
+
+
+def test_sidecars_dispatch_and_ai_go_through_the_grants(world, tmp_path):
+    """The remaining host operations, from a real guest, granted and refused."""
+    from core.wasm.runtime import WasmRuntime
+    lib, files = world
+    root = write_package(tmp_path / "pkg", OPS_MANIFEST, wasm=g.proxy())
+    grants = [Permission.ReadEntries(glob="**").scoped_to(str(files / "public")),
+              Permission.WriteSidecars(kinds=["faces"]), Permission.ReadSidecars(kinds=["faces"])]
+    install_wasm(lib, root, grants)
+    rt = WasmRuntime.of(lib, EXT)
+    content = lib.conn.execute("SELECT c.uuid FROM entries e JOIN content_identities c ON "
+                               "c.id = e.content_id WHERE e.path = ?",
+                               (str(files / "public/a.txt"),)).fetchone()[0]
+    cu = str(uuid.UUID(bytes=content))
+
+    def call(op: str, request: dict):
+        return rt.call("run", g.proxy_input(op, json.dumps(request)))
+
+    call("sidecar.write", {"content": cu, "kind": "faces", "data": '{"n": 2}'})
+    assert call("sidecar.read", {"content": cu, "kind": "faces"}) == b'{"n": 2}'
+    with pytest.raises(WasmGuestError, match="PermissionDenied: .*kind 'ocr'"):
+        call("sidecar.write", {"content": cu, "kind": "ocr", "data": "x"})
+    with pytest.raises(WasmGuestError, match="PermissionDenied: .*DispatchJobs was not granted"):
+        call("job.dispatch", {"job": "scan"})
+    with pytest.raises(WasmGuestError, match=r"PermissionDenied: .*UseModel\(category='scene'\)"):
+        call("ai.run", {"model": "scene:tiny", "args": {"prompt": "hi"}})
+    install_wasm(lib, root, grants + [Permission.DispatchJobs])
+    dispatched = json.loads(WasmRuntime.of(lib, EXT).call(
+        "run", g.proxy_input("job.dispatch", '{"job": "scan"}')))
+    assert lib.jobs.store.get(dispatched["job_id"])["extension_id"] == EXT

@@ -17,6 +17,9 @@ from typing import Any, Sequence
 from ..extensions import definition as ext_definition
 from ..extensions.definition import ExtensionDefinition
 from .definition import wasm_definition
+from ..extensions.manifest import ManifestError
+from .abi import check_entry
+from .errors import WasmAbiError
 from .limits import limits_from_manifest
 from .package import WasmPackage, load_wasm_package
 from .sandbox import WasmProgram
@@ -41,8 +44,10 @@ def packages_dir(lib: Any) -> Path:
 
 def stage(lib: Any, pkg: WasmPackage) -> Path:
     """Copy the package into the library (replacing the same version) and compile it there."""
-    WasmProgram(pkg.wasm, name=pkg.id, limits=limits_from_manifest(pkg.manifest.get("limits")),
-                cache_dir=lib.path / "cache" / "wasm")        # refuses a bad module first
+    program = WasmProgram(pkg.wasm, name=pkg.id,
+                          limits=limits_from_manifest(pkg.manifest.get("limits")),
+                          cache_dir=lib.path / "cache" / "wasm")   # refuses a bad module first
+    check_exports(pkg, program)
     root = packages_dir(lib) / pkg.id / pkg.version
     tmp = root.with_name(f".{pkg.version}.{uuid.uuid4().hex}")
     pkg.write_to(tmp)
@@ -50,6 +55,21 @@ def stage(lib: Any, pkg: WasmPackage) -> Path:
         shutil.rmtree(root)
     tmp.rename(root)
     return root
+
+
+def check_exports(pkg: WasmPackage, program: WasmProgram) -> None:
+    """Every export the manifest names is an entry point of the module."""
+    for group, keys in (("jobs", ("export", "task")), ("actions", ("export",)),
+                        ("hooks", ("export",))):
+        for i, item in enumerate(pkg.manifest.get(group, [])):
+            for key in keys:
+                if key not in item:
+                    continue
+                try:
+                    check_entry(program.module, item[key])
+                except WasmAbiError as exc:
+                    raise ManifestError("manifest.json", f"$.{group}[{i}].{key}",
+                                        f"{pkg.entry}: {exc}") from None
 
 
 def wasm_definition_for(lib: Any, ext: Any, *, wasm_only: bool = False
