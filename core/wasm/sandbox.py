@@ -38,12 +38,14 @@ class WasmProgram:
         self.engine = engine or shared_engine()
         self.module = self.engine.module(wasm, cache_dir)
         abi.check_module(self.module)
-        self._version_checked = False
+        self._entries: set[str] = set()
 
     def call(self, export: str, payload: Any, dispatch: Dispatch, *,
              limits: Limits | None = None) -> Any:
         """Run `export(payload)`; return what the guest passed to the `output` operation."""
-        abi.check_entry(self.module, export)
+        if export not in self._entries:        # module type lookups cost ~50 us: once each
+            abi.check_entry(self.module, export)
+            self._entries.add(export)
         active = _ACTIVE.__dict__.setdefault("names", set())
         if self.name in active:
             raise WasmReentrantCall(f"{self.name}: {export} was called while a call of the same "
