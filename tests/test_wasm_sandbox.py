@@ -109,6 +109,11 @@ def test_memory_bomb_hits_the_memory_limit(world):
         run(g.simple(bomb), host)
     with pytest.raises(WasmMemoryLimit, match="memory exceeds the limit"):
         run(g.simple("(i32.const 0)", pages=1000), host)     # 64 MB declared up front
+    with pytest.raises(WasmMemoryLimit, match="tables exceed the limit of 10,000 elements"):
+        run(g.simple("(i32.const 0)", extra="(table 100000 funcref)"), host)
+    # growing a table past the limit is refused (-1); status 0 means the guest saw the refusal
+    grow_table = "(i32.ne (table.grow (ref.null func) (i32.const 50000)) (i32.const -1))"
+    assert run(g.simple(grow_table, extra="(table 1 funcref)"), host) is None
     assert_unharmed(lib, host, before)
 
 
