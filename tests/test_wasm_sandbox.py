@@ -89,6 +89,8 @@ def test_infinite_loop_is_stopped_by_fuel(world):
     before = snapshot(lib)
     with pytest.raises(WasmOutOfFuel, match="out of fuel after 2,000,000 units"):
         run(g.simple(LOOP), host)
+    with pytest.raises(WasmOutOfFuel, match="out of fuel"):     # looping in its start function
+        run(g.simple("(i32.const 0)", extra="(func $spin (loop $l (br $l))) (start $spin)"), host)
     assert_unharmed(lib, host, before)
 
 
