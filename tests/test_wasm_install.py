@@ -298,3 +298,19 @@ def test_sidecars_dispatch_and_ai_go_through_the_grants(world, tmp_path):
     dispatched = json.loads(WasmRuntime.of(lib, EXT).call(
         "run", g.proxy_input("job.dispatch", '{"job": "scan"}')))
     assert lib.jobs.store.get(dispatched["job_id"])["extension_id"] == EXT
+
+
+def test_upgrade_keeps_grants_settings_and_models(world, tmp_path):
+    lib, files = world
+    mgr = ExtensionManager.of(lib)
+    grants = [Permission.ReadEntries(glob="**/*.txt").scoped_to(str(files / "public"))]
+    install_wasm(lib, write_package(tmp_path / "v1"), grants, config={"min_size": 7})
+    from core.wasm.runtime import WasmRuntime
+    WasmRuntime.of(lib, EXT).call("make", {})
+    mgr.upgrade(write_package(tmp_path / "v2", dict(MANIFEST, version="1.1.0")))
+    rec = mgr.record(EXT)
+    assert (rec["version"], rec["config"]) == ("1.1.0", {"min_size": 7})
+    assert mgr.grants(EXT) == grants
+    assert lib.extensions.run_job(EXT, "scan").wait(timeout=60) == "finished"
+    assert lib.conn.execute("SELECT count(*) FROM models WHERE extension_id = ?",
+                            (EXT,)).fetchone()[0] == 1
