@@ -17,6 +17,19 @@ if [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
+# The WASM extension tests build extensions/*/src/*.c with clang + lld (wasi-libc for authors
+# who want a libc); without them those tests skip.
+if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "install-test-extras: installing clang, lld and wasi-libc with apt-get"
+        apt-get update -qq || echo "install-test-extras: apt-get update failed" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang lld wasi-libc >/dev/null \
+            || echo "install-test-extras: could not install clang/lld; the WASM build tests will skip" >&2
+    else
+        echo "install-test-extras: clang/lld missing and not root; the WASM build tests will skip" >&2
+    fi
+fi
+
 if ! "$PY" -c "import jupyterlab, playwright" >/dev/null 2>&1; then
     echo "install-test-extras: installing jupyterlab and playwright into $VENV"
     "$PY" -m pip install -q "jupyterlab>=4.2" "playwright>=1.45" \

@@ -59,7 +59,8 @@ class ExtensionManager:
         """Install (or upgrade, or re-grant) an extension. `grants` is a list of Permission
         values / `Permission.X(...).scoped_to(...)` grants, or "requested" for everything it
         asked for; `scope` is the default scope of unscoped grants."""
-        d = resolve(ext)
+        from ..wasm.install import resolve_any
+        d = resolve_any(self.lib, ext)
         self.check_compatible(d)
         if grants == "requested":
             grants = list(d.permissions)
@@ -109,7 +110,8 @@ class ExtensionManager:
 
     def upgrade(self, ext: Any, *, config: dict[str, Any] | None = None) -> ExtensionContext:
         """Install a new version keeping the user's grants and settings (and all data)."""
-        d = resolve(ext)
+        from ..wasm.install import resolve_any
+        d = resolve_any(self.lib, ext)
         previous = self.record(d.id)
         if previous is None:
             raise ExtensionError(f"extension {d.id} is not installed: use install()")
@@ -214,6 +216,9 @@ class ExtensionManager:
         if rec is None:
             raise ExtensionError(f"extension {extension_id} is not installed in this library")
         d = defined(extension_id)
+        if d is None:
+            from ..wasm.install import stored_definition
+            d = stored_definition(self.lib, extension_id, rec["version"])
         if d is None:
             raise ExtensionError(f"extension {extension_id} is installed but its code is not "
                                  "available: import its package or run the cell that defines it")

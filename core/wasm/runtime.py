@@ -1,0 +1,114 @@
+"""Running an installed WASM extension: its compiled program, the host each call is bound to,
+and the job-step protocol that makes guest jobs durable.
+
+Job steps. A guest job is a sequence of calls to its export, each within the call limits:
+
+    input   {"args": {...}, "step": n, "state": <the last checkpoint>, "results": [...] | null}
+    output  {"done": true, "result": ...}
+         or {"state": ..., "tasks": [item, ...]}      (tasks optional)
+
+After a step the host runs the requested tasks (the job's `task` export, one call per item,
+keyed `<step>.<i>`, retried per the manifest, up to `parallelism` at once) through
+JobContext.map, then checkpoints {"step", "state", "results"}. A checkpoint is the jobs runtime's
+safe point, so pause and cancel land between steps, and a job killed mid-step resumes from the
+last checkpoint, with completed tasks replayed from jobs.db rather than run again.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..extensions.settings import config_values
+from .errors import WasmPayloadError
+from .hostops import WasmHost
+from .limits import limits_from_manifest
+from .sandbox import WasmProgram
+
+
+class WasmRuntime:
+    def __init__(self, lib: Any, extension_id: str, definition: Any):
+        self.lib = lib
+        self.extension_id = extension_id
+        self.pkg = definition.wasm_package
+        self.program = WasmProgram(self.pkg.wasm, name=extension_id,
+                                   limits=limits_from_manifest(self.pkg.manifest.get("limits")),
+                                   cache_dir=lib.path / "cache" / "wasm")
+        self._tasks: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, lib: Any, extension_id: str) -> "WasmRuntime":
+        d = lib.extensions.context(extension_id).definition   # a reinstall makes a new one
+        return lib.service(f"wasm:{extension_id}:{id(d)}", lambda: cls(lib, extension_id, d))
+
+    def host(self, *, job: Any = None, read_only: bool = False,
+             checkpoint: Any = None) -> WasmHost:
+        ctx = self.lib.extensions.context(self.extension_id)
+        return WasmHost(api=ctx.vdfs(), settings=config_values(ctx.config),
+                        models={m.__vdfs_model__.model_type: m for m in ctx.definition.models},
+                        job=job, dispatch_job=ctx.dispatch_job, ai=ctx.ai, trace=ctx.trace,
+                        read_only=read_only, checkpoint=checkpoint)
+
+    def call(self, export: str, payload: Any, **host: Any) -> Any:
+        """One call of an export (an agent hook, a tool, a test)."""
+        return self.program.call(export, payload, self.host(**host))
+
+    # ---- jobs ----------------------------------------------------------------------------------
+    def run_job(self, jctx: Any, decl: dict[str, Any], args: dict[str, Any]) -> Any:
+        cp = jctx.state or {"step": 0, "state": None, "results": None}
+        while True:
+            step = cp["step"]
+
+            def save(state: Any, step: int = step) -> None:
+                jctx.checkpoint({"step": step, "state": state, "results": None})
+
+            out = self.program.call(decl["export"], {"step": step, "args": args,
+                                                     "state": cp["state"],
+                                                     "results": cp["results"]},
+                                    self.host(job=jctx, checkpoint=save))
+            if not isinstance(out, dict):
+                raise WasmPayloadError(f"job {decl['name']}: a step must output a JSON object, "
+                                       f"got {type(out).__name__}")
+            if out.get("done"):
+                return out.get("result")
+            results = None
+            tasks = out.get("tasks")
+            if tasks:
+                if "task" not in decl:
+                    raise WasmPayloadError(f"job {decl['name']} asked for tasks but its manifest "
+                                           "names no task export")
+                if not isinstance(tasks, list):
+                    raise WasmPayloadError(f"job {decl['name']}: 'tasks' must be a list")
+                results = jctx.map(self._task_fn(decl), tasks,
+                                   keys=[f"{step}.{i}" for i in range(len(tasks))])
+            cp = {"step": step + 1, "state": out.get("state"), "results": results}
+            jctx.checkpoint(cp)
+
+    def _task_fn(self, decl: dict[str, Any]) -> Any:
+        from .definition import task_shell
+        fn = self._tasks.get(decl["name"])
+        if fn is None:
+            fn = self._tasks[decl["name"]] = task_shell(self.extension_id, decl)
+        return fn
+
+    def run_task(self, export: str, item: Any) -> Any:
+        return self.program.call(export, item, self.host())
+
+    # ---- actions -------------------------------------------------------------------------------
+    def preview_action(self, actx: Any, decl: dict[str, Any], args: dict[str, Any]) -> Any:
+        """The guest proposes changes (it cannot write during a preview); they become ordinary
+        Changes, which ExtensionManager.preview_action/commit_action check against the grants."""
+        out = self.program.call(decl["export"], {"args": args}, self.host(read_only=True))
+        if not isinstance(out, dict) or not isinstance(out.get("changes"), list):
+            raise WasmPayloadError(f"action {decl['name']}: output must be "
+                                   '{"title": ..., "changes": [...]}')
+        changes = []
+        for i, c in enumerate(out["changes"]):
+            if not isinstance(c, dict) or c.get("op") not in ("add_tag", "remove_tag") or \
+                    not isinstance(c.get("tag"), str):
+                raise WasmPayloadError(f"action {decl['name']}: changes[{i}] must be "
+                                       '{"op": "add_tag"|"remove_tag", "entry"|"content": uuid, '
+                                       '"tag": text}')
+            scope = next((s for s in ("entry", "content", "model") if s in c), None)
+            if scope is None:
+                raise WasmPayloadError(f"action {decl['name']}: changes[{i}] names no target")
+            changes.append(getattr(actx, c["op"])(c[scope], c["tag"], scope=scope))
+        return actx.preview(str(out.get("title") or decl["name"]), changes)
