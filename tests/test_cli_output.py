@@ -193,3 +193,51 @@ def test_fit_widths_fits_or_stops_at_the_minimum(widths, room):
     text = "x" * widths[0]
     cut = middle_ellipsis(text + "END", out[0])
     assert len(cut) == min(out[0], len(text) + 3)
+
+
+def bare(*args, cwd, env=None):
+    """`vdfs ARGS` with no -L and no $VDFS_LIBRARY, run in `cwd`."""
+    e = {k: v for k, v in os.environ.items() if k != "VDFS_LIBRARY"}
+    e.update(PYTHONPATH=str(REPO), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True,
+                          text=True, env=e, cwd=cwd, timeout=60)
+
+
+def test_the_library_is_found_without_dash_l(tmp_path, vdfs_home):
+    work = tmp_path / "work"
+    (work / "deep" / "er").mkdir(parents=True)
+    r = bare("init", cwd=work)                                  # ./library.vdfs
+    assert r.returncode == 0 and (work / "library.vdfs" / "library.json").is_file()
+    tree = build_small_tree(tmp_path / "tree")
+    r = bare("index", str(tree), "--no-progress", cwd=work / "deep" / "er")   # found above
+    assert r.returncode == 0, r.stderr
+    r = bare("query", "entries select name", "-f", "csv", cwd=work / "library.vdfs")
+    assert sorted(r.stdout.split()) == ["a.txt", "b.txt", "name", "tree"]
+    other = tmp_path / "other.vdfs"
+    assert bare("init", str(other), cwd=tmp_path).returncode == 0
+    r = bare("query", "entries select name", "-f", "csv", cwd=work,
+             env={"VDFS_LIBRARY": str(other)})                  # the variable comes first
+    assert r.returncode == 0 and r.stdout.split() == ["name"]
+    assert bare("init", cwd=work / "deep").returncode == 0      # two side by side: ambiguous
+    (work / "deep" / "second.vdfs").mkdir()
+    (work / "deep" / "second.vdfs" / "library.json").write_text("{}")
+    r = bare("query", "entries", cwd=work / "deep" / "er")
+    assert r.returncode == 1 and "library.vdfs, second.vdfs" in r.stderr and "-L" in r.stderr
+
+
+def test_the_per_user_default_library(tmp_path, vdfs_home):
+    tree = build_small_tree(tmp_path / "tree")
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    r = bare("index", str(tree), "--no-progress", cwd=nowhere)
+    assert r.returncode == 0, r.stderr
+    assert (vdfs_home / "libraries" / "default.vdfs" / "library.json").is_file()
+    r = bare("locations", cwd=nowhere)
+    assert r.returncode == 0 and str(tree) in r.stdout
+
+
+def build_small_tree(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "a.txt").write_text("a")
+    (root / "b.txt").write_text("b")
+    return root

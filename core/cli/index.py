@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,8 +12,12 @@ from . import library_path
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("init", help="create a library folder")
-    p.add_argument("path", nargs="?", help="where (default: --library or ./library.vdfs)")
+    p = subparsers.add_parser(
+        "init", help="create a library folder",
+        description="Create a library. Commands run in this folder or below it then find it "
+                    "without -L.")
+    p.add_argument("path", nargs="?",
+                   help="where (default: -L, else $VDFS_LIBRARY, else ./library.vdfs)")
     p.set_defaults(func=cmd_init)
 
     p = subparsers.add_parser("index", help="index a folder (resumes an interrupted index)")
@@ -52,7 +57,7 @@ def _open(args: argparse.Namespace, create: bool = False):
 
 def cmd_init(args: argparse.Namespace) -> int:
     from ..library import Library
-    path = Path(args.path or library_path(args))
+    path = Path(args.path or args.library or os.environ.get("VDFS_LIBRARY") or "library.vdfs")
     Library.create(path).close()
     print(f"created library {path}")
     return 0
