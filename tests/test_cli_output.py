@@ -241,3 +241,30 @@ def build_small_tree(root: Path) -> Path:
     (root / "a.txt").write_text("a")
     (root / "b.txt").write_text("b")
     return root
+
+
+def test_tag_and_untag_a_path(world, tmp_path):
+    target = world["tree"] / DEEP / "the-file-at-the-end-of-a-long-path.txt"
+    r = vdfs(world, "tag", str(target), "Trip")
+    assert r.returncode == 0 and r.stdout == f"tagged {target} #trip\n", r.stderr
+    assert vdfs(world, "tag", str(target), "#trip").stdout.endswith("already has #trip\n")
+    tagged = vdfs(world, "query", 'entries tagged "#trip" select path', "-f", "csv")
+    assert tagged.stdout.split() == ["path", str(target)]
+    r = vdfs(world, "untag", str(target), "trip")
+    assert r.returncode == 0 and r.stdout == f"untagged {target} #trip\n"
+    tagged = vdfs(world, "query", 'entries tagged "#trip" select path', "-f", "csv")
+    assert tagged.stdout.split() == ["path"]
+    copies = sorted(str(p) for p in (world["tree"] / "many").glob("file-0001-*"))
+    r = vdfs(world, "tag", "--content", copies[0], "one")      # the content: every copy
+    assert r.returncode == 0 and "(its content) #one" in r.stdout
+    assert vdfs(world, "query", 'entries tagged "#one" select path', "-f", "csv"
+                ).stdout.split()[1:] == copies
+    stray = tmp_path / "stray.txt"
+    stray.write_text("not indexed")
+    for cmd in ("tag", "untag"):
+        r = vdfs(world, cmd, str(stray), "trip")
+        assert r.returncode == 1 and r.stderr == (
+            f"vdfs: {stray} is not in library {world['lib']}: index its folder first "
+            "(vdfs index FOLDER)\n")
+    r = vdfs(world, "tag", str(target), "#")
+    assert r.returncode == 1 and "invalid tag name" in r.stderr and "Traceback" not in r.stderr
