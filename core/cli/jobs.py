@@ -46,12 +46,15 @@ def _resolve(lib: Any, prefix: str) -> Any:
 
 def _progress(info: dict[str, Any]) -> str:
     done, total = info.get("progress_done") or 0, info.get("progress_total")
+    if info.get("status") == "completed" and total:
+        done = max(done, total)        # it finished: all of its last count was done
     if total:
-        return f"{done}/{total} ({100 * done // max(total, 1)}%)"
-    return str(done) if done else "-"
+        return f"{done:,}/{total:,} ({100 * done // max(total, 1)}%)"
+    return f"{done:,}" if done else "-"
 
 
 def _list(args: argparse.Namespace) -> int:
+    from .output import local_time, render_table
     with _open(args) as lib:
         rows = lib.jobs.list(status=args.status, limit=args.limit)
         if args.json:
@@ -61,11 +64,13 @@ def _list(args: argparse.Namespace) -> int:
         if not rows:
             print("no jobs")
             return 0
-        print(f"{'ID':8}  {'NAME':24}  {'STATUS':9}  {'PROGRESS':16}  {'PHASE':12}  UPDATED")
-        for r in rows:
-            status = r["status"] + ("*" if r["resumable"] and r["status"] == "running" else "")
-            print(f"{r['id'][:8]:8}  {r['name'][:24]:24}  {status:9}  {_progress(r):16}  "
-                  f"{(r.get('phase') or '-')[:12]:12}  {r['updated_at'][:19]}")
+        table = [[r["id"][:8], r["name"],
+                  r["status"] + ("*" if r["resumable"] and r["status"] == "running" else ""),
+                  _progress(r), r.get("phase") or "-", local_time(r["updated_at"])]
+                 for r in rows]
+        sys.stdout.write(render_table(["ID", "NAME", "STATUS", "PROGRESS", "PHASE", "UPDATED"],
+                                      table, [False, False, False, True, False, False],
+                                      color=sys.stdout.isatty()))
         if any(r["resumable"] and r["status"] == "running" for r in rows):
             print("* its process is gone: `vdfs jobs resume ID` continues it")
         return 0
