@@ -175,3 +175,29 @@ def test_phase_progress_draws_one_line_per_phase_with_rate_and_eta(capsys):
     assert "eta" not in words[1]                     # it ended: no time left to show
     assert words[2][2:5] == ["60/200", "files", "hashed"] and words[2][5].endswith("/s")
     assert words[2][-2] == "eta" and words[2][-1].startswith("0:00:0")
+
+
+def test_the_demo_ends_with_next_steps_that_work(tmp_path):
+    """The demo said nothing of what to do next, and `vdfs` was not on PATH after it."""
+    import shlex
+    bindir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PYTHONPATH=REPO, PATH="/usr/bin:/bin")
+    out = subprocess.run([sys.executable, "-m", "core.demo", "./demo.vdfs"], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=120).stdout
+    steps = out.split("next steps:\n", 1)[1].splitlines()
+    assert steps[0].startswith(f"  source {os.path.relpath(bindir, tmp_path)}/activate")
+    commands = [shlex.split(line.split("   #", 1)[0]) for line in steps[1:]]
+    assert [c[0] for c in commands] == ["vdfs"] * len(commands)
+    for cmd in commands:
+        if cmd[1] == "index":
+            continue                       # the user's own folder
+        r = subprocess.run([sys.executable, "-m", "core.cli", *cmd[1:]], capture_output=True,
+                           text=True, env=env, cwd=tmp_path, timeout=60)
+        assert r.returncode == 0, (cmd, r.stderr)
+        if cmd[1:3] == ["query", 'entries tagged "#vacation"']:
+            assert "/Photos/2024/sunset.jpg," in r.stdout.splitlines()[1]
+    on_path = dict(env, PATH=bindir + ":/usr/bin:/bin")
+    out = subprocess.run([sys.executable, "-m", "core.demo", "./demo.vdfs"], capture_output=True,
+                         text=True, env=on_path, cwd=tmp_path, timeout=120).stdout
+    if os.path.exists(os.path.join(bindir, "vdfs")):
+        assert "activate" not in out.split("next steps:\n", 1)[1]
