@@ -4,13 +4,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from . import library_path
 from .output import human_size
-from .progress import POLL
+from .progress import watch
 
 
 def register(subparsers: Any) -> None:
@@ -88,13 +87,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         with PhaseProgress(show, PHASES, UNITS, uncounted=("discovery",)) as bar:
             job = lib.index(args.path, **options)
-            while job.status in ("queued", "running"):
-                info = job.info()
-                if info["resumable"] and info["status"] == "running":
-                    job.resume()    # the process we were waiting for died: carry on here
-                bar.update(info)
-                time.sleep(POLL)
-            if job.status == "paused":   # someone paused it: wait() would block until resumed
+            if watch(job, bar) == "paused":   # someone paused it: wait() would block
                 bar.stop()
                 print(f"index paused (job {job.id[:8]}); run `vdfs index {args.path}` to "
                       "resume", file=sys.stderr)

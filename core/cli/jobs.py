@@ -85,38 +85,30 @@ def _show(args: argparse.Namespace) -> int:
 
 def _resume(args: argparse.Namespace) -> int:
     from core.jobs import JobFailed
+
+    from .progress import PhaseProgress, watch
     with _open(args) as lib:
         job = _resolve(lib, args.id)
-        stop = lib.events.subscribe(_bar(job.id), kinds="job.progress")
         job.resume()
         try:
-            result = job.wait()
+            with PhaseProgress(sys.stderr.isatty(), unnamed="running") as bar:
+                if watch(job, bar) == "paused":     # paused from elsewhere meanwhile
+                    bar.stop()
+                    print(f"job {job.id[:8]} paused", file=sys.stderr)
+                    return 3
+                result = job.wait()
+                bar.finish({})
         except KeyboardInterrupt:
             job.pause()
-            print(f"\npausing job {job.id[:8]} (resume it with `vdfs jobs resume`)",
+            print(f"vdfs: pausing job {job.id[:8]} (resume it with `vdfs jobs resume`)",
                   file=sys.stderr)
             lib.close()
             return 130
         except JobFailed as exc:
-            print(f"\njob {job.id[:8]} {exc.status}: {exc.error}", file=sys.stderr)
+            print(f"vdfs: job {job.id[:8]} {exc.status}: {exc.error}", file=sys.stderr)
             return 1
-        finally:
-            stop()
-        print(file=sys.stderr)
         print(json.dumps(result, sort_keys=True, default=str))
         return 0
-
-
-def _bar(job_id: str) -> Any:
-    def show(event: Any) -> None:
-        p = event.payload
-        if p.get("job_id") != job_id:
-            return
-        info = {"progress_done": p.get("done"), "progress_total": p.get("total")}
-        msg = p.get("message") or ""
-        print(f"\r{p.get('phase') or 'running'}: {_progress(info)} {msg[:50]:50}", end="",
-              file=sys.stderr, flush=True)
-    return show
 
 
 def _control(args: argparse.Namespace, what: str) -> int:

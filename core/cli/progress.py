@@ -9,6 +9,7 @@ than a poll is filled in from the job's result when it ends: every phase gets it
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any, Sequence
 
 POLL = 0.1     # seconds between two looks at the job (its progress is stored as often)
@@ -53,11 +54,13 @@ class PhaseProgress:
     `phases`: the job's phases in order; `units`: what each one counts; `uncounted`: phases
     that count without knowing their total (a walk)."""
 
-    def __init__(self, enabled: bool, phases: Sequence[str], units: dict[str, str],
-                 uncounted: Sequence[str] = ()):
+    def __init__(self, enabled: bool, phases: Sequence[str] = (),
+                 units: dict[str, str] | None = None, uncounted: Sequence[str] = (),
+                 unnamed: str | None = None):
         self.enabled = enabled
+        self.unnamed = unnamed            # the line of a job that names no phase
         self.phases = list(phases)
-        self.units = units
+        self.units = units or {}
         self.uncounted = set(uncounted)
         self._progress: Any = None
         self._tasks: dict[str, Any] = {}
@@ -87,7 +90,7 @@ class PhaseProgress:
         return self._tasks[phase]
 
     def update(self, info: dict[str, Any]) -> None:
-        phase = info.get("phase")
+        phase = info.get("phase") or self.unnamed
         if not self.enabled or not phase:
             return
         done, total = info.get("progress_done") or 0, info.get("progress_total")
@@ -111,7 +114,9 @@ class PhaseProgress:
         """The job completed: every phase's line shows complete, with `counts[phase]`."""
         if not self.enabled:
             return
-        for phase in self.phases:
+        if self.phases:
+            self._task(self.phases[-1])
+        for phase in list(self._tasks):
             self._close(phase, counts.get(phase))
         self.stop()
 
@@ -119,3 +124,16 @@ class PhaseProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def watch(job: Any, bar: PhaseProgress) -> str:
+    """Draw `job`'s progress until it is neither queued nor running; return its status then.
+    A job whose process died meanwhile is carried on here (resumed)."""
+    while True:
+        info = job.info()
+        if info["status"] not in ("queued", "running"):
+            return info["status"]
+        if info["resumable"] and info["status"] == "running":
+            job.resume()
+        bar.update(info)
+        time.sleep(POLL)
