@@ -268,3 +268,11 @@ def test_tag_and_untag_a_path(world, tmp_path):
             "(vdfs index FOLDER)\n")
     r = vdfs(world, "tag", str(target), "#")
     assert r.returncode == 1 and "invalid tag name" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sizes_line_up_on_the_right(world):
+    r = vdfs(world, "query", 'entries where name ~ "exactly-*" or name ~ "the-file-*" '
+                             'order by size select size, name')
+    header, small, big = table_lines(r.stdout)
+    assert small.startswith("   5 B  the-file") and big.startswith("1.5 kB  exactly-1500")
+    assert header.startswith("  size  name")

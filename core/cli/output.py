@@ -244,9 +244,10 @@ def render_table(headers: list[str], rows: Iterable[list[str]], right: list[bool
                   header_style="bold" if color else "", show_footer=False)
     for h, w, r in zip(headers, widths, right):
         table.add_column(middle_ellipsis(h, w), justify="right" if r else "left",
-                         no_wrap=True, overflow="ignore", min_width=w, max_width=w)
+                         no_wrap=True, min_width=w, max_width=w)
     for r in rows:
-        table.add_row(*(Text(middle_ellipsis(v, w)) for v, w in zip(r, widths)))
+        table.add_row(*(Text(middle_ellipsis(v, w), justify="right" if j else "left")
+                        for v, w, j in zip(r, widths, right)))
     needed = sum(widths) + GAP * max(0, len(widths) - 1) + 1
     buf = io.StringIO()
     console = Console(file=buf, width=max(needed, width or 0), force_terminal=color,
