@@ -121,15 +121,22 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_locations(args: argparse.Namespace) -> int:
     from ..locations import list_locations
+    from .output import local_time, render_table
     lib = _open(args)
     try:
+        rows = []
         for loc in list_locations(lib):
             n = lib.conn.execute("SELECT count(*) FROM entries WHERE location_id = ?",
                                  (loc.id,)).fetchone()[0]
-            print(f"{loc.name}\t{loc.path}\t{n} entries\t"
-                  f"last indexed {loc.last_indexed_at or 'never'}")
+            rows.append([loc.name, loc.path, f"{n:,}",
+                         local_time(loc.last_indexed_at) if loc.last_indexed_at else "never"])
     finally:
         lib.close()
+    if not rows:
+        print("no locations yet: `vdfs index FOLDER` adds one")
+        return 0
+    sys.stdout.write(render_table(["NAME", "PATH", "ENTRIES", "LAST INDEXED"], rows,
+                                  [False, False, True, False], color=sys.stdout.isatty()))
     return 0
 
 
