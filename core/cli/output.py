@@ -130,11 +130,7 @@ def fit_widths(widths: list[int], room: int, squeezable: list[bool] | None = Non
         open_ = [i for i in range(len(out)) if can[i] and out[i] > MIN_WIDTH]
         if not open_:
             break                    # nothing left to squeeze: let the terminal wrap
-        widest = max(open_, key=lambda i: out[i])
-        others = [out[i] for i in open_ if i != widest]
-        out[widest] = max(MIN_WIDTH, max(others, default=0), out[widest] - (sum(out) - avail))
-        if others and out[widest] == max(others):
-            out[widest] -= 1 if out[widest] > MIN_WIDTH and sum(out) > avail else 0
+        out[max(open_, key=lambda i: out[i])] -= 1     # the widest gives up one character
     return out
 
 
