@@ -10,7 +10,9 @@ on every run.
 from __future__ import annotations
 
 import io
+import os
 import random
+import shutil
 import sys
 from pathlib import Path
 
@@ -132,6 +134,29 @@ def _query_lines(lib: Library) -> list[str]:
     return lines
 
 
+def next_steps(lib_path: Path) -> list[str]:
+    """What to type next: how to get `vdfs` on PATH if it is not, and a few first commands.
+    In the folder holding the library, vdfs finds it without -L."""
+    lines = ["next steps:"]
+    bindir = Path(sys.executable).parent
+    found = shutil.which("vdfs")
+    if found is None or Path(found).parent != bindir:
+        rel = os.path.relpath(bindir)
+        if (bindir / "activate").is_file():
+            lines.append(f"  source {rel}/activate   # puts vdfs on PATH (or call {rel}/vdfs)")
+        else:
+            lines.append(f"  export PATH=\"{rel}:$PATH\"   # vdfs was installed there")
+    sample = f"{lib_path.name}/{SAMPLE}"
+    lines += [
+        f"  vdfs query 'entries of kind image order by size desc'   # finds ./{lib_path.name}",
+        f"  vdfs tag {sample}/Photos/2024/sunset.jpg vacation",
+        "  vdfs query 'entries tagged \"#vacation\"' --format csv",
+        "  vdfs index ~/Pictures   # your own folder, into this library",
+        "  vdfs --help",
+    ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     from .indexer.summary import format_summary, library_summary
     args = sys.argv[1:] if argv is None else argv
@@ -154,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("queries (vdfs query '...'):")
         for line in _query_lines(lib):
+            print(line)
+        for line in next_steps(lib_path):
             print(line)
     finally:
         lib.close()

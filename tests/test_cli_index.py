@@ -5,7 +5,8 @@ import os
 import subprocess
 import sys
 
-from core.cli.index import _bar
+import pytest
+
 from indexer_tree import build_tree
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,12 +28,19 @@ def test_init_index_locations_summary(tmp_path):
     r = run("-m", "core.cli", "-L", str(lib), "index", str(tree), "--progress")
     assert r.returncode == 0, r.stderr
     assert f"indexed {tree}:" in r.stdout and "created" in r.stdout
-    assert "] done" in r.stderr and r.stderr.count("] ") >= 2   # the bar was drawn
+    lines = r.stderr.splitlines()     # in a pipe: one line per phase, as it ended
+    assert "\r" not in r.stderr
+    phases = [line.split()[0] for line in lines]
+    assert phases == ["discovery", "processing", "content", "aggregation", "finalisation"]
+    processing = next(line for line in lines if line.startswith("processing"))
+    n = 40 + len([p for p in tree.rglob("*") if p.is_dir()]) + 1
+    assert f"{n}/{n} changes" in processing, processing
+    assert f"{n}/{n} entries" in lines[-1] and lines[-1].startswith("finalisation")
     r = run("-m", "core.cli", "-L", str(lib), "index", str(tree), "--no-progress")
     assert "created 0, modified 0, moved 0, deleted 0; hashed 0 files" in r.stdout
     assert r.stderr == ""
     r = run("-m", "core.cli", "-L", str(lib), "locations")
-    assert r.returncode == 0 and r.stdout.startswith(f"tree\t{tree}\t")
+    assert r.returncode == 0 and r.stdout.splitlines()[1].split()[:2] == ["tree", str(tree)]
     r = run("-m", "core.cli", "-L", str(lib), "summary")
     assert r.returncode == 0
     assert "duplicate groups:" in r.stdout and "  text " in r.stdout
@@ -47,14 +55,6 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     r = run("-m", "core.cli", "-L", str(lib), "index", str(tmp_path), "--batch-size", "0")
     assert r.returncode == 1 and "batch_size must be a positive int" in r.stderr
     assert "Traceback" not in r.stderr
-
-
-def test_progress_bar_text():
-    line = _bar({"progress_done": 5, "progress_total": 10, "phase": "content",
-                 "message": "5/10 files"})
-    assert line.startswith("\r[" + "#" * 15 + "-" * 15 + "] content")
-    assert "5/10" in _bar({"progress_done": 5, "progress_total": None, "phase": "discovery",
-                           "message": "5/10"})
 
 
 def test_demo_is_deterministic_and_reruns(tmp_path):
@@ -86,3 +86,118 @@ def test_demo_answers_its_queries_from_the_library(tmp_path):
     listed = [line.split()[0] for line in section.split("> entries where name", 1)[1]
               .splitlines()[3:3 + len(code)]]
     assert listed == code
+
+
+def _job_row(lib_path):
+    import sqlite3
+    if not (lib_path / "jobs.db").exists():
+        return None
+    conn = sqlite3.connect(f"file:{lib_path / 'jobs.db'}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT id, status, phase, progress_done, error FROM jobs "
+                            "WHERE name = 'core.index'").fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("target,phase", [("group", "processing"), ("group", "content"),
+                                          ("main", "content")])
+def test_ctrl_c_stops_cleanly_and_the_next_index_resumes_the_job(tmp_path, target, phase):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) or SIGINT to the main
+    process only: one line, exit 130, no worker traceback, the job left resumable (not failed
+    with BrokenPipeError), and the next `vdfs index` carries on with the same job."""
+    import signal
+    import time
+    tree = build_tree(tmp_path / "tree", files=400)
+    lib = tmp_path / "lib.vdfs"
+    env = dict(os.environ, PYTHONPATH=REPO, VDFS_INDEX_PARALLEL_MIN="1")
+    cmd = [sys.executable, "-m", "core.cli", "-L", str(lib), "index", str(tree),
+           "--batch-size", "1", "--workers", "2", "--progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            rows = _job_row(lib)
+            if rows and rows[0][2] == phase and (rows[0][3] or 0) >= 1:
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.01)
+        else:
+            pytest.fail(f"never reached {phase}")
+        if target == "group":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    said = [line for line in err.splitlines() if line.startswith("vdfs:")]
+    assert len(said) == 1 and "interrupted" in said[0] and "vdfs index" in said[0], err
+    assert "" not in err.splitlines(), err        # no blank line from an empty progress
+    [(job_id, status, _, _, error)] = _job_row(lib)
+    assert status in ("queued", "paused") and error is None, (status, error)
+    time.sleep(0.2)                       # the workers the run started are gone
+    r = run("-m", "core.cli", "-L", str(lib), "index", str(tree), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "resumed an interrupted index" in r.stdout
+    assert [(row[0], row[1]) for row in _job_row(lib)] == [(job_id, "completed")]
+
+
+def test_phase_progress_draws_one_line_per_phase_with_rate_and_eta(capsys):
+    """Each phase keeps its own line and total (the old bar reused one line whose total
+    jumped from entries to files), with a rate and, while it runs, the time left."""
+    import time
+    from core.cli.progress import PhaseProgress
+    from core.indexer import PHASES
+    bar = PhaseProgress(True, PHASES, {"processing": "changes", "content": "files hashed"},
+                        uncounted=("discovery",))
+    with bar:
+        bar.update({"phase": "discovery", "progress_done": 500, "progress_total": None})
+        for done in range(0, 1001, 100):
+            bar.update({"phase": "processing", "progress_done": done, "progress_total": 1000})
+            time.sleep(0.02)
+        for done in (0, 20, 40, 60):                 # the stale total of the phase before
+            bar.update({"phase": "content", "progress_done": done,
+                        "progress_total": 1000 if done == 0 else 200})
+            time.sleep(0.05)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split()[0] for line in lines] == ["discovery", "processing", "content"]
+    assert " 500/500 " in lines[0]                   # counted, then complete as it ended
+    words = [line.split() for line in lines]
+    assert words[1][2:4] == ["1,000/1,000", "changes"] and words[1][4].endswith("/s")
+    assert "eta" not in words[1]                     # it ended: no time left to show
+    assert words[2][2:5] == ["60/200", "files", "hashed"] and words[2][5].endswith("/s")
+    assert words[2][-2] == "eta" and words[2][-1].startswith("0:00:0")
+
+
+def test_the_demo_ends_with_next_steps_that_work(tmp_path):
+    """The demo said nothing of what to do next, and `vdfs` was not on PATH after it."""
+    import shlex
+    bindir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PYTHONPATH=REPO, PATH="/usr/bin:/bin")
+    out = subprocess.run([sys.executable, "-m", "core.demo", "./demo.vdfs"], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=120).stdout
+    steps = out.split("next steps:\n", 1)[1].splitlines()
+    assert steps[0].startswith(f"  source {os.path.relpath(bindir, tmp_path)}/activate")
+    commands = [shlex.split(line.split("   #", 1)[0]) for line in steps[1:]]
+    assert [c[0] for c in commands] == ["vdfs"] * len(commands)
+    for cmd in commands:
+        if cmd[1] == "index":
+            continue                       # the user's own folder
+        r = subprocess.run([sys.executable, "-m", "core.cli", *cmd[1:]], capture_output=True,
+                           text=True, env=env, cwd=tmp_path, timeout=60)
+        assert r.returncode == 0, (cmd, r.stderr)
+        if cmd[1:3] == ["query", 'entries tagged "#vacation"']:
+            assert "/Photos/2024/sunset.jpg," in r.stdout.splitlines()[1]
+    on_path = dict(env, PATH=bindir + ":/usr/bin:/bin")
+    out = subprocess.run([sys.executable, "-m", "core.demo", "./demo.vdfs"], capture_output=True,
+                         text=True, env=on_path, cwd=tmp_path, timeout=120).stdout
+    if os.path.exists(os.path.join(bindir, "vdfs")):
+        assert "activate" not in out.split("next steps:\n", 1)[1]

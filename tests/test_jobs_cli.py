@@ -107,3 +107,15 @@ def test_prune_forgets_only_old_ended_jobs(lib):
     assert [r["id"] for r in lib.jobs.list()] == [done.id]
     assert lib.jobs.store.tasks(old.id) == []              # its tasks went with it
     assert len(lib.jobs.store.tasks(done.id)) == 2
+
+
+def test_a_finished_index_shows_its_real_counts(lib, tmp_path):
+    """`vdfs jobs` showed a completed index as `completed 0/N (0%)`."""
+    from indexer_tree import build_tree
+    tree = build_tree(tmp_path / "tree", files=30)
+    result = lib.index(tree).wait()
+    n = result["files"] + result["dirs"]
+    row = next(line for line in vdfs(lib, "jobs").stdout.splitlines() if "core.index" in line)
+    assert "completed" in row and f"{n}/{n} (100%)" in row, row
+    listed = [json.loads(line) for line in vdfs(lib, "jobs", "--json").stdout.splitlines()]
+    assert [(r["progress_done"], r["progress_total"]) for r in listed] == [(n, n)]

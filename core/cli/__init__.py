@@ -11,6 +11,7 @@ import importlib
 import os
 import pkgutil
 import sqlite3
+import stat
 import sys
 
 from ..errors import VdfsError
@@ -18,8 +19,11 @@ from ..errors import VdfsError
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vdfs", description="Local-first virtual distributed file system")
-    parser.add_argument("--library", "-L", default=os.environ.get("VDFS_LIBRARY"),
-                        help="library folder (default: $VDFS_LIBRARY or ./library.vdfs)")
+    parser.add_argument("--version", "-V", action="version", version=version_text())
+    parser.add_argument("--library", "-L", default=None,
+                        help="library folder (default: $VDFS_LIBRARY, else the nearest *.vdfs "
+                             "library at or above this folder, else "
+                             "$VDFS_HOME/libraries/default.vdfs)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -31,8 +35,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version_text() -> str:
+    """`vdfs --version`: the installed package's version and the core API extensions check."""
+    from importlib.metadata import PackageNotFoundError, version
+    from .. import __version__ as core_version
+    try:
+        dist = version("vdfs")
+    except PackageNotFoundError:   # run from a source tree that was never installed
+        dist = "(not installed)"
+    return (f"vdfs {dist} (core API {core_version}, Python "
+            f"{'.'.join(map(str, sys.version_info[:3]))})")
+
+
 def library_path(args: argparse.Namespace) -> str:
-    return args.library or "library.vdfs"
+    """The library this command works on (-L, $VDFS_LIBRARY, the nearest, the default)."""
+    if getattr(args, "_library_resolved", None) is None:
+        from ._libpath import resolve_library
+        args._library_resolved = str(resolve_library(args.library))
+    return args._library_resolved
+
+
+def _stdout_is_pipe() -> bool:
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _closed_pipe() -> int:
+    """stdout's reader went away (`vdfs query … | head`): stop quietly, like cat or fd.
+    stdout now points at /dev/null so the interpreter's last flush cannot fail either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError as exc:
+        if _stdout_is_pipe():
+            return _closed_pipe()
+        print(f"vdfs: {exc}", file=sys.stderr)
+        return 1
     except VdfsError as exc:
         print(f"vdfs: {exc}", file=sys.stderr)
         return 1

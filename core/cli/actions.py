@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from . import library_path
@@ -39,11 +40,13 @@ def _list(args: argparse.Namespace) -> int:
         if not rows:
             print("no actions yet")
             return 0
-        print(f"{'ID':>5}  {'WHEN':19}  {'WHO':16}  {'OUTCOME':13}  {'N':>4}  TITLE")
-        for r in rows:
-            print(f"{r['id']:>5}  {r['created_at'][:19]:19}  {r['actor'][:16]:16}  "
-                  f"{r['outcome']:13}  {r['changes']:>4}  {r['title']}"
-                  + (f"  [{r['error'][:60]}]" if r["error"] else ""))
+        from .output import local_time, render_table
+        table = [[str(r["id"]), local_time(r["created_at"]), r["actor"], r["outcome"],
+                  str(r["changes"]), r["title"] + (f"  [{r['error']}]" if r["error"] else "")]
+                 for r in rows]
+        sys.stdout.write(render_table(["ID", "WHEN", "WHO", "OUTCOME", "N", "TITLE"], table,
+                                      [True, False, False, False, True, False],
+                                      color=sys.stdout.isatty()))
         return 0
 
 

@@ -39,8 +39,10 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
                          "limit :n", n=max(0, args.limit)).rows()
     finally:
         lib.close()
-    print("content_hash      size          copies  wasted        verified")
-    for r in rows:
-        print(f"{r['content_hash']:<16}  {r['size']:<12}  {r['entry_count']:<6}  "
-              f"{r['wasted']:<12}  {'yes' if r['verified'] else 'no'}")
+    from .output import human_size, render_table
+    table = [[r["content_hash"], human_size(r["size"]), f"{r['entry_count']:,}",
+              human_size(r["wasted"]), "yes" if r["verified"] else "no"] for r in rows]
+    sys.stdout.write(render_table(["content_hash", "size", "copies", "wasted", "verified"],
+                                  table, [False, True, True, True, False],
+                                  color=sys.stdout.isatty()))
     return 1 if args.verify and report.mismatched else 0

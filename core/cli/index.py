@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from . import library_path
+from .output import human_size
+from .progress import watch
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("init", help="create a library folder")
-    p.add_argument("path", nargs="?", help="where (default: --library or ./library.vdfs)")
+    p = subparsers.add_parser(
+        "init", help="create a library folder",
+        description="Create a library. Commands run in this folder or below it then find it "
+                    "without -L.")
+    p.add_argument("path", nargs="?",
+                   help="where (default: -L, else $VDFS_LIBRARY, else ./library.vdfs)")
     p.set_defaults(func=cmd_init)
 
     p = subparsers.add_parser("index", help="index a folder (resumes an interrupted index)")
@@ -52,63 +58,58 @@ def _open(args: argparse.Namespace, create: bool = False):
 
 def cmd_init(args: argparse.Namespace) -> int:
     from ..library import Library
-    path = Path(args.path or library_path(args))
+    path = Path(args.path or args.library or os.environ.get("VDFS_LIBRARY") or "library.vdfs")
     Library.create(path).close()
     print(f"created library {path}")
     return 0
 
 
-def _bar(info: dict[str, Any], width: int = 30) -> str:
-    done, total = info.get("progress_done") or 0, info.get("progress_total")
-    phase = info.get("phase") or "starting"
-    if total:
-        frac = min(1.0, done / total)
-        filled = int(frac * width)
-        bar = "#" * filled + "-" * (width - filled)
-        return f"\r[{bar}] {phase:<12} {done}/{total} {info.get('message') or ''}"[:110]
-    return f"\r[{'.' * width}] {phase:<12} {info.get('message') or done}"[:110]
+UNITS = {"discovery": "entries seen", "processing": "changes", "content": "files hashed",
+         "aggregation": "folders", "finalisation": "entries"}
+
+
+def phase_counts(result: dict[str, Any]) -> dict[str, int]:
+    """What each phase of a finished index counted, from its result."""
+    entries = result["files"] + result["dirs"]
+    return {"discovery": entries, "processing": sum(result[k] for k in (
+        "created", "modified", "moved", "deleted")), "content": result["hashed"],
+        "aggregation": result["folders_updated"], "finalisation": entries}
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from ..indexer import PHASES
+    from .progress import PhaseProgress
     options = {k: v for k, v in (("batch_size", args.batch_size), ("workers", args.workers))
                if v is not None}
     show = sys.stderr.isatty() if args.progress is None else args.progress
     lib = _open(args, create=True)
+    job = None
     try:
-        job = lib.index(args.path, **options)
-        last = ""
-        while job.status in ("queued", "running"):
-            info = job.info()
-            if info["resumable"] and info["status"] == "running":
-                job.resume()    # the process we were waiting for died: carry on here
-            if show:
-                line = _bar(info)
-                if line != last:
-                    sys.stderr.write(line.ljust(len(last)))
-                    sys.stderr.flush()
-                    last = line
-            time.sleep(0.1)
-        if job.status == "paused":      # someone paused it: wait() would block until resumed
-            print(f"index paused (job {job.id}); run `vdfs index {args.path}` to resume",
-                  file=sys.stderr)
-            return 3
-        result = job.wait()
-        if show:
-            n = result["files"] + result["dirs"]
-            line = f"\r[{'#' * 30}] done         {n}/{n} entries"
-            sys.stderr.write(line.ljust(len(last)) + "\n")
+        with PhaseProgress(show, PHASES, UNITS, uncounted=("discovery",)) as bar:
+            job = lib.index(args.path, **options)
+            if watch(job, bar) == "paused":   # someone paused it: wait() would block
+                bar.stop()
+                print(f"index paused (job {job.id[:8]}); run `vdfs index {args.path}` to "
+                      "resume", file=sys.stderr)
+                return 3
+            result = job.wait()
+            bar.finish(phase_counts(result))
     except KeyboardInterrupt:
-        lib.close()          # the job stops at its next checkpoint and stays resumable
-        raise
+        # Ctrl-C: closing the library stops the job at its next checkpoint, resumable; the
+        # hashing helpers run in their own process group, so the terminal's SIGINT is ours
+        lib.close()
+        which = f" job {job.id[:8]}" if job is not None else ""
+        print(f"vdfs: interrupted; `vdfs index {args.path}` resumes{which}", file=sys.stderr)
+        return 130
     finally:
         lib.close()
     if result.get("resumed"):
         print("resumed an interrupted index")
-    print(f"indexed {result['path']}: {result['files']} files, {result['dirs']} folders, "
-          f"{result['bytes']:,} bytes")
-    print(f"  created {result['created']}, modified {result['modified']}, moved "
-          f"{result['moved']}, deleted {result['deleted']}; hashed {result['hashed']} files "
-          f"({result['bytes_hashed']:,} bytes)")
+    print(f"indexed {result['path']}: {result['files']:,} files, {result['dirs']:,} folders, "
+          f"{human_size(result['bytes'])}")
+    print(f"  created {result['created']:,}, modified {result['modified']:,}, moved "
+          f"{result['moved']:,}, deleted {result['deleted']:,}; hashed {result['hashed']:,} "
+          f"files ({human_size(result['bytes_hashed'])})")
     for key in ("errors", "skipped"):
         items = result.get(key) or []
         if items:
@@ -120,15 +121,22 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_locations(args: argparse.Namespace) -> int:
     from ..locations import list_locations
+    from .output import local_time, render_table
     lib = _open(args)
     try:
+        rows = []
         for loc in list_locations(lib):
             n = lib.conn.execute("SELECT count(*) FROM entries WHERE location_id = ?",
                                  (loc.id,)).fetchone()[0]
-            print(f"{loc.name}\t{loc.path}\t{n} entries\t"
-                  f"last indexed {loc.last_indexed_at or 'never'}")
+            rows.append([loc.name, loc.path, f"{n:,}",
+                         local_time(loc.last_indexed_at) if loc.last_indexed_at else "never"])
     finally:
         lib.close()
+    if not rows:
+        print("no locations yet: `vdfs index FOLDER` adds one")
+        return 0
+    sys.stdout.write(render_table(["NAME", "PATH", "ENTRIES", "LAST INDEXED"], rows,
+                                  [False, False, True, False], color=sys.stdout.isatty()))
     return 0
 
 

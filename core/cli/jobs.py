@@ -46,12 +46,15 @@ def _resolve(lib: Any, prefix: str) -> Any:
 
 def _progress(info: dict[str, Any]) -> str:
     done, total = info.get("progress_done") or 0, info.get("progress_total")
+    if info.get("status") == "completed" and total:
+        done = max(done, total)        # it finished: all of its last count was done
     if total:
-        return f"{done}/{total} ({100 * done // max(total, 1)}%)"
-    return str(done) if done else "-"
+        return f"{done:,}/{total:,} ({100 * done // max(total, 1)}%)"
+    return f"{done:,}" if done else "-"
 
 
 def _list(args: argparse.Namespace) -> int:
+    from .output import local_time, render_table
     with _open(args) as lib:
         rows = lib.jobs.list(status=args.status, limit=args.limit)
         if args.json:
@@ -61,11 +64,13 @@ def _list(args: argparse.Namespace) -> int:
         if not rows:
             print("no jobs")
             return 0
-        print(f"{'ID':8}  {'NAME':24}  {'STATUS':9}  {'PROGRESS':16}  {'PHASE':12}  UPDATED")
-        for r in rows:
-            status = r["status"] + ("*" if r["resumable"] and r["status"] == "running" else "")
-            print(f"{r['id'][:8]:8}  {r['name'][:24]:24}  {status:9}  {_progress(r):16}  "
-                  f"{(r.get('phase') or '-')[:12]:12}  {r['updated_at'][:19]}")
+        table = [[r["id"][:8], r["name"],
+                  r["status"] + ("*" if r["resumable"] and r["status"] == "running" else ""),
+                  _progress(r), r.get("phase") or "-", local_time(r["updated_at"])]
+                 for r in rows]
+        sys.stdout.write(render_table(["ID", "NAME", "STATUS", "PROGRESS", "PHASE", "UPDATED"],
+                                      table, [False, False, False, True, False, False],
+                                      color=sys.stdout.isatty()))
         if any(r["resumable"] and r["status"] == "running" for r in rows):
             print("* its process is gone: `vdfs jobs resume ID` continues it")
         return 0
@@ -80,38 +85,30 @@ def _show(args: argparse.Namespace) -> int:
 
 def _resume(args: argparse.Namespace) -> int:
     from core.jobs import JobFailed
+
+    from .progress import PhaseProgress, watch
     with _open(args) as lib:
         job = _resolve(lib, args.id)
-        stop = lib.events.subscribe(_bar(job.id), kinds="job.progress")
         job.resume()
         try:
-            result = job.wait()
+            with PhaseProgress(sys.stderr.isatty(), unnamed="running") as bar:
+                if watch(job, bar) == "paused":     # paused from elsewhere meanwhile
+                    bar.stop()
+                    print(f"job {job.id[:8]} paused", file=sys.stderr)
+                    return 3
+                result = job.wait()
+                bar.finish({})
         except KeyboardInterrupt:
             job.pause()
-            print(f"\npausing job {job.id[:8]} (resume it with `vdfs jobs resume`)",
+            print(f"vdfs: pausing job {job.id[:8]} (resume it with `vdfs jobs resume`)",
                   file=sys.stderr)
             lib.close()
             return 130
         except JobFailed as exc:
-            print(f"\njob {job.id[:8]} {exc.status}: {exc.error}", file=sys.stderr)
+            print(f"vdfs: job {job.id[:8]} {exc.status}: {exc.error}", file=sys.stderr)
             return 1
-        finally:
-            stop()
-        print(file=sys.stderr)
         print(json.dumps(result, sort_keys=True, default=str))
         return 0
-
-
-def _bar(job_id: str) -> Any:
-    def show(event: Any) -> None:
-        p = event.payload
-        if p.get("job_id") != job_id:
-            return
-        info = {"progress_done": p.get("done"), "progress_total": p.get("total")}
-        msg = p.get("message") or ""
-        print(f"\r{p.get('phase') or 'running'}: {_progress(info)} {msg[:50]:50}", end="",
-              file=sys.stderr, flush=True)
-    return show
 
 
 def _control(args: argparse.Namespace, what: str) -> int:

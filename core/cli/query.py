@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import sys
 
 from . import library_path
+from .output import add_output_options, emit
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,8 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                        help="bind :NAME (numbers stay numbers); repeatable")
         if name == "query":
-            p.add_argument("--rows", type=int, default=50, help="rows to print (default 50)")
-            p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+            add_output_options(p)
         p.set_defaults(func=func)
 
 
@@ -71,17 +69,15 @@ def _query(args: argparse.Namespace) -> int:
 
     def action(lib) -> int:
         result = lib.query(_here(args.text), **params)
-        if args.format == "json":
-            json.dump(result.rows(), sys.stdout, default=str, indent=1)
-            print()
-        elif args.format == "csv":
-            w = csv.writer(sys.stdout)
-            w.writerow(result.columns)
-            w.writerows(result.tuples())
-        else:
-            print(result.to_text(limit=args.rows))
+        emit(result, args, explicit_columns=_names_columns(args.text))
         return 0
     return _run(args, action)
+
+
+def _names_columns(text: str) -> bool:
+    """Whether the query has a `select` (its uuid columns were asked for)."""
+    from vdfs_query import parse
+    return getattr(parse(text), "select", None) is not None
 
 
 def _explain(args: argparse.Namespace) -> int:

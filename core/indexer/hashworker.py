@@ -43,8 +43,11 @@ class HashWorker:
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
                                     else "")
+        # its own process group: a terminal's Ctrl-C goes to the indexer, which stops the
+        # job at a checkpoint and closes this pipe, not to a helper that would die mid-batch
         self.proc = subprocess.Popen([sys.executable, "-m", "core.indexer.hashworker"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                     process_group=0)
 
     in_flight = False
 
@@ -100,7 +103,10 @@ def _serve() -> None:
         t0 = time.perf_counter()
         results = hash_batch(pickle.loads(data))
         elapsed = time.perf_counter() - t0
-        _write_frame(out, pickle.dumps((results, elapsed), protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            _write_frame(out, pickle.dumps((results, elapsed), protocol=pickle.HIGHEST_PROTOCOL))
+        except BrokenPipeError:   # the parent stopped reading (interrupted): nothing to say
+            return
 
 
 if __name__ == "__main__":

@@ -299,6 +299,8 @@ class IndexRun:
         self.counts["identities_removed"] = self.counts.get("identities_removed", 0) + removed
         self.timed("finalisation", t0)
         result = self.result()
+        entries = result["files"] + result["dirs"]      # what `vdfs jobs` shows once it ended
+        self.ctx.progress(entries, entries, f"{entries} entries", "finalisation")
         self.publish([("index.finished", {"job_id": self.ctx.job_id, "path": self.root, **{
             k: result[k] for k in ("files", "dirs", "created", "modified", "moved", "deleted",
                                    "hashed")}})])

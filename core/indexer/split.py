@@ -33,7 +33,8 @@ def discover_split(conn: sqlite3.Connection, db_path: str, location_id: int, roo
                    after_dir: Callable[[int], None] | None = None) -> Discovery:
     """`root_rows`: the stored rows of `root` and of its direct children."""
     proc = subprocess.Popen([sys.executable, "-I", WORKER], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE)   # starts while we list the root
+                            stdout=subprocess.PIPE,   # starts while we list the root
+                            process_group=0)          # Ctrl-C is for the indexer only
     data = None
     try:
         out = Discovery()
