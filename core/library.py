@@ -245,19 +245,18 @@ class Library:
 
     # ---- devices --------------------------------------------------------------------------
     def _register_device(self) -> int:
+        """This device's row, made or refreshed in one statement each: two processes opening
+        a new library at once must not both try to insert it."""
         conn = self.conn
         now = now_iso()
-        row = conn.execute("SELECT id FROM devices WHERE uuid = ?",
-                           (self.device_uuid.bytes,)).fetchone()
-        if row:
-            conn.execute("UPDATE devices SET last_seen_at = ? WHERE id = ?", (now, row[0]))
-            return int(row[0])
-        cur = conn.execute(
+        conn.execute(
             "INSERT INTO devices (uuid, name, hostname, os, created_at, last_seen_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(uuid) DO UPDATE SET last_seen_at = "
+            "excluded.last_seen_at",
             (self.device_uuid.bytes, self.device_name, socket.gethostname(),
              platform.system(), now, now))
-        return int(cur.lastrowid)
+        return int(conn.execute("SELECT id FROM devices WHERE uuid = ?",
+                                (self.device_uuid.bytes,)).fetchone()[0])
 
 
 def _query_service() -> Any:
