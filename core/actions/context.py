@@ -106,6 +106,12 @@ class ActionContext:
         self._applier: Callable[[Change], None] | None = None
         self._preview: ActionPreview | None = None
 
+    def for_code(self) -> Any:
+        """What the action's function receives: this context for a user's or core's action,
+        the sealed ExtensionActionContext for an action of an extension."""
+        from .sealed import sealed_action
+        return sealed_action(self) if self.extension_id else self
+
     def vdfs(self) -> Any:
         """The host API; an extension's action gets its permission-checked view."""
         from ..jobs.executor import host_api

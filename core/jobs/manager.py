@@ -214,10 +214,11 @@ class JobManager:
         self._status_event(job_id, spec.name, "running", row.get("extension_id"))
         try:
             ctx = JobContext(self, spec, row, self.owner, flags)
+            code_ctx = ctx.for_code()
             if spec.is_async:
-                value = asyncio.run(spec.fn(ctx, **ctx.args))
+                value = asyncio.run(spec.fn(code_ctx, **ctx.args))
             else:
-                value = spec.fn(ctx, **ctx.args)
+                value = spec.fn(code_ctx, **ctx.args)
             ctx.close()
             req = flags.request or ctx._poll_control(force=True)
             if req and flags.observed:
