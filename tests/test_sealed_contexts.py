@@ -242,3 +242,17 @@ def test_what_the_contexts_are_for_still_works(world):
     assert tags == {"#job": EXT, "#action": EXT}
     assert lib.vdfs().tags_of_entry(uuid.UUID(outside)) == []
 
+
+def test_whose_job_it_is_comes_from_the_registry_not_the_submitter(world):
+    lib, mgr, inside, outside = world
+    args = {"inside": inside, "outside": outside}
+    for name in (f"{EXT}.probe_job", "probe_job"):
+        for claimed in ("", "com.test.other"):
+            with pytest.raises(JobError, match=f"belongs to extension '{EXT}'"):
+                lib.jobs.submit(name, args, extension_id=claimed)
+    REPORTS.pop("job")
+    j = lib.jobs.submit(probe_job, args)          # the bare @job registration: still the extension's
+    assert j.wait(60) == {"ok": True} and j.info()["extension_id"] == EXT
+    assert REPORTS["job"]["type"] == "ExtensionJobContext" and REPORTS["job"]["leaks"] == []
+    with pytest.raises(JobError, match="belongs to core"):
+        lib.jobs.submit("core.index", {}, extension_id=EXT, start=False)
