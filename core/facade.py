@@ -35,6 +35,7 @@ class Backing(Generic[T]):
     def __init__(self, what: str):
         self._inner: weakref.WeakKeyDictionary[Any, T] = weakref.WeakKeyDictionary()
         self._what = what
+        _BACKINGS.append(self)
 
     def bind(self, facade: Any, inner: T) -> Any:
         self._inner[facade] = inner
@@ -47,6 +48,22 @@ class Backing(Generic[T]):
             raise NotForExtensions(f"this {self._what} is detached from its library (a copy sent "
                                    "to another process): pass the task what it needs as "
                                    "arguments") from None
+
+
+_BACKINGS: list[Backing[Any]] = []
+
+
+def core_side(ctx: Any) -> Any:
+    """Core's half of an extension-facing context, for core code that acts for an extension
+    (a host shim registered as the extension's job or action, such as the WASM host's);
+    any other object is returned as it is. Extension code has no business calling it."""
+    if not isinstance(ctx, Facade):
+        return ctx
+    for backing in _BACKINGS:
+        inner = backing._inner.get(ctx)
+        if inner is not None:
+            return inner
+    raise NotForExtensions(f"{type(ctx).__name__} has no core side in this process")
 
 
 def passthrough(backing: Backing[Any], name: str, doc: str | None = None) -> property:

@@ -35,7 +35,9 @@ from core.extensions.manager import ExtensionManager
 from core.extensions.permissions import GrantSet, PermissionDenied
 from core.extensions.settings import setting
 from core.host import VdfsApi
-from core.jobs import Job, JobContext, JobError, JobManager, TaskContext, job, task
+from core.facade import core_side
+from core.jobs import (Job, JobContext, JobError, JobManager, TaskContext, job, register_job, task,
+                       unregister_job)
 
 EXT = "com.test.sealed"
 REPORTS: dict[str, dict[str, Any]] = {}
@@ -256,3 +258,26 @@ def test_whose_job_it_is_comes_from_the_registry_not_the_submitter(world):
     assert REPORTS["job"]["type"] == "ExtensionJobContext" and REPORTS["job"]["leaks"] == []
     with pytest.raises(JobError, match="belongs to core"):
         lib.jobs.submit("core.index", {}, extension_id=EXT, start=False)
+
+
+def test_core_code_acting_for_an_extension_reaches_the_core_side(world):
+    """A host shim (core code registered as an extension's job, as the WASM host does) gets the
+    sealed context like any of the extension's jobs, and asks core.facade for core's half."""
+    lib, mgr, inside, outside = world
+    seen = {}
+
+    def shim(ctx):
+        seen["given"] = type(ctx).__name__
+        seen["core side"] = type(core_side(ctx)).__name__
+        seen["library"] = core_side(ctx).lib is lib
+        seen["extension"] = type(core_side(ctx.extension())).__name__
+        return 1
+
+    register_job(f"{EXT}.shim", shim, extension_id=EXT)
+    try:
+        assert lib.jobs.submit(f"{EXT}.shim").wait(30) == 1
+    finally:
+        unregister_job(f"{EXT}.shim")
+    assert seen == {"given": "ExtensionJobContext", "core side": "JobContext", "library": True,
+                    "extension": "ExtensionRuntime"}
+    assert core_side(lib) is lib

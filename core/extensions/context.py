@@ -184,11 +184,6 @@ class ExtensionContext(Facade):
         return sealed_handle(_backing(self).dispatch_job(job, args, **kwargs))
 
 
-def runtime_of(ctx: ExtensionContext) -> ExtensionRuntime:
-    """Core's half of an extension's context (for core code only)."""
-    return _backing(ctx)
-
-
 def _trail_level(d: ExtensionDefinition) -> str:
     agent = d.agent_obj
     spec = getattr(agent, "__vdfs_agent__", None) if agent is not None else None
