@@ -77,20 +77,25 @@ def _attrs(obj: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def _reach(obj: Any, path: str, depth: int) -> list[str]:
+    """Paths of at most `depth` attribute steps from obj that end at something FORBIDDEN."""
+    if isinstance(obj, FORBIDDEN):
+        return [path]
+    if depth == 0:
+        return []
+    return [p for name, value in _attrs(obj) for p in _reach(value, f"{path}.{name}", depth - 1)]
+
+
 def _leaks(ctx: Any) -> list[str]:
-    """Paths of at most two attribute steps (or a service call, then one step) that reach
-    something FORBIDDEN."""
-    first = _attrs(ctx)
+    """What reaches something FORBIDDEN: the context in two attribute steps, what its services
+    return in one, and a query the checked API builds or runs in two."""
+    found = _reach(ctx, "ctx", 2)
     for service in ("vdfs", "extension"):
         if callable(getattr(ctx, service, None)):
-            first.append((f"{service}()", getattr(ctx, service)()))
-    found = []
-    for name, value in first:
-        if isinstance(value, FORBIDDEN):
-            found.append(f"ctx.{name}")
-        for sub, inner in _attrs(value) if not callable(value) or name.endswith("()") else []:
-            if isinstance(inner, FORBIDDEN):
-                found.append(f"ctx.{name}.{sub}")
+            found += _reach(getattr(ctx, service)(), f"ctx.{service}()", 1)
+    api = ctx.vdfs()
+    found += _reach(api.query_entries(), "ctx.vdfs().query_entries()", 2)
+    found += _reach(api.query("entries"), "ctx.vdfs().query('entries')", 2)
     return found
 
 
