@@ -41,6 +41,9 @@ class Backing(Generic[T]):
         self._inner[facade] = inner
         return facade
 
+    def get(self, facade: Any) -> T | None:
+        return self._inner.get(facade)
+
     def __call__(self, facade: Any) -> T:
         try:
             return self._inner[facade]
@@ -60,7 +63,7 @@ def core_side(ctx: Any) -> Any:
     if not isinstance(ctx, Facade):
         return ctx
     for backing in _BACKINGS:
-        inner = backing._inner.get(ctx)
+        inner = backing.get(ctx)
         if inner is not None:
             return inner
     raise NotForExtensions(f"{type(ctx).__name__} has no core side in this process")

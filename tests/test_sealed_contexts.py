@@ -16,6 +16,7 @@ as WebAssembly.
 from __future__ import annotations
 
 import pickle
+from dataclasses import dataclass
 import sqlite3
 import time
 import uuid
@@ -35,6 +36,7 @@ from core.extensions.manager import ExtensionManager
 from core.extensions.permissions import GrantSet, PermissionDenied
 from core.extensions.settings import setting
 from core.host import VdfsApi
+from core.models import model
 from core.facade import core_side
 from core.jobs import (Job, JobContext, JobError, JobManager, TaskContext, job, register_job, task,
                        unregister_job)
@@ -65,11 +67,13 @@ MANGLED_IN_HOST = "_ScopedVdfsApi__"
 
 
 def _attrs(obj: Any) -> list[tuple[str, Any]]:
-    """Every attribute of obj one step away (private and mangled ones too, not dunders)."""
+    """Every attribute of obj one step away: private and mangled ones and whatever its
+    __dict__ holds (a model's `__vdfs__` state), not the dunders of the object model."""
+    names = {n for n in dir(obj) if not n.startswith(("__", MANGLED_IN_HOST))}
+    own = getattr(obj, "__dict__", None)
+    names |= set(own) if isinstance(own, dict) else set()
     out = []
-    for name in dir(obj):
-        if name.startswith("__") or name.startswith(MANGLED_IN_HOST):
-            continue
+    for name in sorted(names):
         try:
             out.append((name, getattr(obj, name)))
         except Exception:   # refused (NotForExtensions, PermissionDenied) or not available
@@ -96,6 +100,8 @@ def _leaks(ctx: Any) -> list[str]:
     api = ctx.vdfs()
     found += _reach(api.query_entries(), "ctx.vdfs().query_entries()", 2)
     found += _reach(api.query("entries"), "ctx.vdfs().query('entries')", 2)
+    for m in api.list_models(Note):
+        found += _reach(m, "ctx.vdfs().list_models(Note)[i]", 2)
     return found
 
 
@@ -116,6 +122,12 @@ def _files(api: Any) -> list[str]:
 
 
 # ---- the extension -------------------------------------------------------------------------
+@model(version="1.0.0", scope="entry", extension_id=EXT)
+@dataclass
+class Note:
+    text: str = ""
+
+
 @task
 def probe_task(ctx, entry: str) -> str:
     copy = pickle.loads(pickle.dumps(ctx))      # what a process-isolated task would receive
@@ -133,6 +145,8 @@ def probe_task(ctx, entry: str) -> str:
 def probe_job(ctx, inside: str, outside: str) -> dict:
     api = ctx.vdfs()
     api.add_tag_to_entry(uuid.UUID(inside), "#job")
+    if api.get_model_by_entry(Note, uuid.UUID(inside)) is None:
+        api.create_model_for_entry(uuid.UUID(inside), Note(text="seen"))
     try:
         api.add_tag_to_entry(uuid.UUID(outside), "#job")
         refused = False
@@ -173,6 +187,7 @@ class Level:
                         Permission.DispatchJobs])
 class Sealed:
     config: Level
+    models = [Note]
     jobs = [probe_job, probe_on_event]
     actions = [tag_it]
 
