@@ -11,6 +11,10 @@
 
 An execute function may only apply the previewed changes (ctx.apply / ctx.apply_all); the
 engine refuses to commit if it applied anything else or left a change out.
+
+A user's or core's action gets this ActionContext, library and all; an extension's action gets
+an ExtensionActionContext (core.actions.sealed): the same builders and its checked
+`ctx.vdfs()` — it lists what it wants through `ctx.vdfs().query(...)`, not `ctx.lib`.
 """
 from __future__ import annotations
 
