@@ -27,7 +27,7 @@ import pytest
 
 import core
 from core.actions import ActionContext, action, action_execute
-from core.agents import agent, on_event
+from core.agents import WorkingMemory, agent, agent_memory, on_event, sync
 from core.extensions import Permission
 from core.extensions.context import ExtensionRuntime
 from core.extensions.definition import extension
@@ -102,6 +102,10 @@ def _leaks(ctx: Any) -> list[str]:
     found += _reach(api.query("entries"), "ctx.vdfs().query('entries')", 2)
     for m in api.list_models(Note):
         found += _reach(m, "ctx.vdfs().list_models(Note)[i]", 2)
+    ext = ctx if hasattr(ctx, "memory") else ctx.extension()
+    mind = ext.memory()
+    mind.seen.set("probed", True)
+    found += _reach(mind, "memory()", 2)
     return found
 
 
@@ -122,6 +126,11 @@ def _files(api: Any) -> list[str]:
 
 
 # ---- the extension -------------------------------------------------------------------------
+@agent_memory
+class Mind:
+    seen: WorkingMemory = sync("device_owned")
+
+
 @model(version="1.0.0", scope="entry", extension_id=EXT)
 @dataclass
 class Note:
@@ -188,6 +197,7 @@ class Level:
 class Sealed:
     config: Level
     models = [Note]
+    memory = Mind
     jobs = [probe_job, probe_on_event]
     actions = [tag_it]
 
@@ -244,7 +254,7 @@ CONTEXTS = ["extension", "job", "task", "action preview", "action execute", "age
 def test_no_context_an_extension_receives_hands_out_the_library(world, kind):
     report = REPORTS[kind]
     assert report["escaped"] == {}, f"{kind} ({report['type']}) let these through"
-    assert report["leaks"] == [], f"{kind} ({report['type']}) reaches the library"
+    assert report["leaks"] == [], f"{kind} ({report['type']}) reaches what it must not"
 
 
 def test_what_the_contexts_are_for_still_works(world):
