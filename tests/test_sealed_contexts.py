@@ -106,6 +106,7 @@ def _leaks(ctx: Any) -> list[str]:
     mind = ext.memory()
     mind.seen.set("probed", True)
     found += _reach(mind, "memory()", 2)
+    found += _reach(ext.ai(), "ai()", 2) + _reach(ext.models(), "models()", 2)
     return found
 
 
