@@ -3,15 +3,16 @@
 A real extension, installed in a real library, probes every context it is given — the
 ExtensionContext of init(), a job's and a task's context, an action's preview and execute
 contexts, an agent handler's, an @on_event handler's and an on_event job's — from inside its
-own code: the old escapes (`ctx.lib`, `ctx.vdfs().lib`, `ctx.vdfs()._api`, `ctx.conn`,
-`ctx.manager`, `vars(ctx)`) are refused, no attribute or no-argument service result reaches the
-Library, a connection, the unchecked VdfsApi or a manager in one more attribute step, and the
+own code: the old escapes (`ctx.lib`, `ctx.vdfs().lib`, `ctx.vdfs()._api`, the mangled
+`ctx.vdfs()._ScopedVdfsApi__api`, `ctx.conn`, `ctx.manager`, `vars(ctx)`) are refused; nothing
+the context, its services, the queries and models of its checked API or its memory hold leads
+to the Library, a connection, the unchecked VdfsApi or a manager within a step or two; and the
 legitimate operations still work.
 
-This is a guard rail against mistakes, not a sandbox. Python extensions are trusted code:
-name-mangled slots are reachable (`ctx.vdfs()._ScopedVdfsApi__api` is the unscoped API, and
-these walks skip those names) and a module can always be imported. Extensions from others run
-as WebAssembly.
+This is a guard rail against mistakes, not a sandbox. Python extensions are trusted code, and
+code in the same process can always import its way to the library (core.facade keeps core's
+halves in side tables, which a determined extension can import). Extensions from others run as
+WebAssembly.
 """
 from __future__ import annotations
 
@@ -62,14 +63,15 @@ ESCAPES = {
     "ctx.vdfs()._api": lambda c: c.vdfs()._api,
     "ctx.vdfs()._grants": lambda c: c.vdfs()._grants,
     "ctx.vdfs().conn": lambda c: c.vdfs().conn,
+    "ctx.vdfs()._ScopedVdfsApi__api": lambda c: c.vdfs()._ScopedVdfsApi__api,
+    "ctx.vdfs()._ScopedVdfsApi__guard": lambda c: c.vdfs()._ScopedVdfsApi__guard,
 }
-MANGLED_IN_HOST = "_ScopedVdfsApi__"
 
 
 def _attrs(obj: Any) -> list[tuple[str, Any]]:
     """Every attribute of obj one step away: private and mangled ones and whatever its
     __dict__ holds (a model's `__vdfs__` state), not the dunders of the object model."""
-    names = {n for n in dir(obj) if not n.startswith(("__", MANGLED_IN_HOST))}
+    names = {n for n in dir(obj) if not n.startswith("__")}
     own = getattr(obj, "__dict__", None)
     names |= set(own) if isinstance(own, dict) else set()
     out = []
