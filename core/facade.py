@@ -48,9 +48,8 @@ class Backing(Generic[T]):
         try:
             return self._inner[facade]
         except KeyError:
-            raise NotForExtensions(f"this {self._what} is detached from its library (a copy sent "
-                                   "to another process): pass the task what it needs as "
-                                   "arguments") from None
+            raise NotForExtensions(f"this {self._what} is not bound to a library in this "
+                                   "process") from None
 
 
 _BACKINGS: list[Backing[Any]] = []

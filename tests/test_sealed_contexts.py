@@ -267,7 +267,7 @@ def test_what_the_contexts_are_for_still_works(world):
     assert legit["job"] == {"files": ["a.txt"], "outside_refused": True, "state": {"step": 1},
                             "task": "done", "config": 3}
     assert legit["task"] == {"read": "inside/a.txt", "copy_key": True,
-                             "detached": "RuntimeError"}
+                             "detached": "JobError"}
     assert legit["action preview"] == {"files": ["a.txt"]}
     assert legit["action execute"] == {"applied": 1}
     assert legit["agent handler"] == {"tags": [], "path": ["inside", "a.txt"]}
