@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .. import blobs
-from ..facade import Backing
+from ..facade import Backing, Facade
 from .codec import from_json, to_json, type_hints
 from .spec import BlobData, ModelDefinitionError, ModelSpec
 
@@ -22,10 +23,11 @@ STATE = "__vdfs__"
 _UNKNOWN = object()   # a blob field whose link has not been looked up yet
 
 
-@dataclass(slots=True, weakref_slot=True, eq=False)
+@dataclass(slots=True)
 class ModelState:
-    """Where a stored instance came from. Its library is kept on core's side (core.facade), so
-    an instance an extension got from its checked API does not lead to the library."""
+    """Where a stored instance came from. Its library is kept on core's side (core.facade): the
+    instance holds an opaque handle, so one an extension got from its checked API does not
+    lead to the library."""
     uuid: uuid.UUID
     lib: dataclasses.InitVar[Any] = None
     scope: str | None = None
@@ -35,14 +37,38 @@ class ModelState:
     created_at: str | None = None
     updated_at: str | None = None
     pending: dict[str, Any] = field(default_factory=dict)  # field -> blob id or _UNKNOWN
+    source: "_Source | None" = field(default=None, repr=False)
 
     def __post_init__(self, lib: Any) -> None:
         if lib is not None:
-            _libraries.bind(self, lib)
+            self.source = _source_of(lib)
+
+
+class _Source(Facade):
+    """The opaque handle of one library, shared by all instances read from it."""
+
+    __slots__ = ()
 
 
 _libraries: Backing[Any] = Backing("model instance")
-_library = _libraries.get
+_sources: "weakref.WeakKeyDictionary[Any, _Source]" = weakref.WeakKeyDictionary()
+
+
+_last: tuple[Any, _Source] = (lambda: None, _Source())   # (weakref to a library, its handle)
+
+
+def _source_of(lib: Any) -> _Source:
+    global _last
+    ref, found = _last
+    if ref() is lib:            # rows come in batches from one library: skip the lookup
+        return found
+    found = _sources.get(lib) or _sources.setdefault(lib, _libraries.bind(_Source(), lib))
+    _last = (weakref.ref(lib), found)
+    return found
+
+
+def _library(st: ModelState) -> Any:
+    return None if st.source is None else _libraries.get(st.source)
 
 
 def spec_of(obj_or_cls: Any) -> ModelSpec:
