@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 from ..metadata import NotFoundError, as_uuid
 from ..facade import Backing
+from ..safeopen import UnsafeFileError, write_below
 from ..sidecars import Sidecars
 from .guard import Guard
 from .permissions import GrantSet, PermissionDenied
@@ -227,7 +228,13 @@ class ScopedVdfsApi:
         g = _guard(self)
         g.any_path(lambda p: g.grants.check_sidecar(kind, write=True, path=p),
                    g.visible_content(content_uuid))
-        Sidecars(_api(self).lib.path).write_bytes(as_uuid(content_uuid), kind, ext, data)
+        lib_path = _api(self).lib.path
+        path = Sidecars(lib_path).path(as_uuid(content_uuid), kind, ext)
+        try:
+            write_below(str(lib_path), str(path), data)      # never through a symlink
+        except UnsafeFileError as exc:
+            raise PermissionDenied(self.extension_id, f"WriteSidecars(kinds=[{kind!r}])", None,
+                                   str(exc)) from None
 
     # ---- collections (organisation, guarded like tags) ------------------------------------
     def create_collection(self, name: str, description: str | None = None) -> Any:
