@@ -1,4 +1,5 @@
-"""Read a file below a trusted root without following any symlink, and check it is the indexed one.
+"""Read (or write) a file below a trusted root without following any symlink, and check a read
+file is the indexed one.
 
 Why: checking a path *string* against a scope says nothing about what `open()` reaches. A
 symlink anywhere on the way — or a file swapped for one after it was indexed — leads outside
@@ -73,6 +74,37 @@ def open_below(root: str | bytes, path: str | bytes, *, inode: int | None = None
             os.close(d)
 
 
+def write_below(root: str | bytes, path: str | bytes, data: bytes) -> None:
+    """Write `path` whole (a temp file renamed over it), walking down from `root` without
+    following any symlink and making missing folders on the way."""
+    root_b, path_b = os.fsencode(root), os.fsencode(path)
+    shown = os.fsdecode(path_b)
+    parts = _components(root_b, path_b)
+    if os.open not in os.supports_dir_fd or not _NOFOLLOW:   # pragma: no cover - not POSIX
+        raise UnsafeFileError(shown, "this platform cannot write a path without following links")
+    fds = [_open(root_b, _DIR_FLAGS, None, shown)]
+    try:
+        for part in parts[:-1]:
+            try:
+                os.mkdir(part, dir_fd=fds[-1])
+            except FileExistsError:
+                pass
+            fds.append(_open(part, _DIR_FLAGS | _NOFOLLOW, fds[-1], shown))
+        folder, tmp = fds[-1], b"." + parts[-1] + b"." + os.urandom(6).hex().encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666, dir_fd=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            # rename replaces the name itself: a symlink put there is replaced, not followed
+            os.replace(tmp, parts[-1], src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            os.unlink(tmp, dir_fd=folder)
+            raise
+    finally:
+        for d in fds:
+            os.close(d)
+
+
 def _open(name: bytes, flags: int, dir_fd: int | None, shown: str) -> int:
     try:
         return os.open(name, flags, dir_fd=dir_fd)
@@ -80,7 +112,7 @@ def _open(name: bytes, flags: int, dir_fd: int | None, shown: str) -> int:
         if exc.errno == errno.ELOOP or (exc.errno == errno.ENOTDIR and dir_fd is not None
                                         and _is_link(name, dir_fd)):
             raise UnsafeFileError(shown, f"{os.fsdecode(name)!r} on its way is a symlink; "
-                                         "vdfs never follows links for a read") from None
+                                         "vdfs never follows links here") from None
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             raise NotFoundError(f"{shown} is not on disk (re-index the location)") from None
         raise UnsafeFileError(shown, f"cannot be opened: {exc.strerror}") from None

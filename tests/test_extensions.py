@@ -38,27 +38,33 @@ class Foreign:
     name: str = ""
 
 
+def every_file(lib):
+    """[uuid, name] of every file in the library: what the test hands an extension's job, task
+    or action to try (extension code has no library handle to list them itself)."""
+    return [[str(uuid.UUID(bytes=eu)), name] for eu, name in lib.conn.execute(
+        "SELECT uuid, name FROM entries WHERE is_dir = 0 ORDER BY name").fetchall()]
+
+
 @job(name="demo_count")
-def count_visible(ctx, tag: str = "#seen"):
-    """Tags every readable photo through the job's own (scoped) host API."""
+def count_visible(ctx, tag: str = "#seen", files=()):
+    """Tags every given file it may through the job's own (scoped) host API."""
     api = ctx.vdfs()
     seen = 0
-    for (eu,) in ctx.lib.conn.execute("SELECT uuid FROM entries WHERE is_dir = 0").fetchall():
+    for eu, _ in files:
         try:
-            api.add_tag_to_entry(uuid.UUID(bytes=eu), tag)
+            api.add_tag_to_entry(uuid.UUID(eu), tag)
             seen += 1
         except PermissionDenied:
             pass
     return seen
 
 
-def _readable(api, lib):
+def _readable(api, files):
     """Names of the files whose tags `api` lets the caller read (PermissionDenied for others)."""
     names = []
-    for (eu, name) in lib.conn.execute("SELECT uuid, name FROM entries WHERE is_dir = 0 "
-                                        "ORDER BY name").fetchall():
+    for eu, name in files:
         try:
-            api.tags_of_entry(uuid.UUID(bytes=eu))
+            api.tags_of_entry(uuid.UUID(eu))
             names.append(name)
         except PermissionDenied:
             pass
@@ -66,19 +72,19 @@ def _readable(api, lib):
 
 
 @task
-def read_in_task(ctx):
-    return _readable(ctx.vdfs(), ctx.lib)
+def read_in_task(ctx, files):
+    return _readable(ctx.vdfs(), files)
 
 
 @job(name="demo_task_reads")
-def task_reads(ctx):
+def task_reads(ctx, files):
     """A task of an extension's job reads through its own ctx.vdfs()."""
-    return ctx.run(read_in_task)
+    return ctx.run(read_in_task, files)
 
 
 @action(name=f"{EXT}.readable", extension_id=EXT)
-def readable_action(ctx):
-    return ctx.preview(",".join(_readable(ctx.vdfs(), ctx.lib)), [])
+def readable_action(ctx, files):
+    return ctx.preview(",".join(_readable(ctx.vdfs(), files)), [])
 
 
 class DemoConfig:
@@ -236,7 +242,7 @@ def test_dispatched_job_gets_the_scoped_host(indexed):
     lib, mgr, tree = indexed
     ctx = mgr.install(Demo, [Permission.ReadEntries(glob="**/*.jpg").scoped_to(str(tree / "photos")),
                              Permission.WriteTags, Permission.DispatchJobs])
-    job_ = ctx.dispatch_job(count_visible, tag="#seen")
+    job_ = ctx.dispatch_job(count_visible, tag="#seen", files=every_file(lib))
     assert job_.wait(timeout=60) == 1                  # only photos/a.jpg: png and private/ refused
     assert lib.jobs.get(job_.id).info()["extension_id"] == EXT
 
@@ -276,10 +282,11 @@ def test_tasks_and_actions_of_an_extension_get_its_scoped_host(indexed):
     lib, mgr, tree = indexed
     mgr.install(Demo, [Permission.ReadEntries(glob="**/*.jpg").scoped_to(str(tree / "photos"))])
     # photos/b.png (glob), notes.txt (glob) and private/c.jpg (scope) are refused
-    assert mgr.run_job(EXT, task_reads).wait(timeout=60) == ["a.jpg"]
-    assert mgr.preview_action(EXT, readable_action).title == "a.jpg"
-    assert lib.actions.preview(f"{EXT}.readable").title == "a.jpg"   # however it is started
-    assert _readable(lib.vdfs(), lib) == ["a.jpg", "b.png", "c.jpg", "notes.txt"]
+    files = every_file(lib)
+    assert mgr.run_job(EXT, task_reads, files=files).wait(timeout=60) == ["a.jpg"]
+    assert mgr.preview_action(EXT, readable_action, files=files).title == "a.jpg"
+    assert lib.actions.preview(f"{EXT}.readable", files=files).title == "a.jpg"   # however it is started
+    assert _readable(lib.vdfs(), files) == ["a.jpg", "b.png", "c.jpg", "notes.txt"]
 
 
 def test_upgrade_keeps_grants_config_and_data_and_uninstall(indexed):

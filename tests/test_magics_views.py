@@ -38,7 +38,7 @@ def plant(ctx):
 
 @action(name=f"{EXT}.tag_images", extension_id=EXT)
 def tag_images(ctx):
-    rows = ctx.lib.query("entries of kind image select uuid order by name").rows()
+    rows = ctx.vdfs().query("entries of kind image select uuid order by name").rows()
     return ctx.preview("Tag images", [ctx.add_tag(r["uuid"], "#spot") for r in rows])
 
 

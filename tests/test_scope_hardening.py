@@ -186,20 +186,44 @@ def test_a_hard_link_inside_the_scope_is_read_through_its_inside_path(world):
         api.read_entry(entry_uuid(lib, root / "outside" / "secret.txt"))
 
 
-def test_a_sidecar_swapped_for_a_symlink_is_refused(world):
-    lib, mgr, root = world
+def sidecar_api(lib, root, *wanted):
+    """The indexed world's inside/ok.txt content, and a scoped API holding `wanted` (unscoped)."""
     lib.index(lib.add_location(root)).wait(timeout=60)
     row = lib.conn.execute("SELECT c.uuid FROM entries e JOIN content_identities c "
                            "ON c.id = e.content_id WHERE e.path = ?",
                            (str(root / "inside" / "ok.txt"),)).fetchone()
-    cu = uuid.UUID(bytes=row[0])
+    wanted = [Permission.ReadEntries(glob="**"), *wanted]
+    grants = GrantSet(EXT, wanted, [p.scoped_to() for p in wanted], lib)
+    return uuid.UUID(bytes=row[0]), ScopedVdfsApi(lib.vdfs(), grants)
+
+
+def test_a_sidecar_swapped_for_a_symlink_is_refused(world):
+    lib, mgr, root = world
+    cu, api = sidecar_api(lib, root, Permission.ReadSidecars(["exif"]))
     target = Sidecars(lib.path).path(cu, "exif", "json")
     target.parent.mkdir(parents=True)
     os.symlink(root / "outside" / "secret.txt", target)
-    wanted = [Permission.ReadEntries(glob="**"), Permission.ReadSidecars(["exif"])]
-    api = ScopedVdfsApi(lib.vdfs(), GrantSet(EXT, wanted, [p.scoped_to() for p in wanted], lib))
     with pytest.raises(PermissionDenied, match="symlink"):
         api.read_sidecar(cu, "exif")
+
+
+def test_a_sidecar_write_never_follows_a_symlink(world):
+    """A sidecar folder swapped for a symlink would carry an extension's write out of the
+    library: the write walks down from the library folder without following links."""
+    lib, mgr, root = world
+    cu, api = sidecar_api(lib, root, Permission.WriteSidecars(["faces"]),
+                          Permission.ReadSidecars(["faces"]))
+    api.write_sidecar(cu, "faces", b"[1]")
+    api.write_sidecar(cu, "faces", b"[2]")                     # replaced whole
+    assert api.read_sidecar(cu, "faces") == b"[2]"
+    folder = Sidecars(lib.path).path(cu, "faces", "json").parent
+    planted = root / "outside" / "planted"
+    folder.rename(planted)
+    os.symlink(planted, folder)
+    with pytest.raises(PermissionDenied, match="symlink"):
+        api.write_sidecar(cu, "faces", b"[3]")
+    assert sorted(p.name for p in planted.iterdir()) == ["faces.json"]
+    assert (planted / "faces.json").read_bytes() == b"[2]"
 
 
 # ---- the query scope compares location roots exactly ---------------------------------------

@@ -11,6 +11,10 @@
 
 An execute function may only apply the previewed changes (ctx.apply / ctx.apply_all); the
 engine refuses to commit if it applied anything else or left a change out.
+
+A user's or core's action gets this ActionContext, library and all; an extension's action gets
+an ExtensionActionContext (core.actions.sealed): the same builders and its checked
+`ctx.vdfs()` — it lists what it wants through `ctx.vdfs().query(...)`, not `ctx.lib`.
 """
 from __future__ import annotations
 
@@ -105,6 +109,12 @@ class ActionContext:
         self.preview_id = preview_id or str(uuid.uuid4())
         self._applier: Callable[[Change], None] | None = None
         self._preview: ActionPreview | None = None
+
+    def for_code(self) -> Any:
+        """What the action's function receives: this context for a user's or core's action,
+        the sealed ExtensionActionContext for an action of an extension."""
+        from .sealed import sealed_action
+        return sealed_action(self) if self.extension_id else self
 
     def vdfs(self) -> Any:
         """The host API; an extension's action gets its permission-checked view."""

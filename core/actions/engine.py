@@ -38,7 +38,7 @@ def preview(lib: Any, name_or_fn: str | Callable[..., Any], *, actor: str | None
     spec = get_action(name_or_fn)
     ctx = ActionContext(lib, actor=actor or spec.extension_id or "user",
                         extension_id=spec.extension_id, args=args)
-    out = spec.fn(ctx, **args)
+    out = spec.fn(ctx.for_code(), **args)
     if isinstance(out, list):
         out = ActionPreview(title=spec.name, changes=out)
     if not isinstance(out, ActionPreview):
@@ -161,7 +161,7 @@ def commit(lib: Any, p: ActionPreview, *, actor: str | None = None,
                 outcome = "refused"
                 raise StaleActionError(stale)
             if execute is not None:
-                execute(ctx, p)
+                execute(ctx.for_code(), p)
             else:
                 ctx.apply_all()
             missing = [c.describe() for c in p.changes if not any(c is a for a, _ in applied)]

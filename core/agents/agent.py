@@ -18,6 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..facade import Facade
+
 log = logging.getLogger(__name__)
 
 # method name → (event kind, entry kind filter)
@@ -109,14 +111,23 @@ class EntryRef:
                    uuid.UUID(str(cu)) if cu else None, dict(p))
 
 
-class AgentContext:
-    """What a handler gets: the extension's checked host API, its memory, the trail, jobs."""
+class AgentContext(Facade):
+    """What a handler gets: the extension's checked host API, its memory, AI models, the trail
+    and job dispatch — through its sealed ExtensionContext, never the library itself."""
+
+    __slots__ = ("_ext", "event")
 
     def __init__(self, ext_ctx: Any, event: Any):
-        self._ext = ext_ctx
-        self.event = event
-        self.extension_id = ext_ctx.extension_id
-        self.config = ext_ctx.config
+        object.__setattr__(self, "_ext", ext_ctx)
+        object.__setattr__(self, "event", event)
+
+    @property
+    def extension_id(self) -> str:
+        return self._ext.extension_id
+
+    @property
+    def config(self) -> Any:
+        return self._ext.config
 
     def vdfs(self) -> Any:
         return self._ext.vdfs()
@@ -127,6 +138,9 @@ class AgentContext:
     def ai(self) -> Any:
         return self._ext.ai()
 
+    def models(self) -> Any:
+        return self._ext.models()
+
     def trace(self, message: str, level: str = "debug", **data: Any) -> None:
         self._ext.trace(message, level=level, event=self.event.kind, **data)
 
@@ -135,7 +149,8 @@ class AgentContext:
 
 
 class AgentRuntime:
-    """Delivers the library's events to one extension's agent, on one worker thread."""
+    """Delivers the library's events to one extension's agent, on one worker thread.
+    `ext_ctx` is core's ExtensionRuntime; handlers get its sealed facade."""
 
     def __init__(self, ext_ctx: Any, agent_obj: Any, *, seen_limit: int = 100_000):
         self.ctx = ext_ctx
@@ -211,7 +226,7 @@ class AgentRuntime:
             return
         fn = getattr(self.obj, h.method)
         try:
-            result = fn(AgentContext(self.ctx, event), arg)
+            result = fn(AgentContext(self.ctx.facade, event), arg)
             if inspect.isawaitable(result):
                 asyncio.run(result)
         except Exception as exc:  # one failing handler must not stop the agent

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..clock import now_iso
 from ..errors import VdfsError
+from ..facade import Backing
 
 SYNC_MODES = ("shared", "device_owned")
 
@@ -58,31 +59,44 @@ def sync(mode: str) -> Any:
 
 
 class _Store:
-    """The extension's memory database, shared by all its fields; one connection per thread."""
+    """The extension's memory database, shared by all its fields. Its connections (one per
+    thread) are kept on core's side (core.facade): a memory handed to an agent holds none."""
+
+    __slots__ = ("path", "device", "__weakref__")
 
     def __init__(self, path: Path, device: str):
         self.path, self.device = path, device
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self.conn.executescript(SCHEMA)
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode = WAL")
-            self._local.conn = conn
-            self._conns.append(conn)
-        return conn
+        _connections.bind(self, _Connections())
+        _connection(self).executescript(SCHEMA)
 
     def close(self) -> None:
-        for c in self._conns:
+        held = _connections(self)
+        for c in held.all:
             c.close()
-        self._conns.clear()
-        self._local = threading.local()
+        held.all.clear()
+        held.local = threading.local()
+
+
+class _Connections:
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.all: list[sqlite3.Connection] = []
+
+
+_connections: Backing[_Connections] = Backing("agent memory")
+
+
+def _connection(store: _Store) -> sqlite3.Connection:
+    held = _connections(store)
+    conn = getattr(held.local, "conn", None)
+    if conn is None:
+        conn = sqlite3.connect(store.path, isolation_level=None, timeout=30,
+                               check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        held.local.conn = conn
+        held.all.append(conn)
+    return conn
 
 
 def _json(value: Any, what: str) -> str:
@@ -92,15 +106,15 @@ def _json(value: Any, what: str) -> str:
         raise MemoryError_(f"{what} must be JSON-serialisable: {exc}") from None
 
 
+def _db(memory: "_Memory") -> sqlite3.Connection:
+    return _connection(memory._store)
+
+
 class _Memory:
     kind = "memory"
 
     def __init__(self, store: _Store, field: str, sync_mode: str):
         self._store, self.field, self.sync_mode = store, field, sync_mode
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        return self._store.conn
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.field!r} sync={self.sync_mode} ({len(self)} items)>"
@@ -111,11 +125,11 @@ class TemporalMemory(_Memory):
 
     def record(self, kind: str, data: Any = None, *, at: datetime | str | None = None) -> None:
         when = at.astimezone(timezone.utc).isoformat() if isinstance(at, datetime) else (at or now_iso())
-        self._conn.execute("INSERT INTO temporal (field, at, kind, data, device) VALUES (?,?,?,?,?)",
+        _db(self).execute("INSERT INTO temporal (field, at, kind, data, device) VALUES (?,?,?,?,?)",
                            (self.field, when, kind, _json(data, "event data"), self._store.device))
 
     def _rows(self, where: str, params: tuple, order: str = "at, id", limit: int = -1) -> list[dict]:
-        rows = self._conn.execute(
+        rows = _db(self).execute(
             f"SELECT at, kind, data, device FROM temporal WHERE field = ? {where} "
             f"ORDER BY {order} LIMIT ?", (self.field, *params, limit)).fetchall()
         return [{"at": a, "kind": k, "data": json.loads(d), "device": dev} for a, k, d, dev in rows]
@@ -130,7 +144,7 @@ class TemporalMemory(_Memory):
         return self._rows("AND at >= ? AND at < ?", (start, end))
 
     def __len__(self) -> int:
-        return self._conn.execute("SELECT count(*) FROM temporal WHERE field = ?",
+        return _db(self).execute("SELECT count(*) FROM temporal WHERE field = ?",
                                   (self.field,)).fetchone()[0]
 
 
@@ -149,7 +163,7 @@ class AssociativeMemory(_Memory):
         dim = self._dim()
         if dim is not None and dim != vec.size:
             raise MemoryError_(f"{self.field}: vectors have {dim} dimensions, got {vec.size}")
-        self._conn.execute(
+        _db(self).execute(
             "INSERT OR REPLACE INTO associative (field, key, vector, dim, data, device, updated_at) "
             "VALUES (?,?,?,?,?,?,?)", (self.field, str(key), vec.tobytes(), vec.size,
                                        _json(data, "item data"), self._store.device, now_iso()))
@@ -157,26 +171,26 @@ class AssociativeMemory(_Memory):
             self._cache = None
 
     def remove(self, key: str) -> bool:
-        cur = self._conn.execute("DELETE FROM associative WHERE field = ? AND key = ?",
+        cur = _db(self).execute("DELETE FROM associative WHERE field = ? AND key = ?",
                                  (self.field, str(key)))
         with self._lock:
             self._cache = None
         return cur.rowcount > 0
 
     def get(self, key: str) -> tuple[np.ndarray, Any] | None:
-        row = self._conn.execute("SELECT vector, data FROM associative WHERE field = ? AND key = ?",
+        row = _db(self).execute("SELECT vector, data FROM associative WHERE field = ? AND key = ?",
                                  (self.field, str(key))).fetchone()
         return (np.frombuffer(row[0], dtype=np.float32), json.loads(row[1])) if row else None
 
     def _dim(self) -> int | None:
-        row = self._conn.execute("SELECT dim FROM associative WHERE field = ? LIMIT 1",
+        row = _db(self).execute("SELECT dim FROM associative WHERE field = ? LIMIT 1",
                                  (self.field,)).fetchone()
         return row[0] if row else None
 
     def _matrix(self) -> tuple[list[str], np.ndarray, list[Any]]:
         with self._lock:
             if self._cache is None:
-                rows = self._conn.execute("SELECT key, vector, data FROM associative WHERE field = ? "
+                rows = _db(self).execute("SELECT key, vector, data FROM associative WHERE field = ? "
                                           "ORDER BY key", (self.field,)).fetchall()
                 keys = [r[0] for r in rows]
                 mat = (np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
@@ -201,7 +215,7 @@ class AssociativeMemory(_Memory):
         return [o for o in out if min_score is None or o[1] >= min_score]
 
     def __len__(self) -> int:
-        return self._conn.execute("SELECT count(*) FROM associative WHERE field = ?",
+        return _db(self).execute("SELECT count(*) FROM associative WHERE field = ?",
                                   (self.field,)).fetchone()[0]
 
 
@@ -209,21 +223,21 @@ class WorkingMemory(_Memory):
     """Short-term state for this device: a JSON key/value map that survives a restart."""
 
     def set(self, key: str, value: Any) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO working (field, key, value, device) VALUES (?,?,?,?)",
+        _db(self).execute("INSERT OR REPLACE INTO working (field, key, value, device) VALUES (?,?,?,?)",
                            (self.field, key, _json(value, "working memory value"), self._store.device))
 
     def get(self, key: str, default: Any = None) -> Any:
-        row = self._conn.execute("SELECT value FROM working WHERE field = ? AND key = ? AND device = ?",
+        row = _db(self).execute("SELECT value FROM working WHERE field = ? AND key = ? AND device = ?",
                                  (self.field, key, self._store.device)).fetchone()
         return json.loads(row[0]) if row else default
 
     def items(self) -> Iterator[tuple[str, Any]]:
-        for k, v in self._conn.execute("SELECT key, value FROM working WHERE field = ? AND device = ? "
+        for k, v in _db(self).execute("SELECT key, value FROM working WHERE field = ? AND device = ? "
                                        "ORDER BY key", (self.field, self._store.device)):
             yield k, json.loads(v)
 
     def clear(self) -> None:
-        self._conn.execute("DELETE FROM working WHERE field = ? AND device = ?",
+        _db(self).execute("DELETE FROM working WHERE field = ? AND device = ?",
                            (self.field, self._store.device))
 
     def __len__(self) -> int:

@@ -1,5 +1,11 @@
-"""`ExtensionContext`: everything an installed extension reaches, already bound to its grants —
-the checked host API, its AI models, prompts, memory, trail and job dispatch."""
+"""An installed extension's context, in two halves.
+
+`ExtensionRuntime` is core's: it holds the library, the grants and the guard, and is what the
+extension manager, the agent runtime and core.actions use. `ExtensionContext` is what the
+extension's own code receives (init, migrate, and through its jobs, tasks, actions and agent):
+the checked host API, its AI models, prompts, memory, trail and job dispatch — and no path to
+the library (core.facade).
+"""
 from __future__ import annotations
 
 import threading
@@ -9,13 +15,17 @@ from typing import Any
 from ..ai import AiService, ModelRegistry, Prompts
 from ..agents.memory import close_memory, open_memory
 from ..agents.trail import Trail
+from ..facade import Backing, Facade, passthrough
+from ..jobs.sealed import sealed_handle
 from .definition import ExtensionDefinition, job_short_name
 from .guard import Guard
 from .host import ScopedVdfsApi
-from .permissions import GrantSet
+from .permissions import Grant, GrantSet
 
 
-class ExtensionContext:
+class ExtensionRuntime:
+    """Core-internal: everything about one active extension, bound to its grants."""
+
     def __init__(self, lib: Any, definition: ExtensionDefinition, grants: GrantSet, config: Any):
         self.lib = lib
         self.definition = definition
@@ -29,9 +39,10 @@ class ExtensionContext:
         self._trail = Trail(lib.path / "logs" / "extensions" / f"{definition.id}.jsonl",
                             _trail_level(definition))
         self._roots: list[str] | None = None
+        self.facade = _backing.bind(ExtensionContext(), self)
 
     def __repr__(self) -> str:
-        return f"<ExtensionContext {self.extension_id}>"
+        return f"<ExtensionRuntime {self.extension_id}>"
 
     # ---- services -------------------------------------------------------------------------
     def vdfs(self) -> ScopedVdfsApi:
@@ -123,6 +134,54 @@ class ExtensionContext:
         if self._ai is not None:
             self._ai.close()
             self._ai = None
+
+
+_backing: Backing["ExtensionRuntime"] = Backing("extension context")
+
+
+class ExtensionContext(Facade):
+    """What an extension's code gets: its checked host API and its own services. Its
+    ExtensionRuntime (library, grants, guard) is held by core, not by this object."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<ExtensionContext {self.extension_id}>"
+
+    extension_id = passthrough(_backing, "extension_id")
+    definition = passthrough(_backing, "definition")
+    config = passthrough(_backing, "config")
+    trail = passthrough(_backing, "trail")
+
+    def granted(self, permission: str) -> list[Grant]:
+        """The user's grants of one permission ("WriteSidecars", …), with their scopes."""
+        return _backing(self).grants.granted(permission)
+
+    def vdfs(self) -> ScopedVdfsApi:
+        return _backing(self).vdfs()
+
+    def models(self) -> ModelRegistry:
+        return _backing(self).models()
+
+    def ai(self) -> AiService:
+        return _backing(self).ai()
+
+    def prompts(self) -> Prompts:
+        return _backing(self).prompts()
+
+    def memory(self) -> Any:
+        return _backing(self).memory()
+
+    def trace(self, message: str, level: str = "debug", **data: Any) -> None:
+        _backing(self).trace(message, level, **data)
+
+    def job_name(self, job: Any) -> str:
+        return _backing(self).job_name(job)
+
+    def dispatch_job(self, job: Any, args: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Start one of this extension's jobs (needs DispatchJobs); returns a handle to wait
+        for it, follow or stop it."""
+        return sealed_handle(_backing(self).dispatch_job(job, args, **kwargs))
 
 
 def _trail_level(d: ExtensionDefinition) -> str:

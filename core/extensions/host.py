@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..metadata import NotFoundError, as_uuid
+from ..facade import Backing
+from ..safeopen import UnsafeFileError, write_below
 from ..sidecars import Sidecars
 from .guard import Guard
 from .permissions import GrantSet, PermissionDenied
@@ -19,23 +21,22 @@ NAMESPACE_SEPARATORS = (":", ".")
 
 
 class ScopedVdfsApi:
-    """The unscoped API and the grants are held in name-mangled slots, not as attributes an
-    extension reaches by accident (`api._api`, `api._grants`, `api.lib` are refused) and the
+    """The unscoped API and the guard are held on core's side (core.facade), not in any
+    attribute or slot of this object (`api._api`, `api._grants`, `api.lib` are refused) and the
     grants are immutable. Python cannot make this airtight — code running in the same process
-    can always dig the objects out; the real sandbox is running extensions as WASM."""
+    can always import its way to them; the real sandbox is running extensions as WASM."""
 
-    __slots__ = ("__api", "__guard")
+    __slots__ = ("__weakref__",)
 
     def __init__(self, api: Any, grants: GrantSet):
-        object.__setattr__(self, "_ScopedVdfsApi__api", api)
-        object.__setattr__(self, "_ScopedVdfsApi__guard", Guard(api.lib, grants))
+        _held.bind(self, (api, Guard(api.lib, grants)))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise PermissionDenied(self.extension_id, name, None, "the host API cannot be altered")
 
     @property
     def extension_id(self) -> str:
-        return self.__guard.extension_id
+        return _guard(self).extension_id
 
     def __repr__(self) -> str:
         return f"<ScopedVdfsApi {self.extension_id}>"
@@ -50,142 +51,142 @@ class ScopedVdfsApi:
     def query_entries(self) -> Any:
         """Entries inside the read scope only: the scope is compiled into the query."""
         from .scope_query import scoped_entries
-        return scoped_entries(self.__api, self.__guard.grants)
+        return scoped_entries(_api(self), _guard(self).grants)
 
     def query_models(self, model_cls: Any) -> Any:
         from .scope_query import scoped_models
-        self.__guard.own_class(model_cls)
-        return scoped_models(self.__api, self.__guard.grants, model_cls)
+        _guard(self).own_class(model_cls)
+        return scoped_models(_api(self), _guard(self).grants, model_cls)
 
     def query(self, query: Any, **params: Any) -> Any:
         """Run DSL text (or a builder) with the scope compiled in: `api.query("entries …")`."""
         from .scope_query import ScopedExecutor
-        return ScopedExecutor(self.__api.lib, self.__guard.grants).run(query, params)
+        return ScopedExecutor(_api(self).lib, _guard(self).grants).run(query, params)
 
     def explain(self, query: Any, **params: Any) -> Any:
         from ..query_service import explain_query
         from .scope_query import apply_scope
-        lib = self.__api.lib
-        return explain_query(lib, apply_scope(query, self.__guard.grants, lib), params)
+        lib = _api(self).lib
+        return explain_query(lib, apply_scope(query, _guard(self).grants, lib), params)
 
     def read_entry(self, entry_uuid: Any) -> bytes:
         """The bytes of a file the extension may read (never through a symlink)."""
-        return self.__guard.read_entry(entry_uuid)
+        return _guard(self).read_entry(entry_uuid)
 
     def entry_path(self, entry_uuid: Any) -> str:
-        return self.__guard.visible_entry(entry_uuid)
+        return _guard(self).visible_entry(entry_uuid)
 
     # ---- models ---------------------------------------------------------------------------
     def create_model(self, m: Any) -> uuid.UUID:
-        self.__guard.own_class(m)
-        return self.__api.create_model(m, actor=self.extension_id)
+        _guard(self).own_class(m)
+        return _api(self).create_model(m, actor=self.extension_id)
 
     def create_model_for_content(self, content_uuid: Any, m: Any) -> uuid.UUID:
-        self.__guard.own_class(m)
-        self.__guard.visible_content(content_uuid)
-        return self.__api.create_model_for_content(content_uuid, m, actor=self.extension_id)
+        _guard(self).own_class(m)
+        _guard(self).visible_content(content_uuid)
+        return _api(self).create_model_for_content(content_uuid, m, actor=self.extension_id)
 
     def create_model_for_entry(self, entry_uuid: Any, m: Any) -> uuid.UUID:
-        self.__guard.own_class(m)
-        self.__guard.visible_entry(entry_uuid)
-        return self.__api.create_model_for_entry(entry_uuid, m, actor=self.extension_id)
+        _guard(self).own_class(m)
+        _guard(self).visible_entry(entry_uuid)
+        return _api(self).create_model_for_entry(entry_uuid, m, actor=self.extension_id)
 
     def get_model(self, model_cls: Any, model_id: Any, *, inline_only: bool = False) -> Any:
-        self.__guard.own_class(model_cls)
-        return self.__api.get_model(model_cls, model_id, inline_only=inline_only)
+        _guard(self).own_class(model_cls)
+        return _api(self).get_model(model_cls, model_id, inline_only=inline_only)
 
     def get_model_by_content(self, model_cls: Any, content_uuid: Any, *,
                              inline_only: bool = False) -> Any:
-        self.__guard.own_class(model_cls)
-        self.__guard.visible_content(content_uuid)
-        return self.__api.get_model_by_content(model_cls, content_uuid, inline_only=inline_only)
+        _guard(self).own_class(model_cls)
+        _guard(self).visible_content(content_uuid)
+        return _api(self).get_model_by_content(model_cls, content_uuid, inline_only=inline_only)
 
     def get_model_by_entry(self, model_cls: Any, entry_uuid: Any, *, inline_only: bool = False) -> Any:
-        self.__guard.own_class(model_cls)
-        self.__guard.visible_entry(entry_uuid)
-        return self.__api.get_model_by_entry(model_cls, entry_uuid, inline_only=inline_only)
+        _guard(self).own_class(model_cls)
+        _guard(self).visible_entry(entry_uuid)
+        return _api(self).get_model_by_entry(model_cls, entry_uuid, inline_only=inline_only)
 
     def list_models(self, model_cls: Any, *, inline_only: bool = False) -> list[Any]:
-        self.__guard.own_class(model_cls)
-        return self.__api.list_models(model_cls, inline_only=inline_only)
+        _guard(self).own_class(model_cls)
+        return _api(self).list_models(model_cls, inline_only=inline_only)
 
     def update_model(self, m: Any) -> None:
-        self.__guard.own_model(m)
-        self.__api.update_model(m, actor=self.extension_id)
+        _guard(self).own_model(m)
+        _api(self).update_model(m, actor=self.extension_id)
 
     def delete_model(self, m_or_uuid: Any) -> bool:
-        self.__guard.own_model(m_or_uuid)
-        return self.__api.delete_model(m_or_uuid, actor=self.extension_id)
+        _guard(self).own_model(m_or_uuid)
+        return _api(self).delete_model(m_or_uuid, actor=self.extension_id)
 
     # ---- tags -----------------------------------------------------------------------------
     def add_tag_to_entry(self, entry_uuid: Any, tag: str) -> bool:
-        self.__guard.write_scope("WriteTags", [self.__guard.visible_entry(entry_uuid)], "entry")
-        return self.__api.add_tag_to_entry(entry_uuid, tag, applied_by=self.extension_id)
+        _guard(self).write_scope("WriteTags", [_guard(self).visible_entry(entry_uuid)], "entry")
+        return _api(self).add_tag_to_entry(entry_uuid, tag, applied_by=self.extension_id)
 
     add_tag = add_tag_to_entry   # SPEC §4 spells it `ctx.vdfs().add_tag(photo.id, …)`
 
     def add_tag_to_content(self, content_uuid: Any, tag: str) -> bool:
-        self.__guard.write_scope("WriteTags", self.__guard.visible_content(content_uuid), "content")
-        return self.__api.add_tag_to_content(content_uuid, tag, applied_by=self.extension_id)
+        _guard(self).write_scope("WriteTags", _guard(self).visible_content(content_uuid), "content")
+        return _api(self).add_tag_to_content(content_uuid, tag, applied_by=self.extension_id)
 
     def add_tag_to_model(self, model: Any, tag: str) -> bool:
-        self.__guard.grants.require("WriteTags")
-        self.__guard.own_model(model)
-        return self.__api.add_tag_to_model(model, tag, applied_by=self.extension_id)
+        _guard(self).grants.require("WriteTags")
+        _guard(self).own_model(model)
+        return _api(self).add_tag_to_model(model, tag, applied_by=self.extension_id)
 
     def remove_tag_from_entry(self, entry_uuid: Any, tag: str) -> bool:
-        self.__guard.write_scope("WriteTags", [self.__guard.visible_entry(entry_uuid)], "entry")
-        return self.__api.remove_tag_from_entry(entry_uuid, tag, applied_by=self.extension_id)
+        _guard(self).write_scope("WriteTags", [_guard(self).visible_entry(entry_uuid)], "entry")
+        return _api(self).remove_tag_from_entry(entry_uuid, tag, applied_by=self.extension_id)
 
     def remove_tag_from_content(self, content_uuid: Any, tag: str) -> bool:
-        self.__guard.write_scope("WriteTags", self.__guard.visible_content(content_uuid), "content")
-        return self.__api.remove_tag_from_content(content_uuid, tag, applied_by=self.extension_id)
+        _guard(self).write_scope("WriteTags", _guard(self).visible_content(content_uuid), "content")
+        return _api(self).remove_tag_from_content(content_uuid, tag, applied_by=self.extension_id)
 
     def remove_tag_from_model(self, model: Any, tag: str) -> bool:
-        self.__guard.grants.require("WriteTags")
-        self.__guard.own_model(model)
-        return self.__api.remove_tag_from_model(model, tag, applied_by=self.extension_id)
+        _guard(self).grants.require("WriteTags")
+        _guard(self).own_model(model)
+        return _api(self).remove_tag_from_model(model, tag, applied_by=self.extension_id)
 
     def create_tag(self, name: str, *, color: str | None = None, parent: str | None = None) -> Any:
-        self.__guard.grants.require("WriteTags")
-        return self.__api.create_tag(name, color=color, parent=parent, actor=self.extension_id)
+        _guard(self).grants.require("WriteTags")
+        return _api(self).create_tag(name, color=color, parent=parent, actor=self.extension_id)
 
     def get_tag(self, name: str) -> Any:
-        return self.__api.get_tag(name)
+        return _api(self).get_tag(name)
 
     def list_tags(self, namespace: str | None = None) -> list[Any]:
-        return self.__api.list_tags(namespace)
+        return _api(self).list_tags(namespace)
 
     def tags_of_entry(self, entry_uuid: Any) -> list[Any]:
-        self.__guard.visible_entry(entry_uuid)
-        return self.__api.tags_of_entry(entry_uuid)
+        _guard(self).visible_entry(entry_uuid)
+        return _api(self).tags_of_entry(entry_uuid)
 
     def tags_of_content(self, content_uuid: Any) -> list[Any]:
-        self.__guard.visible_content(content_uuid)
-        return self.__api.tags_of_content(content_uuid)
+        _guard(self).visible_content(content_uuid)
+        return _api(self).tags_of_content(content_uuid)
 
     def tags_of_model(self, model: Any) -> list[Any]:
-        self.__guard.own_model(model)
-        return self.__api.tags_of_model(model)
+        _guard(self).own_model(model)
+        return _api(self).tags_of_model(model)
 
     # ---- user metadata: custom fields by namespace ------------------------------------------
     def get_metadata(self, target: Any, *, scope: str = "entry") -> Any:
-        self.__guard.target_paths(target, scope)
-        return self.__api.get_metadata(target, scope=scope)
+        _guard(self).target_paths(target, scope)
+        return _api(self).get_metadata(target, scope=scope)
 
     def set_custom_field(self, target: Any, namespace: str, value: Any, *,
                          scope: str = "content") -> None:
         """Set one namespace of custom_data (other namespaces are left as they are)."""
-        paths = self.__guard.target_paths(target, scope)
-        self.__guard.custom_field(namespace, paths)
-        with self.__api.batch():
-            current = self.__api.get_metadata(target, scope=scope)
+        paths = _guard(self).target_paths(target, scope)
+        _guard(self).custom_field(namespace, paths)
+        with _api(self).batch():
+            current = _api(self).get_metadata(target, scope=scope)
             data = dict(current.custom_data) if current else {}
             if value is None:
                 data.pop(namespace, None)
             else:
                 data[namespace] = value
-            self.__api.set_custom_data(target, data, scope=scope, actor=self.extension_id)
+            _api(self).set_custom_data(target, data, scope=scope, actor=self.extension_id)
 
     def set_custom_data(self, target: Any, data: dict[str, Any], *, scope: str = "entry") -> None:
         """Replace the namespaces present in `data`; each must be granted."""
@@ -195,14 +196,14 @@ class ScopedVdfsApi:
     def set_metadata_blob(self, target: Any, key: str, value: Any, *, scope: str = "content",
                           quantize: str | None = None) -> None:
         namespace = _namespace(key)
-        paths = self.__guard.target_paths(target, scope)
-        self.__guard.custom_field(namespace, paths)
-        self.__api.set_metadata_blob(target, key, value, scope=scope, quantize=quantize,
+        paths = _guard(self).target_paths(target, scope)
+        _guard(self).custom_field(namespace, paths)
+        _api(self).set_metadata_blob(target, key, value, scope=scope, quantize=quantize,
                                     actor=self.extension_id)
 
     def get_metadata_blob(self, target: Any, key: str, *, scope: str = "content") -> Any:
-        self.__guard.target_paths(target, scope)
-        return self.__api.get_metadata_blob(target, key, scope=scope)
+        _guard(self).target_paths(target, scope)
+        return _api(self).get_metadata_blob(target, key, scope=scope)
 
     def _user_only(self, what: str) -> None:
         raise PermissionDenied(self.extension_id, what, None,
@@ -221,38 +222,55 @@ class ScopedVdfsApi:
     # ---- sidecars -------------------------------------------------------------------------
     def read_sidecar(self, content_uuid: Any, kind: str, ext: str = "json") -> bytes:
         """A sidecar of readable content (never through a symlink)."""
-        return self.__guard.read_sidecar(content_uuid, kind, ext)
+        return _guard(self).read_sidecar(content_uuid, kind, ext)
 
     def write_sidecar(self, content_uuid: Any, kind: str, data: bytes, ext: str = "json") -> None:
-        g = self.__guard
+        g = _guard(self)
         g.any_path(lambda p: g.grants.check_sidecar(kind, write=True, path=p),
                    g.visible_content(content_uuid))
-        Sidecars(self.__api.lib.path).write_bytes(as_uuid(content_uuid), kind, ext, data)
+        lib_path = _api(self).lib.path
+        path = Sidecars(lib_path).path(as_uuid(content_uuid), kind, ext)
+        try:
+            write_below(str(lib_path), str(path), data)      # never through a symlink
+        except UnsafeFileError as exc:
+            raise PermissionDenied(self.extension_id, f"WriteSidecars(kinds=[{kind!r}])", None,
+                                   str(exc)) from None
 
     # ---- collections (organisation, guarded like tags) ------------------------------------
     def create_collection(self, name: str, description: str | None = None) -> Any:
-        self.__guard.grants.require("WriteTags")
-        return self.__api.create_collection(name, description, actor=self.extension_id)
+        _guard(self).grants.require("WriteTags")
+        return _api(self).create_collection(name, description, actor=self.extension_id)
 
     def add_to_collection(self, collection: Any, item: Any, *, kind: str | None = None,
                           position: int | None = None) -> int:
-        self.__guard.grants.require("WriteTags")
-        self.__guard.target_paths(item, kind or "model")
-        return self.__api.add_to_collection(collection, item, kind=kind, position=position,
+        _guard(self).grants.require("WriteTags")
+        _guard(self).target_paths(item, kind or "model")
+        return _api(self).add_to_collection(collection, item, kind=kind, position=position,
                                            actor=self.extension_id)
 
     def collection_items(self, collection: Any) -> list[Any]:
         """The items the extension may see (a user's collection may hold files outside it)."""
-        g = self.__guard
-        return [i for i in self.__api.collection_items(collection) if g.visible(i.kind, i.uuid)]
+        g = _guard(self)
+        return [i for i in _api(self).collection_items(collection) if g.visible(i.kind, i.uuid)]
 
     def list_collections(self) -> list[Any]:
-        return self.__api.list_collections()
+        return _api(self).list_collections()
 
     @contextmanager
     def batch(self) -> Iterator["ScopedVdfsApi"]:
-        with self.__api.batch():
+        with _api(self).batch():
             yield self
+
+
+_held: Backing[tuple[Any, Guard]] = Backing("host API")
+
+
+def _api(host: ScopedVdfsApi) -> Any:
+    return _held(host)[0]
+
+
+def _guard(host: ScopedVdfsApi) -> Guard:
+    return _held(host)[1]
 
 
 def _namespace(key: str) -> str:

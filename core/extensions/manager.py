@@ -20,7 +20,7 @@ from ..agents.agent import AgentRuntime
 from ..ai import ModelRegistry, ModelSource
 from ..clock import now_iso
 from ..txn import transaction
-from .context import ExtensionContext
+from .context import ExtensionContext, ExtensionRuntime
 from .definition import (ExtensionDefinition, ExtensionError, core_features, defined,
                          parse_version, register_jobs, resolve)
 from .manifest import validate_ui_manifest
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class ExtensionManager:
     def __init__(self, lib: Any):
         self.lib = lib
-        self._active: dict[str, tuple[ExtensionContext, AgentRuntime | None]] = {}
+        self._active: dict[str, tuple[ExtensionRuntime, AgentRuntime | None]] = {}
         self._lock = threading.RLock()
         lib.jobs   # the job runner exists, so on_event triggers of extension jobs are live
 
@@ -94,19 +94,19 @@ class ExtensionManager:
             if previous and previous["version"] != d.version:
                 migrate = getattr(d.cls, "migrate", None)
                 if callable(migrate):
-                    migrate(d.instance(cfg), ctx, previous["version"])
+                    migrate(d.instance(cfg), ctx.facade, previous["version"])
                 ctx.trace(f"upgraded from {previous['version']} to {d.version}", level="info")
             init = getattr(d.cls, "init", None)
             if callable(init):
                 try:
-                    init(d.instance(cfg), ctx)
+                    init(d.instance(cfg), ctx.facade)
                 except Exception as exc:
                     if previous is None:
                         self.uninstall(d.id)
                     raise ExtensionError(f"extension {d.id}: init() failed, "
                                          f"{'not installed' if previous is None else 'kept'}: "
                                          f"{exc}") from exc
-            return ctx
+            return ctx.facade
 
     def upgrade(self, ext: Any, *, config: dict[str, Any] | None = None) -> ExtensionContext:
         """Install a new version keeping the user's grants and settings (and all data)."""
@@ -170,7 +170,9 @@ class ExtensionManager:
         return [Grant.from_row(*r) for r in rows]
 
     # ---- running --------------------------------------------------------------------------
-    def context(self, extension_id: str) -> ExtensionContext:
+    def context(self, extension_id: str) -> ExtensionRuntime:
+        """Core's side of an active extension (library, grants, guard); its code gets
+        `.facade`, the sealed ExtensionContext."""
         with self._lock:
             active = self._active.get(extension_id)
             if active is None:
@@ -227,8 +229,8 @@ class ExtensionManager:
                                  f"but the code is {d.version}; call upgrade()")
         self._activate(d, self.grants(extension_id), make_config(d.config_cls, rec["config"]))
 
-    def _activate(self, d: ExtensionDefinition, grants: list[Grant], cfg: Any) -> ExtensionContext:
-        ctx = ExtensionContext(self.lib, d, GrantSet(d.id, list(d.permissions), grants, self.lib), cfg)
+    def _activate(self, d: ExtensionDefinition, grants: list[Grant], cfg: Any) -> ExtensionRuntime:
+        ctx = ExtensionRuntime(self.lib, d, GrantSet(d.id, list(d.permissions), grants, self.lib), cfg)
         register_jobs(d)
         self._register_actions(d)
         runtime = None

@@ -15,6 +15,7 @@ from typing import Any
 import vdfs_query
 from vdfs_query import ir
 
+from ..facade import Backing, Facade
 from .globs import compile_glob, glob_to_regex
 from .permissions import GrantSet, PermissionDenied
 
@@ -104,19 +105,26 @@ def _own_models_only(node: Any, extension_id: str) -> Any:
     return node
 
 
-class ScopedExecutor:
-    """vdfs_query's executor protocol for an extension: every query gets the scope first."""
+class ScopedExecutor(Facade):
+    """vdfs_query's executor protocol for an extension: every query gets the scope first.
+    A query builder the extension holds keeps this executor, so its library, grants and
+    unscoped executor stay on core's side (core.facade)."""
+
+    __slots__ = ()
 
     def __init__(self, lib: Any, grants: GrantSet):
         from ..query_service import executor_for
-        self.lib, self.grants = lib, grants
-        self._inner = executor_for(lib)
+        _executors.bind(self, (lib, grants, executor_for(lib)))
 
     def run(self, query: Any, params: dict[str, Any] | None = None) -> Any:
-        return self._inner.run(apply_scope(query, self.grants, self.lib), params)
+        lib, grants, inner = _executors(self)
+        return inner.run(apply_scope(query, grants, lib), params)
 
     def to_models(self, model_cls: Any, rows: list[dict], *, inline_only: bool = False) -> list:
-        return self._inner.to_models(model_cls, rows, inline_only=inline_only)
+        return _executors(self)[2].to_models(model_cls, rows, inline_only=inline_only)
+
+
+_executors: Backing[tuple[Any, GrantSet, Any]] = Backing("scoped query executor")
 
 
 def scoped_entries(api: Any, grants: GrantSet) -> Any:

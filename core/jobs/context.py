@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..events import Event
 from . import codec
-from .errors import StopJob, TaskFailed
+from .errors import JobError, StopJob, TaskFailed
 from .executor import TaskContext, host_api, run_with_retries, wants_ctx
-from .registry import JobSpec, task_spec
+from .registry import JobSpec, all_job_specs, task_spec
+from .sealed import sealed_job, sealed_task
 
 if TYPE_CHECKING:  # pragma: no cover
     from .manager import JobManager
@@ -45,7 +46,8 @@ class JobContext:
         self._flags = flags
         self.job_id: str = row["id"]
         self.name: str = row["name"]
-        self.extension_id: str | None = row.get("extension_id")
+        # whose job it is comes from the registry, not from what the submitter wrote
+        self.extension_id: str | None = job_owner(spec) or row.get("extension_id") or None
         self.lib = manager.lib
         self.args: dict[str, Any] = codec.loads(row["args"]) or {}
         self.state: dict[str, Any] | None = codec.loads(row.get("checkpoint"))
@@ -155,11 +157,14 @@ class JobContext:
             spec = dataclasses.replace(spec, isolation="process")
         takes_ctx = wants_ctx(fn)
 
-        def make_ctx(attempt: int) -> TaskContext | None:
+        flags = self._flags
+
+        def make_ctx(attempt: int) -> Any:
             if not takes_ctx:
                 return None
-            return TaskContext(self.job_id, key, attempt, self.lib, self.extension_id,
-                               _job_cancelled=lambda: bool(self._flags.request))
+            tctx = TaskContext(self.job_id, key, attempt, self.lib, self.extension_id,
+                               _job_cancelled=lambda: bool(flags.request))
+            return sealed_task(tctx) if self.extension_id else tctx
 
         store = self._m.store
         try:
@@ -239,5 +244,21 @@ class JobContext:
         """The host API (lib.vdfs()); an extension's job gets its permission-checked view."""
         return host_api(self.lib, self.extension_id)
 
+    def for_code(self) -> Any:
+        """What the job's function receives: this context for a core job, the sealed
+        ExtensionJobContext for a job of an extension."""
+        return sealed_job(self) if self.extension_id else self
+
     def close(self) -> None:
         self._flush_progress()
+
+
+def job_owner(spec: JobSpec) -> str | None:
+    """The extension a job belongs to, as registered. An extension's job function is also
+    registered under its bare @job name; that registration has the same owner."""
+    if spec.extension_id:
+        return spec.extension_id
+    owners = {s.extension_id for s in all_job_specs() if s.fn is spec.fn and s.extension_id}
+    if len(owners) > 1:
+        raise JobError(f"job {spec.name} is registered by several extensions: {sorted(owners)}")
+    return owners.pop() if owners else None

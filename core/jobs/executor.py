@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import StopJob, TaskFailed, TaskTimeout
+from .errors import JobError, StopJob, TaskFailed, TaskTimeout
 from .registry import TaskSpec
 
 _CTX_NAMES = ("ctx", "task_ctx", "tctx")
@@ -48,8 +48,8 @@ class TaskContext:
 
     def vdfs(self) -> Any:
         if self.lib is None:
-            raise RuntimeError("a process-isolated task has no library handle: pass it what "
-                               "it needs as arguments")
+            raise JobError("a process-isolated task has no library handle: pass it what "
+                           "it needs as arguments")
         return host_api(self.lib, self.extension_id)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ..clock import utc_now
 from ..events import Event
 from ..faults import storage_error
 from . import codec
-from .context import JobContext, RunFlags
+from .context import JobContext, RunFlags, job_owner
 from .errors import JobCancelled, JobError, JobFailed, StopJob
 from .owner import new_owner, owner_alive, release_owner
 from .registry import JobSpec, get_job_spec
@@ -163,13 +163,16 @@ class JobManager:
         if not isinstance(args, dict):
             raise JobError(f"job {spec.name}: args must be a dict of keyword arguments, "
                            f"got {type(args).__name__}")
+        owner = job_owner(spec)    # the registry says whose job it is, not the caller
+        if extension_id is not None and extension_id != owner:
+            raise JobError(f"job {spec.name} belongs to "
+                           f"{'extension ' + repr(owner) if owner else 'core'}, "
+                           f"not to {extension_id!r}")
         job_id = str(uuid.uuid4())
-        self.store.create(job_id, spec.name, args,
-                          extension_id=extension_id if extension_id is not None
-                          else spec.extension_id,
+        self.store.create(job_id, spec.name, args, extension_id=owner,
                           trigger=trigger, parallelism=spec.parallelism,
                           entrypoint=spec.entrypoint)
-        self._status_event(job_id, spec.name, "queued", extension_id)
+        self._status_event(job_id, spec.name, "queued", owner)
         if start:
             self._start(job_id)
         return Job(self, job_id)
@@ -214,10 +217,11 @@ class JobManager:
         self._status_event(job_id, spec.name, "running", row.get("extension_id"))
         try:
             ctx = JobContext(self, spec, row, self.owner, flags)
+            code_ctx = ctx.for_code()
             if spec.is_async:
-                value = asyncio.run(spec.fn(ctx, **ctx.args))
+                value = asyncio.run(spec.fn(code_ctx, **ctx.args))
             else:
-                value = spec.fn(ctx, **ctx.args)
+                value = spec.fn(code_ctx, **ctx.args)
             ctx.close()
             req = flags.request or ctx._poll_control(force=True)
             if req and flags.observed:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .. import blobs
+from ..facade import Backing, Facade
 from .codec import from_json, to_json, type_hints
 from .spec import BlobData, ModelDefinitionError, ModelSpec
 
@@ -23,8 +25,11 @@ _UNKNOWN = object()   # a blob field whose link has not been looked up yet
 
 @dataclass(slots=True)
 class ModelState:
+    """Where a stored instance came from. Its library is kept on core's side (core.facade): the
+    instance holds an opaque handle, so one an extension got from its checked API does not
+    lead to the library."""
     uuid: uuid.UUID
-    lib: Any = None
+    lib: dataclasses.InitVar[Any] = None
     scope: str | None = None
     target: uuid.UUID | None = None     # entry or content uuid for scoped models
     metadata_id: int | None = None
@@ -32,6 +37,38 @@ class ModelState:
     created_at: str | None = None
     updated_at: str | None = None
     pending: dict[str, Any] = field(default_factory=dict)  # field -> blob id or _UNKNOWN
+    source: "_Source | None" = field(default=None, repr=False)
+
+    def __post_init__(self, lib: Any) -> None:
+        if lib is not None:
+            self.source = _source_of(lib)
+
+
+class _Source(Facade):
+    """The opaque handle of one library, shared by all instances read from it."""
+
+    __slots__ = ()
+
+
+_libraries: Backing[Any] = Backing("model instance")
+_sources: "weakref.WeakKeyDictionary[Any, _Source]" = weakref.WeakKeyDictionary()
+
+
+_last: tuple[Any, _Source] = (lambda: None, _Source())   # (weakref to a library, its handle)
+
+
+def _source_of(lib: Any) -> _Source:
+    global _last
+    ref, found = _last
+    if ref() is lib:            # rows come in batches from one library: skip the lookup
+        return found
+    found = _sources.get(lib) or _sources.setdefault(lib, _libraries.bind(_Source(), lib))
+    _last = (weakref.ref(lib), found)
+    return found
+
+
+def _library(st: ModelState) -> Any:
+    return None if st.source is None else _libraries.get(st.source)
 
 
 def spec_of(obj_or_cls: Any) -> ModelSpec:
@@ -96,10 +133,11 @@ def is_loaded(obj: Any, name: str) -> bool:
 
 def _load_blob(obj: Any, st: ModelState, name: str) -> Any:
     spec = spec_of(obj)
-    if st.lib is None:
+    lib = _library(st)
+    if lib is None:
         raise ModelDefinitionError(f"{describe(spec, st.uuid, name)} cannot load: the instance "
                                    "is detached from its library")
-    conn = st.lib.conn
+    conn = lib.conn
     blob_id = st.pending.get(name)
     if blob_id is _UNKNOWN:
         row = conn.execute("SELECT blob_id FROM model_blobs WHERE model_uuid = ? AND blob_key = ?",
@@ -108,7 +146,7 @@ def _load_blob(obj: Any, st: ModelState, name: str) -> Any:
             return spec.blob_options[name].make_default()
         blob_id = row[0]
     value = blobs.read_blob(conn, blob_id, what=describe(spec, st.uuid, name),
-                            counters=blobs.stats(st.lib))
+                            counters=blobs.stats(lib))
     return _typed_blob(spec, name, value)
 
 
@@ -267,7 +305,7 @@ def load_blobs(objs: list[Any], fields: Iterable[str] | None = None) -> None:
     if not objs:
         return
     spec = spec_of(objs[0])
-    _attach_blobs(spec, objs, state_of(objs[0]).lib,
+    _attach_blobs(spec, objs, _library(state_of(objs[0])),
                   load=set(spec.blob_fields if fields is None else fields))
 
 

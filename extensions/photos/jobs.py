@@ -78,7 +78,7 @@ def analyze_photos(ctx: Any, location: str | None = None) -> dict[str, Any]:
 
 def may_write_sidecar(ext: Any, kind: str) -> bool:
     """Sidecars are optional output: written only when the user granted that kind."""
-    return any(kind in g.permission.args["kinds"] for g in ext.grants.granted("WriteSidecars"))
+    return any(kind in g.permission.args["kinds"] for g in ext.granted("WriteSidecars"))
 
 
 def _target(m: Any) -> uuid.UUID:

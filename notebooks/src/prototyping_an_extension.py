@@ -65,7 +65,7 @@ def scan(ctx):
 
 @action(name=f"{EXT}.tag_happy", extension_id=EXT)
 def tag_happy(ctx):
-    rows = ctx.lib.query("models Mood where mood = 'happy' select content_uuid").rows()
+    rows = ctx.vdfs().query("models Mood where mood = 'happy' select content_uuid").rows()
     return ctx.preview("Tag happy writing #happy",
                        [ctx.add_tag(r["content_uuid"], "#happy", scope="content") for r in rows])
 

@@ -1,0 +1,80 @@
+"""What an extension's action receives: a facade over ActionContext.
+
+A user's own @action (or core's) gets the ActionContext itself. An action of an extension gets
+an ExtensionActionContext: the same change builders (which read the current state in core),
+its permission-checked host API (`ctx.vdfs()`), AI models and trail — and no path to the
+library (core.facade). core.actions checks the changes it proposes against its grants.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..facade import Backing, ExtensionServices, extension_of, passthrough
+from .model import ActionPreview, Change
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import ActionContext
+
+
+_actions: Backing["ActionContext"] = Backing("action context")
+
+
+class ExtensionActionContext(ExtensionServices):
+    """Given to an extension's @action and @action_execute functions."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<ExtensionActionContext {self.extension_id} {self.preview_id[:8]}>"
+
+    extension_id = passthrough(_actions, "extension_id")
+    actor = passthrough(_actions, "actor")
+    args = passthrough(_actions, "args")
+    preview_id = passthrough(_actions, "preview_id")
+
+    def vdfs(self) -> Any:
+        """The extension's permission-checked host API."""
+        return _actions(self).vdfs()
+
+    def extension(self) -> Any:
+        inner = _actions(self)
+        return extension_of(inner.lib, inner.extension_id)  # type: ignore[arg-type]
+
+    def preview(self, title: str, changes: list[Change], reversible: bool | None = None
+                ) -> ActionPreview:
+        return _actions(self).preview(title, changes, reversible)
+
+    def add_tag(self, target: Any, tag: str, *, scope: str = "entry") -> Change:
+        return _actions(self).add_tag(target, tag, scope=scope)
+
+    def remove_tag(self, target: Any, tag: str, *, scope: str = "entry") -> Change:
+        return _actions(self).remove_tag(target, tag, scope=scope)
+
+    def set_note(self, target: Any, note: str | None, *, scope: str = "entry") -> Change:
+        return _actions(self).set_note(target, note, scope=scope)
+
+    def move(self, entry: Any, new_path: Any) -> Change:
+        return _actions(self).move(entry, new_path)
+
+    def rename(self, entry: Any, new_name: str) -> Change:
+        return _actions(self).rename(entry, new_name)
+
+    def delete(self, entry: Any) -> Change:
+        return _actions(self).delete(entry)
+
+    def create_model(self, obj: Any, *, content: Any = None, entry: Any = None) -> Change:
+        return _actions(self).create_model(obj, content=content, entry=entry)
+
+    def delete_model(self, model: Any) -> Change:
+        return _actions(self).delete_model(model)
+
+    def apply(self, change: Change) -> None:
+        """Apply one change of the preview being committed."""
+        _actions(self).apply(change)
+
+    def apply_all(self) -> None:
+        _actions(self).apply_all()
+
+
+def sealed_action(ctx: "ActionContext") -> ExtensionActionContext:
+    return _actions.bind(ExtensionActionContext(), ctx)
