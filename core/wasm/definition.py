@@ -15,6 +15,7 @@ from ..extensions.definition import ExtensionDefinition
 from ..extensions.manifest import ExtensionPackage
 from ..extensions.permissions import Permission
 from ..extensions.settings import setting
+from ..facade import core_side
 from ..jobs import job
 from ..jobs.registry import TaskSpec
 from ..models import model
@@ -74,7 +75,7 @@ def config_class(extension_id: str, schema: dict[str, Any] | None) -> type | Non
 def _job_shell(extension_id: str, decl: dict[str, Any]) -> Any:
     def run_wasm_job(ctx: Any, **args: Any) -> Any:
         from .runtime import WasmRuntime
-        return WasmRuntime.of(ctx.lib, extension_id).run_job(ctx, decl, args)
+        return WasmRuntime.of(core_side(ctx).lib, extension_id).run_job(ctx, decl, args)
     run_wasm_job.__qualname__ = run_wasm_job.__name__ = decl["name"]
     return job(name=f"{extension_id}.{decl['name']}", extension_id=extension_id,
                parallelism=decl.get("parallelism", 1))(run_wasm_job)
@@ -83,7 +84,7 @@ def _job_shell(extension_id: str, decl: dict[str, Any]) -> Any:
 def task_shell(extension_id: str, decl: dict[str, Any]) -> Any:
     def run_wasm_task(ctx: Any, item: Any) -> Any:
         from .runtime import WasmRuntime
-        return WasmRuntime.of(ctx.lib, extension_id).run_task(decl["task"], item)
+        return WasmRuntime.of(core_side(ctx).lib, extension_id).run_task(decl["task"], item)
     run_wasm_task.__vdfs_task__ = TaskSpec(   # type: ignore[attr-defined]
         name=f"{extension_id}.{decl['task']}", retries=decl.get("retries", 0),
         backoff_ms=decl.get("backoff_ms", 50))
@@ -93,7 +94,7 @@ def task_shell(extension_id: str, decl: dict[str, Any]) -> Any:
 def _action_shell(extension_id: str, decl: dict[str, Any]) -> Any:
     def run_wasm_action(ctx: Any, **args: Any) -> Any:
         from .runtime import WasmRuntime
-        return WasmRuntime.of(ctx.lib, extension_id).preview_action(ctx, decl, args)
+        return WasmRuntime.of(core_side(ctx).lib, extension_id).preview_action(ctx, decl, args)
     run_wasm_action.__name__ = decl["name"]
     return action(name=f"{extension_id}.{decl['name']}", extension_id=extension_id)(run_wasm_action)
 
@@ -106,7 +107,7 @@ def agent_for(extension_id: str, hooks: list[dict[str, Any]]) -> Any:
     for i, hook in enumerate(hooks):
         def handle(self: Any, actx: Any, arg: Any, export: str = hook["export"]) -> None:
             from .runtime import WasmRuntime
-            WasmRuntime.of(actx._ext.lib, extension_id).call(
+            WasmRuntime.of(core_side(actx._ext).lib, extension_id).call(
                 export, {"event": actx.event.kind, "payload": actx.event.payload})
         attrs[f"hook_{i}"] = on_event(hook["event"], entry_kind=hook.get("entry_kind"))(handle)
     return agent(type(f"Agent_{extension_id.replace('.', '_')}", (), attrs))()
