@@ -207,7 +207,7 @@ class JobManager:
             thread = threading.Thread(target=self._run, args=(spec, claimed, flags),
                                       name=f"vdfs-job-{row['name']}-{job_id[:8]}", daemon=True)
             self._threads[job_id] = thread
-        thread.start()
+            thread.start()     # under the lock: close() must never see a thread not yet started
         return True
 
     def _run(self, spec: JobSpec, row: dict[str, Any], flags: RunFlags) -> None:
