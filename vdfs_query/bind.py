@@ -169,6 +169,14 @@ def _list_value(values: list, tf: str) -> Any:
     return values
 
 
+def _only(value: Any, kind: str) -> Any:
+    if kind == "bool":
+        return value if isinstance(value, bool) else None
+    if kind == "num":
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return value if isinstance(value, str) else None
+
+
 def _nonneg(value: int) -> int:
     if value < 0:
         raise CoercionError(f"limit and offset must be ≥ 0, not {value}")
@@ -230,6 +238,8 @@ def _transform(value: Any, tf: str) -> Any:
         return patterns.path_glob_regex(value)
     if tf == "regex":
         return patterns.check_regex(value)
+    if tf.startswith("only_"):        # a model field's list item, kept if of this kind
+        return _only(value, tf[5:])
     if tf == "uuid_or_none":
         try:
             return as_uuid_bytes(value)
