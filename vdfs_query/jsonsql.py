@@ -17,7 +17,6 @@ _TYPES = {
     "duckdb": {1: ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE"), 2: ("VARCHAR",), 3: ("BOOLEAN",),
                4: ("ARRAY", "OBJECT")},
 }
-RANKS = {"num": 1, "text": 2, "bool": 3}
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,8 @@ class JsonField:
 
     def truthy(self) -> str:
         """JSON true or a number other than 0."""
-        on = "= 1" if self.dialect == "sqlite" else ""
-        return f"({self.num()} <> 0 OR {self.boolean()}{(' ' + on) if on else ''})"
+        true = f"{self.boolean()} = 1" if self.dialect == "sqlite" else self.boolean()
+        return f"({self.num()} <> 0 OR {true})"
 
 
 def number_slot(slot: str, dialect: str) -> str:
