@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import core
 from core.models import model
 from core.query_service import engine_for
-from vdfs_query import Result, compile
+from vdfs_query import Result, compile, query_models
 from vdfs_query.mirror import connect_scan
 
 ROUTES = ("sqlite", "duckdb", "scan")
@@ -155,6 +155,7 @@ class Pred:
     text: str
     params: tuple
     test: Callable[[dict], bool]
+    twin: Callable[[Any], Any] | None = None     # the same filter through the fluent builder
 
 
 _counter = iter(range(10**9))
@@ -187,7 +188,8 @@ def atom(draw) -> Pred:
         if shape == "param":
             name = f"p{next(_counter)}"
             return Pred(f"{f} {op} :{name}", ((name, v),), lambda r: compares(r[f], op, v))
-        return Pred(f"{f} {op} {lit_text(v)}", (), lambda r: compares(r[f], op, v))
+        return Pred(f"{f} {op} {lit_text(v)}", (), lambda r: compares(r[f], op, v),
+                    lambda b: b.where(f, op, v))
     if shape in ("in", "inparam"):
         values = draw(st.lists(literals, min_size=1, max_size=4))
         neg = draw(st.booleans())
@@ -197,22 +199,27 @@ def atom(draw) -> Pred:
             name = f"p{next(_counter)}"
             padded = values + [f"pad{i}" for i in range(draw(st.sampled_from([0, 70])))]
             return Pred(f"{f} {word} (:{name})", ((name, padded),), test)
-        return Pred(f"{f} {word} ({', '.join(map(lit_text, values))})", (), test)
+        return Pred(f"{f} {word} ({', '.join(map(lit_text, values))})", (), test,
+                    lambda b: b.where(f, word, values))
     if shape == "glob":
         pattern = draw(st.sampled_from(["3*", "*3", "?", "", "*", "a*", "*É*", "0?", "*.*", "1*"]))
         rx = _glob_rx(pattern)
         neg = draw(st.booleans())
         return Pred(f'{f} {"!~" if neg else "~"} {lit_text(pattern)}', (),
-                    lambda r: (kind(r[f]) == "text" and rx.fullmatch(r[f]) is not None) != neg)
+                    lambda r: (kind(r[f]) == "text" and rx.fullmatch(r[f]) is not None) != neg,
+                    lambda b: b.where(f, "!~" if neg else "~", pattern))
     if shape == "regex":
         pattern = draw(st.sampled_from(["^3", "3$", "^$", "^.$", "é", "(?i)abc", "[0-9]", "^0", "e"]))
         rx = re.compile(pattern)
         return Pred(f"{f} =~ {lit_text(pattern)}", (),
-                    lambda r: kind(r[f]) == "text" and rx.search(r[f]) is not None)
+                    lambda r: kind(r[f]) == "text" and rx.search(r[f]) is not None,
+                    lambda b: b.where(f, "=~", pattern))
     if shape == "null":
         want = draw(st.booleans())
-        return Pred(f"{f} is {'' if want else 'not '}null", (), lambda r: (r[f] is None) == want)
-    return Pred(f, (), lambda r: r[f] is True or (kind(r[f]) == "num" and r[f] != 0))
+        return Pred(f"{f} is {'' if want else 'not '}null", (), lambda r: (r[f] is None) == want,
+                    lambda b: b.where(f, f"is {'' if want else 'not '}null"))
+    return Pred(f, (), lambda r: r[f] is True or (kind(r[f]) == "num" and r[f] != 0),
+                lambda b: b.where_true(f))
 
 
 def combine(children: st.SearchStrategy) -> st.SearchStrategy:
@@ -221,7 +228,10 @@ def combine(children: st.SearchStrategy) -> st.SearchStrategy:
             a, b = pair
             test = ((lambda r: a.test(r) and b.test(r)) if op == "and"
                     else (lambda r: a.test(r) or b.test(r)))
-            return Pred(f"({a.text} {op} {b.text})", a.params + b.params, test)
+            twin = None
+            if op == "and" and a.twin and b.twin:
+                twin = lambda bld: b.twin(a.twin(bld))                      # noqa: E731
+            return Pred(f"({a.text} {op} {b.text})", a.params + b.params, test, twin)
         return make
     negate = children.map(lambda a: Pred(f"not ({a.text})", a.params, lambda r: not a.test(r)))
     return st.one_of(negate, st.tuples(children, children).map(both("and")),
@@ -254,6 +264,9 @@ def test_model_filters_agree_on_every_route_and_with_the_semantics(lib, pred):
     text = f"models {MODEL} where {pred.text} select k"
     rows = same_everywhere(lib, text, dict(pred.params))
     assert sorted(r[0][1] for r in rows) == [r["k"] for r in ROWS if pred.test(r)], text
+    if pred.twin is not None:
+        twin = pred.twin(query_models(MODEL)).select("k")
+        assert sorted(lib.run(twin, {}, "sqlite").tuples()) == sorted((r[0][1],) for r in rows), text
 
 
 @settings(max_examples=100, **SETTINGS)
