@@ -141,7 +141,7 @@ def read(v: Any) -> Any:
 def compares(field: Any, op: str, lit: Any) -> bool:
     if op == "!=":
         return not compares(field, "=", lit)
-    return kind(field) == kind(lit) != "compound" and OPS[op](read(field), read(lit))
+    return kind(field) == kind(lit) not in (None, "compound") and OPS[op](read(field), read(lit))
 
 
 def sort_key(v: Any) -> tuple:
@@ -185,7 +185,8 @@ def atom(draw) -> Pred:
     if shape in ("cmp", "param"):
         op = draw(st.sampled_from(["=", "!=", "<", "<=", ">", ">="]))
         v = draw(literals)
-        if shape == "param":
+        if shape == "param":            # a bound None is a value that matches nothing
+            v = draw(st.sampled_from([v, None]))
             name = f"p{next(_counter)}"
             return Pred(f"{f} {op} :{name}", ((name, v),), lambda r: compares(r[f], op, v))
         return Pred(f"{f} {op} {lit_text(v)}", (), lambda r: compares(r[f], op, v),
@@ -197,7 +198,8 @@ def atom(draw) -> Pred:
         test = lambda r: any(compares(r[f], "=", x) for x in values) != neg  # noqa: E731
         if shape == "inparam":
             name = f"p{next(_counter)}"
-            padded = values + [f"pad{i}" for i in range(draw(st.sampled_from([0, 70])))]
+            padded = values + draw(st.sampled_from([[], [None]])) + [
+                f"pad{i}" for i in range(draw(st.sampled_from([0, 70])))]
             return Pred(f"{f} {word} (:{name})", ((name, padded),), test)
         return Pred(f"{f} {word} ({', '.join(map(lit_text, values))})", (), test,
                     lambda b: b.where(f, word, values))

@@ -140,7 +140,7 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
             if first == "list":        # a whole list as one value (sqlgen.big_list)
                 return _list_value([_coerce_param(x, typ, ctx) for x in raw], rest)
             value = _coerce_param(raw, typ, ctx)
-            if value is None and tf not in ("", "uuid_or_none"):
+            if value is None and tf not in ("", "uuid_or_none") and not tf.startswith("only_"):
                 raise CoercionError("needs a value, not None")
             if tf == "nonneg":
                 return _nonneg(value)
