@@ -170,6 +170,8 @@ def _list_value(values: list, tf: str) -> Any:
 
 
 def _only(value: Any, kind: str) -> Any:
+    """`value` if it is of JSON `kind` ('num' as a float, 'text', 'bool'), else None: a list
+    parameter's item is bound once per type, since the SQL cannot know its type in advance."""
     if kind == "bool":
         return value if isinstance(value, bool) else None
     if kind == "num":
