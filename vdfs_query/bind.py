@@ -140,7 +140,7 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
             if first == "list":        # a whole list as one value (sqlgen.big_list)
                 return _list_value([_coerce_param(x, typ, ctx) for x in raw], rest)
             value = _coerce_param(raw, typ, ctx)
-            if value is None and tf not in ("", "uuid_or_none"):
+            if value is None and tf not in ("", "uuid_or_none") and not tf.startswith("only_"):
                 raise CoercionError("needs a value, not None")
             if tf == "nonneg":
                 return _nonneg(value)
@@ -167,6 +167,16 @@ def _list_value(values: list, tf: str) -> Any:
     if "blob" in steps:
         return b"".join(values)
     return values
+
+
+def _only(value: Any, kind: str) -> Any:
+    """`value` if it is of JSON `kind` ('num' as a float, 'text', 'bool'), else None: a list
+    parameter's item is bound once per type, since the SQL cannot know its type in advance."""
+    if kind == "bool":
+        return value if isinstance(value, bool) else None
+    if kind == "num":
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return value if isinstance(value, str) else None
 
 
 def _nonneg(value: int) -> int:
@@ -230,6 +240,8 @@ def _transform(value: Any, tf: str) -> Any:
         return patterns.path_glob_regex(value)
     if tf == "regex":
         return patterns.check_regex(value)
+    if tf.startswith("only_"):        # a model field's list item, kept if of this kind
+        return _only(value, tf[5:])
     if tf == "uuid_or_none":
         try:
             return as_uuid_bytes(value)

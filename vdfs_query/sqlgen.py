@@ -13,6 +13,7 @@ from typing import Any
 from . import ir
 from .catalog import PREDICATE_SQL, SOURCES, SourceDef
 from .errors import VdfsSyntaxError
+from .jsonsql import JsonField, number_slot
 
 
 @dataclass(frozen=True)
@@ -63,27 +64,22 @@ class SqlGen:
     def raw(self, ref: ir.Ref, for_value: Any = None) -> str:
         """The expression to compare, group or order by."""
         if ref.json:
-            path = f"'$.{ref.name}'"
-            if self.d == "sqlite":
-                return f"({self.a}.data ->> {path})"
-            kind = _value_kind(for_value, self.ptypes)
-            base = f"({self.a}.data ->> {path})"
-            if kind == "num":
-                return f"TRY_CAST({base} AS DOUBLE)"
-            if kind == "bool":
-                return f"TRY_CAST({base} AS BOOLEAN)"
-            return base
+            return self.json(ref).typed(_value_kind(for_value, self.ptypes))
         f = self.src.fields[ref.name]
         self._need(f.joins)
         return f.duck if f.duck and self.d == "duckdb" else f.sql
+
+    def json(self, ref: ir.Ref) -> JsonField:
+        return JsonField(self.a, ref.name, self.d)
 
     def out(self, expr: Any) -> tuple[str, str]:
         """(SQL, output type) for a projected expression."""
         if isinstance(expr, ir.Agg):
             return self.agg(expr, for_output=True)
         ref = expr
-        if ref.json:
-            return f"({self.a}.data -> '$.{ref.name}')", "json"
+        if ref.json:     # in a grouped query, the smallest JSON text of the group's value
+            value = self.json(ref).value()
+            return (f"min({value})" if self.q.aggregated else value), "json"
         return self.convert(self.raw(ref), ref.type), ref.type
 
     def convert(self, sql: str, typ: str) -> str:
@@ -98,10 +94,10 @@ class SqlGen:
     def agg(self, a: ir.Agg, for_output: bool = False) -> tuple[str, str]:
         if a.ref is None:
             return "count(*)", "int"
-        if a.ref.json:
-            inner = (f"({self.a}.data ->> '$.{a.ref.name}')" if self.d == "sqlite" or a.fn in ("min", "max", "count")
-                     else f"TRY_CAST(({self.a}.data ->> '$.{a.ref.name}') AS DOUBLE)")
-            typ = "float" if a.fn in ("sum", "avg") else ("int" if a.fn == "count" else "any")
+        if a.ref.json:   # count() counts present values; the others read numbers only
+            jf = self.json(a.ref)
+            inner = jf.rank() if a.fn == "count" else jf.num()
+            typ = "int" if a.fn == "count" else "float"
         else:
             inner = self.raw(a.ref)
             typ = {"count": "int", "avg": "float"}.get(a.fn, a.ref.type)
@@ -126,6 +122,8 @@ class SqlGen:
         if isinstance(n, ir.Cmp):
             assert n.op in _OPS
             expr, value = self.raw(n.ref, n.value), self.slot(n.value, n.ref.type, _fold(n.ref))
+            if n.ref.json and _value_kind(n.value, self.ptypes) == "num":
+                value = number_slot(value, self.d)
             if n.op == "!=":
                 return _negate(f"{expr} = {value}")
             return f"{expr} {n.op} {value}"
@@ -135,15 +133,13 @@ class SqlGen:
         if isinstance(n, ir.Match):
             sql = self.match(self.raw(n.ref, ir.Lit("")), n)
             return _negate(sql) if n.negate else sql
+        if isinstance(n, ir.Null) and n.ref.json:
+            return f"{self.json(n.ref).rank()} IS {'NOT ' if n.negate else ''}NULL"
         if isinstance(n, ir.Null):
             return f"{self.raw(n.ref)} IS {'NOT ' if n.negate else ''}NULL"
         if isinstance(n, ir.Truthy):
             if n.ref.json:
-                base = f"({self.a}.data ->> '$.{n.ref.name}')"
-                if self.d == "sqlite":
-                    return f"coalesce(CAST({base} AS REAL) <> 0, 0)"
-                return (f"coalesce(TRY_CAST({base} AS DOUBLE) <> 0, "
-                        f"TRY_CAST({base} AS BOOLEAN), false)")
+                return self.json(n.ref).truthy()
             return f"{self.raw(n.ref)} <> 0"
         if isinstance(n, ir.Under):
             return self.under(n)
@@ -175,6 +171,8 @@ class SqlGen:
         """`x IN (…)`. A list bound to one parameter of more than BIG_LIST items travels as one
         value (a JSON array for SQLite, a LIST for DuckDB): thousands of `?` cost seconds to
         bind and SQLite allows at most 32766 of them."""
+        if n.ref.json:
+            return self.json_in_list(n)
         expr = self.raw(n.ref, n.values[0] if n.values else None)
         fold = _fold(n.ref)
         items = []
@@ -190,6 +188,38 @@ class SqlGen:
         if not items:
             return "(1 = 0)"
         return f"{expr} IN ({', '.join(items)})"
+
+    def json_in_list(self, n: ir.InList) -> str:
+        """`x IN (…)` on a model field: each value is compared with the field's reading of its
+        own type, so a list of texts never matches a number. A list parameter's items have no
+        type until bound, so each item travels three times, as a number, a text and a boolean,
+        two of them NULL (the `only_*` bind transforms)."""
+        jf = self.json(n.ref)
+        wanted: dict[str, list] = {"num": [], "text": [], "bool": []}
+        for v in n.values:
+            size = self.ptypes.get(v.name, (None, None))[1] if isinstance(v, ir.Param) else None
+            if size is not None and size > BIG_LIST and len(n.values) == 1:
+                return "(" + " OR ".join(self.json_big_list(jf, v, kind) for kind in wanted) + ")"
+            if size is not None:
+                for kind, specs in wanted.items():
+                    specs += [(v, f"item{i},only_{kind}") for i in range(size)]
+            else:
+                wanted[_value_kind(v, self.ptypes)].append((v, ""))
+        parts = []
+        for kind, specs in wanted.items():       # slots are made in the order of the SQL text
+            if specs:
+                items = [self.slot(v, "json", tf) for v, tf in specs]
+                if kind == "num":
+                    items = [number_slot(i, self.d) for i in items]
+                parts.append(f"{jf.typed(kind)} IN ({', '.join(items)})")
+        return "(" + " OR ".join(parts) + ")" if parts else "(1 = 0)"
+
+    def json_big_list(self, jf: JsonField, v: ir.Param, kind: str) -> str:
+        if self.d == "duckdb":
+            array = {"num": "DOUBLE[]", "text": "VARCHAR[]", "bool": "BOOLEAN[]"}[kind]
+            return f"list_contains(CAST({self.slot(v, 'json', f'list,only_{kind}')} AS {array}), {jf.typed(kind)})"
+        return (f"{jf.typed(kind)} IN (SELECT value FROM json_each("
+                f"{self.slot(v, 'json', f'list,only_{kind},json')}))")
 
     def big_list(self, expr: str, v: ir.Param, ref: ir.Ref, fold: str) -> str:
         tf = "list" + (f",{fold}" if fold else "")
@@ -261,7 +291,7 @@ class SqlGen:
             exprs.append(f"{sql} AS {_quote(o.alias)}")
             cols.append(o.alias)
             types.append(typ)
-        group = [self.raw(r) if not r.json else f"({a}.data -> '$.{r.name}')" for r in q.group_by]
+        group = [k for r in q.group_by for k in (self.json(r).group_keys() if r.json else [self.raw(r)])]
         order = []
         for o in q.order:
             direction = " DESC" if o.desc else " ASC"
@@ -292,10 +322,7 @@ class SqlGen:
         if isinstance(e, ir.Agg):
             return [self.agg(e)[0]]
         if e.json:
-            base = f"({self.a}.data ->> '$.{e.name}')"
-            if self.d == "duckdb":
-                return [f"TRY_CAST({base} AS DOUBLE)", base]
-            return [base]
+            return self.json(e).order_keys()
         return [self.raw(e)]
 
     def limit_sql(self) -> str:
@@ -344,7 +371,7 @@ def _value_kind(v: Any, ptypes: dict) -> str:
         return "bool"
     if t in ("int", "float"):
         return "num"
-    return "str"
+    return "text"
 
 
 def generate(q: ir.Query, dialect: str, param_types: dict | None = None) -> Template:
