@@ -24,7 +24,8 @@ from .params import bind_params
 HELP = """\
 %vdfs open PATH [--create]        open a library (PATH or :variable); --create makes it if absent
 %vdfs close                       close the open library
-%vdfs index PATH [--wait]         add PATH as a location and index it (job monitor)
+%vdfs index PATH [--no-wait]      add PATH as a location and index it; waits, showing
+                                  the job monitor (--no-wait/--background: return at once)
 %vdfs <query>                     run a DSL query; the value is the Result (`_`, .df(), .rows())
 %%vdfs [--out NAME] [--explain] [--limit N]
                                   the cell is a query; --out stores the Result in NAME
@@ -145,20 +146,30 @@ class VdfsMagics(Magics):
         return Text("library closed")
 
     def cmd_index(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"wait": bool}, command="index")
+        """Waits by default: under "Run All" the next cell must see the indexed files."""
+        p = A.parse(A.split(rest), {"wait": bool, "no-wait": bool, "background": bool},
+                    command="index")
         if len(p.positional) != 1:
-            raise VdfsUsageError("usage: %vdfs index PATH [--wait]")
+            raise VdfsUsageError("usage: %vdfs index PATH [--no-wait | --background]")
+        background = bool(p.flags.get("no-wait") or p.flags.get("background"))
+        if background and p.flags.get("wait"):
+            raise VdfsUsageError("--wait and --no-wait/--background contradict each other")
         lib = session.library()
         with user_errors():
             job = lib.index(self._value(p.positional[0], ns))
-        return self._monitor(job, wait=bool(p.flags.get("wait")))
+        return self._monitor(job, wait=not background)
 
     def _monitor(self, job: Any, wait: bool) -> Any:
         from .widgets.jobs import JobMonitor
         monitor = JobMonitor(job, session.library())
         if wait:
-            with user_errors():
-                monitor.wait()
+            monitor.show_live()
+            try:
+                with user_errors():
+                    monitor.wait()
+            except KeyboardInterrupt:   # the notebook's interrupt button: stop waiting only
+                return Text(f"stopped waiting; job {monitor.name} goes on in the background "
+                            "(its monitor can pause or cancel it; `%vdfs jobs` lists it)")
         return monitor
 
     def cmd_jobs(self, rest: str, ns: MutableMapping[str, Any]) -> Any:

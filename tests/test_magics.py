@@ -201,3 +201,25 @@ def test_jobs_watch_panel_adds_a_monitor_per_new_job(opened):
                                          "  job test.count: completed 2/2 (100%)"]
     assert len(panel.children) == 2
     panel.close()
+
+
+def test_interrupt_while_waiting_leaves_the_job_running(opened):
+    """The interrupt button during a waiting `--wait` cell stops the wait, not the job."""
+    import _thread
+    import threading
+    GATES["g_int"] = threading.Event()
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        text = repr(run(opened, '%vdfs run test.count n=2 gate="g_int" --wait'))
+    finally:
+        timer.join()
+    assert text.startswith("stopped waiting; job test.count goes on in the background")
+    (job,) = session.library().jobs.list(status="running")
+    GATES["g_int"].set()
+    assert session.library().jobs.get(job["id"]).wait(10) == {"counted": 2}
+
+
+def test_index_flags_that_contradict_are_a_usage_error(opened, tmp_path):
+    with pytest.raises(VdfsUsageError, match="contradict"):
+        run(opened, f"%vdfs index {tmp_path} --wait --background")

@@ -12,7 +12,7 @@ from typing import Any
 import ipywidgets as W
 
 from ..display import Table
-from .base import TextFallback, button
+from .base import TextFallback, button, has_frontend
 
 TERMINAL = ("completed", "failed", "cancelled")
 _STYLE = {"completed": "success", "failed": "danger", "cancelled": "warning", "paused": "warning",
@@ -152,6 +152,24 @@ class JobMonitor(TextFallback, W.VBox):
         if self.status == "failed" and self.error:
             line += f"\nerror: {self.error}"
         return line
+
+    def show_live(self) -> bool:
+        """In a notebook, display the widget now, so its bar moves while the cell blocks in
+        `wait`; the cell's value then renders as words only (the widget is already on screen,
+        and words of the final state are what a saved notebook and nbval compare)."""
+        if not has_frontend():
+            return False
+        from IPython.display import display
+        view = W.Widget._repr_mimebundle_(self) or {}
+        mime = "application/vnd.jupyter.widget-view+json"
+        display({mime: view[mime]}, raw=True)
+        self._shown_live = True
+        return True
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        if getattr(self, "_shown_live", False):
+            return {"text/plain": self.text()}
+        return super()._repr_mimebundle_(**kwargs)
 
     def wait(self, timeout: float | None = None) -> Any:
         """Block until the job ends; returns its result (raises like `Job.wait`)."""
