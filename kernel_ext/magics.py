@@ -20,6 +20,7 @@ from . import session
 from .display import Table, Text
 from .errors import MagicError, VdfsUsageError, from_query_error, from_syntax_error
 from .params import bind_params
+from .plot import Plot, plot_kind
 
 HELP = """\
 %vdfs open PATH [--create]        open a library (PATH or :variable); --create makes it if absent
@@ -27,8 +28,9 @@ HELP = """\
 %vdfs index PATH [--no-wait]      add PATH as a location and index it; waits, showing
                                   the job monitor (--no-wait/--background: return at once)
 %vdfs <query>                     run a DSL query; the value is the Result (`_`, .df(), .rows())
-%%vdfs [--out NAME] [--explain] [--limit N]
-                                  the cell is a query; --out stores the Result in NAME
+%%vdfs [--out NAME] [--explain] [--limit N] [--plot bar]
+                                  the cell is a query; --out stores the Result in NAME;
+                                  --plot bar: a bar chart of a (key, number) result
 %vdfs explain <query>             the IR and SQL with its bound parameters
 %vdfs jobs [--watch]              jobs of this library; --watch: a live monitor per running job
 %vdfs run EXT.JOB [key=value ...] start a job (job monitor); values may be :variables
@@ -36,12 +38,15 @@ HELP = """\
 %vdfs view EXT/VIEW_ID            render a view of an extension's ui_manifest.json
 %vdfs install PATH|PACKAGE|:obj   install an extension (permissions dialog)
 %vdfs tags                        tags and how often they are used
+%vdfs usage [PATH] [--depth N]    where the bytes are: a treemap of the folders below PATH
+                                  (a folder or location; default every location; depth 2)
 %vdfs help                        this text
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
 
 #: sub-commands that are also query sources: followed by a clause they run as a query
 QUERY_SOURCES_TOO = ("jobs", "tags")
-QUERY_FLAGS: A.FlagSpec = {"out": A.identifier, "explain": bool, "limit": A.positive_int}
+QUERY_FLAGS: A.FlagSpec = {"out": A.identifier, "explain": bool, "limit": A.positive_int,
+                           "plot": plot_kind}
 
 
 @contextmanager
@@ -70,7 +75,7 @@ class VdfsMagics(Magics):
             "open": self.cmd_open, "close": self.cmd_close, "index": self.cmd_index,
             "explain": self.cmd_explain, "jobs": self.cmd_jobs, "run": self.cmd_run,
             "preview": self.cmd_preview, "view": self.cmd_view, "install": self.cmd_install,
-            "tags": self.cmd_tags, "help": self.cmd_help,
+            "tags": self.cmd_tags, "usage": self.cmd_usage, "help": self.cmd_help,
         }
 
     @no_var_expand
@@ -109,10 +114,14 @@ class VdfsMagics(Magics):
             from vdfs_query import resolve_paths
             query = resolve_paths(query, os.getcwd())     # `in "raw"`: below the current folder
             if flags.get("explain"):
+                if flags.get("plot"):
+                    raise VdfsUsageError("--plot draws a result; --explain has none")
                 return lib.explain(query, **params)
             result = lib.query(query, **params)
         if flags.get("out"):
             self.shell.user_ns[flags["out"]] = result
+        if flags.get("plot"):
+            return Plot(result, flags["plot"])
         return result
 
     def cmd_explain(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
@@ -239,6 +248,16 @@ class VdfsMagics(Magics):
             result = session.library().query("tags select name, uses order by name")
         return Table(["tag", "uses"], [[r["name"], r["uses"]] for r in result.rows()],
                      title="tags", noun="tag")
+
+    def cmd_usage(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {"depth": A.positive_int}, command="usage")
+        if len(p.positional) > 1:
+            raise VdfsUsageError("usage: %vdfs usage [PATH] [--depth N]")
+        target = self._value(p.positional[0], ns) if p.positional else None
+        from .usage import Usage
+        with user_errors():
+            return Usage(session.library(), None if target is None else str(target),
+                         depth=p.flags.get("depth", 2))
 
     def cmd_help(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         return Text(HELP)
