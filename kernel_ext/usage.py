@@ -2,7 +2,8 @@
 
 Folder sizes come from the library (the indexer stores a folder's `size` as the total of
 everything below it), so this reads folders only, never the files themselves. A folder's own
-files are one cell, "(N files)", beside its subfolders.
+files are one cell, "(N files)", beside its subfolders (a folder without subfolders is one
+cell).
 """
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ def resolve_root(lib: Any, target: str | None) -> list[dict[str, Any]]:
     return [found]
 
 
+#: folder id -> its subfolders' rows
+Below = dict[int, list[dict[str, Any]]]
+
+
+def _below(lib: Any, root: dict[str, Any]) -> Below:
+    """Every folder under `root`, by parent: one query for the whole tree."""
+    out: Below = {}
+    for row in lib.query(f"folders in :p select {FIELDS}", p=root["path"]).rows():
+        out.setdefault(row["parent_id"], []).append(row)
+    return out
+
+
 class Usage:
     """The treemap (HTML) and a summary table (text) of where the bytes of some folders are."""
 
@@ -47,24 +60,19 @@ class Usage:
         if len(roots) == 1:
             root = roots[0]
             self.name, self.total = root["name"], int(root["size"] or 0)
-            self.nodes = self._children(lib, root, "", 1)
+            self.nodes = self._children(root, "", 1, _below(lib, root))
         else:
             self.name, self.total = "all locations", sum(int(r["size"] or 0) for r in roots)
-            self.nodes = [self._node(lib, r, r["name"], 1, {}) for r in self._sorted(roots)]
+            self.nodes = [self._node(r, r["name"], 1, _below(lib, r)) for r in self._sorted(roots)]
 
     # ---- the tree -----------------------------------------------------------------------
     @staticmethod
     def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return sorted(rows, key=lambda r: (-(r["size"] or 0), r["name"]))
 
-    def _children(self, lib: Any, root: dict[str, Any], prefix: str, level: int,
-                  below: dict[int, list[dict[str, Any]]] | None = None) -> list[Node]:
-        if below is None:   # every folder under root, by parent: one query for the whole tree
-            below = {}
-            for row in lib.query(f"folders in :p select {FIELDS}", p=root["path"]).rows():
-                below.setdefault(row["parent_id"], []).append(row)
+    def _children(self, root: dict[str, Any], prefix: str, level: int, below: Below) -> list[Node]:
         subs = self._sorted(below.get(root["id"], []))
-        nodes = [self._node(lib, s, f"{prefix}{s['name']}", level, below) for s in subs]
+        nodes = [self._node(s, f"{prefix}{s['name']}", level, below) for s in subs]
         own = max(0, int(root["size"] or 0) - sum(int(s["size"] or 0) for s in subs))
         n_files = max(0, int(root["child_count"] or 0) - len(subs))
         if own > 0 or n_files:
@@ -73,14 +81,12 @@ class Usage:
             self.lines.append([f"{prefix}{label}", human_size(own), self._share(own)])
         return nodes
 
-    def _node(self, lib: Any, row: dict[str, Any], rel: str, level: int,
-              below: dict[int, list[dict[str, Any]]]) -> Node:
+    def _node(self, row: dict[str, Any], rel: str, level: int, below: Below) -> Node:
         size = int(row["size"] or 0)
         self.lines.append([rel + "/", human_size(size), self._share(size)])
         node = Node(row["name"], size, f"{rel}/: {human_size(size)}")
-        if level < self.depth:
-            node.children = self._children(lib, row, f"{rel}/", level + 1,
-                                           below if below else None)
+        if level < self.depth and below.get(row["id"]):   # a folder of files only stays whole
+            node.children = self._children(row, f"{rel}/", level + 1, below)
         return node
 
     def _share(self, size: int) -> str:

@@ -84,7 +84,7 @@ def test_usage_nests_folders_down_to_depth_and_is_deterministic(ip):
     lines = repr(deep).splitlines()
     assert lines[0].startswith("disk usage of data: ") and lines[1].split() == ["folder", "size", "share"]
     assert [line.split()[0] for line in lines[3:]] == [
-        "big/", "big/inner/", "big/(2", "mid/", "mid/(3", "small/", "small/(2", "(1"]
+        "big/", "big/inner/", "big/(2", "mid/", "small/", "(1"]       # files-only folders: whole
 
 
 def test_usage_without_a_path_draws_every_location_and_bad_input_is_a_usage_error(ip, tmp_path):
@@ -94,6 +94,17 @@ def test_usage_without_a_path_draws_every_location_and_bad_input_is_a_usage_erro
         run(ip, f"%vdfs usage {tmp_path}")
     with pytest.raises(VdfsUsageError, match="--depth needs a number >= 1"):
         run(ip, "%vdfs usage :data --depth 0")
+
+
+def test_usage_of_every_location_nests_each_below_its_root(ip, tmp_path):
+    (tmp_path / "other" / "sub").mkdir(parents=True)
+    (tmp_path / "other" / "sub" / "a.bin").write_bytes(b"y" * 4000)
+    run(ip, f"%vdfs index {tmp_path / 'other'}")           # waits: the next line sees it
+    usage = run(ip, "%vdfs usage --depth 2")
+    assert usage.title.startswith("disk usage of all locations: ")
+    assert [(title(r).split(":")[0], r.get("data-depth")) for r in cells(usage.svg(), "vdfs-folder")] == [
+        ("data/", "1"), ("data/big/", "2"), ("data/mid/", "2"), ("data/small/", "2"),
+        ("other/", "1"), ("other/sub/", "2")]
 
 
 @settings(max_examples=60, deadline=None)
