@@ -4,14 +4,17 @@ Opens a notebook on the VDFS kernel, indexes a folder and watches the job monito
 100%, runs a %vdfs query and sees the table, previews an action and clicks Commit, completes a
 kind with Tab in the editor, then checks in the library (from this process) that the change
 happened. Saves docs/notebook.png for the
-README. Skips only when Chromium or the browser extras are missing
+README. A second notebook, run with Run All, draws the pictures (usage treemap, bar chart, grid
+thumbnails) and saves docs/pictures.png. Skips only when Chromium or the browser extras are missing
 (scripts/install-test-extras.sh installs them).
 """
 from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -68,6 +71,21 @@ def _open_notebook(page, base: str, token: str, name: str) -> None:
                          ".kernelDisplayName") == "VDFS (Python 3)"
 
 
+@contextmanager
+def _notebook_page(root: Path, env: dict[str, str], name: str, height: int) -> Iterator[Any]:
+    """JupyterLab serving `root` in headless Chromium, notebook `name` open on an idle kernel."""
+    from playwright.sync_api import sync_playwright
+    with jupyter_lab(root, env) as server, sync_playwright() as pw:
+        base, token = server.split("|")
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": height})
+            _open_notebook(page, base, token, name)
+            yield page
+        finally:
+            browser.close()
+
+
 def _tidy_for_screenshot(page) -> None:
     page.keyboard.press("Escape")
     page.evaluate("""() => { const app = window.jupyterapp;
@@ -79,7 +97,7 @@ def _tidy_for_screenshot(page) -> None:
 
 
 def test_notebook_workflow_in_jupyterlab(tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     import core
 
     data = tmp_path / "photos"
@@ -94,64 +112,56 @@ def test_notebook_workflow_in_jupyterlab(tmp_path):
     env = {"VDFS_LIBRARY": str(libpath), "VDFS_TEST_DATA": str(data),
            "VDFS_HOME": os.environ["VDFS_HOME"], "VDFS_DEVICE_NAME": "browser-device",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
-    with jupyter_lab(tmp_path, env) as server, sync_playwright() as pw:
-        base, token = server.split("|")
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1230})
-            _open_notebook(page, base, token, "workflow.ipynb")
+    with _notebook_page(tmp_path, env, "workflow.ipynb", height=1230) as page:
+        _run_cell(page, 0)
+        _run_cell(page, 1)
+        monitor = _output(page, 1).locator(".vdfs-job-monitor")
+        expect(monitor).to_be_visible(timeout=60_000)
+        expect(monitor).to_contain_text("100%", timeout=60_000)
+        expect(monitor).to_contain_text("completed", timeout=60_000)
+        bar = monitor.locator(".widget-hprogress .progress-bar")
+        expect(bar).to_have_count(1)
+        expect(bar).to_have_attribute("style", re.compile(r"width:\s*100%"), timeout=30_000)
 
-            _run_cell(page, 0)
-            _run_cell(page, 1)
-            monitor = _output(page, 1).locator(".vdfs-job-monitor")
-            expect(monitor).to_be_visible(timeout=60_000)
-            expect(monitor).to_contain_text("100%", timeout=60_000)
-            expect(monitor).to_contain_text("completed", timeout=60_000)
-            bar = monitor.locator(".widget-hprogress .progress-bar")
-            expect(bar).to_have_count(1)
-            expect(bar).to_have_attribute("style", re.compile(r"width:\s*100%"), timeout=30_000)
+        _run_cell(page, 2)
+        table = _output(page, 2).locator("table.vdfs-table")
+        expect(table).to_be_visible(timeout=60_000)
+        expect(table.locator("tbody tr")).to_have_count(N_NOTES + 1)
+        expect(table).to_contain_text("note00.txt")
+        expect(_output(page, 2)).to_contain_text(f"{N_NOTES + 1} rows")
 
-            _run_cell(page, 2)
-            table = _output(page, 2).locator("table.vdfs-table")
-            expect(table).to_be_visible(timeout=60_000)
-            expect(table.locator("tbody tr")).to_have_count(N_NOTES + 1)
-            expect(table).to_contain_text("note00.txt")
-            expect(_output(page, 2)).to_contain_text(f"{N_NOTES + 1} rows")
+        _run_cell(page, 3)
+        panel = _output(page, 3).locator(".vdfs-action-preview")
+        expect(panel).to_contain_text(f"{N_NOTES} changes", timeout=60_000)
+        panel.get_by_role("button", name="Commit").click()
+        expect(panel).to_contain_text(f"committed and verified: {N_NOTES} changes applied",
+                                      timeout=60_000)
+        # Tab completion from the kernel, in the editor
+        editor = page.locator(".jp-Notebook .jp-Cell").nth(4).locator(".cm-content")
+        editor.click()
+        page.keyboard.press("End")
+        page.keyboard.press("Tab")
+        completer = page.locator(".jp-Completer")
+        expect(completer).to_be_visible(timeout=30_000)
+        expect(completer).to_contain_text("text")
+        expect(completer).to_contain_text("kind")        # the completion's type
+        page.keyboard.press("Enter")
+        expect(editor).to_have_text("%vdfs entries of kind text", timeout=30_000)
 
-            _run_cell(page, 3)
-            panel = _output(page, 3).locator(".vdfs-action-preview")
-            expect(panel).to_contain_text(f"{N_NOTES} changes", timeout=60_000)
-            panel.get_by_role("button", name="Commit").click()
-            expect(panel).to_contain_text(f"committed and verified: {N_NOTES} changes applied",
-                                          timeout=60_000)
-            # Tab completion from the kernel, in the editor
-            editor = page.locator(".jp-Notebook .jp-Cell").nth(4).locator(".cm-content")
-            editor.click()
-            page.keyboard.press("End")
-            page.keyboard.press("Tab")
-            completer = page.locator(".jp-Completer")
-            expect(completer).to_be_visible(timeout=30_000)
-            expect(completer).to_contain_text("text")
-            expect(completer).to_contain_text("kind")        # the completion's type
-            page.keyboard.press("Enter")
-            expect(editor).to_have_text("%vdfs entries of kind text", timeout=30_000)
+        # the JupyterLab extension highlights the DSL inside a %%vdfs cell
+        cell5 = page.locator(".jp-Notebook .jp-Cell").nth(5)
+        cell5.scroll_into_view_if_needed()
+        expect(cell5.locator(".vdfs-src")).to_have_text("entries", timeout=30_000)
+        assert cell5.locator(".vdfs-kw").all_inner_texts() == ["where", "and", "select"]
+        expect(cell5.locator(".vdfs-param")).to_have_text(":min_size")
+        expect(cell5.locator(".vdfs-str")).to_have_text('"*.txt"')
+        expect(cell5.locator(".vdfs-comment")).to_have_text("-- small ones")
+        preview_cell = page.locator(".jp-Notebook .jp-Cell").nth(3)
+        expect(preview_cell.locator(".vdfs-tok")).to_have_count(0)   # `%vdfs preview …` is no query
 
-            # the JupyterLab extension highlights the DSL inside a %%vdfs cell
-            cell5 = page.locator(".jp-Notebook .jp-Cell").nth(5)
-            cell5.scroll_into_view_if_needed()
-            expect(cell5.locator(".vdfs-src")).to_have_text("entries", timeout=30_000)
-            assert cell5.locator(".vdfs-kw").all_inner_texts() == ["where", "and", "select"]
-            expect(cell5.locator(".vdfs-param")).to_have_text(":min_size")
-            expect(cell5.locator(".vdfs-str")).to_have_text('"*.txt"')
-            expect(cell5.locator(".vdfs-comment")).to_have_text("-- small ones")
-            preview_cell = page.locator(".jp-Notebook .jp-Cell").nth(3)
-            expect(preview_cell.locator(".vdfs-tok")).to_have_count(0)   # `%vdfs preview …` is no query
-
-            _tidy_for_screenshot(page)
-            shot = tmp_path / "notebook.png"
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        _tidy_for_screenshot(page)
+        shot = tmp_path / "notebook.png"
+        page.screenshot(path=str(shot), full_page=True)
 
     lib = core.Library.open(libpath)
     try:
@@ -221,7 +231,7 @@ def _box(locator) -> dict:
 def test_pictures_in_jupyterlab(tmp_path):
     """Run All on a notebook of pictures: the treemap, the bar chart and a grid of thumbnails
     render as SVG and images of non-zero size; saves docs/pictures.png for the README."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     import core
 
     n_images = _pictures(tmp_path / "pictures")
@@ -230,45 +240,38 @@ def test_pictures_in_jupyterlab(tmp_path):
     write_notebook(tmp_path / "pictures.ipynb", PICTURE_CELLS)
     env = {"VDFS_LIBRARY": str(libpath), "VDFS_TEST_PICTURES": str(tmp_path / "pictures"),
            "VDFS_HOME": os.environ["VDFS_HOME"], "VDFS_DEVICE_NAME": "browser-device"}
-    with jupyter_lab(tmp_path, env) as server, sync_playwright() as pw:
-        base, token = server.split("|")
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1500})
-            _open_notebook(page, base, token, "pictures.ipynb")
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    with _notebook_page(tmp_path, env, "pictures.ipynb", height=1500) as page:
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
-            grid = _output(page, 4).locator(".vdfs-grid")
-            expect(grid).to_be_visible(timeout=120_000)
-            monitor = _output(page, 1).locator(".vdfs-job-monitor")
-            expect(monitor).to_contain_text("completed")
-            expect(monitor).to_contain_text("100%")
+        grid = _output(page, 4).locator(".vdfs-grid")
+        expect(grid).to_be_visible(timeout=120_000)
+        monitor = _output(page, 1).locator(".vdfs-job-monitor")
+        expect(monitor).to_contain_text("completed")
+        expect(monitor).to_contain_text("100%")
 
-            treemap = _output(page, 2).locator("svg.vdfs-treemap")
-            expect(treemap).to_be_visible()
-            _box(treemap)
-            folders = treemap.locator("rect.vdfs-folder")   # Run All: the index was complete
-            every = {p for f in [*PICTURE_FOLDERS, *TEXT_FOLDERS] for p in (f, f.split("/")[0])}
-            expect(folders).to_have_count(len(every))
-            for i in range(folders.count()):
-                _box(folders.nth(i))
-            expect(treemap).to_contain_text("holidays")
+        treemap = _output(page, 2).locator("svg.vdfs-treemap")
+        expect(treemap).to_be_visible()
+        _box(treemap)
+        folders = treemap.locator("rect.vdfs-folder")   # Run All: the index was complete
+        every = {p for f in [*PICTURE_FOLDERS, *TEXT_FOLDERS] for p in (f, f.split("/")[0])}
+        expect(folders).to_have_count(len(every))
+        for i in range(folders.count()):
+            _box(folders.nth(i))
+        expect(treemap).to_contain_text("holidays")
 
-            bars = _output(page, 3).locator("svg.vdfs-bars rect.vdfs-bar")
-            expect(bars).to_have_count(2)                    # image and text
-            widths = [_box(bars.nth(i))["width"] for i in range(2)]
-            assert widths == sorted(widths, reverse=True)
-            expect(_output(page, 3).locator("table.vdfs-table")).to_be_visible()
+        bars = _output(page, 3).locator("svg.vdfs-bars rect.vdfs-bar")
+        expect(bars).to_have_count(2)                    # image and text
+        widths = [_box(bars.nth(i))["width"] for i in range(2)]
+        assert widths == sorted(widths, reverse=True)
+        expect(_output(page, 3).locator("table.vdfs-table")).to_be_visible()
 
-            thumbs = grid.locator("img.vdfs-thumb")
-            expect(thumbs).to_have_count(n_images)
-            for i in range(n_images):
-                _box(thumbs.nth(i))
-                assert thumbs.nth(i).evaluate("img => img.complete && img.naturalWidth") == 96
+        thumbs = grid.locator("img.vdfs-thumb")
+        expect(thumbs).to_have_count(n_images)
+        for i in range(n_images):
+            _box(thumbs.nth(i))
+            assert thumbs.nth(i).evaluate("img => img.complete && img.naturalWidth") == 96
 
-            _tidy_for_screenshot(page)
-            shot = tmp_path / "pictures.png"
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        _tidy_for_screenshot(page)
+        shot = tmp_path / "pictures.png"
+        page.screenshot(path=str(shot), full_page=True)
     copy_screenshot(shot, REPO / "docs" / "pictures.png")
