@@ -175,7 +175,7 @@ class VdfsMagics(Magics):
             monitor.show_live()
             try:
                 with user_errors():
-                    monitor.wait()
+                    monitor.wait(in_cell=True)
             except KeyboardInterrupt:   # the notebook's interrupt button: stop waiting only
                 return Text(f"stopped waiting; job {monitor.name} goes on in the background "
                             "(its monitor can pause or cancel it; `%vdfs jobs` lists it)")
