@@ -16,7 +16,7 @@ from .config import settings
 
 _FRAGMENT = re.compile(r"[#:]?[A-Za-z0-9_.:\-/]*$")
 SUBCOMMANDS = ("open", "close", "index", "explain", "jobs", "run", "preview", "view", "install",
-               "tags", "help")
+               "tags", "usage", "help")
 
 
 def query_before_cursor(full_text: str, line: int, column: int) -> tuple[str, bool] | None:

@@ -32,6 +32,18 @@ def cell_text(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def human_size(n: float | int | None) -> str:
+    """Bytes in the query language's own SI units (1 kB = 1000 B), one decimal from kB up."""
+    if n is None:
+        return ""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover - the loop returns
+
+
 def _summary(total: int | None, shown: int, noun: str) -> str:
     if total is None:
         return f"{shown} {noun}{'' if shown == 1 else 's'}"

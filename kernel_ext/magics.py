@@ -20,14 +20,17 @@ from . import session
 from .display import Table, Text
 from .errors import MagicError, VdfsUsageError, from_query_error, from_syntax_error
 from .params import bind_params
+from .plot import Plot, plot_kind
 
 HELP = """\
 %vdfs open PATH [--create]        open a library (PATH or :variable); --create makes it if absent
 %vdfs close                       close the open library
-%vdfs index PATH [--wait]         add PATH as a location and index it (job monitor)
+%vdfs index PATH [--no-wait]      add PATH as a location and index it; waits, showing
+                                  the job monitor (--no-wait/--background: return at once)
 %vdfs <query>                     run a DSL query; the value is the Result (`_`, .df(), .rows())
-%%vdfs [--out NAME] [--explain] [--limit N]
-                                  the cell is a query; --out stores the Result in NAME
+%%vdfs [--out NAME] [--explain] [--limit N] [--plot bar]
+                                  the cell is a query; --out stores the Result in NAME;
+                                  --plot bar: a bar chart of a (key, number) result
 %vdfs explain <query>             the IR and SQL with its bound parameters
 %vdfs jobs [--watch]              jobs of this library; --watch: a live monitor per running job
 %vdfs run EXT.JOB [key=value ...] start a job (job monitor); values may be :variables
@@ -35,12 +38,15 @@ HELP = """\
 %vdfs view EXT/VIEW_ID            render a view of an extension's ui_manifest.json
 %vdfs install PATH|PACKAGE|:obj   install an extension (permissions dialog)
 %vdfs tags                        tags and how often they are used
+%vdfs usage [PATH] [--depth N]    where the bytes are: a treemap of the folders below PATH
+                                  (a folder or location; default every location; depth 2)
 %vdfs help                        this text
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
 
 #: sub-commands that are also query sources: followed by a clause they run as a query
 QUERY_SOURCES_TOO = ("jobs", "tags")
-QUERY_FLAGS: A.FlagSpec = {"out": A.identifier, "explain": bool, "limit": A.positive_int}
+QUERY_FLAGS: A.FlagSpec = {"out": A.identifier, "explain": bool, "limit": A.positive_int,
+                           "plot": plot_kind}
 
 
 @contextmanager
@@ -69,7 +75,7 @@ class VdfsMagics(Magics):
             "open": self.cmd_open, "close": self.cmd_close, "index": self.cmd_index,
             "explain": self.cmd_explain, "jobs": self.cmd_jobs, "run": self.cmd_run,
             "preview": self.cmd_preview, "view": self.cmd_view, "install": self.cmd_install,
-            "tags": self.cmd_tags, "help": self.cmd_help,
+            "tags": self.cmd_tags, "usage": self.cmd_usage, "help": self.cmd_help,
         }
 
     @no_var_expand
@@ -108,10 +114,14 @@ class VdfsMagics(Magics):
             from vdfs_query import resolve_paths
             query = resolve_paths(query, os.getcwd())     # `in "raw"`: below the current folder
             if flags.get("explain"):
+                if flags.get("plot"):
+                    raise VdfsUsageError("--plot draws a result; --explain has none")
                 return lib.explain(query, **params)
             result = lib.query(query, **params)
         if flags.get("out"):
             self.shell.user_ns[flags["out"]] = result
+        if flags.get("plot"):
+            return Plot(result, flags["plot"])
         return result
 
     def cmd_explain(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
@@ -145,20 +155,30 @@ class VdfsMagics(Magics):
         return Text("library closed")
 
     def cmd_index(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"wait": bool}, command="index")
+        """Waits by default: under "Run All" the next cell must see the indexed files."""
+        p = A.parse(A.split(rest), {"wait": bool, "no-wait": bool, "background": bool},
+                    command="index")
         if len(p.positional) != 1:
-            raise VdfsUsageError("usage: %vdfs index PATH [--wait]")
+            raise VdfsUsageError("usage: %vdfs index PATH [--no-wait | --background]")
+        background = bool(p.flags.get("no-wait") or p.flags.get("background"))
+        if background and p.flags.get("wait"):
+            raise VdfsUsageError("--wait and --no-wait/--background contradict each other")
         lib = session.library()
         with user_errors():
             job = lib.index(self._value(p.positional[0], ns))
-        return self._monitor(job, wait=bool(p.flags.get("wait")))
+        return self._monitor(job, wait=not background)
 
     def _monitor(self, job: Any, wait: bool) -> Any:
         from .widgets.jobs import JobMonitor
         monitor = JobMonitor(job, session.library())
         if wait:
-            with user_errors():
-                monitor.wait()
+            monitor.show_live()
+            try:
+                with user_errors():
+                    monitor.wait(in_cell=True)
+            except KeyboardInterrupt:   # the notebook's interrupt button: stop waiting only
+                return Text(f"stopped waiting; job {monitor.name} goes on in the background "
+                            "(its monitor can pause or cancel it; `%vdfs jobs` lists it)")
         return monitor
 
     def cmd_jobs(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
@@ -228,6 +248,16 @@ class VdfsMagics(Magics):
             result = session.library().query("tags select name, uses order by name")
         return Table(["tag", "uses"], [[r["name"], r["uses"]] for r in result.rows()],
                      title="tags", noun="tag")
+
+    def cmd_usage(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {"depth": A.positive_int}, command="usage")
+        if len(p.positional) > 1:
+            raise VdfsUsageError("usage: %vdfs usage [PATH] [--depth N]")
+        target = self._value(p.positional[0], ns) if p.positional else None
+        from .usage import Usage
+        with user_errors():
+            return Usage(session.library(), None if target is None else str(target),
+                         depth=p.flags.get("depth", 2))
 
     def cmd_help(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         return Text(HELP)

@@ -201,3 +201,45 @@ def test_jobs_watch_panel_adds_a_monitor_per_new_job(opened):
                                          "  job test.count: completed 2/2 (100%)"]
     assert len(panel.children) == 2
     panel.close()
+
+
+def test_interrupt_while_waiting_leaves_the_job_running(opened):
+    """The interrupt button during a waiting `--wait` cell stops the wait, not the job."""
+    import _thread
+    import threading
+    GATES["g_int"] = threading.Event()
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        text = repr(run(opened, '%vdfs run test.count n=2 gate="g_int" --wait'))
+    finally:
+        timer.join()
+    assert text.startswith("stopped waiting; job test.count goes on in the background")
+    (job,) = session.library().jobs.list(status="running")
+    GATES["g_int"].set()
+    assert session.library().jobs.get(job["id"]).wait(10) == {"counted": 2}
+
+
+def test_index_flags_that_contradict_are_a_usage_error(opened, tmp_path):
+    with pytest.raises(VdfsUsageError, match="contradict"):
+        run(opened, f"%vdfs index {tmp_path} --wait --background")
+
+
+def test_monitor_of_a_cell_that_waits_disables_buttons_it_cannot_serve(opened):
+    """While a cell waits for its job the kernel handles no clicks: the monitor says so instead
+    of offering Pause/Cancel that would act only after the job ended. Once ended, the widget
+    shows no stale phase (as its text does not)."""
+    import threading
+    from kernel_ext.widgets.jobs import JobMonitor
+    GATES["g_wait"] = threading.Event()
+    lib = session.library()
+    monitor = JobMonitor(lib.jobs.submit("test.count", {"n": 2, "gate": "g_wait"}), lib)
+    waiter = threading.Thread(target=monitor.wait, kwargs={"in_cell": True})
+    waiter.start()
+    _wait_for(lambda: monitor.status == "running")
+    assert monitor._pause.disabled and monitor._cancel.disabled
+    assert "interrupt the kernel" in monitor._cancel.tooltip
+    GATES["g_wait"].set()
+    waiter.join(10)
+    assert monitor.status == "completed" and "phase" not in monitor._detail.value
+    assert monitor._detail.value.startswith("2/2")

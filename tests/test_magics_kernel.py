@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -130,9 +131,12 @@ def test_job_monitor_is_a_widget_in_the_kernel(kernel):
                                   "import magics_support\n"
                                   "%vdfs run test.count n=2 --wait")
     assert reply["status"] == "ok", outs
-    data = outs[-1]["data"]
-    assert "application/vnd.jupyter.widget-view+json" in data
-    assert data["text/plain"] == "job test.count: completed 2/2 (100%)"
+    live, final = [o for o in outs if o["type"] in ("display_data", "execute_result")]
+    # the widget is shown before the wait (its bar moves); the cell's value is the final state
+    assert live["type"] == "display_data"
+    assert list(live["data"]) == ["application/vnd.jupyter.widget-view+json"]
+    assert final["type"] == "execute_result"
+    assert final["data"] == {"text/plain": "job test.count: completed 2/2 (100%)"}
 
 
 def test_query_result_is_rich_html_over_the_wire(kernel):
@@ -151,6 +155,34 @@ def test_bad_query_error_over_the_wire_has_caret(kernel):
     assert err["traceback"][0].startswith("VdfsSyntaxError: line 2, column 7: ")
     assert "did you mean 'size'?" in err["traceback"]
     assert not any("Traceback" in line or "File " in line for line in err["traceback"])
+
+
+def test_index_waits_by_default_so_run_all_sees_the_data(kernel, tmp_path):
+    """Run All: `%vdfs index` and a query in the next cell, sent back to back; the query sees
+    every file because the index cell waits for its job (showing the live monitor meanwhile)."""
+    data = tmp_path / "folder"
+    data.mkdir()
+    for i in range(40):
+        (data / f"run_all_{i:02d}.txt").write_text("x" * i)
+    execute(kernel, f"folder = {str(data)!r}")
+    msg_index = kernel.execute("%vdfs index :folder")
+    msg_query = kernel.execute("%vdfs entries where name ~ 'run_all_*' select name")
+    outs = {msg_index: [], msg_query: []}
+    while not all(any(o.get("execution_state") == "idle" for o in v) for v in outs.values()):
+        msg = kernel.get_iopub_msg(timeout=60)
+        parent = msg["parent_header"].get("msg_id")
+        if parent in outs:
+            outs[parent].append({"type": msg["msg_type"], **msg["content"]})
+    shown = [o for o in outs[msg_index] if o["type"] in ("display_data", "execute_result")]
+    assert [o["type"] for o in shown] == ["display_data", "execute_result"]
+    assert re.fullmatch(r"job core\.index: completed (\d+)/\1 \(100%\)", shown[1]["data"]["text/plain"])
+    result = [o for o in outs[msg_query] if o["type"] == "execute_result"][0]
+    assert result["data"]["text/plain"].startswith("40 rows")
+    reply, outs2 = execute(kernel, "%vdfs index :folder --no-wait")
+    assert reply["status"] == "ok"
+    assert [o["type"] for o in outs2 if o["type"] != "stream"] == ["execute_result"]
+    assert "application/vnd.jupyter.widget-view+json" in outs2[-1]["data"]
+    execute(kernel, "_.wait()")
 
 
 def test_interrupt_stops_a_running_query_and_the_kernel_goes_on(kernel, tmp_path):

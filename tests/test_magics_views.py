@@ -108,7 +108,7 @@ def test_extension_job_action_and_views_through_magics(ip):
     assert svg.count("<circle") == 2 and "Oslo" in svg and "<svg" in svg
     grid = run(ip, f"%vdfs view {EXT}/pics")
     assert repr(grid).splitlines()[1:] == ["  [img] blue.png", "  [img] red.png"]
-    assert grid._repr_html_().count("data:image/png;base64,") == 2
+    assert grid._repr_html_().count("data:image/jpeg;base64,") == 2   # from the thumb sidecars
     names = run(ip, f"%vdfs view {EXT}/names")
     assert repr(names).splitlines()[1] == "  - Oslo (lat: 59.91 · lon: 10.75)"
     panel = run(ip, f"%vdfs preview {EXT}.tag_images")

@@ -1,7 +1,7 @@
 """The job monitor: progress bar, phase, rate and pause / resume / cancel for one job.
 
 It subscribes to the library's job events and updates the widget from the job's own thread, so
-the cell that started the job returns at once and the bar moves while the user keeps working.
+the bar moves while the user keeps working, and also while the cell that started it waits.
 """
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typing import Any
 import ipywidgets as W
 
 from ..display import Table
-from .base import TextFallback, button
+from .base import TextFallback, button, has_frontend
 
 TERMINAL = ("completed", "failed", "cancelled")
+IN_CELL_TIP = "the cell waits for this job: interrupt the kernel (■) to stop waiting, then use these"
 _STYLE = {"completed": "success", "failed": "danger", "cancelled": "warning", "paused": "warning",
           "running": "info", "queued": ""}
 
@@ -36,6 +37,7 @@ class JobMonitor(TextFallback, W.VBox):
 
     def __init__(self, job: Any, lib: Any):
         self.job, self.lib = job, lib
+        self._in_cell = False
         self._lock = threading.Lock()
         self._first: tuple[float, int] | None = None
         self.rate: float | None = None
@@ -125,7 +127,7 @@ class JobMonitor(TextFallback, W.VBox):
         self._title.value = (f"<b>{_esc(self.name)}</b> <span class='vdfs-job-status'>"
                              f"{_esc(self.status)}</span>")
         parts = []
-        if self.phase:
+        if self.phase and self.status not in TERMINAL:   # once it ended, the phase is history
             parts.append(f"phase: {self.phase}")
         parts.append(f"{done}/{total}" if total else f"{done}")
         if self.rate and self.status == "running":
@@ -136,10 +138,15 @@ class JobMonitor(TextFallback, W.VBox):
             parts.append(str(self.message))
         self._detail.value = " · ".join(parts)
         live = self.status not in TERMINAL
-        self._pause.disabled = not (live and self.status in ("running", "queued"))
-        self._resume.disabled = not (live and self.status == "paused")
-        self._cancel.disabled = not live
-        self._cancel.button_style = "danger" if live else ""
+        # a cell blocked in wait() keeps the kernel from handling clicks until the job ends
+        served = live and not self._in_cell
+        self._pause.disabled = not (served and self.status in ("running", "queued"))
+        self._resume.disabled = not (served and self.status == "paused")
+        self._cancel.disabled = not served
+        self._cancel.button_style = "danger" if served else ""
+        for b in (self._pause, self._resume, self._cancel):
+            b.tooltip = (IN_CELL_TIP if live and self._in_cell else
+                         "pause at the next checkpoint" if b is self._pause else "")
 
     def text(self) -> str:
         total = self.total
@@ -153,11 +160,34 @@ class JobMonitor(TextFallback, W.VBox):
             line += f"\nerror: {self.error}"
         return line
 
-    def wait(self, timeout: float | None = None) -> Any:
-        """Block until the job ends; returns its result (raises like `Job.wait`)."""
+    def show_live(self) -> bool:
+        """In a notebook, display the widget now, so its bar moves while the cell blocks in
+        `wait`; the cell's value then renders as words only (the widget is already on screen,
+        and words of the final state are what a saved notebook and nbval compare)."""
+        if not has_frontend():
+            return False
+        from IPython.display import display
+        view = W.Widget._repr_mimebundle_(self) or {}
+        mime = "application/vnd.jupyter.widget-view+json"
+        display({mime: view[mime]}, raw=True)
+        self._shown_live = True
+        return True
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        if getattr(self, "_shown_live", False):
+            return {"text/plain": self.text()}
+        return super()._repr_mimebundle_(**kwargs)
+
+    def wait(self, timeout: float | None = None, *, in_cell: bool = False) -> Any:
+        """Block until the job ends; returns its result (raises like `Job.wait`). `in_cell`:
+        the notebook cell itself waits, so the buttons say to interrupt the kernel instead."""
+        self._in_cell = in_cell
+        if in_cell:
+            self._render()
         try:
             return self.job.wait(timeout)
         finally:
+            self._in_cell = False
             self._apply_info(self.job.info())
             self._render()
 

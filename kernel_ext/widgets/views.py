@@ -5,20 +5,18 @@ the component decides how rows look. Output is HTML plus a plain-text twin (stab
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..display import cell_text, html_table, text_table
 from .mapsvg import map_svg
+from .thumbs import THUMB_PX, thumbnail
 
 LAT = ("lat", "latitude", "gps_lat", "gps_latitude")
 LON = ("lon", "lng", "longitude", "gps_lon", "gps_lng", "gps_longitude")
 LABEL = ("name", "title", "label", "filename", "path", "key")
-THUMB_PX = 96
 
 
 def _pick(columns: Sequence[str], names: Sequence[str]) -> str | None:
@@ -40,22 +38,6 @@ def _label(row: dict[str, Any], columns: Sequence[str], find_path: "PathFinder |
     if path:
         return cell_text(Path(path).name)
     return cell_text(row.get(columns[0])) if columns else ""
-
-
-def thumbnail_data_uri(path: str | None, px: int = THUMB_PX) -> str | None:
-    """A small PNG of the image at `path` as a data: URI (None if it is not a readable image)."""
-    if not path:
-        return None
-    try:
-        from PIL import Image
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            im.thumbnail((px, px))
-            buf = io.BytesIO()
-            im.save(buf, format="PNG", optimize=False)
-    except Exception:  # not an image, unreadable, or gone since indexing
-        return None
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 class ViewOutput:
@@ -108,11 +90,12 @@ PathFinder = Callable[[dict[str, Any]], "str | None"]
 
 
 def render_rows(component: str, label: str, columns: Sequence[str], rows: list[dict[str, Any]],
-                find_path: PathFinder | None = None) -> ViewOutput:
+                find_path: PathFinder | None = None, lib: Any = None) -> ViewOutput:
     """Render query rows as `component` (one of core.extensions.manifest.COMPONENTS).
 
     `find_path(row)` gives the file behind a row without a `path` column (e.g. a model's
-    content), so a grid can still show a thumbnail."""
+    content), so a grid can still show a thumbnail; with `lib`, thumbnails come from (and are
+    stored as) the library's sidecars and tiles that are no picture name their kind."""
     columns, rows = flatten_models(columns, rows)
     if component == "map_view":
         lat, lon = _pick(columns, LAT), _pick(columns, LON)
@@ -128,14 +111,16 @@ def render_rows(component: str, label: str, columns: Sequence[str], rows: list[d
         for r in rows:
             path = r.get(path_col) if path_col else (find_path(r) if find_path else None)
             name = _label(r, columns, lambda _r: path)   # the file found once, not twice
-            uri = thumbnail_data_uri(path)
-            img = (f'<img src="{uri}" alt="{html.escape(name)}" style="max-width:{THUMB_PX}px;'
-                   f'max-height:{THUMB_PX}px"/>' if uri else
-                   f'<div style="width:{THUMB_PX}px;height:{THUMB_PX}px;background:#ddd"></div>')
+            uri, kind = thumbnail(lib, r, path)
+            img = (f'<img class="vdfs-thumb" src="{uri}" alt="{html.escape(name)}" '
+                   f'style="max-width:{THUMB_PX}px;max-height:{THUMB_PX}px"/>' if uri else
+                   f'<div class="vdfs-kind" style="width:{THUMB_PX}px;height:{THUMB_PX}px;'
+                   f'background:#e4e7eb;color:#556;display:flex;align-items:center;'
+                   f'justify-content:center;font-size:12px">{html.escape(kind)}</div>')
             tiles.append(f'<figure style="display:inline-block;margin:4px;text-align:center;width:{THUMB_PX + 8}px">'
                          f'{img}<figcaption style="font-size:11px;overflow:hidden">{html.escape(name)}'
                          f'</figcaption></figure>')
-            lines.append(f"  [{'img' if uri else '   '}] {name}")
+            lines.append(f"  [{'img' if uri else kind}] {name}")
         return ViewOutput(label, component, '<div class="vdfs-grid">' + "".join(tiles) + "</div>",
                           "\n".join(lines), rows)
     if component in ("list_view", "timeline_view"):
@@ -162,7 +147,7 @@ def render_view(lib: Any, extension_id: str, view_id: str, *, limit: int | None 
         rows = rows[:limit]
     columns = list(result.columns)
     return render_rows(view.get("component", "table_view"), view.get("label", view_id), columns, rows,
-                       find_path=lambda row: content_path(lib, row))
+                       find_path=lambda row: content_path(lib, row), lib=lib)
 
 
 def content_path(lib: Any, row: dict[str, Any]) -> str | None:

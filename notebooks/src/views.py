@@ -45,7 +45,21 @@ library_path = work / "views.vdfs"
 %vdfs open :library_path --create
 
 # %%
-%vdfs index :folder --wait
+%vdfs index :folder
+
+# %% [markdown]
+# `%vdfs index` waits for its job (with a live progress bar), so the next cell sees every file.
+# Where are the bytes? `%vdfs usage` draws a treemap of the folders (hover a cell for its size):
+
+# %%
+%vdfs usage :folder
+
+# %% [markdown]
+# A result of a key and a number draws as a bar chart with `--plot bar`:
+
+# %%
+%%vdfs --plot bar
+folders in :folder select name, size order by size desc, name
 
 # %% [markdown]
 # ## Install, granting less than asked
