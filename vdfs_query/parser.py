@@ -15,30 +15,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
 from .errors import VdfsSyntaxError, closest
+from .hints import expected_groups, hint, word
 from .values import CoercionError, check_time, parse_number, text_value
 
 _SOURCES = {"src_entries": "entries", "src_files": "files", "src_folders": "folders",
             "src_content": "content", "src_tags": "tags",
             "src_collections": "collections", "src_jobs": "jobs", "src_locations": "locations",
             "src_devices": "devices"}
-
-# Terminal names as a notebook user would say them.
-_WORDS = {
-    "NAME": "a name", "STRING": 'a quoted text like "IMG_*"',
-    "RAW_STRING": 'a raw text like r"\\d+"', "INT": "a whole number",
-    "SIGNED_NUMBER": "a number", "SIZE": "a size like 2MB", "DATE": "a date like 2024-05-01",
-    "PARAM": "a :parameter", "CMP_OP": "a comparison (= != < <= > >=)", "GLOB_OP": "~ (glob)",
-    "NOT_GLOB_OP": "!~", "REGEX_OP": "=~ (regex)", "IN_LIST": "in (…)", "STAR": "*",
-    "TIME_UNIT": "a time unit (days, weeks, …)", "LPAR": "(", "RPAR": ")", "COMMA": ",",
-    "$END": "the end of the query",
-}
-
-
-def _word(term: str) -> str:
-    if term in _WORDS:
-        return _WORDS[term]
-    return term.lower()
-
 
 def _num(tok: Token) -> int | float:
     """A number token's value; one the databases cannot hold is an error at the token."""
@@ -362,13 +345,11 @@ def parse(text: str) -> ast.Query:
     try:
         q = _get_parser().parse(text)
     except VdfsSyntaxError as exc:
-        raise VdfsSyntaxError(exc.message, text=text, pos=exc.pos, expected=exc.expected,
-                              suggestion=exc.suggestion) from None
+        raise exc.at(text) from None
     except VisitError as exc:
         inner = exc.orig_exc
         if isinstance(inner, VdfsSyntaxError):
-            raise VdfsSyntaxError(inner.message, text=text, pos=inner.pos,
-                                  expected=inner.expected, suggestion=inner.suggestion) from None
+            raise inner.at(text) from None
         raise VdfsSyntaxError(f"cannot read this query: {inner}", text=text, pos=0) from None
     except UnexpectedInput as exc:
         raise _translate(exc, text) from None
@@ -413,31 +394,34 @@ KEYWORDS = ("entries", "files", "folders", "content", "models", "tags", "collect
 def _translate(exc: UnexpectedInput, text: str) -> VdfsSyntaxError:
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
-        expected = {_word(t) for t in exc.expected}
         if tok.type == "$END":
             pos = len(text.rstrip())
             return VdfsSyntaxError("the query ends too early", text=text, pos=pos,
-                                   expected=expected)
+                                   groups=expected_groups(exc.expected, text, pos))
         pos = tok.start_pos if tok.start_pos is not None else len(text)
         got = str(tok)
-        keywords = [w for w in expected if w in KEYWORDS]
-        hint = closest(got, keywords) if keywords and got.isalpha() else None
-        return VdfsSyntaxError(f"unexpected {got!r}", text=text, pos=pos, expected=expected,
-                               suggestion=hint if hint and hint != got.lower() else None)
+        keywords = [word(t) for t in exc.expected if word(t) in KEYWORDS]
+        guess = closest(got, keywords) if keywords and got.isalpha() else None
+        return VdfsSyntaxError(f"unexpected {got!r}", text=text, pos=pos,
+                               groups=expected_groups(exc.expected, text, pos),
+                               suggestion=guess if guess and guess != got.lower() else None,
+                               hint=hint(text, pos, got))
     if isinstance(exc, UnexpectedCharacters):
-        allowed = {_word(t) for t in (exc.allowed or ())}
         pos = exc.pos_in_stream
         ch = text[pos] if pos < len(text) else ""
         # a whole word the lexer could not place: suggest a keyword it might have meant
         word_end = pos
         while word_end < len(text) and (text[word_end].isalnum() or text[word_end] == "_"):
             word_end += 1
-        word = text[pos:word_end]
-        keywords = [w for w in allowed if w in KEYWORDS]
-        hint = closest(word, keywords) if word and keywords else None
-        what = f"unexpected {word!r}" if word else f"unexpected character {ch!r}"
-        return VdfsSyntaxError(what, text=text, pos=pos, expected=allowed, suggestion=hint)
+        got = text[pos:word_end]
+        allowed = exc.allowed or ()
+        keywords = [word(t) for t in allowed if word(t) in KEYWORDS]
+        guess = closest(got, keywords) if got and keywords else None
+        what = f"unexpected {got!r}" if got else f"unexpected character {ch!r}"
+        return VdfsSyntaxError(what, text=text, pos=pos, suggestion=guess,
+                               groups=expected_groups(allowed, text, pos),
+                               hint=hint(text, pos, got or ch))
     if isinstance(exc, UnexpectedEOF):
         return VdfsSyntaxError("the query ends too early", text=text, pos=len(text),
-                               expected={_word(t) for t in exc.expected})
+                               groups=expected_groups(exc.expected, text, len(text)))
     return VdfsSyntaxError(str(exc), text=text, pos=getattr(exc, "pos_in_stream", 0))
