@@ -317,6 +317,18 @@ class _Clauses(_ToAst):
 
 _lock = threading.Lock()
 _parser: Lark | None = None
+_HERE = Path(__file__).resolve().parent
+# an installed package carries a copy (setup.py); a checkout reads the repository's grammar/
+GRAMMAR_PATHS = (_HERE / "grammar" / "vdfs.lark", _HERE.parent / "grammar" / "vdfs.lark")
+
+
+def grammar_text() -> str:
+    """The grammar of the language: grammar/vdfs.lark, its one source."""
+    for path in GRAMMAR_PATHS:
+        if path.is_file():
+            return path.read_text("utf-8")
+    looked = ", ".join(map(str, GRAMMAR_PATHS))
+    raise FileNotFoundError(f"the vdfs grammar is missing (looked in {looked})")
 
 
 def _get_parser() -> Lark:
@@ -324,7 +336,7 @@ def _get_parser() -> Lark:
     if _parser is None:
         with _lock:
             if _parser is None:
-                grammar = (Path(__file__).parent / "grammar" / "vdfs.lark").read_text("utf-8")
+                grammar = grammar_text()
                 _parser = Lark(grammar, parser="lalr", lexer="contextual", cache=True,
                                transformer=_Clauses(), propagate_positions=False,
                                maybe_placeholders=True)
@@ -385,10 +397,29 @@ def _check_size(filters: tuple, text: str) -> None:
                                       text=text, pos=node.pos)
 
 
-KEYWORDS = ("entries", "files", "folders", "content", "models", "tags", "collections", "jobs", "locations",
-             "devices", "where", "select", "group", "order", "by", "limit", "offset", "in", "of",
-             "kind", "tagged", "has", "on", "this", "device", "duplicates", "and", "or", "not",
-             "is", "null", "as", "asc", "desc", "ago", "today", "yesterday", "now", "true", "false")
+# A keyword terminal: `WHERE.2: /where(?![A-Za-z0-9_])/i`, or alternatives with an optional
+# plural: `TIME_UNIT.2: /(second|minute|…)s?(?![A-Za-z0-9_])/i`.
+_KEYWORD_TERMINAL = re.compile(r"\(\?i:\(?(?P<words>[a-z]+(?:\|[a-z]+)*)\)?(?P<plural>s\?)?\(\?!")
+
+
+@lru_cache(maxsize=1)
+def keywords() -> tuple[str, ...]:
+    """Every word the grammar reserves (sources, clauses, operators, value words, time units),
+    read from the terminals Lark built from grammar/vdfs.lark: no list kept by hand to drift."""
+    found: set[str] = set()
+    for term in _get_parser().terminals:
+        m = _KEYWORD_TERMINAL.search(term.pattern.to_regexp())
+        if m is None:
+            continue
+        for w in m["words"].split("|"):
+            found.update((w, w + "s") if m["plural"] else (w,))
+    return tuple(sorted(found))
+
+
+def __getattr__(name: str):
+    if name == "KEYWORDS":            # computed on first use: importing the parser stays cheap
+        return keywords()
+    raise AttributeError(name)
 
 
 def _translate(exc: UnexpectedInput, text: str) -> VdfsSyntaxError:
@@ -400,8 +431,8 @@ def _translate(exc: UnexpectedInput, text: str) -> VdfsSyntaxError:
                                    groups=expected_groups(exc.expected, text, pos))
         pos = tok.start_pos if tok.start_pos is not None else len(text)
         got = str(tok)
-        keywords = [word(t) for t in exc.expected if word(t) in KEYWORDS]
-        guess = closest(got, keywords) if keywords and got.isalpha() else None
+        known = [word(t) for t in exc.expected if word(t) in keywords()]
+        guess = closest(got, known) if known and got.isalpha() else None
         return VdfsSyntaxError(f"unexpected {got!r}", text=text, pos=pos,
                                groups=expected_groups(exc.expected, text, pos),
                                suggestion=guess if guess and guess != got.lower() else None,
@@ -415,8 +446,8 @@ def _translate(exc: UnexpectedInput, text: str) -> VdfsSyntaxError:
             word_end += 1
         got = text[pos:word_end]
         allowed = exc.allowed or ()
-        keywords = [word(t) for t in allowed if word(t) in KEYWORDS]
-        guess = closest(got, keywords) if got and keywords else None
+        known = [word(t) for t in allowed if word(t) in keywords()]
+        guess = closest(got, known) if got and known else None
         what = f"unexpected {got!r}" if got else f"unexpected character {ch!r}"
         return VdfsSyntaxError(what, text=text, pos=pos, suggestion=guess,
                                groups=expected_groups(allowed, text, pos),
