@@ -1,4 +1,4 @@
-"""vdfs_query: the query language of vdfs (DESIGN §4). Imports nothing from core.
+"""vdfs_query: the query language of vdfs (docs/architecture.md §4). Imports nothing from core.
 
     text ──Lark──► AST ─┐
                         ├─► IR ─► SQL (SQLite or DuckDB dialect) + bound parameters ─► Engine

@@ -122,7 +122,7 @@ class ScopedVdfsApi:
         self.__guard.write_scope("WriteTags", [self.__guard.visible_entry(entry_uuid)], "entry")
         return self.__api.add_tag_to_entry(entry_uuid, tag, applied_by=self.extension_id)
 
-    add_tag = add_tag_to_entry   # SPEC §4 spells it `ctx.vdfs().add_tag(photo.id, …)`
+    add_tag = add_tag_to_entry   # the agent examples spell it `ctx.vdfs().add_tag(photo.id, …)`
 
     def add_tag_to_content(self, content_uuid: Any, tag: str) -> bool:
         self.__guard.write_scope("WriteTags", self.__guard.visible_content(content_uuid), "content")
