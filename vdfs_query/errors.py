@@ -67,8 +67,10 @@ class VdfsSyntaxError(VdfsError, ValueError):
         """The lines after the caret: what was expected (whole, grouped), a hint, a suggestion.
         The notebook renders these same lines."""
         lines = []
-        if len(self.groups) == 1 and not self.groups[0][0]:
-            lines.append("expected " + _join_or(self.groups[0][1]))
+        if len(self.groups) == 1:
+            label, words = self.groups[0]
+            lines.append(f"expected one of the {label}: {', '.join(words)}" if label else
+                         "expected " + _join_or(words))
         elif self.groups:
             lines.append("expected one of")
             lines += [f"  {label}: {', '.join(words)}" for label, words in self.groups]
