@@ -97,4 +97,4 @@ def test_notebook_rendering_keeps_groups_and_hint():
     lines = from_syntax_error(info.value, text).lines()
     assert not any("..." in x or "…" in x for x in lines[3:])
     assert any(x.startswith("hint: write: entries select count()") for x in lines)
-    assert any(x.startswith("  sources: ") for x in lines)
+    assert any(x.startswith("expected one of the sources: collections, content") for x in lines)
