@@ -3,6 +3,8 @@ sentence saying what to write instead, and the list of what was expected is whol
 (fields of this source / operators / values / clauses), never cut with "…"."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kernel_ext.errors import from_syntax_error
@@ -98,3 +100,14 @@ def test_notebook_rendering_keeps_groups_and_hint():
     assert not any("..." in x or "…" in x for x in lines[3:])
     assert any(x.startswith("hint: write: entries select count()") for x in lines)
     assert any(x.startswith("expected one of the sources: collections, content") for x in lines)
+
+
+def test_the_documented_hints_are_the_hints_given():
+    """docs/query-language.md "Mistakes and hints" shows what the parser says."""
+    from conftest import REPO
+    doc = (REPO / "docs" / "query-language.md").read_text("utf-8")
+    table = doc.split("## Mistakes and hints", 1)[1]
+    rows = re.findall(r"^\| `(.+?)` \| (.+?) \|$", table, re.M)
+    assert len(rows) >= 6
+    for text, hint in rows:
+        assert hint in (_error(text).hint or ""), text
