@@ -111,3 +111,15 @@ def test_the_documented_hints_are_the_hints_given():
     assert len(rows) >= 6
     for text, hint in rows:
         assert hint in (_error(text).hint or ""), text
+
+
+@pytest.mark.parametrize("text", [
+    "files where " + "a" * 50_000 + " 3",
+    "files where name " + "like " * 20_000 + "3",
+    "select " + "x, " * 20_000 + "from",
+])
+def test_hints_stay_fast_on_long_text(text):
+    import time
+    start = time.perf_counter()
+    _error(text)
+    assert time.perf_counter() - start < 1.0

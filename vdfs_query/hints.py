@@ -92,33 +92,37 @@ _BARE_UNIT = re.compile(r"[0-9.]+\s*$")
 _UNIT_LETTERS = re.compile(r"(?:[kmgtp]i?|bytes?|kilo|mega|giga|tera)$", re.I)
 
 
+_WINDOW = 200     # a phrase worth a hint sits next to where parsing stopped
+
+
 def hint(text: str, pos: int, got: str) -> str | None:
     """A sentence on what to write instead, for the phrasings that habit brings, or None."""
-    m = _SELECT_FROM.match(text)
+    m = _SELECT_FROM.match(text) if len(text) <= 2000 else None      # a hand-typed query
     if m:
         cols = _COUNT_STAR.sub("count()", m["cols"].strip())
         return (f"write: {m['src']} select {cols}{m['rest'].rstrip()} (a query starts with its "
                 "source; its clauses follow in any order)")
-    m = _LIKE.search(text)
-    if m and _near(m, pos):
+    lo = max(0, pos - _WINDOW)
+    near, at = text[lo:pos + _WINDOW], pos - lo          # only look around the error
+    m = _near(_LIKE, near, at)
+    if m:
         glob = m["pat"].replace("%", "*")
         op = "!~" if m["not"] else "~"
         return f'use a glob: {m["field"]} {op} "{glob}" (* any run of characters, ? one)'
-    m = _IN_LAST.search(text)
-    if m and _near(m, pos):
-        unit = m["unit"].lower()
-        return f"write {m['field']} > {m['n']} {unit} ago"
-    m = _BETWEEN.search(text)
-    if m and _near(m, pos):
+    m = _near(_IN_LAST, near, at)
+    if m:
+        return f"write {m['field']} > {m['n']} {m['unit'].lower()} ago"
+    m = _near(_BETWEEN, near, at)
+    if m:
         f = m["field"]
         return f"write {f} >= {m['lo']} and {f} <= {m['hi']} (there is no between)"
     if got == "*" and _COUNT_STAR.search(text[max(0, pos - 12):pos + 4]):
         return "write count() to count rows (count(field) counts the rows where it is set)"
-    if got.isalpha() and _UNIT_LETTERS.fullmatch(got) and _BARE_UNIT.search(text[:pos]):
+    if got.isalpha() and _UNIT_LETTERS.fullmatch(got) and _BARE_UNIT.search(text[lo:pos]):
         return "sizes need a unit like 2MB or 2MiB (kb, MB, GB powers of 1000; KiB, MiB, GiB of 1024)"
     return None
 
 
-def _near(m: re.Match, pos: int) -> bool:
-    """The phrase found is where the parser stopped (not an unrelated one in a string)."""
-    return m.start() <= pos <= m.end()
+def _near(pattern: re.Pattern, text: str, pos: int) -> re.Match | None:
+    """The phrase of `pattern` that spans `pos`, where parsing stopped (not one elsewhere)."""
+    return next((m for m in pattern.finditer(text) if m.start() <= pos <= m.end()), None)
