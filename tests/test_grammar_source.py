@@ -59,3 +59,27 @@ def test_a_build_ships_the_grammar_inside_vdfs_query(tmp_path):
     shipped = tmp_path / "lib" / "vdfs_query" / "grammar" / "vdfs.lark"
     assert shipped.read_text("utf-8") == grammar_text()
     assert (tmp_path / "lib" / "vdfs_query" / "parser.py").is_file()
+
+
+def _ast_params(node) -> set[str]:
+    import dataclasses
+
+    from vdfs_query import ast
+    if isinstance(node, ast.Param):
+        return {node.name}
+    if isinstance(node, (tuple, list)):
+        return set().union(*(_ast_params(x) for x in node)) if node else set()
+    if dataclasses.is_dataclass(node):
+        return set().union(*(_ast_params(getattr(node, f.name)) for f in dataclasses.fields(node)))
+    return set()
+
+
+def test_the_notebook_finds_the_parameters_the_parser_finds():
+    """kernel_ext.params scans with the grammar's own PARAM terminal: the names it binds are the
+    names in the parsed query, strings and comments aside."""
+    from kernel_ext.params import param_refs
+    for text in ["files where size > :min and modified > :since limit :n offset :skip",
+                 'files where name = ":not_me" and ext in (:exts) -- :nor_me',
+                 "entries tagged :tag on device :dev where name ~ :pat order by size desc"]:
+        found = {name for name, _, _ in param_refs(text)}
+        assert found == _ast_params(parse(text))

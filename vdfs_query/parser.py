@@ -416,6 +416,12 @@ def keywords() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def terminal_pattern(name: str) -> str:
+    """The regex of one terminal of the grammar (e.g. PARAM), for tools that scan text the way
+    the lexer does (a notebook finding `:name` parameters before the query is parsed)."""
+    return next(t.pattern.to_regexp() for t in _get_parser().terminals if t.name == name)
+
+
 def __getattr__(name: str):
     if name == "KEYWORDS":            # computed on first use: importing the parser stays cheap
         return keywords()
