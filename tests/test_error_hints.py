@@ -92,6 +92,13 @@ def test_after_a_field_operators_and_clauses_are_grouped():
     assert "limit" in groups["clauses"]
 
 
+def test_a_closing_parenthesis_is_expected_only_when_one_is_open():
+    assert "')'" not in _error("files where size 3").expected
+    assert "')'" in _error("files where (size > 1 3").expected
+    assert "','" not in _error("files where size > 2M").expected
+    assert "','" in _error("files select name size").expected
+
+
 def test_notebook_rendering_keeps_groups_and_hint():
     text = "select count(*) from entries"
     with pytest.raises(VdfsSyntaxError) as info:

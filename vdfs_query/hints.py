@@ -33,6 +33,7 @@ _ROLES = {
                 "HAS", "ON", "DUPLICATES", "$END"),
     "sources": tuple(name.upper() for name in SOURCES),
 }
+_CLAUSE = re.compile(r"\b(where|select|by|limit|offset|in|of|tagged|has|on)\b", re.I)
 _ORDER = ("fields", "operators", "values", "clauses", "sources", "other")
 
 
@@ -47,6 +48,12 @@ def expected_groups(terms: Iterable[str], text: str, pos: int) -> list[tuple[str
     A NAME where no value fits is a field: it expands to the fields of the query's source, so
     the user sees `size`, `name`, `path`, `modified`, … rather than "a name"."""
     terms = set(terms)
+    before = text[max(0, pos - 4000):pos]
+    if before.count("(") <= before.count(")"):
+        terms.discard("RPAR")             # the LALR tables offer ")" even with nothing open
+        clauses = _CLAUSE.findall(before)
+        if not clauses or clauses[-1].lower() not in ("select", "by"):
+            terms.discard("COMMA")        # nor a list to continue
     groups: dict[str, set[str]] = {}
     if "NAME" in terms:
         terms.discard("NAME")
