@@ -1,4 +1,4 @@
-"""vdfs core: the library and everything that writes or runs (DESIGN §1)."""
+"""vdfs core: the library and everything that writes or runs (docs/architecture.md §1)."""
 from .errors import (CorruptLibraryError, LibraryExistsError, NotALibraryError,
                      SchemaTooNewError, VdfsError)
 from .library import Library

@@ -1,4 +1,6 @@
-"""`VdfsApi`: the host API of SPEC.md that notebooks, jobs and extensions call (`lib.vdfs()`).
+"""`VdfsApi`: the host API that notebooks, jobs and extensions call (`lib.vdfs()`).
+
+See docs/architecture.md §6.
 
 Every mutation is a method here, takes the `actor` (user or extension id) it acts for, runs in
 one transaction, writes a sync_log row where the record syncs, and publishes its event on

@@ -1,4 +1,4 @@
-"""Content identity, compatible with Spacedrive v2 (DESIGN §3).
+"""Content identity, compatible with Spacedrive v2 (docs/architecture.md §3).
 
 content_hash = first 16 hex chars of BLAKE3(size as u64 LE ‖ content or samples);
 content UUID = uuid5(NAMESPACE_DNS, content_hash). Empty files have no identity.

@@ -2,7 +2,7 @@
 
 `Library` is the root object users hold. It owns the connections and this device's identity;
 everything else (indexing, metadata, models, jobs, queries) lives in its own module and is
-reached through the methods here, so the public names of DESIGN §6 stay in one place.
+reached through the methods here, so the public names (docs/architecture.md §6) stay in one place.
 """
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ class Library:
             svc = self._services[key] = factory()
         return svc
 
-    # ---- the public API of DESIGN §6; each delegates to the module that owns it ------------
+    # ---- the public API (docs/architecture.md §6); each delegates to its module -----------
     def add_location(self, path: str | os.PathLike[str], name: str | None = None) -> Any:
         from .locations import add_location
         return add_location(self, path, name=name)

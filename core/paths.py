@@ -11,7 +11,7 @@ def vdfs_home() -> Path:
 
 
 def models_dir() -> Path:
-    """AI model files: never inside a library, never synced (DESIGN §2)."""
+    """AI model files: never inside a library, never synced (docs/architecture.md §2)."""
     return vdfs_home() / "models"
 
 

@@ -1,4 +1,4 @@
-"""`lib.query` / `lib.explain`: bind the query language to one library (DESIGN §4).
+"""`lib.query` / `lib.explain`: bind the query language to one library (docs/architecture.md §4).
 
 One `vdfs_query.Engine` per library (via `lib.service("query", …)`) holds the SQLite reader and
 the in-memory DuckDB mirror, which it builds in the background on the first aggregate query.

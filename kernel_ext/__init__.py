@@ -1,6 +1,6 @@
 """IPython extension for vdfs: `%load_ext kernel_ext` gives `%vdfs` and `%%vdfs`.
 
-The kernel skin of DESIGN §1: magics, tab completion, rich results, widgets and the
+The kernel skin (docs/architecture.md §1): magics, tab completion, rich results, widgets and the
 "VDFS (Python 3)" kernelspec. No business logic lives here; `kernel_ext.library()` returns the
 library the magics work on, for plain Python in the same notebook.
 """

@@ -4,25 +4,14 @@ Reads only; each lookup is small and bounded so a Tab press never waits on a big
 """
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 
-@lru_cache(maxsize=1)
-def dsl_keywords() -> tuple[str, ...]:
-    """vdfs_query.KEYWORDS plus the other words of the grammar's keyword terminals (time units):
-    `DAY.2: /(second|minute|…)s?(?![A-Za-z0-9_])/i`."""
-    from importlib.resources import files
 
-    import vdfs_query
-    found = set(vdfs_query.KEYWORDS)
-    try:
-        text = (files("vdfs_query") / "grammar" / "vdfs.lark").read_text(encoding="utf-8")
-    except OSError:  # an install without the grammar file: the exported keywords suffice
-        text = ""
-    for alts in re.findall(r"^\w+(?:\.\d+)?:\s*/\(?([a-z|]+)\)?(?:s\?)?\(\?!", text, re.M):
-        found.update(w for w in alts.split("|") if len(w) > 1)
-    return tuple(sorted(found))
+def dsl_keywords() -> tuple[str, ...]:
+    """Every word the grammar reserves, time units included: derived by vdfs_query from its
+    grammar, so completion never keeps a list of its own."""
+    from vdfs_query import keywords
+    return keywords()
 
 
 def sources_and_fields() -> dict[str, list[str]]:

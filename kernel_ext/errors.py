@@ -52,20 +52,13 @@ def caret_lines(text: str, line: int, column: int, width: int = 1) -> list[str]:
 
 
 def from_syntax_error(exc: Any, text: str) -> VdfsSyntaxError:
-    """Turn vdfs_query.VdfsSyntaxError (line, column, snippet, expected) into display lines."""
+    """Turn vdfs_query.VdfsSyntaxError into display lines: the caret under the whole token, then
+    its advice (what was expected, grouped and whole; a hint; did-you-mean)."""
     line = int(getattr(exc, "line", 1) or 1)
     column = int(getattr(exc, "column", 1) or 1)
-    expected = getattr(exc, "expected", None)
     reason = getattr(exc, "message", None) or _first_line(str(exc))
     detail = caret_lines(text, line, column, _token_width(text, line, column))
-    if expected:
-        items = sorted(expected) if not isinstance(expected, str) else [expected]
-        if not isinstance(expected, str) and len(items) > 12:
-            items = items[:12] + ["..."]
-        detail.append("expected: " + (expected if isinstance(expected, str) else ", ".join(items)))
-    hint = getattr(exc, "suggestion", None)
-    if hint:
-        detail.append(f"did you mean {hint!r}?")
+    detail += exc.advice()
     return VdfsSyntaxError(f"line {line}, column {column}: {reason}", detail)
 
 

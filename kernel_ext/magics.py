@@ -1,6 +1,6 @@
 """`%vdfs` / `%%vdfs`: sub-commands and DSL queries, dispatched to core and vdfs_query.
 
-A thin skin (DESIGN §1): parse the arguments, look up `:name` values in the user namespace,
+A thin skin (architecture §1): parse the arguments, look up `:name` values in the user namespace,
 call the library, hand back a displayable object. User mistakes become `MagicError`s (short
 message with caret); anything else is a bug and keeps its traceback.
 """

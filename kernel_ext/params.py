@@ -6,11 +6,17 @@ binds them as SQL parameters. A name the notebook does not define is an error wi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Mapping
 
 from .errors import VdfsUsageError, caret_lines
 
-_NAME = re.compile(r"(?<![\w:]):([A-Za-z_][A-Za-z0-9_]*)")
+
+@lru_cache(maxsize=1)
+def _param() -> re.Pattern:
+    """A `:name` as the grammar's PARAM terminal spells it, not glued to a word or a colon."""
+    from vdfs_query.parser import terminal_pattern
+    return re.compile(r"(?<![\w:])" + terminal_pattern("PARAM"))
 
 
 def param_refs(text: str) -> list[tuple[str, int, int]]:
@@ -18,8 +24,8 @@ def param_refs(text: str) -> list[tuple[str, int, int]]:
     refs: list[tuple[str, int, int]] = []
     for lineno, row in enumerate(text.split("\n"), start=1):
         for start, end in _code_spans(row):
-            for m in _NAME.finditer(row, start, end):
-                refs.append((m.group(1), lineno, m.start() + 1))
+            for m in _param().finditer(row, start, end):
+                refs.append((m.group(0)[1:], lineno, m.start() + 1))
     return refs
 
 
@@ -43,7 +49,8 @@ def bind_params(text: str, namespace: Mapping[str, Any],
 
 
 def _code_spans(row: str) -> list[tuple[int, int]]:
-    """Index ranges of `row` outside quoted strings (quotes: ' and ", backslash escapes)."""
+    """Index ranges of `row` outside quoted strings (quotes: ' and ", backslash escapes) and
+    before a `--` comment, which the grammar ignores: a `:name` there is not a parameter."""
     spans: list[tuple[int, int]] = []
     start, i, quote = 0, 0, None
     while i < len(row):
@@ -57,6 +64,8 @@ def _code_spans(row: str) -> list[tuple[int, int]]:
         elif ch in "\"'":
             spans.append((start, i))
             quote = ch
+        elif row.startswith("--", i):
+            return spans + [(start, i)]
         i += 1
     if quote is None:
         spans.append((start, len(row)))

@@ -1,7 +1,7 @@
 """The library a notebook works on: one per kernel, reachable without IPython.
 
-Magics are a thin skin (DESIGN §1); keeping the open library here lets widgets, the completer and
-plain Python (`kernel_ext.library()`) share it.
+Magics are a thin skin (docs/architecture.md §1); keeping the open library here lets widgets,
+the completer and plain Python (`kernel_ext.library()`) share it.
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ set -eu
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PY="${PY:-$ROOT/.venv/bin/python}"
 WORK="$(mktemp -d)"
+(cd "$ROOT" && PYTHONPATH="$ROOT" "$PY" -m kernel_ext.highlight_words)   # words from the grammar
 cp -r "$ROOT/kernel_ext/labextension_src/." "$WORK/"
 cd "$WORK"
 npm install --no-audit --no-fund --loglevel=error

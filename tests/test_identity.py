@@ -1,5 +1,5 @@
-"""Content identity: the sampled hash equals an independent computation of DESIGN §3, and the
-indexer gives identical bytes one identity, empty files none."""
+"""Content identity: the sampled hash equals an independent computation of the scheme in
+docs/architecture.md §3, and the indexer gives identical bytes one identity, empty files none."""
 from __future__ import annotations
 
 import os
@@ -15,7 +15,7 @@ KIB = 1024
 
 
 def reference_hash(data: bytes) -> str:
-    """DESIGN §3 written out again, without core.identity."""
+    """docs/architecture.md §3 written out again, without core.identity."""
     n = len(data)
     h = blake3.blake3()
     h.update(n.to_bytes(8, "little"))

@@ -1,4 +1,5 @@
-"""DESIGN §1: a lower layer never imports a higher one (vdfs_query < core < kernel_ext)."""
+"""A lower layer never imports a higher one (vdfs_query < core < kernel_ext):
+docs/architecture.md §1."""
 from __future__ import annotations
 
 import ast

@@ -67,7 +67,8 @@ def test_not_a_vdfs_line_is_left_alone(ip):
 
 
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True)
-plain = st.text(alphabet=st.characters(blacklist_characters="'\":\n\\", blacklist_categories=("Cs",)),
+# no quotes (strings), no colon (parameters) and no "-" (a `--` comment hides what follows)
+plain = st.text(alphabet=st.characters(blacklist_characters="'\":\n\\-", blacklist_categories=("Cs",)),
                 max_size=20)
 
 
@@ -83,3 +84,4 @@ def test_param_refs_find_names_outside_strings(name, before, after):
 def test_param_refs_ignore_names_inside_strings(name, filler):
     assert param_refs(f"entries where name = ':{name}{filler}'") == []
     assert param_refs(f'entries where name = "x :{name}"') == []
+    assert param_refs(f"entries where size > 1 -- :{name}{filler}") == []

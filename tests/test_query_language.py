@@ -238,7 +238,8 @@ def test_orders_that_cannot_run_are_refused(text):
         compile(text)
 
 
-# vdfs_query may not import core (DESIGN §1), so lower.tag_name repeats core.tags.canonical_name:
+# vdfs_query may not import core (docs/architecture.md §1), so lower.tag_name repeats
+# core.tags.canonical_name:
 # a tag written through core must be found by the same name typed into a query.
 TAG_NAMES = ["Vacation", "#Vacation", "  #Person: Alice ", "person :alice", "Road Trip 2024",
              "#ÉTÉ", "Straße", "İstanbul", "ﬁle", "a\u00a0b", "x\u2003y", "#a:b:c", "dots.and_under-"]

@@ -1,4 +1,4 @@
-"""vdfs_query: the query language of vdfs (DESIGN §4). Imports nothing from core.
+"""vdfs_query: the query language of vdfs (docs/architecture.md §4). Imports nothing from core.
 
     text ──Lark──► AST ─┐
                         ├─► IR ─► SQL (SQLite or DuckDB dialect) + bound parameters ─► Engine
@@ -11,11 +11,11 @@
 from .compiler import Compiled, compile, to_ir
 from .errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
 from .relpaths import resolve_paths
-from .parser import KEYWORDS, parse
+from .parser import keywords, parse
 from .result import Result
 
 __all__ = ["VdfsError", "QueryError", "QueryTimeout", "QueryCancelled", "VdfsSyntaxError",
-           "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS", "resolve_paths",
+           "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS", "keywords", "resolve_paths",
            "query_entries", "query_files", "query_folders", "query_models", "Engine"]
 
 
@@ -25,6 +25,8 @@ def __getattr__(name: str):
                 "FileQuery", "FolderQuery", "ModelQuery"):
         from . import builder
         return getattr(builder, name)
+    if name == "KEYWORDS":            # read from the grammar on first use
+        return keywords()
     if name in ("Engine", "Explain"):
         from . import engine
         return getattr(engine, name)

@@ -1,4 +1,5 @@
-"""The fluent builder: SPEC.md's Rust query API in Python, producing the same IR as the DSL.
+"""The fluent builder: the query language as method calls, producing the same IR as the DSL
+(docs/architecture.md §6).
 
     vdfs.query_entries().in_location("/photos").of_type("image").on_this_device() \\
         .where("size", ">", "2MB").order_by("size", desc=True).limit(50).collect()
@@ -152,7 +153,7 @@ class _Builder:
 
 
 class EntryQuery(_Builder):
-    """query_entries(): files and folders (SPEC.md §3)."""
+    """query_entries(): files and folders (docs/architecture.md §6)."""
     _source = "entries"
 
     def in_location(self, location: Any):

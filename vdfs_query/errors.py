@@ -42,25 +42,50 @@ class VdfsSyntaxError(VdfsError, ValueError):
     """A query that cannot be understood. Carries line, column, snippet and expectations."""
 
     def __init__(self, message: str, *, text: str | None = None, pos: int | None = None,
-                 expected: Iterable[str] = (), suggestion: str | None = None):
+                 expected: Iterable[str] = (), suggestion: str | None = None,
+                 groups: Iterable[tuple[str, Iterable[str]]] | None = None,
+                 hint: str | None = None):
         self.message = message
         self.text = text
         self.pos = pos
-        self.expected = sorted(set(expected))
+        if groups is None:
+            words = sorted(set(expected))
+            groups = [("", words)] if words else []
+        self.groups = [(label, sorted(set(words))) for label, words in groups]
+        self.expected = sorted({w for _, words in self.groups for w in words})
         self.suggestion = suggestion
+        self.hint = hint
         self.line, self.column, self.snippet = _locate(text, pos)
         super().__init__(self._render())
+
+    def at(self, text: str) -> "VdfsSyntaxError":
+        """The same error located in `text` (raised by a stage that did not know the text)."""
+        return VdfsSyntaxError(self.message, text=text, pos=self.pos, groups=self.groups,
+                               suggestion=self.suggestion, hint=self.hint)
+
+    def advice(self) -> list[str]:
+        """The lines after the caret: what was expected (whole, grouped), a hint, a suggestion.
+        The notebook renders these same lines."""
+        lines = []
+        if len(self.groups) == 1:
+            label, words = self.groups[0]
+            lines.append(f"expected one of the {label}: {', '.join(words)}" if label else
+                         "expected " + _join_or(words))
+        elif self.groups:
+            lines.append("expected one of")
+            lines += [f"  {label}: {', '.join(words)}" for label, words in self.groups]
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        if self.suggestion:
+            lines.append(f"did you mean {self.suggestion!r}?")
+        return lines
 
     def _render(self) -> str:
         parts = [self.message]
         if self.line is not None:
             parts[0] += f" (line {self.line}, column {self.column})"
             parts.append(self.snippet)
-        if self.expected:
-            parts.append("expected " + _join_or(self.expected))
-        if self.suggestion:
-            parts.append(f"did you mean {self.suggestion!r}?")
-        return "\n".join(parts)
+        return "\n".join(parts + self.advice())
 
 
 def _locate(text: str | None, pos: int | None) -> tuple[int | None, int | None, str]:
@@ -89,10 +114,9 @@ _WINDOW = 60
 
 
 def _join_or(items: list[str]) -> str:
+    """All of `items` (never cut: the one left out is the one the user needed)."""
     if len(items) == 1:
         return items[0]
-    if len(items) > 12:
-        items = items[:12] + ["…"]
     return ", ".join(items[:-1]) + " or " + items[-1]
 
 

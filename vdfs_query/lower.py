@@ -32,7 +32,7 @@ class Lowerer:
                  pos: int = 0):
         self.text = text
         if source not in SOURCES:
-            self.fail(f"unknown source {source!r}", pos, expected=SOURCES,
+            self.fail(f"unknown source {source!r}", pos, groups=[("sources", SOURCES)],
                       suggestion=closest(source, SOURCES))
         self.src: SourceDef = SOURCES[source]
         self.model_type = self.extension_id = None
@@ -56,7 +56,8 @@ class Lowerer:
             if _JSON_PATH.match(path):
                 return ir.Ref(path, "json", json=True)
         names = sorted(self.src.fields) + sorted(self.src.synonyms)
-        self.fail(f"unknown field {name!r} for {self.src.name}", pos, expected=names,
+        self.fail(f"unknown field {name!r} for {self.src.name}", pos,
+                  groups=[(f"fields of {self.src.name}", names)],
                   suggestion=closest(name, names))
 
     # ---- values ---------------------------------------------------------------------------
@@ -95,7 +96,8 @@ class Lowerer:
     def kind(self, value: str, pos: int = 0) -> str:
         low = value.lower()
         if low not in KINDS:
-            self.fail(f"unknown kind {value!r}", pos, expected=KINDS, suggestion=closest(value, KINDS))
+            self.fail(f"unknown kind {value!r}", pos, groups=[("kinds", KINDS)],
+                      suggestion=closest(value, KINDS))
         return low
 
     # ---- filters --------------------------------------------------------------------------
@@ -236,7 +238,8 @@ class Lowerer:
     def agg(self, fn: str, field: str | None, pos: int = 0) -> ir.Agg:
         fn = fn.lower()
         if fn not in AGGREGATES:
-            self.fail(f"unknown function {fn!r}", pos, expected=[f + "()" for f in AGGREGATES],
+            self.fail(f"unknown function {fn!r}", pos,
+                      groups=[("functions", [f + "()" for f in AGGREGATES])],
                       suggestion=closest(fn, AGGREGATES))
         if field is None:
             if fn != "count":

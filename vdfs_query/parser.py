@@ -15,30 +15,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
 from .errors import VdfsSyntaxError, closest
+from .hints import expected_groups, hint, word
 from .values import CoercionError, check_time, parse_number, text_value
 
 _SOURCES = {"src_entries": "entries", "src_files": "files", "src_folders": "folders",
             "src_content": "content", "src_tags": "tags",
             "src_collections": "collections", "src_jobs": "jobs", "src_locations": "locations",
             "src_devices": "devices"}
-
-# Terminal names as a notebook user would say them.
-_WORDS = {
-    "NAME": "a name", "STRING": 'a quoted text like "IMG_*"',
-    "RAW_STRING": 'a raw text like r"\\d+"', "INT": "a whole number",
-    "SIGNED_NUMBER": "a number", "SIZE": "a size like 2MB", "DATE": "a date like 2024-05-01",
-    "PARAM": "a :parameter", "CMP_OP": "a comparison (= != < <= > >=)", "GLOB_OP": "~ (glob)",
-    "NOT_GLOB_OP": "!~", "REGEX_OP": "=~ (regex)", "IN_LIST": "in (…)", "STAR": "*",
-    "TIME_UNIT": "a time unit (days, weeks, …)", "LPAR": "(", "RPAR": ")", "COMMA": ",",
-    "$END": "the end of the query",
-}
-
-
-def _word(term: str) -> str:
-    if term in _WORDS:
-        return _WORDS[term]
-    return term.lower()
-
 
 def _num(tok: Token) -> int | float:
     """A number token's value; one the databases cannot hold is an error at the token."""
@@ -334,6 +317,18 @@ class _Clauses(_ToAst):
 
 _lock = threading.Lock()
 _parser: Lark | None = None
+_HERE = Path(__file__).resolve().parent
+# an installed package carries a copy (setup.py); a checkout reads the repository's grammar/
+GRAMMAR_PATHS = (_HERE / "grammar" / "vdfs.lark", _HERE.parent / "grammar" / "vdfs.lark")
+
+
+def grammar_text() -> str:
+    """The grammar of the language: grammar/vdfs.lark, its one source."""
+    for path in GRAMMAR_PATHS:
+        if path.is_file():
+            return path.read_text("utf-8")
+    looked = ", ".join(map(str, GRAMMAR_PATHS))
+    raise FileNotFoundError(f"the vdfs grammar is missing (looked in {looked})")
 
 
 def _get_parser() -> Lark:
@@ -341,7 +336,7 @@ def _get_parser() -> Lark:
     if _parser is None:
         with _lock:
             if _parser is None:
-                grammar = (Path(__file__).parent / "grammar" / "vdfs.lark").read_text("utf-8")
+                grammar = grammar_text()
                 _parser = Lark(grammar, parser="lalr", lexer="contextual", cache=True,
                                transformer=_Clauses(), propagate_positions=False,
                                maybe_placeholders=True)
@@ -362,13 +357,11 @@ def parse(text: str) -> ast.Query:
     try:
         q = _get_parser().parse(text)
     except VdfsSyntaxError as exc:
-        raise VdfsSyntaxError(exc.message, text=text, pos=exc.pos, expected=exc.expected,
-                              suggestion=exc.suggestion) from None
+        raise exc.at(text) from None
     except VisitError as exc:
         inner = exc.orig_exc
         if isinstance(inner, VdfsSyntaxError):
-            raise VdfsSyntaxError(inner.message, text=text, pos=inner.pos,
-                                  expected=inner.expected, suggestion=inner.suggestion) from None
+            raise inner.at(text) from None
         raise VdfsSyntaxError(f"cannot read this query: {inner}", text=text, pos=0) from None
     except UnexpectedInput as exc:
         raise _translate(exc, text) from None
@@ -404,40 +397,68 @@ def _check_size(filters: tuple, text: str) -> None:
                                       text=text, pos=node.pos)
 
 
-KEYWORDS = ("entries", "files", "folders", "content", "models", "tags", "collections", "jobs", "locations",
-             "devices", "where", "select", "group", "order", "by", "limit", "offset", "in", "of",
-             "kind", "tagged", "has", "on", "this", "device", "duplicates", "and", "or", "not",
-             "is", "null", "as", "asc", "desc", "ago", "today", "yesterday", "now", "true", "false")
+# A keyword terminal: `WHERE.2: /where(?![A-Za-z0-9_])/i`, or alternatives with an optional
+# plural: `TIME_UNIT.2: /(second|minute|…)s?(?![A-Za-z0-9_])/i`.
+_KEYWORD_TERMINAL = re.compile(r"\(\?i:\(?(?P<words>[a-z]+(?:\|[a-z]+)*)\)?(?P<plural>s\?)?\(\?!")
+
+
+@lru_cache(maxsize=1)
+def keywords() -> tuple[str, ...]:
+    """Every word the grammar reserves (sources, clauses, operators, value words, time units),
+    read from the terminals Lark built from grammar/vdfs.lark: no list kept by hand to drift."""
+    found: set[str] = set()
+    for term in _get_parser().terminals:
+        m = _KEYWORD_TERMINAL.search(term.pattern.to_regexp())
+        if m is None:
+            continue
+        for w in m["words"].split("|"):
+            found.update((w, w + "s") if m["plural"] else (w,))
+    return tuple(sorted(found))
+
+
+def terminal_pattern(name: str) -> str:
+    """The regex of one terminal of the grammar (e.g. PARAM), for tools that scan text the way
+    the lexer does (a notebook finding `:name` parameters before the query is parsed)."""
+    return next(t.pattern.to_regexp() for t in _get_parser().terminals if t.name == name)
+
+
+def __getattr__(name: str):
+    if name == "KEYWORDS":            # computed on first use: importing the parser stays cheap
+        return keywords()
+    raise AttributeError(name)
 
 
 def _translate(exc: UnexpectedInput, text: str) -> VdfsSyntaxError:
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
-        expected = {_word(t) for t in exc.expected}
         if tok.type == "$END":
             pos = len(text.rstrip())
             return VdfsSyntaxError("the query ends too early", text=text, pos=pos,
-                                   expected=expected)
+                                   groups=expected_groups(exc.expected, text, pos))
         pos = tok.start_pos if tok.start_pos is not None else len(text)
         got = str(tok)
-        keywords = [w for w in expected if w in KEYWORDS]
-        hint = closest(got, keywords) if keywords and got.isalpha() else None
-        return VdfsSyntaxError(f"unexpected {got!r}", text=text, pos=pos, expected=expected,
-                               suggestion=hint if hint and hint != got.lower() else None)
+        known = [word(t) for t in exc.expected if word(t) in keywords()]
+        guess = closest(got, known) if known and got.isalpha() else None
+        return VdfsSyntaxError(f"unexpected {got!r}", text=text, pos=pos,
+                               groups=expected_groups(exc.expected, text, pos),
+                               suggestion=guess if guess and guess != got.lower() else None,
+                               hint=hint(text, pos, got))
     if isinstance(exc, UnexpectedCharacters):
-        allowed = {_word(t) for t in (exc.allowed or ())}
         pos = exc.pos_in_stream
         ch = text[pos] if pos < len(text) else ""
         # a whole word the lexer could not place: suggest a keyword it might have meant
         word_end = pos
         while word_end < len(text) and (text[word_end].isalnum() or text[word_end] == "_"):
             word_end += 1
-        word = text[pos:word_end]
-        keywords = [w for w in allowed if w in KEYWORDS]
-        hint = closest(word, keywords) if word and keywords else None
-        what = f"unexpected {word!r}" if word else f"unexpected character {ch!r}"
-        return VdfsSyntaxError(what, text=text, pos=pos, expected=allowed, suggestion=hint)
+        got = text[pos:word_end]
+        allowed = exc.allowed or ()
+        known = [word(t) for t in allowed if word(t) in keywords()]
+        guess = closest(got, known) if got and known else None
+        what = f"unexpected {got!r}" if got else f"unexpected character {ch!r}"
+        return VdfsSyntaxError(what, text=text, pos=pos, suggestion=guess,
+                               groups=expected_groups(allowed, text, pos),
+                               hint=hint(text, pos, got or ch))
     if isinstance(exc, UnexpectedEOF):
         return VdfsSyntaxError("the query ends too early", text=text, pos=len(text),
-                               expected={_word(t) for t in exc.expected})
+                               groups=expected_groups(exc.expected, text, len(text)))
     return VdfsSyntaxError(str(exc), text=text, pos=getattr(exc, "pos_in_stream", 0))

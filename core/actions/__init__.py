@@ -1,4 +1,4 @@
-"""Actions (SPEC §6): preview → commit → verify, audited, undoable.
+"""Actions (docs/architecture.md §5): preview → commit → verify, audited, undoable.
 
     from core.actions import action, preview, commit, undo
     p = preview(lib, "photos.tag_big", min_size=10_000_000)   # changes nothing

@@ -1,4 +1,4 @@
-"""Agents (SPEC §4): memory classes, event handlers and the debug trail."""
+"""Agents: memory classes, event handlers and the debug trail."""
 from .agent import (HANDLERS, AgentContext, AgentRuntime, EntryRef, agent, agent_trail, on_event)
 from .memory import (AssociativeMemory, TemporalMemory, WorkingMemory, agent_memory, close_memory,
                      open_memory, sync)

@@ -1,4 +1,4 @@
-"""Agent memory (SPEC §4): an `@agent_memory` class whose fields are memories, each marked
+"""Agent memory: an `@agent_memory` class whose fields are memories, each marked
 `sync("shared")` (travels with the library to other devices) or `sync("device_owned")`.
 
 - `TemporalMemory`: time-ordered events in SQLite, queried by time range or recency.

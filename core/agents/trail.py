@@ -1,4 +1,4 @@
-"""The agent trail: debug-only JSON lines in `<library>/logs/extensions/<id>.jsonl` (SPEC §4).
+"""The agent trail: debug-only JSON lines in `<library>/logs/extensions/<id>.jsonl`.
 For people reading what an agent decided; never read back by the agent itself."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AI infrastructure (SPEC §5): the model registry, loaders (ONNX, Ollama, OpenAI-compatible),
+"""AI infrastructure: the model registry, loaders (ONNX, Ollama, OpenAI-compatible),
 the user's local/cloud preference and consent, and Jinja prompt templates."""
 from .loaders import OllamaClient, OnnxModel, OpenAIClient
 from .prompts import PromptError, Prompts

@@ -1,8 +1,9 @@
 """The AI model registry: `category:name` → a verified file under $VDFS_HOME/models/ or an endpoint.
 
-Model files live outside every library and are never synced (DESIGN §2). Each file is written
-to a temporary name while its sha256 is computed and only renamed into place when it matches, so
-a bad or interrupted download leaves nothing behind. `registry.json` is the index.
+Model files live outside every library and are never synced (docs/architecture.md §2). Each
+file is written to a temporary name while its sha256 is computed and only renamed into place
+when it matches, so a bad or interrupted download leaves nothing behind. `registry.json` is
+the index.
 """
 from __future__ import annotations
 

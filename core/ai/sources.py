@@ -1,4 +1,4 @@
-"""Where a registered AI model comes from (SPEC §5): bundled bytes, a local path, a download URL
+"""Where a registered AI model comes from: bundled bytes, a local path, a download URL
 with its sha256, or a served model (Ollama, an OpenAI-compatible endpoint)."""
 from __future__ import annotations
 

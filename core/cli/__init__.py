@@ -1,4 +1,4 @@
-"""The `vdfs` console script: a thin skin over core and vdfs_query (DESIGN §1).
+"""The `vdfs` console script: a thin skin over core and vdfs_query (docs/architecture.md §1).
 
 Each sub-command lives in its own module of this package and exposes
 `register(subparsers) -> None`, which adds its parser and sets `func=handler(args) -> int`.

@@ -1,6 +1,6 @@
 """`vdfs kernel install [--user]`: the notebook kernel, a thin command over kernel_ext.
 
-core never imports kernel_ext at module level (DESIGN §1); the import happens only when the
+core never imports kernel_ext at module level (architecture §1); the import happens only when the
 command runs.
 """
 from __future__ import annotations

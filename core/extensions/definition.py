@@ -105,7 +105,8 @@ def job_short_name(fn: Any) -> str:
 def extension(*, id: str, name: str, version: str, description: str = "",  # noqa: A002
               min_core_version: str = "0.0.0", required_features: list[str] | None = None,
               permissions: list[PermissionSpec] | None = None) -> Callable[[type], type]:
-    """Declare an extension class (SPEC §1); its `config` annotation is the settings class."""
+    """Declare an extension class (docs/architecture.md §5); its `config` annotation is the
+    settings class."""
     from .manifest import _EXT_ID
     import re
     if not isinstance(id, str) or not re.match(_EXT_ID, id):

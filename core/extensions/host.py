@@ -123,7 +123,7 @@ class ScopedVdfsApi:
         _guard(self).write_scope("WriteTags", [_guard(self).visible_entry(entry_uuid)], "entry")
         return _api(self).add_tag_to_entry(entry_uuid, tag, applied_by=self.extension_id)
 
-    add_tag = add_tag_to_entry   # SPEC §4 spells it `ctx.vdfs().add_tag(photo.id, …)`
+    add_tag = add_tag_to_entry   # the agent examples spell it `ctx.vdfs().add_tag(photo.id, …)`
 
     def add_tag_to_content(self, content_uuid: Any, tag: str) -> bool:
         _guard(self).write_scope("WriteTags", _guard(self).visible_content(content_uuid), "content")

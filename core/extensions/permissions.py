@@ -80,7 +80,7 @@ def _names(value: Any, what: str) -> tuple[str, ...]:
 
 
 class Permission:
-    """The permission vocabulary of SPEC §1 (Rust `Permission::X(...)` → `Permission.X(...)`)."""
+    """The permission vocabulary (docs/permissions.md): `Permission.X(...)`."""
 
     @staticmethod
     def ReadEntries(glob: str = "**") -> PermissionSpec:  # noqa: N802 - mirrors the SDK spelling

@@ -1,4 +1,4 @@
-"""Durable jobs and tasks (SPEC §3): state, checkpoints and task results in the library's jobs.db.
+"""Durable jobs and tasks: state, checkpoints and task results in the library's jobs.db.
 
     from core.jobs import job, task, register_job
     @task(retries=3, timeout_ms=30000)

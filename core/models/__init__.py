@@ -1,4 +1,4 @@
-"""Extension models (SPEC.md §2): declaration, instances with lazy blob fields, storage.
+"""Extension models (docs/architecture.md §6): declaration, lazy blob fields, storage.
 
     @model(version="1.0.0", scope="standalone")
     @dataclass

@@ -1,4 +1,6 @@
-"""The `@model` decorator: turns an annotated class into an extension model (SPEC.md §2).
+"""The `@model` decorator: turns an annotated class into an extension model.
+
+See docs/architecture.md §6.
 
 `@model(version=…, scope=…, sync_strategy=…, extension_id=…)` on a dataclass (or a plain
 annotated class, which becomes one) records a `ModelSpec` as `cls.__vdfs_model__`. Fields

@@ -1,6 +1,7 @@
--- Migration 1: the library's first schema (DESIGN §2). UUIDs are 16-byte BLOBs throughout.
+-- Migration 1: the library's first schema (docs/architecture.md §2).
+-- UUIDs are 16-byte BLOBs throughout.
 -- The DDL of models, metadata_blobs, model_blobs, user_metadata_blobs and
--- collection_items.model_uuid follows SPEC.md "Required Core Schema Changes".
+-- collection_items.model_uuid store extension models and their blobs (docs/architecture.md §6).
 
 CREATE TABLE devices (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -26,7 +27,7 @@ CREATE TABLE locations (
 CREATE TABLE content_identities (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     uuid BLOB UNIQUE NOT NULL,          -- uuid5(NAMESPACE_DNS, content_hash)
-    content_hash TEXT UNIQUE NOT NULL,  -- 16 hex chars, sampled BLAKE3 (DESIGN §3)
+    content_hash TEXT UNIQUE NOT NULL,  -- 16 hex chars, sampled BLAKE3 (docs/architecture.md §3)
     integrity_hash TEXT,                -- full BLAKE3, computed before destructive actions
     size INTEGER NOT NULL,
     kind TEXT NOT NULL,

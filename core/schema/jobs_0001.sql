@@ -1,4 +1,4 @@
--- jobs.db, migration 1: every job of core and of every extension (DESIGN §2).
+-- jobs.db, migration 1: every job of core and of every extension (docs/architecture.md §2).
 CREATE TABLE jobs (
     id TEXT PRIMARY KEY,                -- uuid4 text
     name TEXT NOT NULL,                 -- 'core.index', 'com.example.photos.analyze_photos'

@@ -1,9 +1,9 @@
-"""The extension SDK in one import (DESIGN §6):
+"""The extension SDK in one import (docs/architecture.md §6):
 
     from core.sdk import (extension, model, blob_data, job, task, action, action_execute,
                           agent, agent_memory, setting, Permission)
 
-Rust attributes of SPEC.md become these decorators. Each name is re-exported from the module
+Each decorator marks what an extension declares. Each name is re-exported from the module
 that owns it; a part that is missing from this install raises a clear ImportError on use.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`create_album` (SPEC §6): preview which photos an album would hold, then commit exactly that."""
+"""`create_album`: preview which photos an album would hold, then commit exactly that."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""The `analyze_photos` job (SPEC §3): every photo the user granted, analysed once per content.
+"""The `analyze_photos` job: every photo the user granted, analysed once per content.
 
 Per photo (a durable task, replayed not re-run after a crash): read the bytes through the
 checked host API, run the registered ONNX model, read EXIF (core's sidecar when granted and

@@ -1,4 +1,4 @@
-"""The Photos extension's models (SPEC §2): one content-scoped analysis per photo's bytes, and
+"""The Photos extension's models: one content-scoped analysis per photo's bytes, and
 standalone People, Places and Albums that refer to content by uuid."""
 from __future__ import annotations
 

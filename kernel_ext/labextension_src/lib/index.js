@@ -5,13 +5,10 @@ import { IEditorExtensionRegistry, EditorExtensionRegistry } from '@jupyterlab/c
 import { Decoration, EditorView, ViewPlugin } from '@codemirror/view';
 import { RangeSetBuilder } from '@codemirror/state';
 
-const SOURCES = new Set(['entries', 'content', 'models', 'tags', 'collections', 'jobs',
-  'locations', 'devices']);
-const KEYWORDS = new Set(['where', 'select', 'group', 'order', 'by', 'limit', 'offset', 'in',
-  'of', 'kind', 'tagged', 'has', 'on', 'this', 'device', 'duplicates', 'and', 'or', 'not',
-  'is', 'null', 'as', 'asc', 'desc', 'ago', 'today', 'yesterday', 'now', 'true', 'false',
-  'second', 'seconds', 'minute', 'minutes', 'hour', 'hours', 'day', 'days', 'week', 'weeks',
-  'month', 'months', 'year', 'years']);
+// BEGIN words generated from grammar/vdfs.lark by `python -m kernel_ext.highlight_words`
+const SOURCES = new Set(["collections", "content", "devices", "entries", "files", "folders", "jobs", "locations", "models", "tags"]);
+const KEYWORDS = new Set(["ago", "and", "as", "asc", "by", "day", "days", "desc", "device", "duplicates", "false", "group", "has", "hour", "hours", "in", "is", "kind", "limit", "minute", "minutes", "month", "months", "not", "now", "null", "of", "offset", "on", "or", "order", "second", "seconds", "select", "tagged", "this", "today", "true", "week", "weeks", "where", "year", "years", "yesterday"]);
+// END generated words
 // sub-commands whose arguments are not DSL (explain, jobs and tags are followed by a query)
 const COMMANDS = new Set(['open', 'close', 'index', 'run', 'preview', 'view', 'install', 'help']);
 const TOKEN = /("(?:\\.|[^"\\])*"?|'(?:\\.|[^'\\])*'?)|(:[A-Za-z_]\w*)|(--.*$)|(#[\w:\-]+)|(\d{4}-\d\d(?:-\d\d)?|\d+(?:\.\d+)?\s*(?:kib|mib|gib|tib|kb|mb|gb|tb|b)\b|\d+(?:\.\d+)?)|([A-Za-z_]\w*)/gi;
