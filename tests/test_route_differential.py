@@ -25,7 +25,7 @@ from vdfs_query.mirror import connect_scan
 
 ROUTES = ("sqlite", "duckdb", "scan")
 DAY = 86400
-SETTINGS = dict(deadline=None, database=None,
+SETTINGS = dict(deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # ---- the tree -------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ from vdfs_query import Result, compile, query_models
 from vdfs_query.mirror import connect_scan
 
 ROUTES = ("sqlite", "duckdb", "scan")
-SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = dict(deadline=None, database=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
 MODEL = "com.test.routes.Gadget"
 
 
