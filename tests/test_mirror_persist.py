@@ -163,3 +163,28 @@ def test_memory_limit_is_applied(library, monkeypatch):
     monkeypatch.setenv("VDFS_MIRROR_MEMORY", "lots")
     with pytest.raises(VdfsError, match="VDFS_MIRROR_MEMORY"):
         memory_limit()
+
+
+def test_a_damaged_mirror_file_is_replaced(library):
+    (library / MIRROR_FILE).write_bytes(b"not a duckdb file" * 1000)
+    eng = _engine(library)
+    assert eng.mirror.persisted and eng.mirror.rebuilds == 1 and len(_tag_names(eng)) == 20
+    eng.close()
+    again = _engine(library)
+    assert again.mirror.rebuilds == 0 and len(_tag_names(again)) == 20
+    again.close()
+
+
+def test_a_schema_upgrade_rebuilds_the_mirror(library):
+    _engine(library).close()
+    conn = sqlite3.connect(library / "library.db")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.execute("ALTER TABLE tags ADD COLUMN colour TEXT")
+    conn.execute(f"PRAGMA user_version = {version + 1}")
+    conn.commit()
+    conn.close()
+    eng = _engine(library)
+    assert eng.mirror.rebuilds == 1
+    cols = [r[0] for r in eng.mirror.duck.execute("DESCRIBE tags").fetchall()]
+    assert "colour" in cols
+    eng.close()

@@ -75,12 +75,10 @@ def open_duck(path: str | os.PathLike[str] | None) -> tuple[Any, bool]:
             try:
                 duck = duckdb.connect(key)
                 break
-            except duckdb.Error as exc:
-                if "lock" in str(exc).lower() or attempt == 2:   # another process owns it
+            except (duckdb.Error, OSError) as exc:
+                # another process owns it, or the folder is read-only: a copy in memory
+                if "lock" in str(exc).lower() or attempt == 2 or not _remove(key):
                     return duckdb.connect(":memory:"), False
-                _remove(key)
-            except OSError:
-                return duckdb.connect(":memory:"), False
         _owned.add(key)
     return duck, True
 
@@ -119,9 +117,13 @@ def clear_state(duck: Any) -> None:
     duck.execute(f"DROP TABLE IF EXISTS {_STATE_TABLE}")
 
 
-def _remove(path: str) -> None:
+def _remove(path: str) -> bool:
+    """Delete an unreadable mirror file; False when it cannot be (a read-only folder)."""
     for suffix in ("", ".wal"):
         try:
             os.unlink(path + suffix)
         except FileNotFoundError:
             pass
+        except OSError:
+            return False
+    return True
