@@ -153,6 +153,10 @@ def test_memory_limit_is_applied(library, monkeypatch):
     eng = _engine(library, mirror_memory="300MB")
     setting = eng.mirror.duck.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert setting.startswith("286.1")                   # 300,000,000 bytes in MiB
+    in_memory = Engine(library / "library.db", mirror="sync", mirror_memory="1GB")
+    spill = in_memory.mirror.duck.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert os.path.isabs(spill) and not in_memory.mirror.persisted  # never `.tmp` in the cwd
+    in_memory.close()
     eng.close()
     assert memory_limit("300MB") == 300_000_000 and memory_limit(4096) == 4096
     monkeypatch.setenv("VDFS_MIRROR_MEMORY", "25%")

@@ -156,7 +156,7 @@ class Mirror:
         self.db_path = str(db_path)
         self.duck, self.persisted = mirror_store.open_duck(path)
         self.path = path if self.persisted else None
-        self.duck.execute(f"SET memory_limit = '{int(limit)}B'")
+        mirror_store.configure(self.duck, self.persisted, limit)
         self.duck.execute("SET preserve_insertion_order = false")
         self.has_extension = load_sqlite_extension(self.duck)
         self.lock = threading.RLock()

@@ -83,6 +83,17 @@ def open_duck(path: str | os.PathLike[str] | None) -> tuple[Any, bool]:
     return duck, True
 
 
+def configure(duck: Any, persisted: bool, limit: int) -> None:
+    """Bound the copy's memory; beyond it DuckDB spills to disk: beside the file when persisted
+    (its default), else in the system's temp folder (DuckDB's default, `.tmp` in the current
+    folder, would litter wherever the user happens to be)."""
+    duck.execute(f"SET memory_limit = '{int(limit)}B'")
+    if not persisted:
+        import tempfile
+        spill = Path(tempfile.gettempdir()) / "vdfs-mirror-spill"
+        duck.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+
+
 def release(path: str | os.PathLike[str] | None) -> None:
     """This process no longer holds the file (its connection is closed)."""
     if path is not None:
