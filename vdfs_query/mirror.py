@@ -1,4 +1,4 @@
-"""A DuckDB-native copy (in memory or persisted) of the library's tables, kept current from SQLite's change log.
+"""A DuckDB-native copy of the library's tables (persisted or in memory), kept current from SQLite.
 
 Aggregates and scans run several times faster on native DuckDB tables than on SQLite or through
 DuckDB's sqlite scan, but a copy is only worth having if it is never stale. Migration 0002 makes
