@@ -42,6 +42,8 @@ class Library:
         self._all_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._services: dict[str, Any] = {}
+        # The whole-file check an open started after an unclean shutdown (None: not needed).
+        self.background_check: Any = None
         self.device_uuid, self.device_name = current_device()
         self.device_id = self._register_device()
 
@@ -98,7 +100,9 @@ class Library:
                 raise ValueError("missing 'id'")
         except (ValueError, UnicodeDecodeError) as exc:
             raise CorruptLibraryError(f"{meta} is not valid library metadata: {exc}") from exc
-        # Read-only checks first: nothing changes on a refused open.
+        # Read-only checks first: nothing changes on a refused open. They are cheap (header,
+        # schema, version); the whole-file check runs only after an unclean shutdown, below.
+        unclean = db.has_unclean_wal(path / LIBRARY_DB)
         version = db.check_readable(path / LIBRARY_DB)
         latest = db.latest_library_version()
         if version > latest:
@@ -118,6 +122,10 @@ class Library:
                 info["schema_version"] = latest
                 _write_json(meta, info)
             lib = cls(path, info)
+        if unclean:
+            from .integrity import BackgroundCheck
+            lib.background_check = BackgroundCheck(path, "unclean shutdown")
+            lib.background_check.start()
         # Installed extensions come back with the library, so their agents see new events.
         if lib.conn.execute("SELECT 1 FROM extensions WHERE enabled = 1 LIMIT 1").fetchone():
             lib.extensions.load_installed()
@@ -167,6 +175,8 @@ class Library:
         return db.connect(self.db_path)
 
     def close(self) -> None:
+        if self.background_check is not None:
+            self.background_check.cancel()
         for svc in self._services.values():
             close = getattr(svc, "close", None)
             if callable(close):

@@ -1,7 +1,8 @@
 """`lib.query` / `lib.explain`: bind the query language to one library (docs/architecture.md §4).
 
 One `vdfs_query.Engine` per library (via `lib.service("query", …)`) holds the SQLite reader and
-the in-memory DuckDB mirror, which it builds in the background on the first aggregate query.
+the DuckDB mirror (persisted as `mirror.duckdb` in the library folder), which it builds or
+loads in the background on the first aggregate query.
 `executor_for(lib)` is what builders from `lib.vdfs().query_entries()` / `query_models(T)` run
 through.
 """
@@ -11,13 +12,15 @@ from typing import Any
 
 import vdfs_query
 from vdfs_query.engine import Engine, Explain
+from vdfs_query.mirror_store import MIRROR_FILE
 
 
 def engine_for(lib: Any) -> Engine:
     engine = lib.service("query")         # the hot path of every query: no closure once built
     if engine is None:
         engine = lib.service("query", lambda: Engine(
-            lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes))
+            lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes,
+            mirror_path=lib.path / MIRROR_FILE))
     return engine
 
 

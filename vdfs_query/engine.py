@@ -72,16 +72,22 @@ class Engine:
     """Runs queries for one library. `mirror`: 'background' (default: build the DuckDB copy in a
     thread on first need, answering from the scan meanwhile), 'sync' (build before answering),
     or 'off' (SQLite only). `timeout`: seconds a query may run (None: no limit); each run may
-    pass its own."""
+    pass its own. `mirror_path`: the file the mirror persists in (None: memory); `mirror_memory`:
+    its memory limit (bytes, "4GB", "25%"; default $VDFS_MIRROR_MEMORY, else a share of RAM)."""
 
     def __init__(self, db_path: str | os.PathLike[str], *, jobs_db_path: str | os.PathLike[str] | None = None,
                  device_uuid: bytes | None = None, mirror: str = "background",
-                 timeout: float | None = DEFAULT_TIMEOUT):
+                 timeout: float | None = DEFAULT_TIMEOUT,
+                 mirror_path: str | os.PathLike[str] | None = None,
+                 mirror_memory: int | str | None = None):
         if mirror not in ("background", "sync", "off"):
             raise ValueError(f"mirror must be 'background', 'sync' or 'off', not {mirror!r}")
         self.db_path = str(db_path)
         self.device_uuid = device_uuid
         self.mirror_mode = mirror
+        self.mirror_path = mirror_path
+        from .mirror_store import memory_limit
+        self.mirror_memory = memory_limit(mirror_memory)    # a bad setting fails here, clearly
         self._lock = threading.RLock()
         self._mirror: Any = None
         self.mirror_error: str | None = None
@@ -327,7 +333,7 @@ class Engine:
         if self._mirror is None:
             try:
                 from .mirror import Mirror
-                self._mirror = Mirror(self.db_path)
+                self._mirror = Mirror(self.db_path, self.mirror_path, self.mirror_memory)
             except Exception as exc:   # no DuckDB here: every query is served by SQLite
                 self.mirror_error = f"{type(exc).__name__}: {exc}"
                 return None

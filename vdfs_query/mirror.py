@@ -1,4 +1,4 @@
-"""A DuckDB-native, in-memory copy of the library's tables, kept current from SQLite's change log.
+"""A DuckDB-native copy of the library's tables (persisted or in memory), kept current from SQLite.
 
 Aggregates and scans run several times faster on native DuckDB tables than on SQLite or through
 DuckDB's sqlite scan, but a copy is only worth having if it is never stale. Migration 0002 makes
@@ -6,8 +6,9 @@ SQLite record every changed rowid of the mirrored tables in `change_log`; before
 engine calls `refresh()`, which replays the rows changed since the last refresh (delete and
 re-read by rowid: idempotent), or recopies a table through the sqlite extension when most of it
 changed. The copy is built in the background on first need; until it is ready the engine answers
-from SQLite (always fresh, never blocked). It lives in memory: a persisted DuckDB file paid
-~10 ms of fsync per replayed write and could be held by only one process.
+from SQLite (always fresh, never blocked). Given a file path, the copy persists there
+(mirror_store.py): a restart loads it and replays only the change log written since, and a
+rebuild happens only when the log no longer reaches back to the file's watermark.
 
 DuckDB's sqlite extension links its own copy of SQLite, and two SQLite copies in one process do
 not see each other's POSIX locks: when the second opens a WAL database it believes it is alone
@@ -26,6 +27,9 @@ import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from . import mirror_store
+from .mirror_store import MIRROR_FILE, memory_limit  # noqa: F401  (re-exported)
 
 MIRRORED = ("devices", "locations", "entries", "content_identities", "user_metadata", "tags",
             "tag_links", "collections", "collection_items", "models")
@@ -143,10 +147,16 @@ def connect_scan(db_path: str) -> SnapshotScan:
 
 
 class Mirror:
-    def __init__(self, db_path: str):
-        import duckdb
+    """The DuckDB copy of one library. `path`: the file it persists in (None, or a file another
+    process owns: in memory). `memory`: DuckDB's memory limit (see mirror_store.memory_limit)."""
+
+    def __init__(self, db_path: str, path: str | os.PathLike[str] | None = None,
+                 memory: int | str | None = None):
+        limit = memory_limit(memory)
         self.db_path = str(db_path)
-        self.duck = duckdb.connect(":memory:")
+        self.duck, self.persisted = mirror_store.open_duck(path)
+        self.path = path if self.persisted else None
+        mirror_store.configure(self.duck, self.persisted, limit)
         self.duck.execute("SET preserve_insertion_order = false")
         self.has_extension = load_sqlite_extension(self.duck)
         self.lock = threading.RLock()
@@ -156,6 +166,7 @@ class Mirror:
         self.tops: dict[str, int] = {}     # GROWING table -> highest rowid copied
         self.since_prune = 0
         self.build_seconds: float | None = None
+        self.rebuilds = 0                  # whole copies made (0: loaded from the file)
         self._types: dict[str, list[tuple[str, str]]] = {}
         self._thread: threading.Thread | None = None
 
@@ -166,6 +177,7 @@ class Mirror:
             if self.duck is not None:
                 self.duck.close()
                 self.duck = None
+                mirror_store.release(self.path)
 
     # ---- building -------------------------------------------------------------------------
     def start(self) -> None:
@@ -188,7 +200,8 @@ class Mirror:
         try:
             conn = sqlite3.connect(self.db_path, timeout=30.0)
             try:
-                self.rebuild_all(conn)
+                if not self._resume(conn):
+                    self.rebuild_all(conn)
             finally:
                 conn.close()
             self.build_seconds = time.perf_counter() - t
@@ -196,7 +209,30 @@ class Mirror:
         except BaseException as exc:     # reported by the engine, which keeps using the scan
             self.error = exc
 
+    def _resume(self, sconn: sqlite3.Connection) -> bool:
+        """Take up the persisted copy where it left off, if the change log still reaches back to
+        its watermark (the first refresh replays the rest); False: it must be rebuilt."""
+        if not self.persisted:
+            return False
+        with self.lock:
+            state = mirror_store.load_state(self.duck, _version(sconn))
+            if state is None:
+                return False
+            applied, tops = state
+            last, _ = _state(sconn)
+            if applied > last or (applied < last and not _has_seq(sconn, applied + 1)):
+                return False
+            self.applied, self.tops = applied, tops
+            return True
+
     def rebuild_all(self, sconn: sqlite3.Connection) -> None:
+        with self.lock:
+            mirror_store.clear_state(self.duck)
+            self._rebuild_tables(sconn)
+            self.rebuilds += 1
+            mirror_store.save_state(self.duck, _version(sconn), self.applied, self.tops)
+
+    def _rebuild_tables(self, sconn: sqlite3.Connection) -> None:
         with self.lock:
             if not self.has_extension:
                 last, tops = _state(sconn)     # read first: later changes are replayed on refresh
@@ -256,6 +292,8 @@ class Mirror:
                         self._copy_table(tbl, sconn)
                     else:
                         self._apply(sconn, tbl, rids, span)
+                tops_now = {**self.tops, **{t: hi for t, (lo, hi) in grown.items()}}
+                mirror_store.save_state(self.duck, _version(sconn), last, tops_now)
                 self.duck.execute("COMMIT")
             except BaseException:
                 self.duck.execute("ROLLBACK")
@@ -354,6 +392,11 @@ def _state(sconn: sqlite3.Connection) -> tuple[int, dict[str, int]]:
     """(newest change-log seq, highest rowid of each GROWING table): one cheap query."""
     row = sconn.execute(_STATE_SQL).fetchone()
     return int(row[0] or 0), {t: int(v or 0) for t, v in zip(GROWING, row[1:])}
+
+
+def _version(sconn: sqlite3.Connection) -> int:
+    """The library's schema version: a copy made under another one is rebuilt."""
+    return int(sconn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def _has_seq(sconn: sqlite3.Connection, seq: int) -> bool:

@@ -1,0 +1,152 @@
+"""Opening a library costs the same at any size: no whole-file check on open.
+
+A damaged header, an empty or truncated file is still refused at open (cheap checks); damage
+deep inside the file is found by `vdfs check`, and after an unclean shutdown by a check that
+runs in the background.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+import core
+from core import db, integrity
+
+N_TAGS = 2000
+
+
+def _library_with_tags(path):
+    lib = core.Library.create(path)
+    lib.conn.executemany("INSERT INTO tags (uuid, name, created_at) VALUES (?, ?, 'n')",
+                         [(i.to_bytes(16, "big"), f"t{i:05d}" * 20) for i in range(N_TAGS)])
+    lib.close()
+    return path
+
+
+def _damage_a_tags_page(path) -> None:
+    """Scribble over one leaf page of the tags table, leaving the header and schema intact."""
+    dbfile = path / "library.db"
+    conn = sqlite3.connect(dbfile)
+    # The row in the middle of the table lives on a leaf page well past page 1.
+    rowid = conn.execute("SELECT rowid FROM tags ORDER BY rowid LIMIT 1 OFFSET ?",
+                         (N_TAGS // 2,)).fetchone()[0]
+    conn.close()
+    data = bytearray(dbfile.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    needle = f"t{N_TAGS // 2:05d}".encode() * 20
+    at = data.find(needle)
+    assert at > page_size and rowid
+    page = at // page_size * page_size
+    data[page:page + page_size] = b"\xa5" * page_size
+    dbfile.write_bytes(bytes(data))
+
+
+def _vdfs(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], capture_output=True,
+                          text=True, timeout=60, env=os.environ.copy())
+
+
+def test_open_never_runs_a_whole_file_check(tmp_path):
+    """Damage in the body of the file does not stop an open (no quick_check), and the parts
+    that are intact answer; `vdfs check` finds and names the damage."""
+    path = _library_with_tags(tmp_path / "d.vdfs")
+    _damage_a_tags_page(path)
+    with core.Library.open(path) as lib:
+        assert lib.conn.execute("SELECT count(*) FROM devices").fetchone()[0] == 1
+    done = _vdfs("-L", str(path), "check")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "library.db" in done.stdout and "ok" not in done.stdout.split("library.db")[1][:6]
+    assert "jobs.db: ok" in done.stdout
+
+
+def test_vdfs_check_reports_a_healthy_library(tmp_path):
+    path = _library_with_tags(tmp_path / "h.vdfs")
+    done = _vdfs("-L", str(path), "check", "--full")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "library.db: ok" in done.stdout and "jobs.db: ok" in done.stdout
+
+
+def test_vdfs_check_reports_a_file_that_cannot_open(tmp_path):
+    path = _library_with_tags(tmp_path / "g.vdfs")
+    (path / "library.db").write_bytes(b"this is not sqlite" * 100)
+    done = _vdfs("-L", str(path), "check")
+    assert done.returncode == 1
+    assert "library.db" in done.stdout and "not a readable SQLite database" in done.stdout
+
+
+def test_open_runs_no_integrity_pragma(tmp_path):
+    """Every statement the open's connections run is traced: none scans the whole file."""
+    path = _library_with_tags(tmp_path / "t.vdfs")
+    seen: list[str] = []
+    real_connect = sqlite3.connect
+
+    def tracing_connect(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(seen.append)
+        return conn
+
+    sqlite3.connect = tracing_connect
+    try:
+        core.Library.open(path).close()
+    finally:
+        sqlite3.connect = real_connect
+    assert any("user_version" in s for s in seen)       # the trace did see the open's checks
+    assert not [s for s in seen if "quick_check" in s or "integrity_check" in s]
+
+
+def test_a_truncated_header_size_is_refused_cheaply(tmp_path):
+    path = _library_with_tags(tmp_path / "x.vdfs")
+    data = (path / "library.db").read_bytes()
+    (path / "library.db").write_bytes(data[: len(data) - 4096])
+    with pytest.raises(core.CorruptLibraryError, match="library.db.*(truncated|damaged)"):
+        core.Library.open(path)
+
+
+_WRITER = """
+import os, sys, core
+lib = core.Library.open(sys.argv[1])
+lib.conn.execute("INSERT INTO tags (uuid, name, created_at) VALUES (randomblob(16), 'x', 'n')")
+print("written", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_after_an_unclean_shutdown_a_check_runs_in_the_background(tmp_path):
+    path = _library_with_tags(tmp_path / "k.vdfs")
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        assert writer.stdout.readline().strip() == "written"
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    assert os.path.getsize(path / "library.db-wal") > 0      # the crash left its WAL
+    with core.Library.open(path) as lib:
+        check = lib.background_check
+        assert check is not None
+        check.join(timeout=30)
+        assert check.result == {"library.db": [], "jobs.db": []}
+    record = json.loads((path / "logs" / integrity.CHECK_LOG).read_text())
+    assert record["ok"] is True and record["reason"] == "unclean shutdown"
+
+
+def test_a_clean_shutdown_starts_no_background_check(tmp_path):
+    path = _library_with_tags(tmp_path / "c.vdfs")
+    assert not (path / "library.db-wal").exists()
+    with core.Library.open(path) as lib:
+        assert lib.background_check is None
+
+
+def test_check_finds_what_quick_check_finds(tmp_path):
+    path = _library_with_tags(tmp_path / "q.vdfs")
+    _damage_a_tags_page(path)
+    problems = integrity.check_file(path / "library.db")
+    assert problems and all(isinstance(p, str) for p in problems)
+    assert integrity.check_file(path / "jobs.db") == []
+    assert db.check_readable(path / "library.db") == db.latest_library_version()
