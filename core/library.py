@@ -123,6 +123,8 @@ class Library:
             lib.extensions.load_installed()
         if resume_jobs:
             lib.jobs.resume_pending()
+        from .jobs.autostart import library_opened
+        library_opened(lib)      # on_startup jobs, and schedules missed while closed
         return lib
 
     # ---- connections ----------------------------------------------------------------------

@@ -117,3 +117,110 @@ def test_map_is_not_terminal_and_keeps_a_list():
     m = Mapped([1, 2, 3])
     assert m.collect() == [1, 2, 3] and m == [1, 2, 3] and m.first() == 1
     assert Mapped([]).first() is None
+
+
+# ---- Triggers: "user_initiated", "on_event", etc. ---------------------------------------------
+@pytest.fixture
+def new_jobs():
+    """Jobs a test registers are forgotten after it (the registry is process-wide, and a
+    startup or location job would otherwise run in every later test's library)."""
+    from core.jobs import unregister_job
+    from core.jobs.registry import all_job_specs
+    before = {s.name for s in all_job_specs()}
+    yield
+    for s in all_job_specs():
+        if s.name not in before:
+            unregister_job(s.name)
+
+
+def _jobs_named(lib, name):
+    return lib.jobs.list(name=name)
+
+
+def _wait_all(lib, name):
+    return [lib.jobs.get(i["id"]).wait(timeout=30) for i in _jobs_named(lib, name)]
+
+
+def test_on_schedule_missed_while_closed_fires_once_on_next_open(tmp_path, new_jobs):
+    import sqlite3
+    import core
+
+    @job(name="spec_nightly", trigger="on_schedule", schedule="0 3 * * *")
+    def nightly(ctx):
+        return "tidied"
+
+    path = tmp_path / "sched.vdfs"
+    core.Library.create(path).close()
+    lib = core.Library.open(path)                  # first sight: the schedule starts counting
+    assert _jobs_named(lib, "spec_nightly") == []
+    lib.close()
+    # three nights pass with the library closed
+    with sqlite3.connect(path / "jobs.db") as conn:
+        conn.execute("UPDATE job_schedules SET last_fired = '2026-01-01T12:00:00+00:00' "
+                     "WHERE name = 'spec_nightly'")
+    lib = core.Library.open(path)
+    assert _wait_all(lib, "spec_nightly") == ["tidied"]          # once, not three times
+    assert _jobs_named(lib, "spec_nightly")[0]["trigger"] == "on_schedule"
+    lib.close()
+    lib = core.Library.open(path)                                 # nothing missed since
+    assert len(_jobs_named(lib, "spec_nightly")) == 1
+    lib.close()
+
+
+def test_schedules_are_cron_and_refused_when_wrong(new_jobs):
+    import datetime as dt
+    from core.errors import VdfsError
+    from core.jobs.cron import Cron
+    t = dt.datetime(2026, 3, 6, 17, 59, 30, tzinfo=dt.timezone.utc)         # a Friday
+    assert Cron("*/15 9-17 * * 1-5").next_after(t) == t.replace(day=9, hour=9, minute=0, second=0)
+    assert Cron("@daily").next_after(t) == dt.datetime(2026, 3, 7, tzinfo=dt.timezone.utc)
+    assert Cron("0 0 13 * 5").next_after(t) == dt.datetime(2026, 3, 13, tzinfo=dt.timezone.utc)
+    with pytest.raises(VdfsError, match="minute field '61'"):
+        job(name="spec_bad", trigger="on_schedule", schedule="61 * * * *")(lambda ctx: None)
+    with pytest.raises(ValueError, match="schedule=... goes with trigger='on_schedule'"):
+        job(name="spec_bad2", trigger="on_schedule")(lambda ctx: None)
+    with pytest.raises(ValueError, match="trigger must be one of"):
+        job(name="spec_bad3", trigger="on_lunch")(lambda ctx: None)
+
+
+def test_on_startup_runs_each_time_the_library_opens(tmp_path, new_jobs):
+    import core
+
+    @job(name="spec_warm_up", trigger="on_startup")
+    def warm_up(ctx):
+        return "warm"
+
+    path = tmp_path / "start.vdfs"
+    core.Library.create(path).close()
+    for opened in (1, 2):
+        lib = core.Library.open(path)
+        assert _wait_all(lib, "spec_warm_up") == ["warm"] * opened
+        lib.close()
+
+
+def test_on_location_added_gets_the_folder_and_respects_grants(lib, tmp_path, new_jobs):
+    @job(name="spec_new_place", trigger="on_location_added")
+    def new_place(ctx, location):
+        return location
+
+    @job(name="spec_ext_new_place", trigger="on_location_added")
+    def ext_new_place(ctx, location):
+        return ["ext", location]
+
+    @extension(id="com.test.spec.loc", name="Loc", version="1.0.0",
+               permissions=[Permission.ReadEntries()])
+    class Loc:
+        jobs = [ext_new_place]
+
+    from core.jobs import unregister_job
+    unregister_job("spec_ext_new_place")            # only its extension's registration runs
+    mgr = ExtensionManager.of(lib)
+    inside, outside = tmp_path / "granted", tmp_path / "elsewhere"
+    inside.mkdir()
+    outside.mkdir()
+    mgr.install(Loc, [Permission.ReadEntries().scoped_to(str(inside))])
+    lib.add_location(inside)
+    lib.add_location(outside)
+    assert sorted(map(str, _wait_all(lib, "spec_new_place"))) == sorted([str(inside), str(outside)])
+    assert _wait_all(lib, "com.test.spec.loc.spec_ext_new_place") == [["ext", str(inside)]]
+    mgr.close()
