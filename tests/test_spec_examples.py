@@ -63,6 +63,7 @@ def analyze_photos(ctx, location):
                         Permission.UseModel(category="face_detection", preference="local")])
 class Spec:
     jobs = [analyze_photos]
+    actions: list = []            # the actions below are a user's, not this extension's
 
     def init(self, ctx):
         ctx.models().register("spec_v1", "face_detection", ModelSource.bundled(affine_relu_onnx()))
@@ -211,6 +212,7 @@ def test_on_location_added_gets_the_folder_and_respects_grants(lib, tmp_path, ne
                permissions=[Permission.ReadEntries()])
     class Loc:
         jobs = [ext_new_place]
+        actions: list = []
 
     from core.jobs import unregister_job
     unregister_job("spec_ext_new_place")            # only its extension's registration runs
@@ -224,3 +226,80 @@ def test_on_location_added_gets_the_folder_and_respects_grants(lib, tmp_path, ne
     assert sorted(map(str, _wait_all(lib, "spec_new_place"))) == sorted([str(inside), str(outside)])
     assert _wait_all(lib, "com.test.spec.loc.spec_ext_new_place") == [["ext", str(inside)]]
     mgr.close()
+
+
+# ---- 6. Actions ----------------------------------------------------------------------------------
+from core.actions import ActionError, action, action_execute, get_action  # noqa: E402
+
+
+@action(name="spec.organize_photos")
+def organize_photos(ctx, location):
+    # Simulate: query tags/faces; preview the tags
+    photos = ctx.vdfs().query_entries().in_location(location).of_type("image").collect()
+    changes = [ctx.add_tag(e.uuid, "#organized") for e in photos]
+    return ctx.preview("Organize Photos", changes, reversible=True)
+
+
+@action_execute
+def organize_photos_execute(ctx, preview):
+    # Apply: use vdfs.add_tag(), etc. (audited)
+    for photo in ctx.vdfs().query_entries().of_type("image").collect():
+        ctx.vdfs().add_tag(photo.uuid, "#organized")
+
+
+@action(name="spec.overreach")
+def overreach(ctx, entry):
+    return ctx.preview("Tag one", [ctx.add_tag(entry, "#one")])
+
+
+@action_execute
+def overreach_execute(ctx, preview):
+    ctx.vdfs().add_tag(preview.changes[0].target_uuid, "#one")
+    ctx.vdfs().add_tag(preview.changes[0].target_uuid, "#two")     # never previewed
+
+
+@pytest.fixture
+def images(lib, tmp_path):
+    root = tmp_path / "pics"
+    root.mkdir()
+    for name in ("a.jpg", "b.png", "c.txt"):
+        (root / name).write_bytes(name.encode() * 4)
+    lib.index(lib.add_location(root)).wait(timeout=60)
+    return lib, root
+
+
+def _tagged(lib, tag):
+    return sorted(r["name"] for r in lib.query(f'files tagged "{tag}"').rows())
+
+
+def test_execute_applies_its_preview_through_vdfs_add_tag(images):
+    lib, root = images
+    assert get_action("spec.organize_photos").execute is organize_photos_execute   # paired
+    p = lib.actions.preview("spec.organize_photos", location=str(root))
+    assert len(p.changes) == 2 and _tagged(lib, "#organized") == []
+    result = lib.actions.commit(p)
+    assert _tagged(lib, "#organized") == ["a.jpg", "b.png"]
+    assert lib.actions.log(limit=1)[0]["outcome"] == "committed"
+    lib.actions.undo(result.audit_id)                                # audited, so undoable
+    assert _tagged(lib, "#organized") == []
+
+
+def test_execute_cannot_do_more_than_the_preview_showed(images):
+    lib, root = images
+    a = lib.vdfs().query_entries().where("name", "=", "a.jpg").first()
+    p = lib.actions.preview("spec.overreach", entry=a.uuid)
+    with pytest.raises(ActionError, match="not in the preview: add_tag #two"):
+        lib.actions.commit(p)
+    assert _tagged(lib, "#one") == [] and _tagged(lib, "#two") == []   # nothing, not half
+
+
+def test_a_bare_action_execute_pairs_by_name_or_says_why_not():
+    def lonely_execute(ctx, preview):
+        pass
+    with pytest.raises(ActionError, match="no @action 'lonely' is defined before it"):
+        action_execute(lonely_execute)
+
+    def finish(ctx, preview):
+        pass
+    with pytest.raises(ActionError, match="must be called <action>_execute"):
+        action_execute(finish)
