@@ -9,7 +9,7 @@ docs/sdk-reference.md puts each example next to its Python form.
 from __future__ import annotations
 
 import json
-import uuid
+import re
 
 import numpy as np
 import pytest
@@ -303,3 +303,107 @@ def test_a_bare_action_execute_pairs_by_name_or_says_why_not():
         pass
     with pytest.raises(ActionError, match="must be called <action>_execute"):
         action_execute(finish)
+
+
+# ---- 7. UI integration (ui_manifest.json) -------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from core.extensions.manifest import ManifestError, validate_ui_manifest  # noqa: E402
+
+SPEC_UI = {   # the documented example, its // comments left out (JSON has none)
+    "sidebar_sections": [
+        {
+            "id": "people",
+            "label": "People",
+            "icon": "assets/people_icon.png",
+            "query": "tags LIKE '#person:%'",
+            "render_type": "list"
+        }
+    ],
+    "views": [
+        {
+            "id": "places_map",
+            "label": "Places",
+            "component": "map_view",
+            "data_source": "query:exif_gps"
+        }
+    ],
+    "menus": [
+        {"id": "photos", "label": "Photos", "context": "library", "items": [
+            {"label": "Organize Photos", "action": "spec.organize_photos"},
+            {"label": "Analyze", "job": "spec_analyze_photos"},
+            {"label": "Places", "view": "places_map"}]}
+    ],
+}
+
+
+def test_the_documented_ui_manifest_validates_and_its_queries_answer(lib, tmp_path):
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets/people_icon.png").write_bytes(b"\x89PNG")
+    ui = validate_ui_manifest(SPEC_UI, root=tmp_path)
+    assert ui.menus[0]["items"][2]["view"] == "places_map"
+    api = lib.vdfs()
+    for name in ("#person:alice", "#person:bob", "#vacation", "#personal"):
+        api.create_tag(name)
+    rows = lib.query(ui.query_text(ui.section("people"))).rows()
+    assert sorted(r["name"] for r in rows) == ["#person:alice", "#person:bob"]
+
+
+def test_the_places_map_renders_photos_with_gps(lib, tmp_path):
+    from core.extraction import extract_media
+    from kernel_ext.widgets.views import render_view
+    from tests.test_ai_extraction import jpeg_bytes
+    root = tmp_path / "trip"
+    root.mkdir()
+    (root / "oslo.jpg").write_bytes(jpeg_bytes(59.9139, 10.7522))
+    (root / "nogps.jpg").write_bytes(jpeg_bytes())
+    loc = lib.add_location(root)
+    lib.index(loc).wait(timeout=60)
+    extract_media(lib, loc).wait(timeout=60)
+
+    @extension(id="com.test.spec.ui", name="SpecUi", version="1.0.0")
+    class SpecUi:
+        ui_manifest = SPEC_UI
+        jobs: list = []
+        actions: list = []
+
+    mgr = ExtensionManager.of(lib)
+    mgr.install(SpecUi, [])
+    out = render_view(lib, "com.test.spec.ui", "places_map")
+    assert out.component == "map_view" and len(out.rows) == 1
+    assert round(out.rows[0]["lat"], 3) == 59.914 and "oslo.jpg" in out._repr_html_()
+    mgr.close()
+
+
+@pytest.mark.parametrize("menus, path", [
+    ([{"id": "m", "label": "M", "items": [{"label": "Gone", "view": "nowhere"}]}],
+     "$.menus[0].items[0].view"),
+    ([{"id": "m", "label": "M", "items": [{"label": "Both", "action": "a", "job": "j"}]}],
+     "$.menus[0].items[0]"),
+    ([{"id": "m", "label": "M", "items": []}], "$.menus[0].items"),
+])
+def test_menus_are_checked(menus, path):
+    with pytest.raises(ManifestError) as info:
+        validate_ui_manifest({**SPEC_UI, "menus": menus})
+    assert info.value.path == path
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="ab*?[]{}\\%_'\"é/", max_size=8), st.text(alphabet="xy/", max_size=3))
+def test_like_matches_what_sql_like_matches(lit, tail):
+    """`name LIKE 'lit%'` (lit without wildcards) matches lit+anything and nothing shorter."""
+    import re2
+    from core.extensions.ui_queries import dsl_text
+    from vdfs_query.patterns import glob_regex
+    plain = lit.replace("%", "").replace("_", "")
+    quoted = "'" + plain.replace("\\", "\\\\").replace("'", "\\'") + "%'"
+    dsl = dsl_text(f"tags LIKE {quoted}")
+    import vdfs_query
+    node = vdfs_query.parse(dsl)          # valid DSL whatever the characters
+    glob = re.sub(r"\\(.)", r"\1", re.match(r'tags where name ~ "(.*)"$', dsl, re.S).group(1))
+    opts = re2.Options()
+    opts.log_errors = False
+    rx = re2.compile(glob_regex(glob), opts)
+    assert rx.fullmatch(plain + tail) and node is not None
+    if plain:
+        assert not rx.fullmatch(plain[:-1])
