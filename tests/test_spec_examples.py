@@ -168,6 +168,33 @@ def test_on_schedule_missed_while_closed_fires_once_on_next_open(tmp_path, new_j
     lib.close()
 
 
+def test_a_due_schedule_fires_once_however_many_ask(lib, new_jobs):
+    """Two processes (here: threads with their own connections) finding one due time fire
+    it once: the claim is a conditional UPDATE of the stored last firing."""
+    import datetime as dt
+    import threading
+    from core.jobs.autostart import fire_due
+
+    @job(name="spec_hourly", trigger="on_schedule", schedule="@hourly")
+    def hourly(ctx):
+        return "tick"
+
+    t0 = dt.datetime(2026, 5, 1, 10, 30, tzinfo=dt.timezone.utc)
+    assert fire_due(lib, t0) == []                         # first sight: counting starts
+    assert fire_due(lib, t0 + dt.timedelta(minutes=20)) == []          # 10:50: not yet
+    later = t0 + dt.timedelta(hours=5)
+    fired: list = []
+    threads = [threading.Thread(target=lambda: fired.extend(fire_due(lib, later)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(fired) == 1 and fired[0].wait(timeout=30) == "tick"
+    assert fire_due(lib, later + dt.timedelta(minutes=29)) == []       # 15:59: not yet
+    assert len(fire_due(lib, later + dt.timedelta(minutes=31))) == 1   # 16:01 came
+
+
 def test_schedules_are_cron_and_refused_when_wrong(new_jobs):
     import datetime as dt
     from core.errors import VdfsError
