@@ -10,6 +10,7 @@ import json
 from typing import Any, Callable
 
 from .extensions.guard import locate_entry
+from .facade import Backing, Facade
 from .extensions.permissions import PermissionDenied
 from .metadata import NotFoundError
 from .safeopen import read_below
@@ -71,19 +72,26 @@ class LibraryEntries:
                        lambda cu: read_below(str(self.lib.path), str(side.path(cu, "exif", "json"))))
 
 
-class GuardedEntries:
-    """Entry-row hooks for an extension's queries: every read goes through its Guard."""
+class GuardedEntries(Facade):
+    """Entry-row hooks for an extension's queries: every read goes through its Guard, which
+    stays on core's side (core.facade) like the rest of what extension code can reach."""
+
+    __slots__ = ()
 
     def __init__(self, guard: Any):
-        self._guard = guard
+        _guards.bind(self, guard)
 
     def read_entry(self, entry_uuid: Any) -> bytes:
-        return self._guard.read_entry(entry_uuid)
+        return _guards(self).read_entry(entry_uuid)
 
     def entry_location(self, row: dict[str, Any]) -> str:
-        self._guard.visible_entry(row["uuid"])
-        return self._guard.entry(row["uuid"]).root
+        guard = _guards(self)
+        guard.visible_entry(row["uuid"])
+        return guard.entry(row["uuid"]).root
 
     def entry_exif(self, row: dict[str, Any]) -> dict[str, Any] | None:
         return exif_of(row, self.read_entry,
-                       lambda cu: self._guard.read_sidecar(cu, "exif", "json"))
+                       lambda cu: _guards(self).read_sidecar(cu, "exif", "json"))
+
+
+_guards: Backing[Any] = Backing("entry reads")

@@ -434,3 +434,18 @@ def test_like_matches_what_sql_like_matches(lit, tail):
     assert rx.fullmatch(plain + tail) and node is not None
     if plain:
         assert not rx.fullmatch(plain[:-1])
+
+
+def test_a_row_sent_elsewhere_is_plain_data_and_says_so(photos):
+    import pickle
+    from core.errors import VdfsError
+    lib, mgr, root = photos
+    api = mgr.install(Spec, [Permission.ReadEntries(glob="**/*.jpg")]).vdfs()
+    entry = api.query_entries().of_type("image").order_by("name").first()
+    copy = pickle.loads(pickle.dumps(entry))            # what a process-isolated task gets
+    assert copy == entry and copy.name == "a.jpg"
+    with pytest.raises(VdfsError, match="cannot read entry"):
+        copy.read()
+    # what the row holds hands out reads, never the guard or the library behind them
+    hooks = entry._host._entries()
+    assert not hasattr(hooks, "_guard") and not hasattr(hooks, "lib")

@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import VdfsError
+
+
+class RowNotBound(VdfsError, RuntimeError):
+    """An entries row asked to read, give its EXIF or its location without the query that
+    made it (a row rebuilt from plain data, or sent to another process)."""
+
 
 class Record(dict):
     """One row: a dict whose keys are also attributes (`e.path`, `e.content_uuid`)."""
@@ -37,7 +44,7 @@ class Entry(Record):
     def _hook(self, name: str) -> Any:
         fn = getattr(getattr(self, "_host", None), name, None)
         if fn is None:
-            raise RuntimeError(f"this row cannot {name.replace('_', ' ')}: it did not come from "
+            raise RowNotBound(f"this row cannot {name.replace('_', ' ')}: it did not come from "
                                "a library's query (get it from vdfs().query_entries())")
         return fn
 
