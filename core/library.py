@@ -169,7 +169,7 @@ class Library:
         return db.connect(self.db_path)
 
     def close(self) -> None:
-        for svc in self._services.values():
+        for svc in list(self._services.values()):   # a closing service may start another
             close = getattr(svc, "close", None)
             if callable(close):
                 close()
