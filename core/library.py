@@ -131,6 +131,8 @@ class Library:
             lib.extensions.load_installed()
         if resume_jobs:
             lib.jobs.resume_pending()
+        from .jobs.autostart import library_opened
+        library_opened(lib)      # on_startup jobs, and schedules missed while closed
         return lib
 
     # ---- connections ----------------------------------------------------------------------
@@ -177,7 +179,7 @@ class Library:
     def close(self) -> None:
         if self.background_check is not None:
             self.background_check.cancel()
-        for svc in self._services.values():
+        for svc in list(self._services.values()):   # a closing service may start another
             close = getattr(svc, "close", None)
             if callable(close):
                 close()

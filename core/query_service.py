@@ -14,6 +14,8 @@ import vdfs_query
 from vdfs_query.engine import Engine, Explain
 from vdfs_query.mirror_store import MIRROR_FILE
 
+from .entry_rows import EntryRowHooks
+
 
 def engine_for(lib: Any) -> Engine:
     engine = lib.service("query")         # the hot path of every query: no closure once built
@@ -43,7 +45,7 @@ def explain_query(lib: Any, query: Any, params: dict[str, Any] | None = None) ->
     return engine_for(lib).explain(query, params, now=now)
 
 
-class LibraryExecutor:
+class LibraryExecutor(EntryRowHooks):
     """The executor protocol of vdfs_query.builder, bound to one library."""
 
     def __init__(self, lib: Any):
@@ -55,6 +57,11 @@ class LibraryExecutor:
     def to_models(self, model_cls: Any, rows: list[dict], *, inline_only: bool = False) -> list:
         from .models import instances_from_rows
         return instances_from_rows(model_cls, rows, self.lib, inline_only=inline_only)
+
+    # what an entries row's read(), exif and location() ask (vdfs_query.rows.Entry)
+    def _entries(self) -> Any:
+        from .entry_rows import LibraryEntries
+        return LibraryEntries(self.lib)
 
 
 def executor_for(lib: Any) -> LibraryExecutor:

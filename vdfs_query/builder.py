@@ -16,9 +16,11 @@ Executor protocol (what core passes as `executor=`; duck-typed, documented here 
         rows carry uuid, data (JSON text), schema_version, entry_uuid, content_uuid and
         content_identity_uuid (uuid.UUID or None), standalone, extension_id, model_type,
         created_at, updated_at. Without it, models queries return Records.
+    executor.read_entry / entry_exif / entry_location                       optional
+        what an entries row's read(), exif and location() ask (vdfs_query.rows.Entry).
 Terminals: .collect() -> list[Record], .first() -> Record | None, .count() -> int,
-.map(fn) -> list, .result() -> Result. A Record is a dict with attribute access whose uuid
-fields are uuid.UUID.
+.map(fn) -> Mapped (a list with .collect()), .result() -> Result. A Record is a dict with
+attribute access whose uuid fields are uuid.UUID; entries rows are Entry records.
 """
 from __future__ import annotations
 
@@ -30,21 +32,12 @@ from typing import Any, Callable
 from . import ast, ir
 from .errors import VdfsSyntaxError
 from .lower import Lowerer, split_model, tag_name
+from .rows import Mapped, Record, entry_row
 from .values import brief
 
 _OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
         "~": "~", "glob": "~", "!~": "!~", "=~": "=~", "regex": "=~", "in": "in",
         "not in": "notin", "is null": "isnull", "is not null": "notnull"}
-
-
-class Record(dict):
-    """One row: a dict whose keys are also attributes (`e.path`, `e.content_uuid`)."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 class _Builder:
@@ -131,17 +124,22 @@ class _Builder:
         return run(q or self.to_ir())
 
     def collect(self) -> list:
-        return _records(self.result())
+        return self._rows(self.result())
 
     def first(self) -> Any:
-        rows = _records(self.result(dataclasses.replace(self.to_ir(), limit=ir.Lit(1))))
+        rows = self._rows(self.result(dataclasses.replace(self.to_ir(), limit=ir.Lit(1))))
         return rows[0] if rows else None
+
+    def _rows(self, result: Any) -> list:
+        return _records(result)
 
     def count(self) -> int:
         return int(self.result(dataclasses.replace(self.to_ir(), count_only=True)).scalar() or 0)
 
-    def map(self, fn: Callable[[Any], Any]) -> list:
-        return [fn(r) for r in self.collect()]
+    def map(self, fn: Callable[[Any], Any]) -> Mapped:
+        """fn of every row, as a list that `.collect()`s to itself (so `.map(f).collect()`
+        reads as the Rust chain does)."""
+        return Mapped(fn(r) for r in self.collect())
 
     def explain(self) -> str:
         from .compiler import compile
@@ -173,6 +171,13 @@ class EntryQuery(_Builder):
         if not isinstance(kind, str):
             kind = getattr(kind, "kind", None) or getattr(kind, "__name__", None) or _as_text(kind)
         return self._add(self._lowerer().of_kind((ast.Lit(_as_text(kind)),)))
+
+    def _rows(self, result: Any) -> list:
+        """Entry rows (read(), exif, location()) unless a select() chose other columns."""
+        rows = _records(result)
+        if self._state["select"] is not None or "uuid" not in result.columns:
+            return rows
+        return [entry_row(r, self._executor) for r in rows]
 
     def where_content_id(self, content_uuid: Any):
         return self.where("content_uuid", "=", content_uuid)

@@ -61,14 +61,38 @@ def action(name: str | None = None, *, extension_id: str | None = None
     return deco
 
 
-def action_execute(for_action: str | Callable[..., Any]
-                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: the execute step of an action, `fn(ctx, preview)`, run inside the commit."""
+def action_execute(for_action: str | Callable[..., Any]) -> Any:
+    """Decorator: the execute step of an action, `fn(ctx, preview)`, run inside the commit.
+
+    `@action_execute(organize_photos)` (or the action's name) says which action it completes;
+    a bare `@action_execute` on `organize_photos_execute` pairs with the @action
+    `organize_photos` defined before it in the same module, and refuses when there is none.
+    """
+    if callable(for_action) and getattr(for_action, "__vdfs_action__", None) is None:
+        _pair_by_name(for_action)
+        return for_action
+
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         spec = get_action(for_action)
         spec.execute = fn
         return fn
     return deco
+
+
+def _pair_by_name(fn: Callable[..., Any]) -> None:
+    base = getattr(fn, "__name__", "")
+    if not base.endswith("_execute") or base == "_execute":
+        raise ActionError(f"a bare @action_execute pairs by name, so {base!r} must be called "
+                          "<action>_execute; or name the action: @action_execute(the_action)")
+    base = base[:-len("_execute")]
+    with _lock:
+        specs = [s for s in _actions.values() if getattr(s.fn, "__name__", None) == base
+                 and getattr(s.fn, "__module__", None) == fn.__module__]
+    if not specs:
+        raise ActionError(f"@action_execute {fn.__name__}: no @action {base!r} is defined before "
+                          f"it in {fn.__module__}")
+    for spec in specs:
+        spec.execute = fn
 
 
 def get_action(name_or_fn: str | Callable[..., Any]) -> ActionSpec:
@@ -117,9 +141,14 @@ class ActionContext:
         return sealed_action(self) if self.extension_id else self
 
     def vdfs(self) -> Any:
-        """The host API; an extension's action gets its permission-checked view."""
+        """The host API; an extension's action gets its permission-checked view. While a
+        preview is committed, its writes apply the previewed changes (core.actions.executing)."""
         from ..jobs.executor import host_api
-        return host_api(self.lib, self.extension_id)
+        api = host_api(self.lib, self.extension_id)
+        if self._applier is not None:
+            from .executing import executing_vdfs
+            return executing_vdfs(self, api)
+        return api
 
     def preview(self, title: str, changes: list[Change], reversible: bool | None = None
                 ) -> ActionPreview:

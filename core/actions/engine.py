@@ -100,7 +100,7 @@ def _audit(conn: sqlite3.Connection, p: ActionPreview, actor: str, outcome: str,
         "INSERT INTO audit_log (uuid, action, extension_id, actor, preview, inverse, outcome, "
         "error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (row_uuid.bytes, p.action or p.title, p.extension_id, actor,
-         json.dumps(p.to_dict(), sort_keys=True),
+         json.dumps(p.to_dict(), sort_keys=True, default=str),   # uuid args too
          json.dumps([c.to_dict() for c in inverse]) if inverse is not None else None,
          outcome, error, now_iso()))
     return int(cur.lastrowid)

@@ -198,7 +198,8 @@ def register_jobs(d: ExtensionDefinition) -> None:
         spec = fn.__vdfs_job__
         register_job(f"{d.id}.{job_short_name(fn)}", fn, extension_id=d.id,
                      parallelism=spec.parallelism, trigger=spec.trigger,
-                     events=list(spec.events), executor=spec.executor)
+                     events=list(spec.events), executor=spec.executor,
+                     schedule=spec.schedule)
 
 
 def _is(obj: Any, marker: str) -> bool:

@@ -26,6 +26,17 @@ class EntryRow(NamedTuple):
     device_id: int
 
 
+def locate_entry(lib: Any, entry_uuid: Any) -> EntryRow:
+    """Where an entry is (its path, location root, inode, device); no permission check."""
+    eu = as_uuid(entry_uuid, "entry uuid")
+    row = lib.conn.execute(
+        "SELECT e.path, l.path, e.raw_path, e.inode, l.device_id FROM entries e "
+        "JOIN locations l ON l.id = e.location_id WHERE e.uuid = ?", (eu.bytes,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no entry {eu}")
+    return EntryRow(*row)
+
+
 class Guard:
     __slots__ = ("lib", "grants", "extension_id")
 
@@ -33,13 +44,7 @@ class Guard:
         self.lib, self.grants, self.extension_id = lib, grants, grants.extension_id
 
     def entry(self, entry_uuid: Any) -> EntryRow:
-        eu = as_uuid(entry_uuid, "entry uuid")
-        row = self.lib.conn.execute(
-            "SELECT e.path, l.path, e.raw_path, e.inode, l.device_id FROM entries e "
-            "JOIN locations l ON l.id = e.location_id WHERE e.uuid = ?", (eu.bytes,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"no entry {eu}")
-        return EntryRow(*row)
+        return locate_entry(self.lib, entry_uuid)
 
     def visible_entry(self, entry_uuid: Any) -> str:
         e = self.entry(entry_uuid)

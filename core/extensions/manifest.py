@@ -5,7 +5,9 @@ A package is a folder (the same one the WASM host will load later):
     manifest.json      id, name, version, min_core_version, required_features, permissions,
                        models (AI models to register), entry ("python:pkg.module:Class" or
                        "wasm:file.wasm")
-    ui_manifest.json   sidebar_sections and views, each backed by a DSL query
+    ui_manifest.json   sidebar_sections and views, each backed by a query (DSL, a named
+                       source core provides, or `tags LIKE '#person:%'`), and menus of
+                       actions, jobs and views
     prompts/           Jinja templates        assets/   icons, css
 
 Every fault is reported with the JSON path of the offending value (`$.views[1].component`),
@@ -22,9 +24,11 @@ from typing import Any, Callable
 from jsonschema import Draft202012Validator
 
 from ..errors import VdfsError
+from .ui_queries import BUILTIN_QUERIES, dsl_text
 
 RENDER_TYPES = ["list", "grid", "table", "map", "timeline", "gallery"]
 COMPONENTS = ["list_view", "grid_view", "table_view", "map_view", "timeline_view", "detail_view"]
+MENU_CONTEXTS = ["library", "entry", "selection"]   # where the menu shows
 _ID = r"^[a-z][a-z0-9_]*$"
 _EXT_ID = r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$"
 _VERSION = r"^\d+\.\d+\.\d+([.+-][0-9A-Za-z.+-]+)?$"
@@ -62,6 +66,27 @@ UI_SCHEMA: dict[str, Any] = {
                 "component": {"enum": COMPONENTS},
                 "data_source": {"type": "string", "pattern": "^query:.+"},
                 "options": {"type": "object"},
+            }}},
+        "menus": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["id", "label", "items"],
+            "properties": {
+                "id": {"type": "string", "pattern": _ID},
+                "label": {"type": "string", "minLength": 1},
+                "context": {"enum": MENU_CONTEXTS},
+                "items": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["label"],
+                    "oneOf": [{"required": ["action"]}, {"required": ["job"]},
+                              {"required": ["view"]}],
+                    "properties": {
+                        "id": {"type": "string", "pattern": _ID},
+                        "label": {"type": "string", "minLength": 1},
+                        "icon": {"type": "string", "minLength": 1},
+                        "action": {"type": "string", "minLength": 1},
+                        "job": {"type": "string", "minLength": 1},
+                        "view": {"type": "string", "pattern": _ID},
+                    }}},
             }}},
     },
 }
@@ -143,13 +168,15 @@ class UiManifest:
     views: list[dict[str, Any]]
     queries: dict[str, str]
     compiled: dict[str, Any] = field(default_factory=dict)   # JSON path of a query → Compiled
+    menus: list[dict[str, Any]] = field(default_factory=list)
 
     def query_text(self, item: dict[str, Any]) -> str:
-        """The DSL text behind a sidebar section or a view."""
+        """The DSL text behind a sidebar section or a view: its own query, a query it names
+        from `queries`, or one core provides (core.extensions.ui_queries)."""
         if "query" in item:
-            return item["query"]
+            return dsl_text(item["query"])
         ref = item["data_source"].removeprefix("query:")
-        return self.queries.get(ref, ref)
+        return dsl_text(self.queries.get(ref) or BUILTIN_QUERIES.get(ref, ref))
 
     def section(self, section_id: str) -> dict[str, Any]:
         for s in self.sidebar_sections + self.views:
@@ -164,8 +191,9 @@ def validate_ui_manifest(data: Any, *, root: Path | None = None,
     """Validate a ui_manifest (schema, unique ids, icons that exist, queries that compile)."""
     _schema_errors(data, UI_SCHEMA, file)
     ui = UiManifest(list(data.get("sidebar_sections", [])), list(data.get("views", [])),
-                    dict(data.get("queries", {})))
-    for group in ("sidebar_sections", "views"):
+                    dict(data.get("queries", {})), menus=list(data.get("menus", [])))
+    _check_menus(ui, file)
+    for group in ("sidebar_sections", "views", "menus"):
         seen: set[str] = set()
         for i, item in enumerate(data.get(group, [])):
             if item["id"] in seen:
@@ -176,18 +204,30 @@ def validate_ui_manifest(data: Any, *, root: Path | None = None,
                                     f"icon file {item['icon']!r} is not in the package")
     if compile_query is None:
         return ui
-    jobs = [(f"$.queries.{k}", v) for k, v in ui.queries.items()]
-    jobs += [(f"$.sidebar_sections[{i}].query", s["query"]) for i, s in enumerate(ui.sidebar_sections)]
+    jobs = [(f"$.queries.{k}", dsl_text(v)) for k, v in ui.queries.items()]
+    jobs += [(f"$.sidebar_sections[{i}].query", ui.query_text(s))
+             for i, s in enumerate(ui.sidebar_sections)]
     for i, v in enumerate(ui.views):
         ref = v["data_source"].removeprefix("query:")
         if ref not in ui.queries:
-            jobs.append((f"$.views[{i}].data_source", ref))
+            jobs.append((f"$.views[{i}].data_source", ui.query_text(v)))
     for path, text in jobs:
         try:
             ui.compiled[path] = compile_query(text)
         except Exception as exc:  # the DSL's own error says line, column and what was expected
             raise ManifestError(file, path, f"query does not compile: {exc}") from exc
     return ui
+
+
+def _check_menus(ui: UiManifest, file: str) -> None:
+    """A menu item that opens a view names one of this manifest's views."""
+    views = {v["id"] for v in ui.views}
+    for i, menu in enumerate(ui.menus):
+        for j, item in enumerate(menu["items"]):
+            if "view" in item and item["view"] not in views:
+                raise ManifestError(file, f"$.menus[{i}].items[{j}].view",
+                                    f"no view {item['view']!r} in this ui_manifest "
+                                    f"(views: {', '.join(sorted(views)) or 'none'})")
 
 
 @dataclass

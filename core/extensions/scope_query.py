@@ -15,6 +15,7 @@ from typing import Any
 import vdfs_query
 from vdfs_query import ir
 
+from ..entry_rows import EntryRowHooks
 from ..facade import Backing, Facade
 from .globs import compile_glob, glob_to_regex
 from .permissions import GrantSet, PermissionDenied
@@ -105,7 +106,7 @@ def _own_models_only(node: Any, extension_id: str) -> Any:
     return node
 
 
-class ScopedExecutor(Facade):
+class ScopedExecutor(EntryRowHooks, Facade):
     """vdfs_query's executor protocol for an extension: every query gets the scope first.
     A query builder the extension holds keeps this executor, so its library, grants and
     unscoped executor stay on core's side (core.facade)."""
@@ -122,6 +123,13 @@ class ScopedExecutor(Facade):
 
     def to_models(self, model_cls: Any, rows: list[dict], *, inline_only: bool = False) -> list:
         return _executors(self)[2].to_models(model_cls, rows, inline_only=inline_only)
+
+    # an entries row's read(), exif and location(): through the extension's Guard only
+    def _entries(self) -> Any:
+        from ..entry_rows import GuardedEntries
+        from .guard import Guard
+        lib, grants, _ = _executors(self)
+        return GuardedEntries(Guard(lib, grants))
 
 
 _executors: Backing[tuple[Any, GrantSet, Any]] = Backing("scoped query executor")

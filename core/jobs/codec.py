@@ -1,13 +1,14 @@
 """JSON for job arguments, results and checkpoints; task results fall back to pickle.
 
 Arguments and checkpoints must be JSON (they are shown by `vdfs jobs` and edited by nobody);
-UUIDs, paths, sets and dataclasses are converted on the way in. A task result that JSON cannot
+UUIDs, datetimes, paths, sets and dataclasses are converted on the way in. A task result that JSON cannot
 hold is pickled, so a resumed job gets back exactly what the task returned.
 """
 from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime
 import hashlib
 import json
 import os
@@ -19,6 +20,8 @@ from typing import Any
 def _default(obj: Any) -> Any:
     if isinstance(obj, uuid.UUID):
         return str(obj)
+    if isinstance(obj, (datetime.datetime, datetime.date)):
+        return obj.isoformat()
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
     if isinstance(obj, (set, frozenset)):

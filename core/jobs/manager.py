@@ -401,6 +401,9 @@ class JobManager:
                     flags.request = "suspend"
         if self._unsubscribe:
             self._unsubscribe()
+        stop_schedules = getattr(self, "_schedule_stop", None)   # core.jobs.autostart
+        if stop_schedules is not None:
+            stop_schedules.set()
         deadline = time.monotonic() + timeout
         for thread in threads.values():
             thread.join(max(0.0, deadline - time.monotonic()))

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .errors import JobError
 
-TRIGGERS = ("user_initiated", "on_event")
+TRIGGERS = ("user_initiated", "on_event", "on_schedule", "on_startup", "on_location_added")
 EVENT_KINDS = ("entry.created", "entry.modified", "entry.deleted", "index.finished")
 ISOLATIONS = ("thread", "process")
 
@@ -49,6 +49,7 @@ class JobSpec:
     trigger: str = "user_initiated"
     events: tuple[str, ...] = ()
     executor: str = "thread"           # "process": ctx.map runs tasks in worker processes
+    schedule: str | None = None        # trigger="on_schedule": a cron expression (UTC)
     entrypoint: str | None = None
     is_async: bool = field(default=False)
 
@@ -69,6 +70,12 @@ class JobSpec:
         if self.trigger == "on_event" and not self.events:
             raise ValueError(f"job {self.name}: trigger='on_event' needs events=[...] "
                              f"(any of {EVENT_KINDS})")
+        if (self.trigger == "on_schedule") != (self.schedule is not None):
+            raise ValueError(f"job {self.name}: schedule=... goes with trigger='on_schedule' "
+                             "and only with it (a cron expression like '0 3 * * *')")
+        if self.schedule is not None:
+            from .cron import Cron
+            Cron(self.schedule)
         if self.executor not in ISOLATIONS:
             raise ValueError(f"job {self.name}: executor must be one of {ISOLATIONS}, "
                              f"got {self.executor!r}")
@@ -106,12 +113,12 @@ def _entrypoint(fn: Callable[..., Any]) -> str | None:
 def register_job(name: str, fn: Callable[..., Any], *, extension_id: str | None = None,
                  parallelism: int = 1, trigger: str = "user_initiated",
                  events: list[str] | tuple[str, ...] | None = None,
-                 executor: str = "thread") -> JobSpec:
+                 executor: str = "thread", schedule: str | None = None) -> JobSpec:
     """Register `fn(ctx, **args)` as job `name`; registering the same name again replaces it."""
     target = getattr(fn, "__wrapped_job__", fn)
     spec = JobSpec(name=name, fn=target, extension_id=extension_id, parallelism=parallelism,
                    trigger=trigger, events=tuple(events or ()), executor=executor,
-                   entrypoint=_entrypoint(target),
+                   schedule=schedule, entrypoint=_entrypoint(target),
                    is_async=asyncio.iscoroutinefunction(target))
     with _lock:
         _jobs[name] = spec
@@ -131,8 +138,14 @@ def unregister_job(name: str) -> bool:
 
 def job(name: str | None = None, *, parallelism: int = 1, trigger: str = "user_initiated",
         events: list[str] | None = None, extension_id: str | None = None,
-        executor: str = "thread") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        executor: str = "thread", schedule: str | None = None
+        ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: `@job(parallelism=4, trigger="user_initiated")` on a sync or async function.
+
+    Triggers: "user_initiated" (submitted by someone), "on_event" (with events=[...]),
+    "on_schedule" (with schedule="0 3 * * *": cron, UTC; one missed while the library was
+    closed runs once when it opens), "on_startup" (each time the library opens) and
+    "on_location_added" (called with location=<the new folder>).
 
     The name defaults to "<module>.<function name>". The function is returned unchanged, with
     `__vdfs_job__` set to its JobSpec, so it can be passed to `lib.jobs.submit` directly.
@@ -144,7 +157,8 @@ def job(name: str | None = None, *, parallelism: int = 1, trigger: str = "user_i
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         spec = register_job(name or f"{fn.__module__}.{fn.__name__}", fn,
                             extension_id=extension_id, parallelism=parallelism,
-                            trigger=trigger, events=events, executor=executor)
+                            trigger=trigger, events=events, executor=executor,
+                            schedule=schedule)
         fn.__vdfs_job__ = spec  # type: ignore[attr-defined]
         return fn
     return deco

@@ -99,7 +99,7 @@ def render_rows(component: str, label: str, columns: Sequence[str], rows: list[d
     columns, rows = flatten_models(columns, rows)
     if component == "map_view":
         lat, lon = _pick(columns, LAT), _pick(columns, LON)
-        pts = [(float(r[lat]), float(r[lon]), _label(r, columns)) for r in rows
+        pts = [(float(r[lat]), float(r[lon]), _label(r, columns, find_path)) for r in rows
                if lat and lon and r.get(lat) is not None and r.get(lon) is not None]
         text = "\n".join(f"  {n}: {a:.5f}, {b:.5f}" for a, b, n in pts)
         if not (lat and lon):
