@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from . import blobs
 from .clock import now_iso
-from .errors import VdfsError
+from .errors import ArgumentError, VdfsError
 
 SCOPES = ("entry", "content", "model")
 
@@ -50,7 +50,7 @@ def as_uuid(value: Any, what: str = "uuid") -> uuid.UUID:
             return uuid.UUID(value)
         except ValueError:
             pass
-    raise ValueError(f"{what} must be a UUID, not {value!r}")
+    raise ArgumentError(f"{what} must be a UUID, not {value!r}")
 
 
 def require_row(conn: sqlite3.Connection, scope: str, target: uuid.UUID) -> None:
@@ -64,7 +64,7 @@ def require_row(conn: sqlite3.Connection, scope: str, target: uuid.UUID) -> None
 def metadata_id(conn: sqlite3.Connection, scope: str, target: Any, *, create: bool = True) -> int | None:
     """The user_metadata id for an entry, content identity or model (created if missing)."""
     if scope not in SCOPES:
-        raise ValueError(f"metadata scope must be one of {SCOPES}, not {scope!r}")
+        raise ArgumentError(f"metadata scope must be one of {SCOPES}, not {scope!r}")
     target = as_uuid(target, f"{scope} uuid")
     if scope == "model":
         row = conn.execute("SELECT metadata_id FROM models WHERE uuid = ?", (target.bytes,)).fetchone()
