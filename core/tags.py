@@ -112,7 +112,7 @@ def update_tag(conn: sqlite3.Connection, name: str, *, color: str | None = None,
 
 
 def _check_color(color: str | None) -> None:
-    if color is not None and not _COLOR_RE.match(color):
+    if color is not None and not (isinstance(color, str) and _COLOR_RE.match(color)):
         raise TagError(f"tag colour must look like '#rgb' or '#rrggbb', not {color!r}")
 
 
@@ -182,6 +182,8 @@ def list_tags(conn: sqlite3.Connection, namespace: str | None = None) -> list[Ta
     sql = "SELECT id, uuid, name, namespace, color, parent_id FROM tags"
     args: tuple = ()
     if namespace is not None:
+        if not isinstance(namespace, str):
+            raise TagError(f"a tag namespace must be text, not {type(namespace).__name__}")
         sql += " WHERE namespace = ?"
         args = (namespace.casefold().lstrip("#"),)
     return [_row_to_tag(conn, r) for r in conn.execute(sql + " ORDER BY name", args).fetchall()]

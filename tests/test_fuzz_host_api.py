@@ -33,6 +33,7 @@ from core.extensions.definition import extension
 from core.extensions.manager import ExtensionManager
 from core.models import blob_data, model
 from core.sidecars import Sidecars
+from core.tags import TagError
 
 EXT = "com.test.hostfuzz"
 OTHER = "com.test.hostfuzz_other"
@@ -648,6 +649,10 @@ CORPUS: dict[str, tuple[Callable[[World], Any], type]] = {
     "get_metadata(scope=1)": (lambda w: w.api.get_metadata(_in(w), scope=1), ArgumentError),
     "add_to_collection(kind='x')": (lambda w: w.api.add_to_collection("fz", _in(w), kind="x"),
                                     ArgumentError),
+    # a tag colour or namespace that is not text reached re / str methods
+    "create_tag(color=bytes)": (lambda w: w.api.create_tag("#fz", color=b"#fff"), TagError),
+    "create_tag(color=1)": (lambda w: w.api.create_tag("#fz", color=1), TagError),
+    "list_tags(bytes)": (lambda w: w.api.list_tags(b"fz"), TagError),
 }
 
 
