@@ -41,6 +41,8 @@ class CollectionItem:
 def create(conn: sqlite3.Connection, name: str, description: str | None = None) -> Collection:
     if not isinstance(name, str) or not name.strip():
         raise CollectionError("a collection needs a non-empty name")
+    if description is not None and not isinstance(description, str):
+        raise CollectionError(f"a collection description is text, not {type(description).__name__}")
     name = name.strip()
     if conn.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone():
         raise CollectionError(f"a collection named {name!r} already exists")
@@ -87,6 +89,8 @@ def add(conn: sqlite3.Connection, collection: Any, kind: str, item: Any,
         position: int | None = None) -> int:
     """Put an item at `position` (default: the end); returns where it sits."""
     column = _check_kind(kind)
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
+        raise CollectionError(f"position must be a whole number, not {position!r}")
     target = as_uuid(item, f"{kind} uuid")
     col = get(conn, collection)
     require_row(conn, kind, target)

@@ -32,6 +32,7 @@ from core.extensions import Permission, PermissionDenied
 from core.extensions.definition import extension
 from core.extensions.manager import ExtensionManager
 from core.models import blob_data, model
+from core.collections import CollectionError
 from core.sidecars import Sidecars
 from core.tags import TagError
 
@@ -217,10 +218,12 @@ def snapshot(w: World) -> dict[str, Any]:
         "own_out": conn.execute(
             f"SELECT uuid FROM models WHERE extension_id = ? AND (entry_uuid IN ({marks(ents)}) "
             f"OR content_identity_uuid IN ({marks(conts)}))", [EXT, *ents, *conts]).fetchall(),
-        "collection": conn.execute(
-            "SELECT i.position, i.entry_uuid, i.content_uuid, i.model_uuid FROM collection_items i "
-            "JOIN collections c ON c.id = i.collection_id WHERE c.uuid = ? ORDER BY 1",
-            (w.user_collection.bytes,)).fetchall(),
+        # an in-scope item may join any collection (organising is guarded like tagging), so
+        # the out-of-scope items of the user's collection are compared, not their positions
+        "collection": sorted(r for r in conn.execute(
+            "SELECT i.entry_uuid, i.content_uuid, i.model_uuid FROM collection_items i "
+            "JOIN collections c ON c.id = i.collection_id WHERE c.uuid = ?",
+            (w.user_collection.bytes,)).fetchall() if set(r) & {*ents, *conts, *mods}),
         "user_tags": conn.execute("SELECT name, color, parent_id FROM tags WHERE name LIKE '#user%'"
                                   " OR name LIKE '#secret%' ORDER BY name").fetchall(),
         "entries": conn.execute("SELECT uuid, path, content_id FROM entries ORDER BY id").fetchall(),
@@ -653,6 +656,15 @@ CORPUS: dict[str, tuple[Callable[[World], Any], type]] = {
     "create_tag(color=bytes)": (lambda w: w.api.create_tag("#fz", color=b"#fff"), TagError),
     "create_tag(color=1)": (lambda w: w.api.create_tag("#fz", color=1), TagError),
     "list_tags(bytes)": (lambda w: w.api.list_tags(b"fz"), TagError),
+    # a collection description or position of the wrong type reached SQLite or a comparison
+    "create_collection(description=2**80)": (lambda w: w.api.create_collection("fz", HUGE),
+                                             CollectionError),
+    "create_collection(description=[])": (lambda w: w.api.create_collection("fz", []),
+                                          CollectionError),
+    "add_to_collection(position='1')": (lambda w: w.api.add_to_collection(
+        w.user_collection, _in(w), kind="entry", position="1"), CollectionError),
+    "add_to_collection(position=nan)": (lambda w: w.api.add_to_collection(
+        w.user_collection, _in(w), kind="entry", position=math.nan), CollectionError),
 }
 
 
