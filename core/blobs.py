@@ -66,7 +66,10 @@ def encode_value(value: Any, *, quantize: str | None = None) -> tuple[bytes, str
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value), "bytes"
     if isinstance(value, str):
-        return value.encode("utf-8"), "text"
+        try:
+            return value.encode("utf-8"), "text"
+        except UnicodeEncodeError as exc:    # a lone surrogate: text no file or database holds
+            raise BlobEncodingError(f"cannot store text that is not valid Unicode: {exc}") from None
     if isinstance(value, np.ndarray):
         return encode_array(value, quantize=quantize), "ndarray"
     if isinstance(value, (list, tuple)) and value:

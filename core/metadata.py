@@ -112,21 +112,21 @@ def update(conn: sqlite3.Connection, scope: str, target: Any, **changes: Any) ->
     """Set notes / favorite / hidden / custom_data (replaced whole); returns (id, stored changes)."""
     unknown = set(changes) - _FIELDS
     if unknown:
-        raise ValueError(f"unknown user metadata field(s) {sorted(unknown)}; "
+        raise ArgumentError(f"unknown user metadata field(s) {sorted(unknown)}; "
                          f"known: {sorted(_FIELDS)}")
     stored: dict[str, Any] = {}
     for key, value in changes.items():
         if key == "notes" and value is not None and not isinstance(value, str):
-            raise ValueError(f"notes must be text or None, not {type(value).__name__}")
+            raise ArgumentError(f"notes must be text or None, not {type(value).__name__}")
         if key in ("favorite", "hidden"):
             value = int(bool(value))
         if key == "custom_data":
             if not isinstance(value, dict):
-                raise ValueError(f"custom_data must be a dict, not {type(value).__name__}")
-            try:
-                value = json.dumps(value, sort_keys=True)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"custom_data must be JSON-serialisable: {exc}") from exc
+                raise ArgumentError(f"custom_data must be a dict, not {type(value).__name__}")
+            try:    # NaN and Infinity are not JSON: SQLite's and DuckDB's JSON readers refuse them
+                value = json.dumps(value, sort_keys=True, allow_nan=False)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise ArgumentError(f"custom_data must be JSON-serialisable: {exc}") from exc
         stored[key] = value
     mid = metadata_id(conn, scope, target)
     if stored:

@@ -665,6 +665,17 @@ CORPUS: dict[str, tuple[Callable[[World], Any], type]] = {
         w.user_collection, _in(w), kind="entry", position="1"), CollectionError),
     "add_to_collection(position=nan)": (lambda w: w.api.add_to_collection(
         w.user_collection, _in(w), kind="entry", position=math.nan), CollectionError),
+    # custom data that is not a dict, or not JSON, and blob text that is not UTF-8
+    "set_custom_data('x')": (lambda w: w.api.set_custom_data(_in(w), "x"), ArgumentError),
+    "set_custom_data([1])": (lambda w: w.api.set_custom_data(_in(w), [1]), ArgumentError),
+    "set_custom_field(nan)": (lambda w: w.api.set_custom_field(w.contents_in[0], "fz", math.nan),
+                              ArgumentError),
+    "set_custom_field(object)": (lambda w: w.api.set_custom_field(w.contents_in[0], "fz",
+                                                                  object()), ArgumentError),
+    "set_metadata_blob(surrogate)": (lambda w: w.api.set_metadata_blob(w.contents_in[0], "fz",
+                                                                       "\ud800"), VdfsError),
+    "create_model(Album(cover=surrogate))": (lambda w: w.api.create_model(Album(cover="\ud800")),
+                                             VdfsError),
 }
 
 

@@ -10,6 +10,7 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from ..errors import ArgumentError
 from ..metadata import NotFoundError, as_uuid
 from ..sidecars import Sidecars
 from .guard import Guard
@@ -189,6 +190,8 @@ class ScopedVdfsApi:
 
     def set_custom_data(self, target: Any, data: dict[str, Any], *, scope: str = "entry") -> None:
         """Replace the namespaces present in `data`; each must be granted."""
+        if not isinstance(data, dict):
+            raise ArgumentError(f"custom data is a dict of namespaces, not {type(data).__name__}")
         for namespace, value in data.items():
             self.set_custom_field(target, namespace, value, scope=scope)
 
