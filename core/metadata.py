@@ -137,10 +137,18 @@ def update(conn: sqlite3.Connection, scope: str, target: Any, **changes: Any) ->
 
 
 # ---- blobs attached to entries and content (user_metadata_blobs) --------------------------
+def blob_key(key: Any) -> str:
+    """The key of a metadata blob: non-empty text (it is a column value and a namespace)."""
+    if not isinstance(key, str) or not key:
+        raise ArgumentError(f"a metadata blob key is non-empty text, not {key!r}")
+    return key
+
+
 def set_blob(conn: sqlite3.Connection, metadata: int, key: str, value: Any, *,
              compression: str | None = "zstd", quantize: str | None = None,
              counters: blobs.BlobStats | None = None) -> None:
     """Attach (or replace, or with None remove) a large value under `key`; call in a transaction."""
+    key = blob_key(key)
     old = conn.execute("SELECT blob_id FROM user_metadata_blobs WHERE metadata_id = ? AND "
                        "blob_key = ?", (metadata, key)).fetchone()
     if value is not None:
@@ -158,7 +166,7 @@ def set_blob(conn: sqlite3.Connection, metadata: int, key: str, value: Any, *,
 def get_blob(conn: sqlite3.Connection, metadata: int, key: str, *, what: str,
              counters: blobs.BlobStats | None = None) -> Any:
     row = conn.execute("SELECT blob_id FROM user_metadata_blobs WHERE metadata_id = ? AND "
-                       "blob_key = ?", (metadata, key)).fetchone()
+                       "blob_key = ?", (metadata, blob_key(key))).fetchone()
     if row is None:
         return None
     return blobs.read_blob(conn, row[0], what=f"{what} field {key!r}", counters=counters)

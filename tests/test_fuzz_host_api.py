@@ -676,6 +676,15 @@ CORPUS: dict[str, tuple[Callable[[World], Any], type]] = {
                                                                        "\ud800"), VdfsError),
     "create_model(Album(cover=surrogate))": (lambda w: w.api.create_model(Album(cover="\ud800")),
                                              VdfsError),
+    # a metadata blob key that is not text reached `in`, or SQLite's binding
+    "set_metadata_blob(key=1.5)": (lambda w: w.api.set_metadata_blob(w.contents_in[0], 1.5, b"x"),
+                                   ArgumentError),
+    "get_metadata_blob(key=[])": (lambda w: (w.api.set_metadata_blob(w.contents_in[0], "fz", b"x"),
+                                             w.api.get_metadata_blob(w.contents_in[0], [])),
+                                  ArgumentError),
+    "get_metadata_blob(key=2**80)": (lambda w: (w.api.set_metadata_blob(w.contents_in[0], "fz", b"x"),
+                                                w.api.get_metadata_blob(w.contents_in[0], HUGE)),
+                                     ArgumentError),
 }
 
 

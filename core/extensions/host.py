@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..errors import ArgumentError
-from ..metadata import NotFoundError, as_uuid
+from ..metadata import NotFoundError, as_uuid, blob_key
 from ..sidecars import Sidecars
 from .guard import Guard
 from .permissions import GrantSet, PermissionDenied
@@ -197,7 +197,7 @@ class ScopedVdfsApi:
 
     def set_metadata_blob(self, target: Any, key: str, value: Any, *, scope: str = "content",
                           quantize: str | None = None) -> None:
-        namespace = _namespace(key)
+        namespace = _namespace(blob_key(key))
         paths = self.__guard.target_paths(target, scope)
         self.__guard.custom_field(namespace, paths)
         self.__api.set_metadata_blob(target, key, value, scope=scope, quantize=quantize,
