@@ -35,6 +35,7 @@ from core.models import blob_data, model
 from core.collections import CollectionError
 from core.sidecars import Sidecars
 from core.tags import TagError
+from vdfs_query.errors import VdfsSyntaxError
 
 EXT = "com.test.hostfuzz"
 OTHER = "com.test.hostfuzz_other"
@@ -685,6 +686,15 @@ CORPUS: dict[str, tuple[Callable[[World], Any], type]] = {
     "get_metadata_blob(key=2**80)": (lambda w: (w.api.set_metadata_blob(w.contents_in[0], "fz", b"x"),
                                                 w.api.get_metadata_blob(w.contents_in[0], HUGE)),
                                      ArgumentError),
+    # a builder field or operator that is not text reached str methods or a dict lookup
+    "order_by(True)": (lambda w: w.api.query_entries().order_by(True).collect(), VdfsSyntaxError),
+    "order_by({})": (lambda w: w.api.query_entries().order_by({}).collect(), VdfsSyntaxError),
+    "select(None)": (lambda w: w.api.query_entries().select(None).collect(), VdfsSyntaxError),
+    "where_true(1.5)": (lambda w: w.api.query_entries().where_true(1.5).count(), VdfsSyntaxError),
+    "where(op={})": (lambda w: w.api.query_entries().where("name", {}, "a").count(),
+                     VdfsSyntaxError),
+    "where(op=[])": (lambda w: w.api.query_entries().where("name", ["="], "a").count(),
+                     VdfsSyntaxError),
 }
 
 

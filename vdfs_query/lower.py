@@ -45,6 +45,8 @@ class Lowerer:
 
     # ---- names ----------------------------------------------------------------------------
     def ref(self, name: str, pos: int = 0) -> ir.Ref:
+        if not isinstance(name, str):     # a builder passes what its caller gave
+            self.fail(f"a field name is text, not {type(name).__name__}", pos)
         f = self.src.lookup(name)
         if f is not None:
             return ir.Ref(f.name, f.type)
