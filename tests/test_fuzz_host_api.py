@@ -34,6 +34,7 @@ from core.extensions.manager import ExtensionManager
 from core.models import blob_data, model
 from core.collections import CollectionError
 from core.sidecars import Sidecars
+from core.metadata import NotFoundError
 from core.tags import TagError
 from vdfs_query.errors import VdfsSyntaxError
 
@@ -695,6 +696,15 @@ CORPUS: dict[str, tuple[Callable[[World], Any], type]] = {
                      VdfsSyntaxError),
     "where(op=[])": (lambda w: w.api.query_entries().where("name", ["="], "a").count(),
                      VdfsSyntaxError),
+    # text with a lone surrogate (no UTF-8 form) reached SQLite's binding: UnicodeEncodeError
+    "add_tag_to_entry(surrogate)": (lambda w: w.api.add_tag_to_entry(_in(w), "#\ud800"), TagError),
+    "create_tag(surrogate)": (lambda w: w.api.create_tag("#a\udfff"), TagError),
+    "get_tag(surrogate)": (lambda w: w.api.get_tag("#a\udfff"), TagError),
+    "list_tags(surrogate)": (lambda w: w.api.list_tags("\ud800"), TagError),
+    "create_collection(surrogate)": (lambda w: w.api.create_collection("\ud800"), CollectionError),
+    "create_collection(description=surrogate)": (lambda w: w.api.create_collection("ok", "\udc80"),
+                                                 CollectionError),
+    "collection_items(surrogate)": (lambda w: w.api.collection_items("\ud800"), NotFoundError),
 }
 
 
