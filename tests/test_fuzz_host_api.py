@@ -33,7 +33,7 @@ from core.extensions.definition import extension
 from core.extensions.manager import ExtensionManager
 from core.models import blob_data, model
 from core.collections import CollectionError
-from core.sidecars import Sidecars
+from core.sidecars import SidecarError, Sidecars
 from core.metadata import NotFoundError
 from core.tags import TagError
 from vdfs_query.errors import VdfsSyntaxError
@@ -638,6 +638,13 @@ def world(tmp_path):
         yield w
 
 
+def _deep(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _in(w: World) -> uuid.UUID:
     return w.entries_in[0]
 
@@ -705,6 +712,21 @@ CORPUS: dict[str, tuple[Callable[[World], Any], type]] = {
     "create_collection(description=surrogate)": (lambda w: w.api.create_collection("ok", "\udc80"),
                                                  CollectionError),
     "collection_items(surrogate)": (lambda w: w.api.collection_items("\ud800"), NotFoundError),
+    # a sidecar extension or payload of the wrong type reached re and file.write
+    "read_sidecar(ext=5)": (lambda w: w.api.read_sidecar(w.contents_in[0], "faces", 5), SidecarError),
+    "write_sidecar(ext=5)": (lambda w: w.api.write_sidecar(w.contents_in[0], "faces", b"", 5),
+                             SidecarError),
+    "write_sidecar(data=str)": (lambda w: w.api.write_sidecar(w.contents_in[0], "faces", "text"),
+                                SidecarError),
+    "write_sidecar(data=5)": (lambda w: w.api.write_sidecar(w.contents_in[0], "faces", 5),
+                              SidecarError),
+    # a value nested deeper than json can walk raised RecursionError
+    "set_metadata_blob(deep)": (lambda w: w.api.set_metadata_blob(w.contents_in[0], "fz",
+                                                                  _deep(100_000)), VdfsError),
+    "set_custom_field(deep)": (lambda w: w.api.set_custom_field(w.contents_in[0], "fz",
+                                                                _deep(100_000)), VdfsError),
+    "write_sidecar(ext='json\\n')": (lambda w: w.api.write_sidecar(w.contents_in[0], "faces", b"",
+                                                                   "json\n"), SidecarError),
 }
 
 
