@@ -92,8 +92,13 @@ class ScopedVdfsApi:
         return self.__api.create_model_for_entry(entry_uuid, m, actor=self.extension_id)
 
     def get_model(self, model_cls: Any, model_id: Any, *, inline_only: bool = False) -> Any:
+        """One of the extension's models, refused (like get_model_by_content) when it is
+        attached to an entry or content outside the grant."""
         self.__guard.own_class(model_cls)
-        return self.__api.get_model(model_cls, model_id, inline_only=inline_only)
+        found = self.__api.get_model(model_cls, model_id, inline_only=inline_only)
+        if found is not None:
+            self.__guard.own_model(found)
+        return found
 
     def get_model_by_content(self, model_cls: Any, content_uuid: Any, *,
                              inline_only: bool = False) -> Any:
@@ -107,8 +112,11 @@ class ScopedVdfsApi:
         return self.__api.get_model_by_entry(model_cls, entry_uuid, inline_only=inline_only)
 
     def list_models(self, model_cls: Any, *, inline_only: bool = False) -> list[Any]:
+        """The extension's models of this type, except those attached outside the grant."""
         self.__guard.own_class(model_cls)
-        return self.__api.list_models(model_cls, inline_only=inline_only)
+        g = self.__guard
+        return [m for m in self.__api.list_models(model_cls, inline_only=inline_only)
+                if g.visible("model", m)]
 
     def update_model(self, m: Any) -> None:
         self.__guard.own_model(m)
