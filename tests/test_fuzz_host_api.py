@@ -839,3 +839,17 @@ def test_a_models_query_leaves_out_models_attached_outside_the_grant(world, hidd
     run = {"query_models": lambda: world.api.query_models(Caption).collect(),
            "query": lambda: world.api.query("models Caption").rows()}[how]
     call(world, run)
+
+
+def test_an_extension_cannot_recolour_or_reparent_an_existing_tag(world):
+    """Tagging inside the grant is the extension's; the tag vocabulary (colour, parent) of a
+    tag that already exists is the user's."""
+    before = snapshot(world)
+    for kwargs in ({"color": "#fff"}, {"parent": "#secret"}):
+        refused = call(world, world.api.create_tag, "#user-colour", **kwargs)
+        assert isinstance(refused, PermissionDenied), refused
+    assert snapshot(world) == before
+    same = call(world, world.api.create_tag, "#user-colour", color="#123456")   # no change: fine
+    assert same.color == "#123456"
+    made = call(world, world.api.create_tag, "#fz-new", color="#abc", parent="#fz-parent")
+    assert (made.color, made.parent) == ("#abc", "#fz-parent")

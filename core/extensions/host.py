@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from ..errors import ArgumentError
 from ..metadata import NotFoundError, as_uuid, blob_key
 from ..sidecars import Sidecars
+from ..tags import canonical_name
 from .guard import Guard
 from .permissions import GrantSet, PermissionDenied
 
@@ -156,7 +157,16 @@ class ScopedVdfsApi:
         return self.__api.remove_tag_from_model(model, tag, applied_by=self.extension_id)
 
     def create_tag(self, name: str, *, color: str | None = None, parent: str | None = None) -> Any:
+        """Create a tag. The colour and parent of a tag that already exists are the user's:
+        WriteTags lets an extension tag files inside its grant, not restyle the vocabulary."""
         self.__guard.grants.require("WriteTags")
+        existing = self.__api.get_tag(name)
+        if existing is not None and (
+                (color is not None and color != existing.color)
+                or (parent is not None and canonical_name(parent) != existing.parent)):
+            raise PermissionDenied(self.extension_id, "WriteTags", None,
+                                   f"tag {existing.name} exists; its colour and parent are the "
+                                   "user's to change")
         return self.__api.create_tag(name, color=color, parent=parent, actor=self.extension_id)
 
     def get_tag(self, name: str) -> Any:
