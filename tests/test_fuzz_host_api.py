@@ -832,13 +832,26 @@ def test_list_models_leaves_out_models_attached_outside_the_grant(world, hidden_
         world.api.delete_model(mine)
 
 
-@pytest.mark.xfail(strict=False, reason="models queries are pinned to the extension but not "
-                   "scoped by the target of each model (core/extensions/scope_query.py)")
-@pytest.mark.parametrize("how", ["query_models", "query"])
-def test_a_models_query_leaves_out_models_attached_outside_the_grant(world, hidden_caption, how):
-    run = {"query_models": lambda: world.api.query_models(Caption).collect(),
-           "query": lambda: world.api.query("models Caption").rows()}[how]
-    call(world, run)
+@pytest.mark.parametrize("route", ["sqlite", "duckdb"])
+def test_a_models_query_leaves_out_models_attached_outside_the_grant(world, hidden_caption, route):
+    from core.extensions.scope_query import apply_scope
+    from core.query_service import engine_for
+    api = world.api
+    mine = [api.create_model_for_content(world.contents_in[0], Caption(text="visible")),
+            api.create_model(Album(name="standalone"))]
+    try:
+        assert [m.text for m in call(world, lambda: api.query_models(Caption).collect())] == \
+            ["visible"]
+        rows = call(world, lambda: api.query("models Caption").rows())
+        assert [r["uuid"] for r in rows] == [str(mine[0])]
+        assert [r["data"] for r in api.query("models Album").rows()] == ['{"name": "standalone"}']
+        grants = ExtensionManager.of(world.lib).context(EXT).grants
+        scoped = apply_scope("models Caption select uuid", grants, world.lib)
+        result = engine_for(world.lib).run(scoped, {}, route=route)
+        assert result.route == route and [str(r["uuid"]) for r in result.rows()] == [str(mine[0])]
+    finally:
+        for mu in mine:
+            api.delete_model(mu)
 
 
 def test_an_extension_cannot_recolour_or_reparent_an_existing_tag(world):
