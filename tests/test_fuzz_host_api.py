@@ -32,7 +32,7 @@ from core.errors import ArgumentError, VdfsError
 from core.extensions import Permission, PermissionDenied
 from core.extensions.definition import extension
 from core.extensions.manager import ExtensionManager
-from core.models import blob_data, model
+from core.models import blob_data, model, model_uuid
 from core.collections import CollectionError
 from core.sidecars import SidecarError, Sidecars
 from core.metadata import NotFoundError
@@ -100,6 +100,7 @@ class World:
     user_collection: uuid.UUID
     own_models: list[Any]               # instances the extension created during the run
     bytes_of: dict[uuid.UUID, bytes]    # what read_entry must return for an in-scope entry
+    hidden_model: uuid.UUID             # the extension's type, attached outside the grant
     calls: int = 0
 
 
@@ -169,12 +170,14 @@ def build_world(lib, tmp: Path) -> World:
     user.set_custom_data(private_content, {"fz": {"v": "SECRET"}}, scope="content")
     user.create_tag("#user-colour", color="#123456")
     other_models = [user.create_model(Secret(name="SECRET of the other extension"))]
+    # the extension's own type on private content, as a narrowed grant leaves behind
+    hidden = user.create_model_for_content(private_content, Caption(text="SECRET caption"))
     col = user.create_collection("user's own")
     user.add_to_collection(col.uuid, private_entry, kind="entry")
     Sidecars(lib.path).write_bytes(private_content, "faces", "json", SECRET + b" sidecar")
     Sidecars(lib.path).write_bytes(private_content, "exif", "json", SECRET + b" exif")
     return World(lib, api, tmp, entries_in, entries_out, contents_in, contents_out, other_models,
-                 col.uuid, [], bytes_of)
+                 col.uuid, [], bytes_of, hidden)
 
 
 # ---- the invariants ------------------------------------------------------------------------
@@ -386,8 +389,8 @@ def params_of(w: World) -> st.SearchStrategy:
 def uuidish(w: World, pool: str) -> st.SearchStrategy:
     """A uuid from one pool, in one of the forms the API accepts, or junk."""
     pools = {"entry": w.entries_in + w.entries_out, "content": w.contents_in + w.contents_out,
-             "model": [m for m in (getattr(o, "id", None) for o in w.own_models) if m]
-             + w.other_models}
+             "model": [m for m in (model_uuid(o) for o in w.own_models) if m]
+             + w.other_models + [w.hidden_model]}
     known = pools[pool] + w.entries_in[:1] + w.contents_out[:1] + w.other_models
     forms = st.sampled_from([lambda u: u, str, lambda u: u.bytes, lambda u: str(u).upper(),
                              lambda u: u.hex, lambda u: bytearray(u.bytes)])
@@ -645,7 +648,7 @@ def fresh_world(base: Path) -> Iterator[World]:
 
 
 STEPS = 12
-EXAMPLES = 40
+EXAMPLES = 50
 TOTAL_CALLS = []
 
 
@@ -809,18 +812,17 @@ def test_a_query_language_escape_seen_through_the_host_api(world, case, monkeypa
 def hidden_caption(world):
     """A Caption (the extension's own type) the user attached to content outside the grant,
     as is left behind when a user narrows an extension's grant."""
-    mu = world.lib.vdfs().create_model_for_content(world.contents_out[0],
-                                                   Caption(text="SECRET caption"))
-    yield mu
-    world.lib.vdfs().delete_model(mu)
+    return world.hidden_model
 
 
 def test_get_model_refuses_a_model_attached_outside_the_grant(world, hidden_caption):
     """As get_model_by_content, tags_of_model and delete_model already did."""
     refused = call(world, world.api.get_model, Caption, hidden_caption)
     assert isinstance(refused, PermissionDenied)
-    assert isinstance(call(world, world.api.get_model_by_content, Caption, world.contents_out[0]),
-                      PermissionDenied)
+    private = world.lib.conn.execute("SELECT content_identity_uuid FROM models WHERE uuid = ?",
+                                     (hidden_caption.bytes,)).fetchone()[0]
+    assert isinstance(call(world, world.api.get_model_by_content, Caption,
+                           uuid.UUID(bytes=private)), PermissionDenied)
 
 
 def test_list_models_leaves_out_models_attached_outside_the_grant(world, hidden_caption):
