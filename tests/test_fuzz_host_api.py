@@ -93,7 +93,7 @@ class World:
     api: Any
     tmp: Path
     entries_in: list[uuid.UUID]         # readable entries of photos (regular files)
-    entries_out: list[uuid.UUID]        # private, PHOTOS, and the symlink in photos
+    entries_out: list[uuid.UUID]        # private and PHOTOS
     contents_in: list[uuid.UUID]
     contents_out: list[uuid.UUID]       # content with no copy in photos
     other_models: list[uuid.UUID]
@@ -101,6 +101,7 @@ class World:
     own_models: list[Any]               # instances the extension created during the run
     bytes_of: dict[uuid.UUID, bytes]    # what read_entry must return for an in-scope entry
     hidden_model: uuid.UUID             # the extension's type, attached outside the grant
+    link: uuid.UUID                     # photos/link.jpg -> private: inside by path, never read
     calls: int = 0
 
 
@@ -156,7 +157,7 @@ def build_world(lib, tmp: Path) -> World:
             target = raw if raw is not None else p.encode("utf-8", "surrogateescape")
             if os.path.isfile(target):
                 bytes_of[u] = Path(os.fsdecode(target)).read_bytes()
-    entries_out = [u for u, *_ in rows if u not in in_photos] + [link]
+    entries_out = [u for u, *_ in rows if u not in in_photos]
     contents_in = sorted({c for u, _, _, c, _ in rows if c and u in in_photos and u != link})
     contents_out = sorted({c for u, _, _, c, _ in rows if c} - set(contents_in))
 
@@ -177,7 +178,7 @@ def build_world(lib, tmp: Path) -> World:
     Sidecars(lib.path).write_bytes(private_content, "faces", "json", SECRET + b" sidecar")
     Sidecars(lib.path).write_bytes(private_content, "exif", "json", SECRET + b" exif")
     return World(lib, api, tmp, entries_in, entries_out, contents_in, contents_out, other_models,
-                 col.uuid, [], bytes_of, hidden)
+                 col.uuid, [], bytes_of, hidden, link)
 
 
 # ---- the invariants ------------------------------------------------------------------------
@@ -371,7 +372,7 @@ DSL = _weighted((5, st.sampled_from([
         "entries group by location select location, count() as n", "entries limit :p",
         "entries order by size desc limit 3 offset :p", "entries where name = \"\ud800\"",
         "entries where name = \"'); DROP TABLE entries; --\"", "'); DROP TABLE entries; --",
-        "entries where name =~ \"(?i)SECRET\" or path ~ \"/**\"", "entries duplicates",
+        "entries where name =~ \"(?i)secret\" or path ~ \"/**\"", "entries duplicates",
         "entries on device \"x\"", "entries where size > 1e999", "entries limit 99999999999999999999",
     ])), (1, st.text(max_size=40)), (1, JUNK))
 
@@ -388,7 +389,7 @@ def params_of(w: World) -> st.SearchStrategy:
 
 def uuidish(w: World, pool: str) -> st.SearchStrategy:
     """A uuid from one pool, in one of the forms the API accepts, or junk."""
-    pools = {"entry": w.entries_in + w.entries_out, "content": w.contents_in + w.contents_out,
+    pools = {"entry": w.entries_in + w.entries_out + [w.link], "content": w.contents_in + w.contents_out,
              "model": [m for m in (model_uuid(o) for o in w.own_models) if m]
              + w.other_models + [w.hidden_model]}
     known = pools[pool] + w.entries_in[:1] + w.contents_out[:1] + w.other_models
@@ -648,7 +649,7 @@ def fresh_world(base: Path) -> Iterator[World]:
 
 
 STEPS = 12
-EXAMPLES = 50
+EXAMPLES = 40
 TOTAL_CALLS = []
 
 
@@ -868,3 +869,13 @@ def test_an_extension_cannot_recolour_or_reparent_an_existing_tag(world):
     assert same.color == "#123456"
     made = call(world, world.api.create_tag, "#fz-new", color="#abc", parent="#fz-parent")
     assert (made.color, made.parent) == ("#abc", "#fz-parent")
+
+
+def test_read_entry_returns_in_scope_bytes_only(world):
+    """Every out-of-scope entry and the symlink inside photos are refused; every regular file
+    of photos (non-UTF-8 name, backslash, hard link included) comes back byte for byte."""
+    for eu in world.entries_out + [world.link]:
+        assert isinstance(call(world, world.api.read_entry, eu), (PermissionDenied, NotFoundError))
+    assert len(world.bytes_of) >= 5
+    for eu, data in world.bytes_of.items():
+        assert call(world, world.api.read_entry, eu) == data
