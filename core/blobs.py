@@ -66,16 +66,22 @@ def encode_value(value: Any, *, quantize: str | None = None) -> tuple[bytes, str
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value), "bytes"
     if isinstance(value, str):
-        return value.encode("utf-8"), "text"
+        try:
+            return value.encode("utf-8"), "text"
+        except UnicodeEncodeError as exc:    # a lone surrogate: text no file or database holds
+            raise BlobEncodingError(f"cannot store text that is not valid Unicode: {exc}") from None
     if isinstance(value, np.ndarray):
         return encode_array(value, quantize=quantize), "ndarray"
     if isinstance(value, (list, tuple)) and value:
-        arr = np.asarray(value)
-        if arr.dtype.kind in "biuf":
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError, OverflowError):   # ragged or too deep: not an array
+            arr = None
+        if arr is not None and arr.dtype.kind in "biuf":
             return encode_array(arr, quantize=quantize, as_list=True), "ndarray"
     try:
         return json.dumps(value, separators=(",", ":"), sort_keys=True).encode("utf-8"), "json"
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise BlobEncodingError(f"cannot store a {type(value).__name__} as a blob: {exc}") from exc
 
 

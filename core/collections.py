@@ -14,6 +14,7 @@ from typing import Any
 from .clock import now_iso
 from .errors import VdfsError
 from .metadata import NotFoundError, as_uuid, require_row
+from .text import storable
 
 KINDS = {"entry": "entry_uuid", "content": "content_uuid", "model": "model_uuid"}
 
@@ -39,8 +40,10 @@ class CollectionItem:
 
 
 def create(conn: sqlite3.Connection, name: str, description: str | None = None) -> Collection:
-    if not isinstance(name, str) or not name.strip():
-        raise CollectionError("a collection needs a non-empty name")
+    if not isinstance(name, str) or not name.strip() or not storable(name):
+        raise CollectionError(f"a collection needs a non-empty name of valid Unicode, not {name!r}")
+    if description is not None and not (isinstance(description, str) and storable(description)):
+        raise CollectionError(f"a collection description is valid Unicode text, not {description!r}")
     name = name.strip()
     if conn.execute("SELECT 1 FROM collections WHERE name = ?", (name,)).fetchone():
         raise CollectionError(f"a collection named {name!r} already exists")
@@ -57,9 +60,11 @@ def get(conn: sqlite3.Connection, name_or_uuid: Any) -> Collection:
     if isinstance(name_or_uuid, uuid.UUID):
         row = conn.execute("SELECT id, uuid, name, description FROM collections WHERE uuid = ?",
                            (name_or_uuid.bytes,)).fetchone()
-    else:
+    elif storable(str(name_or_uuid)):
         row = conn.execute("SELECT id, uuid, name, description FROM collections WHERE name = ?",
                            (str(name_or_uuid).strip(),)).fetchone()
+    else:
+        row = None          # no stored name holds a lone surrogate
     if row is None:
         raise NotFoundError(f"no collection {name_or_uuid!s}")
     return Collection(id=row[0], uuid=uuid.UUID(bytes=row[1]), name=row[2], description=row[3])
@@ -87,6 +92,8 @@ def add(conn: sqlite3.Connection, collection: Any, kind: str, item: Any,
         position: int | None = None) -> int:
     """Put an item at `position` (default: the end); returns where it sits."""
     column = _check_kind(kind)
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
+        raise CollectionError(f"position must be a whole number, not {position!r}")
     target = as_uuid(item, f"{kind} uuid")
     col = get(conn, collection)
     require_row(conn, kind, target)

@@ -6,7 +6,7 @@ core share one root: `except VdfsError` catches every error vdfs raises on purpo
 from vdfs_query.errors import QueryError, VdfsError, VdfsSyntaxError
 
 __all__ = ["VdfsError", "QueryError", "VdfsSyntaxError", "NotALibraryError",
-           "LibraryExistsError", "SchemaTooNewError", "CorruptLibraryError"]
+           "LibraryExistsError", "SchemaTooNewError", "CorruptLibraryError", "ArgumentError"]
 
 
 class NotALibraryError(VdfsError):
@@ -23,3 +23,9 @@ class SchemaTooNewError(VdfsError):
 
 class CorruptLibraryError(VdfsError):
     """A library file exists but cannot be read as what it should be."""
+
+
+class ArgumentError(VdfsError, ValueError):
+    """A value passed to the host API that is not of the shape it must have (a uuid that is not
+    one, an unknown scope or item kind): the caller's mistake, so a VdfsError, and a ValueError
+    for callers that already catch that."""

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from . import changelog, collections as cols, metadata as meta, tags as tagmod
+from .errors import ArgumentError
 from .metadata import NotFoundError, as_uuid
 from .models import find_model, store
 from .models.instances import model_uuid, spec_of
@@ -315,7 +316,7 @@ def _scoped(target: Any, scope: str) -> tuple[str, uuid.UUID]:
     if hasattr(target, "__vdfs_model__") and not isinstance(target, type):
         return "model", _model_target(target)
     if scope not in meta.SCOPES:
-        raise ValueError(f"scope must be one of {meta.SCOPES}, not {scope!r}")
+        raise ArgumentError(f"scope must be one of {meta.SCOPES}, not {scope!r}")
     return scope, as_uuid(target, f"{scope} uuid")
 
 
@@ -323,7 +324,7 @@ def _item(item: Any, kind: str | None) -> tuple[str, uuid.UUID]:
     if hasattr(item, "__vdfs_model__") and not isinstance(item, type):
         return "model", _model_target(item)
     if kind is None:
-        raise ValueError("pass kind='entry', 'content' or 'model' with a uuid")
+        raise ArgumentError("pass kind='entry', 'content' or 'model' with a uuid")
     return kind, as_uuid(item, f"{kind} uuid")
 
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from . import blobs
 from .clock import now_iso
-from .errors import VdfsError
+from .errors import ArgumentError, VdfsError
 
 SCOPES = ("entry", "content", "model")
 
@@ -50,7 +50,7 @@ def as_uuid(value: Any, what: str = "uuid") -> uuid.UUID:
             return uuid.UUID(value)
         except ValueError:
             pass
-    raise ValueError(f"{what} must be a UUID, not {value!r}")
+    raise ArgumentError(f"{what} must be a UUID, not {value!r}")
 
 
 def require_row(conn: sqlite3.Connection, scope: str, target: uuid.UUID) -> None:
@@ -64,7 +64,7 @@ def require_row(conn: sqlite3.Connection, scope: str, target: uuid.UUID) -> None
 def metadata_id(conn: sqlite3.Connection, scope: str, target: Any, *, create: bool = True) -> int | None:
     """The user_metadata id for an entry, content identity or model (created if missing)."""
     if scope not in SCOPES:
-        raise ValueError(f"metadata scope must be one of {SCOPES}, not {scope!r}")
+        raise ArgumentError(f"metadata scope must be one of {SCOPES}, not {scope!r}")
     target = as_uuid(target, f"{scope} uuid")
     if scope == "model":
         row = conn.execute("SELECT metadata_id FROM models WHERE uuid = ?", (target.bytes,)).fetchone()
@@ -112,21 +112,21 @@ def update(conn: sqlite3.Connection, scope: str, target: Any, **changes: Any) ->
     """Set notes / favorite / hidden / custom_data (replaced whole); returns (id, stored changes)."""
     unknown = set(changes) - _FIELDS
     if unknown:
-        raise ValueError(f"unknown user metadata field(s) {sorted(unknown)}; "
+        raise ArgumentError(f"unknown user metadata field(s) {sorted(unknown)}; "
                          f"known: {sorted(_FIELDS)}")
     stored: dict[str, Any] = {}
     for key, value in changes.items():
         if key == "notes" and value is not None and not isinstance(value, str):
-            raise ValueError(f"notes must be text or None, not {type(value).__name__}")
+            raise ArgumentError(f"notes must be text or None, not {type(value).__name__}")
         if key in ("favorite", "hidden"):
             value = int(bool(value))
         if key == "custom_data":
             if not isinstance(value, dict):
-                raise ValueError(f"custom_data must be a dict, not {type(value).__name__}")
-            try:
-                value = json.dumps(value, sort_keys=True)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"custom_data must be JSON-serialisable: {exc}") from exc
+                raise ArgumentError(f"custom_data must be a dict, not {type(value).__name__}")
+            try:    # NaN and Infinity are not JSON: SQLite's and DuckDB's JSON readers refuse them
+                value = json.dumps(value, sort_keys=True, allow_nan=False)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise ArgumentError(f"custom_data must be JSON-serialisable: {exc}") from exc
         stored[key] = value
     mid = metadata_id(conn, scope, target)
     if stored:
@@ -137,10 +137,18 @@ def update(conn: sqlite3.Connection, scope: str, target: Any, **changes: Any) ->
 
 
 # ---- blobs attached to entries and content (user_metadata_blobs) --------------------------
+def blob_key(key: Any) -> str:
+    """The key of a metadata blob: non-empty text (it is a column value and a namespace)."""
+    if not isinstance(key, str) or not key:
+        raise ArgumentError(f"a metadata blob key is non-empty text, not {key!r}")
+    return key
+
+
 def set_blob(conn: sqlite3.Connection, metadata: int, key: str, value: Any, *,
              compression: str | None = "zstd", quantize: str | None = None,
              counters: blobs.BlobStats | None = None) -> None:
     """Attach (or replace, or with None remove) a large value under `key`; call in a transaction."""
+    key = blob_key(key)
     old = conn.execute("SELECT blob_id FROM user_metadata_blobs WHERE metadata_id = ? AND "
                        "blob_key = ?", (metadata, key)).fetchone()
     if value is not None:
@@ -158,7 +166,7 @@ def set_blob(conn: sqlite3.Connection, metadata: int, key: str, value: Any, *,
 def get_blob(conn: sqlite3.Connection, metadata: int, key: str, *, what: str,
              counters: blobs.BlobStats | None = None) -> Any:
     row = conn.execute("SELECT blob_id FROM user_metadata_blobs WHERE metadata_id = ? AND "
-                       "blob_key = ?", (metadata, key)).fetchone()
+                       "blob_key = ?", (metadata, blob_key(key))).fetchone()
     if row is None:
         return None
     return blobs.read_blob(conn, row[0], what=f"{what} field {key!r}", counters=counters)

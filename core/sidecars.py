@@ -21,20 +21,28 @@ class SidecarError(VdfsError, ValueError):
     """A bad sidecar kind or a missing sidecar."""
 
 
+def sidecar_data(data: object) -> bytes | bytearray | memoryview:
+    """`data` if it is bytes-like: every way of writing a sidecar refuses anything else alike."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise SidecarError(f"sidecar data must be bytes, not {type(data).__name__}")
+    return data
+
+
 class Sidecars:
     def __init__(self, library_path: str | os.PathLike[str]):
         self.root = Path(library_path) / "sidecars"
 
     def path(self, content_uuid: uuid.UUID, kind: str, ext: str) -> Path:
-        if not _KIND.match(kind or ""):
+        if not isinstance(kind, str) or not _KIND.fullmatch(kind):
             raise SidecarError(f"sidecar kind must match {_KIND.pattern}, got {kind!r}")
-        if not _EXT.match(ext or ""):
+        if not isinstance(ext, str) or not _EXT.fullmatch(ext):
             raise SidecarError(f"sidecar extension must match {_EXT.pattern}, got {ext!r}")
         hexid = uuid.UUID(str(content_uuid)).hex
         return self.root / hexid[:2] / hexid / f"{kind}.{ext}"
 
     def write_bytes(self, content_uuid: uuid.UUID, kind: str, ext: str, data: bytes) -> Path:
         """Write atomically (temp file + rename): a crash never leaves half a sidecar."""
+        data = sidecar_data(data)
         target = self.path(content_uuid, kind, ext)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{kind}.", dir=target.parent)

@@ -15,6 +15,7 @@ from typing import Any
 from .clock import now_iso
 from .errors import VdfsError
 from .metadata import NotFoundError, as_uuid
+from .text import storable
 
 _NAME_RE = re.compile(r"^#[^\s#:,][^\s#,]*$")
 _COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -46,6 +47,8 @@ def canonical_name(name: str) -> str:
     """'Vacation' → '#vacation', '#Person: Alice' → '#person:alice'; spaces become '-'."""
     if not isinstance(name, str):
         raise TagError(f"a tag name must be text, not {type(name).__name__}")
+    if not storable(name):
+        raise TagError(f"invalid tag name {name!r}: it is not valid Unicode text")
     text = name.strip()
     if not text.startswith("#"):
         text = "#" + text
@@ -112,7 +115,7 @@ def update_tag(conn: sqlite3.Connection, name: str, *, color: str | None = None,
 
 
 def _check_color(color: str | None) -> None:
-    if color is not None and not _COLOR_RE.match(color):
+    if color is not None and not (isinstance(color, str) and _COLOR_RE.match(color)):
         raise TagError(f"tag colour must look like '#rgb' or '#rrggbb', not {color!r}")
 
 
@@ -182,6 +185,10 @@ def list_tags(conn: sqlite3.Connection, namespace: str | None = None) -> list[Ta
     sql = "SELECT id, uuid, name, namespace, color, parent_id FROM tags"
     args: tuple = ()
     if namespace is not None:
+        if not isinstance(namespace, str):
+            raise TagError(f"a tag namespace must be text, not {type(namespace).__name__}")
+        if not storable(namespace):
+            raise TagError(f"invalid tag namespace {namespace!r}: it is not valid Unicode text")
         sql += " WHERE namespace = ?"
         args = (namespace.casefold().lstrip("#"),)
     return [_row_to_tag(conn, r) for r in conn.execute(sql + " ORDER BY name", args).fetchall()]

@@ -67,7 +67,7 @@ class _Builder:
     # ---- filters shared by every source ---------------------------------------------------
     def where(self, field: str, op: str, value: Any = None):
         """A comparison: where("size", ">", "2MB"), where("ext", "in", ["jpg", "png"])."""
-        key = _OPS.get(op.strip().lower() if isinstance(op, str) else op)
+        key = _OPS.get(op.strip().lower()) if isinstance(op, str) else None
         if key is None:
             raise VdfsSyntaxError(f"unknown operator {op!r}", expected=sorted(_OPS))
         lw = self._lowerer()
@@ -91,7 +91,8 @@ class _Builder:
 
     def order_by(self, field: str, desc: bool = False):
         lw = self._lowerer()
-        expr = ir.Alias(field) if field in self._aliases() else lw.ref(field)
+        expr = ir.Alias(field) if isinstance(field, str) and field in self._aliases() \
+            else lw.ref(field)
         return self._with(order=self._state["order"] + (ir.Order(expr, bool(desc)),))
 
     def limit(self, n: int):

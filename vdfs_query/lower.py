@@ -46,7 +46,7 @@ class Lowerer:
 
     # ---- names ----------------------------------------------------------------------------
     def ref(self, name: str, pos: int = 0) -> ir.Ref:
-        if not isinstance(name, str):
+        if not isinstance(name, str):     # a builder passes what its caller gave
             self.fail(f"a field name is text, not {type(name).__name__}", pos)
         f = self.src.lookup(name)
         if f is not None:

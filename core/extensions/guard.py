@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable, NamedTuple
 
+from ..errors import ArgumentError
 from ..metadata import NotFoundError, as_uuid
 from ..models.instances import model_uuid, spec_of
 from ..safeopen import UnsafeFileError, read_below
@@ -158,7 +159,7 @@ class Guard:
         if scope == "model":
             self.own_model(target)
             return []
-        raise ValueError(f"scope must be 'entry', 'content' or 'model', not {scope!r}")
+        raise ArgumentError(f"scope must be 'entry', 'content' or 'model', not {scope!r}")
 
     # ---- actions ---------------------------------------------------------------------------
     def check_changes(self, changes: list[Any]) -> None:

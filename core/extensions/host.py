@@ -10,10 +10,12 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..metadata import NotFoundError, as_uuid
+from ..errors import ArgumentError
 from ..facade import Backing
+from ..metadata import NotFoundError, as_uuid, blob_key
 from ..safeopen import UnsafeFileError, write_below
-from ..sidecars import Sidecars
+from ..sidecars import Sidecars, sidecar_data
+from ..tags import canonical_name
 from .guard import Guard
 from .permissions import GrantSet, PermissionDenied
 
@@ -92,8 +94,13 @@ class ScopedVdfsApi:
         return _api(self).create_model_for_entry(entry_uuid, m, actor=self.extension_id)
 
     def get_model(self, model_cls: Any, model_id: Any, *, inline_only: bool = False) -> Any:
+        """One of the extension's models, refused (like get_model_by_content) when it is
+        attached to an entry or content outside the grant."""
         _guard(self).own_class(model_cls)
-        return _api(self).get_model(model_cls, model_id, inline_only=inline_only)
+        found = _api(self).get_model(model_cls, model_id, inline_only=inline_only)
+        if found is not None:
+            _guard(self).own_model(found)
+        return found
 
     def get_model_by_content(self, model_cls: Any, content_uuid: Any, *,
                              inline_only: bool = False) -> Any:
@@ -107,8 +114,11 @@ class ScopedVdfsApi:
         return _api(self).get_model_by_entry(model_cls, entry_uuid, inline_only=inline_only)
 
     def list_models(self, model_cls: Any, *, inline_only: bool = False) -> list[Any]:
+        """The extension's models of this type, except those attached outside the grant."""
         _guard(self).own_class(model_cls)
-        return _api(self).list_models(model_cls, inline_only=inline_only)
+        g = _guard(self)
+        return [m for m in _api(self).list_models(model_cls, inline_only=inline_only)
+                if g.visible("model", m)]
 
     def update_model(self, m: Any) -> None:
         _guard(self).own_model(m)
@@ -148,7 +158,16 @@ class ScopedVdfsApi:
         return _api(self).remove_tag_from_model(model, tag, applied_by=self.extension_id)
 
     def create_tag(self, name: str, *, color: str | None = None, parent: str | None = None) -> Any:
+        """Create a tag. The colour and parent of a tag that already exists are the user's:
+        WriteTags lets an extension tag files inside its grant, not restyle the vocabulary."""
         _guard(self).grants.require("WriteTags")
+        existing = _api(self).get_tag(name)
+        if existing is not None and (
+                (color is not None and color != existing.color)
+                or (parent is not None and canonical_name(parent) != existing.parent)):
+            raise PermissionDenied(self.extension_id, "WriteTags", None,
+                                   f"tag {existing.name} exists; its colour and parent are the "
+                                   "user's to change")
         return _api(self).create_tag(name, color=color, parent=parent, actor=self.extension_id)
 
     def get_tag(self, name: str) -> Any:
@@ -190,12 +209,14 @@ class ScopedVdfsApi:
 
     def set_custom_data(self, target: Any, data: dict[str, Any], *, scope: str = "entry") -> None:
         """Replace the namespaces present in `data`; each must be granted."""
+        if not isinstance(data, dict):
+            raise ArgumentError(f"custom data is a dict of namespaces, not {type(data).__name__}")
         for namespace, value in data.items():
             self.set_custom_field(target, namespace, value, scope=scope)
 
     def set_metadata_blob(self, target: Any, key: str, value: Any, *, scope: str = "content",
                           quantize: str | None = None) -> None:
-        namespace = _namespace(key)
+        namespace = _namespace(blob_key(key))
         paths = _guard(self).target_paths(target, scope)
         _guard(self).custom_field(namespace, paths)
         _api(self).set_metadata_blob(target, key, value, scope=scope, quantize=quantize,
@@ -231,7 +252,7 @@ class ScopedVdfsApi:
         lib_path = _api(self).lib.path
         path = Sidecars(lib_path).path(as_uuid(content_uuid), kind, ext)
         try:
-            write_below(str(lib_path), str(path), data)      # never through a symlink
+            write_below(str(lib_path), str(path), sidecar_data(data))   # never through a symlink
         except UnsafeFileError as exc:
             raise PermissionDenied(self.extension_id, f"WriteSidecars(kinds=[{kind!r}])", None,
                                    str(exc)) from None

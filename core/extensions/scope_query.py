@@ -13,7 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 import vdfs_query
-from vdfs_query import ir
+from vdfs_query import ast as vast, ir
+from vdfs_query.lower import Lowerer
 
 from ..entry_rows import EntryRowHooks
 from ..facade import Backing, Facade
@@ -73,6 +74,27 @@ def scope_filter(grants: GrantSet, lib: Any) -> Any:
     return ors[0] if len(ors) == 1 else ir.Or(tuple(ors))
 
 
+def models_filter(grants: GrantSet, lib: Any, model_type: str | None) -> Any:
+    """The extension's models it may see: standalone ones, and those attached to an entry or a
+    content it may read (as the per-model check of the host API decides). The visible entries
+    are found by the scoped entries query, so the lists come from SQL, not a Python walk."""
+    from ..query_service import executor_for
+    seen = ir.Query("entries", where=scope_filter(grants, lib),
+                    select=(ir.Out(ir.Ref("uuid", "uuid"), "uuid"),
+                            ir.Out(ir.Ref("content_uuid", "uuid"), "content_uuid")))
+    rows = executor_for(lib).run(seen, {}).rows()
+    lw = Lowerer("models", model_type)
+    entries = tuple(vast.Lit(str(r["uuid"])) for r in rows)
+    contents = tuple(vast.Lit(str(c)) for c in sorted({str(r["content_uuid"]) for r in rows
+                                                       if r["content_uuid"]}))
+    parts = [ir.Truthy(ir.Ref("standalone", "bool"))]
+    if entries:
+        parts.append(lw.compare(lw.ref("entry_uuid"), "in", entries))
+    if contents:
+        parts.append(lw.compare(lw.ref("content_uuid"), "in", contents))
+    return ir.Or(tuple(parts))
+
+
 def apply_scope(query: Any, grants: GrantSet, lib: Any) -> ir.Query:
     """The IR of `query` (text, builder or IR) restricted to what the extension may see."""
     q, _ = vdfs_query.to_ir(query)
@@ -82,7 +104,8 @@ def apply_scope(query: Any, grants: GrantSet, lib: Any) -> ir.Query:
     if q.source == "models":
         if q.extension_id not in (None, grants.extension_id):
             raise _foreign(grants.extension_id, q.model_type, q.extension_id)
-        return replace(q, extension_id=grants.extension_id)
+        return replace(q, extension_id=grants.extension_id,
+                       where=ir.and_all([q.where, models_filter(grants, lib, q.model_type)]))
     raise PermissionDenied(grants.extension_id, f"Query({q.source})", None,
                            f"extensions may query entries and their own models, not {q.source!r}")
 
