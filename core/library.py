@@ -221,7 +221,10 @@ class Library:
 
     def query(self, query: Any, **params: Any) -> Any:
         """Run DSL text or a builder; `:name` parameters come from keyword arguments."""
-        return _query_service().run_query(self, query, params)
+        engine = self._services.get("query")
+        if engine is None or "now" in params:      # (a repeated point lookup skips the service)
+            return _query_service().run_query(self, query, params)
+        return engine.run(query, params)
 
     def explain(self, query: Any, **params: Any) -> Any:
         from .query_service import explain_query

@@ -79,11 +79,11 @@ def fast_binder(slots: list):
             return None
         if isinstance(s.value, ir.Lit):
             plan.append((None, _transform(s.value.value, s.transform)))
-        elif isinstance(s.value, ir.Param) and _param_type(s) in _SIMPLE | {"path", "tag", "kind", "ext"}:
+        elif isinstance(s.value, ir.Param) and _param_type(s) in _SIMPLE | _CHECKED:
             typ = _param_type(s)
             if typ == "uuid":
                 conv = as_uuid_bytes
-            elif typ in ("path", "tag", "kind", "ext"):
+            elif typ in _CHECKED:
                 conv = (lambda v, t=typ: _coerce_param(v, t, None))
             else:
                 conv = (lambda v, t=typ: coerce(t, v))
@@ -93,12 +93,17 @@ def fast_binder(slots: list):
         else:
             return None
 
+    if len(plan) == 1 and plan[0][0] is not None:      # one parameter: a point lookup
+        (name, conv), = plan
+        return lambda params: [conv(params[name])]
+
     def run(params: dict) -> list:
         return [value if name is None else value(params[name]) for name, value in plan]
     return run
 
 
 _PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi", "lower"})
+_CHECKED = frozenset({"path", "tag", "kind", "ext", "int"})   # coerced as _coerce_param does
 
 
 def _param_type(slot: Any) -> str:

@@ -41,6 +41,7 @@ LISTING_CAP = 1000         # an unfiltered, unordered listing this short is serv
 PROBE_TTL = 2.0            # seconds a probe's count is trusted for routing
 TAG_CAP = 20_000           # a tag on at most this many entries/contents is served by SQLite
 DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
+POINT_KEYS = frozenset({"id", "uuid", "path", "content_uuid"})   # see is_point
 _PROBES = {
     "prefix": f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT {PROBE_CAP + 1})",
     "tag": (f"SELECT count(*) FROM (SELECT 1 FROM tags t JOIN tag_links tl ON tl.tag_id = t.id "
@@ -66,6 +67,19 @@ class Explain:
     def _repr_html_(self) -> str:
         import html
         return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def is_point(q: ir.Query) -> bool:
+    """A pure lookup: one `=` on an indexed key (id, uuid, path: at most one row; content_uuid:
+    the copies of one content) and nothing to group, order, count or skip. Its statement visits
+    only the matching index entries, so it cannot run long: it runs without arming a deadline
+    (Engine._run_point)."""
+    w = q.where
+    if not (isinstance(w, ir.Cmp) and w.op == "=" and not w.ref.json and w.ref.name in POINT_KEYS):
+        return False
+    field = SOURCES[q.source].fields.get(w.ref.name)
+    return (field is not None and field.indexed and not q.group_by and not q.order
+            and q.limit is None and q.offset is None and not q.count_only and not q.aggregated)
 
 
 class Engine:
@@ -104,6 +118,7 @@ class Engine:
         conn.set_progress_handler(self._clock.tick, TICK_STEPS)
         self._sconn = conn
         self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
+        self._points: dict[str, tuple] = {}    # text -> a pure lookup's plan (_point_plan)
         self._route_static = True
         self._templates: dict[tuple, Any] = {}
         self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, monotonic time)
@@ -124,6 +139,12 @@ class Engine:
         """Run a DSL text, builder or IR query and return its Result. `route` forces an
         executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'. `timeout`
         overrides the engine's deadline for this run (math.inf: none)."""
+        if route is None and timeout is None and now is None and type(query) is str:
+            point = self._points.get(query)
+            if point is not None:
+                result = self._run_point(point, params)
+                if result is not None:
+                    return result
         with self._lock:
             self._clock.start(timeout)
             try:
@@ -181,8 +202,10 @@ class Engine:
                 chosen = "sqlite"          # jobs.db is not mirrored
             if route is None and chosen == "sqlite" and text is not None and len(self._fast) < 1024:
                 t_fast = template(q, "sqlite", params)
-                self._fast[(text, signature(params))] = (q, t_fast, self._route_static,
-                                                         fast_binder(t_fast.slots))
+                binder = fast_binder(t_fast.slots)
+                self._fast[(text, signature(params))] = (q, t_fast, self._route_static, binder)
+                if self._route_static and binder is not None and is_point(q):
+                    self._points[text] = _point_plan(params, t_fast, binder)
             chosen, duck = self._executor(chosen, forced=route == "duckdb")
             try:          # a scan owns a snapshot file: closed even when compiling or binding fails
                 t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
@@ -201,6 +224,33 @@ class Engine:
                 if chosen == "scan":
                     duck.close()
             return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
+
+    def _run_point(self, point: tuple, params: dict | None) -> Result | None:
+        """A repeated pure lookup (is_point): bind and run, nothing else (None: take the
+        general path, which explains a bad parameter). No deadline is armed, since the statement
+        cannot run long; Ctrl-C still stops it, as SQLite's progress handler is installed once
+        per connection (not per query) and a KeyboardInterrupt here is QueryCancelled."""
+        name, typ, sql, binder, columns, types = point
+        if name is None:
+            if params:
+                return None
+        elif not params or len(params) != 1 or type(params.get(name)) is not typ:
+            return None
+        try:
+            values = binder(params)
+        except Exception:
+            return None
+        try:
+            with self._lock:
+                clock = self._clock
+                clock.cancelled = clock.timed_out = False
+                rows = self._sconn.execute(sql, values).fetchall()
+        except (KeyboardInterrupt, Exception) as exc:
+            failure = self._failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+        return Result.of_rows(columns, types, rows, sql, values)
 
     def _run_repeat(self, text: str, params: dict | None, now: Any) -> Result | None:
         """A repeated SQLite-routed query: bind and go (None when it is not one)."""
@@ -366,6 +416,19 @@ class Engine:
 
 
 _INTERRUPTED = re.compile(r"\binterrupt", re.I)
+
+
+def _point_plan(params: dict | None, t: Any, binder: Any) -> tuple | None:
+    """What Engine._run_point needs of a pure lookup: the one parameter's name and type (None:
+    none) that this plan was made for, the SQL, its binder and the output columns. Checking the
+    name and type costs less than computing `signature(params)`; a plan is for queries with no
+    more than one non-list parameter (others take the general path)."""
+    sig = signature(params)
+    if not sig:
+        return (None, None, t.sql, binder, t.columns, t.types)
+    if len(sig) != 1 or sig[0][2] is not None:
+        return None
+    return (sig[0][0], sig[0][1], t.sql, binder, t.columns, t.types)
 
 
 def _is_database_error(exc: Exception) -> bool:

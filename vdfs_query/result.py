@@ -34,6 +34,10 @@ def _py(typ: str):
 class Result:
     """Rows of a query. `len()`, iteration (dicts), `.rows()`, `.arrow()`, `.df()`, `.pl()`."""
 
+    _table: Any = None
+    _tuples: list | None = None
+    _uuids_done = True
+
     def __init__(self, columns: list[str], types: list[str], *, rows: list | None = None,
                  table: Any = None, route: str = "", sql: str = "", params: list | None = None):
         self.columns = list(columns)
@@ -45,6 +49,20 @@ class Result:
         self._table = table         # pyarrow.Table from DuckDB (uuids still 16-byte binary)
         self._tuples: list | None = None
         self._uuids_done = table is None or "uuid" not in self.types
+
+    @classmethod
+    def of_rows(cls, columns: list[str], types: list[str], rows: list, sql: str,
+                params: list) -> "Result":
+        """SQLite rows, built with no more work than a repeated point lookup needs (the same
+        object `Result(columns, types, rows=rows, route="sqlite", ...)` makes)."""
+        r = cls.__new__(cls)          # _table, _tuples and _uuids_done: the class defaults
+        r.columns = list(columns)
+        r.types = list(types)
+        r.route = "sqlite"
+        r.sql = sql
+        r.params = params
+        r._raw = rows
+        return r
 
     # ---- size and access ------------------------------------------------------------------
     def __len__(self) -> int:

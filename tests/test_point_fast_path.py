@@ -1,0 +1,130 @@
+"""Repeated pure lookups (one `=` on id, uuid, path or content_uuid) take the engine's point
+path, and it answers exactly what the general path answers: the same rows, the same errors,
+a write seen by the very next lookup. Anything else stays off it."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.query_service import engine_for
+from vdfs_query.errors import VdfsError
+
+
+@pytest.fixture
+def world(lib, tmp_path):
+    root = tmp_path / "tree"
+    (root / "sub").mkdir(parents=True)
+    for i, name in enumerate(["a.jpg", "b.txt", "sub/c.png", "sub/same.txt", "same.txt"]):
+        data = b"same bytes" if name.endswith("same.txt") else f"file {i}".encode() * (i + 1)
+        (root / name).write_bytes(data)
+    lib.index(str(root)).wait(timeout=60)
+    rows = lib.query("entries where kind != 'directory' select id, uuid, path, content_uuid").rows()
+    return lib, root, rows
+
+
+SHAPES = [("uuid", "u"), ("path", "p"), ("id", "i"), ("content_uuid", "c")]
+SELECTS = ["", " select name, size, uuid"]
+
+
+def on_point_path(lib, text: str) -> bool:
+    return engine_for(lib)._points.get(text) is not None
+
+
+def general(lib, text: str, params: dict):
+    """The answer of the general path (a forced route never takes the point path)."""
+    return engine_for(lib).run(text, params, route="sqlite")
+
+
+@pytest.mark.parametrize("select", SELECTS)
+@pytest.mark.parametrize("field,name", SHAPES)
+def test_lookups_take_the_point_path_with_the_general_answer(world, field, name, select):
+    lib, _, rows = world
+    text = f"entries where {field} = :{name}{select}"
+    for row in rows:
+        first = lib.query(text, **{name: row[field]})
+        assert on_point_path(lib, text)
+        again = lib.query(text, **{name: row[field]})
+        expected = general(lib, text, {name: row[field]})
+        assert again.rows() == first.rows() == expected.rows()
+        assert again.columns == expected.columns and again.types == expected.types
+        assert again.sql == expected.sql and again.params == expected.params
+        assert again.route == "sqlite"
+        assert again.arrow().equals(expected.arrow())
+        assert len(again) == (2 if field == "content_uuid" and row["path"].endswith("same.txt") else 1)
+
+
+def test_a_literal_lookup_takes_the_point_path(world):
+    lib, _, rows = world
+    text = f"entries where id = {rows[0]['id']} select path"
+    assert lib.query(text).rows() == [{"path": rows[0]["path"]}]
+    assert on_point_path(lib, text)
+    assert lib.query(text).rows() == [{"path": rows[0]["path"]}]
+
+
+@pytest.mark.parametrize("text", [
+    "entries where size > :v",
+    "entries where uuid = :v order by name",
+    "entries where uuid = :v limit 1",
+    "entries where uuid = :v and size > 0",
+    "entries where uuid != :v",
+    "entries where parent_id = :v",
+    "entries where content_uuid = :v select count()",
+])
+def test_other_queries_stay_off_the_point_path(world, text):
+    lib, _, rows = world
+    value = rows[0]["id"] if ("size" in text or "parent_id" in text) else rows[0]["uuid"]
+    for _ in range(2):
+        try:
+            lib.query(text, v=value)
+        except VdfsError:
+            pass
+    assert not on_point_path(lib, text)
+
+
+def test_a_write_is_seen_by_the_next_lookup(world):
+    lib, root, _ = world
+    text = "entries where path = :p select name"
+    new = root / "new.txt"
+    for _ in range(2):
+        assert len(lib.query(text, p=str(new))) == 0
+    assert on_point_path(lib, text)
+    new.write_bytes(b"new")
+    lib.index(str(root)).wait(timeout=60)
+    assert lib.query(text, p=str(new)).rows() == [{"name": "new.txt"}]
+
+
+def test_a_cancel_between_queries_does_not_stop_the_next_lookup(world):
+    lib, _, rows = world
+    text = "entries where uuid = :u"
+    lib.query(text, u=rows[0]["uuid"])
+    engine_for(lib).cancel()              # nothing was running: nothing to stop
+    assert len(lib.query(text, u=rows[0]["uuid"])) == 1
+
+
+def _outcome(fn):
+    try:
+        return ("rows", fn().rows())
+    except VdfsError as exc:
+        return (type(exc).__name__, str(exc))
+
+
+values = st.one_of(st.text(max_size=40), st.integers(), st.none(), st.floats(allow_nan=False),
+                   st.uuids().map(str), st.uuids(), st.binary(max_size=20),
+                   st.sampled_from(["/", "~/x", "relative/p", "/tmp/../x/", "\ud800"]))
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])   # one library, many values
+@given(shape=st.sampled_from(SHAPES), select=st.sampled_from(SELECTS), value=values)
+def test_any_value_answers_or_fails_as_on_the_general_path(lib, shape, select, value):
+    field, name = shape
+    text = f"entries where {field} = :{name}{select}"
+    warm = {"uuid": str(uuid.uuid4()), "path": "/nowhere", "id": 1,
+            "content_uuid": str(uuid.uuid4())}[field]
+    lib.query(text, **{name: warm})           # the plan exists, for a value of another type
+    assert on_point_path(lib, text)
+    assert _outcome(lambda: lib.query(text, **{name: value})) == \
+        _outcome(lambda: general(lib, text, {name: value}))
