@@ -221,10 +221,12 @@ class Library:
 
     def query(self, query: Any, **params: Any) -> Any:
         """Run DSL text or a builder; `:name` parameters come from keyword arguments."""
-        engine = self._services.get("query")
-        if engine is None or "now" in params:      # (a repeated point lookup skips the service)
-            return _query_service().run_query(self, query, params)
-        return engine.run(query, params)
+        engine = self._services.get("query")      # a repeated point lookup skips the service
+        if engine is not None and "now" not in params and type(query) is str:
+            result = engine.point(query, params)
+            if result is not None:
+                return result
+        return _query_service().run_query(self, query, params)
 
     def explain(self, query: Any, **params: Any) -> Any:
         from .query_service import explain_query

@@ -73,6 +73,17 @@ def fast_binder(slots: list):
     """For templates whose values need no clock, device or transform: a function
     params -> values that skips the general machinery (repeated point lookups). None when
     the template needs more; callers fall back to `bind` on any error, for its messages."""
+    plan = fast_plan(slots)
+    if plan is None:
+        return None
+
+    def run(params: dict) -> list:
+        return [value if name is None else value(params[name]) for name, value in plan]
+    return run
+
+
+def fast_plan(slots: list) -> list | None:
+    """fast_binder's plan: per slot (None, its value) or (parameter name, its converter)."""
     plan = []
     for s in slots:
         if s.transform not in _PURE_TRANSFORMS:
@@ -92,14 +103,7 @@ def fast_binder(slots: list):
             plan.append((s.value.name, conv))
         else:
             return None
-
-    if len(plan) == 1 and plan[0][0] is not None:      # one parameter: a point lookup
-        (name, conv), = plan
-        return lambda params: [conv(params[name])]
-
-    def run(params: dict) -> list:
-        return [value if name is None else value(params[name]) for name, value in plan]
-    return run
+    return plan
 
 
 _PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi", "lower"})

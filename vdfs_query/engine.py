@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ir
-from .bind import BindContext, _resolve, bind, fast_binder, signature
+from .bind import BindContext, _resolve, bind, fast_binder, fast_plan, signature
 from .catalog import SOURCES
 from .compiler import template, to_ir
 from .patterns import regexp
@@ -73,7 +73,7 @@ def is_point(q: ir.Query) -> bool:
     """A pure lookup: one `=` on an indexed key (id, uuid, path: at most one row; content_uuid:
     the copies of one content) and nothing to group, order, count or skip. Its statement visits
     only the matching index entries, so it cannot run long: it runs without arming a deadline
-    (Engine._run_point)."""
+    (Engine.point)."""
     w = q.where
     if not (isinstance(w, ir.Cmp) and w.op == "=" and not w.ref.json and w.ref.name in POINT_KEYS):
         return False
@@ -140,11 +140,9 @@ class Engine:
         executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'. `timeout`
         overrides the engine's deadline for this run (math.inf: none)."""
         if route is None and timeout is None and now is None and type(query) is str:
-            point = self._points.get(query)
-            if point is not None:
-                result = self._run_point(point, params)
-                if result is not None:
-                    return result
+            result = self.point(query, params)
+            if result is not None:
+                return result
         with self._lock:
             self._clock.start(timeout)
             try:
@@ -205,7 +203,7 @@ class Engine:
                 binder = fast_binder(t_fast.slots)
                 self._fast[(text, signature(params))] = (q, t_fast, self._route_static, binder)
                 if self._route_static and binder is not None and is_point(q):
-                    self._points[text] = _point_plan(params, t_fast, binder)
+                    self._points[text] = _point_plan(params, t_fast)
             chosen, duck = self._executor(chosen, forced=route == "duckdb")
             try:          # a scan owns a snapshot file: closed even when compiling or binding fails
                 t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
@@ -225,21 +223,27 @@ class Engine:
                     duck.close()
             return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
 
-    def _run_point(self, point: tuple, params: dict | None) -> Result | None:
-        """A repeated pure lookup (is_point): bind and run, nothing else (None: take the
-        general path, which explains a bad parameter). No deadline is armed, since the statement
-        cannot run long; Ctrl-C still stops it, as SQLite's progress handler is installed once
-        per connection (not per query) and a KeyboardInterrupt here is QueryCancelled."""
-        name, typ, sql, binder, columns, types = point
+    def point(self, text: str, params: dict | None) -> Result | None:
+        """The answer of `run(text, params)` when it is a repeated pure lookup (is_point), found
+        with no more than binding and running (None: not one, or a parameter the general path
+        must explain). No deadline is armed, since the statement cannot run long; Ctrl-C still
+        stops it, as SQLite's progress handler is installed once per connection (not per query)
+        and a KeyboardInterrupt here is QueryCancelled."""
+        point = self._points.get(text)
+        if point is None:
+            return None
+        name, typ, sql, conv, columns, types = point
         if name is None:
             if params:
                 return None
+            values = list(conv)                  # the literals
         elif not params or len(params) != 1 or type(params.get(name)) is not typ:
             return None
-        try:
-            values = binder(params)
-        except Exception:
-            return None
+        else:
+            try:
+                values = [conv(params[name])]
+            except Exception:
+                return None
         try:
             with self._lock:
                 clock = self._clock
@@ -418,17 +422,21 @@ class Engine:
 _INTERRUPTED = re.compile(r"\binterrupt", re.I)
 
 
-def _point_plan(params: dict | None, t: Any, binder: Any) -> tuple | None:
-    """What Engine._run_point needs of a pure lookup: the one parameter's name and type (None:
-    none) that this plan was made for, the SQL, its binder and the output columns. Checking the
-    name and type costs less than computing `signature(params)`; a plan is for queries with no
-    more than one non-list parameter (others take the general path)."""
-    sig = signature(params)
-    if not sig:
-        return (None, None, t.sql, binder, t.columns, t.types)
-    if len(sig) != 1 or sig[0][2] is not None:
+def _point_plan(params: dict | None, t: Any) -> tuple | None:
+    """What Engine.point needs of a pure lookup: the one parameter's name and type it was made
+    for (checking them costs less than `signature(params)`) and its converter, or (None, None)
+    and the literal values; then the SQL and the output columns. None: more than one value,
+    or a list (the general path's fast binder serves those)."""
+    sig, plan = signature(params), fast_plan(t.slots)
+    if plan is None or len(sig) > 1 or (sig and sig[0][2] is not None):
         return None
-    return (sig[0][0], sig[0][1], t.sql, binder, t.columns, t.types)
+    if not sig:
+        if any(name is not None for name, _ in plan):
+            return None
+        return (None, None, t.sql, [value for _, value in plan], t.columns, t.types)
+    if len(plan) != 1 or plan[0][0] != sig[0][0]:
+        return None
+    return (sig[0][0], sig[0][1], t.sql, plan[0][1], t.columns, t.types)
 
 
 def _is_database_error(exc: Exception) -> bool:
