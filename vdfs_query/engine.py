@@ -11,7 +11,8 @@ Each query is compiled for the engine that answers it fastest:
 
 Every query is bounded: it stops at its deadline (`timeout=`, default DEFAULT_TIMEOUT seconds)
 with QueryTimeout, and on Ctrl-C / a notebook interrupt with QueryCancelled; the engine answers
-the next query normally. A database error while running is a QueryError, never sqlite3's or
+the next query normally. A repeated pure lookup (is_point: one `=` on an indexed key) is bounded
+by construction and arms no deadline; Ctrl-C stops it like any other (Engine.point). A database error while running is a QueryError, never sqlite3's or
 DuckDB's own exception.
 """
 from __future__ import annotations
@@ -26,10 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ir
-from .bind import BindContext, _resolve, bind, fast_binder, fast_plan, signature
+from .bind import BindContext, _resolve, bind, fast_binder, signature
 from .catalog import SOURCES
 from .compiler import template, to_ir
 from .patterns import regexp
+from .point import is_point, point_plan
 from .deadline import TICK_STEPS, Clock
 from .errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
 from .result import Result
@@ -41,7 +43,6 @@ LISTING_CAP = 1000         # an unfiltered, unordered listing this short is serv
 PROBE_TTL = 2.0            # seconds a probe's count is trusted for routing
 TAG_CAP = 20_000           # a tag on at most this many entries/contents is served by SQLite
 DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
-POINT_KEYS = frozenset({"id", "uuid", "path", "content_uuid"})   # see is_point
 _PROBES = {
     "prefix": f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT {PROBE_CAP + 1})",
     "tag": (f"SELECT count(*) FROM (SELECT 1 FROM tags t JOIN tag_links tl ON tl.tag_id = t.id "
@@ -67,19 +68,6 @@ class Explain:
     def _repr_html_(self) -> str:
         import html
         return f"<pre>{html.escape(str(self))}</pre>"
-
-
-def is_point(q: ir.Query) -> bool:
-    """A pure lookup: one `=` on an indexed key (id, uuid, path: at most one row; content_uuid:
-    the copies of one content) and nothing to group, order, count or skip. Its statement visits
-    only the matching index entries, so it cannot run long: it runs without arming a deadline
-    (Engine.point)."""
-    w = q.where
-    if not (isinstance(w, ir.Cmp) and w.op == "=" and not w.ref.json and w.ref.name in POINT_KEYS):
-        return False
-    field = SOURCES[q.source].fields.get(w.ref.name)
-    return (field is not None and field.indexed and not q.group_by and not q.order
-            and q.limit is None and q.offset is None and not q.count_only and not q.aggregated)
 
 
 class Engine:
@@ -118,7 +106,7 @@ class Engine:
         conn.set_progress_handler(self._clock.tick, TICK_STEPS)
         self._sconn = conn
         self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
-        self._points: dict[str, tuple] = {}    # text -> a pure lookup's plan (_point_plan)
+        self._points: dict[str, tuple] = {}    # text -> a pure lookup's plan (point_plan)
         self._route_static = True
         self._templates: dict[tuple, Any] = {}
         self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, monotonic time)
@@ -203,7 +191,7 @@ class Engine:
                 binder = fast_binder(t_fast.slots)
                 self._fast[(text, signature(params))] = (q, t_fast, self._route_static, binder)
                 if self._route_static and binder is not None and is_point(q):
-                    self._points[text] = _point_plan(params, t_fast)
+                    self._points[text] = point_plan(params, t_fast)
             chosen, duck = self._executor(chosen, forced=route == "duckdb")
             try:          # a scan owns a snapshot file: closed even when compiling or binding fails
                 t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
@@ -420,23 +408,6 @@ class Engine:
 
 
 _INTERRUPTED = re.compile(r"\binterrupt", re.I)
-
-
-def _point_plan(params: dict | None, t: Any) -> tuple | None:
-    """What Engine.point needs of a pure lookup: the one parameter's name and type it was made
-    for (checking them costs less than `signature(params)`) and its converter, or (None, None)
-    and the literal values; then the SQL and the output columns. None: more than one value,
-    or a list (the general path's fast binder serves those)."""
-    sig, plan = signature(params), fast_plan(t.slots)
-    if plan is None or len(sig) > 1 or (sig and sig[0][2] is not None):
-        return None
-    if not sig:
-        if any(name is not None for name, _ in plan):
-            return None
-        return (None, None, t.sql, [value for _, value in plan], t.columns, t.types)
-    if len(plan) != 1 or plan[0][0] != sig[0][0]:
-        return None
-    return (sig[0][0], sig[0][1], t.sql, plan[0][1], t.columns, t.types)
 
 
 def _is_database_error(exc: Exception) -> bool:
