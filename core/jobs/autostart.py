@@ -25,8 +25,6 @@ from .cron import Cron
 from .registry import JobSpec, all_job_specs
 
 log = logging.getLogger(__name__)
-SCHEDULES = ("CREATE TABLE IF NOT EXISTS job_schedules "
-             "(name TEXT PRIMARY KEY, last_fired TEXT NOT NULL)")
 MAX_SLEEP = 30.0
 
 
@@ -61,7 +59,6 @@ def _claim(lib: Any, spec: JobSpec, now: dt.datetime) -> bool:
     firing — in one conditional UPDATE, so two processes never both fire one due time."""
     conn = db.connect(lib.jobs_db_path)
     try:
-        conn.execute(SCHEDULES)
         row = conn.execute("SELECT last_fired FROM job_schedules WHERE name = ?",
                            (spec.name,)).fetchone()
         stamp = now.isoformat()
