@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from kernel_ext.errors import from_syntax_error
 from vdfs_query import compile, parse
@@ -130,3 +131,22 @@ def test_hints_stay_fast_on_long_text(text):
     start = time.perf_counter()
     _error(text)
     assert time.perf_counter() - start < 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=399), st.integers(min_value=121, max_value=400))
+def test_long_line_snippet_marks_every_cut_side(pos, length):
+    """A long line is shown around the caret; each side that was cut ends in "…", the caret
+    stays under the character it points at, and no side is cut silently."""
+    pos = min(pos, length - 1)
+    line = "".join(chr(0x4E00 + i) for i in range(length))     # every character unique
+    err = VdfsSyntaxError("bad", text=line, pos=pos)
+    shown, caret = err.snippet.split("\n")
+    shown, caret = shown[2:], caret.index("^") - 2
+    assert shown[caret] == line[pos]
+    left = shown.startswith("…")
+    right = shown.endswith("…")
+    body = shown[1 if left else 0:len(shown) - 1 if right else len(shown)]
+    start = line.index(body)
+    assert left == (start > 0)
+    assert right == (start + len(body) < length)

@@ -99,12 +99,11 @@ def _locate(text: str | None, pos: int | None) -> tuple[int | None, int | None, 
     col = pos - start + 1
     caret = col - 1
     if len(line) > 2 * _WINDOW:           # a long line is shown around the caret only
-        lo = max(0, caret - _WINDOW)
-        shown = line[lo:caret + _WINDOW]
-        caret -= lo
+        lo, hi = max(0, caret - _WINDOW), caret + _WINDOW
+        shown, caret = line[lo:hi], caret - lo
         if lo:
             shown, caret = "…" + shown, caret + 1
-        if caret + _WINDOW < len(line) - lo:
+        if hi < len(line):
             shown += "…"
         line = shown
     return line_no, col, f"  {line}\n  {' ' * caret}^"
