@@ -175,10 +175,10 @@ class EntryQuery(_Builder):
 
     def _rows(self, result: Any) -> list:
         """Entry rows (read(), exif, location()) unless a select() chose other columns."""
-        rows = _records(result)
         if self._state["select"] is not None or "uuid" not in result.columns:
-            return rows
-        return [entry_row(r, self._executor) for r in rows]
+            return _records(result)
+        host = self._executor
+        return _records(result, lambda pairs: entry_row(pairs, host))
 
     def where_content_id(self, content_uuid: Any):
         return self.where("content_uuid", "=", content_uuid)
@@ -298,13 +298,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _records(result: Any) -> list[Record]:
-    types = result.types
-    uuid_cols = [c for c, t in zip(result.columns, types) if t == "uuid"]
+def _records(result: Any, make: Callable[[Any], Record] = Record) -> list[Record]:
+    """The rows of `result` as `make(pairs)` records, uuid fields as uuid.UUID; each row's dict
+    is built once (per row, a copy more is most of the cost of a large collect())."""
+    cols = result.columns
+    uuid_idx = [i for i, t in enumerate(result.types) if t == "uuid"]
     out = []
-    for row in result.rows():
-        for c in uuid_cols:
-            if row[c] is not None:
-                row[c] = uuid.UUID(row[c])
-        out.append(Record(row))
+    for t in result.tuples():
+        if uuid_idx:
+            t = list(t)
+            for i in uuid_idx:
+                if t[i] is not None:
+                    t[i] = uuid.UUID(t[i])
+        out.append(make(zip(cols, t)))
     return out

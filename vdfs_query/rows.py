@@ -68,7 +68,9 @@ class Entry(Record):
         return Entry(self)
 
 
-def entry_row(row: dict[str, Any], host: Any) -> Entry:
+def entry_row(row: Any, host: Any) -> Entry:
+    """An Entry of `row` (a dict or its (key, value) pairs) whose read(), exif and location()
+    ask `host`."""
     out = Entry(row)
     out._host = host
     return out
