@@ -63,7 +63,7 @@ class ExecutingVdfs(Facade):
         _apply_first(ctx, matches, f"{kind} {value or ''} on {t}")
         return True
 
-    # ---- tags (SPEC's `vdfs.add_tag(id, tag)` tags an entry) -------------------------------
+    # ---- tags (`vdfs.add_tag(id, tag)` tags an entry) --------------------------------------
     def add_tag_to_entry(self, entry_uuid: Any, tag: str) -> bool:
         return self._apply("add_tag", entry_uuid, "entry", tag)
 

@@ -25,7 +25,7 @@ _handles: Backing["Job"] = Backing("job handle")
 
 
 class ExtensionJobContext(ExtensionServices):
-    """Given to a job of an extension (SPEC's JobContext)."""
+    """Given to a job of an extension in place of its JobContext."""
 
     __slots__ = ()
 
