@@ -9,7 +9,7 @@ import io
 import json
 from typing import Any, Callable
 
-from .extensions.guard import locate_entry
+from .extensions.guard import locate_entry, read_located
 from .facade import Backing, Facade
 from .extensions.permissions import PermissionDenied
 from .metadata import NotFoundError
@@ -58,10 +58,7 @@ class LibraryEntries:
         self.lib = lib
 
     def read_entry(self, entry_uuid: Any) -> bytes:
-        e = locate_entry(self.lib, entry_uuid)
-        if e.device_id != self.lib.device_id:
-            raise NotFoundError(f"{e.path} is on another device: read it there")
-        return read_below(e.root, e.raw if e.raw is not None else e.path, inode=e.inode)
+        return read_located(self.lib, locate_entry(self.lib, entry_uuid))
 
     def entry_location(self, row: dict[str, Any]) -> str:
         return locate_entry(self.lib, row["uuid"]).root

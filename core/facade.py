@@ -109,6 +109,7 @@ class ExtensionServices(Facade):
         self.extension().trace(message, level, **data)
 
 
-def extension_of(lib: Any, extension_id: str) -> Any:
-    """The sealed ExtensionContext of an installed extension."""
-    return lib.extensions.context(extension_id).facade
+def extension_of(inner: Any) -> Any:
+    """The sealed ExtensionContext of the extension a core-side context (its `lib` and
+    `extension_id`) acts for."""
+    return inner.lib.extensions.context(inner.extension_id).facade

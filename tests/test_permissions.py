@@ -160,3 +160,18 @@ def test_unknown_location_name_grants_nothing(lib):
     gs = GrantSet("x", [Permission.ReadEntries()], [Permission.ReadEntries().scoped_to("Nowhere")],
                   lib=lib)
     assert not gs.entry_allowed("/anything/a.jpg", "/anything")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Permission.UseModel(category="llm", preference="anywhere"),
+    lambda: Permission.UseModel(category="", preference="local"),
+    lambda: Permission.from_json({"permission": "FormatDisk"}),
+    lambda: Permission.ReadSidecars(kinds=[]),
+    lambda: as_grant(42),
+])
+def test_a_bad_permission_spec_is_a_vdfs_error(make):
+    """An extension author's or user's malformed permission is refused as a VdfsError (still a
+    ValueError), like every other error they can cause."""
+    from core.errors import VdfsError
+    with pytest.raises(VdfsError):
+        make()

@@ -314,3 +314,13 @@ def test_core_code_acting_for_an_extension_reaches_the_core_side(world):
     assert seen == {"given": "ExtensionJobContext", "core side": "JobContext", "library": True,
                     "extension": "ExtensionRuntime"}
     assert core_side(lib) is lib
+
+
+def test_prompts_of_an_extension_without_a_prompts_folder_is_a_vdfs_error(world):
+    """An extension that ships no prompts/ folder asking for its prompts gets a VdfsError that
+    says so, not a bare FileNotFoundError."""
+    from core.errors import VdfsError
+    lib, mgr, inside, outside = world
+    ctx = lib.extensions.context(EXT).facade
+    with pytest.raises(VdfsError, match="no prompts/ folder"):
+        ctx.prompts()

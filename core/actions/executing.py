@@ -63,12 +63,11 @@ class ExecutingVdfs(Facade):
         _apply_first(ctx, matches, f"{kind} {value or ''} on {t}")
         return True
 
-    # ---- tags (SPEC's `vdfs.add_tag(id, tag)` tags an entry) -------------------------------
-    def add_tag(self, entry_uuid: Any, tag: str) -> bool:
-        return self._apply("add_tag", entry_uuid, "entry", tag)
-
+    # ---- tags (`vdfs.add_tag(id, tag)` tags an entry) --------------------------------------
     def add_tag_to_entry(self, entry_uuid: Any, tag: str) -> bool:
         return self._apply("add_tag", entry_uuid, "entry", tag)
+
+    add_tag = add_tag_to_entry
 
     def add_tag_to_content(self, content_uuid: Any, tag: str) -> bool:
         return self._apply("add_tag", content_uuid, "content", tag)

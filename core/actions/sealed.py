@@ -37,8 +37,7 @@ class ExtensionActionContext(ExtensionServices):
         return _actions(self).vdfs()
 
     def extension(self) -> Any:
-        inner = _actions(self)
-        return extension_of(inner.lib, inner.extension_id)  # type: ignore[arg-type]
+        return extension_of(_actions(self))
 
     def preview(self, title: str, changes: list[Change], reversible: bool | None = None
                 ) -> ActionPreview:

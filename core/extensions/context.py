@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..ai import AiService, ModelRegistry, Prompts
+from ..ai import AiService, ModelRegistry, PromptError, Prompts
 from ..agents.memory import close_memory, open_memory
 from ..agents.trail import Trail
 from ..facade import Backing, Facade, passthrough
@@ -64,7 +64,7 @@ class ExtensionRuntime:
         if folder is None and root is not None:
             folder = root / "prompts"
         if folder is None:
-            raise FileNotFoundError(f"extension {self.extension_id} has no prompts/ folder")
+            raise PromptError(f"extension {self.extension_id} has no prompts/ folder")
         return Prompts(Path(folder))
 
     def memory(self) -> Any:

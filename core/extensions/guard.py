@@ -38,6 +38,14 @@ def locate_entry(lib: Any, entry_uuid: Any) -> EntryRow:
     return EntryRow(*row)
 
 
+def read_located(lib: Any, e: EntryRow) -> bytes:
+    """The bytes of a located entry of this device: opened below its location root without
+    following any symlink, and only if it is still the inode that was indexed."""
+    if e.device_id != lib.device_id:
+        raise NotFoundError(f"{e.path} is on another device: read it there")
+    return read_below(e.root, e.raw if e.raw is not None else e.path, inode=e.inode)
+
+
 class Guard:
     __slots__ = ("lib", "grants", "extension_id")
 
@@ -53,14 +61,11 @@ class Guard:
         return e.path
 
     def read_entry(self, entry_uuid: Any) -> bytes:
-        """The bytes of a readable entry of this device: opened below its location root without
-        following any symlink, and only if it is still the inode that was indexed."""
+        """The bytes of a readable entry (read_located); an unsafe path is a refusal."""
         e = self.entry(entry_uuid)
         grant = self.grants.check_read_entry(e.path, e.root)
-        if e.device_id != self.lib.device_id:
-            raise NotFoundError(f"{e.path} is on another device: read it there")
         try:
-            return read_below(e.root, e.raw if e.raw is not None else e.path, inode=e.inode)
+            return read_located(self.lib, e)
         except UnsafeFileError as exc:
             raise PermissionDenied(self.extension_id, str(grant.permission), grant.scope,
                                    str(exc)) from None

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..errors import VdfsError
+from ..errors import ArgumentError, VdfsError
 from .globs import compile_glob, glob_match, glob_to_regex
 
 PREFERENCES = ("local", "cloud")
@@ -75,7 +75,7 @@ def _names(value: Any, what: str) -> tuple[str, ...]:
         value = [value]
     items = tuple(value or ())
     if not items or not all(isinstance(v, str) and v for v in items):
-        raise ValueError(f"{what} must be a non-empty list of names, got {value!r}")
+        raise ArgumentError(f"{what} must be a non-empty list of names, got {value!r}")
     return tuple(sorted(set(items)))
 
 
@@ -105,9 +105,9 @@ class Permission:
     @staticmethod
     def UseModel(category: str, preference: str = "local") -> PermissionSpec:  # noqa: N802
         if not isinstance(category, str) or not category:
-            raise ValueError(f"UseModel category must be a non-empty string, got {category!r}")
+            raise ArgumentError(f"UseModel category must be a non-empty string, got {category!r}")
         if preference not in PREFERENCES:
-            raise ValueError(f"UseModel preference must be one of {PREFERENCES}, got {preference!r}")
+            raise ArgumentError(f"UseModel preference must be one of {PREFERENCES}, got {preference!r}")
         return _spec("UseModel", category=category, preference=preference)
 
     @staticmethod
@@ -116,10 +116,10 @@ class Permission:
         params = data.get("params") or {}
         factory = getattr(Permission, str(name), None)
         if name not in KNOWN or factory is None:
-            raise ValueError(f"unknown permission {name!r}; known: {sorted(KNOWN)}")
+            raise ArgumentError(f"unknown permission {name!r}; known: {sorted(KNOWN)}")
         if isinstance(factory, PermissionSpec):
             if params:
-                raise ValueError(f"permission {name} takes no parameters, got {params}")
+                raise ArgumentError(f"permission {name} takes no parameters, got {params}")
             return factory
         return factory(**params)
 
@@ -154,7 +154,7 @@ def _scope_item(item: Any) -> str:
     if path is not None and not isinstance(item, str):
         return os.fspath(path)
     if not isinstance(item, str) or not item:
-        raise ValueError(f"a scope is a location (name, uuid) or an absolute path prefix, got {item!r}")
+        raise ArgumentError(f"a scope is a location (name, uuid) or an absolute path prefix, got {item!r}")
     return item
 
 
@@ -165,7 +165,7 @@ def as_grant(item: Any, default_scope: Sequence[Any] = ()) -> Grant:
         return item.scoped_to(*default_scope)
     if isinstance(item, dict):
         return Permission.from_json(item).scoped_to(*item.get("scope", default_scope))
-    raise ValueError(f"a grant is a Permission or Permission.X(...).scoped_to(...), got {item!r}")
+    raise ArgumentError(f"a grant is a Permission or Permission.X(...).scoped_to(...), got {item!r}")
 
 
 def validate_grants(extension_id: str, requested: Sequence[PermissionSpec],

@@ -25,7 +25,7 @@ _handles: Backing["Job"] = Backing("job handle")
 
 
 class ExtensionJobContext(ExtensionServices):
-    """Given to a job of an extension (SPEC's JobContext)."""
+    """Given to a job of an extension in place of its JobContext."""
 
     __slots__ = ()
 
@@ -69,8 +69,7 @@ class ExtensionJobContext(ExtensionServices):
 
     def extension(self) -> Any:
         """The extension's ExtensionContext (config, memory, prompts, …)."""
-        inner = _jobs(self)
-        return extension_of(inner.lib, inner.extension_id)  # type: ignore[arg-type]
+        return extension_of(_jobs(self))
 
 
 class ExtensionTaskContext(ExtensionServices):
@@ -102,7 +101,7 @@ class ExtensionTaskContext(ExtensionServices):
         inner = _tasks(self)
         if inner.lib is None:
             inner.vdfs()   # raises: a process-isolated task has no library handle
-        return extension_of(inner.lib, inner.extension_id)  # type: ignore[arg-type]
+        return extension_of(inner)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuilt_task, (_tasks(self).__getstate__(),))
