@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import zipfile
 
 import pytest
 
@@ -314,3 +315,19 @@ def test_upgrade_keeps_grants_settings_and_models(world, tmp_path):
     assert lib.extensions.run_job(EXT, "scan").wait(timeout=60) == "finished"
     assert lib.conn.execute("SELECT count(*) FROM models WHERE extension_id = ?",
                             (EXT,)).fetchone()[0] == 1
+
+
+def test_a_corrupt_zip_is_a_manifest_error(world, tmp_path):
+    """A .zip whose member fails its CRC is the package's fault, named as such, not a raw
+    zipfile.BadZipFile reaching the user."""
+    lib, _ = world
+    pkg = write_package(tmp_path / "pkg")
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        for p in pkg.iterdir():
+            z.writestr(p.name, p.read_bytes())
+    data = bytearray(archive.read_bytes())
+    data[data.index(b"abi_version")] ^= 0x20     # manifest.json's stored bytes no longer match its CRC
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ManifestError, match="bad.zip"):
+        install_wasm(lib, archive)

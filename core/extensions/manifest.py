@@ -261,15 +261,21 @@ def _read_json(path: Path) -> Any:
                                              f"{exc.msg}") from None
 
 
-def validate_manifest(data: Any, *, root: Path | None = None,
-                      file: str = "manifest.json") -> dict[str, Any]:
-    _schema_errors(data, MANIFEST_SCHEMA, file)
+def check_permissions(data: dict[str, Any], file: str) -> None:
+    """Each requested permission parses (a schema cannot say which permissions exist); shared by
+    Python and WASM manifests so both name a bad one by its JSON path."""
     from .permissions import Permission
     for i, p in enumerate(data.get("permissions", [])):
         try:
             Permission.from_json(p)
         except (ValueError, TypeError) as exc:
             raise ManifestError(file, f"$.permissions[{i}]", str(exc)) from None
+
+
+def validate_manifest(data: Any, *, root: Path | None = None,
+                      file: str = "manifest.json") -> dict[str, Any]:
+    _schema_errors(data, MANIFEST_SCHEMA, file)
+    check_permissions(data, file)
     for i, m in enumerate(data.get("models", [])):
         bundled = m["source"].get("bundled")
         if root is not None and bundled and not (root / bundled).is_file():

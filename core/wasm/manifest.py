@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..extensions.manifest import MANIFEST_SCHEMA, ManifestError, _schema_errors
-from ..extensions.permissions import Permission
+from ..extensions.manifest import MANIFEST_SCHEMA, ManifestError, _schema_errors, check_permissions
 from .abi import ABI_VERSION
 from .limits import NAMES as LIMIT_NAMES
 from .limits import limits_from_manifest
@@ -96,11 +95,7 @@ def validate_wasm_manifest(data: Any, *, file: str = "manifest.json") -> dict[st
         raise ManifestError(file, "$.abi_version",
                             f"ABI version {data['abi_version']} is not supported by this host "
                             f"(it speaks ABI {ABI_VERSION})")
-    for i, p in enumerate(data.get("permissions", [])):
-        try:
-            Permission.from_json(p)
-        except (ValueError, TypeError) as exc:
-            raise ManifestError(file, f"$.permissions[{i}]", str(exc)) from None
+    check_permissions(data, file)
     for group, key in (("models", "name"), ("jobs", "name"), ("actions", "name")):
         seen: set[str] = set()
         for i, item in enumerate(data.get(group, [])):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
@@ -62,14 +63,18 @@ def _safe(name: str, source: str) -> str | None:
 def _read_zip(path: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     total = 0
-    with zipfile.ZipFile(path) as z:
-        names = [i for i in z.infolist() if _safe(i.filename, str(path))]
-        prefix = _common_folder([i.filename for i in names])
-        for info in names:
-            total += info.file_size
-            if total > MAX_PACKAGE_BYTES:
-                raise ManifestError("package", "$", f"{path}: larger than {MAX_PACKAGE_BYTES:,} bytes")
-            files[info.filename[len(prefix):]] = z.read(info)
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = [i for i in z.infolist() if _safe(i.filename, str(path))]
+            prefix = _common_folder([i.filename for i in names])
+            for info in names:
+                total += info.file_size
+                if total > MAX_PACKAGE_BYTES:
+                    raise ManifestError("package", "$",
+                                        f"{path}: larger than {MAX_PACKAGE_BYTES:,} bytes")
+                files[info.filename[len(prefix):]] = z.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:   # a damaged archive
+        raise ManifestError("package", "$", f"{path}: not a readable .zip ({exc})") from None
     return files
 
 
