@@ -255,8 +255,8 @@ def test_content_type_knows_common_media_without_a_header_tag():
 
 
 def test_kind_refresh_does_not_block_on_a_copy_that_became_a_fifo(lib, tmp_path):
-    import threading
     from core.indexer.content import refresh_kinds
+    from fifo_support import run_beside_fifo
     root = tmp_path / "r"
     root.mkdir()
     (root / "a.bin").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
@@ -266,14 +266,6 @@ def test_kind_refresh_does_not_block_on_a_copy_that_became_a_fifo(lib, tmp_path)
         lib.conn.execute("UPDATE content_identities SET kind_rule = 0")
     (root / "a.bin").unlink()
     os.mkfifo(root / "a.bin")        # no writer: a blocking open would wait forever
-    fixed: list[int] = []
-    t = threading.Thread(target=lambda: fixed.append(
-        refresh_kinds(lib.conn, loc, str(root), True)), daemon=True)
-    lib.conn.execute("SELECT 1")     # connection made in this thread; the worker shares it
-    t.start()
-    t.join(3)
-    if t.is_alive():                 # unblock the stuck open before failing
-        os.close(os.open(root / "a.bin", os.O_WRONLY | os.O_NONBLOCK))
-        t.join(3)
-        raise AssertionError("refresh_kinds blocked opening a FIFO")
-    assert fixed == [0]              # no regular copy to read: the row waits for next time
+    fixed = run_beside_fifo(lambda: refresh_kinds(lib.conn, loc, str(root), True),
+                            root / "a.bin")
+    assert fixed == 0                # no regular copy to read: the row waits for next time

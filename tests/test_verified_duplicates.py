@@ -181,19 +181,11 @@ def test_cli_verifies_and_lists(world):
 
 
 def test_a_copy_that_became_a_fifo_is_unverifiable_not_a_hang(world):
-    import threading
+    from fifo_support import run_beside_fifo
     lib, root = world
     cu, _ = _content(lib, "same_1.dat")
     (root / "same_2.dat").unlink()
     os.mkfifo(root / "same_2.dat")   # no writer: opening it to read would wait forever
-    out: list = []
-    t = threading.Thread(target=lambda: out.append(verify_duplicates(lib, [cu])), daemon=True)
-    t.start()
-    t.join(3)
-    if t.is_alive():                 # unblock the stuck open before failing
-        os.close(os.open(root / "same_2.dat", os.O_WRONLY | os.O_NONBLOCK))
-        t.join(3)
-        raise AssertionError("verify_duplicates blocked opening a FIFO")
-    report = out[0]
+    report = run_beside_fifo(lambda: verify_duplicates(lib, [cu]), root / "same_2.dat")
     assert report.verified == 0
     assert [u["path"].endswith("same_2.dat") for u in report.unverifiable] == [True]
