@@ -16,6 +16,7 @@ That is right for finding candidates and wrong for acting on them. So:
 from __future__ import annotations
 
 import os
+import stat
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -70,12 +71,14 @@ def _hash_copy(path: str | bytes, size: int, mtime_ns: int | None) -> str:
     """Full BLAKE3 of a copy, refusing a file that is not what the index saw: its hash would
     describe other bytes than the row's."""
     before = os.stat(path, follow_symlinks=False)
+    if not stat.S_ISREG(before.st_mode):     # a FIFO would block the read; a symlink mislead it
+        raise OSError("no longer a regular file (re-index it)")
+    if before.st_size != size or (mtime_ns is not None and before.st_mtime_ns != mtime_ns):
+        raise OSError("changed since it was indexed (re-index it)")
     digest = full_hash_path(path)
     after = os.stat(path, follow_symlinks=False)
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
         raise OSError("changed while it was read")
-    if after.st_size != size or (mtime_ns is not None and after.st_mtime_ns != mtime_ns):
-        raise OSError("changed since it was indexed (re-index it)")
     return digest
 
 

@@ -252,3 +252,20 @@ def test_content_type_knows_common_media_without_a_header_tag():
     assert kinds.detect(None, b"\xff\xfb\x90\x64") == ("audio", "audio/mpeg")
     assert kinds.detect("txt", b"\xff\xfb\x90\x64") == ("text", "text/plain")
     assert kinds.detect("jpg", b"\xff\xd8\xff\xe0")[0] == "image"
+
+
+def test_kind_refresh_does_not_block_on_a_copy_that_became_a_fifo(lib, tmp_path):
+    from core.indexer.content import refresh_kinds
+    from fifo_support import run_beside_fifo
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / "a.bin").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    lib.index(root).wait()
+    loc = lib.conn.execute("SELECT location_id FROM entries WHERE name = 'a.bin'").fetchone()[0]
+    with lib.conn:
+        lib.conn.execute("UPDATE content_identities SET kind_rule = 0")
+    (root / "a.bin").unlink()
+    os.mkfifo(root / "a.bin")        # no writer: a blocking open would wait forever
+    fixed = run_beside_fifo(lambda: refresh_kinds(lib.conn, loc, str(root), True),
+                            root / "a.bin")
+    assert fixed == 0                # no regular copy to read: the row waits for next time

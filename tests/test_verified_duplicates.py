@@ -178,3 +178,14 @@ def test_cli_verifies_and_lists(world):
     assert f"copies of {big} differ" in verified.stderr
     lines = {line.split()[0]: line.split()[-1] for line in verified.stdout.splitlines()[1:]}
     assert lines == {big: "no", same: "yes"}
+
+
+def test_a_copy_that_became_a_fifo_is_unverifiable_not_a_hang(world):
+    from fifo_support import run_beside_fifo
+    lib, root = world
+    cu, _ = _content(lib, "same_1.dat")
+    (root / "same_2.dat").unlink()
+    os.mkfifo(root / "same_2.dat")   # no writer: opening it to read would wait forever
+    report = run_beside_fifo(lambda: verify_duplicates(lib, [cu]), root / "same_2.dat")
+    assert report.verified == 0
+    assert [u["path"].endswith("same_2.dat") for u in report.unverifiable] == [True]

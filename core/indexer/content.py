@@ -11,15 +11,14 @@ recomputed from one readable copy in this location at the end of the phase (`ref
 """
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..identity import content_uuid_bytes
-from ..kinds import CONTENT_RULE, SNIFF_BYTES, content_type
-from .hashing import Item, Result, hash_batch
+from ..kinds import CONTENT_RULE, content_type
+from .hashing import Item, Result, hash_batch, read_head
 from .process import payload
 from .store import chunks, next_id, subtree_sql, write_tx
 
@@ -224,12 +223,7 @@ def refresh_kinds(conn: sqlite3.Connection, location_id: int, root: str, whole: 
         if cid in fixed:
             continue
         try:
-            fd = os.open(raw if raw is not None else path,
-                         os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            try:
-                head = os.pread(fd, SNIFF_BYTES, 0)
-            finally:
-                os.close(fd)
+            head = read_head(raw if raw is not None else path)
         except OSError:
             continue        # try another copy; with none readable the row waits for next time
         fixed[cid] = (*content_type(head), CONTENT_RULE, cid)

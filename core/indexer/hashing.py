@@ -57,6 +57,19 @@ def hash_one(item: Item) -> Result:
     return eid, digest, detect(ext, head)[0], content_type(head), None
 
 
+def read_head(path: str | bytes) -> bytes:
+    """The first SNIFF_BYTES of a regular file, opened as `hash_one` opens it (never blocking
+    on a FIFO, never following a symlink); OSError for anything else."""
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, _not_a_file(mode))
+        return os.pread(fd, SNIFF_BYTES, 0)
+    finally:
+        os.close(fd)
+
+
 def hash_batch(items: list[Item]) -> list[Result]:
     return [hash_one(item) for item in items]
 
