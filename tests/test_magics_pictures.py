@@ -180,3 +180,12 @@ def test_grid_tiles_are_thumbnails_from_the_sidecars_and_kinds_for_the_rest(ip):
         assert ("thumb" in kinds) == r["name"].endswith(".png")
     assert render_rows("grid_view", "G", ["name", "path", "content_uuid"], rows,
                        lib=lib)._repr_html_() == out._repr_html_()
+
+
+@pytest.mark.parametrize("n", [0, 999, 1000, 999_949, 999_950, 1_234_567, 10**15, None])
+def test_notebook_sizes_read_like_the_cli(n):
+    """One way to write a size: a treemap or bar chart says what `vdfs` tables say, so 999,950
+    bytes is "1.0 MB" in both, never "1000.0 kB"."""
+    from core.cli.output import human_size as cli_size
+    from kernel_ext.display import human_size
+    assert human_size(n) == cli_size(n)
