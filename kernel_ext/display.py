@@ -33,15 +33,10 @@ def cell_text(value: Any, width: int = 60) -> str:
 
 
 def human_size(n: float | int | None) -> str:
-    """Bytes in the query language's own SI units (1 kB = 1000 B), one decimal from kB up."""
-    if n is None:
-        return ""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover - the loop returns
+    """Bytes as `vdfs` tables write them (SI units, 1 kB = 1000 B): core decides, so a notebook
+    and the CLI never round the same size two ways."""
+    from core.cli.output import human_size as core_human_size
+    return core_human_size(n)
 
 
 def _summary(total: int | None, shown: int, noun: str) -> str:

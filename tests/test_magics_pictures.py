@@ -180,3 +180,25 @@ def test_grid_tiles_are_thumbnails_from_the_sidecars_and_kinds_for_the_rest(ip):
         assert ("thumb" in kinds) == r["name"].endswith(".png")
     assert render_rows("grid_view", "G", ["name", "path", "content_uuid"], rows,
                        lib=lib)._repr_html_() == out._repr_html_()
+
+
+@pytest.mark.parametrize("n", [0, 999, 1000, 999_949, 999_950, 1_234_567, 10**15, None])
+def test_notebook_sizes_read_like_the_cli(n):
+    """One way to write a size: a treemap or bar chart says what `vdfs` tables say, so 999,950
+    bytes is "1.0 MB" in both, never "1000.0 kB"."""
+    from core.cli.output import human_size as cli_size
+    from kernel_ext.display import human_size
+    assert human_size(n) == cli_size(n)
+
+
+def test_a_grid_tile_without_a_library_is_turned_upright_like_the_sidecar(tmp_path):
+    """A camera's portrait photo is stored landscape with EXIF orientation 6; the tile made
+    straight from the file (no library to ask) must stand upright, as core's thumbnails do."""
+    photo = tmp_path / "portrait.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6                                    # rotate 90° clockwise to display
+    Image.new("RGB", (300, 200), (20, 180, 20)).save(photo, exif=exif)
+    out = render_rows("grid_view", "G", ["name", "path"], [{"name": photo.name, "path": str(photo)}])
+    import re
+    (uri,) = re.findall(r'src="(data:[^"]+)"', out._repr_html_())
+    assert decode(uri).size == (64, 96)

@@ -26,7 +26,6 @@ def entry_info(lib: Any, path: str | None) -> dict[str, Any]:
 
 def sidecar_thumb(lib: Any, content_uuid: Any, path: str | None) -> bytes | None:
     """The WebP thumbnail of the content: read from its sidecar, or made from `path` and stored."""
-    from core.extraction.thumbnails import make_thumbnail
     from core.sidecars import Sidecars
     side = Sidecars(lib.path)
     try:
@@ -35,7 +34,7 @@ def sidecar_thumb(lib: Any, content_uuid: Any, path: str | None) -> bytes | None
         return None
     if target.is_file():
         return target.read_bytes()
-    data = make_thumbnail(path) if path else None
+    data = _made_now(path) if path else None
     if data:
         try:
             side.write_bytes(content_uuid, "thumb", "webp", data)
@@ -62,6 +61,15 @@ def data_uri(source: Any, px: int = THUMB_PX) -> str | None:
     return f"data:image/{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _made_now(path: str) -> bytes | None:
+    """core's thumbnail of the file (EXIF orientation applied, like the sidecar), or None."""
+    from core.extraction.thumbnails import make_thumbnail
+    try:
+        return make_thumbnail(path)
+    except Exception:  # a file PIL refuses in some other way (e.g. a decompression bomb)
+        return None
+
+
 def thumbnail(lib: Any, row: dict[str, Any], path: str | None) -> tuple[str | None, str]:
     """(data: URI or None, kind) for a grid tile: from the sidecar when the library knows the
     content, else straight from the file; the kind labels tiles that are no picture."""
@@ -72,8 +80,8 @@ def thumbnail(lib: Any, row: dict[str, Any], path: str | None) -> tuple[str | No
         uri = data_uri(sidecar_thumb(lib, content, path))
         if uri:
             return uri, kind or "image"
-    if kind in ("image", ""):
-        uri = data_uri(path)
+    if kind in ("image", "") and path:
+        uri = data_uri(_made_now(path))
         if uri:
             return uri, kind or "image"
     ext = row.get("ext") or info.get("ext")
