@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m core.demo ./demo.vdfs
+	$(PY) -m core.cli.demo ./demo.vdfs
 
 test: $(STAMP)
 	sh scripts/install-test-extras.sh

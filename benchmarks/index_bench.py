@@ -3,7 +3,7 @@
     python benchmarks/index_bench.py [TREE] [--repeat N] [--workers N]
 
 Baselines: `find TREE -type f -printf '%s %T@ %i %p\\n'` (walk + stat in C) and a bare-Python
-sampled-hash pass (scandir walk, then core.identity.content_hash_path per file). Targets on a
+sampled-hash pass (scandir walk, then core.content.identity.content_hash_path per file). Targets on a
 warm cache: full index >= 30k files/s; unchanged re-index >= 0.7x find. Never run by CI.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import core  # noqa: E402
-from core.identity import content_hash_path  # noqa: E402
+from core.content.identity import content_hash_path  # noqa: E402
 
 
 def run_find(tree: str) -> tuple[float, int]:

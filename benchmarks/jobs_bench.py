@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import core  # noqa: E402
-from core import db  # noqa: E402
+from core.store import db  # noqa: E402
 from core.jobs import register_job  # noqa: E402
 
 

@@ -24,8 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import Library, blobs  # noqa: E402
-from core.models import blob_data, load_blobs, model  # noqa: E402
+from core import Library
+from core.domain import blobs  # noqa: E402
+from core.domain.models import blob_data, load_blobs, model  # noqa: E402
 
 DIM = 512
 

@@ -27,7 +27,7 @@ _FRESH = """
 import json, sys, time
 t0 = time.perf_counter()
 import core
-from core.query_service import engine_for
+from core.query.service import engine_for
 t1 = time.perf_counter()
 lib = core.Library.open(sys.argv[1])
 t2 = time.perf_counter()
@@ -78,7 +78,7 @@ def main() -> int:
     import vdfs_query
     lib = core.Library.open(path)
     raw = sqlite3.connect(path / "library.db")
-    from core.query_service import engine_for
+    from core.query.service import engine_for
     print("point lookups, median µs (raw sqlite3: the same SQL, prepared and cached; general: "
           "the engine's path for other repeated SQLite queries, with a deadline):")
     for label, text, params in (("uuid", "entries where uuid = :u", {"u": s["uuid"]}),

@@ -199,7 +199,7 @@ def main() -> int:
     import core
     import vdfs_query
     from vdfs_query import compiler, parser
-    from vdfs_query.mirror import load_sqlite_extension
+    from core.query.mirror import load_sqlite_extension
 
     if (base / "bench.vdfs" / "library.db").exists():
         lib = core.Library.open(base / "bench.vdfs")
@@ -231,7 +231,7 @@ def main() -> int:
     ]
 
     # the first aggregate query starts the mirror build (answered by SQLite meanwhile)
-    from core.query_service import engine_for
+    from core.query.service import engine_for
     t0 = time.perf_counter()
     first = lib.query("entries group by kind")
     t1 = time.perf_counter()
@@ -241,8 +241,8 @@ def main() -> int:
 
     sconn = lib.connect()
     # Baselines read a snapshot file: DuckDB's own SQLite must not open the live library.db
-    # beside Python's (vdfs_query/mirror.py says why); a copy scans at the same speed.
-    from vdfs_query.mirror import snapshot
+    # beside Python's (core/query/mirror.py says why); a copy scans at the same speed.
+    from core.query.mirror import snapshot
     snap = snapshot(str(lib.db_path))
     atexit.register(os.unlink, snap)
     scan = duckdb.connect()
@@ -256,7 +256,7 @@ def main() -> int:
               "tag_links", "models"):
         native.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")
     import re as _re
-    from vdfs_query.engine import _regexp
+    from core.query.engine import _regexp
     sconn.create_function("vdfs_regexp", 2, _regexp, deterministic=True)
 
     dev = lib.device_uuid.bytes

@@ -13,12 +13,13 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from . import changelog, collections as cols, metadata as meta, tags as tagmod
+from .store import changelog
+from .domain import collection as cols, metadata as meta, tags as tagmod
 from .errors import ArgumentError
-from .metadata import NotFoundError, as_uuid
-from .models import find_model, store
-from .models.instances import model_uuid, spec_of
-from .txn import after_commit, transaction
+from .domain.metadata import NotFoundError, as_uuid
+from .domain.models import find_model, store
+from .domain.models.instances import model_uuid, spec_of
+from .store.txn import after_commit, transaction
 
 USER = "user"
 
@@ -42,24 +43,24 @@ class VdfsApi:
     def _publish(self, kind: str, payload: dict[str, Any]) -> None:
         def send() -> None:
             try:
-                from .events import Event
+                from .store.events import Event
                 bus = self.lib.events
             except ImportError:  # the event bus is optional for this layer
                 return
             bus.publish(Event(kind, payload))
         after_commit(self.conn, send)
 
-    # ---- queries (the query language; core/query_service.py executes) ---------------------
+    # ---- queries (the query language; core/query/service.py executes) ---------------------
     def query_entries(self) -> Any:
         import vdfs_query
-        from .query_service import executor_for
+        from .query.service import executor_for
         return vdfs_query.query_entries(executor=executor_for(self.lib))
 
     def query_models(self, model_cls: Any) -> Any:
         """A builder over one model type; a name ('Person', 'ext.id.Person') of a declared
         class yields instances too, an unknown name plain records."""
         import vdfs_query
-        from .query_service import executor_for
+        from .query.service import executor_for
         if isinstance(model_cls, str):
             ext, _, name = model_cls.rpartition(".")
             try:
@@ -234,14 +235,14 @@ class VdfsApi:
                           quantize: str | None = None, actor: str = USER) -> None:
         """Attach a large value (array, bytes…) to an entry or content (None removes it)."""
         scope, target = _scoped(target, scope)
-        from . import blobs
+        from .domain import blobs
         with transaction(self.conn) as conn:
             mid = meta.metadata_id(conn, scope, target)
             meta.set_blob(conn, mid, key, value, quantize=quantize, counters=blobs.stats(self.lib))
 
     def get_metadata_blob(self, target: Any, key: str, *, scope: str = "entry") -> Any:
         scope, target = _scoped(target, scope)
-        from . import blobs
+        from .domain import blobs
         mid = meta.metadata_id(self.conn, scope, target, create=False)
         if mid is None:
             return None

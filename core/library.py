@@ -18,11 +18,11 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import db
-from .clock import now_iso
-from .device import current_device
+from .store import db
+from .store.clock import now_iso
+from .store.device import current_device
 from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
-from .faults import ReadOnlyStorageError, storage_faults
+from .store.faults import ReadOnlyStorageError, storage_faults
 
 if TYPE_CHECKING:  # pragma: no cover
     from .jobs import Job
@@ -123,7 +123,7 @@ class Library:
                 _write_json(meta, info)
             lib = cls(path, info)
         if unclean:
-            from .integrity import BackgroundCheck
+            from .store.integrity import BackgroundCheck
             lib.background_check = BackgroundCheck(path, "unclean shutdown")
             lib.background_check.start()
         # Installed extensions come back with the library, so their agents see new events.
@@ -212,7 +212,7 @@ class Library:
 
     # ---- the public API (docs/architecture.md §6); each delegates to its module -----------
     def add_location(self, path: str | os.PathLike[str], name: str | None = None) -> Any:
-        from .locations import add_location
+        from .domain.locations import add_location
         return add_location(self, path, name=name)
 
     def index(self, path_or_location: Any, **options: Any) -> "Job":
@@ -229,7 +229,7 @@ class Library:
         return _query_service().run_query(self, query, params)
 
     def explain(self, query: Any, **params: Any) -> Any:
-        from .query_service import explain_query
+        from .query.service import explain_query
         return explain_query(self, query, params)
 
     def vdfs(self) -> Any:
@@ -240,7 +240,7 @@ class Library:
     def events(self) -> Any:
         """The library's event bus: core events (entry created/modified/deleted, index finished)
         and job events, for any number of subscribers."""
-        from .events import EventBus
+        from .store.events import EventBus
         return self.service("events", EventBus)
 
     @property
@@ -277,10 +277,10 @@ class Library:
 
 
 def _query_service() -> Any:
-    """core.query_service, imported once on first use (it pulls in vdfs_query and duckdb)."""
+    """core.query.service, imported once on first use (it pulls in vdfs_query and duckdb)."""
     global _QUERY_SERVICE
     if _QUERY_SERVICE is None:
-        from . import query_service
+        from .query import service as query_service
         _QUERY_SERVICE = query_service
     return _QUERY_SERVICE
 

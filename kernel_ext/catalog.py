@@ -36,12 +36,12 @@ def tag_names(lib: Any) -> list[str]:
 
 
 def kinds(lib: Any) -> list[str]:
-    from core.kinds import KINDS
+    from core.content.kinds import KINDS
     return sorted(set(KINDS) | set(_column(lib, "SELECT DISTINCT kind FROM entries ORDER BY kind")))
 
 
 def model_types(lib: Any) -> list[str]:
     found = _column(lib, "SELECT DISTINCT model_type FROM models ORDER BY model_type")
     # model classes defined in this process (e.g. in an earlier cell) but not stored yet
-    from core.models import registered_model_types
+    from core.domain.models import registered_model_types
     return sorted(set(found) | set(registered_model_types()))

@@ -25,6 +25,6 @@ def result_text(result: Any, p: Any = None, cycle: bool = False) -> Any:
 
 
 def register(ip: Any) -> None:
-    from vdfs_query import Result
+    from core.query import Result
     ip.display_formatter.formatters["text/html"].for_type(Result, result_html)
     ip.display_formatter.formatters["text/plain"].for_type(Result, result_text)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import uuid
 
-from core.clock import now_iso
-from core.identity import content_uuid
-from core.metadata import delete_unused_content, forget_entries
-from core.txn import transaction
+from core.store.clock import now_iso
+from core.content.identity import content_uuid
+from core.domain.metadata import delete_unused_content, forget_entries
+from core.store.txn import transaction
 
 
 def add_device(lib, name: str = "other-device") -> int:

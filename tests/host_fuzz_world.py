@@ -22,8 +22,8 @@ from core.errors import VdfsError
 from core.extensions import Permission
 from core.extensions.definition import extension
 from core.extensions.manager import ExtensionManager
-from core.models import blob_data, model
-from core.sidecars import Sidecars
+from core.domain.models import blob_data, model
+from core.domain.sidecars import Sidecars
 
 HUGE = 2 ** 80
 

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 import pytest
 
 import core
-from core.models import model
+from core.domain.models import model
 
 DAY = 86400
 IMAGE_EXTS = {"jpg", "png", "heic"}

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from core.actions import (ActionError, Change, StaleActionError, VerificationFailed, action,
                           action_execute, actions_for, audit_log, commit, preview,
                           preview_changes, undo)
-from core.models import model
+from core.domain.models import model
 
 
 @pytest.fixture

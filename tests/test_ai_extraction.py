@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from PIL import Image, ImageDraw, ImageFont
 
-from core.extraction import ImageInfo, extract_media, ocr_available, read_exif
-from core.extraction.ocr import ocr_image
-from core.sidecars import Sidecars
+from core.content.extraction import ImageInfo, extract_media, ocr_available, read_exif
+from core.content.extraction.ocr import ocr_image
+from core.domain.sidecars import Sidecars
 
 
 def dms(value: float) -> tuple[float, float, float]:

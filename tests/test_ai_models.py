@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from core.ai import (AiService, AiSettings, ConsentRequired, ModelError, ModelIntegrityError,
                      ModelRegistry, ModelSource, OnnxModel, Prompts, PromptError)
-from core.paths import models_dir
+from core.store.paths import models_dir
 
 W = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)
 B = np.array([0.5, -1.0], dtype=np.float32)

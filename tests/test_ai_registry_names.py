@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from core.ai import ModelError, ModelRegistry, ModelSource
 from core.ai import registry
-from core.paths import models_dir, vdfs_home
+from core.store.paths import models_dir, vdfs_home
 
 MAX_NAME = getattr(registry, "MAX_NAME", 128)
 

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import blobs
-from core.txn import transaction
+from core.domain import blobs
+from core.store.txn import transaction
 from tests.helpers_rows import add_content
 
 

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.changelog import HybridClock, format_hlc, parse_hlc
+from core.store.changelog import HybridClock, format_hlc, parse_hlc
 
 
 def test_stamps_increase_even_when_the_wall_clock_goes_back(monkeypatch):
     dev = uuid.uuid4()
     now = [5_000_000_000_000_000]
-    monkeypatch.setattr("core.changelog.time.time_ns", lambda: now[0])
+    monkeypatch.setattr("core.store.changelog.time.time_ns", lambda: now[0])
     clock = HybridClock(dev)
     a = clock.now()
     now[0] -= 3_000_000_000            # the wall clock jumps back 3 s

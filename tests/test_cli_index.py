@@ -58,9 +58,9 @@ def test_bad_inputs_give_clear_errors(tmp_path):
 
 
 def test_demo_is_deterministic_and_reruns(tmp_path):
-    first = run("-m", "core.demo", "./demo.vdfs", cwd=tmp_path)
+    first = run("-m", "core.cli.demo", "./demo.vdfs", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    second = run("-m", "core.demo", "./demo.vdfs", cwd=tmp_path)
+    second = run("-m", "core.cli.demo", "./demo.vdfs", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert first.stdout == second.stdout
     out = first.stdout
@@ -73,8 +73,8 @@ def test_demo_is_deterministic_and_reruns(tmp_path):
 
 def test_demo_answers_its_queries_from_the_library(tmp_path):
     """The demo's query section shows what the library holds, checked against the sample."""
-    from core.demo import sample_files
-    out = run("-m", "core.demo", "./demo.vdfs", cwd=tmp_path)
+    from core.cli.demo import sample_files
+    out = run("-m", "core.cli.demo", "./demo.vdfs", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     section = out.stdout.split("queries (vdfs query '...'):", 1)[1]
     big_images = sorted((len(b), p.rsplit("/", 1)[1]) for p, b in sample_files().items()
@@ -182,7 +182,7 @@ def test_the_demo_ends_with_next_steps_that_work(tmp_path):
     import shlex
     bindir = os.path.dirname(sys.executable)
     env = dict(os.environ, PYTHONPATH=REPO, PATH="/usr/bin:/bin")
-    out = subprocess.run([sys.executable, "-m", "core.demo", "./demo.vdfs"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "core.cli.demo", "./demo.vdfs"], capture_output=True,
                          text=True, env=env, cwd=tmp_path, timeout=120).stdout
     steps = out.split("next steps:\n", 1)[1].splitlines()
     assert steps[0].startswith(f"  source {os.path.relpath(bindir, tmp_path)}/activate")
@@ -197,7 +197,7 @@ def test_the_demo_ends_with_next_steps_that_work(tmp_path):
         if cmd[1:3] == ["query", 'entries tagged "#vacation"']:
             assert "/Photos/2024/sunset.jpg," in r.stdout.splitlines()[1]
     on_path = dict(env, PATH=bindir + ":/usr/bin:/bin")
-    out = subprocess.run([sys.executable, "-m", "core.demo", "./demo.vdfs"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "core.cli.demo", "./demo.vdfs"], capture_output=True,
                          text=True, env=on_path, cwd=tmp_path, timeout=120).stdout
     if os.path.exists(os.path.join(bindir, "vdfs")):
         assert "activate" not in out.split("next steps:\n", 1)[1]

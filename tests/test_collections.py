@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.collections import CollectionError
-from core.metadata import NotFoundError
-from core.models import model
+from core.domain.collection import CollectionError
+from core.domain.metadata import NotFoundError
+from core.domain.models import model
 from tests.helpers_rows import add_content, add_entry, add_location
 
 

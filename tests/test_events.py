@@ -6,7 +6,7 @@ import threading
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core.events import Event, EventBus
+from core.store.events import Event, EventBus
 
 
 def test_listeners_get_matching_events_in_order():

@@ -14,8 +14,8 @@ from core.extensions.manager import ExtensionManager
 from core.extensions.settings import SettingsError, setting
 from core.actions import action
 from core.jobs import job, task
-from core.metadata import NotFoundError
-from core.models import model
+from core.domain.metadata import NotFoundError
+from core.domain.models import model
 
 EXT = "com.test.demo"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import core
-from core.faults import ReadOnlyStorageError, StorageFullError
+from core.store.faults import ReadOnlyStorageError, StorageFullError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -221,8 +221,8 @@ def test_read_only_library_folder_is_a_clear_error(small_disk):
 # ---- disk full while storing a blob -------------------------------------------------------------
 @pytest.mark.timeout(60)
 def test_blob_that_does_not_fit_is_a_clear_error_and_nothing_is_kept(small_disk):
-    from core import blobs
-    from core.txn import transaction
+    from core.domain import blobs
+    from core.store.txn import transaction
     with core.Library.create(small_disk.path / "b.vdfs") as opened:
         with pytest.raises(StorageFullError, match="no space left.*b.vdfs"):
             with transaction(opened.conn) as conn:
@@ -361,7 +361,7 @@ def test_a_waiting_indexer_carries_on_when_the_first_one_is_killed(tmp_path):
 
 
 def test_storage_errors_name_the_place_and_the_remedy(tmp_path):
-    from core.faults import StorageError, storage_error
+    from core.store.faults import StorageError, storage_error
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
     with pytest.raises(OSError) as full:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.errors import VdfsError
-from core.models import model_uuid
+from core.domain.models import model_uuid
 from tests.host_fuzz_world import (HUGE, OTHER, Album, Caption, Mark, Secret,
                                    World, call, fresh_world, snapshot)
 
@@ -299,7 +299,7 @@ def _read(w: World, data: st.DataObject) -> Any:
 
 def _known_uuid(value: Any) -> uuid.UUID | None:
     try:
-        from core.metadata import as_uuid
+        from core.domain.metadata import as_uuid
         return as_uuid(value)
     except (ValueError, VdfsError):
         return None

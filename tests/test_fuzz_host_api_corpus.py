@@ -8,13 +8,13 @@ from typing import Any, Callable
 
 import pytest
 
-from core.collections import CollectionError
+from core.domain.collection import CollectionError
 from core.errors import ArgumentError, VdfsError
 from core.extensions import PermissionDenied
 from core.extensions.manager import ExtensionManager
-from core.metadata import NotFoundError
-from core.sidecars import SidecarError
-from core.tags import TagError
+from core.domain.metadata import NotFoundError
+from core.domain.sidecars import SidecarError
+from core.domain.tags import TagError
 from tests.host_fuzz_world import (EXT, HUGE, Album, Caption, World, call, fresh_world, snapshot)
 from vdfs_query.errors import VdfsSyntaxError
 
@@ -180,7 +180,7 @@ def test_list_models_leaves_out_models_attached_outside_the_grant(world, hidden_
 @pytest.mark.parametrize("route", ["sqlite", "duckdb"])
 def test_a_models_query_leaves_out_models_attached_outside_the_grant(world, hidden_caption, route):
     from core.extensions.scope_query import apply_scope
-    from core.query_service import engine_for
+    from core.query.service import engine_for
     api = world.api
     mine = [api.create_model_for_content(world.contents_in[0], Caption(text="visible")),
             api.create_model(Album(name="standalone"))]

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import core
-from core.models import model
-from core.query_service import engine_for
+from core.domain.models import model
+from core.query.service import engine_for
 from vdfs_query.errors import QueryError, VdfsError, VdfsSyntaxError
 
 NOW = dt.datetime(2026, 5, 15, 12, 0, tzinfo=dt.timezone.utc)

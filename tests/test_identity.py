@@ -9,13 +9,13 @@ import blake3
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from core import identity
+from core.content import identity
 
 KIB = 1024
 
 
 def reference_hash(data: bytes) -> str:
-    """docs/architecture.md §3 written out again, without core.identity."""
+    """docs/architecture.md §3 written out again, without core.content.identity."""
     n = len(data)
     h = blake3.blake3()
     h.update(n.to_bytes(8, "little"))

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from core.indexer import IndexOptionError
-from core.locations import LocationError
+from core.domain.locations import LocationError
 from indexer_tree import build_tree, snapshot
 
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from core.events import Event
+from core.store.events import Event
 from core.jobs import (JobCancelled, JobError, JobFailed, job, register_job, task,
                        unregister_job)
 

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from core import kinds
+from core.content import kinds
 
 
 @pytest.mark.parametrize("name, ext", [("a.JPG", "jpg"), ("x.tar.gz", "gz"), (".bashrc", None),

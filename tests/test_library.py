@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 import core
-from core import db
+from core.store import db
 
 
 def _digest(folder):

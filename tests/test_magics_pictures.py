@@ -174,7 +174,7 @@ def test_grid_tiles_are_thumbnails_from_the_sidecars_and_kinds_for_the_rest(ip):
     assert blue.size == (64, 96) and red.size == (96, 64)      # fitted into 96 px, shape kept
     assert blue.getpixel((30, 40))[2] > 180 and red.getpixel((40, 30))[0] > 180
     assert '<div class="vdfs-kind"' in out._repr_html_() and ">text</div>" in out._repr_html_()
-    from core.sidecars import Sidecars
+    from core.domain.sidecars import Sidecars
     for r in rows:                    # made on demand and kept for next time, images only
         kinds = Sidecars(lib.path).kinds(r["content_uuid"])
         assert ("thumb" in kinds) == r["name"].endswith(".png")

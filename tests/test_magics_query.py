@@ -25,9 +25,9 @@ def names(result):
 
 
 def test_line_query_value_is_the_result_object(ip):
-    import vdfs_query
+    from core.query import Result
     res = run(ip, "%vdfs entries where is_dir = false select name, size order by name")
-    assert isinstance(res, vdfs_query.Result)
+    assert isinstance(res, Result)
     assert names(res) == ["f0.txt", "f1.txt", "f2.txt", "f3.txt", "f4.txt"]
     assert ip.user_ns["_"] is res  # the displayed value is what `_` holds
 

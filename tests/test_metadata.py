@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from core import metadata as meta
-from core.models import model
-from core.txn import transaction
+from core.domain import metadata as meta
+from core.domain.models import model
+from core.store.txn import transaction
 from tests.helpers_rows import add_content, add_entry, add_location
 
 

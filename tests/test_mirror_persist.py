@@ -12,9 +12,9 @@ import sys
 import pytest
 
 import core
-from vdfs_query.engine import Engine
+from core.query.engine import Engine
 from vdfs_query.errors import VdfsError
-from vdfs_query.mirror import MIRROR_FILE, memory_limit
+from core.query.mirror import MIRROR_FILE, memory_limit
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -87,7 +87,7 @@ def test_writes_from_another_process_then_killed_are_seen(library):
 
 _CRASHER = """
 import os, sqlite3, sys
-from vdfs_query.engine import Engine
+from core.query.engine import Engine
 from vdfs_query.errors import VdfsError
 lib = sys.argv[1]
 eng = Engine(lib + "/library.db", mirror_path=lib + "/mirror.duckdb", mirror="sync")
@@ -136,7 +136,7 @@ def test_a_second_owner_uses_memory_and_stays_correct(library):
         assert "both" in _tag_names(first) and "both" in _tag_names(second)
         other = subprocess.run(
             [sys.executable, "-c",
-             "import sys; from vdfs_query.engine import Engine; "
+             "import sys; from core.query.engine import Engine; "
              "e = Engine(sys.argv[1] + '/library.db', mirror_path=sys.argv[1] + '/mirror.duckdb',"
              " mirror='sync'); print(e.mirror.persisted, len(e.run('tags', route='duckdb')))",
              str(library)], capture_output=True, text=True, timeout=60)

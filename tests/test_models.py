@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import blobs
-from core.changelog import parse_hlc
-from core.metadata import NotFoundError
-from core.models import (ModelDefinitionError, ModelExistsError, ModelScopeError,
-                         ModelVersionError, blob_data, instances_from_rows, is_loaded, load_blobs,
-                         migrates, model, model_uuid)
+from core.domain import blobs
+from core.store.changelog import parse_hlc
+from core.domain.metadata import NotFoundError
+from core.domain.models import (ModelDefinitionError, ModelExistsError, ModelScopeError,
+                                ModelVersionError, blob_data, instances_from_rows, is_loaded,
+                                load_blobs, migrates, model, model_uuid)
 from tests.helpers_rows import (add_content, add_device, add_entry, add_location, remove_device,
                                 remove_location)
 

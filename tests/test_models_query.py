@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from core import blobs
-from core.models import blob_data, model
+from core.domain import blobs
+from core.domain.models import blob_data, model
 
 
 @model(version="1.0.0", scope="standalone", extension_id="com.test.q")

@@ -170,7 +170,7 @@ def test_a_reindex_recomputes_kinds_written_by_the_old_rule(lib, tmp_path):
 
 
 def test_content_type_ignores_names_by_construction():
-    from core import kinds
+    from core.content import kinds
     assert kinds.content_type(b"PK\x03\x04" + bytes(40)) == ("archive", "application/zip")
     assert kinds.content_type(b"#!/bin/sh\n") == ("code", "text/x-script")
     assert kinds.content_type("naïve text\n".encode()) == ("text", "text/plain")
@@ -241,7 +241,7 @@ def test_a_move_that_cannot_be_stored_keeps_the_old_row_and_its_tags(lib, tmp_pa
 
 def test_content_type_knows_common_media_without_a_header_tag():
     """Bytes alone must carry the kinds people ask for most: MP3 without ID3, AAC, MPEG."""
-    from core import kinds
+    from core.content import kinds
     assert kinds.content_type(b"\xff\xfb\x90\x64" + bytes(60)) == ("audio", "audio/mpeg")
     assert kinds.content_type(b"\xff\xf1\x50\x80" + bytes(60)) == ("audio", "audio/aac")
     assert kinds.content_type(b"\x00\x00\x01\xba\x44" + bytes(60)) == ("video", "video/mpeg")

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 import core
-from core import db, integrity
+from core.store import db, integrity
 
 N_TAGS = 2000
 

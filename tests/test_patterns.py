@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import vdfs_query
-from core.query_service import engine_for
+from core.query.service import engine_for
 from vdfs_query import patterns
 from vdfs_query.errors import VdfsError, VdfsSyntaxError
 

@@ -14,7 +14,7 @@ import pytest
 from core.extensions import Permission
 from core.extensions.manager import ExtensionManager
 from core.extensions.manifest import load_package
-from core.paths import models_dir
+from core.store.paths import models_dir
 from tests.test_ai_extraction import jpeg_bytes
 
 PKG = Path(__file__).resolve().parent.parent / "extensions" / "photos"
@@ -108,7 +108,7 @@ def test_photos_end_to_end(lib, photos):
     assert lib.vdfs().tags_of_content(secret) == []
     assert len(lib.query("models PhotoAnalysis").rows()) == 5
     assert "Paris" not in places
-    from core.sidecars import Sidecars
+    from core.domain.sidecars import Sidecars
     faces = Sidecars(lib.path).read_json(uuid.UUID(oslo), "faces")      # WriteSidecars(faces)
     assert len(faces) == 1 and faces[0]["score"] > 0.9
 

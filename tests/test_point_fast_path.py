@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.query_service import engine_for
+from core.query.service import engine_for
 from vdfs_query.errors import VdfsError
 
 

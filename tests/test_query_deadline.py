@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from core.query_service import engine_for
+from core.query.service import engine_for
 from vdfs_query import QueryCancelled, QueryError, QueryTimeout, VdfsError
-from vdfs_query.deadline import _WATCHDOG
-from vdfs_query.engine import DEFAULT_TIMEOUT, Engine
+from core.query.deadline import _WATCHDOG
+from core.query.engine import DEFAULT_TIMEOUT, Engine
 
 from query_load import POINT, SLOW, big_library
 

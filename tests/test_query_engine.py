@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 import core
-from core.models import model
-from core.query_service import engine_for
+from core.domain.models import model
+from core.query.service import engine_for
 from vdfs_query import catalog
 
 from query_world import Person
@@ -55,7 +55,7 @@ def test_catalog_columns_exist_in_a_fresh_library(lib):
 
 
 def test_kinds_match_the_indexer():
-    from core.kinds import KINDS
+    from core.content.kinds import KINDS
     assert set(catalog.KINDS) == set(KINDS)
 
 
@@ -119,7 +119,7 @@ def test_mirror_recovers_from_a_pruned_log_and_the_scan_agrees(indexed):
     r = eng.run('entries where name = "a.jpg" and size > 0 order by size', route="duckdb")
     assert r.route == "duckdb" and r.rows()[0]["size"] == size
     # a second process-like engine on the same library agrees
-    from vdfs_query.engine import Engine
+    from core.query.engine import Engine
     other = Engine(lib.db_path, device_uuid=lib.device_uuid.bytes, mirror="sync")
     try:
         assert other.run('entries where name = "a.jpg" and size > 0').rows() == r.rows()
@@ -129,7 +129,7 @@ def test_mirror_recovers_from_a_pruned_log_and_the_scan_agrees(indexed):
 
 def test_background_build_answers_from_sqlite_until_ready(indexed):
     lib, root = indexed
-    from vdfs_query.engine import Engine
+    from core.query.engine import Engine
     eng = Engine(lib.db_path, device_uuid=lib.device_uuid.bytes)
     try:
         first = eng.run("entries group by kind")
@@ -224,8 +224,8 @@ def test_small_sources_and_location_names(indexed):
 
 def test_mirror_without_the_sqlite_extension_copies_through_python(indexed, monkeypatch):
     lib, root = indexed
-    from vdfs_query import mirror as mirror_mod
-    from vdfs_query.engine import Engine
+    from core.query import mirror as mirror_mod
+    from core.query.engine import Engine
     monkeypatch.setattr(mirror_mod, "load_sqlite_extension", lambda duck: False)
     eng = Engine(lib.db_path, device_uuid=lib.device_uuid.bytes, mirror="sync")
     try:
@@ -286,7 +286,7 @@ def test_duckdb_never_opens_the_live_library_file(indexed):
 def test_snapshots_are_removed_on_every_path(indexed, tmp_path, monkeypatch):
     """Each snapshot DuckDB reads is a temp file: gone after a mirror build, a scan, a scan whose
     parameters fail to bind, and a rebuild forced by a change-log gap."""
-    from vdfs_query import mirror as mirror_mod
+    from core.query import mirror as mirror_mod
     lib, root = indexed
     snaps = tmp_path / "snaps"
     snaps.mkdir()

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from core.query_service import engine_for
+from core.query.service import engine_for
 from query_world import IMAGE_EXTS, build_world
 
 ROUTES = ("sqlite", "duckdb")

@@ -239,7 +239,7 @@ def test_orders_that_cannot_run_are_refused(text):
 
 
 # vdfs_query may not import core (docs/architecture.md §1), so lower.tag_name repeats
-# core.tags.canonical_name:
+# core.domain.tags.canonical_name:
 # a tag written through core must be found by the same name typed into a query.
 TAG_NAMES = ["Vacation", "#Vacation", "  #Person: Alice ", "person :alice", "Road Trip 2024",
              "#ÉTÉ", "Straße", "İstanbul", "ﬁle", "a\u00a0b", "x\u2003y", "#a:b:c", "dots.and_under-"]
@@ -249,7 +249,7 @@ TAG_NAMES = ["Vacation", "#Vacation", "  #Person: Alice ", "person :alice", "Roa
 @given(st.sampled_from(TAG_NAMES)
        | st.text(st.sampled_from("aZé#: -_.\t\u00a0\u2003ßİﬁΣ9"), min_size=1, max_size=12))
 def test_query_tag_names_match_core(raw):
-    from core.tags import TagError, canonical_name
+    from core.domain.tags import TagError, canonical_name
     from vdfs_query.lower import tag_name
     try:
         stored = canonical_name(raw)
@@ -260,6 +260,6 @@ def test_query_tag_names_match_core(raw):
 
 
 def test_query_tag_names_match_core_on_examples():
-    from core.tags import canonical_name
+    from core.domain.tags import canonical_name
     from vdfs_query.lower import tag_name
     assert [tag_name(n) for n in TAG_NAMES] == [canonical_name(n) for n in TAG_NAMES]

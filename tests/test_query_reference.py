@@ -56,8 +56,8 @@ def test_every_example_runs_on_a_library_and_answers_alike_on_both_engines(tmp_p
     from dataclasses import dataclass
 
     import core
-    from core.models import model
-    from core.query_service import engine_for
+    from core.domain.models import model
+    from core.query.service import engine_for
 
     @model(version="1.0.0", scope="standalone", extension_id="com.example.people")
     @dataclass

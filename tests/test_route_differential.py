@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.query_service import engine_for
+from core.query.service import engine_for
 from query_world import FileTruth, library_of, walk_truth
-from vdfs_query import Result, compile, query_entries, query_files, query_folders
-from vdfs_query.mirror import connect_scan
+from core.query import Result
+from vdfs_query import compile, query_entries, query_files, query_folders
+from core.query.mirror import connect_scan
 
 ROUTES = ("sqlite", "duckdb", "scan")
 DAY = 86400

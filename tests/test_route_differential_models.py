@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import core
-from core.models import model
-from core.query_service import engine_for
-from vdfs_query import Result, compile, query_models
-from vdfs_query.mirror import connect_scan
+from core.domain.models import model
+from core.query.service import engine_for
+from core.query import Result
+from vdfs_query import compile, query_models
+from core.query.mirror import connect_scan
 
 ROUTES = ("sqlite", "duckdb", "scan")
 SETTINGS = dict(deadline=None, database=None, derandomize=True,

@@ -19,10 +19,10 @@ from core.extensions.manager import ExtensionManager
 from core.extensions.permissions import GrantSet
 from core.extensions.scope_query import apply_scope
 from core.jobs import job
-from core.metadata import NotFoundError
-from core.models import model
-from core.query_service import engine_for
-from core.sidecars import Sidecars
+from core.domain.metadata import NotFoundError
+from core.domain.models import model
+from core.query.service import engine_for
+from core.domain.sidecars import Sidecars
 from vdfs_query import ir
 from vdfs_query.errors import VdfsSyntaxError
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.metadata import NotFoundError
-from core.models import model
-from core.tags import TagError, canonical_name
+from core.domain.metadata import NotFoundError
+from core.domain.models import model
+from core.domain.tags import TagError, canonical_name
 from tests.helpers_rows import add_content, add_device, add_entry, add_location
 
 

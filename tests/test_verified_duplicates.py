@@ -12,10 +12,10 @@ import uuid
 import pytest
 
 from core.actions import commit, preview, undo
-from core.dedupe import trash_duplicates
-from core.identity import HEADER, SAMPLE_COUNT, FOOTER, full_hash_path, sample_plan
-from core.query_service import engine_for
-from core.verify import NotIdenticalError, require_identical, verify_duplicates
+from core.actions.dedupe import trash_duplicates
+from core.content.identity import HEADER, SAMPLE_COUNT, FOOTER, full_hash_path, sample_plan
+from core.query.service import engine_for
+from core.content.verify import NotIdenticalError, require_identical, verify_duplicates
 
 BIG = 64 * 1024 * 1024          # sparse: no disk used; past 100 KiB only the windows matter
 

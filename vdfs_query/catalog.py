@@ -1,7 +1,7 @@
 """The library as the language sees it: logical sources, their fields, and the SQL behind them.
 
 vdfs_query never imports core; this catalog is its whole knowledge of core's schema
-(core/schema/0001_initial.sql, jobs_0001.sql). Every SQL snippet here names columns as
+(core/store/schema/0001_initial.sql, jobs_0001.sql). Every SQL snippet here names columns as
 `alias.column` with the aliases of `ALIASES`, so a test can check each against a fresh library.
 Field types drive value coercion and output conversion:
   int, float, text, size (bytes), bool (0/1), uuid (16-byte BLOB), time_ns (integer ns since the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-# Kinds the indexer assigns (core/kinds.py KINDS); a test keeps the two in step.
+# Kinds the indexer assigns (core/content/kinds.py KINDS); a test keeps the two in step.
 KINDS = ("directory", "symlink", "image", "video", "audio", "document", "archive", "code",
          "text", "database", "font", "executable", "other")
 

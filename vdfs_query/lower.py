@@ -341,7 +341,7 @@ def split_model(name: str) -> tuple[str | None, str]:
 
 
 def tag_name(text: str) -> str:
-    """A tag as core stores it: '#' prefix, case-folded, spaces as '-' (core/tags.canonical_name)."""
+    """A tag as core stores it: '#' prefix, case-folded, spaces as '-' (core/domain/tags.canonical_name)."""
     t = text.strip()
     if not t.startswith("#"):
         t = "#" + t

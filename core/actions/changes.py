@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any, Callable
 
-from ..paths import disk_path
+from core.store.paths import disk_path
 from . import fsops, targets
 from .model import ActionError, Change
 
@@ -80,7 +80,7 @@ def _model_spec(lib: Any, u: Any) -> dict[str, Any]:
 def _create_model(api: Any, change: Change, actor: str) -> Any:
     import dataclasses
     import uuid as _uuid
-    from ..models import find_model, spec_of
+    from core.domain.models import find_model, spec_of
     spec = change.after or {}
     obj = change.obj
     if obj is None:

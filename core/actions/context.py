@@ -25,8 +25,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..locations import normalize_path
-from ..paths import stored_path
+from core.domain.locations import normalize_path
+from core.store.paths import stored_path
 from . import fsops, targets
 from .model import ActionError, ActionPreview, Change
 
@@ -162,7 +162,7 @@ class ActionContext:
                 and ":" in target:
             return target
         if hasattr(target, "__vdfs_model__"):
-            from ..models import model_uuid
+            from core.domain.models import model_uuid
             return f"model:{model_uuid(target)}"
         t = f"{scope}:{_uuid_of(target, f'{scope} uuid')}"
         if not targets.exists(self.lib.conn, t):
@@ -170,11 +170,11 @@ class ActionContext:
         return t
 
     def add_tag(self, target: Any, tag: str, *, scope: str = "entry") -> Change:
-        from ..tags import canonical_name
+        from core.domain.tags import canonical_name
         return Change("add_tag", self._target(target, scope), after=canonical_name(tag))
 
     def remove_tag(self, target: Any, tag: str, *, scope: str = "entry") -> Change:
-        from ..tags import canonical_name
+        from core.domain.tags import canonical_name
         t = self._target(target, scope)
         name = canonical_name(tag)
         if name not in targets.tags_of(self.lib.conn, *self._split(t)):
@@ -210,8 +210,8 @@ class ActionContext:
 
     def create_model(self, obj: Any, *, content: Any = None, entry: Any = None) -> Change:
         """A new model (instance of an @model class), standalone or for content / an entry."""
-        from ..models import spec_of
-        from ..models.instances import inline_data
+        from core.domain.models import spec_of
+        from core.domain.models.instances import inline_data
         spec = spec_of(obj)
         scope, target = "standalone", None
         if content is not None:

@@ -20,9 +20,9 @@ import sqlite3
 import uuid
 from typing import Any, Callable
 
-from ..clock import now_iso
-from ..events import Event
-from ..txn import after_commit, transaction
+from core.store.clock import now_iso
+from core.store.events import Event
+from core.store.txn import after_commit, transaction
 from . import changes as handlers
 from . import targets
 from .context import ActionContext, get_action

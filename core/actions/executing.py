@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..facade import Backing, Facade
+from core.extensions.facade import Backing, Facade
 from .model import ActionError, Change
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +52,7 @@ class ExecutingVdfs(Facade):
 
     def _apply(self, kind: str, target: Any, scope: str, value: Any = None) -> bool:
         ctx = _executing(self)[0]
-        from ..tags import canonical_name
+        from core.domain.tags import canonical_name
         t = ctx._target(target, scope)
         field = "after" if kind == "add_tag" else "before"
         want = canonical_name(value) if value is not None else None

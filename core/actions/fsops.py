@@ -7,7 +7,7 @@ removes its rows, keeping a snapshot of them (entries, their own metadata, tag l
 blob links, collection items) in the inverse change so restore puts back exactly what was there.
 Every disk operation is one rename made through the `rename` callable the engine passes in (its
 journal), so a failed or crashed commit can unwind disk as SQLite unwinds rows. Paths in changes
-are the library's stored text (core.paths); `disk_path` turns them into OS paths at the disk.
+are the library's stored text (core.store.paths); `disk_path` turns them into OS paths at the disk.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import sqlite3
 import uuid
 from typing import Any, Callable
 
-from ..kinds import split_ext
-from ..locations import location_for_path, normalize_path
-from ..paths import disk_path
+from core.content.kinds import split_ext
+from core.domain.locations import location_for_path, normalize_path
+from core.store.paths import disk_path
 from .model import ActionError
 from .targets import entry_row
 

@@ -14,7 +14,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from ..paths import disk_path
+from core.store.paths import disk_path
 
 _ENTRY_COLS = ("id", "location_id", "parent_id", "path", "name", "ext", "is_dir", "size",
                "mtime_ns", "content_id")

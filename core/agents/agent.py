@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..facade import Facade
+from core.extensions.facade import Facade
 
 log = logging.getLogger(__name__)
 

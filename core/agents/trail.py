@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..clock import now_iso
+from core.store.clock import now_iso
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 

@@ -20,9 +20,9 @@ from typing import Any, Iterator
 
 import httpx
 
-from ..clock import now_iso
-from ..faults import storage_error
-from ..paths import models_dir
+from core.store.clock import now_iso
+from core.store.faults import storage_error
+from core.store.paths import models_dir
 from .sources import ModelError, ModelIntegrityError, ModelSource
 
 # Names and categories become a folder and a file name: letters, digits, _ . - only, not

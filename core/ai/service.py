@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from ..clock import now_iso
-from ..faults import storage_faults
-from ..paths import vdfs_home
+from core.store.clock import now_iso
+from core.store.faults import storage_faults
+from core.store.paths import vdfs_home
 from .loaders import OllamaClient, OnnxModel, OpenAIClient
 from .registry import ModelRegistry, RegisteredModel
 from .sources import ConsentRequired, ModelError

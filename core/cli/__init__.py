@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vdfs: {exc}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as exc:   # a fault no layer below named: still one line
-        from ..faults import storage_error
+        from core.store.faults import storage_error
         shown = storage_error(exc, library_path(args)) or exc
         print(f"vdfs: {shown}", file=sys.stderr)
         return 1

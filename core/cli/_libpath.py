@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import VdfsError
 from ..library import LIBRARY_JSON
-from ..paths import default_library_path
+from core.store.paths import default_library_path
 
 DEFAULT_NAME = "default"
 

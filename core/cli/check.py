@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from ..errors import NotALibraryError
-    from ..integrity import check_library, record
+    from core.store.integrity import check_library, record
     from ..library import LIBRARY_DB
     folder = Path(library_path(args)).expanduser().absolute()
     if not (folder / LIBRARY_DB).is_file():

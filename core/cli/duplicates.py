@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
     from ..library import Library
-    from ..verify import verify_duplicates
+    from core.content.verify import verify_duplicates
     lib = Library.open(library_path(args))
     try:
         if args.verify:

@@ -120,7 +120,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_locations(args: argparse.Namespace) -> int:
-    from ..locations import list_locations
+    from core.domain.locations import list_locations
     from .output import local_time, render_table
     lib = _open(args)
     try:

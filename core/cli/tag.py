@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _target(lib: Any, path: str, content: bool) -> tuple[str, Any]:
     """(scope, uuid) of what `path` names in this library on this device."""
-    from ..locations import normalize_path
-    from ..paths import stored_path
+    from core.domain.locations import normalize_path
+    from core.store.paths import stored_path
     text = stored_path(normalize_path(path))
     row = lib.conn.execute(
         "SELECT e.uuid, c.uuid, e.is_dir FROM entries e JOIN locations l ON l.id = e.location_id "
@@ -54,7 +54,7 @@ def _apply(args: argparse.Namespace, add: bool) -> int:
     import uuid
 
     from ..library import Library
-    from ..tags import canonical_name
+    from core.domain.tags import canonical_name
     name = canonical_name(args.tag)
     with Library.open(library_path(args)) as lib:
         scope, target = _target(lib, os.fspath(args.path), args.content)

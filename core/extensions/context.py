@@ -4,7 +4,7 @@
 extension manager, the agent runtime and core.actions use. `ExtensionContext` is what the
 extension's own code receives (init, migrate, and through its jobs, tasks, actions and agent):
 the checked host API, its AI models, prompts, memory, trail and job dispatch — and no path to
-the library (core.facade).
+the library (core.extensions.facade).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 from ..ai import AiService, ModelRegistry, PromptError, Prompts
 from ..agents.memory import close_memory, open_memory
 from ..agents.trail import Trail
-from ..facade import Backing, Facade, passthrough
+from .facade import Backing, Facade, passthrough
 from ..jobs.sealed import sealed_handle
 from .definition import ExtensionDefinition, job_short_name
 from .guard import Guard

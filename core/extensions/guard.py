@@ -12,10 +12,10 @@ import uuid
 from typing import Any, Callable, NamedTuple
 
 from ..errors import ArgumentError
-from ..metadata import NotFoundError, as_uuid
-from ..models.instances import model_uuid, spec_of
-from ..safeopen import UnsafeFileError, read_below
-from ..sidecars import Sidecars
+from core.domain.metadata import NotFoundError, as_uuid
+from core.domain.models.instances import model_uuid, spec_of
+from core.content.safeopen import UnsafeFileError, read_below
+from core.domain.sidecars import Sidecars
 from .permissions import GrantSet, PermissionDenied
 
 

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..errors import ArgumentError
-from ..facade import Backing
-from ..metadata import NotFoundError, as_uuid, blob_key
-from ..safeopen import UnsafeFileError, write_below
-from ..sidecars import Sidecars, sidecar_data
-from ..tags import canonical_name
+from .facade import Backing
+from core.domain.metadata import NotFoundError, as_uuid, blob_key
+from core.content.safeopen import UnsafeFileError, write_below
+from core.domain.sidecars import Sidecars, sidecar_data
+from core.domain.tags import canonical_name
 from .guard import Guard
 from .permissions import GrantSet, PermissionDenied
 
@@ -23,7 +23,7 @@ NAMESPACE_SEPARATORS = (":", ".")
 
 
 class ScopedVdfsApi:
-    """The unscoped API and the guard are held on core's side (core.facade), not in any
+    """The unscoped API and the guard are held on core's side (core.extensions.facade), not in any
     attribute or slot of this object (`api._api`, `api._grants`, `api.lib` are refused) and the
     grants are immutable. Python cannot make this airtight — code running in the same process
     can always import its way to them; the real sandbox is running extensions as WASM."""
@@ -66,7 +66,7 @@ class ScopedVdfsApi:
         return ScopedExecutor(_api(self).lib, _guard(self).grants).run(query, params)
 
     def explain(self, query: Any, **params: Any) -> Any:
-        from ..query_service import explain_query
+        from core.query.service import explain_query
         from .scope_query import apply_scope
         lib = _api(self).lib
         return explain_query(lib, apply_scope(query, _guard(self).grants, lib), params)

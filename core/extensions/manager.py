@@ -18,8 +18,8 @@ import core
 
 from ..agents.agent import AgentRuntime
 from ..ai import ModelRegistry, ModelSource
-from ..clock import now_iso
-from ..txn import transaction
+from core.store.clock import now_iso
+from core.store.txn import transaction
 from .context import ExtensionContext, ExtensionRuntime
 from .definition import (ExtensionDefinition, ExtensionError, core_features, defined,
                          parse_version, register_jobs, resolve)

@@ -16,8 +16,8 @@ import vdfs_query
 from vdfs_query import ast as vast, ir
 from vdfs_query.lower import Lowerer
 
-from ..entry_rows import EntryRowHooks
-from ..facade import Backing, Facade
+from core.domain.entries import EntryRowHooks
+from .facade import Backing, Facade
 from .globs import compile_glob, glob_to_regex
 from .permissions import GrantSet, PermissionDenied
 
@@ -78,7 +78,7 @@ def models_filter(grants: GrantSet, lib: Any, model_type: str | None) -> Any:
     """The extension's models it may see: standalone ones, and those attached to an entry or a
     content it may read (as the per-model check of the host API decides). The visible entries
     are found by the scoped entries query, so the lists come from SQL, not a Python walk."""
-    from ..query_service import executor_for
+    from core.query.service import executor_for
     seen = ir.Query("entries", where=scope_filter(grants, lib),
                     select=(ir.Out(ir.Ref("uuid", "uuid"), "uuid"),
                             ir.Out(ir.Ref("content_uuid", "uuid"), "content_uuid")))
@@ -132,12 +132,12 @@ def _own_models_only(node: Any, extension_id: str) -> Any:
 class ScopedExecutor(EntryRowHooks, Facade):
     """vdfs_query's executor protocol for an extension: every query gets the scope first.
     A query builder the extension holds keeps this executor, so its library, grants and
-    unscoped executor stay on core's side (core.facade)."""
+    unscoped executor stay on core's side (core.extensions.facade)."""
 
     __slots__ = ()
 
     def __init__(self, lib: Any, grants: GrantSet):
-        from ..query_service import executor_for
+        from core.query.service import executor_for
         _executors.bind(self, (lib, grants, executor_for(lib)))
 
     def run(self, query: Any, params: dict[str, Any] | None = None) -> Any:
@@ -149,7 +149,7 @@ class ScopedExecutor(EntryRowHooks, Facade):
 
     # an entries row's read(), exif and location(): through the extension's Guard only
     def _entries(self) -> Any:
-        from ..entry_rows import GuardedEntries
+        from core.domain.entries import GuardedEntries
         from .guard import Guard
         lib, grants, _ = _executors(self)
         return GuardedEntries(Guard(lib, grants))

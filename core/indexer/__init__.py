@@ -15,10 +15,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import VdfsError
-from ..faults import STORAGE_ERRORS
+from core.store.faults import STORAGE_ERRORS
 from ..jobs import register_job
-from ..locations import (Location, LocationError, add_location, get_location,
-                         location_for_path, normalize_path)
+from core.domain.locations import (Location, LocationError, add_location, get_location,
+                                   location_for_path, normalize_path)
 from .job import DEFAULT_BATCH, JOB_NAME, PHASES, run_index
 from .lock import IndexBusyError, busy_message, starting
 

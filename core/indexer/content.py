@@ -5,7 +5,7 @@ memory, so the phase resumes after a crash by simply running again. Each batch â
 new identities, entry links and entry_count increments â€” commits as one transaction.
 Large jobs split each batch statically between this process and worker processes.
 
-A new identity's kind and MIME come from its bytes alone (core/kinds.py `content_type`), so
+A new identity's kind and MIME come from its bytes alone (core/content/kinds.py `content_type`), so
 they never depend on which copy was hashed first; identities written by an older rule are
 recomputed from one readable copy in this location at the end of the phase (`refresh_kinds`).
 """
@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..identity import content_uuid_bytes
-from ..kinds import CONTENT_RULE, content_type
+from core.content.identity import content_uuid_bytes
+from core.content.kinds import CONTENT_RULE, content_type
 from .hashing import Item, Result, hash_batch, read_head
 from .process import payload
 from .store import chunks, next_id, subtree_sql, write_tx

@@ -9,8 +9,8 @@ import errno
 import os
 import stat
 
-from ..identity import content_hash_fd
-from ..kinds import SNIFF_BYTES, content_type, detect
+from core.content.identity import content_hash_fd
+from core.content.kinds import SNIFF_BYTES, content_type, detect
 
 # (entry id, path for the OS (str or bytes), size stored at discovery, ext)
 Item = tuple[int, "str | bytes", int, "str | None"]

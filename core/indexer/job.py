@@ -25,10 +25,10 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..clock import now_iso
-from ..events import Event
-from ..locations import get_location
-from ..metadata import delete_unused_content
+from core.store.clock import now_iso
+from core.store.events import Event
+from core.domain.locations import get_location
+from core.domain.metadata import delete_unused_content
 from . import content
 from .aggregate import aggregate
 from .content import ContentIdentifier

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import VdfsError
-from ..faults import storage_error
+from core.store.faults import storage_error
 
 RUN_LOCK = "index.lock"
 START_LOCK = "index-start.lock"

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Callable
 
-from ..kinds import kind_for_ext, split_ext
-from ..locations import is_within
+from core.content.kinds import kind_for_ext, split_ext
+from core.domain.locations import is_within
 from .store import chunks, fetch_details, new_uuids, next_id, remove_dependents, write_tx
 from .walk import DIR, LINK, Discovery, Found
 

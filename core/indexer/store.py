@@ -139,7 +139,7 @@ def new_uuids(n: int) -> list[bytes]:
 
 def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> None:
     """Delete what refers to entries about to be deleted (entry-scoped metadata, tag links,
-    models, blobs, collection items) by core.metadata's rules, so blobs are released exactly
+    models, blobs, collection items) by core.domain.metadata's rules, so blobs are released exactly
     once per link and freed at zero. Content-scoped data is untouched. The EXISTS probe keeps
     the common case (nothing entry-scoped anywhere) to one query."""
     if not entry_uuids:
@@ -150,7 +150,7 @@ def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> Non
                     ).fetchone()[0] == 0:
         return
     # imported here: walkworker.py loads this module on its own, outside the core package
-    from core.metadata import forget_entries
+    from core.domain.metadata import forget_entries
     forget_entries(conn, entry_uuids)
 
 

@@ -18,8 +18,8 @@ import sqlite3
 import threading
 from typing import Any
 
-from .. import db
-from ..clock import utc_now
+from core.store import db
+from core.store.clock import utc_now
 from .context import job_owner
 from .cron import Cron
 from .registry import JobSpec, all_job_specs

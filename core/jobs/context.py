@@ -14,7 +14,7 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..events import Event
+from core.store.events import Event
 from . import codec
 from .errors import JobError, StopJob, TaskFailed
 from .executor import TaskContext, host_api, run_with_retries, wants_ctx

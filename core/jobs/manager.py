@@ -17,9 +17,9 @@ import traceback
 import uuid
 from typing import Any, Callable
 
-from ..clock import utc_now
-from ..events import Event
-from ..faults import storage_error
+from core.store.clock import utc_now
+from core.store.events import Event
+from core.store.faults import storage_error
 from . import codec
 from .context import JobContext, RunFlags, job_owner
 from .errors import JobCancelled, JobError, JobFailed, StopJob

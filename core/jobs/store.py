@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-from .. import db
-from ..clock import now_iso
+from core.store import db
+from core.store.clock import now_iso
 from . import codec
 from .owner import owner_alive
 

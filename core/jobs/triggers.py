@@ -13,7 +13,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..events import Event
+from core.store.events import Event
 from .registry import EVENT_KINDS, all_job_specs, when_on_event_jobs
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -19,7 +19,7 @@ from ..extensions.definition import extension
 from ..extensions.settings import setting
 
 _ELSEWHERE = {
-    "model": "core.models", "blob_data": "core.models",
+    "model": "core.domain.models", "blob_data": "core.domain.models",
     "job": "core.jobs", "task": "core.jobs",
     "action": "core.actions", "action_execute": "core.actions", "ActionPreview": "core.actions",
     "ExtensionManager": "core.extensions.manager", "extension_context": "core.sdk.runtime",

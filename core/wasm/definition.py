@@ -15,11 +15,11 @@ from ..extensions.definition import ExtensionDefinition
 from ..extensions.manifest import ExtensionPackage
 from ..extensions.permissions import Permission
 from ..extensions.settings import setting
-from ..facade import core_side
+from core.extensions.facade import core_side
 from ..jobs import job
 from ..jobs.registry import TaskSpec
-from ..models import model
-from ..models.spec import BlobData, find_model
+from core.domain.models import model
+from core.domain.models.spec import BlobData, find_model
 from .package import WasmPackage
 
 _PY_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..extensions.permissions import PermissionDenied
-from ..paths import disk_path
+from core.store.paths import disk_path
 from .codec import decode_bytes, dumps
 
 log = logging.getLogger("vdfs.wasm")
@@ -177,7 +177,7 @@ def _model_cls(h: WasmHost, req: dict[str, Any]) -> type:
 
 def model_dict(obj: Any) -> dict[str, Any]:
     out = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    from ..models import model_uuid
+    from core.domain.models import model_uuid
     out["uuid"] = model_uuid(obj)
     return out
 

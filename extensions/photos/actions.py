@@ -29,10 +29,10 @@ def create_album(ctx: Any, name: str | None = None, place: str | None = None,
                 for c in p.content_ids})
     analyses = api.query_models(PhotoAnalysis).select_inline_only().collect()
     if scene:
-        from core.models import state_of
+        from core.domain.models import state_of
         narrow({str(state_of(a).target) for a in analyses if a.scene == scene})
     if chosen is None:
-        from core.models import state_of
+        from core.domain.models import state_of
         chosen = {str(state_of(a).target) for a in analyses}
     ids = sorted(chosen)
     if name is None:

@@ -13,10 +13,10 @@ import json
 import uuid
 from typing import Any
 
-from core.extraction.exif import read_exif
+from core.content.extraction.exif import read_exif
 from core.extensions.permissions import PermissionDenied
-from core.metadata import NotFoundError
-from core.models import state_of
+from core.domain.metadata import NotFoundError
+from core.domain.models import state_of
 from core.sdk import job, task
 from core.sdk.runtime import extension_context
 

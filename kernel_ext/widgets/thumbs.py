@@ -26,7 +26,7 @@ def entry_info(lib: Any, path: str | None) -> dict[str, Any]:
 
 def sidecar_thumb(lib: Any, content_uuid: Any, path: str | None) -> bytes | None:
     """The WebP thumbnail of the content: read from its sidecar, or made from `path` and stored."""
-    from core.sidecars import Sidecars
+    from core.domain.sidecars import Sidecars
     side = Sidecars(lib.path)
     try:
         target = side.path(content_uuid, "thumb", "webp")
@@ -63,7 +63,7 @@ def data_uri(source: Any, px: int = THUMB_PX) -> str | None:
 
 def _made_now(path: str) -> bytes | None:
     """core's thumbnail of the file (EXIF orientation applied, like the sidecar), or None."""
-    from core.extraction.thumbnails import make_thumbnail
+    from core.content.extraction.thumbnails import make_thumbnail
     try:
         return make_thumbnail(path)
     except Exception:  # a file PIL refuses in some other way (e.g. a decompression bomb)

@@ -29,7 +29,7 @@ library_path = work / "models.vdfs"
 # Declare a model: `scope="content"` attaches it to the bytes (every copy of the file shares it).
 
 # %%
-from core.models import model, blob_data, is_loaded
+from core.domain.models import model, blob_data, is_loaded
 import kernel_ext
 
 lib = kernel_ext.library()

@@ -1,0 +1,437 @@
+"""The query engine: one library, two executors, always fresh.
+
+Each query is compiled for the engine that answers it fastest:
+- SQLite (the source of truth) for selective queries its indexes answer directly: a uuid, id,
+  path or content lookup, a folder holding few entries or a tag on few rows (both probed with a
+  capped index count, remembered for two seconds), small unordered listings, and
+  the small tables (tags, collections, locations, devices, jobs);
+- a DuckDB-native mirror (mirror.py) for scans, aggregates, group-bys, duplicates and model
+  JSON filters. Before every mirror query the change log is replayed, so a write is visible to
+  the very next query; SQLite answers are fresh by construction.
+
+Every query is bounded: it stops at its deadline (`timeout=`, default DEFAULT_TIMEOUT seconds)
+with QueryTimeout, and on Ctrl-C / a notebook interrupt with QueryCancelled; the engine answers
+the next query normally. A repeated pure lookup (is_point: one `=` on an indexed key) is bounded
+by construction and arms no deadline; Ctrl-C stops it like any other (Engine.point). A database error while running is a QueryError, never sqlite3's or
+DuckDB's own exception.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from vdfs_query import ir
+from vdfs_query.bind import BindContext, _resolve, bind, fast_binder, signature
+from vdfs_query.catalog import SOURCES
+from vdfs_query.compiler import template, to_ir
+from vdfs_query.patterns import regexp
+from .point import is_point, point_plan
+from .deadline import TICK_STEPS, Clock
+from vdfs_query.errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
+from .result import Result
+from vdfs_query.sqlgen import Slot
+
+SMALL_SOURCES = frozenset({"tags", "collections", "locations", "devices", "jobs"})
+PROBE_CAP = 2000           # a prefix with at most this many entries is served by SQLite
+LISTING_CAP = 1000         # an unfiltered, unordered listing this short is served by SQLite
+PROBE_TTL = 2.0            # seconds a probe's count is trusted for routing
+TAG_CAP = 20_000           # a tag on at most this many entries/contents is served by SQLite
+DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
+_PROBES = {
+    "prefix": f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT {PROBE_CAP + 1})",
+    "tag": (f"SELECT count(*) FROM (SELECT 1 FROM tags t JOIN tag_links tl ON tl.tag_id = t.id "
+            f"WHERE t.name = ? LIMIT {TAG_CAP + 1})"),
+}
+
+
+@dataclass
+class Explain:
+    """What a query means and how it runs: the IR, the route, the SQL and its values."""
+    ir: ir.Query
+    route: str
+    sql: str
+    params: list
+    other_sql: str
+
+    def __str__(self) -> str:
+        return (f"IR:\n{_indent(ir.pretty(self.ir))}\nroute: {self.route}\n"
+                f"SQL ({self.route}):\n{_indent(self.sql)}\nparams: {_show_params(self.params)}")
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        import html
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+class Engine:
+    """Runs queries for one library. `mirror`: 'background' (default: build the DuckDB copy in a
+    thread on first need, answering from the scan meanwhile), 'sync' (build before answering),
+    or 'off' (SQLite only). `timeout`: seconds a query may run (None: no limit); each run may
+    pass its own. `mirror_path`: the file the mirror persists in (None: memory); `mirror_memory`:
+    its memory limit (bytes, "4GB", "25%"; default $VDFS_MIRROR_MEMORY, else a share of RAM)."""
+
+    def __init__(self, db_path: str | os.PathLike[str], *, jobs_db_path: str | os.PathLike[str] | None = None,
+                 device_uuid: bytes | None = None, mirror: str = "background",
+                 timeout: float | None = DEFAULT_TIMEOUT,
+                 mirror_path: str | os.PathLike[str] | None = None,
+                 mirror_memory: int | str | None = None):
+        if mirror not in ("background", "sync", "off"):
+            raise ValueError(f"mirror must be 'background', 'sync' or 'off', not {mirror!r}")
+        self.db_path = str(db_path)
+        self.device_uuid = device_uuid
+        self.mirror_mode = mirror
+        self.mirror_path = mirror_path
+        from .mirror_store import memory_limit
+        self.mirror_memory = memory_limit(mirror_memory)    # a bad setting fails here, clearly
+        self._lock = threading.RLock()
+        self._mirror: Any = None
+        self.mirror_error: str | None = None
+        self._clock = Clock(timeout)
+        self._duck_running: Any = None
+        conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None,
+                               timeout=30.0)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA cache_size = -65536")
+        conn.create_function("vdfs_regexp", 2, regexp, deterministic=True)
+        if jobs_db_path is not None and os.path.exists(jobs_db_path):
+            conn.execute("ATTACH DATABASE ? AS jobsdb", (str(jobs_db_path),))
+        conn.execute("PRAGMA query_only = ON")
+        conn.set_progress_handler(self._clock.tick, TICK_STEPS)
+        self._sconn = conn
+        self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
+        self._points: dict[str, tuple] = {}    # text -> a pure lookup's plan (point_plan)
+        self._route_static = True
+        self._templates: dict[tuple, Any] = {}
+        self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, monotonic time)
+        self._recent_routes: dict[tuple, float] = {}       # (text, values) -> when SQLite won
+
+    def close(self) -> None:
+        with self._lock:
+            if self._mirror is not None:
+                self._mirror.close()
+                self._mirror = None
+            if self._sconn is not None:
+                self._sconn.close()
+                self._sconn = None
+
+    # ---- running --------------------------------------------------------------------------
+    def run(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None,
+            route: str | None = None, timeout: float | None = None) -> Result:
+        """Run a DSL text, builder or IR query and return its Result. `route` forces an
+        executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'. `timeout`
+        overrides the engine's deadline for this run (math.inf: none)."""
+        if route is None and timeout is None and now is None and type(query) is str:
+            result = self.point(query, params)
+            if result is not None:
+                return result
+        with self._lock:
+            self._clock.start(timeout)
+            try:
+                result = self._run(query, params, now, route)
+                if self._clock.cancelled:            # a Ctrl-C some driver swallowed
+                    raise QueryCancelled()
+                return result
+            except (KeyboardInterrupt, Exception) as exc:
+                failure = self._failure(exc)
+                if failure is None:
+                    raise
+                raise failure from None
+            finally:
+                self._clock.stop()
+
+    def cancel(self) -> None:
+        """Stop the query running now (from another thread): it raises QueryCancelled."""
+        self._clock.cancelled = True
+        duck = self._duck_running
+        if duck is not None:
+            duck.interrupt()
+        if self._sconn is not None:
+            self._sconn.interrupt()
+
+    def _failure(self, exc: BaseException) -> VdfsError | None:
+        """The VdfsError an exception while answering means (None: raise it as it is): Ctrl-C is
+        QueryCancelled, a database's own error a QueryError."""
+        if isinstance(exc, KeyboardInterrupt):
+            return QueryCancelled()
+        if isinstance(exc, RecursionError):
+            return VdfsSyntaxError("the query nests too deeply")
+        if isinstance(exc, VdfsError) or not _is_database_error(exc):
+            return None
+        text = str(exc).strip()
+        if self._clock.cancelled:
+            return QueryCancelled()
+        if _INTERRUPTED.search(text):
+            if self._clock.timed_out:
+                return QueryTimeout(self._clock.seconds)
+            return QueryCancelled()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        return QueryError(f"the query could not run: {first}")
+
+    def _run(self, query: Any, params: dict | None, now: Any, route: str | None) -> Result:
+        if route is None and type(query) is str:
+            result = self._run_repeat(query, params, now)
+            if result is not None:
+                return result
+        q, text = to_ir(query)
+        ctx = BindContext(params, now, self.device_uuid, text)
+        with self._lock:
+            self._route_static = True
+            chosen = route or self.route(q, ctx)
+            if SOURCES[q.source].db != "library":
+                chosen = "sqlite"          # jobs.db is not mirrored
+            if route is None and chosen == "sqlite" and text is not None and len(self._fast) < 1024:
+                t_fast = template(q, "sqlite", params)
+                binder = fast_binder(t_fast.slots)
+                self._fast[(text, signature(params))] = (q, t_fast, self._route_static, binder)
+                if self._route_static and binder is not None and is_point(q):
+                    self._points[text] = point_plan(params, t_fast)
+            chosen, duck = self._executor(chosen, forced=route == "duckdb")
+            try:          # a scan owns a snapshot file: closed even when compiling or binding fails
+                t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
+                values = bind(t.slots, ctx)
+                if chosen == "sqlite":
+                    rows = self._sconn.execute(t.sql, values).fetchall()
+                    return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
+                                  params=values)
+                self._duck_running = duck
+                if self._clock.cancelled:            # cancel() came before there was a duck
+                    raise QueryCancelled()
+                self._clock.watch(duck)
+                table = duck.execute(t.sql, values).to_arrow_table()
+            finally:
+                self._duck_running = None
+                if chosen == "scan":
+                    duck.close()
+            return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
+
+    def point(self, text: str, params: dict | None) -> Result | None:
+        """The answer of `run(text, params)` when it is a repeated pure lookup (is_point), found
+        with no more than binding and running (None: not one, or a parameter the general path
+        must explain). No deadline is armed, since the statement cannot run long; Ctrl-C still
+        stops it, as SQLite's progress handler is installed once per connection (not per query)
+        and a KeyboardInterrupt here is QueryCancelled."""
+        point = self._points.get(text)
+        if point is None:
+            return None
+        name, typ, sql, conv, columns, types = point
+        if name is None:
+            if params:
+                return None
+            values = list(conv)                  # the literals
+        elif not params or len(params) != 1 or type(params.get(name)) is not typ:
+            return None
+        else:
+            try:
+                values = [conv(params[name])]
+            except Exception:
+                return None
+        try:
+            with self._lock:
+                clock = self._clock
+                clock.cancelled = clock.timed_out = False
+                rows = self._sconn.execute(sql, values).fetchall()
+        except (KeyboardInterrupt, Exception) as exc:
+            failure = self._failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+        return Result.of_rows(columns, types, rows, sql, values)
+
+    def _run_repeat(self, text: str, params: dict | None, now: Any) -> Result | None:
+        """A repeated SQLite-routed query: bind and go (None when it is not one)."""
+        hit = self._fast.get((text, signature(params)))
+        if hit is None or not (now is None or isinstance(now, dt.datetime)):
+            return None                # (a bad now= is explained by the general path)
+        q, t, static, binder = hit
+        values = None
+        if binder is not None:
+            try:
+                values = binder(params)
+            except Exception:          # the general binder explains the problem below
+                values = None
+        with self._lock:
+            if values is not None and not static:
+                # the route depends on probes of these values: trust a recent decision
+                key = (text, tuple(values))
+                seen = self._recent_routes.get(key)
+                if seen is None or time.monotonic() - seen > PROBE_TTL:
+                    if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
+                        return None
+                    if len(self._recent_routes) > 4096:
+                        self._recent_routes.clear()
+                    self._recent_routes[key] = time.monotonic()
+            if values is None:
+                ctx = BindContext(params, now, self.device_uuid, text)
+                if not static and self.route(q, ctx) != "sqlite":
+                    return None
+                values = bind(t.slots, ctx)
+            rows = self._sconn.execute(t.sql, values).fetchall()
+        return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
+
+    def _executor(self, chosen: str, forced: bool) -> tuple[str, Any]:
+        """(route actually used, DuckDB connection or None): the mirror when it is ready (after
+        replaying the change log), else SQLite. The scan (DuckDB over a snapshot of the library
+        through the sqlite extension) is only taken when asked for by name."""
+        if chosen != "sqlite":
+            self._clock.catch_sigint()
+        if chosen == "duckdb":
+            mirror = self._get_mirror(wait=forced or self.mirror_mode == "sync")
+            if mirror is not None and mirror.ready.is_set():
+                mirror.refresh(self._sconn)
+                return "duckdb", mirror.duck
+            return "sqlite", None
+        if chosen == "scan":
+            duck = self._get_scan()
+            return ("scan", duck) if duck is not None else ("sqlite", None)
+        return chosen, None
+
+    def _template(self, q: ir.Query, text: str | None, dialect: str, params: dict | None) -> Any:
+        """compiler.template, memoised by text (hashing a string beats hashing the IR)."""
+        if text is None:
+            return template(q, dialect, params)
+        key = (text, signature(params), dialect)
+        t = self._templates.get(key)
+        if t is None:
+            if len(self._templates) > 2048:
+                self._templates.clear()
+            t = self._templates[key] = template(q, dialect, params)
+        return t
+
+    def explain(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None) -> Explain:
+        try:
+            return self._explain(query, params, now)
+        except (KeyboardInterrupt, Exception) as exc:
+            failure = self._failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def _explain(self, query: Any, params: dict | None, now: Any) -> Explain:
+        q, text = to_ir(query)
+        ctx = BindContext(params, now, self.device_uuid, text)
+        with self._lock:
+            chosen = self.route(q, ctx)
+        if SOURCES[q.source].db != "library":
+            chosen = "sqlite"
+        t = template(q, chosen, params)
+        other = template(q, "sqlite" if chosen == "duckdb" else "duckdb", params)
+        return Explain(q, chosen, t.sql, bind(t.slots, ctx), other.sql)
+
+    # ---- routing --------------------------------------------------------------------------
+    def route(self, q: ir.Query, ctx: BindContext) -> str:
+        """'sqlite' when an index answers the query directly, else 'duckdb'."""
+        if q.source in SMALL_SOURCES or self.mirror_mode == "off":
+            return "sqlite"
+        src = SOURCES[q.source]
+        parts = ir.conjuncts(q.where)
+        for c in parts:
+            if isinstance(c, ir.Cmp) and c.op == "=" and not c.ref.json and src.fields[c.ref.name].indexed:
+                return "sqlite"
+            if (isinstance(c, ir.InList) and not c.negate and not c.ref.json
+                    and src.fields[c.ref.name].indexed and len(c.values) <= 64):
+                return "sqlite"
+        for c in parts:
+            if isinstance(c, ir.Under) and c.mode == "prefix" and src.table == "entries":
+                self._route_static = False     # the answer depends on the folder's size now
+                lo = _resolve(Slot(c.value, "path", "prefix_lo"), ctx)
+                hi = _resolve(Slot(c.value, "path", "prefix_hi"), ctx)
+                if self._probe("prefix", lo, hi) <= PROBE_CAP:
+                    return "sqlite"
+            if isinstance(c, ir.Tagged) and src.table in ("entries", "content_identities"):
+                self._route_static = False
+                tag = _resolve(Slot(c.value, "tag"), ctx)
+                if self._probe("tag", tag) <= TAG_CAP:
+                    return "sqlite"
+        if (q.where is None and not q.order and not q.aggregated and not q.count_only
+                and isinstance(q.limit, ir.Lit) and q.limit.value <= LISTING_CAP):
+            return "sqlite"
+        return "duckdb"
+
+    def _probe(self, kind: str, *args: Any) -> int:
+        """How many rows an index would visit (capped): entries below a folder, links of a tag.
+        Remembered for PROBE_TTL seconds: a route is only about speed, so an old count never
+        makes an answer stale."""
+        key = (kind, *args)
+        now = time.monotonic()
+        hit = self._probes.get(key)
+        if hit is not None and now - hit[1] < PROBE_TTL:
+            return hit[0]
+        n = self._sconn.execute(_PROBES[kind], args).fetchone()[0]
+        if len(self._probes) > 4096:
+            self._probes.clear()
+        self._probes[key] = (n, now)
+        return n
+
+    def _get_mirror(self, wait: bool = False) -> Any:
+        if self.mirror_mode == "off" or self.mirror_error is not None:
+            return None
+        if self._mirror is None:
+            try:
+                from .mirror import Mirror
+                self._mirror = Mirror(self.db_path, self.mirror_path, self.mirror_memory)
+            except Exception as exc:   # no DuckDB here: every query is served by SQLite
+                self.mirror_error = f"{type(exc).__name__}: {exc}"
+                return None
+        m = self._mirror
+        if not m.ready.is_set():
+            try:
+                m.build_now() if wait else m.start()
+            except Exception as exc:
+                self.mirror_error = f"{type(exc).__name__}: {exc}"
+                return None
+            if m.error is not None:
+                self.mirror_error = f"{type(m.error).__name__}: {m.error}"
+        return m
+
+    def _get_scan(self) -> Any:
+        """A fresh snapshot scan for one question (the caller closes it), or None."""
+        if self.mirror_mode == "off":
+            return None
+        try:
+            from .mirror import connect_scan
+            return connect_scan(self.db_path)
+        except Exception:
+            return None
+
+    @property
+    def mirror(self) -> Any:
+        """The DuckDB mirror, built (synchronously) if it is not yet."""
+        with self._lock:
+            return self._get_mirror(wait=True)
+
+
+_INTERRUPTED = re.compile(r"\binterrupt", re.I)
+
+
+def _is_database_error(exc: Exception) -> bool:
+    """sqlite3's or DuckDB's own exception (DuckDB says 'Query interrupted' on Ctrl-C as a
+    RuntimeError), or a value a database driver refused to bind."""
+    if isinstance(exc, (sqlite3.Error, OverflowError)):
+        return True
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in ("duckdb", "_duckdb") or (
+        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _show_params(values: list) -> str:
+    import uuid as _uuid
+    shown = []
+    for v in values:
+        if isinstance(v, bytes) and len(v) == 16:
+            shown.append(f"uuid {_uuid.UUID(bytes=v)}")
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 1000:
+            shown.append(f"{v:,}")
+        else:
+            shown.append(repr(v))
+    return "[" + ", ".join(shown) + "]"

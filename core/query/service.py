@@ -1,0 +1,68 @@
+"""`lib.query` / `lib.explain`: bind the query language to one library (docs/architecture.md §4).
+
+One `core.query.engine.Engine` per library (via `lib.service("query", …)`) holds the SQLite reader and
+the DuckDB mirror (persisted as `mirror.duckdb` in the library folder), which it builds or
+loads in the background on the first aggregate query.
+`executor_for(lib)` is what builders from `lib.vdfs().query_entries()` / `query_models(T)` run
+through.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import vdfs_query
+from .engine import Engine, Explain
+from .mirror_store import MIRROR_FILE
+
+from core.domain.entries import EntryRowHooks
+
+
+def engine_for(lib: Any) -> Engine:
+    engine = lib.service("query")         # the hot path of every query: no closure once built
+    if engine is None:
+        engine = lib.service("query", lambda: Engine(
+            lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes,
+            mirror_path=lib.path / MIRROR_FILE))
+    return engine
+
+
+def _split(params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+    if not params or "now" not in params:
+        return params or {}, None
+    params = dict(params)
+    now = params.pop("now")             # the clock option, never a query parameter
+    return params, now
+
+
+def run_query(lib: Any, query: Any, params: dict[str, Any] | None = None) -> Result:
+    """Run DSL text or a builder against `lib`; `now=` fixes the clock for relative times."""
+    params, now = _split(params)
+    return engine_for(lib).run(query, params, now=now)
+
+
+def explain_query(lib: Any, query: Any, params: dict[str, Any] | None = None) -> Explain:
+    params, now = _split(params)
+    return engine_for(lib).explain(query, params, now=now)
+
+
+class LibraryExecutor(EntryRowHooks):
+    """The executor protocol of vdfs_query.builder, bound to one library."""
+
+    def __init__(self, lib: Any):
+        self.lib = lib
+
+    def run(self, query: Any, params: dict[str, Any] | None = None) -> Result:
+        return run_query(self.lib, query, params)
+
+    def to_models(self, model_cls: Any, rows: list[dict], *, inline_only: bool = False) -> list:
+        from core.domain.models import instances_from_rows
+        return instances_from_rows(model_cls, rows, self.lib, inline_only=inline_only)
+
+    # what an entries row's read(), exif and location() ask (vdfs_query.rows.Entry)
+    def _entries(self) -> Any:
+        from core.domain.entries import LibraryEntries
+        return LibraryEntries(self.lib)
+
+
+def executor_for(lib: Any) -> LibraryExecutor:
+    return LibraryExecutor(lib)
