@@ -32,7 +32,6 @@ from core.extensions.definition import extension  # noqa: E402
 from core.jobs import job  # noqa: E402
 from core.wasm import Limits, WasmHost, WasmProgram  # noqa: E402
 from core.wasm.engine import WasmEngine  # noqa: E402
-from core.wasm.install import install_wasm  # noqa: E402
 from extensions_bench import median_s  # noqa: E402  (this folder is sys.path[0])
 
 PY_EXT = "com.bench.large_files_py"
@@ -132,7 +131,7 @@ def main() -> None:
         if shutil.which("clang") is None:
             print("clang not found: skipping the job comparison")
             return
-        install_wasm(lib, build_reference(tmp), "requested")
+        lib.extensions.install(build_reference(tmp), "requested")
 
         def run(ext_id: str) -> dict:
             return mgr.run_job(ext_id, "scan", min_size=1, inspect=False).wait(timeout=3600)

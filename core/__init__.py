@@ -2,8 +2,8 @@
 from .errors import (CorruptLibraryError, LibraryExistsError, NotALibraryError,
                      SchemaTooNewError, VdfsError)
 from .library import Library
+from .version import __version__
 
-__version__ = "2.0.0"  # the core version extensions check with min_core_version
 
 __all__ = ["Library", "VdfsError", "NotALibraryError", "LibraryExistsError",
            "SchemaTooNewError", "CorruptLibraryError", "__version__"]

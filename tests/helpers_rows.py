@@ -9,7 +9,8 @@ import uuid
 
 from core.store.clock import now_iso
 from core.content.identity import content_uuid
-from core.domain.metadata import delete_unused_content, forget_entries
+from core.domain.forget import forget_entries
+from core.domain.metadata import delete_unused_content
 from core.store.txn import transaction
 
 

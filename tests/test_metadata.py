@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.domain.forget import forget_entries
 from core.domain import metadata as meta
 from core.domain.models import model
 from core.store.txn import transaction
@@ -77,7 +78,7 @@ def test_forget_entries_drops_entry_data_and_keeps_content_data(lib):
     api.create_collection("mix")
     api.add_to_collection("mix", eu, kind="entry")
     with transaction(lib.conn) as conn:
-        assert meta.forget_entries(conn, [eu]) >= 2
+        assert forget_entries(conn, [eu]) >= 2
         conn.execute("DELETE FROM entries WHERE uuid = ?", (eu.bytes,))
         conn.execute("UPDATE content_identities SET entry_count = 0 WHERE uuid = ?", (cu.bytes,))
     assert lib.conn.execute("SELECT count(*) FROM metadata_blobs").fetchone()[0] == 0

@@ -1,4 +1,4 @@
-"""Installing WASM packages (folder and .zip) through ExtensionManager.install and install_wasm:
+"""Installing WASM packages (folder and .zip) through lib.extensions.install:
 manifest errors with JSON paths, grants recorded as for Python extensions, jobs through the
 durable jobs runtime, actions previewed and checked, and the extension back after a reopen."""
 from __future__ import annotations
@@ -14,7 +14,6 @@ from core.extensions import Permission, PermissionDenied
 from core.extensions.manager import ExtensionManager
 from core.extensions.manifest import ManifestError
 from core.wasm import WasmGuestError
-from core.wasm.install import install_wasm
 from core.wasm.package import zip_package
 from tests import wasm_guests as g
 
@@ -113,7 +112,7 @@ def test_manifest_errors_name_the_json_path(world, tmp_path, change, path, messa
     change(manifest)
     root = write_package(tmp_path / "pkg", manifest)
     with pytest.raises(ManifestError, match=message) as exc:
-        install_wasm(lib, root)
+        lib.extensions.install(root)
     assert exc.value.path == path
     assert ExtensionManager.of(lib).list() == []
 
@@ -124,11 +123,11 @@ def test_bad_ui_manifest_and_missing_module(world, tmp_path):
                                                           "component": "table_view",
                                                           "data_source": "query:entries where"}]})
     with pytest.raises(ManifestError, match=r"ui_manifest.json: \$.views\[0\].data_source"):
-        install_wasm(lib, root)
+        lib.extensions.install(root)
     (root / "ui_manifest.json").unlink()
     (root / "extension.wasm").unlink()
     with pytest.raises(ManifestError, match=r"\$.entry: 'extension.wasm' is not in the package"):
-        install_wasm(lib, root)
+        lib.extensions.install(root)
 
 
 def test_install_from_zip_records_grants_like_a_python_extension(world, tmp_path):
@@ -151,7 +150,7 @@ def test_install_from_zip_records_grants_like_a_python_extension(world, tmp_path
 
 def test_job_runs_steps_and_tasks_through_the_jobs_runtime(world, tmp_path):
     lib, _ = world
-    install_wasm(lib, write_package(tmp_path / "pkg"))
+    lib.extensions.install(write_package(tmp_path / "pkg"))
     job = lib.extensions.run_job(EXT, "scan")
     assert job.wait(timeout=60) == "finished"
     assert lib.jobs.store.get(job.id)["extension_id"] == EXT
@@ -163,7 +162,7 @@ def test_job_runs_steps_and_tasks_through_the_jobs_runtime(world, tmp_path):
 
 def test_model_with_a_blob_field_is_stored_as_the_extension(world, tmp_path):
     lib, _ = world
-    install_wasm(lib, write_package(tmp_path / "pkg"))
+    lib.extensions.install(write_package(tmp_path / "pkg"))
     from core.wasm.runtime import WasmRuntime
     rt = WasmRuntime.of(lib, EXT)
     rt.call("make", {})
@@ -180,12 +179,12 @@ def test_action_preview_is_checked_and_cannot_write(world, tmp_path):
     mgr = ExtensionManager.of(lib)
     grants = [Permission.ReadEntries(glob="**/*.txt"),
               Permission.WriteTags.scoped_to(str(files / "public"))]
-    install_wasm(lib, write_package(tmp_path / "ok", wasm=guest(inside)), grants)
+    lib.extensions.install(write_package(tmp_path / "ok", wasm=guest(inside)), grants)
     p = mgr.preview_action(EXT, f"{EXT}.propose")
     assert [c.target for c in p.changes] == [f"entry:{inside}"]
     mgr.commit_action(p)
     assert [t.name for t in lib.vdfs().tags_of_entry(inside)] == ["#big"]
-    install_wasm(lib, write_package(tmp_path / "bad", wasm=guest(outside)), grants)
+    lib.extensions.install(write_package(tmp_path / "bad", wasm=guest(outside)), grants)
     with pytest.raises(PermissionDenied, match="WriteTags"):
         mgr.preview_action(EXT, f"{EXT}.propose")             # outside the WriteTags scope
     with pytest.raises(WasmGuestError, match="preview changes nothing"):
@@ -195,7 +194,7 @@ def test_action_preview_is_checked_and_cannot_write(world, tmp_path):
 
 def test_installed_wasm_extension_comes_back_after_reopen(world, tmp_path):
     lib, _ = world
-    install_wasm(lib, write_package(tmp_path / "pkg"))
+    lib.extensions.install(write_package(tmp_path / "pkg"))
     path = lib.path
     lib.close()
     from core.extensions import definition
@@ -234,7 +233,7 @@ def test_cli_install_asks_before_granting(world, tmp_path):
 def test_agent_hooks_call_the_guest_for_events_inside_the_scope(world, tmp_path):
     lib, files = world
     manifest = dict(MANIFEST, hooks=[{"event": "tag.added", "export": "hook"}])
-    install_wasm(lib, write_package(tmp_path / "pkg", manifest),
+    lib.extensions.install(write_package(tmp_path / "pkg", manifest),
                  [Permission.ReadEntries(glob="**/*.txt").scoped_to(str(files / "public"))])
     trail = lib.path / "logs" / "extensions" / f"{EXT}.jsonl"
 
@@ -256,7 +255,7 @@ def test_manifest_exports_must_exist_in_the_module(world, tmp_path):
     manifest["jobs"][0]["task"] = "missing"
     with pytest.raises(ManifestError, match=r"\$\.jobs\[0\]\.task: extension.wasm: the module "
                                             r"exports no function 'missing'"):
-        install_wasm(lib, write_package(tmp_path / "pkg", manifest))
+        lib.extensions.install(write_package(tmp_path / "pkg", manifest))
     assert ExtensionManager.of(lib).list() == []
 
 
@@ -277,7 +276,7 @@ def test_sidecars_dispatch_and_ai_go_through_the_grants(world, tmp_path):
     root = write_package(tmp_path / "pkg", OPS_MANIFEST, wasm=g.proxy())
     grants = [Permission.ReadEntries(glob="**").scoped_to(str(files / "public")),
               Permission.WriteSidecars(kinds=["faces"]), Permission.ReadSidecars(kinds=["faces"])]
-    install_wasm(lib, root, grants)
+    lib.extensions.install(root, grants)
     rt = WasmRuntime.of(lib, EXT)
     content = lib.conn.execute("SELECT c.uuid FROM entries e JOIN content_identities c ON "
                                "c.id = e.content_id WHERE e.path = ?",
@@ -295,7 +294,7 @@ def test_sidecars_dispatch_and_ai_go_through_the_grants(world, tmp_path):
         call("job.dispatch", {"job": "scan"})
     with pytest.raises(WasmGuestError, match=r"PermissionDenied: .*UseModel\(category='scene'\)"):
         call("ai.run", {"model": "scene:tiny", "args": {"prompt": "hi"}})
-    install_wasm(lib, root, grants + [Permission.DispatchJobs])
+    lib.extensions.install(root, grants + [Permission.DispatchJobs])
     dispatched = json.loads(WasmRuntime.of(lib, EXT).call(
         "run", g.proxy_input("job.dispatch", '{"job": "scan"}')))
     assert lib.jobs.store.get(dispatched["job_id"])["extension_id"] == EXT
@@ -305,7 +304,7 @@ def test_upgrade_keeps_grants_settings_and_models(world, tmp_path):
     lib, files = world
     mgr = ExtensionManager.of(lib)
     grants = [Permission.ReadEntries(glob="**/*.txt").scoped_to(str(files / "public"))]
-    install_wasm(lib, write_package(tmp_path / "v1"), grants, config={"min_size": 7})
+    lib.extensions.install(write_package(tmp_path / "v1"), grants, config={"min_size": 7})
     from core.wasm.runtime import WasmRuntime
     WasmRuntime.of(lib, EXT).call("make", {})
     mgr.upgrade(write_package(tmp_path / "v2", dict(MANIFEST, version="1.1.0")))
@@ -330,4 +329,4 @@ def test_a_corrupt_zip_is_a_manifest_error(world, tmp_path):
     data[data.index(b"abi_version")] ^= 0x20     # manifest.json's stored bytes no longer match its CRC
     archive.write_bytes(bytes(data))
     with pytest.raises(ManifestError, match="bad.zip"):
-        install_wasm(lib, archive)
+        lib.extensions.install(archive)

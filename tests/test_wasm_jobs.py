@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 import core
-from core.wasm.install import install_wasm
 from tests import wasm_guests as g
 
 EXT = "com.test.wasmjobs"
@@ -83,7 +82,7 @@ def expected_tasks() -> set[str]:
 
 
 def test_job_steps_checkpoint_and_tasks_are_recorded(lib, tmp_path):
-    install_wasm(lib, package(tmp_path))
+    lib.extensions.install(package(tmp_path))
     job = lib.extensions.run_job(EXT, "steps")
     assert job.wait(timeout=60) == "finished"
     tasks = lib.jobs.store.tasks(job.id)
@@ -93,7 +92,7 @@ def test_job_steps_checkpoint_and_tasks_are_recorded(lib, tmp_path):
 
 
 def test_pause_lands_between_steps_and_resume_finishes(lib, tmp_path):
-    install_wasm(lib, package(tmp_path, spin=3_000_000))
+    lib.extensions.install(package(tmp_path, spin=3_000_000))
     job = lib.extensions.run_job(EXT, "steps")
     deadline = time.monotonic() + 30
     while not lib.jobs.store.tasks(job.id) and time.monotonic() < deadline:
@@ -110,7 +109,7 @@ def test_pause_lands_between_steps_and_resume_finishes(lib, tmp_path):
 
 
 def test_a_trapping_task_follows_its_retry_policy(lib, tmp_path):
-    install_wasm(lib, package(tmp_path, task="boom", retries=1))
+    lib.extensions.install(package(tmp_path, task="boom", retries=1))
     job = lib.extensions.run_job(EXT, "steps")
     with pytest.raises(Exception, match=r"2 attempt.*out of fuel after 400,000,000 units"):
         job.wait(timeout=120)
@@ -121,7 +120,7 @@ def test_a_trapping_task_follows_its_retry_policy(lib, tmp_path):
 def test_killed_job_resumes_in_another_process(tmp_path):
     lib_path = tmp_path / "crash.vdfs"
     lib = core.Library.create(lib_path)
-    install_wasm(lib, package(tmp_path, spin=5_000_000))
+    lib.extensions.install(package(tmp_path, spin=5_000_000))
     lib.close()
     proc = subprocess.Popen([sys.executable, str(WORKER), str(lib_path), "start"],
                             stdout=subprocess.PIPE, text=True)

@@ -12,7 +12,6 @@ import pytest
 
 from core.extensions import Permission, PermissionDenied
 from core.extensions.manager import ExtensionManager
-from core.wasm.install import install_wasm
 from core.wasm.runtime import WasmRuntime
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,7 +57,7 @@ def entry_uuid(lib, path) -> uuid.UUID:
 @needs_clang
 def test_reference_extension_end_to_end(world, built):
     lib, root = world
-    ctx = install_wasm(lib, built, [Permission.ReadEntries(glob="**").scoped_to(str(root / "public")),
+    ctx = lib.extensions.install(built, [Permission.ReadEntries(glob="**").scoped_to(str(root / "public")),
                                     Permission.WriteTags.scoped_to(str(root / "public"))],
                        config={"min_size": 1000})
     assert ctx.definition.settings_schema["properties"]["tag"]["default"] == "#large"
@@ -84,7 +83,7 @@ def test_reference_extension_end_to_end(world, built):
 @needs_clang
 def test_reference_action_outside_the_write_scope_is_refused(world, built):
     lib, root = world
-    install_wasm(lib, built, [Permission.ReadEntries(glob="**"),
+    lib.extensions.install(built, [Permission.ReadEntries(glob="**"),
                               Permission.WriteTags.scoped_to(str(root / "public"))],
                  config={"min_size": 8000})
     with pytest.raises(PermissionDenied, match="WriteTags"):

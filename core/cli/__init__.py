@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 def version_text() -> str:
     """`vdfs --version`: the installed package's version and the core API extensions check."""
     from importlib.metadata import PackageNotFoundError, version
-    from .. import __version__ as core_version
+    from core.version import __version__ as core_version
     try:
         dist = version("vdfs")
     except PackageNotFoundError:   # run from a source tree that was never installed

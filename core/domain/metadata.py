@@ -3,8 +3,8 @@ copy on every device) or per model (so models can be tagged and collected like f
 
 Rows are created on first use. Notes, favourite, hidden and custom_data live here; tags link
 to a row (core/domain/tags.py); large per-file values go to blobs via `user_metadata_blobs`.
-This module also holds the rules the indexer follows when files disappear:
-`forget_entries()` before deleting entry rows, `delete_unused_content()` for identities.
+`delete_unused_content()` drops identities no entry holds any more (the indexer's rule; what
+goes with a vanished entry is `core.domain.forget`).
 """
 from __future__ import annotations
 
@@ -170,30 +170,6 @@ def get_blob(conn: sqlite3.Connection, metadata: int, key: str, *, what: str,
     if row is None:
         return None
     return blobs.read_blob(conn, row[0], what=f"{what} field {key!r}", counters=counters)
-
-
-# ---- the indexer's rules for disappearing files -------------------------------------------
-def forget_entries(conn: sqlite3.Connection, entry_uuids: Iterable[bytes | uuid.UUID]) -> int:
-    """Drop what hangs off entries about to be deleted: their entry-scoped metadata, tag links,
-    blobs, collection items and entry-scoped models. Content-scoped data is untouched.
-    Call inside the indexer's transaction, before `DELETE FROM entries`; returns rows removed.
-    """
-    raw = [u.bytes if isinstance(u, uuid.UUID) else bytes(u) for u in entry_uuids]
-    removed = 0
-    for start in range(0, len(raw), 500):
-        chunk = raw[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        models = [r[0] for r in conn.execute(
-            f"SELECT uuid FROM models WHERE entry_uuid IN ({marks})", chunk)]
-        if models:
-            from .models.store import delete_model_rows
-            removed += delete_model_rows(conn, models)
-        removed += conn.execute(f"DELETE FROM collection_items WHERE entry_uuid IN ({marks})",
-                                chunk).rowcount
-        metas = [r[0] for r in conn.execute(
-            f"SELECT id FROM user_metadata WHERE entry_uuid IN ({marks})", chunk)]
-        removed += delete_metadata_rows(conn, metas)
-    return removed
 
 
 def delete_metadata_rows(conn: sqlite3.Connection, ids: list[int]) -> int:

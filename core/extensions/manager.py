@@ -14,12 +14,12 @@ import logging
 import threading
 from typing import Any, Sequence
 
-import core
 
 from ..agents.agent import AgentRuntime
 from ..ai import ModelRegistry, ModelSource
 from core.store.clock import now_iso
 from core.store.txn import transaction
+from core.version import __version__ as core_version
 from .context import ExtensionContext, ExtensionRuntime
 from .definition import (ExtensionDefinition, ExtensionError, core_features, defined,
                          parse_version, register_jobs, resolve)
@@ -44,9 +44,9 @@ class ExtensionManager:
     # ---- refusals -------------------------------------------------------------------------
     @staticmethod
     def check_compatible(d: ExtensionDefinition) -> None:
-        if parse_version(core.__version__) < parse_version(d.min_core_version):
+        if parse_version(core_version) < parse_version(d.min_core_version):
             raise ExtensionError(f"extension {d.id} {d.version} needs core >= {d.min_core_version}, "
-                                 f"but this core is {core.__version__}")
+                                 f"but this core is {core_version}")
         missing = sorted(set(d.required_features) - core_features())
         if missing:
             hint = " (OCR: pip install 'vdfs[ocr]')" if "ocr" in missing else ""

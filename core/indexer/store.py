@@ -150,7 +150,7 @@ def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> Non
                     ).fetchone()[0] == 0:
         return
     # imported here: walkworker.py loads this module on its own, outside the core package
-    from core.domain.metadata import forget_entries
+    from core.domain.forget import forget_entries
     forget_entries(conn, entry_uuids)
 
 

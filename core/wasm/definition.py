@@ -21,6 +21,7 @@ from ..jobs.registry import TaskSpec
 from core.domain.models import model
 from core.domain.models.spec import BlobData, find_model
 from .package import WasmPackage
+from .runtime import WasmRuntime
 
 _PY_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list,
              "object": dict}
@@ -74,26 +75,14 @@ def config_class(extension_id: str, schema: dict[str, Any] | None) -> type | Non
 
 def _job_shell(extension_id: str, decl: dict[str, Any]) -> Any:
     def run_wasm_job(ctx: Any, **args: Any) -> Any:
-        from .runtime import WasmRuntime
         return WasmRuntime.of(core_side(ctx).lib, extension_id).run_job(ctx, decl, args)
     run_wasm_job.__qualname__ = run_wasm_job.__name__ = decl["name"]
     return job(name=f"{extension_id}.{decl['name']}", extension_id=extension_id,
                parallelism=decl.get("parallelism", 1))(run_wasm_job)
 
 
-def task_shell(extension_id: str, decl: dict[str, Any]) -> Any:
-    def run_wasm_task(ctx: Any, item: Any) -> Any:
-        from .runtime import WasmRuntime
-        return WasmRuntime.of(core_side(ctx).lib, extension_id).run_task(decl["task"], item)
-    run_wasm_task.__vdfs_task__ = TaskSpec(   # type: ignore[attr-defined]
-        name=f"{extension_id}.{decl['task']}", retries=decl.get("retries", 0),
-        backoff_ms=decl.get("backoff_ms", 50))
-    return run_wasm_task
-
-
 def _action_shell(extension_id: str, decl: dict[str, Any]) -> Any:
     def run_wasm_action(ctx: Any, **args: Any) -> Any:
-        from .runtime import WasmRuntime
         return WasmRuntime.of(core_side(ctx).lib, extension_id).preview_action(ctx, decl, args)
     run_wasm_action.__name__ = decl["name"]
     return action(name=f"{extension_id}.{decl['name']}", extension_id=extension_id)(run_wasm_action)
@@ -106,8 +95,7 @@ def agent_for(extension_id: str, hooks: list[dict[str, Any]]) -> Any:
     attrs: dict[str, Any] = {}
     for i, hook in enumerate(hooks):
         def handle(self: Any, actx: Any, arg: Any, export: str = hook["export"]) -> None:
-            from .runtime import WasmRuntime
-            WasmRuntime.of(core_side(actx._ext).lib, extension_id).call(
+                WasmRuntime.of(core_side(actx._ext).lib, extension_id).call(
                 export, {"event": actx.event.kind, "payload": actx.event.payload})
         attrs[f"hook_{i}"] = on_event(hook["event"], entry_kind=hook.get("entry_kind"))(handle)
     return agent(type(f"Agent_{extension_id.replace('.', '_')}", (), attrs))()

@@ -2,8 +2,8 @@
 hand its ExtensionDefinition to ExtensionManager.install — which checks compatibility, records
 the extension and its grants, and activates it exactly as for a Python extension.
 
-    install_wasm(lib, "large_files/", grants="requested")
-    lib.extensions.install("large_files.zip", [Permission.ReadEntries(glob="**")])  # the same
+    lib.extensions.install("large_files/", "requested")
+    lib.extensions.install("large_files.zip", [Permission.ReadEntries(glob="**")])
 """
 from __future__ import annotations
 
@@ -26,16 +26,20 @@ from .sandbox import WasmProgram
 
 
 def is_wasm_package(ext: Any) -> bool:
-    """A folder whose manifest.json declares an abi_version, or a .zip package."""
+    """A .zip package, or a folder whose manifest.json declares an abi_version or that holds a
+    .wasm module (so a manifest that forgot its abi_version is reported as such, not taken for a
+    Python package)."""
     if not isinstance(ext, (str, Path)):
         return False
     path = Path(ext)
     if path.is_file():
         return zipfile.is_zipfile(path)
     try:
-        return "abi_version" in json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError):
         return False
+    return (isinstance(manifest, dict) and "abi_version" in manifest) or \
+        any(path.glob("*.wasm"))
 
 
 def packages_dir(lib: Any) -> Path:
@@ -99,11 +103,3 @@ def stored_definition(lib: Any, extension_id: str, version: str) -> ExtensionDef
     d = wasm_definition(load_wasm_package(root), root)
     ext_definition._DEFINED[d.id] = d
     return d
-
-
-def install_wasm(lib: Any, path: str | Path, grants: Any = "requested", *,
-                 scope: Sequence[Any] = (), config: dict[str, Any] | None = None) -> Any:
-    """Install a WASM package folder or .zip; returns its ExtensionContext."""
-    from ..extensions.manager import ExtensionManager
-    d = wasm_definition_for(lib, path, wasm_only=True)
-    return ExtensionManager.of(lib).install(d, grants, scope=scope, config=config)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..extensions.settings import config_values
+from core.extensions.facade import core_side
+from core.extensions.settings import config_values
+from core.jobs.registry import TaskSpec
 from .errors import WasmPayloadError
 from .hostops import WasmHost
 from .limits import limits_from_manifest
@@ -83,7 +85,6 @@ class WasmRuntime:
             jctx.checkpoint(cp)
 
     def _task_fn(self, decl: dict[str, Any]) -> Any:
-        from .definition import task_shell
         fn = self._tasks.get(decl["name"])
         if fn is None:
             fn = self._tasks[decl["name"]] = task_shell(self.extension_id, decl)
@@ -112,3 +113,12 @@ class WasmRuntime:
                 raise WasmPayloadError(f"action {decl['name']}: changes[{i}] names no target")
             changes.append(getattr(actx, c["op"])(c[scope], c["tag"], scope=scope))
         return actx.preview(str(out.get("title") or decl["name"]), changes)
+
+
+def task_shell(extension_id: str, decl: dict[str, Any]) -> Any:
+    def run_wasm_task(ctx: Any, item: Any) -> Any:
+        return WasmRuntime.of(core_side(ctx).lib, extension_id).run_task(decl["task"], item)
+    run_wasm_task.__vdfs_task__ = TaskSpec(   # type: ignore[attr-defined]
+        name=f"{extension_id}.{decl['task']}", retries=decl.get("retries", 0),
+        backoff_ms=decl.get("backoff_ms", 50))
+    return run_wasm_task

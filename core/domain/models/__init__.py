@@ -10,8 +10,9 @@ Store and query them through `lib.vdfs()` (core/host.py).
 """
 from .instances import (ModelState, instances_from_rows, is_loaded, load_blobs, model_uuid,
                         spec_of, state_of)
+from .declare import model
 from .spec import (BlobData, ModelDefinitionError, ModelSpec, ModelVersionError, blob_data,
-                   find_model, migrates, model, registered_model_types)
+                   find_model, migrates, registered_model_types)
 from .store import ModelDataError, ModelExistsError, ModelScopeError
 
 __all__ = ["model", "blob_data", "migrates", "ModelSpec", "BlobData", "instances_from_rows",
