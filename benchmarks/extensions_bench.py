@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import core  # noqa: E402
 from core.extensions import Permission  # noqa: E402
 from core.extensions.definition import extension  # noqa: E402
-from core.extensions.globs import compile_glob  # noqa: E402
+from core.access.globs import compile_glob  # noqa: E402
 from core.extensions.manager import ExtensionManager  # noqa: E402
 
 

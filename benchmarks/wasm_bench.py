@@ -30,8 +30,8 @@ import core  # noqa: E402
 from core.extensions import Permission  # noqa: E402
 from core.extensions.definition import extension  # noqa: E402
 from core.jobs import job  # noqa: E402
-from core.wasm import Limits, WasmHost, WasmProgram  # noqa: E402
-from core.wasm.engine import WasmEngine  # noqa: E402
+from core.extensions.wasm import Limits, WasmHost, WasmProgram  # noqa: E402
+from core.extensions.wasm.engine import WasmEngine  # noqa: E402
 from extensions_bench import median_s  # noqa: E402  (this folder is sys.path[0])
 
 PY_EXT = "com.bench.large_files_py"

@@ -5,7 +5,7 @@ core share one root: `except VdfsError` catches every error vdfs raises on purpo
 """
 from vdfs_query.errors import QueryError, VdfsError, VdfsSyntaxError
 
-__all__ = ["VdfsError", "QueryError", "VdfsSyntaxError", "NotALibraryError",
+__all__ = ["VdfsError", "QueryError", "VdfsSyntaxError", "NotFoundError", "NotALibraryError",
            "LibraryExistsError", "SchemaTooNewError", "CorruptLibraryError", "ArgumentError"]
 
 
@@ -29,3 +29,7 @@ class ArgumentError(VdfsError, ValueError):
     """A value passed to the host API that is not of the shape it must have (a uuid that is not
     one, an unknown scope or item kind): the caller's mistake, so a VdfsError, and a ValueError
     for callers that already catch that."""
+
+
+class NotFoundError(VdfsError, LookupError):
+    """The entry, content identity, model, tag or collection named does not exist."""

@@ -212,8 +212,13 @@ class Library:
 
     # ---- the public API (docs/architecture.md §6); each delegates to its module -----------
     def add_location(self, path: str | os.PathLike[str], name: str | None = None) -> Any:
-        from .domain.locations import add_location
-        return add_location(self, path, name=name)
+        from .domain.locations import add_location, list_locations
+        from .jobs.autostart import location_added
+        known = {loc.id for loc in list_locations(self)}
+        loc = add_location(self, path, name=name)
+        if loc.id not in known:
+            location_added(self, loc.path)   # jobs registered with trigger="on_location_added"
+        return loc
 
     def index(self, path_or_location: Any, **options: Any) -> "Job":
         from .indexer import start_index

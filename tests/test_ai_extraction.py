@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from PIL import Image, ImageDraw, ImageFont
 
-from core.content.extraction import ImageInfo, extract_media, ocr_available, read_exif
-from core.content.extraction.ocr import ocr_image
+from core.extraction import ImageInfo, extract_media, ocr_available, read_exif
+from core.content.ocr import ocr_image
 from core.domain.sidecars import Sidecars
 
 

@@ -427,7 +427,7 @@ def test_scope_in_sql_agrees_with_the_python_check(tmp_path):
     the entries the host API's per-entry check allows."""
     from hypothesis import HealthCheck, given, settings, strategies as st
     import core
-    from core.extensions.permissions import GrantSet
+    from core.access.permissions import GrantSet
     from core.extensions.scope_query import ScopedExecutor
     root = tmp_path / "t"
     rels = ["x.jpg", "X.JPG", "a/x.jpg", "a/b1/y.txt", "a/b1/z.JPG", "a/q/c1.png", "a/q/d.png",

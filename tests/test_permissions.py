@@ -5,9 +5,9 @@ import duckdb
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core.extensions.globs import GlobError, glob_match, glob_to_regex
-from core.extensions.permissions import (Grant, GrantSet, Permission, PermissionDenied, as_grant,
-                                         validate_grants)
+from core.access.globs import GlobError, glob_match, glob_to_regex
+from core.access.permissions import (Grant, GrantSet, Permission, PermissionDenied, as_grant,
+                                     validate_grants)
 from vdfs_query import patterns
 
 seg = st.text(alphabet="abcXY1_-.", min_size=1, max_size=6).filter(lambda s: s not in (".", ".."))

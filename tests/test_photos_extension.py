@@ -143,7 +143,7 @@ def test_photos_end_to_end(lib, photos):
 
 
 def test_photos_refuses_a_grant_it_did_not_request(lib):
-    from core.extensions.permissions import PermissionDenied
+    from core.access.permissions import PermissionDenied
     with pytest.raises(PermissionDenied, match="WriteCustomFields.*did not request"):
         ExtensionManager.of(lib).install(PKG, [Permission.WriteCustomFields(namespaces=["x"])])
 
@@ -178,7 +178,7 @@ def test_captions_use_the_prompt_template_and_a_granted_local_llm(lib, photos):
 
 
 def test_an_action_outside_the_grants_is_refused_at_preview(lib, photos):
-    from core.extensions.permissions import PermissionDenied
+    from core.access.permissions import PermissionDenied
     lib.index(lib.add_location(photos)).wait(timeout=120)
     mgr = ExtensionManager.of(lib)
     mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),

@@ -16,7 +16,7 @@ from core.extensions import Permission, PermissionDenied
 from core.extensions.definition import extension
 from core.extensions.host import ScopedVdfsApi
 from core.extensions.manager import ExtensionManager
-from core.extensions.permissions import GrantSet
+from core.access.permissions import GrantSet
 from core.extensions.scope_query import apply_scope
 from core.jobs import job
 from core.domain.metadata import NotFoundError

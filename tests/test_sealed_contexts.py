@@ -10,7 +10,7 @@ to the Library, a connection, the unchecked VdfsApi or a manager within a step o
 legitimate operations still work.
 
 This is a guard rail against mistakes, not a sandbox. Python extensions are trusted code, and
-code in the same process can always import its way to the library (core.extensions.facade keeps core's
+code in the same process can always import its way to the library (core.access.facade keeps core's
 halves in side tables, which a determined extension can import). Extensions from others run as
 WebAssembly.
 """
@@ -32,13 +32,13 @@ from core.agents import WorkingMemory, agent, agent_memory, on_event, sync
 from core.extensions import Permission
 from core.extensions.context import ExtensionRuntime
 from core.extensions.definition import extension
-from core.extensions.guard import Guard
+from core.access.guard import Guard
 from core.extensions.manager import ExtensionManager
-from core.extensions.permissions import GrantSet, PermissionDenied
+from core.access.permissions import GrantSet, PermissionDenied
 from core.extensions.settings import setting
 from core.host import VdfsApi
 from core.domain.models import model
-from core.extensions.facade import core_side
+from core.store.facade import core_side
 from core.jobs import (Job, JobContext, JobError, JobManager, TaskContext, job, register_job, task,
                        unregister_job)
 
@@ -295,7 +295,7 @@ def test_whose_job_it_is_comes_from_the_registry_not_the_submitter(world):
 
 def test_core_code_acting_for_an_extension_reaches_the_core_side(world):
     """A host shim (core code registered as an extension's job, as the WASM host does) gets the
-    sealed context like any of the extension's jobs, and asks core.extensions.facade for core's half."""
+    sealed context like any of the extension's jobs, and asks core.access.facade for core's half."""
     lib, mgr, inside, outside = world
     seen = {}
 

@@ -377,7 +377,7 @@ def test_the_documented_ui_manifest_validates_and_its_queries_answer(lib, tmp_pa
 
 
 def test_the_places_map_renders_photos_with_gps(lib, tmp_path):
-    from core.content.extraction import extract_media
+    from core.extraction import extract_media
     from kernel_ext.widgets.views import render_view
     from tests.test_ai_extraction import jpeg_bytes
     root = tmp_path / "trip"

@@ -13,8 +13,8 @@ import core
 from core.extensions import Permission, PermissionDenied
 from core.extensions.manager import ExtensionManager
 from core.extensions.manifest import ManifestError
-from core.wasm import WasmGuestError
-from core.wasm.package import zip_package
+from core.extensions.wasm import WasmGuestError
+from core.extensions.wasm.package import zip_package
 from tests import wasm_guests as g
 
 EXT = "com.test.wasmpkg"
@@ -163,7 +163,7 @@ def test_job_runs_steps_and_tasks_through_the_jobs_runtime(world, tmp_path):
 def test_model_with_a_blob_field_is_stored_as_the_extension(world, tmp_path):
     lib, _ = world
     lib.extensions.install(write_package(tmp_path / "pkg"))
-    from core.wasm.runtime import WasmRuntime
+    from core.extensions.wasm.runtime import WasmRuntime
     rt = WasmRuntime.of(lib, EXT)
     rt.call("make", {})
     cls = rt.host().models["Big"]
@@ -271,7 +271,7 @@ OPS_MANIFEST = {
 
 def test_sidecars_dispatch_and_ai_go_through_the_grants(world, tmp_path):
     """The remaining host operations, from a real guest, granted and refused."""
-    from core.wasm.runtime import WasmRuntime
+    from core.extensions.wasm.runtime import WasmRuntime
     lib, files = world
     root = write_package(tmp_path / "pkg", OPS_MANIFEST, wasm=g.proxy())
     grants = [Permission.ReadEntries(glob="**").scoped_to(str(files / "public")),
@@ -305,7 +305,7 @@ def test_upgrade_keeps_grants_settings_and_models(world, tmp_path):
     mgr = ExtensionManager.of(lib)
     grants = [Permission.ReadEntries(glob="**/*.txt").scoped_to(str(files / "public"))]
     lib.extensions.install(write_package(tmp_path / "v1"), grants, config={"min_size": 7})
-    from core.wasm.runtime import WasmRuntime
+    from core.extensions.wasm.runtime import WasmRuntime
     WasmRuntime.of(lib, EXT).call("make", {})
     mgr.upgrade(write_package(tmp_path / "v2", dict(MANIFEST, version="1.1.0")))
     rec = mgr.record(EXT)

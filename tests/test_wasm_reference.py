@@ -12,7 +12,7 @@ import pytest
 
 from core.extensions import Permission, PermissionDenied
 from core.extensions.manager import ExtensionManager
-from core.wasm.runtime import WasmRuntime
+from core.extensions.wasm.runtime import WasmRuntime
 
 REPO = Path(__file__).resolve().parent.parent
 EXT = "com.vdfs.large_files"

@@ -12,11 +12,11 @@ import wasmtime
 from core.extensions import Permission
 from core.extensions.definition import ExtensionDefinition
 from core.extensions.manager import ExtensionManager
-from core.wasm import (OPERATIONS, Limits, WasmAbiError, WasmBadPointer, WasmCompileError,
-                       WasmDeadlineExceeded, WasmError, WasmGuestError, WasmHost,
-                       WasmMemoryLimit, WasmOutOfFuel, WasmPayloadError, WasmProgram,
-                       WasmReentrantCall, WasmStackOverflow, WasmTrap)
-from core.wasm.engine import WasmEngine
+from core.extensions.wasm import (OPERATIONS, Limits, WasmAbiError, WasmBadPointer,
+                                  WasmCompileError, WasmDeadlineExceeded, WasmError, WasmGuestError,
+                                  WasmHost, WasmMemoryLimit, WasmOutOfFuel, WasmPayloadError,
+                                  WasmProgram, WasmReentrantCall, WasmStackOverflow, WasmTrap)
+from core.extensions.wasm.engine import WasmEngine
 from tests import wasm_guests as g
 
 EXT = "com.test.wasmguest"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from core.extensions.facade import Backing, Facade
+from core.store.facade import Backing, Facade
 from .model import ActionError, Change
 
 if TYPE_CHECKING:  # pragma: no cover

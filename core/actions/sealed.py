@@ -3,13 +3,14 @@
 A user's own @action (or core's) gets the ActionContext itself. An action of an extension gets
 an ExtensionActionContext: the same change builders (which read the current state in core),
 its permission-checked host API (`ctx.vdfs()`), AI models and trail — and no path to the
-library (core.extensions.facade). core.actions checks the changes it proposes against its grants.
+library (core.access.facade). core.actions checks the changes it proposes against its grants.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.extensions.facade import Backing, ExtensionServices, extension_of, passthrough
+from core.store.facade import Backing, passthrough
+from core.access.facade import ExtensionServices, extension_of
 from .model import ActionPreview, Change
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from core.extensions.facade import Facade
+from core.store.facade import Facade
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from core.store.clock import now_iso
 from ..errors import VdfsError
-from core.extensions.facade import Backing
+from core.store.facade import Backing
 
 SYNC_MODES = ("shared", "device_owned")
 
@@ -60,7 +60,7 @@ def sync(mode: str) -> Any:
 
 class _Store:
     """The extension's memory database, shared by all its fields. Its connections (one per
-    thread) are kept on core's side (core.extensions.facade): a memory handed to an agent holds none."""
+    thread) are kept on core's side (core.access.facade): a memory handed to an agent holds none."""
 
     __slots__ = ("path", "device", "__weakref__")
 

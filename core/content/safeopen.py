@@ -18,7 +18,7 @@ import stat
 from typing import BinaryIO
 
 from core.errors import VdfsError
-from core.domain.metadata import NotFoundError
+from core.errors import NotFoundError
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 from core.store.clock import now_iso
 from core.errors import VdfsError
 from .identity import full_hash_path
-from core.domain.metadata import as_uuid as _as_uuid
+from core.store.ids import as_uuid as _as_uuid
 from core.store.txn import transaction
 
 

@@ -141,6 +141,4 @@ def add_location(lib: "Library", path: str | os.PathLike[str], name: str | None 
     cur = lib.conn.execute(
         "INSERT INTO locations (uuid, device_id, path, name, created_at) VALUES (?, ?, ?, ?, ?)",
         (loc_uuid.bytes, lib.device_id, root, name, now))
-    from core.jobs.autostart import location_added
-    location_added(lib, root)    # jobs registered with trigger="on_location_added"
     return Location(int(cur.lastrowid), loc_uuid, root, name, lib.device_id, now, None)

@@ -16,13 +16,10 @@ from typing import Any, Iterable
 
 from . import blobs
 from core.store.clock import now_iso
-from core.errors import ArgumentError, VdfsError
+from core.errors import ArgumentError, NotFoundError, VdfsError
+from core.store.ids import as_uuid
 
 SCOPES = ("entry", "content", "model")
-
-
-class NotFoundError(VdfsError, LookupError):
-    """The entry, content identity, model, tag or collection named does not exist."""
 
 
 @dataclass
@@ -37,20 +34,6 @@ class UserMetadata:
     custom_data: dict[str, Any] = field(default_factory=dict)
     created_at: str = ""
     updated_at: str = ""
-
-
-def as_uuid(value: Any, what: str = "uuid") -> uuid.UUID:
-    """Accept uuid.UUID, its string form or 16 raw bytes; anything else is a clear error."""
-    if isinstance(value, uuid.UUID):
-        return value
-    if isinstance(value, (bytes, bytearray, memoryview)) and len(value) == 16:
-        return uuid.UUID(bytes=bytes(value))
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            pass
-    raise ArgumentError(f"{what} must be a UUID, not {value!r}")
 
 
 def require_row(conn: sqlite3.Connection, scope: str, target: uuid.UUID) -> None:

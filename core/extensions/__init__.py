@@ -6,7 +6,7 @@
 """
 from typing import Any
 
-from .permissions import Grant, GrantSet, Permission, PermissionDenied, PermissionSpec
+from core.access.permissions import Grant, GrantSet, Permission, PermissionDenied, PermissionSpec
 
 _LAZY = {"ExtensionManager": ".manager", "ExtensionContext": ".context", "extension": ".definition",
          "ExtensionError": ".definition", "discover": ".definition", "setting": ".settings",

@@ -4,7 +4,7 @@
 extension manager, the agent runtime and core.actions use. `ExtensionContext` is what the
 extension's own code receives (init, migrate, and through its jobs, tasks, actions and agent):
 the checked host API, its AI models, prompts, memory, trail and job dispatch — and no path to
-the library (core.extensions.facade).
+the library (core.access.facade).
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from typing import Any
 from ..ai import AiService, ModelRegistry, PromptError, Prompts
 from ..agents.memory import close_memory, open_memory
 from ..agents.trail import Trail
-from .facade import Backing, Facade, passthrough
+from core.store.facade import Backing, Facade, passthrough
 from ..jobs.sealed import sealed_handle
 from .definition import ExtensionDefinition, job_short_name
-from .guard import Guard
+from core.access.guard import Guard
 from .host import ScopedVdfsApi
-from .permissions import Grant, GrantSet
+from core.access.permissions import Grant, GrantSet
 
 
 class ExtensionRuntime:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import VdfsError
-from .permissions import PermissionSpec
+from core.access.permissions import PermissionSpec
 from .settings import settings_schema
 
 ENTRY_POINT_GROUP = "vdfs.extensions"
@@ -37,7 +37,7 @@ def parse_version(text: str) -> tuple[int, ...]:
 
 def core_features() -> set[str]:
     """What this core provides; `required_features` must be a subset."""
-    from core.content.extraction.ocr import ocr_available
+    from core.content.ocr import ocr_available
     features = {"models", "blobs", "tags", "collections", "jobs", "actions", "agents", "query",
                 "ai_models", "onnx", "ollama", "openai", "prompts", "exif_extraction",
                 "thumbnails", "sidecars", "ui_manifest"}

@@ -11,19 +11,19 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..errors import ArgumentError
-from .facade import Backing
+from core.store.facade import Backing
 from core.domain.metadata import NotFoundError, as_uuid, blob_key
 from core.content.safeopen import UnsafeFileError, write_below
 from core.domain.sidecars import Sidecars, sidecar_data
 from core.domain.tags import canonical_name
-from .guard import Guard
-from .permissions import GrantSet, PermissionDenied
+from core.access.guard import Guard
+from core.access.permissions import GrantSet, PermissionDenied
 
 NAMESPACE_SEPARATORS = (":", ".")
 
 
 class ScopedVdfsApi:
-    """The unscoped API and the guard are held on core's side (core.extensions.facade), not in any
+    """The unscoped API and the guard are held on core's side (core.access.facade), not in any
     attribute or slot of this object (`api._api`, `api._grants`, `api.lib` are refused) and the
     grants are immutable. Python cannot make this airtight — code running in the same process
     can always import its way to them; the real sandbox is running extensions as WASM."""

@@ -24,7 +24,7 @@ from .context import ExtensionContext, ExtensionRuntime
 from .definition import (ExtensionDefinition, ExtensionError, core_features, defined,
                          parse_version, register_jobs, resolve)
 from .manifest import validate_ui_manifest
-from .permissions import Grant, GrantSet, as_grant, validate_grants
+from core.access.permissions import Grant, GrantSet, as_grant, validate_grants
 from .settings import config_values, make_config
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class ExtensionManager:
         """Install (or upgrade, or re-grant) an extension. `grants` is a list of Permission
         values / `Permission.X(...).scoped_to(...)` grants, or "requested" for everything it
         asked for; `scope` is the default scope of unscoped grants."""
-        from ..wasm.install import resolve_any
+        from .wasm.install import resolve_any
         d = resolve_any(self.lib, ext)
         self.check_compatible(d)
         if grants == "requested":
@@ -110,7 +110,7 @@ class ExtensionManager:
 
     def upgrade(self, ext: Any, *, config: dict[str, Any] | None = None) -> ExtensionContext:
         """Install a new version keeping the user's grants and settings (and all data)."""
-        from ..wasm.install import resolve_any
+        from .wasm.install import resolve_any
         d = resolve_any(self.lib, ext)
         previous = self.record(d.id)
         if previous is None:
@@ -219,7 +219,7 @@ class ExtensionManager:
             raise ExtensionError(f"extension {extension_id} is not installed in this library")
         d = defined(extension_id)
         if d is None:
-            from ..wasm.install import stored_definition
+            from .wasm.install import stored_definition
             d = stored_definition(self.lib, extension_id, rec["version"])
         if d is None:
             raise ExtensionError(f"extension {extension_id} is installed but its code is not "

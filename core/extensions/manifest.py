@@ -264,7 +264,7 @@ def _read_json(path: Path) -> Any:
 def check_permissions(data: dict[str, Any], file: str) -> None:
     """Each requested permission parses (a schema cannot say which permissions exist); shared by
     Python and WASM manifests so both name a bad one by its JSON path."""
-    from .permissions import Permission
+    from core.access.permissions import Permission
     for i, p in enumerate(data.get("permissions", [])):
         try:
             Permission.from_json(p)

@@ -16,10 +16,10 @@ import vdfs_query
 from vdfs_query import ast as vast, ir
 from vdfs_query.lower import Lowerer
 
-from core.domain.entries import EntryRowHooks
-from .facade import Backing, Facade
-from .globs import compile_glob, glob_to_regex
-from .permissions import GrantSet, PermissionDenied
+from core.access.entries import EntryRowHooks
+from core.store.facade import Backing, Facade
+from core.access.globs import compile_glob, glob_to_regex
+from core.access.permissions import GrantSet, PermissionDenied
 
 _PATH = ir.Ref("path", "text")
 _NOTHING = ir.Null(_PATH)        # entries.path is NOT NULL: matches no row
@@ -132,7 +132,7 @@ def _own_models_only(node: Any, extension_id: str) -> Any:
 class ScopedExecutor(EntryRowHooks, Facade):
     """vdfs_query's executor protocol for an extension: every query gets the scope first.
     A query builder the extension holds keeps this executor, so its library, grants and
-    unscoped executor stay on core's side (core.extensions.facade)."""
+    unscoped executor stay on core's side (core.access.facade)."""
 
     __slots__ = ()
 
@@ -149,8 +149,8 @@ class ScopedExecutor(EntryRowHooks, Facade):
 
     # an entries row's read(), exif and location(): through the extension's Guard only
     def _entries(self) -> Any:
-        from core.domain.entries import GuardedEntries
-        from .guard import Guard
+        from core.access.entries import GuardedEntries
+        from core.access.guard import Guard
         lib, grants, _ = _executors(self)
         return GuardedEntries(Guard(lib, grants))
 

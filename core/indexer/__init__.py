@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import VdfsError
 from core.store.faults import STORAGE_ERRORS
 from ..jobs import register_job
-from core.domain.locations import (Location, LocationError, add_location, get_location,
+from core.domain.locations import (Location, LocationError, get_location,
                                    location_for_path, normalize_path)
 from .job import DEFAULT_BATCH, JOB_NAME, PHASES, run_index
 from .lock import IndexBusyError, busy_message, starting
@@ -60,7 +60,7 @@ def resolve_target(lib: "Library", path_or_location: Any) -> tuple[Location, str
                 return loc, loc.path
             except LocationError:
                 pass
-        loc = add_location(lib, path)
+        loc = lib.add_location(path)
         return loc, loc.path
     if not os.path.isdir(path):
         raise LocationError(f"cannot index {path}: " + (

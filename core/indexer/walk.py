@@ -22,6 +22,11 @@ import stat as _stat
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+if __package__:     # imported as core.indexer.walk
+    from core.store.names import display_path, raw_bytes, stored_text  # noqa: F401
+else:               # loaded on its own by walkworker.py, which skips the core package to start fast
+    from names import display_path, raw_bytes, stored_text  # type: ignore[no-redef]  # noqa: F401
+
 DIR, FILE, LINK = 1, 0, 2   # entry types in discovery records
 
 
@@ -48,50 +53,6 @@ class Discovery:
     files: int = 0
     dirs: int = 0
     bytes: int = 0
-
-
-# undecodable bytes arrive from os.fsdecode as lone surrogates U+DC80..U+DCFF
-_ESCAPES = {0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)}
-_ESCAPES[ord("\\")] = "\\\\"
-
-
-def stored_text(raw: bytes) -> str:
-    """The text stored for a name or path given as exact bytes: one-to-one, valid UTF-8.
-
-    Injective because every backslash in the output starts an escape (`\\\\` or `\\xNN`),
-    and ASCII bytes (hence `\\`, `x` and hex digits) are never escaped as `\\xNN`, so
-    `raw_bytes` reads the text back unambiguously."""
-    return raw.decode("utf-8", "surrogateescape").translate(_ESCAPES)
-
-
-_UNESCAPE = re.compile(r"\\(?:(\\)|x([89a-f][0-9a-f]))")
-
-
-def raw_bytes(text: str) -> bytes:
-    """The exact bytes of a stored path or name (inverse of `stored_text`). Raises ValueError
-    on text no name maps to (a lone backslash, `\\x41`, `\\xc3\\xa9` for é)."""
-    if "\\" not in text:
-        return text.encode("utf-8")
-    raw = _UNESCAPE.sub(_unescape, text).encode("utf-8", "surrogateescape")
-    if stored_text(raw) != text:
-        raise ValueError(f"not a stored path: {text!r}")
-    return raw
-
-
-def _unescape(m: re.Match[str]) -> str:
-    return "\\" if m.group(1) else chr(0xDC00 + int(m.group(2), 16))
-
-
-def display_path(path: str) -> tuple[str, bytes | None]:
-    """(text stored in `path`, exact bytes for `raw_path` or None when the text is the name)."""
-    if "\\" not in path:
-        try:
-            path.encode("utf-8")
-            return path, None
-        except UnicodeEncodeError:
-            pass
-    raw = os.fsencode(path)
-    return stored_text(raw), raw
 
 
 def _note(items: list[dict[str, str]], path: str, reason: str) -> None:

@@ -1,6 +1,7 @@
 """Half of a split discovery, in its own process: `python -I walkworker.py` (run by path).
 
-It imports only its sibling modules walk.py and store.py, not the `core` package, so it
+It imports only its sibling modules walk.py and store.py and the name codec
+core/store/names.py, not the `core` package, so it
 starts in a few milliseconds. Protocol: one pickled request on stdin —
 (library.db path, location id, [(real path, display path or None), ...]) — and one pickled
 answer on stdout: (changes as tuples, gone rows, unreadable, errors, skipped, files, dirs,
@@ -16,6 +17,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# the name codec walk.py needs, from core/store, still without the core package
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "store"))
 
 from store import load_subtrees  # noqa: E402
 from walk import Discovery, scan  # noqa: E402

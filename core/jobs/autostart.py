@@ -131,7 +131,7 @@ def library_opened(lib: Any, now: dt.datetime | None = None) -> list[Any]:
 
 
 def _reaches(lib: Any, extension_id: str, root: str) -> bool:
-    from ..extensions.permissions import Grant, GrantSet, _under
+    from core.access.permissions import Grant, GrantSet, _under
     rows = lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
                             "WHERE extension_id=? AND permission='ReadEntries'",
                             (extension_id,)).fetchall()

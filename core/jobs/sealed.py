@@ -3,7 +3,7 @@
 A core job (the indexer, core.*, a user's own @job) gets the JobContext itself, library and
 all. A job registered by an extension gets an ExtensionJobContext: progress, checkpoints,
 tasks, stop checks, its permission-checked host API (`ctx.vdfs()`), AI models and trail — and
-no path to the library, its connections or the jobs manager (core.extensions.facade).
+no path to the library, its connections or the jobs manager (core.access.facade).
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from core.extensions.facade import Backing, ExtensionServices, Facade, extension_of, passthrough
+from core.store.facade import Backing, Facade, passthrough
+from core.access.facade import ExtensionServices, extension_of
 from .executor import TaskContext
 
 if TYPE_CHECKING:  # pragma: no cover

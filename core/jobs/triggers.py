@@ -3,7 +3,7 @@
 Events arrive in bursts (an index of 10,000 files publishes 10,000 entry.created), so events
 for the same job are gathered for DEBOUNCE seconds and queued as one job whose args are
 {"events": [{"kind": ..., "payload": ...}, ...]}. A job of an extension only sees events inside
-what its ReadEntries grants allow (scope and glob, checked by core.extensions.permissions as
+what its ReadEntries grants allow (scope and glob, checked by core.access.permissions as
 the host API checks reads); core jobs see everything.
 """
 from __future__ import annotations
@@ -40,12 +40,12 @@ def in_scope(lib: Any, extension_id: str | None, kind: str, payload: dict[str, A
     """May a job of `extension_id` see this event? Core jobs (None) see every event.
 
     An extension sees an entry event when its ReadEntries grants allow that path (scope and
-    glob, resolved by core.extensions.permissions exactly as its host API checks reads), and
+    glob, resolved by core.access.permissions exactly as its host API checks reads), and
     index.finished when the indexed folder is inside a ReadEntries scope.
     """
     if extension_id is None:
         return True
-    from ..extensions.permissions import Grant, GrantSet
+    from core.access.permissions import Grant, GrantSet
     rows = lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
                             "WHERE extension_id=? AND permission='ReadEntries'",
                             (extension_id,)).fetchall()

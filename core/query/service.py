@@ -14,7 +14,7 @@ import vdfs_query
 from .engine import Engine, Explain
 from .mirror_store import MIRROR_FILE
 
-from core.domain.entries import EntryRowHooks
+from core.access.entries import EntryRowHooks
 
 
 def engine_for(lib: Any) -> Engine:
@@ -60,7 +60,7 @@ class LibraryExecutor(EntryRowHooks):
 
     # what an entries row's read(), exif and location() ask (vdfs_query.rows.Entry)
     def _entries(self) -> Any:
-        from core.domain.entries import LibraryEntries
+        from core.access.entries import LibraryEntries
         return LibraryEntries(self.lib)
 
 

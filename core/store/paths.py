@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .names import display_path, raw_bytes
+
 
 def vdfs_home() -> Path:
     return Path(os.environ.get("VDFS_HOME") or Path.home() / ".vdfs")
@@ -22,7 +24,6 @@ def default_library_path(name: str) -> Path:
 def stored_path(os_path: str) -> str:
     """The text the library stores for an OS path (str, undecodable bytes as surrogates):
     the indexer's one-to-one name rule, identity for valid UTF-8 without a backslash."""
-    from core.indexer.walk import display_path   # at call time: core.indexer imports much of core
     return display_path(os_path)[0]
 
 
@@ -30,7 +31,6 @@ def disk_path(stored: str) -> str:
     """The OS path a stored entry path stands for (exact inverse of `stored_path`). Text no
     name maps to — a row of the older rule, which stored a UTF-8 name's backslash as is — is
     its own OS path."""
-    from core.indexer.walk import raw_bytes
     try:
         return os.fsdecode(raw_bytes(stored))
     except ValueError:

@@ -13,8 +13,8 @@ import json
 import uuid
 from typing import Any
 
-from core.content.extraction.exif import read_exif
-from core.extensions.permissions import PermissionDenied
+from core.content.exif import read_exif
+from core.access.permissions import PermissionDenied
 from core.domain.metadata import NotFoundError
 from core.domain.models import state_of
 from core.sdk import job, task

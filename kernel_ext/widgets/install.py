@@ -25,7 +25,7 @@ class InstallDialog(TextFallback, W.VBox):
     """Review and grant an extension's permissions, then install it into the open library."""
 
     def __init__(self, lib: Any, ext: Any):
-        from core.wasm.install import resolve_any
+        from core.extensions.wasm.install import resolve_any
         self.lib, self.ext = lib, ext
         self.definition = d = resolve_any(lib, ext)
         self.state, self.error = "pending", None

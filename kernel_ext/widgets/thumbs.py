@@ -63,7 +63,7 @@ def data_uri(source: Any, px: int = THUMB_PX) -> str | None:
 
 def _made_now(path: str) -> bytes | None:
     """core's thumbnail of the file (EXIF orientation applied, like the sidecar), or None."""
-    from core.content.extraction.thumbnails import make_thumbnail
+    from core.content.thumbnails import make_thumbnail
     try:
         return make_thumbnail(path)
     except Exception:  # a file PIL refuses in some other way (e.g. a decompression bomb)

@@ -87,8 +87,8 @@ panel.commit()
 
 # %%
 import wasmtime
-from core.wasm import Limits, WasmError, WasmProgram
-from core.wasm.runtime import WasmRuntime
+from core.extensions.wasm import Limits, WasmError, WasmProgram
+from core.extensions.wasm.runtime import WasmRuntime
 
 host = WasmRuntime.of(vdfs_library, "com.vdfs.large_files").host()
 diary = vdfs_library.query('entries where name = "diary.bin" select uuid').rows()[0]["uuid"]

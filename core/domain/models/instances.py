@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from core.domain import blobs
-from core.extensions.facade import Backing, Facade
+from core.store.facade import Backing, Facade
 from .codec import from_json, to_json, type_hints
 from .spec import BlobData, ModelDefinitionError, ModelSpec
 
@@ -25,7 +25,7 @@ _UNKNOWN = object()   # a blob field whose link has not been looked up yet
 
 @dataclass(slots=True)
 class ModelState:
-    """Where a stored instance came from. Its library is kept on core's side (core.extensions.facade): the
+    """Where a stored instance came from. Its library is kept on core's side (core.access.facade): the
     instance holds an opaque handle, so one an extension got from its checked API does not
     lead to the library."""
     uuid: uuid.UUID

@@ -5,7 +5,7 @@ The message names the cause and the limit that stopped it ("out of fuel after 5,
 """
 from __future__ import annotations
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 
 class WasmError(VdfsError):

@@ -15,7 +15,7 @@ from typing import Any
 
 from vdfs_query import patterns
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 
 class GlobError(VdfsError, ValueError):

@@ -1,4 +1,4 @@
-"""Extension-facing contexts: objects that hold no path to the Library.
+"""Sealed facades: objects that hold no path to the Library.
 
 What an extension's code receives (its ExtensionContext, job, task, action and agent contexts)
 is a facade whose core-internal half — the context that holds the library, its connection,
@@ -88,28 +88,3 @@ class Facade:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise NotForExtensions(f"{type(self).__name__} cannot be altered (tried to set {name!r})")
-
-
-class ExtensionServices(Facade):
-    """ai(), models() and trace() of the extension a job, task or action belongs to."""
-
-    __slots__ = ()
-
-    def extension(self) -> Any:
-        """The extension's own ExtensionContext (config, memory, prompts, …)."""
-        raise NotImplementedError
-
-    def ai(self) -> Any:
-        return self.extension().ai()
-
-    def models(self) -> Any:
-        return self.extension().models()
-
-    def trace(self, message: str, level: str = "debug", **data: Any) -> None:
-        self.extension().trace(message, level, **data)
-
-
-def extension_of(inner: Any) -> Any:
-    """The sealed ExtensionContext of the extension a core-side context (its `lib` and
-    `extension_id`) acts for."""
-    return inner.lib.extensions.context(inner.extension_id).facade

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
-from ..extensions.manifest import ManifestError, UiManifest, default_query_compiler, \
-    validate_ui_manifest
+from core.extensions.manifest import (ManifestError, UiManifest, default_query_compiler,
+                                      validate_ui_manifest)
 from .manifest import validate_wasm_manifest
 
 MAX_PACKAGE_BYTES = 256 << 20

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable, NamedTuple
 
-from ..errors import ArgumentError
+from core.errors import ArgumentError
 from core.domain.metadata import NotFoundError, as_uuid
 from core.domain.models.instances import model_uuid, spec_of
 from core.content.safeopen import UnsafeFileError, read_below

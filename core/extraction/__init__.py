@@ -19,9 +19,9 @@ from core.jobs import register_job
 from core.domain.models import model
 from core.store.paths import disk_path
 from core.domain.sidecars import Sidecars
-from .exif import read_exif
-from .ocr import OcrUnavailable, ocr_available, ocr_image
-from .thumbnails import make_thumbnail
+from core.content.exif import read_exif
+from core.content.ocr import OcrUnavailable, ocr_available, ocr_image
+from core.content.thumbnails import make_thumbnail
 
 JOB_NAME = "core.extract"
 BATCH = 200

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..extensions.manifest import MANIFEST_SCHEMA, ManifestError, _schema_errors, check_permissions
+from core.extensions.manifest import (MANIFEST_SCHEMA, ManifestError, _schema_errors,
+                                      check_permissions)
 from .abi import ABI_VERSION
 from .limits import NAMES as LIMIT_NAMES
 from .limits import limits_from_manifest

@@ -10,14 +10,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from ..actions import action
-from ..extensions.definition import ExtensionDefinition
-from ..extensions.manifest import ExtensionPackage
-from ..extensions.permissions import Permission
-from ..extensions.settings import setting
-from core.extensions.facade import core_side
-from ..jobs import job
-from ..jobs.registry import TaskSpec
+from core.actions import action
+from core.extensions.definition import ExtensionDefinition
+from core.extensions.manifest import ExtensionPackage
+from core.access.permissions import Permission
+from core.extensions.settings import setting
+from core.store.facade import core_side
+from core.jobs import job
+from core.jobs.registry import TaskSpec
 from core.domain.models import model
 from core.domain.models.spec import BlobData, find_model
 from .package import WasmPackage
@@ -91,7 +91,7 @@ def _action_shell(extension_id: str, decl: dict[str, Any]) -> Any:
 def agent_for(extension_id: str, hooks: list[dict[str, Any]]) -> Any:
     """An agent whose handlers call the guest's hook exports with {"event", "payload"}; the
     agent runtime has already dropped events outside the extension's read scope."""
-    from ..agents import agent, on_event
+    from core.agents import agent, on_event
     attrs: dict[str, Any] = {}
     for i, hook in enumerate(hooks):
         def handle(self: Any, actx: Any, arg: Any, export: str = hook["export"]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.extensions.facade import core_side
+from core.store.facade import core_side
 from core.extensions.settings import config_values
 from core.jobs.registry import TaskSpec
 from .errors import WasmPayloadError

@@ -14,10 +14,10 @@ import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..extensions import definition as ext_definition
-from ..extensions.definition import ExtensionDefinition
+from core.extensions import definition as ext_definition
+from core.extensions.definition import ExtensionDefinition
 from .definition import wasm_definition
-from ..extensions.manifest import ManifestError
+from core.extensions.manifest import ManifestError
 from .abi import check_entry
 from .errors import WasmAbiError
 from .limits import limits_from_manifest

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..errors import ArgumentError, VdfsError
+from core.errors import ArgumentError, VdfsError
 from .globs import compile_glob, glob_match, glob_to_regex
 
 PREFERENCES = ("local", "cloud")

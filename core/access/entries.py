@@ -9,12 +9,12 @@ import io
 import json
 from typing import Any, Callable
 
-from core.extensions.guard import locate_entry, read_located
-from core.extensions.facade import Backing, Facade
-from core.extensions.permissions import PermissionDenied
-from .metadata import NotFoundError
+from core.access.guard import locate_entry, read_located
+from core.store.facade import Backing, Facade
+from core.access.permissions import PermissionDenied
+from core.domain.metadata import NotFoundError
 from core.content.safeopen import read_below
-from .sidecars import Sidecars
+from core.domain.sidecars import Sidecars
 
 
 def exif_of(row: dict[str, Any], read_bytes: Callable[[Any], bytes],
@@ -29,7 +29,7 @@ def exif_of(row: dict[str, Any], read_bytes: Callable[[Any], bytes],
             return json.loads(read_sidecar(cu))
         except (NotFoundError, PermissionDenied, ValueError):
             pass
-    from core.content.extraction.exif import read_exif
+    from core.content.exif import read_exif
     return read_exif(io.BytesIO(read_bytes(row["uuid"])))
 
 
@@ -71,7 +71,7 @@ class LibraryEntries:
 
 class GuardedEntries(Facade):
     """Entry-row hooks for an extension's queries: every read goes through its Guard, which
-    stays on core's side (core.extensions.facade) like the rest of what extension code can reach."""
+    stays on core's side (core.access.facade) like the rest of what extension code can reach."""
 
     __slots__ = ()
 

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..extensions.permissions import PermissionDenied
+from core.access.permissions import PermissionDenied
 from core.store.paths import disk_path
 from .codec import decode_bytes, dumps
 

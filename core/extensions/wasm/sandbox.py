@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import wasmtime
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 from . import abi
 from .engine import MAX_WASM_STACK, TICK_S, WasmEngine, shared_engine
 from .errors import (WasmAbiError, WasmBadPointer, WasmDeadlineExceeded, WasmError,
