@@ -69,3 +69,53 @@ def test_a_big_list_travels_as_one_value_in_each_dialects_way():
     assert "json_each(" in generate(q, "sqlite", ptypes).sql
     assert "list_contains(" in generate(q, "duckdb", ptypes).sql
     assert len(generate(q, "sqlite", ptypes).slots) == 1
+
+
+# ---- one error class per stage ------------------------------------------------------------------
+def test_a_missing_parameter_is_a_parameter_error_not_a_syntax_error():
+    from vdfs_query import ParameterError, QueryError, VdfsError, VdfsSyntaxError
+    with pytest.raises(ParameterError) as e:
+        compile("files where size > :n", params={})
+    assert not isinstance(e.value, VdfsSyntaxError)
+    assert isinstance(e.value, VdfsError) and isinstance(e.value, QueryError)
+    assert (e.value.line, e.value.column) == (1, 20) and "^" in str(e.value)
+    with pytest.raises(ParameterError, match="parameter :n"):          # wrong-typed
+        compile("files where size > :n", params={"n": "lots"})
+    with pytest.raises(VdfsSyntaxError) as s:                           # the text itself
+        compile("files where sise > :n", params={"n": 1})
+    assert not isinstance(s.value, ParameterError)
+
+
+def _library(tmp_path, monkeypatch):
+    import core
+    monkeypatch.setenv("VDFS_HOME", str(tmp_path / "home"))
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "a.txt").write_text("a")
+    with core.Library.create(tmp_path / "t.vdfs") as lib:
+        lib.index(tmp_path / "tree").wait()
+    return tmp_path / "t.vdfs"
+
+
+def test_the_cli_prints_a_parameter_error_with_its_caret(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    path = _library(tmp_path, monkeypatch)
+    r = subprocess.run([sys.executable, "-m", "core.cli", "-L", str(path), "query",
+                        "files where size > :n"], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 2, r.stderr
+    assert "missing parameter :n" in r.stderr and "^" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_the_kernel_shows_a_parameter_error_as_a_short_located_error():
+    from kernel_ext.errors import MagicError
+    from kernel_ext.magics import user_errors
+    text = "files where size > :n"
+    with pytest.raises(MagicError) as e:
+        with user_errors(text):
+            compile(text, params={"n": "lots"})
+    lines = e.value.lines()
+    assert lines[0].startswith("VdfsParameterError: line 1, column 20: parameter :n")
+    assert lines[1:3] == ["  " + text, "  " + " " * 19 + "^"]

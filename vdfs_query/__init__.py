@@ -9,12 +9,14 @@
     Engine(db_path, …).run(query, params)    Result: len(), .rows(), .arrow(), .df(), .pl()
 """
 from .compiler import Compiled, compile, to_ir
-from .errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
+from .errors import (LocatedError, ParameterError, QueryCancelled, QueryError, QueryTimeout,
+                     VdfsError, VdfsSyntaxError)
 from .relpaths import resolve_paths
 from .parser import keywords, parse
 from .result import Result
 
 __all__ = ["VdfsError", "QueryError", "QueryTimeout", "QueryCancelled", "VdfsSyntaxError",
+           "ParameterError", "LocatedError",
            "parse", "compile", "Compiled", "to_ir", "Result", "KEYWORDS", "keywords", "resolve_paths",
            "query_entries", "query_files", "query_folders", "query_models", "Engine"]
 

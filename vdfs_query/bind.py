@@ -13,7 +13,7 @@ from typing import Any
 
 from . import ir, patterns
 from .catalog import KINDS
-from .errors import VdfsSyntaxError, closest
+from .errors import ParameterError, VdfsSyntaxError, closest
 from .lower import tag_name
 from .values import (CoercionError, as_uuid_bytes, brief, coerce, json_value, resolve_now,
                      text_value, time_text, to_iso, to_ns)
@@ -136,7 +136,7 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
     if isinstance(v, ir.Param):
         if v.name not in ctx.params:
             known = sorted(ctx.params)
-            raise VdfsSyntaxError(
+            raise ParameterError(
                 f"missing parameter :{v.name} (pass it as {v.name}=… )",
                 text=ctx.text, pos=_param_pos(ctx.text, v.name),
                 suggestion=(":" + closest(v.name, known)) if closest(v.name, known) else None)
@@ -155,10 +155,10 @@ def _resolve(slot: Any, ctx: BindContext) -> Any:
                 return _nonneg(value)
             return _transform(value, tf)
         except CoercionError as exc:
-            raise VdfsSyntaxError(f"parameter :{v.name}: {exc}", text=ctx.text,
+            raise ParameterError(f"parameter :{v.name}: {exc}", text=ctx.text,
                                   pos=_param_pos(ctx.text, v.name)) from None
         except patterns.PatternError as exc:
-            raise VdfsSyntaxError(f"parameter :{v.name}: {exc.message} (at character "
+            raise ParameterError(f"parameter :{v.name}: {exc.message} (at character "
                                   f"{exc.offset + 1} of {exc.pattern!r})",
                                   text=ctx.text, pos=_param_pos(ctx.text, v.name)) from None
     return _transform(v.value, tf)
