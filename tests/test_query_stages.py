@@ -119,3 +119,54 @@ def test_the_kernel_shows_a_parameter_error_as_a_short_located_error():
     lines = e.value.lines()
     assert lines[0].startswith("VdfsParameterError: line 1, column 20: parameter :n")
     assert lines[1:3] == ["  " + text, "  " + " " * 19 + "^"]
+
+
+# ---- one rule, one place: :param discovery and keywords ----------------------------------------
+def test_walk_yields_every_node_of_the_ast_and_the_ir():
+    from vdfs_query import ast
+    q = parse('files where size > :n and (name = "a" or not tagged :t) limit :l')
+    kinds = [type(n).__name__ for n in q.walk()]
+    assert kinds == ["Query", "And", "Compare", "Field", "Param", "Or", "Compare", "Field", "Lit",
+                     "Not", "Tagged", "Param", "Param"]
+    assert all(isinstance(n, ast.Node) for n in q.walk())
+    low = lower(q)
+    assert {n.name for n in low.walk() if isinstance(n, ir.Param)} == {"n", "t", "l"}
+    assert all(isinstance(n, ir.Node) for n in low.walk())
+
+
+@pytest.mark.parametrize("text, names", [
+    ('files where name = "x :notaparam"', []),
+    ("files where name = 'x :notaparam'", []),
+    ("files where size > 1 -- :comment", []),
+    ('files where name = :yes and ext in (:a, "b", :c) limit :n', ["yes", "a", "c", "n"]),
+    ('tags where name = r":raw"', []),
+])
+def test_params_are_found_in_value_positions_only(text, names):
+    from kernel_ext.params import param_refs
+    from vdfs_query.params import param_positions
+    assert [n for n, _ in param_positions(text)] == names
+    assert [n for n, _, _ in param_refs(text)] == names
+    for name, pos in param_positions(text):
+        assert text[pos:pos + len(name) + 1] == ":" + name
+
+
+def test_a_text_that_does_not_parse_still_names_its_params():
+    from kernel_ext.params import param_refs
+    assert param_refs('files where where :a @ "s :b" :c') == [("a", 1, 19), ("c", 1, 31)]
+
+
+def test_there_is_one_param_rule_and_one_keyword_list():
+    """The kernel asks vdfs_query; no regex of its own for `:name`, no keyword list, no grammar
+    scraping; the binder finds a parameter's place through the same function."""
+    kparams = (ROOT / "kernel_ext" / "params.py").read_text()
+    assert "param_positions" in kparams and "import re" not in kparams and "PARAM" not in kparams
+    completion = (ROOT / "kernel_ext" / "completion.py").read_text()
+    kcatalog = (ROOT / "kernel_ext" / "catalog.py").read_text()
+    assert "dsl_keywords()" in completion and "from vdfs_query import keywords" in kcatalog
+    for text in (completion, kcatalog, kparams):
+        assert "vdfs.lark" not in text and "grammar_text" not in text
+    bind_src = (ROOT / "vdfs_query" / "bind.py").read_text()
+    assert "param_pos(" in bind_src and "re.search" not in bind_src
+    from kernel_ext import catalog
+    from vdfs_query import keywords
+    assert catalog.dsl_keywords() == keywords()

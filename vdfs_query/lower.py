@@ -212,27 +212,11 @@ class Lowerer:
         return ir.Dup()
 
     def filter(self, n: Any) -> Any:
-        if isinstance(n, ast.And):
-            return ir.And(tuple(self.filter(i) for i in n.items))
-        if isinstance(n, ast.Or):
-            return ir.Or(tuple(self.filter(i) for i in n.items))
-        if isinstance(n, ast.Not):
-            return ir.Not(self.filter(n.item))
-        if isinstance(n, ast.Compare):
-            return self.compare(self.ref(n.field.name, n.field.pos), n.op, n.value, n.pos)
-        if isinstance(n, ast.InPath):
-            return self.in_path(n.value, n.pos)
-        if isinstance(n, ast.OfKind):
-            return self.of_kind(n.values, n.pos)
-        if isinstance(n, ast.Tagged):
-            return self.tagged(n.value, n.pos)
-        if isinstance(n, ast.Has):
-            return self.has(n.model, n.pos)
-        if isinstance(n, ast.OnDevice):
-            return self.device(n.value, n.pos)
-        if isinstance(n, ast.Duplicates):
-            return self.duplicates(n.pos)
-        self.fail(f"cannot use {type(n).__name__} here", getattr(n, "pos", 0))  # pragma: no cover
+        """The IR of one filter node: its method is chosen by the node's type (_FILTERS)."""
+        method = _FILTERS.get(type(n))
+        if method is None:
+            self.fail(f"cannot use {type(n).__name__} here", getattr(n, "pos", 0))  # pragma: no cover
+        return method(self, n)
 
     # ---- shaping --------------------------------------------------------------------------
     def agg(self, fn: str, field: str | None, pos: int = 0) -> ir.Agg:
@@ -320,6 +304,20 @@ class Lowerer:
                 expr = self.ref(e.name, e.pos)
             out.append(ir.Order(expr, item.desc))
         return out
+
+
+_FILTERS = {
+    ast.And: lambda lw, n: ir.And(tuple(lw.filter(i) for i in n.items)),
+    ast.Or: lambda lw, n: ir.Or(tuple(lw.filter(i) for i in n.items)),
+    ast.Not: lambda lw, n: ir.Not(lw.filter(n.item)),
+    ast.Compare: lambda lw, n: lw.compare(lw.ref(n.field.name, n.field.pos), n.op, n.value, n.pos),
+    ast.InPath: lambda lw, n: lw.in_path(n.value, n.pos),
+    ast.OfKind: lambda lw, n: lw.of_kind(n.values, n.pos),
+    ast.Tagged: lambda lw, n: lw.tagged(n.value, n.pos),
+    ast.Has: lambda lw, n: lw.has(n.model, n.pos),
+    ast.OnDevice: lambda lw, n: lw.device(n.value, n.pos),
+    ast.Duplicates: lambda lw, n: lw.duplicates(n.pos),
+}
 
 
 def lower(q: ast.Query) -> ir.Query:

@@ -9,6 +9,7 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -416,10 +417,10 @@ def keywords() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def terminal_pattern(name: str) -> str:
-    """The regex of one terminal of the grammar (e.g. PARAM), for tools that scan text the way
-    the lexer does (a notebook finding `:name` parameters before the query is parsed)."""
-    return next(t.pattern.to_regexp() for t in _get_parser().terminals if t.name == name)
+def lexer_tokens(text: str) -> Iterator[Token]:
+    """The grammar's tokens of `text` without parsing it (strings and comments read as the
+    parser reads them); raises lark's UnexpectedInput where no terminal matches."""
+    return _get_parser().lex(text)
 
 
 def __getattr__(name: str):

@@ -1,0 +1,43 @@
+"""What the AST and the IR share as trees: a node knows its child nodes, and `walk()` visits
+them all, so no stage writes its own traversal (finding `:param`s, checking names)."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Iterator
+
+
+class TreeNode:
+    """Mixin of the frozen dataclass nodes: children are fields holding nodes or tuples of them."""
+    __slots__ = ()
+
+    def children(self) -> Iterator["TreeNode"]:
+        for f in _fields(type(self)):
+            yield from nodes_in(getattr(self, f))
+
+    def walk(self) -> Iterator["TreeNode"]:
+        """This node and every node below it, depth first in field order (no recursion, so a
+        deep tree from the builder cannot overflow the stack)."""
+        stack: list[TreeNode] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(list(node.children())))
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def nodes_in(value: Any) -> Iterator[TreeNode]:
+    """The nodes a field value holds: itself, the nodes of a tuple, or none."""
+    if isinstance(value, TreeNode):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from nodes_in(item)
