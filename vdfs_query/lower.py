@@ -12,10 +12,10 @@ from typing import Any
 from . import ast, ir, patterns
 from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
-from .parser import value_pos
 from .relpaths import is_relative
-from .values import (_AGO_RE, _DATE_RE, INT_MAX, CoercionError, coerce, json_value, parse_size,
-                     text_value)
+from .timespec import canonical_time, is_interval, is_time_text, time_spec
+from .to_ast import value_pos
+from .values import INT_MAX, CoercionError, coerce, json_value, parse_size, text_value
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 _JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -80,8 +80,8 @@ class Lowerer:
             if isinstance(v, ast.Lit):
                 if ref.type in _TIME and isinstance(v.value, str):
                     spec = v.value.strip()
-                    if _is_time_text(spec.lower()):
-                        return ir.TimeAt(_canonical_time(spec), ref.type)
+                    if is_time_text(spec.lower()):
+                        return ir.TimeAt(canonical_time(spec), ref.type)
                 if ref.type == "json":
                     return ir.Lit(json_value(v.value))
                 if ref.name == "kind" and isinstance(v.value, str):
@@ -124,7 +124,7 @@ class Lowerer:
                 self.pattern("regex" if op == "=~" else "glob", val.value, getattr(v, "pos", 0))
             return ir.Match(ref, "regex" if op == "=~" else "glob", val, negate=op == "!~")
         value = self.value(v, ref)
-        if isinstance(value, ir.TimeAt) and _is_interval(value.spec):
+        if isinstance(value, ir.TimeAt) and is_interval(value.spec):
             start = ir.TimeAt(value.spec, value.type, "start")
             end = ir.TimeAt(value.spec, value.type, "end")
             if op == "=":
@@ -362,35 +362,6 @@ def under(path: str) -> ir.Under:
             p = p.rstrip("/") or "/"
         return ir.Under(ir.Lit(p), "prefix")
     return ir.Under(ir.Lit(path), "location")
-
-
-def time_spec(v: Any) -> str:
-    if isinstance(v, ast.Date):
-        return v.text
-    if isinstance(v, ast.Ago):
-        return f"{v.amount} {v.unit}s ago"
-    if isinstance(v, ast.Day):
-        return "today" if v.days_back == 0 else "yesterday"
-    return "now"
-
-
-def _is_time_text(spec: str) -> bool:
-    if spec in ("now", "today", "yesterday") or _AGO_RE.match(spec):
-        return True
-    return bool(re.match(r"^[0-9]{4}-[0-9]{2}", spec))
-
-
-def _canonical_time(spec: str) -> str:
-    if spec.lower() in ("now", "today", "yesterday"):
-        return spec.lower()
-    m = _AGO_RE.match(spec)
-    if m:
-        return f"{int(m.group(1))} {m.group(2).lower()}s ago"
-    return spec
-
-
-def _is_interval(spec: str) -> bool:
-    return spec in ("today", "yesterday") or bool(_DATE_RE.match(spec))
 
 
 def _kind_word(t: str) -> str:
