@@ -302,39 +302,36 @@ def _pv(v: Any) -> str:
 
 
 def _pf(n: Any) -> str:
-    if isinstance(n, And):
-        return " and ".join(_paren(i) for i in n.items)
-    if isinstance(n, Or):
-        return " or ".join(_paren(i) for i in n.items)
-    if isinstance(n, Not):
-        return "not " + _paren(n.item)
-    if isinstance(n, Cmp):
-        extra = ""
-        if n.ref.type == "size" and isinstance(n.value, Lit) and isinstance(n.value.value, int):
-            extra = f" ({n.value.value:,} bytes)"
-        return f"{n.ref.name} {n.op} {_pv(n.value)}{extra}"
-    if isinstance(n, InList):
-        return f"{n.ref.name} {'not in' if n.negate else 'in'} ({', '.join(_pv(v) for v in n.values)})"
-    if isinstance(n, Match):
-        op = {"glob": "~", "regex": "=~"}[n.mode]
-        return f"{'not ' if n.negate else ''}{n.ref.name} {op} {_pv(n.value)}"
-    if isinstance(n, Null):
-        return f"{n.ref.name} is {'not ' if n.negate else ''}null"
-    if isinstance(n, Truthy):
-        return n.ref.name
-    if isinstance(n, Under):
-        return f"in {n.mode} {_pv(n.value)}"
-    if isinstance(n, Kind):
-        return "of kind " + ", ".join(_pv(v) for v in n.values)
-    if isinstance(n, Tagged):
-        return f"tagged {_pv(n.value)}"
-    if isinstance(n, Has):
-        return f"has {n.extension_id + '.' if n.extension_id else ''}{n.model_type}"
-    if isinstance(n, Device):
-        return "on this device" if n.value is None else f"on device {_pv(n.value)}"
-    if isinstance(n, Dup):
-        return "duplicates"
-    return repr(n)
+    """One filter as the DSL would write it, by the node's type (_PRETTY)."""
+    show = _PRETTY.get(type(n))
+    return show(n) if show else repr(n)
+
+
+def _pcmp(n: Cmp) -> str:
+    extra = ""
+    if n.ref.type == "size" and isinstance(n.value, Lit) and isinstance(n.value.value, int):
+        extra = f" ({n.value.value:,} bytes)"
+    return f"{n.ref.name} {n.op} {_pv(n.value)}{extra}"
+
+
+_PRETTY = {
+    And: lambda n: " and ".join(_paren(i) for i in n.items),
+    Or: lambda n: " or ".join(_paren(i) for i in n.items),
+    Not: lambda n: "not " + _paren(n.item),
+    Cmp: _pcmp,
+    InList: lambda n: (f"{n.ref.name} {'not in' if n.negate else 'in'} "
+                       f"({', '.join(_pv(v) for v in n.values)})"),
+    Match: lambda n: (f"{'not ' if n.negate else ''}{n.ref.name} "
+                      f"{ {'glob': '~', 'regex': '=~'}[n.mode]} {_pv(n.value)}"),
+    Null: lambda n: f"{n.ref.name} is {'not ' if n.negate else ''}null",
+    Truthy: lambda n: n.ref.name,
+    Under: lambda n: f"in {n.mode} {_pv(n.value)}",
+    Kind: lambda n: "of kind " + ", ".join(_pv(v) for v in n.values),
+    Tagged: lambda n: f"tagged {_pv(n.value)}",
+    Has: lambda n: f"has {n.extension_id + '.' if n.extension_id else ''}{n.model_type}",
+    Device: lambda n: "on this device" if n.value is None else f"on device {_pv(n.value)}",
+    Dup: lambda n: "duplicates",
+}
 
 
 def _paren(n: Any) -> str:

@@ -62,36 +62,43 @@ class Lowerer:
 
     # ---- values ---------------------------------------------------------------------------
     def value(self, v: Any, ref: ir.Ref) -> Any:
-        """An IR value for AST value `v` compared with field `ref`."""
+        """An IR value for AST value `v` compared with field `ref` (by the value's type)."""
         pos = getattr(v, "pos", 0)
+        method = _VALUES.get(type(v))
+        if method is None:
+            self.fail(f"cannot compare {ref.name} with {v!r}", pos)
         try:
-            if isinstance(v, ast.Param):
-                if v.name == "now":
-                    self.fail("':now' is reserved: pass the clock as now=…, or write `now`", pos)
-                return ir.Param(v.name, ref.name if ref.name in ("ext", "kind") else ref.type)
-            if isinstance(v, ast.Size):
-                if ref.type not in ("size", "int", "float", "json"):
-                    self.fail(f"{v.text} is a size, but {ref.name} is {_kind_word(ref.type)}", pos)
-                return ir.Lit(parse_size(v.text))
-            if isinstance(v, (ast.Date, ast.Ago, ast.Day, ast.Now)):
-                if ref.type not in _TIME:
-                    self.fail(f"{ref.name} is {_kind_word(ref.type)}, not a time", pos)
-                return ir.TimeAt(time_spec(v), ref.type)
-            if isinstance(v, ast.Lit):
-                if ref.type in _TIME and isinstance(v.value, str):
-                    spec = v.value.strip()
-                    if is_time_text(spec.lower()):
-                        return ir.TimeAt(canonical_time(spec), ref.type)
-                if ref.type == "json":
-                    return ir.Lit(json_value(v.value))
-                if ref.name == "kind" and isinstance(v.value, str):
-                    return ir.Lit(self.kind(v.value, pos))
-                if ref.name == "ext" and isinstance(v.value, str):
-                    return ir.Lit(text_value(v.value).lower())      # stored lower-case
-                return ir.Lit(coerce(ref.type, v.value))
+            return method(self, v, ref, pos)
         except CoercionError as exc:
             self.fail(f"{ref.name}: {exc}", pos)
-        self.fail(f"cannot compare {ref.name} with {v!r}", pos)
+
+    def param_value(self, v: ast.Param, ref: ir.Ref, pos: int) -> ir.Param:
+        if v.name == "now":
+            self.fail("':now' is reserved: pass the clock as now=…, or write `now`", pos)
+        return ir.Param(v.name, ref.name if ref.name in ("ext", "kind") else ref.type)
+
+    def size_value(self, v: ast.Size, ref: ir.Ref, pos: int) -> ir.Lit:
+        if ref.type not in ("size", "int", "float", "json"):
+            self.fail(f"{v.text} is a size, but {ref.name} is {_kind_word(ref.type)}", pos)
+        return ir.Lit(parse_size(v.text))
+
+    def time_value(self, v: Any, ref: ir.Ref, pos: int) -> ir.TimeAt:
+        if ref.type not in _TIME:
+            self.fail(f"{ref.name} is {_kind_word(ref.type)}, not a time", pos)
+        return ir.TimeAt(time_spec(v), ref.type)
+
+    def lit_value(self, v: ast.Lit, ref: ir.Ref, pos: int) -> Any:
+        if ref.type in _TIME and isinstance(v.value, str):
+            spec = v.value.strip()
+            if is_time_text(spec.lower()):
+                return ir.TimeAt(canonical_time(spec), ref.type)
+        if ref.type == "json":
+            return ir.Lit(json_value(v.value))
+        if ref.name == "kind" and isinstance(v.value, str):
+            return ir.Lit(self.kind(v.value, pos))
+        if ref.name == "ext" and isinstance(v.value, str):
+            return ir.Lit(text_value(v.value).lower())      # stored lower-case
+        return ir.Lit(coerce(ref.type, v.value))
 
     def kind(self, value: str, pos: int = 0) -> str:
         low = value.lower()
@@ -318,6 +325,11 @@ _FILTERS = {
     ast.OnDevice: lambda lw, n: lw.device(n.value, n.pos),
     ast.Duplicates: lambda lw, n: lw.duplicates(n.pos),
 }
+
+
+_VALUES = {ast.Param: Lowerer.param_value, ast.Size: Lowerer.size_value,
+           ast.Date: Lowerer.time_value, ast.Ago: Lowerer.time_value, ast.Day: Lowerer.time_value,
+           ast.Now: Lowerer.time_value, ast.Lit: Lowerer.lit_value}
 
 
 def lower(q: ast.Query) -> ir.Query:
