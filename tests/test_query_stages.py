@@ -170,3 +170,12 @@ def test_there_is_one_param_rule_and_one_keyword_list():
     from kernel_ext import catalog
     from vdfs_query import keywords
     assert catalog.dsl_keywords() == keywords()
+
+
+def test_transform_rewrites_relative_folders_at_any_depth_and_keeps_the_rest():
+    from vdfs_query import resolve_paths
+    text = 'files where not (in "a" or in "/abs") and (size > 1 or in "b/../c") limit :n'
+    fixed = resolve_paths(text, "/base")
+    want = parse(text.replace('"a"', '"/base/a"').replace('"b/../c"', '"/base/c"'))
+    assert fixed == want and fixed.text == text
+    assert resolve_paths('files in "/abs"', "/base") == 'files in "/abs"'    # text comes back

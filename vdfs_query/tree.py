@@ -3,7 +3,7 @@ them all, so no stage writes its own traversal (finding `:param`s, checking name
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 class TreeNode:
@@ -22,6 +22,26 @@ class TreeNode:
             node = stack.pop()
             yield node
             stack.extend(reversed(list(node.children())))
+
+    def transform(self, fn: Callable[["TreeNode"], "TreeNode"]) -> "TreeNode":
+        """This tree rebuilt bottom-up with `fn` applied to every node (fn returns the node
+        itself to keep it); unchanged subtrees are kept as they are."""
+        changes = {}
+        for f in _fields(type(self)):
+            old = getattr(self, f)
+            new = _transform_value(old, fn)
+            if new is not old:
+                changes[f] = new
+        return fn(dataclasses.replace(self, **changes) if changes else self)
+
+
+def _transform_value(value: Any, fn: Callable) -> Any:
+    if isinstance(value, TreeNode):
+        return value.transform(fn)
+    if isinstance(value, tuple):
+        items = tuple(_transform_value(v, fn) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items
+    return value
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
