@@ -34,6 +34,10 @@ class VdfsSyntaxError(MagicError):
     """The query text does not parse."""
 
 
+class VdfsParameterError(MagicError):
+    """A `:param` value the query cannot bind (missing, or not fitting its field)."""
+
+
 class VdfsQueryError(MagicError):
     """The query parsed but core refused it (unknown field, missing parameter, ...)."""
 
@@ -51,7 +55,7 @@ def caret_lines(text: str, line: int, column: int, width: int = 1) -> list[str]:
     return ["  " + src, "  " + " " * max(0, column - 1) + "^" * width]
 
 
-def from_syntax_error(exc: Any, text: str) -> VdfsSyntaxError:
+def from_syntax_error(exc: Any, text: str) -> MagicError:
     """Turn vdfs_query.VdfsSyntaxError into display lines: the caret under the whole token, then
     its advice (what was expected, grouped and whole; a hint; did-you-mean)."""
     line = int(getattr(exc, "line", 1) or 1)
@@ -59,7 +63,9 @@ def from_syntax_error(exc: Any, text: str) -> VdfsSyntaxError:
     reason = getattr(exc, "message", None) or _first_line(str(exc))
     detail = caret_lines(text, line, column, _token_width(text, line, column))
     detail += exc.advice()
-    return VdfsSyntaxError(f"line {line}, column {column}: {reason}", detail)
+    from vdfs_query import ParameterError
+    cls = VdfsParameterError if isinstance(exc, ParameterError) else VdfsSyntaxError
+    return cls(f"line {line}, column {column}: {reason}", detail)
 
 
 def from_query_error(exc: BaseException, text: str | None = None) -> VdfsQueryError:

@@ -54,12 +54,12 @@ def user_errors(text: str | None = None) -> Iterator[None]:
     """Turn the errors a user can cause (bad query, refused request) into short MagicErrors;
     anything else is a bug and keeps its traceback."""
     from core.errors import VdfsError
-    from vdfs_query import VdfsSyntaxError
+    from vdfs_query import LocatedError
     try:
         yield
     except MagicError:
         raise
-    except VdfsSyntaxError as exc:
+    except LocatedError as exc:           # query text or :param value: caret and advice
         raise from_syntax_error(exc, text or "") from None
     except VdfsError as exc:
         raise from_query_error(exc, text) from None

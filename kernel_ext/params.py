@@ -5,27 +5,19 @@ binds them as SQL parameters. A name the notebook does not define is an error wi
 """
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any, Mapping
 
 from .errors import VdfsUsageError, caret_lines
 
 
-@lru_cache(maxsize=1)
-def _param() -> re.Pattern:
-    """A `:name` as the grammar's PARAM terminal spells it, not glued to a word or a colon."""
-    from vdfs_query.parser import terminal_pattern
-    return re.compile(r"(?<![\w:])" + terminal_pattern("PARAM"))
-
-
 def param_refs(text: str) -> list[tuple[str, int, int]]:
-    """(name, line, column) of every `:name` outside string literals, in order (1-based)."""
-    refs: list[tuple[str, int, int]] = []
-    for lineno, row in enumerate(text.split("\n"), start=1):
-        for start, end in _code_spans(row):
-            for m in _param().finditer(row, start, end):
-                refs.append((m.group(0)[1:], lineno, m.start() + 1))
+    """(name, line, column) of every `:name` outside string literals and comments, in order
+    (1-based), as vdfs_query finds them: from the parsed query, or its lexer's tokens."""
+    from vdfs_query.params import param_positions
+    refs = []
+    for name, pos in param_positions(text):
+        line = text.count("\n", 0, pos) + 1
+        refs.append((name, line, pos - (text.rfind("\n", 0, pos) + 1) + 1))
     return refs
 
 
@@ -46,27 +38,3 @@ def bind_params(text: str, namespace: Mapping[str, Any],
                 f"parameter :{name} is not defined in the notebook (set {name} = ... first)",
                 caret_lines(text, line, column, len(name) + 1))
     return values
-
-
-def _code_spans(row: str) -> list[tuple[int, int]]:
-    """Index ranges of `row` outside quoted strings (quotes: ' and ", backslash escapes) and
-    before a `--` comment, which the grammar ignores: a `:name` there is not a parameter."""
-    spans: list[tuple[int, int]] = []
-    start, i, quote = 0, 0, None
-    while i < len(row):
-        ch = row[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = None
-                start = i + 1
-        elif ch in "\"'":
-            spans.append((start, i))
-            quote = ch
-        elif row.startswith("--", i):
-            return spans + [(start, i)]
-        i += 1
-    if quote is None:
-        spans.append((start, len(row)))
-    return spans

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import core
 from core.domain.models import model
 from core.query.service import engine_for
-from vdfs_query.errors import QueryError, VdfsError, VdfsSyntaxError
+from vdfs_query.errors import LocatedError, ParameterError, QueryError, VdfsError, VdfsSyntaxError
 
 NOW = dt.datetime(2026, 5, 15, 12, 0, tzinfo=dt.timezone.utc)
 MODEL = "com.test.fuzz.Gadget"
@@ -93,8 +93,8 @@ def _alarm(signum, frame):
 
 
 def attempt(fn, *args, **kw):
-    """fn(*args) → its value, or the error it raised: a VdfsSyntaxError (text, values) or a
-    QueryError (could not run). Anything else, or more than LIMIT_S, fails the test."""
+    """fn(*args) → its value, or the error it raised: a VdfsSyntaxError (text), a ParameterError
+    (values) or a QueryError (could not run). Anything else, or more than LIMIT_S, fails the test."""
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, LIMIT_S + 1)
     start = time.monotonic()
@@ -164,7 +164,7 @@ CORPUS = [
 @pytest.mark.parametrize("text,params", CORPUS, ids=[f"{i}" for i in range(len(CORPUS))])
 def test_corpus_gives_a_clear_vdfs_error_or_an_answer(world, text, params):
     for outcome in run_everywhere(world, text, params):
-        if isinstance(outcome, VdfsSyntaxError) and outcome.pos is not None:
+        if isinstance(outcome, LocatedError) and outcome.pos is not None:
             assert outcome.snippet.endswith("^")        # a caret under the offending token
 
 
@@ -204,7 +204,7 @@ def test_bad_parameters_are_named(world, value):
             assert not isinstance(outcome, Exception)   # `size > NULL` holds for no row
             assert outcome.rows() == []
             continue
-        assert isinstance(outcome, VdfsSyntaxError) and ":min_size" in outcome.message
+        assert isinstance(outcome, ParameterError) and ":min_size" in outcome.message
 
 
 # ---- (a) query texts from grammar fragments and junk -------------------------------------------
@@ -278,7 +278,7 @@ runnable = st.sampled_from(sorted(TYPED)).flatmap(lambda src: st.builds(
 @given(text=st.one_of(query_text, well_formed, runnable, runnable))
 def test_random_query_texts_stay_in_the_error_family(world, text):
     for outcome in run_everywhere(world, text, SCALAR_PARAMS):
-        if isinstance(outcome, VdfsSyntaxError) and outcome.pos is not None:
+        if isinstance(outcome, LocatedError) and outcome.pos is not None:
             assert 0 <= outcome.pos <= len(text)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.query.service import engine_for
 from query_world import library_of
-from vdfs_query import VdfsSyntaxError
+from vdfs_query import ParameterError, VdfsSyntaxError
 
 ROUTES = ("sqlite", "duckdb", "scan")
 
@@ -136,7 +136,7 @@ def test_a_relative_in_path_is_refused_without_a_base(small):
     text = str(err.value)
     assert "relative" in text and "column 10" in text and "\n" + " " * 11 + "^" in text
     assert 'location = "doc"' in text                # the way to name a location
-    with pytest.raises(VdfsSyntaxError, match="relative"):
+    with pytest.raises(ParameterError, match="relative"):
         lib.query("files in :p", p="doc")
 
 

@@ -13,12 +13,14 @@ Running the SQL against a library (the engine, the DuckDB mirror, `Result`) is c
 from .builder import (EntryQuery, FileQuery, FolderQuery, ModelQuery, query_entries, query_files,
                       query_folders, query_models)
 from .compiler import Compiled, compile, to_ir
-from .errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
+from .errors import (LocatedError, ParameterError, QueryCancelled, QueryError, QueryTimeout,
+                     VdfsError, VdfsSyntaxError)
 from .parser import keywords, parse
 from .relpaths import resolve_paths
 
 
 __all__ = ["VdfsError", "QueryError", "QueryTimeout", "QueryCancelled", "VdfsSyntaxError",
+           "ParameterError", "LocatedError",
            "parse", "compile", "Compiled", "to_ir", "KEYWORDS", "keywords", "resolve_paths",
            "query_entries", "query_files", "query_folders", "query_models", "EntryQuery",
            "FileQuery", "FolderQuery", "ModelQuery"]

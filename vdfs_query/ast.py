@@ -8,9 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from .tree import TreeNode
+
 
 @dataclass(frozen=True)
-class Node:
+class Node(TreeNode):
+    """A syntax node; `walk()` yields it and every node below it."""
     pos: int = field(default=0, compare=False, kw_only=True)
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from typing import Any
 
 from . import ir, patterns
 from .catalog import KINDS
-from .errors import VdfsSyntaxError, closest
+from .errors import ParameterError, VdfsSyntaxError, closest
 from .lower import tag_name
+from .params import param_pos
 from .values import (CoercionError, as_uuid_bytes, brief, coerce, json_value, resolve_now,
                      text_value, time_text, to_iso, to_ns)
 
@@ -117,56 +117,72 @@ def _param_type(slot: Any) -> str:
 
 
 def _resolve(slot: Any, ctx: BindContext) -> Any:
-    v, typ, tf = slot.value, slot.type, slot.transform
-    if isinstance(v, str):             # "device": this device's uuid
-        if ctx.device_uuid is None:
-            raise VdfsSyntaxError("'on this device' needs a library: run the query with lib.query()")
-        return ctx.device_uuid
-    if isinstance(v, ir.TimeAt):
-        try:
-            start, end = time_text(v.spec, ctx.now)
-            moment = end if (v.edge == "end" and end is not None) else start
-            return to_ns(moment) if v.type == "time_ns" else to_iso(moment)
-        except CoercionError as exc:
-            at = ctx.text.find(v.spec) if ctx.text else -1
-            relative = "" if v.spec[:1].isdigit() and "ago" not in v.spec else \
-                f" (relative to now={ctx.now.isoformat()})"
-            raise VdfsSyntaxError(f"{exc}{relative}", text=ctx.text,
-                                  pos=at if at >= 0 else None) from None
-    if isinstance(v, ir.Param):
-        if v.name not in ctx.params:
-            known = sorted(ctx.params)
-            raise VdfsSyntaxError(
-                f"missing parameter :{v.name} (pass it as {v.name}=… )",
-                text=ctx.text, pos=_param_pos(ctx.text, v.name),
-                suggestion=(":" + closest(v.name, known)) if closest(v.name, known) else None)
-        raw = ctx.params[v.name]
-        typ = _param_type(slot)
-        first, _, rest = tf.partition(",")
-        if first.startswith("item"):
-            raw, tf = list(raw)[int(first[4:])], rest
-        try:
-            if first == "list":        # a whole list as one value (sqlgen.big_list)
-                return _list_value([_coerce_param(x, typ, ctx) for x in raw], rest)
-            value = _coerce_param(raw, typ, ctx)
-            if value is None and tf not in ("", "uuid_or_none") and not tf.startswith("only_"):
-                raise CoercionError("needs a value, not None")
-            if tf == "nonneg":
-                return _nonneg(value)
-            return _transform(value, tf)
-        except CoercionError as exc:
-            raise VdfsSyntaxError(f"parameter :{v.name}: {exc}", text=ctx.text,
-                                  pos=_param_pos(ctx.text, v.name)) from None
-        except patterns.PatternError as exc:
-            raise VdfsSyntaxError(f"parameter :{v.name}: {exc.message} (at character "
-                                  f"{exc.offset + 1} of {exc.pattern!r})",
-                                  text=ctx.text, pos=_param_pos(ctx.text, v.name)) from None
-    return _transform(v.value, tf)
+    """One slot's value for this run, by the kind of its value node (_RESOLVERS)."""
+    return _RESOLVERS.get(type(slot.value), _literal)(slot, ctx)
+
+
+def _this_device(slot: Any, ctx: BindContext) -> bytes:
+    """The slot 'device' (a str, not a node): this device's uuid."""
+    if ctx.device_uuid is None:
+        raise VdfsSyntaxError("'on this device' needs a library: run the query with lib.query()")
+    return ctx.device_uuid
+
+
+def _time(slot: Any, ctx: BindContext) -> Any:
+    v = slot.value
+    try:
+        start, end = time_text(v.spec, ctx.now)
+        moment = end if (v.edge == "end" and end is not None) else start
+        return to_ns(moment) if v.type == "time_ns" else to_iso(moment)
+    except CoercionError as exc:
+        at = ctx.text.find(v.spec) if ctx.text else -1
+        relative = "" if v.spec[:1].isdigit() and "ago" not in v.spec else \
+            f" (relative to now={ctx.now.isoformat()})"
+        raise VdfsSyntaxError(f"{exc}{relative}", text=ctx.text,
+                              pos=at if at >= 0 else None) from None
+
+
+def _param(slot: Any, ctx: BindContext) -> Any:
+    v, tf = slot.value, slot.transform
+    if v.name not in ctx.params:
+        known = sorted(ctx.params)
+        raise ParameterError(
+            f"missing parameter :{v.name} (pass it as {v.name}=… )",
+            text=ctx.text, pos=param_pos(ctx.text, v.name),
+            suggestion=(":" + closest(v.name, known)) if closest(v.name, known) else None)
+    raw = ctx.params[v.name]
+    typ = _param_type(slot)
+    first, _, rest = tf.partition(",")
+    if first.startswith("item"):
+        raw, tf = list(raw)[int(first[4:])], rest
+    try:
+        if first == "list":        # a whole list as one value (dialects' big_list)
+            return _list_value([_coerce_param(x, typ, ctx) for x in raw], rest)
+        value = _coerce_param(raw, typ, ctx)
+        if value is None and tf not in ("", "uuid_or_none") and not tf.startswith("only_"):
+            raise CoercionError("needs a value, not None")
+        if tf == "nonneg":
+            return _nonneg(value)
+        return _transform(value, tf)
+    except CoercionError as exc:
+        raise ParameterError(f"parameter :{v.name}: {exc}", text=ctx.text,
+                             pos=param_pos(ctx.text, v.name)) from None
+    except patterns.PatternError as exc:
+        raise ParameterError(f"parameter :{v.name}: {exc.message} (at character "
+                             f"{exc.offset + 1} of {exc.pattern!r})",
+                             text=ctx.text, pos=param_pos(ctx.text, v.name)) from None
+
+
+def _literal(slot: Any, ctx: BindContext) -> Any:
+    return _transform(slot.value.value, slot.transform)
+
+
+_RESOLVERS = {str: _this_device, ir.TimeAt: _time, ir.Param: _param, ir.Lit: _literal}
 
 
 def _list_value(values: list, tf: str) -> Any:
     """A list parameter bound as one value: each item transformed, then for SQLite either JSON
-    text (for json_each) or, for uuids, their 16-byte values end to end (sqlgen.big_list)."""
+    text (for json_each) or, for uuids, their 16-byte values end to end (dialects' big_list)."""
     steps = [t for t in tf.split(",") if t]
     for step in steps:
         if step not in ("json", "blob"):
@@ -258,9 +274,3 @@ def _transform(value: Any, tf: str) -> Any:
             return None
     raise ValueError(f"unknown transform {tf}")  # pragma: no cover
 
-
-def _param_pos(text: str | None, name: str) -> int | None:
-    if not text:
-        return None
-    m = re.search(rf":{re.escape(name)}(?![A-Za-z0-9_])", text)
-    return m.start() if m else None

@@ -15,7 +15,8 @@ from .bind import BindContext, bind, param_types
 from .errors import VdfsSyntaxError
 from .lower import lower
 from .parser import parse
-from .sqlgen import Template, generate
+from .dialects import generate
+from .sqlgen import Template
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """The error family of vdfs, rooted here because this is the lowest layer.
 
 `VdfsError` is the base of every error a user or an extension can cause, in vdfs_query and in
-core alike (core.errors re-exports it): anything else reaching a user is a bug. The one error a
-query author sees for the text of a query is `VdfsSyntaxError`, for bad syntax and bad meaning
-alike; `QueryError` is a query that was understood but could not run (stopped, too slow).
+core alike (core.errors re-exports it): anything else reaching a user is a bug. Each stage of a
+query has its error: the text (parsing, and lowering: an unknown field, a value of the wrong
+type) raises `VdfsSyntaxError`; binding a run's values raises `ParameterError` (a `:param`
+missing or not fitting its field); `QueryError` is a query that was understood but could not run
+(stopped, too slow). Both of the first two are `LocatedError`s that point into the text.
 
 Notebook users should not have to tell a parse error from an unknown field: both point at the
 text with a caret, say what was expected in words, and suggest a close name when one exists.
@@ -38,8 +40,8 @@ class QueryCancelled(QueryError):
         super().__init__(message)
 
 
-class VdfsSyntaxError(VdfsError, ValueError):
-    """A query that cannot be understood. Carries line, column, snippet and expectations."""
+class LocatedError(VdfsError, ValueError):
+    """An error about a place in the query text: line, column, snippet and expectations."""
 
     def __init__(self, message: str, *, text: str | None = None, pos: int | None = None,
                  expected: Iterable[str] = (), suggestion: str | None = None,
@@ -58,9 +60,9 @@ class VdfsSyntaxError(VdfsError, ValueError):
         self.line, self.column, self.snippet = _locate(text, pos)
         super().__init__(self._render())
 
-    def at(self, text: str) -> "VdfsSyntaxError":
+    def at(self, text: str) -> "LocatedError":
         """The same error located in `text` (raised by a stage that did not know the text)."""
-        return VdfsSyntaxError(self.message, text=text, pos=self.pos, groups=self.groups,
+        return type(self)(self.message, text=text, pos=self.pos, groups=self.groups,
                                suggestion=self.suggestion, hint=self.hint)
 
     def advice(self) -> list[str]:
@@ -86,6 +88,16 @@ class VdfsSyntaxError(VdfsError, ValueError):
             parts[0] += f" (line {self.line}, column {self.column})"
             parts.append(self.snippet)
         return "\n".join(parts + self.advice())
+
+
+class VdfsSyntaxError(LocatedError):
+    """A query text that cannot be understood: bad syntax, an unknown name, a value that does
+    not fit its field (parsing and lowering)."""
+
+
+class ParameterError(LocatedError, QueryError):
+    """A run's `:param` value is missing or does not fit its field (binding): the text was
+    fine, the values given with it were not. The caret points at the `:param`."""
 
 
 def _locate(text: str | None, pos: int | None) -> tuple[int | None, int | None, str]:

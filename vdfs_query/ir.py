@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 from .errors import VdfsSyntaxError
+from .tree import TreeNode, nodes_in
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _JSON_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -20,7 +21,12 @@ CMP_OPS = ("=", "!=", "<", "<=", ">", ">=")
 
 
 @dataclass(frozen=True)
-class Ref:
+class Node(TreeNode):
+    """An IR node; `walk()` yields it and every node below it (filters, refs, values)."""
+
+
+@dataclass(frozen=True)
+class Ref(Node):
     """A field of the source. `type` drives coercion and output; json = a model's inline field.
 
     The name is SQL text once generated (a column, or a `'$.a.b'` JSON path), so it is checked
@@ -43,18 +49,18 @@ def check_ref(ref: Ref) -> None:
 
 # ---- values ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Lit:
+class Lit(Node):
     value: Any
 
 
 @dataclass(frozen=True)
-class Param:
+class Param(Node):
     name: str
     type: str          # the field type the bound value is coerced to
 
 
 @dataclass(frozen=True)
-class TimeAt:
+class TimeAt(Node):
     """A time resolved against the query's `now`: 'now', 'today', '7 days ago', '2024-05-01'.
     `edge` picks the start or end of an interval (a whole day or month)."""
     spec: str
@@ -64,7 +70,7 @@ class TimeAt:
 
 # ---- filters --------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Cmp:
+class Cmp(Node):
     ref: Ref
     op: str            # = != < <= > >=
     value: Any
@@ -79,14 +85,14 @@ def check_op(op: str) -> None:
 
 
 @dataclass(frozen=True)
-class InList:
+class InList(Node):
     ref: Ref
     values: tuple
     negate: bool = False
 
 
 @dataclass(frozen=True)
-class Match:
+class Match(Node):
     ref: Ref
     mode: str          # glob | regex
     value: Any
@@ -94,18 +100,18 @@ class Match:
 
 
 @dataclass(frozen=True)
-class Null:
+class Null(Node):
     ref: Ref
     negate: bool = False
 
 
 @dataclass(frozen=True)
-class Truthy:
+class Truthy(Node):
     ref: Ref
 
 
 @dataclass(frozen=True)
-class Under:
+class Under(Node):
     """Entries below a folder (mode 'prefix'), matching a path glob ('glob'), or in the
     location with that name ('location')."""
     value: Any
@@ -113,49 +119,49 @@ class Under:
 
 
 @dataclass(frozen=True)
-class Kind:
+class Kind(Node):
     values: tuple
 
 
 @dataclass(frozen=True)
-class Tagged:
+class Tagged(Node):
     value: Any         # Lit(canonical name) or Param(name, 'tag')
 
 
 @dataclass(frozen=True)
-class Has:
+class Has(Node):
     model_type: str
     extension_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
-class Device:
+class Device(Node):
     value: Any = None  # None = this device
 
 
 @dataclass(frozen=True)
-class Dup:
+class Dup(Node):
     pass
 
 
 @dataclass(frozen=True)
-class And:
+class And(Node):
     items: tuple
 
 
 @dataclass(frozen=True)
-class Or:
+class Or(Node):
     items: tuple
 
 
 @dataclass(frozen=True)
-class Not:
+class Not(Node):
     item: Any
 
 
 # ---- shaping --------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Agg:
+class Agg(Node):
     fn: str            # count sum avg min max
     ref: Optional[Ref] = None
 
@@ -169,24 +175,24 @@ def check_agg(fn: str) -> None:
 
 
 @dataclass(frozen=True)
-class Alias:
+class Alias(Node):
     name: str
 
 
 @dataclass(frozen=True)
-class Out:
+class Out(Node):
     expr: Any          # Ref | Agg
     alias: str
 
 
 @dataclass(frozen=True)
-class Order:
+class Order(Node):
     expr: Any          # Ref | Agg | Alias
     desc: bool = False
 
 
 @dataclass(frozen=True)
-class Query:
+class Query(Node):
     source: str
     model_type: Optional[str] = None
     extension_id: Optional[str] = None
@@ -225,27 +231,16 @@ def and_all(items: list) -> Any:
     return flat[0] if len(flat) == 1 else And(tuple(flat))
 
 
-def walk(node: Any):
-    """Every filter node below `node`, depth first."""
-    if node is None:
-        return
-    yield node
-    if isinstance(node, (And, Or)):
-        for item in node.items:
-            yield from walk(item)
-    elif isinstance(node, Not):
-        yield from walk(node.item)
+def walk(node: Any) -> Iterator[Node]:
+    """`node` and every node below it, depth first (nothing for None)."""
+    return iter(()) if node is None else node.walk()
 
 
-def named(q: Query) -> Iterator[Any]:
+def named(q: Query) -> Iterator[Node]:
     """Every node whose names become SQL text: filters, outputs, groups, orders, their refs."""
-    nodes = [*walk(q.where), *(o.expr for o in q.select or ()), *q.group_by,
-             *(o.expr for o in q.order)]
-    for n in nodes:
-        yield n
-        ref = getattr(n, "ref", None)
-        if isinstance(ref, Ref):
-            yield ref
+    for part in (q.where, q.select, q.group_by, q.order):
+        for node in nodes_in(part):
+            yield from node.walk()
 
 
 def check(q: Query) -> None:
@@ -307,39 +302,36 @@ def _pv(v: Any) -> str:
 
 
 def _pf(n: Any) -> str:
-    if isinstance(n, And):
-        return " and ".join(_paren(i) for i in n.items)
-    if isinstance(n, Or):
-        return " or ".join(_paren(i) for i in n.items)
-    if isinstance(n, Not):
-        return "not " + _paren(n.item)
-    if isinstance(n, Cmp):
-        extra = ""
-        if n.ref.type == "size" and isinstance(n.value, Lit) and isinstance(n.value.value, int):
-            extra = f" ({n.value.value:,} bytes)"
-        return f"{n.ref.name} {n.op} {_pv(n.value)}{extra}"
-    if isinstance(n, InList):
-        return f"{n.ref.name} {'not in' if n.negate else 'in'} ({', '.join(_pv(v) for v in n.values)})"
-    if isinstance(n, Match):
-        op = {"glob": "~", "regex": "=~"}[n.mode]
-        return f"{'not ' if n.negate else ''}{n.ref.name} {op} {_pv(n.value)}"
-    if isinstance(n, Null):
-        return f"{n.ref.name} is {'not ' if n.negate else ''}null"
-    if isinstance(n, Truthy):
-        return n.ref.name
-    if isinstance(n, Under):
-        return f"in {n.mode} {_pv(n.value)}"
-    if isinstance(n, Kind):
-        return "of kind " + ", ".join(_pv(v) for v in n.values)
-    if isinstance(n, Tagged):
-        return f"tagged {_pv(n.value)}"
-    if isinstance(n, Has):
-        return f"has {n.extension_id + '.' if n.extension_id else ''}{n.model_type}"
-    if isinstance(n, Device):
-        return "on this device" if n.value is None else f"on device {_pv(n.value)}"
-    if isinstance(n, Dup):
-        return "duplicates"
-    return repr(n)
+    """One filter as the DSL would write it, by the node's type (_PRETTY)."""
+    show = _PRETTY.get(type(n))
+    return show(n) if show else repr(n)
+
+
+def _pcmp(n: Cmp) -> str:
+    extra = ""
+    if n.ref.type == "size" and isinstance(n.value, Lit) and isinstance(n.value.value, int):
+        extra = f" ({n.value.value:,} bytes)"
+    return f"{n.ref.name} {n.op} {_pv(n.value)}{extra}"
+
+
+_PRETTY = {
+    And: lambda n: " and ".join(_paren(i) for i in n.items),
+    Or: lambda n: " or ".join(_paren(i) for i in n.items),
+    Not: lambda n: "not " + _paren(n.item),
+    Cmp: _pcmp,
+    InList: lambda n: (f"{n.ref.name} {'not in' if n.negate else 'in'} "
+                       f"({', '.join(_pv(v) for v in n.values)})"),
+    Match: lambda n: (f"{'not ' if n.negate else ''}{n.ref.name} "
+                      f"{ {'glob': '~', 'regex': '=~'}[n.mode]} {_pv(n.value)}"),
+    Null: lambda n: f"{n.ref.name} is {'not ' if n.negate else ''}null",
+    Truthy: lambda n: n.ref.name,
+    Under: lambda n: f"in {n.mode} {_pv(n.value)}",
+    Kind: lambda n: "of kind " + ", ".join(_pv(v) for v in n.values),
+    Tagged: lambda n: f"tagged {_pv(n.value)}",
+    Has: lambda n: f"has {n.extension_id + '.' if n.extension_id else ''}{n.model_type}",
+    Device: lambda n: "on this device" if n.value is None else f"on device {_pv(n.value)}",
+    Dup: lambda n: "duplicates",
+}
 
 
 def _paren(n: Any) -> str:

@@ -12,10 +12,10 @@ from typing import Any
 from . import ast, ir, patterns
 from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
-from .parser import value_pos
 from .relpaths import is_relative
-from .values import (_AGO_RE, _DATE_RE, INT_MAX, CoercionError, coerce, json_value, parse_size,
-                     text_value)
+from .timespec import canonical_time, is_interval, is_time_text, time_spec
+from .to_ast import value_pos
+from .values import INT_MAX, CoercionError, coerce, json_value, parse_size, text_value
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 _JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -62,36 +62,43 @@ class Lowerer:
 
     # ---- values ---------------------------------------------------------------------------
     def value(self, v: Any, ref: ir.Ref) -> Any:
-        """An IR value for AST value `v` compared with field `ref`."""
+        """An IR value for AST value `v` compared with field `ref` (by the value's type)."""
         pos = getattr(v, "pos", 0)
+        method = _VALUES.get(type(v))
+        if method is None:
+            self.fail(f"cannot compare {ref.name} with {v!r}", pos)
         try:
-            if isinstance(v, ast.Param):
-                if v.name == "now":
-                    self.fail("':now' is reserved: pass the clock as now=…, or write `now`", pos)
-                return ir.Param(v.name, ref.name if ref.name in ("ext", "kind") else ref.type)
-            if isinstance(v, ast.Size):
-                if ref.type not in ("size", "int", "float", "json"):
-                    self.fail(f"{v.text} is a size, but {ref.name} is {_kind_word(ref.type)}", pos)
-                return ir.Lit(parse_size(v.text))
-            if isinstance(v, (ast.Date, ast.Ago, ast.Day, ast.Now)):
-                if ref.type not in _TIME:
-                    self.fail(f"{ref.name} is {_kind_word(ref.type)}, not a time", pos)
-                return ir.TimeAt(time_spec(v), ref.type)
-            if isinstance(v, ast.Lit):
-                if ref.type in _TIME and isinstance(v.value, str):
-                    spec = v.value.strip()
-                    if _is_time_text(spec.lower()):
-                        return ir.TimeAt(_canonical_time(spec), ref.type)
-                if ref.type == "json":
-                    return ir.Lit(json_value(v.value))
-                if ref.name == "kind" and isinstance(v.value, str):
-                    return ir.Lit(self.kind(v.value, pos))
-                if ref.name == "ext" and isinstance(v.value, str):
-                    return ir.Lit(text_value(v.value).lower())      # stored lower-case
-                return ir.Lit(coerce(ref.type, v.value))
+            return method(self, v, ref, pos)
         except CoercionError as exc:
             self.fail(f"{ref.name}: {exc}", pos)
-        self.fail(f"cannot compare {ref.name} with {v!r}", pos)
+
+    def param_value(self, v: ast.Param, ref: ir.Ref, pos: int) -> ir.Param:
+        if v.name == "now":
+            self.fail("':now' is reserved: pass the clock as now=…, or write `now`", pos)
+        return ir.Param(v.name, ref.name if ref.name in ("ext", "kind") else ref.type)
+
+    def size_value(self, v: ast.Size, ref: ir.Ref, pos: int) -> ir.Lit:
+        if ref.type not in ("size", "int", "float", "json"):
+            self.fail(f"{v.text} is a size, but {ref.name} is {_kind_word(ref.type)}", pos)
+        return ir.Lit(parse_size(v.text))
+
+    def time_value(self, v: Any, ref: ir.Ref, pos: int) -> ir.TimeAt:
+        if ref.type not in _TIME:
+            self.fail(f"{ref.name} is {_kind_word(ref.type)}, not a time", pos)
+        return ir.TimeAt(time_spec(v), ref.type)
+
+    def lit_value(self, v: ast.Lit, ref: ir.Ref, pos: int) -> Any:
+        if ref.type in _TIME and isinstance(v.value, str):
+            spec = v.value.strip()
+            if is_time_text(spec.lower()):
+                return ir.TimeAt(canonical_time(spec), ref.type)
+        if ref.type == "json":
+            return ir.Lit(json_value(v.value))
+        if ref.name == "kind" and isinstance(v.value, str):
+            return ir.Lit(self.kind(v.value, pos))
+        if ref.name == "ext" and isinstance(v.value, str):
+            return ir.Lit(text_value(v.value).lower())      # stored lower-case
+        return ir.Lit(coerce(ref.type, v.value))
 
     def kind(self, value: str, pos: int = 0) -> str:
         low = value.lower()
@@ -124,7 +131,7 @@ class Lowerer:
                 self.pattern("regex" if op == "=~" else "glob", val.value, getattr(v, "pos", 0))
             return ir.Match(ref, "regex" if op == "=~" else "glob", val, negate=op == "!~")
         value = self.value(v, ref)
-        if isinstance(value, ir.TimeAt) and _is_interval(value.spec):
+        if isinstance(value, ir.TimeAt) and is_interval(value.spec):
             start = ir.TimeAt(value.spec, value.type, "start")
             end = ir.TimeAt(value.spec, value.type, "end")
             if op == "=":
@@ -212,27 +219,11 @@ class Lowerer:
         return ir.Dup()
 
     def filter(self, n: Any) -> Any:
-        if isinstance(n, ast.And):
-            return ir.And(tuple(self.filter(i) for i in n.items))
-        if isinstance(n, ast.Or):
-            return ir.Or(tuple(self.filter(i) for i in n.items))
-        if isinstance(n, ast.Not):
-            return ir.Not(self.filter(n.item))
-        if isinstance(n, ast.Compare):
-            return self.compare(self.ref(n.field.name, n.field.pos), n.op, n.value, n.pos)
-        if isinstance(n, ast.InPath):
-            return self.in_path(n.value, n.pos)
-        if isinstance(n, ast.OfKind):
-            return self.of_kind(n.values, n.pos)
-        if isinstance(n, ast.Tagged):
-            return self.tagged(n.value, n.pos)
-        if isinstance(n, ast.Has):
-            return self.has(n.model, n.pos)
-        if isinstance(n, ast.OnDevice):
-            return self.device(n.value, n.pos)
-        if isinstance(n, ast.Duplicates):
-            return self.duplicates(n.pos)
-        self.fail(f"cannot use {type(n).__name__} here", getattr(n, "pos", 0))  # pragma: no cover
+        """The IR of one filter node: its method is chosen by the node's type (_FILTERS)."""
+        method = _FILTERS.get(type(n))
+        if method is None:
+            self.fail(f"cannot use {type(n).__name__} here", getattr(n, "pos", 0))  # pragma: no cover
+        return method(self, n)
 
     # ---- shaping --------------------------------------------------------------------------
     def agg(self, fn: str, field: str | None, pos: int = 0) -> ir.Agg:
@@ -322,6 +313,25 @@ class Lowerer:
         return out
 
 
+_FILTERS = {
+    ast.And: lambda lw, n: ir.And(tuple(lw.filter(i) for i in n.items)),
+    ast.Or: lambda lw, n: ir.Or(tuple(lw.filter(i) for i in n.items)),
+    ast.Not: lambda lw, n: ir.Not(lw.filter(n.item)),
+    ast.Compare: lambda lw, n: lw.compare(lw.ref(n.field.name, n.field.pos), n.op, n.value, n.pos),
+    ast.InPath: lambda lw, n: lw.in_path(n.value, n.pos),
+    ast.OfKind: lambda lw, n: lw.of_kind(n.values, n.pos),
+    ast.Tagged: lambda lw, n: lw.tagged(n.value, n.pos),
+    ast.Has: lambda lw, n: lw.has(n.model, n.pos),
+    ast.OnDevice: lambda lw, n: lw.device(n.value, n.pos),
+    ast.Duplicates: lambda lw, n: lw.duplicates(n.pos),
+}
+
+
+_VALUES = {ast.Param: Lowerer.param_value, ast.Size: Lowerer.size_value,
+           ast.Date: Lowerer.time_value, ast.Ago: Lowerer.time_value, ast.Day: Lowerer.time_value,
+           ast.Now: Lowerer.time_value, ast.Lit: Lowerer.lit_value}
+
+
 def lower(q: ast.Query) -> ir.Query:
     """The IR of a parsed query (raises VdfsSyntaxError for unknown names and bad values)."""
     lw = Lowerer(q.source, q.model, text=q.text, pos=q.pos)
@@ -364,35 +374,6 @@ def under(path: str) -> ir.Under:
             p = p.rstrip("/") or "/"
         return ir.Under(ir.Lit(p), "prefix")
     return ir.Under(ir.Lit(path), "location")
-
-
-def time_spec(v: Any) -> str:
-    if isinstance(v, ast.Date):
-        return v.text
-    if isinstance(v, ast.Ago):
-        return f"{v.amount} {v.unit}s ago"
-    if isinstance(v, ast.Day):
-        return "today" if v.days_back == 0 else "yesterday"
-    return "now"
-
-
-def _is_time_text(spec: str) -> bool:
-    if spec in ("now", "today", "yesterday") or _AGO_RE.match(spec):
-        return True
-    return bool(re.match(r"^[0-9]{4}-[0-9]{2}", spec))
-
-
-def _canonical_time(spec: str) -> str:
-    if spec.lower() in ("now", "today", "yesterday"):
-        return spec.lower()
-    m = _AGO_RE.match(spec)
-    if m:
-        return f"{int(m.group(1))} {m.group(2).lower()}s ago"
-    return spec
-
-
-def _is_interval(spec: str) -> bool:
-    return spec in ("today", "yesterday") or bool(_DATE_RE.match(spec))
 
 
 def _kind_word(t: str) -> str:

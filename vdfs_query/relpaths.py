@@ -22,18 +22,18 @@ def resolve_paths(query: Any, base: str) -> Any:
     folder `base` (the CLI's or the kernel's current directory). Text without one comes back
     unchanged, so callers keep the engine's text caches."""
     q = parse(query) if isinstance(query, str) else query
-    changed = [False]
+    if not any(_relative(n) for n in q.walk()):
+        return query
 
     def fix(n: Any) -> Any:
-        if isinstance(n, (ast.And, ast.Or)):
-            return dataclasses.replace(n, items=tuple(fix(i) for i in n.items))
-        if isinstance(n, ast.Not):
-            return dataclasses.replace(n, item=fix(n.item))
-        if (isinstance(n, ast.InPath) and isinstance(n.value, ast.Lit)
-                and isinstance(n.value.value, str) and is_relative(n.value.value)):
-            changed[0] = True
-            path = os.path.normpath(os.path.join(base, n.value.value))
-            return dataclasses.replace(n, value=dataclasses.replace(n.value, value=path))
-        return n
-    fixed = dataclasses.replace(q, filters=tuple(fix(f) for f in q.filters))
-    return fixed if changed[0] else query
+        if not _relative(n):
+            return n
+        path = os.path.normpath(os.path.join(base, n.value.value))
+        return dataclasses.replace(n, value=dataclasses.replace(n.value, value=path))
+    return q.transform(fix)
+
+
+def _relative(n: Any) -> bool:
+    """An `in "…"` whose literal folder is relative."""
+    return (isinstance(n, ast.InPath) and isinstance(n.value, ast.Lit)
+            and isinstance(n.value.value, str) and is_relative(n.value.value))

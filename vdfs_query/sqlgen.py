@@ -1,9 +1,10 @@
-"""IR → SQL text in one of two dialects ('sqlite' or 'duckdb') plus parameter slots.
+"""IR → SQL text plus parameter slots: the SQL every engine shares.
 
 The SQL text depends only on the IR and the *types* of parameters, never on their values: every
-user value becomes a `?` whose slot is resolved at bind time (`bind.py`). The two dialects differ
-only where the engines do: output conversions (uuid, time, bool), JSON typing, and the name of
-the RE2 function (`vdfs_regexp` on SQLite, `regexp_matches` on DuckDB).
+user value becomes a `?` whose slot is resolved at bind time (`bind.py`). `SqlGen` writes what
+SQLite and DuckDB read alike; each engine is a subclass in `dialects.py` that overrides only the
+hooks marked "per dialect" below (output conversions, JSON typing, the RE2 function, big lists,
+limits, where the jobs table lives). Filter nodes pick their method by type (`_FILTERS`).
 """
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from typing import Any
 
 from . import ir
 from .catalog import PREDICATE_SQL, SOURCES, SourceDef
-from .errors import VdfsSyntaxError
-from .jsonsql import JsonField, number_slot
+from .jsonsql import JsonField
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,12 @@ BIG_LIST = 64      # list parameters longer than this are bound as one array val
 
 
 class SqlGen:
-    def __init__(self, q: ir.Query, dialect: str, param_types: dict[str, tuple] | None = None):
-        if dialect not in ("sqlite", "duckdb"):
-            raise ValueError(f"unknown dialect {dialect!r} (use 'sqlite' or 'duckdb')")
+    """The shared generator of one query; a dialect subclass fills in the per-dialect hooks."""
+    name: str = ""                       # the dialect's name: what Template.dialect reports
+    json_field: type[JsonField] = JsonField
+
+    def __init__(self, q: ir.Query, param_types: dict[str, tuple] | None = None):
         self.q = q
-        self.d = dialect
         self.src: SourceDef = SOURCES[q.source]
         self.a = self.src.alias
         self.slots: list[Slot] = []
@@ -67,10 +68,10 @@ class SqlGen:
             return self.json(ref).typed(_value_kind(for_value, self.ptypes))
         f = self.src.fields[ref.name]
         self._need(f.joins)
-        return f.duck if f.duck and self.d == "duckdb" else f.sql
+        return self.field_sql(f)
 
     def json(self, ref: ir.Ref) -> JsonField:
-        return JsonField(self.a, ref.name, self.d)
+        return self.json_field(self.a, ref.name)
 
     def out(self, expr: Any) -> tuple[str, str]:
         """(SQL, output type) for a projected expression."""
@@ -81,15 +82,6 @@ class SqlGen:
             value = self.json(ref).value()
             return (f"min({value})" if self.q.aggregated else value), "json"
         return self.convert(self.raw(ref), ref.type), ref.type
-
-    def convert(self, sql: str, typ: str) -> str:
-        if self.d == "sqlite" or typ == "uuid":
-            return sql          # uuids are formatted vectorised in result.py (cheaper than SQL)
-        if typ == "time_ns":
-            return f"make_timestamp(({sql}) // 1000)"
-        if typ == "bool":
-            return f"CAST({sql} AS BOOLEAN)"
-        return sql
 
     def agg(self, a: ir.Agg, for_output: bool = False) -> tuple[str, str]:
         if a.ref is None:
@@ -102,8 +94,8 @@ class SqlGen:
             inner = self.raw(a.ref)
             typ = {"count": "int", "avg": "float"}.get(a.fn, a.ref.type)
         sql = f"{a.fn}({inner})"
-        if self.d == "duckdb" and a.fn == "sum" and typ != "float":
-            sql = f"CAST({sql} AS BIGINT)"
+        if a.fn == "sum" and typ != "float":
+            sql = self.whole_sum(sql)
         if for_output and a.fn in ("min", "max"):
             sql = self.convert(sql, typ)
         return sql, typ
@@ -113,59 +105,72 @@ class SqlGen:
         """A WHERE condition with two-valued logic: SQL's NULL (a missing value) only ever
         makes a predicate false, so every negation is `(P) IS NOT TRUE`, never `NOT P`
         (`ext not in (png)` and `ext != "png"` keep files without an extension)."""
-        if isinstance(n, ir.And):
-            return "(" + " AND ".join(self.filt(i) for i in n.items) + ")"
-        if isinstance(n, ir.Or):
-            return "(" + " OR ".join(self.filt(i) for i in n.items) + ")"
-        if isinstance(n, ir.Not):
-            return _negate(self.filt(n.item))
-        if isinstance(n, ir.Cmp):
-            assert n.op in _OPS
-            expr, value = self.raw(n.ref, n.value), self.slot(n.value, n.ref.type, _fold(n.ref))
-            if n.ref.json and _value_kind(n.value, self.ptypes) == "num":
-                value = number_slot(value, self.d)
-            if n.op == "!=":
-                return _negate(f"{expr} = {value}")
-            return f"{expr} {n.op} {value}"
-        if isinstance(n, ir.InList):
-            sql = self.in_list(n)
-            return _negate(sql) if n.negate else sql
-        if isinstance(n, ir.Match):
-            sql = self.match(self.raw(n.ref, ir.Lit("")), n)
-            return _negate(sql) if n.negate else sql
-        if isinstance(n, ir.Null) and n.ref.json:
-            return f"{self.json(n.ref).rank()} IS {'NOT ' if n.negate else ''}NULL"
-        if isinstance(n, ir.Null):
-            return f"{self.raw(n.ref)} IS {'NOT ' if n.negate else ''}NULL"
-        if isinstance(n, ir.Truthy):
-            if n.ref.json:
-                return self.json(n.ref).truthy()
-            return f"{self.raw(n.ref)} <> 0"
-        if isinstance(n, ir.Under):
-            return self.under(n)
-        if isinstance(n, ir.Kind):
-            items = [self.slot(v, "kind") for v in n.values]
-            if len(items) == 1:
-                return f"{self.a}.kind = {items[0]}"
-            return f"{self.a}.kind IN ({', '.join(items)})"
-        if isinstance(n, ir.Tagged):
-            return self.template("tagged", tag=lambda: f"t.name = {self.slot(n.value, 'tag')}")
-        if isinstance(n, ir.Has):
-            def model() -> str:
-                sql = f"m.model_type = {self.slot(ir.Lit(n.model_type), 'text')}"
-                if n.extension_id:
-                    sql += f" AND m.extension_id = {self.slot(ir.Lit(n.extension_id), 'text')}"
-                return sql
-            return self.template("has", model=model)
-        if isinstance(n, ir.Device):
-            if n.value is None:
-                return self.template("device", device=lambda: f"d.uuid = {self.slot('device', 'ctx')}")
-            return self.template("device", device=lambda: (
-                f"(d.name = {self.slot(n.value, 'text')} OR d.hostname = {self.slot(n.value, 'text')}"
-                f" OR d.uuid = {self.slot(n.value, 'text', 'uuid_or_none')})"))
-        if isinstance(n, ir.Dup):
-            return self.template("duplicates")
-        raise TypeError(f"unknown filter node {n!r}")  # pragma: no cover
+        method = _FILTERS.get(type(n))
+        if method is None:
+            raise TypeError(f"unknown filter node {n!r}")  # pragma: no cover
+        return getattr(self, method)(n)
+
+    def and_(self, n: ir.And) -> str:
+        return "(" + " AND ".join(self.filt(i) for i in n.items) + ")"
+
+    def or_(self, n: ir.Or) -> str:
+        return "(" + " OR ".join(self.filt(i) for i in n.items) + ")"
+
+    def not_(self, n: ir.Not) -> str:
+        return _negate(self.filt(n.item))
+
+    def cmp(self, n: ir.Cmp) -> str:
+        assert n.op in _OPS
+        expr, value = self.raw(n.ref, n.value), self.slot(n.value, n.ref.type, _fold(n.ref))
+        if n.ref.json and _value_kind(n.value, self.ptypes) == "num":
+            value = self.json_field.number_slot(value)
+        if n.op == "!=":
+            return _negate(f"{expr} = {value}")
+        return f"{expr} {n.op} {value}"
+
+    def in_list_filter(self, n: ir.InList) -> str:
+        sql = self.in_list(n)
+        return _negate(sql) if n.negate else sql
+
+    def match_filter(self, n: ir.Match) -> str:
+        sql = self.match(self.raw(n.ref, ir.Lit("")), n)
+        return _negate(sql) if n.negate else sql
+
+    def null(self, n: ir.Null) -> str:
+        expr = self.json(n.ref).rank() if n.ref.json else self.raw(n.ref)
+        return f"{expr} IS {'NOT ' if n.negate else ''}NULL"
+
+    def truthy(self, n: ir.Truthy) -> str:
+        if n.ref.json:
+            return self.json(n.ref).truthy()
+        return f"{self.raw(n.ref)} <> 0"
+
+    def kind(self, n: ir.Kind) -> str:
+        items = [self.slot(v, "kind") for v in n.values]
+        if len(items) == 1:
+            return f"{self.a}.kind = {items[0]}"
+        return f"{self.a}.kind IN ({', '.join(items)})"
+
+    def tagged(self, n: ir.Tagged) -> str:
+        return self.template("tagged", tag=lambda: f"t.name = {self.slot(n.value, 'tag')}")
+
+    def has(self, n: ir.Has) -> str:
+        def model() -> str:
+            sql = f"m.model_type = {self.slot(ir.Lit(n.model_type), 'text')}"
+            if n.extension_id:
+                sql += f" AND m.extension_id = {self.slot(ir.Lit(n.extension_id), 'text')}"
+            return sql
+        return self.template("has", model=model)
+
+    def device(self, n: ir.Device) -> str:
+        if n.value is None:
+            return self.template("device", device=lambda: f"d.uuid = {self.slot('device', 'ctx')}")
+        return self.template("device", device=lambda: (
+            f"(d.name = {self.slot(n.value, 'text')} OR d.hostname = {self.slot(n.value, 'text')}"
+            f" OR d.uuid = {self.slot(n.value, 'text', 'uuid_or_none')})"))
+
+    def dup(self, n: ir.Dup) -> str:
+        return self.template("duplicates")
 
     def in_list(self, n: ir.InList) -> str:
         """`x IN (…)`. A list bound to one parameter of more than BIG_LIST items travels as one
@@ -210,26 +215,9 @@ class SqlGen:
             if specs:
                 items = [self.slot(v, "json", tf) for v, tf in specs]
                 if kind == "num":
-                    items = [number_slot(i, self.d) for i in items]
+                    items = [self.json_field.number_slot(i) for i in items]
                 parts.append(f"{jf.typed(kind)} IN ({', '.join(items)})")
         return "(" + " OR ".join(parts) + ")" if parts else "(1 = 0)"
-
-    def json_big_list(self, jf: JsonField, v: ir.Param, kind: str) -> str:
-        if self.d == "duckdb":
-            array = {"num": "DOUBLE[]", "text": "VARCHAR[]", "bool": "BOOLEAN[]"}[kind]
-            return f"list_contains(CAST({self.slot(v, 'json', f'list,only_{kind}')} AS {array}), {jf.typed(kind)})"
-        return (f"{jf.typed(kind)} IN (SELECT value FROM json_each("
-                f"{self.slot(v, 'json', f'list,only_{kind},json')}))")
-
-    def big_list(self, expr: str, v: ir.Param, ref: ir.Ref, fold: str) -> str:
-        tf = "list" + (f",{fold}" if fold else "")
-        if self.d == "duckdb":
-            return f"list_contains({self.slot(v, ref.type, tf)}, {expr})"
-        if ref.type == "uuid":     # JSON has no bytes: 16-byte slices of one blob (index lookups)
-            n, blob = self.slot(v, ref.type, tf + ",blob"), self.slot(v, ref.type, tf + ",blob")
-            return (f"{expr} IN (WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k "
-                    f"WHERE i + 1 < length({n}) / 16) SELECT substr({blob}, i * 16 + 1, 16) FROM k)")
-        return f"{expr} IN (SELECT value FROM json_each({self.slot(v, ref.type, tf + ',json')}))"
 
     def template(self, predicate: str, **fill: Any) -> str:
         sql = PREDICATE_SQL[(predicate, self.src.base or self.src.name)]
@@ -246,11 +234,6 @@ class SqlGen:
         """Globs and regexes both run as RE2 (vdfs_query.patterns) on every route: no LIKE or
         ILIKE, whose case folding differs between SQLite (ASCII) and DuckDB (Unicode)."""
         return self.regexp(expr, self.slot(n.value, "text", "glob_regex" if n.mode == "glob" else "regex"))
-
-    def regexp(self, expr: str, rx: str) -> str:
-        if self.d == "sqlite":
-            return f"vdfs_regexp({rx}, {expr})"
-        return f"regexp_matches({expr}, {rx})"
 
     def under(self, n: ir.Under) -> str:
         if n.mode == "prefix":
@@ -277,7 +260,7 @@ class SqlGen:
             sql = f"SELECT count(*) AS count FROM {self.from_sql()}"
             if where_sql:
                 sql += f" WHERE {where_sql}"
-            return Template(sql, self.slots, ["count"], ["int"], self.d, q)
+            return Template(sql, self.slots, ["count"], ["int"], self.name, q)
 
         select = q.select
         if select is None:
@@ -313,8 +296,8 @@ class SqlGen:
         sql += self.limit_sql()
         if q.count_only:
             sql = f"SELECT count(*) AS count FROM ({sql}) AS sub"
-            return Template(sql, self.slots, ["count"], ["int"], self.d, q)
-        return Template(sql, self.slots, cols, types, self.d, q)
+            return Template(sql, self.slots, ["count"], ["int"], self.name, q)
+        return Template(sql, self.slots, cols, types, self.name, q)
 
     def order_keys(self, e: Any) -> list[str]:
         if isinstance(e, ir.Alias):
@@ -330,19 +313,56 @@ class SqlGen:
         sql = ""
         if q.limit is not None:
             sql += f" LIMIT {self.slot(q.limit, 'int', 'nonneg')}"
-        elif q.offset is not None and self.d == "sqlite":
-            sql += " LIMIT -1"
+        elif q.offset is not None:
+            sql += self.no_limit()
         if q.offset is not None:
             sql += f" OFFSET {self.slot(q.offset, 'int', 'nonneg')}"
         return sql
 
     def from_sql(self) -> str:
-        table = self.src.table
-        if self.src.db == "jobs" and self.d == "sqlite":
-            table = f"jobsdb.{table}"
+        table = self.table(self.src.table) if self.src.db == "jobs" else self.src.table
         parts = [f"{table} {self.a}"]
         parts += [self.src.joins[j] for j in self.src.joins if j in self.joins]
         return " ".join(parts)
+
+    # ---- per dialect: each engine's subclass (dialects.py) overrides these ------------------
+    def field_sql(self, f: Any) -> str:
+        """A catalog field's SQL expression."""
+        return f.sql
+
+    def convert(self, sql: str, typ: str) -> str:
+        """A projected value of type `typ` as the result expects it."""
+        raise NotImplementedError
+
+    def whole_sum(self, sql: str) -> str:
+        """sum() of whole numbers, kept a whole number."""
+        return sql
+
+    def regexp(self, expr: str, rx: str) -> str:
+        """`expr` matches the RE2 pattern `rx`."""
+        raise NotImplementedError
+
+    def big_list(self, expr: str, v: ir.Param, ref: ir.Ref, fold: str) -> str:
+        """`expr IN (…)` for a list parameter bound as one value (see in_list)."""
+        raise NotImplementedError
+
+    def json_big_list(self, jf: JsonField, v: ir.Param, kind: str) -> str:
+        """A model field's reading of `kind` is in a list parameter bound as one value."""
+        raise NotImplementedError
+
+    def no_limit(self) -> str:
+        """What an OFFSET without a LIMIT needs before it."""
+        return ""
+
+    def table(self, name: str) -> str:
+        """A table of the jobs database."""
+        return name
+
+
+_FILTERS = {ir.And: "and_", ir.Or: "or_", ir.Not: "not_", ir.Cmp: "cmp",
+            ir.InList: "in_list_filter", ir.Match: "match_filter", ir.Null: "null",
+            ir.Truthy: "truthy", ir.Under: "under", ir.Kind: "kind", ir.Tagged: "tagged",
+            ir.Has: "has", ir.Device: "device", ir.Dup: "dup"}
 
 
 def _negate(sql: str) -> str:
@@ -372,16 +392,3 @@ def _value_kind(v: Any, ptypes: dict) -> str:
     if t in ("int", "float"):
         return "num"
     return "text"
-
-
-def generate(q: ir.Query, dialect: str, param_types: dict | None = None) -> Template:
-    """SQL for `q`. Names are pasted into the SQL text (columns, `'$.a.b'` JSON paths), so the
-    IR is checked again here: only validated identifiers and known fields reach the SQL."""
-    ir.check(q)
-    fields = SOURCES[q.source].fields if q.source in SOURCES else {}
-    unknown = sorted({n.name for n in ir.named(q) if isinstance(n, ir.Ref) and not n.json
-                      and n.name not in fields})
-    if q.source not in SOURCES or unknown:
-        raise VdfsSyntaxError(f"unknown source {q.source!r}" if q.source not in SOURCES else
-                              f"unknown field(s) {', '.join(unknown)} for {q.source}")
-    return SqlGen(q, dialect, param_types).build()

@@ -46,7 +46,7 @@ def _open(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace, action) -> int:
-    from vdfs_query import QueryCancelled, VdfsSyntaxError
+    from vdfs_query import LocatedError, QueryCancelled
     try:
         lib = _open(args)
     except Exception as exc:
@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace, action) -> int:
         return 1
     try:
         return action(lib)
-    except VdfsSyntaxError as exc:
+    except LocatedError as exc:      # a bad query text or :param value: caret, exit 2
         print(f"vdfs: {exc}", file=sys.stderr)
         return 2
     except (QueryCancelled, KeyboardInterrupt):     # Ctrl-C: the shell's code for SIGINT
