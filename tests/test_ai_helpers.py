@@ -1,0 +1,147 @@
+"""Typed helpers of ONNX models (`detect_faces`, `embed`, `classify`, `generate`) on small real
+graphs built here with onnx.helper and run by onnxruntime."""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import onnx
+import pytest
+from hypothesis import given, settings, strategies as st
+from onnx import TensorProto, helper, numpy_helper
+from PIL import Image
+
+from core.ai import ModelError, OnnxModel
+from core.ai.helpers import Tokenizer
+
+
+def _model(nodes, inputs, outputs, inits=(), meta=None) -> bytes:
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    for k, v in (meta or {}).items():
+        m.metadata_props.add(key=k, value=json.dumps(v))
+    onnx.checker.check_model(m)
+    return m.SerializeToString()
+
+
+def _image(colour, size=(200, 100), fmt="PNG") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, fmt)
+    return buf.getvalue()
+
+
+BOXES = np.array([[0.25, 0.25, 0.75, 0.75],    # score = the image's mean brightness
+                  [0.30, 0.30, 0.80, 0.80],    # 0.9, overlaps the first (IoU 0.68)
+                  [0.00, 0.00, 0.10, 0.10]],   # 0.2, under the threshold
+                 dtype=np.float32)
+
+
+def face_detector_onnx() -> bytes:
+    """boxes [3, 4] normalised; scores [3] = (mean brightness, 0.9, 0.2)."""
+    h = helper
+    return _model(
+        [h.make_node("ReduceMean", ["image"], ["mean"], axes=[1, 2, 3], keepdims=0),
+         h.make_node("Concat", ["mean", "rest"], ["scores"], axis=0),
+         h.make_node("Identity", ["box_table"], ["boxes"])],
+        [h.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [h.make_tensor_value_info("boxes", TensorProto.FLOAT, [3, 4]),
+         h.make_tensor_value_info("scores", TensorProto.FLOAT, [3])],
+        [numpy_helper.from_array(BOXES, "box_table"),
+         numpy_helper.from_array(np.array([0.9, 0.2], np.float32), "rest")])
+
+
+def mean_colour_onnx(scale: float = 1.0, meta=None, nhwc: bool = False) -> bytes:
+    """[1, 3] = the mean colour × scale (an embedding, or logits for red/green/blue)."""
+    h = helper
+    nodes = [h.make_node("Transpose", ["image"], ["nchw"], perm=[0, 3, 1, 2])] if nhwc else []
+    src = "nchw" if nhwc else "image"
+    nodes += [h.make_node("GlobalAveragePool", [src], ["pooled"]),
+              h.make_node("Flatten", ["pooled"], ["flat"], axis=1),
+              h.make_node("Mul", ["flat", "scale"], ["embedding"])]
+    shape = [1, "h", "w", 3] if nhwc else [1, 3, 8, 8]
+    return _model(nodes, [h.make_tensor_value_info("image", TensorProto.FLOAT, shape)],
+                  [h.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, 3])],
+                  [numpy_helper.from_array(np.array(scale, np.float32), "scale")], meta)
+
+
+def bigram_lm_onnx(next_of: dict[int, int], vocab_size: int, meta=None) -> bytes:
+    """logits [1, T, V]: one-hot of next_of[token] at every position (a bigram table)."""
+    table = np.full((vocab_size, vocab_size), -5.0, np.float32)
+    for a, b in next_of.items():
+        table[a, b] = 5.0
+    h = helper
+    return _model([h.make_node("Gather", ["table", "input_ids"], ["logits"], axis=0)],
+                  [h.make_tensor_value_info("input_ids", TensorProto.INT64, [1, "t"])],
+                  [h.make_tensor_value_info("logits", TensorProto.FLOAT, [1, "t", vocab_size])],
+                  [numpy_helper.from_array(table, "table")], meta)
+
+
+def _load(tmp_path, data: bytes, name="m") -> OnnxModel:
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(data)
+    return OnnxModel(path, f"test:{name}")
+
+
+def test_detect_faces_scales_boxes_to_the_image_and_suppresses_overlaps(tmp_path):
+    model = _load(tmp_path, face_detector_onnx())
+    white = model.detect_faces(_image("white"))
+    assert [f.box for f in white] == [(50.0, 25.0, 100.0, 50.0)]       # 200×100 image
+    assert white[0].score == pytest.approx(1.0)
+    black = model.detect_faces(_image("black", size=(100, 100), fmt="JPEG"))
+    assert [f.box for f in black] == [pytest.approx((30.0, 30.0, 50.0, 50.0))]
+    assert black[0].score == pytest.approx(0.9)
+    everything = model.detect_faces(_image("white"), min_score=0.0)
+    assert [round(f.score, 2) for f in everything] == [1.0, 0.2]       # 0.9 suppressed by NMS
+    assert json.loads(json.dumps(white[0].to_dict()))["width"] == 100.0
+    with pytest.raises(ModelError, match="not a readable image"):
+        model.detect_faces(b"not an image")
+
+
+def test_embed_and_classify_see_the_pixels(tmp_path):
+    emb = _load(tmp_path, mean_colour_onnx(), "emb")
+    red = emb.embed(_image((255, 0, 0)))
+    assert red.dtype == np.float32 and red == pytest.approx([1, 0, 0], abs=1e-6)
+    assert emb.embed(_image((255, 255, 0))) == pytest.approx([0.7071, 0.7071, 0], abs=1e-4)
+    assert emb.embed(np.ones((1, 3, 8, 8), np.float32) * [[[[0]], [[0]], [[3]]]]) == \
+        pytest.approx([0, 0, 1])
+    cls = _load(tmp_path, mean_colour_onnx(10.0, {"labels": ["red", "green", "blue"]}), "cls")
+    top = cls.classify(_image((0, 200, 0)), top_k=2)
+    assert [label for label, _ in top] == ["green", "red"] and top[0][1] > 0.99
+    assert sum(p for _, p in cls.classify(_image((9, 9, 9)))) == pytest.approx(1.0)
+    with pytest.raises(ModelError, match="3 scores but 2 labels"):
+        cls.classify(_image("red"), labels=["a", "b"])
+    with pytest.raises(ModelError, match="not a text model"):
+        cls.generate("hello")
+
+
+def test_channels_last_input_with_a_symbolic_size_takes_image_size(tmp_path):
+    m = _load(tmp_path, mean_colour_onnx(meta={"image_size": 32}, nhwc=True), "nhwc")
+    assert m._contract.input_size() == (32, 32)
+    assert m.embed(_image((0, 0, 255))) == pytest.approx([0, 0, 1], abs=1e-6)
+
+
+def test_generate_continues_greedily_with_bytes_or_a_vocab(tmp_path):
+    text = "quick brown"                  # each letter once: a bigram table can spell it
+    eos = 256
+    nxt = {ord(a): ord(b) for a, b in zip(text, text[1:])} | {ord("n"): eos}
+    lm = _load(tmp_path, bigram_lm_onnx(nxt, 257, {"eos_token_id": eos}), "bytes")
+    assert lm.generate("q") == "uick brown"
+    assert lm.generate("the bro") == "wn"
+    assert lm.generate("q", max_new_tokens=4) == "uick"
+    assert lm.generate("q", stop=[" "]) == "uick"
+    vocab = ["<eos>", "hello", " ", "world", "!"]
+    words = _load(tmp_path, bigram_lm_onnx({1: 2, 2: 3, 3: 4, 4: 0}, len(vocab),
+                                           {"vocab": vocab, "eos_token_id": 0}), "words")
+    assert words.generate("hello") == " world!"
+    with pytest.raises(ModelError, match="in no token"):
+        words.generate("hi")
+    assert words.embed("hello world").shape == (5,)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(max_size=40))
+def test_byte_tokens_round_trip(text):
+    tok = Tokenizer(None, None)
+    assert tok.decode(tok.encode(text)) == text
