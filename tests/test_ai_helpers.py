@@ -1,5 +1,6 @@
 """Typed helpers of ONNX models (`detect_faces`, `embed`, `classify`, `generate`) on small real
-graphs built here with onnx.helper and run by onnxruntime."""
+graphs built here with onnx.helper and run by onnxruntime, and the reference's model example:
+an extension registers a model and uses it without a separate UseModel grant."""
 from __future__ import annotations
 
 import io
@@ -12,8 +13,11 @@ from hypothesis import given, settings, strategies as st
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from core.ai import ModelError, OnnxModel
+from core.ai import ConsentRequired, FaceDetection, ModelError, ModelRegistry, ModelSource, OnnxModel
 from core.ai.helpers import Tokenizer
+from core.extensions import Permission, PermissionDenied
+from core.extensions.definition import extension
+from core.extensions.manager import ExtensionManager
 
 
 def _model(nodes, inputs, outputs, inits=(), meta=None) -> bytes:
@@ -145,3 +149,35 @@ def test_generate_continues_greedily_with_bytes_or_a_vocab(tmp_path):
 def test_byte_tokens_round_trip(text):
     tok = Tokenizer(None, None)
     assert tok.decode(tok.encode(text)) == text
+
+
+# ---- the reference's model example: register in init, use from a job without UseModel ------
+@extension(id="com.test.registers", name="R", version="1.0.0",
+           permissions=[Permission.ReadEntries(glob="**/*")])
+class Registers:
+    def init(self, ctx):
+        ctx.models().register(name="face_detection", category="vision",
+                              source=ModelSource.bundled(face_detector_onnx()))
+
+
+@extension(id="com.test.borrower", name="B", version="1.0.0",
+           permissions=[Permission.ReadEntries(glob="**/*")])
+class Borrower:
+    pass
+
+
+def test_an_extension_uses_the_model_it_registered_without_a_usemodel_grant(lib):
+    mgr = ExtensionManager.of(lib)
+    ctx = mgr.install(Registers, "requested")
+    faces = ctx.ai().from_registered("face_detection").detect_faces(_image("white"))
+    assert isinstance(faces[0], FaceDetection) and faces[0].box == (50.0, 25.0, 100.0, 50.0)
+    assert ctx.ai().from_registered("vision:face_detection") is not None
+    ctx.models().register(name="remote", category="llm",      # its own, but in a cloud:
+                          source=ModelSource.ollama("m", "http://10.0.0.1:11434"))
+    with pytest.raises(ConsentRequired, match="preference is 'local'"):
+        ctx.ai().from_registered("llm:remote")                 # consent is still the user's
+    other = mgr.install(Borrower, "requested")       # not its model: the grant is still needed
+    for ref in ("face_detection", "vision:face_detection"):
+        with pytest.raises(PermissionDenied, match=r"UseModel\(category='vision'\)"):
+            other.ai().from_registered(ref)
+    assert ModelRegistry().get("face_detection").extension_id == "com.test.registers"
