@@ -18,6 +18,7 @@ from core.ai.helpers import Tokenizer
 from core.extensions import Permission, PermissionDenied
 from core.extensions.definition import extension
 from core.extensions.manager import ExtensionManager
+from core.jobs import job, task
 
 
 def _model(nodes, inputs, outputs, inits=(), meta=None) -> bytes:
@@ -181,3 +182,53 @@ def test_an_extension_uses_the_model_it_registered_without_a_usemodel_grant(lib)
         with pytest.raises(PermissionDenied, match=r"UseModel\(category='vision'\)"):
             other.ai().from_registered(ref)
     assert ModelRegistry().get("face_detection").extension_id == "com.test.registers"
+
+
+# ---- the reference's task, word for word in Python, on real image files --------------------
+@task(retries=3, timeout_ms=30000)
+def detect_faces(ctx, entry):
+    image_bytes = entry.read()
+    faces = ctx.ai().from_registered("face_detection:photos_v1").detect_faces(image_bytes)
+    return faces
+
+
+@job(name="aihelpers_analyze_photos", parallelism=4, trigger="user_initiated")
+def analyze_photos(ctx, location):
+    content_uuids = (ctx.vdfs().query_entries().in_location(location).of_type("image")
+                     .map(lambda e: e.content_uuid).collect())
+    found = {}
+    for content_uuid in content_uuids:
+        entry = ctx.vdfs().query_entries().where_content_id(content_uuid).on_this_device().first()
+        faces = ctx.run(detect_faces, entry)
+        found[entry.name] = [f.box for f in faces]
+        ctx.vdfs().add_tag_to_content(content_uuid, "#analyzed")
+    return found
+
+
+@extension(id="com.test.aitask", name="T", version="1.0.0",
+           permissions=[Permission.ReadEntries(glob="**/*.png"), Permission.WriteTags,
+                        Permission.DispatchJobs])
+class TaskExample:
+    jobs = [analyze_photos]
+
+    def init(self, ctx):
+        ctx.models().register(name="photos_v1", category="face_detection",
+                              source=ModelSource.bundled(face_detector_onnx()))
+
+
+def test_the_reference_task_detects_faces_in_indexed_images(lib, tmp_path):
+    root = tmp_path / "pics"
+    root.mkdir()
+    (root / "white.png").write_bytes(_image("white"))
+    (root / "black.png").write_bytes(_image("black", size=(100, 100)))
+    lib.index(lib.add_location(root)).wait(timeout=60)
+    mgr = ExtensionManager.of(lib)
+    try:
+        ctx = mgr.install(TaskExample, "requested")
+        found = ctx.dispatch_job(analyze_photos, location=str(root)).wait(timeout=60)
+        assert {k: [list(b) for b in v] for k, v in found.items()} == {
+            "white.png": [[50.0, 25.0, 100.0, 50.0]],
+            "black.png": [[pytest.approx(30.0), pytest.approx(30.0), pytest.approx(50.0),
+                           pytest.approx(50.0)]]}
+    finally:
+        mgr.close()
