@@ -59,9 +59,11 @@ def _zoneinfo_text(name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def cities() -> list[dict[str, Any]]:
-    """Every known city: the bundled list first (its names win at equal distance)."""
+    """Every known city. A city in both lists keeps the bundled coordinates, so a place's
+    position does not depend on which list a nearby photo happened to be closer to."""
     bundled = json.loads((Path(__file__).parent / "assets" / "cities.json").read_text())
     tab = _zoneinfo_text("zone.tab")
     countries = parse_iso3166(_zoneinfo_text("iso3166.tab") or "")
-    return [dict(c, source="bundled") for c in bundled] + (
-        parse_zone_tab(tab, countries) if tab else [])
+    names = {c["name"] for c in bundled}
+    return [dict(c, source="bundled") for c in bundled] + [
+        c for c in (parse_zone_tab(tab, countries) if tab else []) if c["name"] not in names]
