@@ -232,3 +232,79 @@ def test_the_reference_task_detects_faces_in_indexed_images(lib, tmp_path):
                            pytest.approx(50.0)]]}
     finally:
         mgr.close()
+
+
+# ---- YuNet's output layout, decoded as OpenCV's FaceDetectorYN does -------------------------
+def yunet_like_onnx(fixed: tuple[int, int] | None = None) -> bytes:
+    """YuNet's outputs for strides 8/16/32. Only stride 32 scores: each cell's mean of the *blue*
+    channel (BGR input, 0-255) / 255; bbox (0.5, 0.5, 0, 0) puts a 32-px box on its cell;
+    landmarks all at the cell's corner."""
+    h = helper
+    nodes = [h.make_node("Slice", ["input", "s0", "s1", "ax1"], ["blue"])]
+    inits = [numpy_helper.from_array(np.array(v, np.int64), n)
+             for n, v in (("s0", [0]), ("s1", [1]), ("ax1", [1]), ("shape", [1, -1, 1]))]
+    inits += [numpy_helper.from_array(np.array([0.5, 0.5, 0, 0], np.float32), "dxy"),
+              numpy_helper.from_array(np.zeros(10, np.float32), "kz"),
+              numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
+    outputs = []
+    for s in (8, 16, 32):
+        inits.append(numpy_helper.from_array(np.array((1.0 if s == 32 else 0.0) / 255, np.float32),
+                                             f"g{s}"))
+        nodes += [h.make_node("AveragePool", ["blue"], [f"p{s}"], kernel_shape=[s, s], strides=[s, s]),
+                  h.make_node("Mul", [f"p{s}", f"g{s}"], [f"v{s}"]),
+                  h.make_node("Reshape", [f"v{s}", "shape"], [f"cls_{s}"]),
+                  h.make_node("Identity", [f"cls_{s}"], [f"obj_{s}"]),
+                  h.make_node("Mul", [f"cls_{s}", "zero"], [f"z{s}"]),
+                  h.make_node("Add", [f"z{s}", "dxy"], [f"bbox_{s}"]),
+                  h.make_node("Add", [f"z{s}", "kz"], [f"kps_{s}"])]
+        outputs += [h.make_tensor_value_info(f"{k}_{s}", TensorProto.FLOAT, [1, f"n{s}", d])
+                    for k, d in (("cls", 1), ("obj", 1), ("bbox", 4), ("kps", 10))]
+    shape = [1, 3, fixed[1], fixed[0]] if fixed else [1, 3, "h", "w"]
+    return _model(nodes, [h.make_tensor_value_info("input", TensorProto.FLOAT, shape)], outputs,
+                  inits)
+
+
+def _block(size, xyd, colour) -> bytes:
+    """A black PNG of `size` with a `colour` square of side d at (x, y)."""
+    x, y, d = xyd
+    im = Image.new("RGB", size, "black")
+    im.paste(colour, (x, y, x + d, y + d))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_yunet_outputs_are_decoded_like_opencv(tmp_path):
+    m = _load(tmp_path, yunet_like_onnx(), "yunet")
+    # 300×200 is padded to 320×224; a blue 32-px block on stride-32 cell (r=1, c=2)
+    [face] = m.detect_faces(_block((300, 200), (64, 32, 32), (0, 0, 255)), min_score=0.9)
+    assert face.box == (64.0, 32.0, 32.0, 32.0) and face.score == pytest.approx(1.0)
+    assert face.landmarks == ((64.0, 32.0),) * 5
+    assert m.detect_faces(_block((300, 200), (64, 32, 32), (255, 0, 0)), min_score=0.9) == []  # red: BGR
+    # a 1280×640 image is scaled by 0.5 to 640×320: boxes come back in the image's pixels
+    [big] = m.detect_faces(_block((1280, 640), (128, 64, 64), (0, 0, 255)), min_score=0.9)
+    assert big.box == pytest.approx((128.0, 64.0, 64.0, 64.0))
+    fixed = _load(tmp_path, yunet_like_onnx((320, 320)), "fixed")     # fixed input: fit, pad
+    [f] = fixed.detect_faces(_block((640, 320), (128, 64, 64), (0, 0, 255)), min_score=0.9)
+    assert f.box == pytest.approx((128.0, 64.0, 64.0, 64.0))
+
+
+def test_yunet_decoding_agrees_with_opencvs_own_face_detector(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    if not hasattr(cv2, "FaceDetectorYN"):
+        pytest.skip("this OpenCV has no FaceDetectorYN")
+    path = tmp_path / "yunet.onnx"
+    path.write_bytes(yunet_like_onnx())
+    im = Image.new("RGB", (300, 200), "black")
+    for x, y in ((0, 0), (64, 32), (224, 128), (96, 160)):      # four faces, apart
+        im.paste((0, 0, 255), (x, y, x + 32, y + 32))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    bgr = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR)
+    _, theirs = cv2.FaceDetectorYN.create(str(path), "", (300, 200), 0.9, 0.3, 5000).detect(bgr)
+    ours = OnnxModel(path, "y").detect_faces(buf.getvalue(), min_score=0.9)
+    assert len(ours) == 4
+    assert sorted(tuple(f[:4]) + (round(f[14], 5),) for f in theirs.tolist()) == \
+        sorted(f.box + (round(f.score, 5),) for f in ours)
+    assert sorted(tuple(f[4:14]) for f in theirs.tolist()) == \
+        sorted(tuple(v for p in f.landmarks for v in p) for f in ours)

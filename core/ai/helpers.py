@@ -118,19 +118,25 @@ class OnnxContract:
         return None
 
 
-def _decoded(image: bytes | np.ndarray, mode: str, size: tuple[int, int], ref: str
-             ) -> tuple[np.ndarray, tuple[int, int]]:
-    """Pixels as float32 [H, W, C] in [0, 1] resized to `size`, and the original (w, h)."""
+def open_image(image: bytes | np.ndarray, ref: str) -> Any:
+    """A PIL image from encoded bytes or an 8-bit array ([H, W] or [H, W, C])."""
     from PIL import Image, UnidentifiedImageError
     if isinstance(image, np.ndarray):
         arr = image if image.ndim == 3 else image[..., None]
-        im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8).squeeze())
-    else:
-        try:
-            im = Image.open(io.BytesIO(bytes(image)))
-            im.load()
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise ModelError(f"model {ref}: the input is not a readable image: {exc}") from None
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8).squeeze())
+    try:
+        im = Image.open(io.BytesIO(bytes(image)))
+        im.load()
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ModelError(f"model {ref}: the input is not a readable image: {exc}") from None
+    return im
+
+
+def _decoded(image: bytes | np.ndarray, mode: str, size: tuple[int, int], ref: str
+             ) -> tuple[np.ndarray, tuple[int, int]]:
+    """Pixels as float32 [H, W, C] in [0, 1] resized to `size`, and the original (w, h)."""
+    from PIL import Image
+    im = open_image(image, ref)
     original = im.size
     small = im.convert(mode).resize(size, Image.BILINEAR)
     arr = np.asarray(small, dtype=np.float32) / 255.0
@@ -138,9 +144,29 @@ def _decoded(image: bytes | np.ndarray, mode: str, size: tuple[int, int], ref: s
 
 
 # ---- detect_faces ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RawDetections:
+    """A detector's candidates in model-input pixels or normalised units, before NMS:
+    boxes [N, 4] x1 y1 x2 y2, scores [N], landmarks [N, k, 2]; (sx, sy) maps them to the image."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    landmarks: np.ndarray
+    scale: tuple[float, float]
+    image_size: tuple[int, int]
+
+
 def detect_faces(c: OnnxContract, image: bytes | np.ndarray, *, min_score: float = 0.5,
                  iou: float = NMS_IOU) -> list[FaceDetection]:
-    """Faces in one image, best first, overlapping boxes suppressed (non-maximum suppression)."""
+    """Faces in one image, best first, overlapping boxes suppressed (non-maximum suppression).
+    A YuNet graph (OpenCV's face detector: cls/obj/bbox/kps outputs per stride) is decoded as
+    such; any other graph follows the boxes/scores contract."""
+    from . import yunet
+    raw = yunet.detect(c, image) if yunet.is_yunet(c) else _contract_detections(c, image)
+    return faces_of(raw, min_score=min_score, iou=iou)
+
+
+def _contract_detections(c: OnnxContract, image: bytes | np.ndarray) -> RawDetections:
     tensor, (ow, oh) = c.image_tensor(image)
     outs = c.run({c.inputs[0].name: tensor})
     boxes = c.output(outs, "boxes", "bboxes")
@@ -161,7 +187,14 @@ def detect_faces(c: OnnxContract, image: bytes | np.ndarray, *, min_score: float
              else np.zeros((len(boxes), 0, 2), np.float32))
     iw, ih = c.input_size()
     pixels = bool(boxes.size) and float(np.abs(boxes).max()) > 1.5
-    sx, sy = (ow / iw, oh / ih) if pixels else (ow, oh)
+    return RawDetections(boxes, scores, marks, (ow / iw, oh / ih) if pixels else (ow, oh),
+                         (ow, oh))
+
+
+def faces_of(raw: RawDetections, *, min_score: float, iou: float) -> list[FaceDetection]:
+    """Threshold, suppress overlaps, and map to the image's pixels (clipped to it)."""
+    boxes, scores, marks = raw.boxes, raw.scores, raw.landmarks
+    (sx, sy), (ow, oh) = raw.scale, raw.image_size
     keep = [i for i in np.argsort(-scores, kind="stable") if scores[i] >= min_score]
     chosen: list[int] = []
     for i in keep:
