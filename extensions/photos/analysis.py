@@ -38,6 +38,24 @@ def interpret(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
             "faces": faces}
 
 
+def face_crop(image_bytes: bytes, box: tuple[float, float, float, float]) -> bytes:
+    """The face's box cut out of the image, as PNG bytes (what the embedding model sees)."""
+    x, y, w, h = box
+    with Image.open(io.BytesIO(image_bytes)) as im:
+        crop = im.convert("RGB").crop((int(x), int(y), int(x + max(w, 1)), int(y + max(h, 1))))
+    buf = io.BytesIO()
+    crop.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def detected_faces(detections: list[Any], embed: Any) -> list[dict[str, Any]]:
+    """A detector's faces as PhotoAnalysis stores them: box, score, landmarks and the
+    embedding `embed(box)` gives for the face's crop."""
+    return [{"score": round(d.score, 4), "box": [round(v, 2) for v in d.box],
+             "landmarks": [[round(a, 2), round(b, 2)] for a, b in d.landmarks],
+             "embedding": [round(float(v), 6) for v in embed(d.box)]} for d in detections]
+
+
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
