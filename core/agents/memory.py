@@ -218,7 +218,8 @@ class AssociativeMemory(_Memory):
                 (self.field,)).fetchone()[0]
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         return cur, gen
 
