@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,frames,ocr]'
+	$(PY) -m pip install -q -e '.[test,frames,ocr,photos]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 # Benchmarks print ratios against baselines measured in the same run; never part of CI.
-BENCHES := index query models jobs extensions magics wasm
+BENCHES := index query models jobs extensions magics wasm memory
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== benchmarks/$${b}_bench.py"; $(PY) benchmarks/$${b}_bench.py || exit 1; done
 

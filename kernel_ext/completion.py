@@ -16,7 +16,7 @@ from .config import settings
 
 _FRAGMENT = re.compile(r"[#:]?[A-Za-z0-9_.:\-/]*$")
 SUBCOMMANDS = ("open", "close", "index", "explain", "jobs", "run", "preview", "view", "install",
-               "tags", "usage", "help")
+               "sidebar", "settings", "consent", "tags", "usage", "help")
 
 
 def query_before_cursor(full_text: str, line: int, column: int) -> tuple[str, bool] | None:
@@ -76,7 +76,7 @@ def candidates(query: str, *, is_line: bool, namespace: dict[str, Any] | None = 
 
 
 def _command_args(command: str, lib: Any) -> list[tuple[str, str]]:
-    if command in ("run", "preview", "view") and lib is not None:
+    if command in ("run", "preview", "view", "sidebar", "settings") and lib is not None:
         from .widgets.registry import names_for
         return [(n, command) for n in names_for(lib, command)]
     if command == "open":

@@ -36,6 +36,9 @@ HELP = """\
 %vdfs run EXT.JOB [key=value ...] start a job (job monitor); values may be :variables
 %vdfs preview ACTION [k=v ...]    preview an action (or :preview), then Commit / Discard
 %vdfs view EXT/VIEW_ID            render a view of an extension's ui_manifest.json
+%vdfs sidebar EXT [--limit N]     an extension's sidebar sections (N items each) and menus
+%vdfs settings EXT                a form for an installed extension's settings (Save applies)
+%vdfs consent CATEGORY:MODEL      allow or revoke a cloud model's use; the local/cloud preference
 %vdfs install PATH|PACKAGE|:obj   install an extension (permissions dialog)
 %vdfs tags                        tags and how often they are used
 %vdfs usage [PATH] [--depth N]    where the bytes are: a treemap of the folders below PATH
@@ -75,6 +78,7 @@ class VdfsMagics(Magics):
             "open": self.cmd_open, "close": self.cmd_close, "index": self.cmd_index,
             "explain": self.cmd_explain, "jobs": self.cmd_jobs, "run": self.cmd_run,
             "preview": self.cmd_preview, "view": self.cmd_view, "install": self.cmd_install,
+            "sidebar": self.cmd_sidebar, "settings": self.cmd_settings, "consent": self.cmd_consent,
             "tags": self.cmd_tags, "usage": self.cmd_usage, "help": self.cmd_help,
         }
 
@@ -232,6 +236,31 @@ class VdfsMagics(Magics):
         from .widgets.views import render_view
         with user_errors():
             return render_view(session.library(), ext, view_id, limit=p.flags.get("limit"))
+
+    def cmd_sidebar(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {"limit": A.positive_int}, command="sidebar")
+        if len(p.positional) != 1:
+            raise VdfsUsageError("usage: %vdfs sidebar EXTENSION [--limit N]")
+        from .widgets.sidebar import SECTION_LIMIT, render_sidebar
+        with user_errors():
+            return render_sidebar(session.library(), p.positional[0],
+                                  limit=p.flags.get("limit") or SECTION_LIMIT)
+
+    def cmd_settings(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {}, command="settings")
+        if len(p.positional) != 1:
+            raise VdfsUsageError("usage: %vdfs settings EXTENSION")
+        from .widgets.settings_form import SettingsForm
+        with user_errors():
+            return SettingsForm(session.library(), p.positional[0])
+
+    def cmd_consent(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
+        p = A.parse(A.split(rest), {}, command="consent")
+        if len(p.positional) != 1:
+            raise VdfsUsageError("usage: %vdfs consent CATEGORY:MODEL")
+        from .widgets.consent import ConsentWidget
+        with user_errors():
+            return ConsentWidget(p.positional[0])
 
     def cmd_install(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         p = A.parse(A.split(rest), {"yes": bool}, command="install")

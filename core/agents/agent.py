@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import queue
 import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from core.errors import ArgumentError
 from core.store.facade import Facade
 
 log = logging.getLogger(__name__)
@@ -93,22 +95,48 @@ def agent(cls: type | None = None, *, trail_level: str | None = None) -> Any:
 
 @dataclass
 class EntryRef:
-    """What an entry event hands a handler (SPEC's `photo: Photo`)."""
+    """What an entry event hands a handler (the SDK's `photo: Photo`): the entry's identity, and
+    `read()`, `exif` and `location()` answered through the extension's own permissions."""
     uuid: uuid.UUID
     path: str
     kind: str
     content_uuid: uuid.UUID | None
     payload: dict[str, Any] = field(default_factory=dict, repr=False)
+    _entries: Any = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> uuid.UUID:
         return self.uuid
 
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def _row(self) -> dict[str, Any]:
+        if self._entries is None:
+            raise ArgumentError("this entry was not delivered by an agent runtime: it cannot read")
+        return {"uuid": self.uuid, "content_uuid": self.content_uuid,
+                "is_dir": bool(self.payload.get("is_dir"))}
+
+    def read(self) -> bytes:
+        """The file's bytes (needs the extension's ReadEntries grant to cover it)."""
+        return self._entries.read_entry(self._row()["uuid"])
+
+    @property
+    def exif(self) -> dict[str, Any] | None:
+        """Core's extracted EXIF (when the extension may read the exif sidecar), else what the
+        file holds; None without EXIF."""
+        return self._entries.entry_exif(self._row())
+
+    def location(self) -> str:
+        """The folder of the location the entry was indexed under."""
+        return self._entries.entry_location(self._row())
+
     @classmethod
-    def from_payload(cls, p: dict[str, Any]) -> "EntryRef":
+    def from_payload(cls, p: dict[str, Any], entries: Any = None) -> "EntryRef":
         cu = p.get("content_uuid")
         return cls(uuid.UUID(str(p["entry_uuid"])), p.get("path", ""), p.get("kind", ""),
-                   uuid.UUID(str(cu)) if cu else None, dict(p))
+                   uuid.UUID(str(cu)) if cu else None, dict(p), entries)
 
 
 class AgentContext(Facade):
@@ -141,11 +169,59 @@ class AgentContext(Facade):
     def models(self) -> Any:
         return self._ext.models()
 
+    def prompts(self) -> Any:
+        """The extension's Jinja templates (its prompts/ folder)."""
+        return self._ext.prompts()
+
     def trace(self, message: str, level: str = "debug", **data: Any) -> None:
         self._ext.trace(message, level=level, event=self.event.kind, **data)
 
-    def dispatch_job(self, job: Any, args: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def dispatch_job(self, job: Any, args: Any = None, **kwargs: Any) -> Any:
+        """Start one of the extension's jobs: `args` is a dict of its arguments, or one value
+        for its first parameter (`ctx.dispatch_job(analyze_photos, photo.location())`)."""
+        if args is not None and not isinstance(args, Mapping):
+            args = {_first_parameter(job): args}
         return self._ext.dispatch_job(job, args, **kwargs)
+
+    def query_similar_faces(self, photo: Any, k: int = 5, min_score: float | None = None,
+                            field: str | None = None) -> list[tuple[str, float, Any]]:
+        """Known faces similar to those stored for `photo` (its `faces` sidecar, as the
+        extension wrote it; needs ReadSidecars for "faces"), or to the embeddings given,
+        searched in the agent memory's associative field (`field`, or its only one)."""
+        faces = photo
+        if isinstance(photo, EntryRef):
+            if photo.content_uuid is None:
+                return []
+            from core.access.permissions import PermissionDenied
+            from core.domain.metadata import NotFoundError
+            try:
+                faces = json.loads(self.vdfs().read_sidecar(photo.content_uuid, "faces"))
+            except (NotFoundError, PermissionDenied, ValueError):
+                return []             # not analysed yet, or not the extension's to read
+        return _associative(self.memory(), field).query_similar_faces(faces, k, min_score)
+
+
+def _first_parameter(job: Any) -> str:
+    try:
+        params = list(inspect.signature(job).parameters)[1:]
+    except (TypeError, ValueError):
+        params = []
+    if not params:
+        raise ArgumentError(f"{job!r} takes no argument after ctx: pass its arguments as a dict")
+    return params[0]
+
+
+def _associative(memory: Any, field: str | None) -> Any:
+    from .memory import AssociativeMemory
+    names = [f.name for f in getattr(memory, "__vdfs_agent_memory__", ())
+             if f.kind is AssociativeMemory]
+    if field is None and len(names) == 1:
+        field = names[0]
+    if field not in names:
+        raise ArgumentError(f"name the associative memory to search: field= one of {names}"
+                            if field is None else f"{field!r} is not an associative memory "
+                            f"field (have {names})")
+    return getattr(memory, field)
 
 
 class AgentRuntime:
@@ -212,7 +288,8 @@ class AgentRuntime:
     def _deliver(self, h: Handler, event: Any) -> None:
         arg: Any = event.payload
         if event.kind in ENTRY_EVENTS:
-            entry = EntryRef.from_payload(event.payload)
+            from core.access.entries import GuardedEntries
+            entry = EntryRef.from_payload(event.payload, GuardedEntries(self.ctx.guard))
             if h.entry_kind and entry.kind != h.entry_kind:
                 return
             if h.event == "entry.created" and h.entry_kind and entry.content_uuid is None:

@@ -2,7 +2,8 @@
 `sync("shared")` (travels with the library to other devices) or `sync("device_owned")`.
 
 - `TemporalMemory`: time-ordered events in SQLite, queried by time range or recency.
-- `AssociativeMemory`: items with vectors; cosine similarity search with numpy.
+- `AssociativeMemory`: items with vectors; exact cosine search over an in-memory index that
+  each write updates in place (core.agents.vector_index), and `query_similar_faces`.
 - `WorkingMemory`: short-term key/value state (a plan, a cursor), persisted so a restart resumes.
 
 One SQLite file per extension, `<library>/agents/<extension id>.db`; rows carry the device that
@@ -24,6 +25,8 @@ from core.store.clock import now_iso
 from ..errors import VdfsError
 from core.store.facade import Backing
 
+from .vector_index import VectorIndex
+
 SYNC_MODES = ("shared", "device_owned")
 
 SCHEMA = """
@@ -35,6 +38,8 @@ CREATE TABLE IF NOT EXISTS associative (
     field TEXT NOT NULL, key TEXT NOT NULL, vector BLOB NOT NULL, dim INTEGER NOT NULL,
     data TEXT NOT NULL, device TEXT NOT NULL, updated_at TEXT NOT NULL,
     PRIMARY KEY (field, key));
+CREATE TABLE IF NOT EXISTS associative_generation (
+    field TEXT PRIMARY KEY, gen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS working (
     field TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, device TEXT NOT NULL,
     PRIMARY KEY (field, key, device));
@@ -149,33 +154,44 @@ class TemporalMemory(_Memory):
 
 
 class AssociativeMemory(_Memory):
-    """Items with vectors: `add(key, vector, data)`, `query_similar(vector, k)` by cosine."""
+    """Items with vectors: `add(key, vector, data)`, `query_similar(vector, k)` by cosine,
+    `query_similar_faces(faces, k)`.
+
+    Searches run on an in-memory VectorIndex. Every write bumps this field's generation in the
+    same transaction, so a write by this object updates the index in place, while a write by
+    another process (or another memory object on the same file) makes the next search reload."""
 
     def __init__(self, store: _Store, field: str, sync_mode: str):
         super().__init__(store, field, sync_mode)
-        self._cache: tuple[list[str], np.ndarray, list[Any]] | None = None
+        self._index: VectorIndex | None = None
+        self._gen = -1
         self._lock = threading.Lock()
 
     def add(self, key: str, vector: Any, data: Any = None) -> None:
         vec = np.asarray(vector, dtype=np.float32).ravel()
         if vec.size == 0 or not np.all(np.isfinite(vec)):
             raise MemoryError_(f"{self.field}: a vector must be non-empty and finite")
-        dim = self._dim()
-        if dim is not None and dim != vec.size:
-            raise MemoryError_(f"{self.field}: vectors have {dim} dimensions, got {vec.size}")
-        _db(self).execute(
-            "INSERT OR REPLACE INTO associative (field, key, vector, dim, data, device, updated_at) "
-            "VALUES (?,?,?,?,?,?,?)", (self.field, str(key), vec.tobytes(), vec.size,
-                                       _json(data, "item data"), self._store.device, now_iso()))
+        payload = _json(data, "item data")
         with self._lock:
-            self._cache = None
+            dim = self._dim()
+            if dim is not None and dim != vec.size:
+                raise MemoryError_(f"{self.field}: vectors have {dim} dimensions, got {vec.size}")
+            gen = self._write(
+                "INSERT OR REPLACE INTO associative (field, key, vector, dim, data, device, "
+                "updated_at) VALUES (?,?,?,?,?,?,?)",
+                (self.field, str(key), vec.tobytes(), vec.size, payload, self._store.device, now_iso()))
+            if self._follows(gen):
+                if self._index is None:
+                    self._index = VectorIndex(vec.size)
+                self._index.put(str(key), vec, json.loads(payload))
 
     def remove(self, key: str) -> bool:
-        cur = _db(self).execute("DELETE FROM associative WHERE field = ? AND key = ?",
-                                 (self.field, str(key)))
         with self._lock:
-            self._cache = None
-        return cur.rowcount > 0
+            cur, gen = self._write_cursor("DELETE FROM associative WHERE field = ? AND key = ?",
+                                          (self.field, str(key)))
+            if self._follows(gen) and self._index is not None:
+                self._index.remove(str(key))
+            return cur.rowcount > 0
 
     def get(self, key: str) -> tuple[np.ndarray, Any] | None:
         row = _db(self).execute("SELECT vector, data FROM associative WHERE field = ? AND key = ?",
@@ -187,36 +203,108 @@ class AssociativeMemory(_Memory):
                                  (self.field,)).fetchone()
         return row[0] if row else None
 
-    def _matrix(self) -> tuple[list[str], np.ndarray, list[Any]]:
-        with self._lock:
-            if self._cache is None:
-                rows = _db(self).execute("SELECT key, vector, data FROM associative WHERE field = ? "
-                                          "ORDER BY key", (self.field,)).fetchall()
-                keys = [r[0] for r in rows]
-                mat = (np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-                       if rows else np.zeros((0, 0), np.float32))
-                norms = np.linalg.norm(mat, axis=1, keepdims=True) if rows else mat
-                self._cache = (keys, mat / np.where(norms == 0, 1, norms), [json.loads(r[2]) for r in rows])
-            return self._cache
+    # ---- the index and its generation ----------------------------------------------------
+    def _write(self, sql: str, params: tuple) -> int:
+        return self._write_cursor(sql, params)[1]
 
+    def _write_cursor(self, sql: str, params: tuple) -> tuple[sqlite3.Cursor, int]:
+        """Run one write and bump the field's generation in one transaction."""
+        db = _db(self)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = db.execute(sql, params)
+            gen = db.execute(
+                "INSERT INTO associative_generation (field, gen) VALUES (?, 1) "
+                "ON CONFLICT(field) DO UPDATE SET gen = gen + 1 RETURNING gen",
+                (self.field,)).fetchone()[0]
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return cur, gen
+
+    def _follows(self, gen: int) -> bool:
+        """True when the index was current just before this write (so it can apply it);
+        otherwise it is dropped and rebuilt by the next search."""
+        if self._gen == gen - 1:
+            self._gen = gen
+            return True
+        self._index, self._gen = None, -1
+        return False
+
+    def _current(self) -> VectorIndex | None:
+        row = _db(self).execute("SELECT gen FROM associative_generation WHERE field = ?",
+                                 (self.field,)).fetchone()
+        gen = row[0] if row else 0
+        if self._gen != gen:
+            rows = _db(self).execute("SELECT key, vector, data FROM associative WHERE field = ? "
+                                      "ORDER BY key", (self.field,)).fetchall()
+            self._index = None
+            if rows:
+                mat = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+                self._index = VectorIndex(mat.shape[1], 1)
+                self._index.bulk([r[0] for r in rows], mat, [json.loads(r[2]) for r in rows])
+            self._gen = gen
+        return self._index
+
+    # ---- search ----------------------------------------------------------------------------
     def query_similar(self, vector: Any, k: int = 5, min_score: float | None = None
                       ) -> list[tuple[str, float, Any]]:
         """The `k` items most similar to `vector` (cosine), best first: (key, score, data)."""
-        keys, mat, data = self._matrix()
-        if not keys:
-            return []
         q = np.asarray(vector, dtype=np.float32).ravel()
-        if q.size != mat.shape[1]:
-            raise MemoryError_(f"{self.field}: vectors have {mat.shape[1]} dimensions, got {q.size}")
-        norm = np.linalg.norm(q)
-        scores = mat @ (q / norm if norm else q)
-        order = np.argsort(-scores, kind="stable")[:k]
-        out = [(keys[i], float(scores[i]), data[i]) for i in order]
+        with self._lock:
+            index = self._current()
+            if index is None or len(index) == 0:
+                return []
+            if q.size != index.dim:
+                raise MemoryError_(f"{self.field}: vectors have {index.dim} dimensions, got {q.size}")
+            out = index.search(q, k)
         return [o for o in out if min_score is None or o[1] >= min_score]
+
+    def query_similar_faces(self, faces: Any, k: int = 5, min_score: float | None = None
+                            ) -> list[tuple[str, float, Any]]:
+        """Items similar to any of the given faces, best first, each key once with its best
+        score. `faces` is an embedding, a face (a mapping or object with `embedding`), a list of
+        either, or something holding them (`faces` / `detected_faces`: a faces sidecar, a
+        PhotoAnalysis). Something with no face embedding — a photo not analysed yet, its bare
+        EXIF — has no similar faces: the answer is []."""
+        best: dict[str, tuple[str, float, Any]] = {}
+        for emb in face_embeddings(faces):
+            for hit in self.query_similar(emb, k, min_score):
+                if hit[0] not in best or hit[1] > best[hit[0]][1]:
+                    best[hit[0]] = hit
+        return sorted(best.values(), key=lambda h: (-h[1], h[0]))[:k]
 
     def __len__(self) -> int:
         return _db(self).execute("SELECT count(*) FROM associative WHERE field = ?",
                                   (self.field,)).fetchone()[0]
+
+
+def face_embeddings(faces: Any) -> list[np.ndarray]:
+    """The face embeddings inside `faces` (see AssociativeMemory.query_similar_faces)."""
+    if faces is None or isinstance(faces, (str, bytes)):
+        return []
+    if isinstance(faces, np.ndarray):
+        return [_vector(faces)] if faces.ndim == 1 else [_vector(r) for r in faces]
+    if isinstance(faces, (list, tuple)):
+        if faces and all(isinstance(v, (int, float)) for v in faces):
+            return [_vector(faces)]
+        return [e for f in faces for e in face_embeddings(f)]
+    get = faces.get if isinstance(faces, dict) else lambda a: getattr(faces, a, None)
+    for holder in ("detected_faces", "faces"):
+        held = get(holder)
+        if held is not None and not callable(held):
+            return face_embeddings(held)
+    emb = get("embedding")
+    return [_vector(emb)] if emb is not None and not callable(emb) else []
+
+
+def _vector(value: Any) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=np.float32).ravel()
+    except (TypeError, ValueError):
+        raise MemoryError_(f"a face embedding must be a list of numbers, got {value!r:.80}") from None
 
 
 class WorkingMemory(_Memory):

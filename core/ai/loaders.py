@@ -8,11 +8,14 @@ from typing import Any, Sequence
 import httpx
 import numpy as np
 
+from . import helpers
 from .sources import ModelError
 
 
 class OnnxModel:
-    """An onnxruntime session on the CPU. `model(x)` or `model.run({"input": x})`."""
+    """An onnxruntime session on the CPU. `model(x)` or `model.run({"input": x})`, and the typed
+    helpers `detect_faces`, `embed`, `classify`, `generate` (their tensor contract is in
+    core.ai.helpers)."""
 
     def __init__(self, path: Path, ref: str = ""):
         import onnxruntime as ort
@@ -27,6 +30,25 @@ class OnnxModel:
             raise ModelError(f"model {ref or path} is not a loadable ONNX graph: {exc}") from exc
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self._contract = helpers.OnnxContract(self.session, ref or str(path))
+
+    def detect_faces(self, image: bytes | np.ndarray, *, min_score: float = 0.5
+                     ) -> list[helpers.FaceDetection]:
+        """Faces in an image (encoded bytes or an RGB array), best first, in its pixels."""
+        return helpers.detect_faces(self._contract, image, min_score=min_score)
+
+    def embed(self, x: Any) -> np.ndarray:
+        """A unit float32 vector for an image (bytes), text (str) or an array."""
+        return helpers.embed(self._contract, x)
+
+    def classify(self, x: Any, *, labels: Sequence[str] | None = None, top_k: int = 5
+                 ) -> list[tuple[str, float]]:
+        """The most likely (label, probability) pairs for an image, text or array."""
+        return helpers.classify(self._contract, x, labels=labels, top_k=top_k)
+
+    def generate(self, prompt: str, *, max_new_tokens: int = 32, stop: Sequence[str] = ()) -> str:
+        """Greedy text continuation by an ONNX language model."""
+        return helpers.generate(self._contract, prompt, max_new_tokens=max_new_tokens, stop=stop)
 
     def run(self, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
         missing = sorted(set(self.input_names) - set(inputs))

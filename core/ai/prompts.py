@@ -28,7 +28,8 @@ class Prompts:
         return sorted(p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*")
                       if p.is_file())
 
-    def render(self, name: str, **variables: Any) -> str:
+    def render(self, name: str, /, **variables: Any) -> str:
+        """The template `name` filled with `variables` (a variable may itself be called name)."""
         try:
             return self.env.get_template(name).render(**variables)
         except jinja2.TemplateNotFound:

@@ -76,16 +76,41 @@ class AiService:
         self._cache: dict[str, Any] = {}
 
     def from_registered(self, ref: str) -> Any:
-        if self.preference_for and ":" in ref:
-            self.preference_for(ref.split(":", 1)[0])   # refuse before revealing what exists
-        model = self.registry.get(ref)
-        preference = (self.preference_for(model.category) if self.preference_for
-                      else self.settings.preference)
+        """The loader of a registered model. A model the extension registered itself needs no
+        separate UseModel grant (the user's grant, when there is one, still sets its local/cloud
+        preference); any other model needs its category granted."""
+        model = self._own(ref)
+        if model is not None:
+            preference = self._own_preference(model.category)
+        else:
+            if self.preference_for and ":" in ref:
+                self.preference_for(ref.split(":", 1)[0])   # refuse before revealing what exists
+            model = self.registry.get(ref)
+            preference = (self.preference_for(model.category) if self.preference_for
+                          else self.settings.preference)
         if model.cloud:
             self._check_cloud(model, preference)
         if model.ref not in self._cache:
             self._cache[model.ref] = self._load(model)
         return self._cache[model.ref]
+
+    def _own(self, ref: str) -> RegisteredModel | None:
+        """`ref` when the extension this service belongs to registered it, else None."""
+        owner = self.registry.extension_id
+        if owner is None or self.preference_for is None:
+            return None
+        try:
+            model = self.registry.get(ref)
+        except ModelError:
+            return None
+        return model if model.extension_id == owner else None
+
+    def _own_preference(self, category: str) -> str:
+        assert self.preference_for is not None
+        try:
+            return self.preference_for(category)
+        except PermissionError:          # no grant for the category: the user's default
+            return self.settings.preference
 
     def _check_cloud(self, model: RegisteredModel, preference: str) -> None:
         endpoint = model.source.get("base_url", "")

@@ -3,14 +3,13 @@ place. No library access here, so each step is testable on its own."""
 from __future__ import annotations
 
 import io
-import json
 import math
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from .gazetteer import cities
 
 SCENES = ["sunset", "forest", "sea", "night"]
 FACE_THRESHOLD = 0.5
@@ -39,9 +38,22 @@ def interpret(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
             "faces": faces}
 
 
-@lru_cache(maxsize=1)
-def _cities() -> list[dict[str, Any]]:
-    return json.loads((Path(__file__).parent / "assets" / "cities.json").read_text())
+def face_crop(image_bytes: bytes, box: tuple[float, float, float, float]) -> bytes:
+    """The face's box cut out of the image, as PNG bytes (what the embedding model sees)."""
+    x, y, w, h = box
+    with Image.open(io.BytesIO(image_bytes)) as im:
+        crop = im.convert("RGB").crop((int(x), int(y), int(x + max(w, 1)), int(y + max(h, 1))))
+    buf = io.BytesIO()
+    crop.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def detected_faces(detections: list[Any], embed: Any) -> list[dict[str, Any]]:
+    """A detector's faces as PhotoAnalysis stores them: box, score, landmarks and the
+    embedding `embed(box)` gives for the face's crop."""
+    return [{"score": round(d.score, 4), "box": [round(v, 2) for v in d.box],
+             "landmarks": [[round(a, 2), round(b, 2)] for a, b in d.landmarks],
+             "embedding": [round(float(v), 6) for v in embed(d.box)]} for d in detections]
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -52,10 +64,10 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def place_for(lat: float, lon: float) -> tuple[str, str, float, float]:
-    """(key, name, lat, lon) of the place a GPS point belongs to: the nearest bundled city
-    within PLACE_RADIUS_KM, else a 0.1° grid cell named by its coordinates (offline: no
-    reverse-geocoding service is called)."""
-    best = min(_cities(), key=lambda c: haversine_km(lat, lon, c["lat"], c["lon"]))
+    """(key, name, lat, lon) of the place a GPS point belongs to: the nearest city of the
+    offline gazetteer (gazetteer.py) within PLACE_RADIUS_KM, else a 0.1° grid cell named by
+    its coordinates (no reverse-geocoding service is called)."""
+    best = min(cities(), key=lambda c: haversine_km(lat, lon, c["lat"], c["lon"]))
     if haversine_km(lat, lon, best["lat"], best["lon"]) <= PLACE_RADIUS_KM:
         return f"city:{best['name']}", best["name"], best["lat"], best["lon"]
     glat, glon = round(lat, 1), round(lon, 1)

@@ -19,6 +19,9 @@ class PhotosConfig:
                                   choices=["local", "cloud"])
     captions: bool = setting(label="Write captions with a language model", default=False)
     caption_model: str = setting(label="Caption model (llm:<name>)", default="captioner")
+    face_model: str = setting(
+        label="Face detector (face_detection:<name>; empty: the bundled stand-in)", default="",
+        description="a registered ONNX detector: OpenCV's YuNet or one with boxes/scores outputs")
 
 
 @agent_memory

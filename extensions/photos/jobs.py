@@ -1,7 +1,8 @@
 """The `analyze_photos` job: every photo the user granted, analysed once per content.
 
 Per photo (a durable task, replayed not re-run after a crash): read the bytes through the
-checked host API, run the registered ONNX model, read EXIF (core's sidecar when granted and
+checked host API, run the registered ONNX model (and, when the settings name one, a face
+detector such as OpenCV's YuNet, each face embedded from its crop), read EXIF (core's sidecar when granted and
 present, else from the bytes). Then, for the whole set: faces are grouped into People through
 the agent's associative memory, GPS points into Places; content gets searchable tags
 (`#analyzed`, `#scene:…`, `#person:…`, `#place:…`).
@@ -20,7 +21,8 @@ from core.domain.models import state_of
 from core.sdk import job, task
 from core.sdk.runtime import extension_context
 
-from .analysis import SAME_PERSON, interpret, model_input, place_for, slug
+from .analysis import (FACE_THRESHOLD, SAME_PERSON, detected_faces, face_crop, interpret,
+                       model_input, place_for, slug)
 from .models import Person, PhotoAnalysis, Place
 
 MODEL_REF = "face_detection:photos_v1"
@@ -33,6 +35,12 @@ def analyze_photo(ctx: Any, entry_uuid: str, content_uuid: str) -> dict[str, Any
     data = api.read_entry(uuid.UUID(entry_uuid))
     model = ext.ai().from_registered(MODEL_REF)
     result = interpret(model.run({"image": model_input(data)}))
+    if ext.config.face_model:             # a real detector finds the faces, each embedded
+        detector = ext.ai().from_registered(ext.config.face_model)
+        def embed(box: Any) -> Any:
+            return model.run({"image": model_input(face_crop(data, box))})["embedding"][0]
+        result["faces"] = detected_faces(detector.detect_faces(data, min_score=FACE_THRESHOLD),
+                                         embed)
     try:
         exif = json.loads(api.read_sidecar(uuid.UUID(content_uuid), "exif"))
     except (NotFoundError, PermissionDenied):

@@ -33,17 +33,22 @@ def definition(lib: Any, extension_id: str) -> Any:
     return mgr.context(extension_id).definition
 
 
-def ui_views(d: Any) -> list[tuple[dict[str, Any], str]]:
-    """(view, DSL text) for every view of the extension's ui_manifest (package file or class attr)."""
+def ui_manifest(d: Any) -> Any:
+    """The extension's validated ui_manifest (package file or class attribute), or None."""
     ui = getattr(getattr(d, "package", None), "ui", None)
     if ui is not None:
-        return [(v, ui.query_text(v)) for v in ui.views]
+        return ui
     raw = getattr(d.cls, "ui_manifest", None) if d.cls is not None else None
     if isinstance(raw, dict):
         from core.extensions.manifest import validate_ui_manifest
-        ui = validate_ui_manifest(raw)
-        return [(v, ui.query_text(v)) for v in ui.views]
-    return []
+        return validate_ui_manifest(raw)
+    return None
+
+
+def ui_views(d: Any) -> list[tuple[dict[str, Any], str]]:
+    """(view, DSL text) for every view of the extension's ui_manifest."""
+    ui = ui_manifest(d)
+    return [(v, ui.query_text(v)) for v in ui.views] if ui is not None else []
 
 
 def find_view(lib: Any, extension_id: str, view_id: str) -> tuple[dict[str, Any], str]:
@@ -56,7 +61,7 @@ def find_view(lib: Any, extension_id: str, view_id: str) -> tuple[dict[str, Any]
 
 
 def names_for(lib: Any, command: str) -> list[str]:
-    """Completion candidates for `%vdfs run|preview|view`."""
+    """Completion candidates for `%vdfs run|preview|view|sidebar|settings`."""
     out: list[str] = []
     try:
         mgr = manager(lib)
@@ -75,6 +80,8 @@ def names_for(lib: Any, command: str) -> list[str]:
             out += [f"{d.id}.{_action_name(a)}" for a in d.actions]
         elif command == "view":
             out += [f"{d.id}/{v.get('id')}" for v, _ in ui_views(d)]
+        elif command in ("sidebar", "settings"):
+            out.append(d.id)
     return sorted(out)
 
 
