@@ -57,7 +57,7 @@ def main() -> None:
             (sub / f"f{i}.{'jpg' if i % 4 in (0, 1) else 'txt'}").write_bytes(b"x%d" % i)
         lib = core.Library.create(Path(tmp) / "bench.vdfs")
         lib.index(lib.add_location(root)).wait()
-        mgr = ExtensionManager.of(lib)
+        mgr = lib.extensions
         ctx = mgr.install(Bench, [Permission.ReadEntries(glob="**/*.jpg").scoped_to(str(root / "photos"))])
         api = ctx.vdfs()
         lib.query("entries").rows()            # warm the engine (mirror) once

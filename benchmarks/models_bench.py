@@ -109,7 +109,7 @@ def main() -> None:
         print(f"created {args.n:,} Person models (512×float32 embedding): {secs:.1f} s, "
               f"{args.n / secs:,.0f} models/s")
 
-        counters = blobs.stats(lib)
+        counters = lib.blob_stats
         reads0 = counters.reads
         t_inline, people = median_time(lambda: query(lib, inline_only=True))
         inline_reads = counters.reads - reads0

@@ -27,13 +27,12 @@ _FRESH = """
 import json, sys, time
 t0 = time.perf_counter()
 import core
-from core.query.service import engine_for
 t1 = time.perf_counter()
 lib = core.Library.open(sys.argv[1])
 t2 = time.perf_counter()
 n = len(lib.query("entries where uuid = :u", u=sys.argv[2]))
 t3 = time.perf_counter()
-engine_for(lib).mirror
+lib.engine.mirror
 t4 = time.perf_counter()
 lib.close()
 print(json.dumps({"import": t1 - t0, "open": t2 - t1, "point": t3 - t2, "mirror": t4 - t3,
@@ -78,7 +77,6 @@ def main() -> int:
     import vdfs_query
     lib = core.Library.open(path)
     raw = sqlite3.connect(path / "library.db")
-    from core.query.service import engine_for
     print("point lookups, median µs (raw sqlite3: the same SQL, prepared and cached; general: "
           "the engine's path for other repeated SQLite queries, with a deadline):")
     for label, text, params in (("uuid", "entries where uuid = :u", {"u": s["uuid"]}),
@@ -86,7 +84,7 @@ def main() -> int:
         compiled = vdfs_query.compile(text, "sqlite", params=params,
                                       device_uuid=lib.device_uuid.bytes)
         fns = (lambda: len(lib.query(text, **params)),
-               lambda: len(engine_for(lib).run(text, params, timeout=30.0)),
+               lambda: len(lib.engine.run(text, params, timeout=30.0)),
                lambda: len(raw.execute(compiled.sql, compiled.params).fetchall()))
         for fn in fns:              # warm all three alike: the first timed in a process runs cold
             for _ in range(5000):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .store import changelog
 from .domain import collection as cols, metadata as meta, tags as tagmod
@@ -21,13 +21,16 @@ from .domain.models import find_model, store
 from .domain.models.instances import model_uuid, spec_of
 from .store.txn import after_commit, transaction
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
 USER = "user"
 
 
 class VdfsApi:
     """Host API bound to one library (and, through the extension host, to one actor)."""
 
-    def __init__(self, lib: Any):
+    def __init__(self, lib: Library):
         self.lib = lib
 
     @property
@@ -238,7 +241,7 @@ class VdfsApi:
         from .domain import blobs
         with transaction(self.conn) as conn:
             mid = meta.metadata_id(conn, scope, target)
-            meta.set_blob(conn, mid, key, value, quantize=quantize, counters=blobs.stats(self.lib))
+            meta.set_blob(conn, mid, key, value, quantize=quantize, counters=self.lib.blob_stats)
 
     def get_metadata_blob(self, target: Any, key: str, *, scope: str = "entry") -> Any:
         scope, target = _scoped(target, scope)
@@ -247,7 +250,7 @@ class VdfsApi:
         if mid is None:
             return None
         return meta.get_blob(self.conn, mid, key, what=f"{scope} {target}",
-                             counters=blobs.stats(self.lib))
+                             counters=self.lib.blob_stats)
 
     # ---- collections ----------------------------------------------------------------------
     def create_collection(self, name: str, description: str | None = None, *,

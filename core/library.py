@@ -1,12 +1,19 @@
 """A library: one folder holding library.db, jobs.db, library.json, sidecars/ and logs/.
 
 `Library` is the root object users hold. It owns the connections and this device's identity;
-everything else (indexing, metadata, models, jobs, queries) lives in its own module and is
-reached through the methods here, so the public names (docs/architecture.md §6) stay in one place.
+everything else (indexing, metadata, models, jobs, queries) lives in its own room and is
+reached through the methods and typed properties here, so the public names
+(docs/architecture.md §6) stay in one place.
+
+The services (job runner, query engine, extension manager, …) are made on first use and their
+modules imported then: `import core` must stay cheap, because every CLI call pays for it before
+its first query (docs/architecture.md §1). The import graph, function-level imports included,
+is acyclic (tests/test_core_rooms.py), so these imports are about start-up time, not cycles.
 """
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import platform
@@ -25,7 +32,16 @@ from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
 from .store.faults import ReadOnlyStorageError, storage_faults
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .jobs import Job
+    from .actions import ActionManager
+    from .domain.blobs import BlobStats
+    from .domain.locations import Location
+    from .extensions.manager import ExtensionManager
+    from .host import VdfsApi
+    from .jobs import Job, JobManager
+    from .query.engine import Engine, Explain
+    from .query.result import Result
+    from .store.changelog import HybridClock
+    from .store.events import EventBus
 
 LIBRARY_JSON = "library.json"
 LIBRARY_DB = "library.db"
@@ -41,7 +57,6 @@ class Library:
         self._local = threading.local()
         self._all_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
-        self._services: dict[str, Any] = {}
         # The whole-file check an open started after an unclean shutdown (None: not needed).
         self.background_check: Any = None
         self.device_uuid, self.device_name = current_device()
@@ -179,11 +194,14 @@ class Library:
     def close(self) -> None:
         if self.background_check is not None:
             self.background_check.cancel()
-        for svc in list(self._services.values()):   # a closing service may start another
-            close = getattr(svc, "close", None)
-            if callable(close):
-                close()
-        self._services.clear()
+        for _ in range(3):          # closing one service may have started another
+            made = [name for name in _SERVICES if name in self.__dict__]
+            if not made:
+                break
+            for name in made:
+                close = getattr(self.__dict__.pop(name), "close", None)
+                if callable(close):
+                    close()
         with self._conns_lock:
             for conn in self._all_conns:
                 try:
@@ -202,16 +220,8 @@ class Library:
     def __repr__(self) -> str:
         return f"<Library {self.info.get('name')!r} at {self.path}>"
 
-    def service(self, key: str, factory: Any = None) -> Any:
-        """One shared instance per library of a service (query engine, job runner, host API).
-        Without a factory: the instance if it exists, else None (a hot path needs no closure)."""
-        svc = self._services.get(key)
-        if svc is None and factory is not None:
-            svc = self._services[key] = factory()
-        return svc
-
-    # ---- the public API (docs/architecture.md §6); each delegates to its module -----------
-    def add_location(self, path: str | os.PathLike[str], name: str | None = None) -> Any:
+    # ---- the public API (docs/architecture.md §6); each delegates to its room ---------------
+    def add_location(self, path: str | os.PathLike[str], name: str | None = None) -> "Location":
         from .domain.locations import add_location, list_locations
         from .jobs.autostart import location_added
         known = {loc.id for loc in list_locations(self)}
@@ -220,50 +230,75 @@ class Library:
             location_added(self, loc.path)   # jobs registered with trigger="on_location_added"
         return loc
 
-    def index(self, path_or_location: Any, **options: Any) -> "Job":
+    def index(self, path_or_location: "str | os.PathLike[str] | Location", **options: Any) -> "Job":
         from .indexer import start_index
         return start_index(self, path_or_location, **options)
 
-    def query(self, query: Any, **params: Any) -> Any:
+    def query(self, query: Any, **params: Any) -> "Result":
         """Run DSL text or a builder; `:name` parameters come from keyword arguments."""
-        engine = self._services.get("query")      # a repeated point lookup skips the service
+        engine = self.__dict__.get("engine")      # a repeated point lookup skips the service
         if engine is not None and "now" not in params and type(query) is str:
             result = engine.point(query, params)
             if result is not None:
                 return result
-        return _query_service().run_query(self, query, params)
+        from .query.service import run_query
+        return run_query(self, query, params)
 
-    def explain(self, query: Any, **params: Any) -> Any:
+    def explain(self, query: Any, **params: Any) -> "Explain":
         from .query.service import explain_query
         return explain_query(self, query, params)
 
-    def vdfs(self) -> Any:
-        from .host import VdfsApi
-        return self.service("vdfs", lambda: VdfsApi(self))
+    def vdfs(self) -> "VdfsApi":
+        """The host API (tags, notes, collections, models, queries) acting as the user."""
+        return self.host
 
-    @property
-    def events(self) -> Any:
+    # ---- services, one per open library, made on first use --------------------------------
+    @functools.cached_property
+    def host(self) -> "VdfsApi":
+        from .host import VdfsApi
+        return VdfsApi(self)
+
+    @functools.cached_property
+    def events(self) -> "EventBus":
         """The library's event bus: core events (entry created/modified/deleted, index finished)
         and job events, for any number of subscribers."""
         from .store.events import EventBus
-        return self.service("events", EventBus)
+        return EventBus()
 
-    @property
-    def actions(self) -> Any:
-        """Preview, commit, verify and undo actions (core.actions.ActionManager)."""
-        from .actions import actions_for
-        return actions_for(self)
+    @functools.cached_property
+    def actions(self) -> "ActionManager":
+        """Preview, commit, verify and undo actions."""
+        from .actions import ActionManager
+        return ActionManager(self)
 
-    @property
-    def extensions(self) -> Any:
-        """Install, upgrade, uninstall and run extensions (core.extensions.ExtensionManager)."""
+    @functools.cached_property
+    def extensions(self) -> "ExtensionManager":
+        """Install, upgrade, uninstall and run extensions."""
         from .extensions.manager import ExtensionManager
-        return ExtensionManager.of(self)
+        return ExtensionManager(self)
 
-    @property
-    def jobs(self) -> Any:
+    @functools.cached_property
+    def jobs(self) -> "JobManager":
         from .jobs import JobManager
-        return self.service("jobs", lambda: JobManager(self))
+        return JobManager(self)
+
+    @functools.cached_property
+    def engine(self) -> "Engine":
+        """The query engine: SQLite for lookups, the DuckDB mirror (mirror.duckdb) for scans."""
+        from .query.service import make_engine
+        return make_engine(self)
+
+    @functools.cached_property
+    def clock(self) -> "HybridClock":
+        """This device's hybrid logical clock, resumed from the last stamp it wrote."""
+        from .store.changelog import resume_clock
+        return resume_clock(self)
+
+    @functools.cached_property
+    def blob_stats(self) -> "BlobStats":
+        """Blob read/write counters, so tests and benchmarks can prove which paths read blobs."""
+        from .domain.blobs import BlobStats
+        return BlobStats()
 
     # ---- devices --------------------------------------------------------------------------
     def _register_device(self) -> int:
@@ -281,16 +316,8 @@ class Library:
                                 (self.device_uuid.bytes,)).fetchone()[0])
 
 
-def _query_service() -> Any:
-    """core.query.service, imported once on first use (it pulls in vdfs_query and duckdb)."""
-    global _QUERY_SERVICE
-    if _QUERY_SERVICE is None:
-        from .query import service as query_service
-        _QUERY_SERVICE = query_service
-    return _QUERY_SERVICE
-
-
-_QUERY_SERVICE: Any = None
+# closed by Library.close(), in this order: users of a service before the service
+_SERVICES = ("extensions", "actions", "jobs", "host", "engine", "clock", "blob_stats", "events")
 
 
 def _refuse_existing(path: Path) -> None:

@@ -13,18 +13,18 @@ import signal
 import sys
 
 import core
-from core.actions import actions_for, commit, preview_changes
+
 from core.actions import journal as journal_mod
 
 
 def main(lib_path: str, root: str, mode: str) -> int:
     lib = core.Library.open(lib_path)
-    ctx = actions_for(lib).context()
+    ctx = lib.actions.context()
 
     def uid(name: str) -> bytes:
         return lib.conn.execute("SELECT uuid FROM entries WHERE name=?", (name,)).fetchone()[0]
 
-    p = preview_changes(lib, "crashing", [ctx.rename(uid("a.txt"), "a2.txt"),
+    p = lib.actions.preview_changes("crashing", [ctx.rename(uid("a.txt"), "a2.txt"),
                                           ctx.move(uid("sub"), f"{root}/dest/sub"),
                                           ctx.delete(uid("b.jpg"))])
     real_rename, real_close = journal_mod.Journal.rename, journal_mod.Journal.close
@@ -42,7 +42,7 @@ def main(lib_path: str, root: str, mode: str) -> int:
         real_close(self)
 
     journal_mod.Journal.rename, journal_mod.Journal.close = rename, close
-    commit(lib, p)
+    lib.actions.commit(p)
     return 3   # not reached when the mode kills
 
 

@@ -126,7 +126,7 @@ def build_world(lib, tmp: Path) -> World:
     for d in (photos, private, upper):
         lib.index(lib.add_location(d)).wait(timeout=60)
 
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(OtherExt, [Permission.ReadEntries()])
     scope = "photos"
     api = mgr.install(HostFuzz, [
@@ -301,5 +301,5 @@ def fresh_world(base: Path) -> Iterator[World]:
             w.api.query_models(Album).collect()     # opens its engines, which is not a hang
             yield w
         finally:
-            ExtensionManager.of(lib).close()
+            lib.extensions.close()
             lib.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.actions import audit_log
+
 
 from test_actions import snapshot, tree  # noqa: F401  (the indexed folder fixture)
 
@@ -30,14 +30,14 @@ def test_interrupted_commit_is_reversed_on_disk(lib, tree, mode):  # noqa: F811
     before = snapshot(lib, tree)
     assert len(_crash(lib, tree, mode)) == 1            # the dead process left its journal
     assert snapshot(lib, tree)["files"] != before["files"]  # …and half-done renames
-    assert audit_log(lib) == []                          # recovers: nothing was committed
+    assert lib.actions.log() == []                          # recovers: nothing was committed
     assert snapshot(lib, tree) == before
     assert not list((lib.path / "trash" / ".journal").glob("*.jsonl"))
 
 
 def test_commit_that_landed_keeps_its_renames(lib, tree):  # noqa: F811
     assert len(_crash(lib, tree, "committed")) == 1
-    [row] = audit_log(lib)
+    [row] = lib.actions.log()
     assert row["outcome"] == "committed"
     assert (tree / "a2.txt").exists() and (tree / "dest" / "sub" / "c.txt").exists()
     assert not (tree / "b.jpg").exists()

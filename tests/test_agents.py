@@ -123,7 +123,7 @@ def test_agent_reacts_to_a_real_index_within_its_scope(lib, tmp_path):
                 "outside/b.jpg"):
         (root / rel).write_bytes(rel.encode())
     Watcher.photos.clear()
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(Watcher, "requested", scope=[str(root / "inside")])
     lib.index(lib.add_location(root)).wait(timeout=60)
     mgr.wait_idle()

@@ -65,7 +65,7 @@ def installed(lib, tmp_path):
     (prompts / "hello.j2").write_text("Describe {{ name }}.")
     Photos.prompts_dir = prompts
     SEEN.clear()
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(Photos, "requested")
     yield lib, mgr
     mgr.close()

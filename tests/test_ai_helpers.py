@@ -168,7 +168,7 @@ class Borrower:
 
 
 def test_an_extension_uses_the_model_it_registered_without_a_usemodel_grant(lib):
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     ctx = mgr.install(Registers, "requested")
     faces = ctx.ai().from_registered("face_detection").detect_faces(_image("white"))
     assert isinstance(faces[0], FaceDetection) and faces[0].box == (50.0, 25.0, 100.0, 50.0)
@@ -222,7 +222,7 @@ def test_the_reference_task_detects_faces_in_indexed_images(lib, tmp_path):
     (root / "white.png").write_bytes(_image("white"))
     (root / "black.png").write_bytes(_image("black", size=(100, 100)))
     lib.index(lib.add_location(root)).wait(timeout=60)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     try:
         ctx = mgr.install(TaskExample, "requested")
         found = ctx.dispatch_job(analyze_photos, location=str(root)).wait(timeout=60)

@@ -124,7 +124,7 @@ def tree(tmp_path):
 @pytest.fixture
 def indexed(lib, tree):
     lib.index(lib.add_location(tree)).wait(timeout=60)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     yield lib, mgr, tree
     mgr.close()
 
@@ -146,7 +146,7 @@ def test_definition_collects_components_and_settings_schema():
 
 
 def test_install_refuses_newer_core_and_missing_features(lib):
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
 
     @extension(id="com.test.future", name="F", version="1.0.0", min_core_version="9.1.0")
     class Future:
@@ -256,7 +256,7 @@ def test_content_is_reached_through_any_of_its_visible_copies(lib, tmp_path):
         (root / rel).write_bytes(b"same bytes")
     (root / "a_private/y.jpg").write_bytes(b"other bytes")
     lib.index(lib.add_location(root)).wait(timeout=60)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     photos = str(root / "b_photos")
     api = mgr.install(Demo, [Permission.ReadEntries(glob="**/*.{jpg,png}"),
                              Permission.ReadSidecars(kinds=["exif"]).scoped_to(photos),
@@ -339,7 +339,7 @@ def test_discovery_through_entry_points(tmp_path, monkeypatch, lib):
     (dist / "entry_points.txt").write_text("[vdfs.extensions]\ncom.test.entrypoint = ep_demo_ext:EP\n")
     monkeypatch.syspath_prepend(str(pkg))
     assert "com.test.entrypoint" in discover_names()
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install("com.test.entrypoint", "requested")
     assert mgr.record("com.test.entrypoint")["name"] == "EP"
     sys.modules.pop("ep_demo_ext", None)
@@ -406,7 +406,7 @@ class Cell:
 def test_extension_defined_in_a_notebook_cell_installs_without_restart(lib, tmp_path):
     namespace = {"__name__": "__main__"}
     exec(compile(CELL, "<cell>", "exec"), namespace)          # what a notebook cell does
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(namespace["Cell"], "requested", config={"prefix": "#nb"})
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text("a")
@@ -470,7 +470,7 @@ def test_ai_models_register_on_install_and_a_bad_download_refuses_it(lib):
                 def init(self, ctx):
                     ctx.models().register("inline", "scene", ModelSource.bundled(blob))
             return WithModels
-        mgr = ExtensionManager.of(lib)
+        mgr = lib.extensions
         from core.ai import ModelIntegrityError
         with pytest.raises(ModelIntegrityError, match="refused and deleted"):
             mgr.install(make("f" * 64), "requested")

@@ -180,7 +180,6 @@ def test_list_models_leaves_out_models_attached_outside_the_grant(world, hidden_
 @pytest.mark.parametrize("route", ["sqlite", "duckdb"])
 def test_a_models_query_leaves_out_models_attached_outside_the_grant(world, hidden_caption, route):
     from core.extensions.scope_query import apply_scope
-    from core.query.service import engine_for
     api = world.api
     mine = [api.create_model_for_content(world.contents_in[0], Caption(text="visible")),
             api.create_model(Album(name="standalone"))]
@@ -190,9 +189,9 @@ def test_a_models_query_leaves_out_models_attached_outside_the_grant(world, hidd
         rows = call(world, lambda: api.query("models Caption").rows())
         assert [r["uuid"] for r in rows] == [str(mine[0])]
         assert [r["data"] for r in api.query("models Album").rows()] == ['{"name": "standalone"}']
-        grants = ExtensionManager.of(world.lib).context(EXT).grants
+        grants = world.lib.extensions.context(EXT).grants
         scoped = apply_scope("models Caption select uuid", grants, world.lib)
-        result = engine_for(world.lib).run(scoped, {}, route=route)
+        result = world.lib.engine.run(scoped, {}, route=route)
         assert result.route == route and [str(r["uuid"]) for r in result.rows()] == [str(mine[0])]
     finally:
         for mu in mine:

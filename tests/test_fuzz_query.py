@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import core
 from core.domain.models import model
-from core.query.service import engine_for
 from vdfs_query.errors import LocatedError, ParameterError, QueryError, VdfsError, VdfsSyntaxError
 
 NOW = dt.datetime(2026, 5, 15, 12, 0, tzinfo=dt.timezone.utc)
@@ -68,7 +67,7 @@ def world(tmp_path_factory):
         api.add_tag_to_content(first["content_uuid"], "#vacation")
         api.create_model(Gadget(label="alpha", count=3, ratio=0.5, on=True, tags=["x"]))
         api.create_model(Gadget(label="beta", count=-1, ratio=2.5))
-        engine = engine_for(lib)
+        engine = lib.engine
         engine.mirror                      # built once, so each DuckDB call is bounded
         yield lib
         lib.close()
@@ -84,7 +83,7 @@ def _shape(lib) -> tuple:
                        for t in ("entries", "tags", "models", "content_identities"))
     finally:
         conn.close()
-    duck = engine_for(lib).run("entries select count() as n", route="duckdb").rows()[0]["n"]
+    duck = lib.engine.run("entries select count() as n", route="duckdb").rows()[0]["n"]
     return tuple(tables), counts, duck
 
 
@@ -114,7 +113,7 @@ def attempt(fn, *args, **kw):
 def run_everywhere(lib, text, params=None, now=NOW):
     """The query on both routes; each outcome (rows or error) is returned. Its explanation is
     held to the same rules."""
-    engine = engine_for(lib)
+    engine = lib.engine
     attempt(engine.explain, text, params, now=now)
     return [attempt(engine.run, text, params, now=now, route=r) for r in ROUTES]
 
@@ -356,7 +355,7 @@ def test_injected_sql_is_only_ever_a_value(world, value):
                  f"entries where name = {value}", f"entries {value}", f"tags where {value}"]:
         run_everywhere(world, text)
     assert _shape(world) == before
-    assert len(engine_for(world).run(POINT_ALL, route="sqlite").rows()) == before[1][0]
+    assert len(world.engine.run(POINT_ALL, route="sqlite").rows()) == before[1][0]
 
 
 POINT_ALL = "entries limit 1000"
@@ -417,7 +416,7 @@ def test_each_special_value_through_the_builders(world, value):
 
 
 def test_a_bad_now_is_refused_on_the_repeat_path_too(world):
-    engine = engine_for(world)
+    engine = world.engine
     text = "entries where path = :p"                    # indexed: answered by SQLite
     for _ in range(3):                                   # the second run takes the fast path
         assert engine.run(text, {"p": "/a.jpg"}).route == "sqlite"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import jobs_crash_worker as worker
-from core.actions import actions_for, commit, preview_changes
+
 from core.jobs import JobCancelled
 
 TESTS = Path(__file__).parent
@@ -83,8 +83,8 @@ def test_actions_log_and_undo(lib, tmp_path):
     (root / "f.txt").write_text("x")
     lib.index(lib.add_location(root)).wait(60)
     (u,) = lib.conn.execute("SELECT uuid FROM entries WHERE name='f.txt'").fetchone()
-    ctx = actions_for(lib).context()
-    res = commit(lib, preview_changes(lib, "rename f", [ctx.rename(u, "g.txt")]))
+    ctx = lib.actions.context()
+    res = lib.actions.commit(lib.actions.preview_changes("rename f", [ctx.rename(u, "g.txt")]))
     assert vdfs(lib, "actions").stdout.splitlines()[1].split()[0] == str(res.audit_id)
     shown = vdfs(lib, "actions", "show", str(res.audit_id)).stdout
     assert "rename" in shown and "g.txt" in shown and "inverse:" in shown

@@ -71,10 +71,10 @@ def test_stale_preview_is_refused_with_a_message(ip):
 
 
 def test_preview_of_a_python_preview_object(ip):
-    from core.actions import Change, preview_changes
+    from core.actions import Change
     lib = session.library()
     (u,) = lib.conn.execute("SELECT uuid FROM entries WHERE name = 'c.py'").fetchone()
-    ip.user_ns["p"] = preview_changes(lib, "Note it", [Change("set_note", f"entry:{uuid.UUID(bytes=u)}",
+    ip.user_ns["p"] = lib.actions.preview_changes("Note it", [Change("set_note", f"entry:{uuid.UUID(bytes=u)}",
                                                                before=None, after="check")])
     panel = run(ip, "%vdfs preview :p")
     assert panel.text().splitlines()[1] == "  - set_note c.py: check"

@@ -54,7 +54,7 @@ class EditState:
 
 
 def _reads(lib) -> int:
-    return blobs.stats(lib).reads
+    return lib.blob_stats.reads
 
 
 def _blob_rows(lib) -> list[tuple]:

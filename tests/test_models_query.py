@@ -76,7 +76,7 @@ def test_models_by_inline_fields_and_inline_only_reads_no_blob(lib):
     with api.batch():
         for i in range(30):
             api.create_model(Person(f"p{i:02d}", i, rng.standard_normal(64).astype(np.float32)))
-    counters = blobs.stats(lib)
+    counters = lib.blob_stats
     rows = lib.query("models com.test.q.Person where photo_count >= 25 order by photo_count").rows()
     assert [r["uuid"] for r in rows] and len(rows) == 5
     q = api.query_models(Person).where("photo_count", ">=", 25).order_by("photo_count")

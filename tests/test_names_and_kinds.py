@@ -182,7 +182,7 @@ def test_actions_reach_the_file_an_escaped_name_stands_for(lib, tmp_path):
     """Rename and delete (then undo) of entries whose stored text is not their name on disk:
     a UTF-8 name with a backslash, a non-UTF-8 name, and a file inside such a folder."""
     import uuid as _uuid
-    from core.actions import ActionContext, commit, preview_changes, undo
+    from core.actions import ActionContext
     root = tmp_path / "t"
     root.mkdir()
     broot = os.fsencode(root)
@@ -198,14 +198,14 @@ def test_actions_reach_the_file_an_escaped_name_stands_for(lib, tmp_path):
             (stored_text(os.path.join(broot, raw_name)),)).fetchone()[0])
 
     ctx = ActionContext(lib)
-    done = commit(lib, preview_changes(lib, "tidy", [
+    done = lib.actions.commit(lib.actions.preview_changes("tidy", [
         ctx.rename(entry(b"a\\b.txt"), "renamed.txt"), ctx.delete(entry(b"bad\xff.txt"))]))
     assert (root / "renamed.txt").read_bytes() == b"backslash"
     assert not os.path.lexists(os.path.join(broot, b"bad\xff.txt"))
-    undo(lib, done.audit_id)
+    lib.actions.undo(done.audit_id)
     assert open(os.path.join(broot, b"bad\xff.txt"), "rb").read() == b"raw byte"
     assert open(os.path.join(broot, b"a\\b.txt"), "rb").read() == b"backslash"
-    commit(lib, preview_changes(lib, "folder", [ctx.rename(entry(b"dir\xfe"), "clean")]))
+    lib.actions.commit(lib.actions.preview_changes("folder", [ctx.rename(entry(b"dir\xfe"), "clean")]))
     raw = lib.conn.execute("SELECT raw_path FROM entries WHERE name = ?",
                            (stored_text(b"in\\side.txt"),)).fetchone()[0]
     assert open(raw, "rb").read() == b"inside"

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import vdfs_query
-from core.query.service import engine_for
 from vdfs_query import patterns
 from vdfs_query.errors import ParameterError, VdfsError, VdfsSyntaxError
 
@@ -240,7 +239,7 @@ def world(lib, tmp_path):
 
 
 def names(lib, text, route, **params):
-    r = engine_for(lib).run(text, params, route=route)
+    r = lib.engine.run(text, params, route=route)
     assert r.route == route
     return sorted(row["name"] for row in r.rows())
 
@@ -248,7 +247,7 @@ def names(lib, text, route, **params):
 @pytest.mark.parametrize("route", ROUTES)
 def test_catastrophic_patterns_answer_at_once(world, route):
     lib, root = world
-    engine_for(lib).run('entries where name ~ "warm"', route=route)   # parser, mirror: not timed
+    lib.engine.run('entries where name ~ "warm"', route=route)   # parser, mirror: not timed
     for text in ['entries where name =~ "(a+)+$"',
                  'entries where name ~ "*a*a*a*a*a*a*a*a*a*a*a*[b]"',
                  f'entries in "{root}/*a*a*a*a*a*a*a*a*a*a*a*[b]"']:

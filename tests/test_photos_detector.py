@@ -35,7 +35,7 @@ def test_a_registered_detector_finds_the_faces_photos_stores(lib, tmp_path):
     (root / "none.jpg").write_bytes(_jpeg([]))
     lib.index(lib.add_location(root)).wait(timeout=120)
     ModelRegistry().register("yunet", "face_detection", ModelSource.bundled(yunet_like_onnx()))
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     try:
         ctx = mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
                                 Permission.WriteTags, Permission.DispatchJobs,

@@ -75,7 +75,7 @@ def test_bundled_model_matches_its_numpy_reference():
 
 def test_photos_end_to_end(lib, photos):
     lib.index(lib.add_location(photos)).wait(timeout=120)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     pkg = load_package(PKG)
     scope = str(photos / "photos")
     ctx = mgr.install(PKG, [p.scoped_to(scope) for p in [
@@ -145,7 +145,7 @@ def test_photos_end_to_end(lib, photos):
 def test_photos_refuses_a_grant_it_did_not_request(lib):
     from core.access.permissions import PermissionDenied
     with pytest.raises(PermissionDenied, match="WriteCustomFields.*did not request"):
-        ExtensionManager.of(lib).install(PKG, [Permission.WriteCustomFields(namespaces=["x"])])
+        lib.extensions.install(PKG, [Permission.WriteCustomFields(namespaces=["x"])])
 
 
 def test_captions_use_the_prompt_template_and_a_granted_local_llm(lib, photos):
@@ -161,7 +161,7 @@ def test_captions_use_the_prompt_template_and_a_granted_local_llm(lib, photos):
     server = _Server({("POST", "/api/generate"): generate})
     try:
         lib.index(lib.add_location(photos / "photos")).wait(timeout=120)
-        mgr = ExtensionManager.of(lib)
+        mgr = lib.extensions
         ctx = mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
                                 Permission.UseModel(category="face_detection"),
                                 Permission.UseModel(category="llm"), Permission.WriteTags],
@@ -180,7 +180,7 @@ def test_captions_use_the_prompt_template_and_a_granted_local_llm(lib, photos):
 def test_an_action_outside_the_grants_is_refused_at_preview(lib, photos):
     from core.access.permissions import PermissionDenied
     lib.index(lib.add_location(photos)).wait(timeout=120)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
                       Permission.UseModel(category="face_detection"), Permission.WriteTags],
                 config={"auto_analyze": False})
@@ -197,7 +197,7 @@ def test_a_queued_analysis_resumes_in_a_fresh_process(lib, photos):
     import subprocess
     import sys
     lib.index(lib.add_location(photos / "photos")).wait(timeout=120)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
                       Permission.UseModel(category="face_detection"), Permission.WriteTags],
                 config={"auto_analyze": False})

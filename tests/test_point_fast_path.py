@@ -9,7 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.query.service import engine_for
 from vdfs_query.errors import VdfsError
 
 
@@ -30,12 +29,12 @@ SELECTS = ["", " select name, size, uuid"]
 
 
 def on_point_path(lib, text: str) -> bool:
-    return engine_for(lib)._points.get(text) is not None
+    return lib.engine._points.get(text) is not None
 
 
 def general(lib, text: str, params: dict):
     """The answer of the general path (a forced route never takes the point path)."""
-    return engine_for(lib).run(text, params, route="sqlite")
+    return lib.engine.run(text, params, route="sqlite")
 
 
 @pytest.mark.parametrize("select", SELECTS)
@@ -100,7 +99,7 @@ def test_a_cancel_between_queries_does_not_stop_the_next_lookup(world):
     lib, _, rows = world
     text = "entries where uuid = :u"
     lib.query(text, u=rows[0]["uuid"])
-    engine_for(lib).cancel()              # nothing was running: nothing to stop
+    lib.engine.cancel()              # nothing was running: nothing to stop
     assert len(lib.query(text, u=rows[0]["uuid"])) == 1
 
 

@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-from core.query.service import engine_for
 from vdfs_query import QueryCancelled, QueryError, QueryTimeout, VdfsError
 from core.query.deadline import _WATCHDOG
 from core.query.engine import DEFAULT_TIMEOUT, Engine
@@ -29,7 +28,7 @@ def big(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("VDFS_HOME", str(base / "home"))
         lib = big_library(base)
-        engine = engine_for(lib)
+        engine = lib.engine
         engine.mirror                          # built now, so each timing below is the query's
         yield lib, engine
         lib.close()

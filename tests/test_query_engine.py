@@ -14,7 +14,6 @@ import pytest
 
 import core
 from core.domain.models import model
-from core.query.service import engine_for
 from vdfs_query import catalog
 
 from query_world import Person
@@ -73,7 +72,7 @@ def test_routes(indexed):
 
 def test_a_write_is_seen_by_the_next_query(indexed, tmp_path):
     lib, root = indexed
-    eng = engine_for(lib)
+    eng = lib.engine
     q = 'entries tagged "#fresh"'
     for route in ("sqlite", "duckdb"):
         assert len(eng.run(q, route=route)) == 0
@@ -106,7 +105,7 @@ def test_a_write_is_seen_by_the_next_query(indexed, tmp_path):
 
 def test_mirror_recovers_from_a_pruned_log_and_the_scan_agrees(indexed):
     lib, root = indexed
-    eng = engine_for(lib)
+    eng = lib.engine
     want = lib.conn.execute("SELECT ext, count(*) FROM entries GROUP BY ext").fetchall()
     scan = eng.run("entries group by ext", route="scan")     # DuckDB reading a SQLite snapshot
     assert scan.route == "scan" and {(r["ext"], r["count"]) for r in scan.rows()} == set(want)
@@ -146,7 +145,7 @@ def test_hostile_names_match_literally(lib, tmp_path):
              "a*b?.txt", "plain.txt"]
     root = make_tree(tmp_path / "h", names)
     lib.index(str(root)).wait(timeout=60)
-    eng = engine_for(lib)
+    eng = lib.engine
     for name in names:
         for route in ("sqlite", "duckdb"):
             rows = eng.run("entries where name = :n", {"n": name}, route=route).rows()
@@ -170,7 +169,7 @@ def test_result_conversions_and_display(indexed):
     assert "showing 3 of 7 rows" in html and html.count("<tr>") == 4
     s = lib.query("entries where uuid = :u", u=r.rows()[0]["uuid"])     # the SQLite path
     assert s.route == "sqlite" and s.rows()[0] == r.rows()[0]
-    eng = engine_for(lib)
+    eng = lib.engine
     a, b = (eng.run("entries order by path", route=route).arrow() for route in ("sqlite", "duckdb"))
     assert a.schema.names == b.schema.names
     assert a.column("uuid").to_pylist() == b.column("uuid").to_pylist()
@@ -243,7 +242,7 @@ def test_rows_inserted_directly_reach_the_mirror(indexed):
     """entries/content_identities have no INSERT trigger: new ids above the copied ones are
     found by the mirror; a row updated and another inserted in one go are both replayed."""
     lib, root = indexed
-    eng = engine_for(lib)
+    eng = lib.engine
     assert eng.run("entries group by kind", route="duckdb").route == "duckdb"
     loc = lib.conn.execute("SELECT id FROM locations").fetchone()[0]
     lib.conn.execute("BEGIN")
@@ -270,7 +269,7 @@ def test_duckdb_never_opens_the_live_library_file(indexed):
     """DuckDB's own SQLite must not open library.db beside Python's (it would truncate the
     -shm that Python's SQLite has mapped): the mirror and the scan read private snapshots."""
     lib, root = indexed
-    eng = engine_for(lib)
+    eng = lib.engine
     eng.run("entries group by ext", route="duckdb")
     eng.run("entries group by ext", route="scan")
     attached = eng.mirror.duck.execute(
@@ -294,7 +293,7 @@ def test_snapshots_are_removed_on_every_path(indexed, tmp_path, monkeypatch):
     made = []
     real = mirror_mod.snapshot
     monkeypatch.setattr(mirror_mod, "snapshot", lambda db: made.append(real(db)) or made[-1])
-    eng = engine_for(lib)
+    eng = lib.engine
 
     eng.run("entries group by ext", route="duckdb")
     eng.run("entries group by ext", route="scan")

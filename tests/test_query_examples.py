@@ -10,7 +10,6 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from core.query.service import engine_for
 from query_world import IMAGE_EXTS, build_world
 
 ROUTES = ("sqlite", "duckdb")
@@ -28,7 +27,7 @@ def world(tmp_path_factory):
 
 
 def run(world, text, route, **params):
-    return engine_for(world.lib).run(text, params, now=world.now, route=route)
+    return world.lib.engine.run(text, params, now=world.now, route=route)
 
 
 def both(world, text, **params):
@@ -216,6 +215,6 @@ def generated_query(draw, root):
 @given(data=st.data())
 def test_generated_queries_agree_on_all_engines(world, data):
     text = data.draw(generated_query(str(world.root)))
-    eng = engine_for(world.lib)
+    eng = world.lib.engine
     results = [eng.run(text, {}, now=world.now, route=r) for r in ("sqlite", "duckdb", "scan")]
     assert results[0].rows() == results[1].rows() == results[2].rows(), text

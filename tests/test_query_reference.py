@@ -57,7 +57,6 @@ def test_every_example_runs_on_a_library_and_answers_alike_on_both_engines(tmp_p
 
     import core
     from core.domain.models import model
-    from core.query.service import engine_for
 
     @model(version="1.0.0", scope="standalone", extension_id="com.example.people")
     @dataclass
@@ -85,7 +84,7 @@ def test_every_example_runs_on_a_library_and_answers_alike_on_both_engines(tmp_p
         one_screen = readme.split("## The query language in one screen", 1)[1].split("```")[1]
         examples = _examples(DOC, "vdfs") + [line.split(" -- ")[0].strip()
                                              for line in one_screen.splitlines() if line.strip()]
-        engine = engine_for(lib)
+        engine = lib.engine
         for text in examples:
             answers = [engine.run(text, route=route).rows() for route in ("sqlite", "duckdb")]
             assert answers[0] == answers[1], text

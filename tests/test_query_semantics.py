@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from core.query.service import engine_for
 from query_world import library_of
 from vdfs_query import ParameterError, VdfsSyntaxError
 
@@ -32,7 +31,7 @@ def small(tmp_path_factory):
 
 
 def names(lib, q, route, **params):
-    return sorted(r["name"] for r in engine_for(lib).run(q, params, route=route).rows())
+    return sorted(r["name"] for r in lib.engine.run(q, params, route=route).rows())
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -70,14 +69,14 @@ def test_a_long_list_parameter_is_one_value(small, route):
     import uuid as _uuid
     pad = [str(_uuid.uuid4()) for _ in range(200)]
     assert names(lib, "entries where uuid in (:u)", route, u=pad + uuids) == ["a.png", "b.svg"]
-    sql = engine_for(lib).run("entries where name in (:p)", {"p": many}, route=route).sql
+    sql = lib.engine.run("entries where name in (:p)", {"p": many}, route=route).sql
     assert sql.count("?") == 1
 
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_files_and_folders_are_entries_split_by_is_dir(small, route):
     lib, root = small
-    run = lambda q: engine_for(lib).run(q, route=route).rows()     # noqa: E731
+    run = lambda q: lib.engine.run(q, route=route).rows()     # noqa: E731
     files = [r["name"] for r in run("files order by size desc, name")]
     assert files == ["a.png", "README", "b.svg", "Makefile", "copy.txt", "notes.txt"]
     assert sorted(r["name"] for r in run("folders")) == ["deep", "doc", "photos", "tree"]
@@ -106,7 +105,7 @@ def test_times_come_back_aware_in_utc_and_display_in_local_time(small, monkeypat
     lib, root = small
     want = dt.datetime.fromtimestamp(os.stat(root / "photos" / "a.png").st_mtime_ns // 1000 / 1e6,
                                      dt.timezone.utc)
-    eng = engine_for(lib)
+    eng = lib.engine
     for route in ROUTES:
         r = eng.run('files where name = "a.png" select name, modified', route=route)
         row = r.rows()[0]
@@ -188,12 +187,12 @@ def test_kernel_magic_resolves_in_paths_against_the_current_directory(small, mon
 @pytest.mark.parametrize("route", ROUTES)
 def test_duplicates_show_the_paths_of_each_group(small, route):
     lib, root = small
-    r = engine_for(lib).run("content duplicates select content_hash, entry_count, paths", route=route)
+    r = lib.engine.run("content duplicates select content_hash, entry_count, paths", route=route)
     rows = r.rows()
     assert len(rows) == 1 and rows[0]["entry_count"] == 2
     assert rows[0]["paths"] == [f"{root}/doc/deep/copy.txt", f"{root}/doc/notes.txt"]
     assert r.arrow().column("paths").to_pylist() == [rows[0]["paths"]]
-    default = engine_for(lib).run("content duplicates order by wasted desc", route=route).rows()
+    default = lib.engine.run("content duplicates order by wasted desc", route=route).rows()
     assert default[0]["paths"] == rows[0]["paths"] and default[0]["wasted"] == 4
     with pytest.raises(VdfsSyntaxError, match="paths"):
         lib.query('content where paths = "x"')
@@ -210,7 +209,7 @@ def test_an_extension_queries_files_and_folders_within_its_scope(lib, tmp_path):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(rel.encode())
     lib.index(lib.add_location(root)).wait(timeout=60)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     try:
         api = mgr.install(Demo, [Permission.ReadEntries(glob="**").scoped_to(str(root / "photos"))]).vdfs()
         assert sorted(r["name"] for r in api.query("files").rows()) == ["a.jpg", "b.jpg"]

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.query.service import engine_for
 from query_world import FileTruth, library_of, walk_truth
 from core.query import Result
 from vdfs_query import compile, query_entries, query_files, query_folders
@@ -84,7 +83,7 @@ class World:
         scan (~130 ms); the library never changes here, so the scan route reuses one snapshot
         (the same DuckDB-over-sqlite execution) unless `fresh_scan`."""
         if route != "scan" or fresh_scan:
-            return engine_for(self.lib).run(query, params, now=self.now, route=route)
+            return self.lib.engine.run(query, params, now=self.now, route=route)
         c = compile(query, "duckdb", params=params, now=self.now, device_uuid=self.lib.device_uuid.bytes)
         table = self.scan.execute(c.sql, c.params).to_arrow_table()
         return Result(c.columns, c.types, table=table, route="scan", sql=c.sql, params=c.params)
@@ -94,7 +93,7 @@ class World:
 def world(tmp_path_factory):
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     with library_of(tmp_path_factory.mktemp("routes"), lambda r: build_tree(r, now.timestamp())) as (lib, root):
-        engine_for(lib).mirror                  # built once, before the clock starts
+        lib.engine.mirror                  # built once, before the clock starts
         kinds = dict(lib.conn.execute("SELECT path, kind FROM entries"))
         scan = connect_scan(lib.db_path)
         try:

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 import core
 from core.domain.models import model
-from core.query.service import engine_for
 from core.query import Result
 from vdfs_query import compile, query_models
 from core.query.mirror import connect_scan
@@ -93,7 +92,7 @@ def lib(tmp_path_factory):
             library.conn.commit()
             assert library.conn.execute("SELECT count(*) FROM models WHERE json_type(data, '$.note') "
                                         "IS NULL").fetchone()[0] == len(GONE)
-            engine_for(library).mirror          # built once, after every row is in
+            library.engine.mirror          # built once, after every row is in
             scan = connect_scan(library.db_path)
             try:
                 yield World(library, scan)
@@ -112,7 +111,7 @@ class World:
         """`route` forced on the library's engine; the scan route reuses one snapshot (the engine
         takes a new one per query, ~130 ms, and nothing changes here)."""
         if route != "scan":
-            return engine_for(self.lib).run(text, params, route=route)
+            return self.lib.engine.run(text, params, route=route)
         c = compile(text, "duckdb", params=params, device_uuid=self.lib.device_uuid.bytes)
         table = self.scan.execute(c.sql, c.params).to_arrow_table()
         return Result(c.columns, c.types, table=table, route="scan", sql=c.sql, params=c.params)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core.actions import action, preview_changes
+from core.actions import action
 from core.extensions import Permission, PermissionDenied
 from core.extensions.definition import extension
 from core.extensions.host import ScopedVdfsApi
@@ -21,7 +21,6 @@ from core.extensions.scope_query import apply_scope
 from core.jobs import job
 from core.domain.metadata import NotFoundError
 from core.domain.models import model
-from core.query.service import engine_for
 from core.domain.sidecars import Sidecars
 from vdfs_query import ir
 from vdfs_query.errors import VdfsSyntaxError
@@ -89,7 +88,7 @@ def world(lib, tmp_path):
     (root / "outside").mkdir()
     (root / "inside" / "ok.txt").write_bytes(b"inside bytes")
     (root / "outside" / "secret.txt").write_bytes(b"SECRET")
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     yield lib, mgr, root
     mgr.close()
 
@@ -234,7 +233,7 @@ def two_cases(lib, tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / f"{name}_pic.jpg").write_bytes(name.encode() * 10)
         lib.index(lib.add_location(tmp_path / name)).wait(timeout=60)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     api = mgr.install(ScopeExt, [Permission.ReadEntries(glob="**").scoped_to("photos")]).vdfs()
     yield lib, api, tmp_path
     mgr.close()
@@ -257,8 +256,8 @@ def test_a_grant_on_one_location_never_sees_a_location_differing_only_in_case(tw
     text, params, expected = QUERIES[name]
     params = {k: [str(tmp / x) for x in v] if isinstance(v, list) else str(tmp / v)
               for k, v in params.items()}
-    scoped = apply_scope(text, ExtensionManager.of(lib).context(EXT).grants, lib)
-    result = engine_for(lib).run(scoped, params, route=route)
+    scoped = apply_scope(text, lib.extensions.context(EXT).grants, lib)
+    result = lib.engine.run(scoped, params, route=route)
     assert result.route == route
     rows = result.rows()
     assert rows == api.query(text, **params).rows()      # the extension's own door agrees
@@ -308,7 +307,7 @@ def test_a_hand_built_aggregate_or_operator_is_a_syntax_error():
 
 @pytest.fixture
 def two_extensions(lib):
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(OtherExt, [Permission.ReadEntries()])
     api = mgr.install(ScopeExt, [Permission.ReadEntries(glob="**")]).vdfs()
     lib.vdfs().create_model(Secret(name="other's secret"))
@@ -354,7 +353,7 @@ def test_an_extension_preview_built_by_hand_is_checked_again_at_commit(world):
     lib, mgr, root = world
     install(lib, mgr, root, str(root / "inside"))
     private = entry_uuid(lib, root / "outside" / "secret.txt")
-    p = preview_changes(lib, "grab", [lib.actions.context().add_tag(private, "#mine")])
+    p = lib.actions.preview_changes("grab", [lib.actions.context().add_tag(private, "#mine")])
     p.action, p.extension_id = f"{EXT}.grab", EXT
     with pytest.raises(PermissionDenied, match=r"scope .*inside.*secret\.txt is outside the gr"):
         lib.actions.commit(p)

@@ -234,7 +234,7 @@ def world(tmp_path_factory):
             (root / rel).write_text(rel)
         lib = core.Library.create(tmp / "lib.vdfs")
         REPORTS.clear()
-        mgr = ExtensionManager.of(lib)
+        mgr = lib.extensions
         mgr.install(Sealed, "requested", scope=[str(root / "inside")])
         for part in ("inside", "outside"):
             lib.index(lib.add_location(root / part)).wait(timeout=60)

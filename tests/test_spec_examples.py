@@ -77,7 +77,7 @@ def photos(lib, tmp_path):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(rel.encode() * 3)
     lib.index(lib.add_location(root)).wait(timeout=60)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     yield lib, mgr, root
     mgr.close()
 
@@ -243,7 +243,7 @@ def test_on_location_added_gets_the_folder_and_respects_grants(lib, tmp_path, ne
 
     from core.jobs import unregister_job
     unregister_job("spec_ext_new_place")            # only its extension's registration runs
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     inside, outside = tmp_path / "granted", tmp_path / "elsewhere"
     inside.mkdir()
     outside.mkdir()
@@ -394,7 +394,7 @@ def test_the_places_map_renders_photos_with_gps(lib, tmp_path):
         jobs: list = []
         actions: list = []
 
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(SpecUi, [])
     out = render_view(lib, "com.test.spec.ui", "places_map")
     assert out.component == "map_view" and len(out.rows) == 1

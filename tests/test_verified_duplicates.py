@@ -11,10 +11,9 @@ import uuid
 
 import pytest
 
-from core.actions import commit, preview, undo
+
 from core.actions.dedupe import trash_duplicates
 from core.content.identity import HEADER, SAMPLE_COUNT, FOOTER, full_hash_path, sample_plan
-from core.query.service import engine_for
 from core.content.verify import NotIdenticalError, require_identical, verify_duplicates
 
 BIG = 64 * 1024 * 1024          # sparse: no disk used; past 100 KiB only the windows matter
@@ -59,7 +58,7 @@ def _content(lib, name):
 
 
 def _verified(lib, route):
-    rows = engine_for(lib).run("content duplicates select content_hash, verified, "
+    rows = lib.engine.run("content duplicates select content_hash, verified, "
                                "integrity_hash order by content_hash", route=route).rows()
     return {r["content_hash"]: (r["verified"], r["integrity_hash"]) for r in rows}
 
@@ -110,7 +109,7 @@ def test_trashing_a_duplicate_that_differs_is_refused_and_nothing_is_lost(world)
     before = {n: full_hash_path(root / n) for n in ("big_a.bin", "big_b.bin")}
     big = _content(lib, "big_a.bin")
     with pytest.raises(NotIdenticalError, match="differ in full BLAKE3"):
-        preview(lib, trash_duplicates, content=big[0])
+        lib.actions.preview(trash_duplicates, content=big[0])
     with pytest.raises(NotIdenticalError):
         require_identical(lib, [_entry_uuid(lib, "big_a.bin"), _entry_uuid(lib, "big_b.bin")])
     assert {n: full_hash_path(root / n) for n in before} == before
@@ -124,7 +123,7 @@ def test_the_commit_reads_the_files_again(world):
     windows, with its mtime put back) makes the commit refuse."""
     lib, root = world
     same = _content(lib, "same_1.dat")
-    p = preview(lib, trash_duplicates, content=same[0])
+    p = lib.actions.preview(trash_duplicates, content=same[0])
     assert [c.before for c in p.changes] == [str(root / "same_2.dat")]
     kept = root / "same_1.dat"
     st = os.stat(kept)
@@ -133,7 +132,7 @@ def test_the_commit_reads_the_files_again(world):
         f.write(b"\xff\xfe")
     os.utime(kept, ns=(st.st_atime_ns, st.st_mtime_ns))
     with pytest.raises(NotIdenticalError):
-        commit(lib, p)
+        lib.actions.commit(p)
     assert (root / "same_2.dat").exists() and kept.exists()
     assert lib.conn.execute("SELECT count(*) FROM entries WHERE name LIKE 'same_%'"
                             ).fetchone() == (2,)
@@ -143,11 +142,11 @@ def test_true_duplicates_are_trashed_and_undone(world):
     lib, root = world
     same = _content(lib, "same_1.dat")
     data = (root / "same_2.dat").read_bytes()
-    result = commit(lib, preview(lib, trash_duplicates, content=same[0]))
+    result = lib.actions.commit(lib.actions.preview(trash_duplicates, content=same[0]))
     assert not (root / "same_2.dat").exists() and (root / "same_1.dat").exists()
     assert lib.conn.execute("SELECT entry_count FROM content_identities WHERE uuid = ?",
                             (same[0].bytes,)).fetchone() == (1,)
-    undo(lib, result.audit_id)
+    lib.actions.undo(result.audit_id)
     assert (root / "same_2.dat").read_bytes() == data
 
 
@@ -158,7 +157,7 @@ def test_bad_requests_are_vdfs_errors(world):
         with pytest.raises(VdfsError):
             verify_duplicates(lib, bad)
     with pytest.raises(VdfsError):
-        preview(lib, trash_duplicates, content=str(uuid.uuid4()))
+        lib.actions.preview(trash_duplicates, content=str(uuid.uuid4()))
 
 
 def test_cli_verifies_and_lists(world):

@@ -86,7 +86,7 @@ def world(lib, tmp_path):
         (files / rel).write_bytes(rel.encode() * 5)
     lib.index(lib.add_location(files)).wait(timeout=60)
     yield lib, files
-    ExtensionManager.of(lib).close()
+    lib.extensions.close()
 
 
 def entry_uuid(lib, path) -> str:
@@ -114,7 +114,7 @@ def test_manifest_errors_name_the_json_path(world, tmp_path, change, path, messa
     with pytest.raises(ManifestError, match=message) as exc:
         lib.extensions.install(root)
     assert exc.value.path == path
-    assert ExtensionManager.of(lib).list() == []
+    assert lib.extensions.list() == []
 
 
 def test_bad_ui_manifest_and_missing_module(world, tmp_path):
@@ -135,7 +135,7 @@ def test_install_from_zip_records_grants_like_a_python_extension(world, tmp_path
     pkg = write_package(tmp_path / "pkg")
     archive = tmp_path / "pkg.zip"
     archive.write_bytes(zip_package({p.name: p.read_bytes() for p in pkg.iterdir()}))
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     with pytest.raises(PermissionDenied, match="DispatchJobs"):
         mgr.install(archive, [Permission.DispatchJobs])            # not requested
     ctx = mgr.install(archive, [Permission.ReadEntries(glob="**/*.txt").scoped_to(
@@ -176,7 +176,7 @@ def test_action_preview_is_checked_and_cannot_write(world, tmp_path):
     lib, files = world
     inside = entry_uuid(lib, files / "public/a.txt")
     outside = entry_uuid(lib, files / "private/b.txt")
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     grants = [Permission.ReadEntries(glob="**/*.txt"),
               Permission.WriteTags.scoped_to(str(files / "public"))]
     lib.extensions.install(write_package(tmp_path / "ok", wasm=guest(inside)), grants)
@@ -242,10 +242,10 @@ def test_agent_hooks_call_the_guest_for_events_inside_the_scope(world, tmp_path)
         return sum(json.loads(ln)["msg"] == "hook ran" for ln in lines)
 
     lib.vdfs().add_tag_to_entry(entry_uuid(lib, files / "private/b.txt"), "#seen")
-    ExtensionManager.of(lib).wait_idle()
+    lib.extensions.wait_idle()
     assert hooks_run() == 0                      # outside the read scope: never delivered
     lib.vdfs().add_tag_to_entry(entry_uuid(lib, files / "public/a.txt"), "#seen")
-    ExtensionManager.of(lib).wait_idle()
+    lib.extensions.wait_idle()
     assert hooks_run() == 1
 
 
@@ -256,7 +256,7 @@ def test_manifest_exports_must_exist_in_the_module(world, tmp_path):
     with pytest.raises(ManifestError, match=r"\$\.jobs\[0\]\.task: extension.wasm: the module "
                                             r"exports no function 'missing'"):
         lib.extensions.install(write_package(tmp_path / "pkg", manifest))
-    assert ExtensionManager.of(lib).list() == []
+    assert lib.extensions.list() == []
 
 
 OPS_MANIFEST = {
@@ -302,7 +302,7 @@ def test_sidecars_dispatch_and_ai_go_through_the_grants(world, tmp_path):
 
 def test_upgrade_keeps_grants_settings_and_models(world, tmp_path):
     lib, files = world
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     grants = [Permission.ReadEntries(glob="**/*.txt").scoped_to(str(files / "public"))]
     lib.extensions.install(write_package(tmp_path / "v1"), grants, config={"min_size": 7})
     from core.extensions.wasm.runtime import WasmRuntime

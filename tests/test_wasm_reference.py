@@ -46,7 +46,7 @@ def world(lib, tmp_path):
                       else b"same" * (n // 4))
     lib.index(lib.add_location(root)).wait(timeout=60)
     yield lib, root
-    ExtensionManager.of(lib).close()
+    lib.extensions.close()
 
 
 def entry_uuid(lib, path) -> uuid.UUID:
@@ -71,7 +71,7 @@ def test_reference_extension_end_to_end(world, built):
     assert found["copy.bin"].head == b"same" * 4 and found["big1.bin"].size == 5000
     assert lib.jobs.store.get(job.id)["progress_done"] == 3
 
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     p = mgr.preview_action(EXT, f"{EXT}.tag_large")
     assert p.title == "Tag 3 large files" and len(p.changes) == 3
     mgr.commit_action(p)
@@ -87,7 +87,7 @@ def test_reference_action_outside_the_write_scope_is_refused(world, built):
                               Permission.WriteTags.scoped_to(str(root / "public"))],
                  config={"min_size": 8000})
     with pytest.raises(PermissionDenied, match="WriteTags"):
-        ExtensionManager.of(lib).preview_action(EXT, f"{EXT}.tag_large")   # private/huge.bin
+        lib.extensions.preview_action(EXT, f"{EXT}.tag_large")   # private/huge.bin
     assert lib.vdfs().tags_of_entry(entry_uuid(lib, root / "private/huge.bin")) == []
 
 

@@ -33,7 +33,7 @@ def world(lib, tmp_path):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
     lib.index(lib.add_location(root)).wait(timeout=60)
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     d = ExtensionDefinition(id=EXT, name="Guest", version="1.0.0",
                             permissions=[Permission.ReadEntries(glob="**/*.txt"), Permission.WriteTags])
     ctx = mgr.install(d, [Permission.ReadEntries(glob="**/*.txt").scoped_to(str(root / "public"))])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.access.guard import locate_entry, read_located
 from core.store.facade import Backing, Facade
@@ -15,6 +15,9 @@ from core.access.permissions import PermissionDenied
 from core.domain.metadata import NotFoundError
 from core.content.safeopen import read_below
 from core.domain.sidecars import Sidecars
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 
 def exif_of(row: dict[str, Any], read_bytes: Callable[[Any], bytes],
@@ -54,7 +57,7 @@ class EntryRowHooks:
 class LibraryEntries:
     """Entry-row hooks for the library's own queries (the user's, core's)."""
 
-    def __init__(self, lib: Any):
+    def __init__(self, lib: Library):
         self.lib = lib
 
     def read_entry(self, entry_uuid: Any) -> bytes:

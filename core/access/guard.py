@@ -9,7 +9,7 @@ same whichever door (widget, CLI, plain Python) the request came through.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from core.errors import ArgumentError
 from core.domain.metadata import NotFoundError, as_uuid
@@ -17,6 +17,9 @@ from core.domain.models.instances import model_uuid, spec_of
 from core.content.safeopen import UnsafeFileError, read_below
 from core.domain.sidecars import Sidecars
 from .permissions import GrantSet, PermissionDenied
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 
 class EntryRow(NamedTuple):
@@ -27,7 +30,7 @@ class EntryRow(NamedTuple):
     device_id: int
 
 
-def locate_entry(lib: Any, entry_uuid: Any) -> EntryRow:
+def locate_entry(lib: Library, entry_uuid: Any) -> EntryRow:
     """Where an entry is (its path, location root, inode, device); no permission check."""
     eu = as_uuid(entry_uuid, "entry uuid")
     row = lib.conn.execute(
@@ -38,7 +41,7 @@ def locate_entry(lib: Any, entry_uuid: Any) -> EntryRow:
     return EntryRow(*row)
 
 
-def read_located(lib: Any, e: EntryRow) -> bytes:
+def read_located(lib: Library, e: EntryRow) -> bytes:
     """The bytes of a located entry of this device: opened below its location root without
     following any symlink, and only if it is still the inode that was indexed."""
     if e.device_id != lib.device_id:
@@ -49,7 +52,7 @@ def read_located(lib: Any, e: EntryRow) -> bytes:
 class Guard:
     __slots__ = ("lib", "grants", "extension_id")
 
-    def __init__(self, lib: Any, grants: GrantSet):
+    def __init__(self, lib: Library, grants: GrantSet):
         self.lib, self.grants, self.extension_id = lib, grants, grants.extension_id
 
     def entry(self, entry_uuid: Any) -> EntryRow:

@@ -12,10 +12,13 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from core.errors import ArgumentError, VdfsError
 from .globs import compile_glob, glob_match, glob_to_regex
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 PREFERENCES = ("local", "cloud")
 
@@ -208,7 +211,7 @@ class GrantSet:
     extension_id: str
     requested: tuple[PermissionSpec, ...]
     grants: tuple[Grant, ...]
-    lib: Any = None
+    lib: Library = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requested", tuple(self.requested))

@@ -1,23 +1,28 @@
 """Actions (docs/architecture.md §5): preview → commit → verify, audited, undoable.
 
-    from core.actions import action, preview, commit, undo
-    p = preview(lib, "photos.tag_big", min_size=10_000_000)   # changes nothing
-    print(p)                                                   # what would happen
-    result = commit(lib, p)                                    # exactly that, or nothing
-    undo(lib, result.audit_id)
+    from core.actions import action
+    p = lib.actions.preview("photos.tag_big", min_size=10_000_000)   # changes nothing
+    print(p)                                                         # what would happen
+    result = lib.actions.commit(p)                                   # exactly that, or nothing
+    lib.actions.undo(result.audit_id)
+
+`lib.actions` is the one entry point; core.actions.engine holds what it delegates to.
 """
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .context import ActionContext, action, action_execute, get_action
-from .engine import audit_log, commit, preview, preview_changes, undo
+from . import engine
 from .model import (ActionError, ActionPreview, ActionResult, Change, StaleActionError,
                     VerificationFailed)
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
 
 class ActionManager:
-    """The actions API bound to one library (for `lib.actions`, once library.py offers it)."""
+    """The actions API bound to one library: `lib.actions`."""
 
-    def __init__(self, lib: Any):
+    def __init__(self, lib: "Library"):
         self.lib = lib
 
     def context(self, actor: str = "user") -> ActionContext:
@@ -25,23 +30,24 @@ class ActionManager:
         return ActionContext(self.lib, actor=actor)
 
     def preview(self, name_or_fn: Any, *, actor: str | None = None, **args: Any) -> ActionPreview:
-        return preview(self.lib, name_or_fn, actor=actor, **args)
+        return engine.preview(self.lib, name_or_fn, actor=actor, **args)
+
+    def preview_changes(self, title: str, changes: list[Change], *,
+                        reversible: bool | None = None) -> ActionPreview:
+        """A preview built by hand from changes (no registered action), sealed against now."""
+        return engine.preview_changes(self.lib, title, changes, reversible=reversible)
 
     def commit(self, p: ActionPreview, *, actor: str | None = None) -> ActionResult:
-        return commit(self.lib, p, actor=actor)
+        return engine.commit(self.lib, p, actor=actor)
 
     def undo(self, audit_id: int, *, actor: str = "user") -> ActionResult:
-        return undo(self.lib, audit_id, actor=actor)
+        return engine.undo(self.lib, audit_id, actor=actor)
 
     def log(self, limit: int | None = 50) -> list[dict[str, Any]]:
-        return audit_log(self.lib, limit=limit)
+        return engine.audit_log(self.lib, limit=limit)
 
-
-def actions_for(lib: Any) -> ActionManager:
-    return lib.service("actions", lambda: ActionManager(lib))
 
 
 __all__ = ["ActionContext", "ActionError", "ActionManager", "ActionPreview", "ActionResult",
            "Change", "StaleActionError", "VerificationFailed", "action", "action_execute",
-           "actions_for", "audit_log", "commit", "get_action", "preview", "preview_changes",
-           "undo"]
+           "get_action"]

@@ -7,20 +7,23 @@ change and, for disk operations, the callable that reverses the disk part.
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.store.paths import disk_path
 from . import fsops, targets
 from .model import ActionError, Change
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
 Rename = Callable[[str, str], None]
 
 
-def _vdfs(lib: Any, actor: str) -> Any:
+def _vdfs(lib: Library, actor: str) -> Any:
     return lib.vdfs()
 
 
-def apply(lib: Any, change: Change, *, actor: str, rename: Rename) -> Change:
+def apply(lib: Library, change: Change, *, actor: str, rename: Rename) -> Change:
     """Make the change; returns its inverse."""
     kind, scope, u = change.kind, change.scope, change.target_uuid
     api = _vdfs(lib, actor)
@@ -61,7 +64,7 @@ def _tag_call(api: Any, verb: str, scope: str, u: Any, tag: str, actor: str) -> 
     fn(u, tag, applied_by=actor)
 
 
-def _model_spec(lib: Any, u: Any) -> dict[str, Any]:
+def _model_spec(lib: Library, u: Any) -> dict[str, Any]:
     import json
     row = lib.conn.execute("SELECT model_type, extension_id, data, entry_uuid, "
                            "content_identity_uuid FROM models WHERE uuid=?", (u.bytes,)).fetchone()
@@ -100,7 +103,7 @@ def _create_model(api: Any, change: Change, actor: str) -> Any:
     return api.create_model(obj, actor=actor)
 
 
-def verify(lib: Any, change: Change, applied_target: str) -> str | None:
+def verify(lib: Library, change: Change, applied_target: str) -> str | None:
     """Re-read the target; None when it shows the change, else what is wrong."""
     conn = lib.conn
     kind, scope = change.kind, change.scope

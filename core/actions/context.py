@@ -23,12 +23,15 @@ import posixpath
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.domain.locations import normalize_path
 from core.store.paths import stored_path
 from . import fsops, targets
 from .model import ActionError, ActionPreview, Change
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 _lock = threading.Lock()
 _actions: dict[str, "ActionSpec"] = {}
@@ -124,7 +127,7 @@ def _uuid_of(value: Any, what: str) -> uuid.UUID:
 class ActionContext:
     """Given to @action and @action_execute functions."""
 
-    def __init__(self, lib: Any, *, actor: str = "user", extension_id: str | None = None,
+    def __init__(self, lib: Library, *, actor: str = "user", extension_id: str | None = None,
                  preview_id: str | None = None, args: dict[str, Any] | None = None):
         self.lib = lib
         self.actor = actor

@@ -1,10 +1,9 @@
 """`core.trash_duplicates`: the action that moves the redundant copies of a content to the
 library's trash — the one destructive action in core that relies on files being the same.
 
-    from core.actions import preview, commit
-    from .dedupe import trash_duplicates
-    p = preview(lib, trash_duplicates, content=content_uuid)          # keeps the first path
-    commit(lib, p)                                                    # undo puts them back
+    from core.actions.dedupe import trash_duplicates
+    p = lib.actions.preview(trash_duplicates, content=content_uuid)   # keeps the first path
+    lib.actions.commit(p)                                              # undo puts them back
 
 Sharing a (sampled) content identity is not proof of equality, so both the preview and the
 commit read every copy in full (core/content/verify.py `require_identical`) and refuse with
@@ -13,15 +12,18 @@ commit read every copy in full (core/content/verify.py `require_identical`) and 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ActionError, action, action_execute
 from core.content.verify import as_uuid, require_identical
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
 ACTION = "core.trash_duplicates"
 
 
-def _copies(lib: Any, cu: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+def _copies(lib: Library, cu: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     """(entry uuid, path) of the content's copies on this device, in path order."""
     rows = lib.conn.execute(
         "SELECT e.uuid, e.path FROM entries e JOIN content_identities c ON c.id = e.content_id "
@@ -30,7 +32,7 @@ def _copies(lib: Any, cu: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     return [(uuid.UUID(bytes=u), p) for u, p in rows]
 
 
-def _plan(lib: Any, content: uuid.UUID, keep: Any) -> tuple[uuid.UUID, list[uuid.UUID]]:
+def _plan(lib: Library, content: uuid.UUID, keep: Any) -> tuple[uuid.UUID, list[uuid.UUID]]:
     copies = _copies(lib, content)
     if len(copies) < 2:
         raise ActionError(f"content {content} has {len(copies)} cop"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.store.clock import now_iso
 from core.store.events import Event
@@ -30,8 +30,11 @@ from .journal import Journal, recover
 from .model import (ActionError, ActionPreview, ActionResult, Change, StaleActionError,
                     VerificationFailed)
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
-def preview(lib: Any, name_or_fn: str | Callable[..., Any], *, actor: str | None = None,
+
+def preview(lib: Library, name_or_fn: str | Callable[..., Any], *, actor: str | None = None,
             **args: Any) -> ActionPreview:
     """Run an action's preview step: compute its changes without changing anything. The
     actor defaults to the action's extension (its changes are the extension's), else the user."""
@@ -50,7 +53,7 @@ def preview(lib: Any, name_or_fn: str | Callable[..., Any], *, actor: str | None
     return seal(lib, out)
 
 
-def check_extension(lib: Any, p: ActionPreview) -> None:
+def check_extension(lib: Library, p: ActionPreview) -> None:
     """An extension's action may change only what the extension's grants cover. Checked here,
     where every preview and commit passes (notebook button, CLI, plain Python), not at one of
     the doors; PermissionDenied names the grant and its scope."""
@@ -58,7 +61,7 @@ def check_extension(lib: Any, p: ActionPreview) -> None:
         lib.extensions.guard(p.extension_id).check_changes(p.changes)
 
 
-def seal(lib: Any, p: ActionPreview) -> ActionPreview:
+def seal(lib: Library, p: ActionPreview) -> ActionPreview:
     """Stamp each change with its target's fingerprint now (done by preview())."""
     conn = lib.conn
     prints: dict[str, str] = {}
@@ -106,12 +109,12 @@ def _audit(conn: sqlite3.Connection, p: ActionPreview, actor: str, outcome: str,
     return int(cur.lastrowid)
 
 
-def _audit_alone(lib: Any, p: ActionPreview, actor: str, outcome: str, error: str) -> int:
+def _audit_alone(lib: Library, p: ActionPreview, actor: str, outcome: str, error: str) -> int:
     with transaction(lib.conn) as conn:
         return _audit(conn, p, actor, outcome, error=error)
 
 
-def commit(lib: Any, p: ActionPreview, *, actor: str | None = None,
+def commit(lib: Library, p: ActionPreview, *, actor: str | None = None,
            execute: Callable[[ActionContext, ActionPreview], Any] | None = None,
            _undo_of: int | None = None) -> ActionResult:
     """Apply exactly the previewed changes, verified, in one transaction; see module doc.
@@ -241,7 +244,7 @@ def _event_for(change: Change) -> Event | None:
     return None
 
 
-def undo(lib: Any, audit_id: int, *, actor: str = "user") -> ActionResult:
+def undo(lib: Library, audit_id: int, *, actor: str = "user") -> ActionResult:
     """Apply the inverse of a committed action (refused if its targets changed since)."""
     row = lib.conn.execute("SELECT action, extension_id, preview, inverse, outcome FROM audit_log "
                            "WHERE id=?", (int(audit_id),)).fetchone()
@@ -262,7 +265,7 @@ def undo(lib: Any, audit_id: int, *, actor: str = "user") -> ActionResult:
     return commit(lib, p, actor=actor, _undo_of=int(audit_id))
 
 
-def audit_log(lib: Any, *, limit: int | None = 50) -> list[dict[str, Any]]:
+def audit_log(lib: Library, *, limit: int | None = 50) -> list[dict[str, Any]]:
     """Newest first: id, action, extension, who, when, outcome, title, change count, error."""
     recover(lib)
     sql = ("SELECT id, action, extension_id, actor, created_at, outcome, preview, error, "
@@ -279,7 +282,7 @@ def audit_log(lib: Any, *, limit: int | None = 50) -> list[dict[str, Any]]:
     return out
 
 
-def preview_changes(lib: Any, title: str, changes: list[Change], *,
+def preview_changes(lib: Library, title: str, changes: list[Change], *,
                     reversible: bool | None = None) -> ActionPreview:
     """A preview built by hand (no registered action): sealed against the state now."""
     return seal(lib, ActionPreview(title=title, changes=changes, reversible=reversible))

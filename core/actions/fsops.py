@@ -16,13 +16,16 @@ import os
 import posixpath
 import sqlite3
 import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.content.kinds import split_ext
 from core.domain.locations import location_for_path, normalize_path
 from core.store.paths import disk_path
 from .model import ActionError
 from .targets import entry_row
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 Rename = Callable[[str, str], None]
 
@@ -32,7 +35,7 @@ def _subtree_bounds(path: str) -> tuple[str, str]:
     return path + "/", path + "0"
 
 
-def _dest_parent(lib: Any, new_path: str) -> tuple[int, int | None]:
+def _dest_parent(lib: Library, new_path: str) -> tuple[int, int | None]:
     """(location id, parent entry id) for a new path; refuses a path outside every location."""
     loc = location_for_path(lib, new_path)
     if loc is None:
@@ -52,7 +55,7 @@ def _dest_parent(lib: Any, new_path: str) -> tuple[int, int | None]:
     return loc.id, row[0]
 
 
-def check_move(lib: Any, entry_uuid: uuid.UUID, new_path: str) -> dict[str, Any]:
+def check_move(lib: Library, entry_uuid: uuid.UUID, new_path: str) -> dict[str, Any]:
     """Validate a move at preview time; returns the entry row."""
     row = entry_row(lib.conn, entry_uuid)
     if row is None:
@@ -70,7 +73,7 @@ def check_move(lib: Any, entry_uuid: uuid.UUID, new_path: str) -> dict[str, Any]
     return row
 
 
-def move_entry(lib: Any, entry_uuid: uuid.UUID, new_path: str, rename: Rename) -> None:
+def move_entry(lib: Library, entry_uuid: uuid.UUID, new_path: str, rename: Rename) -> None:
     """Rename on disk and rewrite the entry (and, for a folder, its subtree) rows."""
     conn = lib.conn
     row = check_move(lib, entry_uuid, new_path)
@@ -137,7 +140,7 @@ def _subtree_uuids(conn: sqlite3.Connection, row: dict[str, Any]) -> list[bytes]
     return uuids
 
 
-def check_delete(lib: Any, entry_uuid: uuid.UUID) -> dict[str, Any]:
+def check_delete(lib: Library, entry_uuid: uuid.UUID) -> dict[str, Any]:
     row = entry_row(lib.conn, entry_uuid)
     if row is None:
         raise ActionError(f"no entry {entry_uuid}")
@@ -160,11 +163,11 @@ def _count_in(conn: sqlite3.Connection, table: str, column: str, values: list[by
     return total
 
 
-def trash_path(lib: Any, preview_id: str, entry_uuid: uuid.UUID, name: str) -> str:
+def trash_path(lib: Library, preview_id: str, entry_uuid: uuid.UUID, name: str) -> str:
     return normalize_path(lib.path / "trash" / preview_id / entry_uuid.hex / name)
 
 
-def delete_entry(lib: Any, entry_uuid: uuid.UUID, trash: str, rename: Rename) -> dict[str, Any]:
+def delete_entry(lib: Library, entry_uuid: uuid.UUID, trash: str, rename: Rename) -> dict[str, Any]:
     """Move the file to `trash` and delete its rows; returns the snapshot of the rows."""
     conn = lib.conn
     row = check_delete(lib, entry_uuid)
@@ -192,7 +195,7 @@ def delete_entry(lib: Any, entry_uuid: uuid.UUID, trash: str, rename: Rename) ->
     return {"path": row["path"], "rows": snapshot}
 
 
-def restore_entry(lib: Any, trash: str, snapshot: dict[str, Any], rename: Rename) -> None:
+def restore_entry(lib: Library, trash: str, snapshot: dict[str, Any], rename: Rename) -> None:
     """Put a trashed file back and re-insert its rows exactly as they were."""
     conn = lib.conn
     path, rows = snapshot["path"], snapshot["rows"]

@@ -13,14 +13,17 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..jobs.owner import process_alive, process_tag
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 log = logging.getLogger(__name__)
 
 
-def _dir(lib: Any) -> Path:
+def _dir(lib: Library) -> Path:
     return Path(lib.path) / "trash" / ".journal"
 
 
@@ -33,7 +36,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 class Journal:
-    def __init__(self, lib: Any, preview_id: str):
+    def __init__(self, lib: Library, preview_id: str):
         self.path = _dir(lib) / f"{preview_id}.jsonl"
         self.renames: list[tuple[str, str]] = []
         self._f: Any = None
@@ -79,7 +82,7 @@ def _reverse(renames: list[tuple[str, str]]) -> list[str]:
     return problems
 
 
-def recover(lib: Any) -> list[str]:
+def recover(lib: Library) -> list[str]:
     """Settle journals left by dead processes; returns a line per journal handled."""
     folder = _dir(lib)
     if not folder.is_dir():

@@ -20,16 +20,15 @@ contract instead of guessing per model:
 """
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
+from . import yunet
+from .contract import OnnxContract, RawDetections
 from .sources import ModelError
 
-DEFAULT_IMAGE_SIZE = 224
 NMS_IOU = 0.4
 
 
@@ -55,113 +54,12 @@ class FaceDetection:
         return out
 
 
-class OnnxContract:
-    """Reads the metadata and input/output shapes of one onnxruntime session once."""
-
-    def __init__(self, session: Any, ref: str):
-        self.session, self.ref = session, ref
-        self.meta: dict[str, str] = dict(session.get_modelmeta().custom_metadata_map or {})
-        self.inputs = session.get_inputs()
-        self.outputs = session.get_outputs()
-
-    def meta_json(self, key: str, default: Any = None) -> Any:
-        if key not in self.meta:
-            return default
-        try:
-            return json.loads(self.meta[key])
-        except ValueError as exc:
-            raise ModelError(f"model {self.ref}: metadata {key!r} is not JSON: {exc}") from None
-
-    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        try:
-            outs = self.session.run([o.name for o in self.outputs], feeds)
-        except Exception as exc:  # onnxruntime's own error types: shape or type mismatch
-            raise ModelError(f"model {self.ref} could not run on this input: {exc}") from exc
-        return {o.name: v for o, v in zip(self.outputs, outs)}
-
-    # ---- images ---------------------------------------------------------------------------
-    def layout(self) -> tuple[bool, int]:
-        """(channels last?, channels) of the image input."""
-        shape = list(self.inputs[0].shape)
-        if len(shape) != 4:
-            raise ModelError(f"model {self.ref}: an image model takes [N, C, H, W] or [N, H, W, C], "
-                             f"its input {self.inputs[0].name!r} has shape {shape}")
-        nhwc = shape[3] in (1, 3) and shape[1] not in (1, 3)
-        return nhwc, shape[3] if nhwc else shape[1]
-
-    def input_size(self) -> tuple[int, int]:
-        """(width, height) the model takes; a symbolic size comes from `image_size` metadata."""
-        shape = list(self.inputs[0].shape)
-        h, w = shape[1:3] if self.layout()[0] else shape[2:4]
-        size = self.meta_json("image_size", DEFAULT_IMAGE_SIZE)
-        dh, dw = size if isinstance(size, list) else (size, size)
-        return (w if isinstance(w, int) and w > 0 else dw,
-                h if isinstance(h, int) and h > 0 else dh)
-
-    def image_tensor(self, image: bytes | np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-        """The model's image input and the original (width, height)."""
-        nhwc, channels = self.layout()
-        pixels, original = _decoded(image, "L" if channels == 1 else "RGB", self.input_size(),
-                                    self.ref)
-        mean, std = self.meta_json("mean"), self.meta_json("std")
-        if mean is not None:
-            pixels = pixels - np.asarray(mean, np.float32)
-        if std is not None:
-            pixels = pixels / np.asarray(std, np.float32)
-        tensor = pixels[None] if nhwc else pixels.transpose(2, 0, 1)[None]
-        return np.ascontiguousarray(tensor, dtype=np.float32), original
-
-    def output(self, outs: dict[str, np.ndarray], *names: str) -> np.ndarray | None:
-        for n in names:
-            if n in outs:
-                return outs[n]
-        return None
-
-
-def open_image(image: bytes | np.ndarray, ref: str) -> Any:
-    """A PIL image from encoded bytes or an 8-bit array ([H, W] or [H, W, C])."""
-    from PIL import Image, UnidentifiedImageError
-    if isinstance(image, np.ndarray):
-        arr = image if image.ndim == 3 else image[..., None]
-        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8).squeeze())
-    try:
-        im = Image.open(io.BytesIO(bytes(image)))
-        im.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ModelError(f"model {ref}: the input is not a readable image: {exc}") from None
-    return im
-
-
-def _decoded(image: bytes | np.ndarray, mode: str, size: tuple[int, int], ref: str
-             ) -> tuple[np.ndarray, tuple[int, int]]:
-    """Pixels as float32 [H, W, C] in [0, 1] resized to `size`, and the original (w, h)."""
-    from PIL import Image
-    im = open_image(image, ref)
-    original = im.size
-    small = im.convert(mode).resize(size, Image.BILINEAR)
-    arr = np.asarray(small, dtype=np.float32) / 255.0
-    return (arr[..., None] if arr.ndim == 2 else arr), original
-
-
 # ---- detect_faces ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RawDetections:
-    """A detector's candidates in model-input pixels or normalised units, before NMS:
-    boxes [N, 4] x1 y1 x2 y2, scores [N], landmarks [N, k, 2]; (sx, sy) maps them to the image."""
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    landmarks: np.ndarray
-    scale: tuple[float, float]
-    image_size: tuple[int, int]
-
-
 def detect_faces(c: OnnxContract, image: bytes | np.ndarray, *, min_score: float = 0.5,
                  iou: float = NMS_IOU) -> list[FaceDetection]:
     """Faces in one image, best first, overlapping boxes suppressed (non-maximum suppression).
     A YuNet graph (OpenCV's face detector: cls/obj/bbox/kps outputs per stride) is decoded as
     such; any other graph follows the boxes/scores contract."""
-    from . import yunet
     raw = yunet.detect(c, image) if yunet.is_yunet(c) else _contract_detections(c, image)
     return faces_of(raw, min_score=min_score, iou=iou)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .helpers import OnnxContract, RawDetections, open_image
+from .contract import OnnxContract, RawDetections, open_image
 from .sources import ModelError
 
 STRIDES = (8, 16, 32)

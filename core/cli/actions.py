@@ -30,9 +30,8 @@ def _open(args: argparse.Namespace) -> Any:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.actions import audit_log
     with _open(args) as lib:
-        rows = audit_log(lib, limit=args.limit)
+        rows = lib.actions.log(limit=args.limit)
         if args.json:
             for r in rows:
                 print(json.dumps(r, sort_keys=True))
@@ -70,8 +69,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _undo(args: argparse.Namespace) -> int:
-    from core.actions import undo
     with _open(args) as lib:
-        res = undo(lib, args.id, actor=args.actor)
+        res = lib.actions.undo(args.id, actor=args.actor)
         print(f"undid #{args.id} as #{res.audit_id}: {len(res.preview.changes)} change(s)")
         return 0

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import library_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +43,7 @@ def _open(args: argparse.Namespace) -> Any:
     return core.Library.open(library_path(args))
 
 
-def _resolve(lib: Any, prefix: str) -> Any:
+def _resolve(lib: Library, prefix: str) -> Any:
     return lib.jobs.get(prefix)
 
 

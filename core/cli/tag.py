@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.set_defaults(func=func)
 
 
-def _target(lib: Any, path: str, content: bool) -> tuple[str, Any]:
+def _target(lib: Library, path: str, content: bool) -> tuple[str, Any]:
     """(scope, uuid) of what `path` names in this library on this device."""
     from core.domain.locations import normalize_path
     from core.store.paths import stored_path

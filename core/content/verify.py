@@ -19,13 +19,16 @@ import os
 import stat
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from core.store.clock import now_iso
 from core.errors import VdfsError
 from .identity import full_hash_path
 from core.store.ids import as_uuid as _as_uuid
 from core.store.txn import transaction
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 
 class VerifyError(VdfsError):
@@ -82,7 +85,7 @@ def _hash_copy(path: str | bytes, size: int, mtime_ns: int | None) -> str:
     return digest
 
 
-def verify_duplicates(lib: Any, contents: Iterable[Any] | None = None) -> VerifyReport:
+def verify_duplicates(lib: Library, contents: Iterable[Any] | None = None) -> VerifyReport:
     """Verify every duplicate group (entry_count > 1), or the given content uuids; copies on
     other devices cannot be read here, so their groups stay unverified."""
     conn = lib.conn
@@ -97,7 +100,7 @@ def verify_duplicates(lib: Any, contents: Iterable[Any] | None = None) -> Verify
     return report
 
 
-def _verify_one(lib: Any, cid: int, report: VerifyReport) -> None:
+def _verify_one(lib: Library, cid: int, report: VerifyReport) -> None:
     conn = lib.conn
     digest_of_content = conn.execute("SELECT content_hash FROM content_identities WHERE id = ?",
                                      (cid,)).fetchone()[0]
@@ -133,7 +136,7 @@ def _verify_one(lib: Any, cid: int, report: VerifyReport) -> None:
         report.verified += 1
 
 
-def require_identical(lib: Any, entry_uuids: Iterable[Any]) -> str:
+def require_identical(lib: Library, entry_uuids: Iterable[Any]) -> str:
     """Read every listed file in full now; return their common BLAKE3, or raise
     NotIdenticalError naming what differs (or could not be read)."""
     conn = lib.conn

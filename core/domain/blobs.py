@@ -54,9 +54,6 @@ class BlobStats:
     deduplicated: int = 0
 
 
-def stats(lib: Any) -> BlobStats:
-    return lib.service("blob_stats", BlobStats)
-
 
 # ---- value <-> bytes ----------------------------------------------------------------------
 def encode_value(value: Any, *, quantize: str | None = None) -> tuple[bytes, str]:

@@ -65,13 +65,13 @@ def is_within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def list_locations(lib: "Library") -> list[Location]:
+def list_locations(lib: Library) -> list[Location]:
     rows = lib.conn.execute(f"SELECT {_COLS} FROM locations WHERE device_id = ? ORDER BY path",
                             (lib.device_id,)).fetchall()
     return [_row(r) for r in rows]
 
 
-def get_location(lib: "Library", key: "int | str | uuid.UUID | Location") -> Location:
+def get_location(lib: Library, key: "int | str | uuid.UUID | Location") -> Location:
     """A location by id, uuid, name or exact root path; LocationError if there is none."""
     if isinstance(key, Location):
         key = key.id
@@ -93,7 +93,7 @@ def get_location(lib: "Library", key: "int | str | uuid.UUID | Location") -> Loc
     return _row(row)
 
 
-def location_for_path(lib: "Library", path: str) -> Location | None:
+def location_for_path(lib: Library, path: str) -> Location | None:
     """The location of this device that contains `path` (normalised), or None."""
     for loc in list_locations(lib):
         if is_within(path, loc.path):
@@ -101,7 +101,7 @@ def location_for_path(lib: "Library", path: str) -> Location | None:
     return None
 
 
-def add_location(lib: "Library", path: str | os.PathLike[str], name: str | None = None
+def add_location(lib: Library, path: str | os.PathLike[str], name: str | None = None
                  ) -> Location:
     """Register a folder as a location (not indexed yet: call `lib.index(location)`).
 

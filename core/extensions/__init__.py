@@ -1,7 +1,7 @@
 """The extension SDK's core side: definitions, permissions, manifests, install, scoped host API.
 
     from core.extensions import ExtensionManager, Permission, extension
-    mgr = ExtensionManager.of(lib)
+    mgr = lib.extensions
     mgr.install(MyExtension, [Permission.ReadEntries(glob="**/*.jpg").scoped_to("/My Photos")])
 """
 from typing import Any

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ai import AiService, ModelRegistry, PromptError, Prompts
 from ..agents.memory import close_memory, open_memory
@@ -22,11 +22,14 @@ from core.access.guard import Guard
 from .host import ScopedVdfsApi
 from core.access.permissions import Grant, GrantSet
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
 
 class ExtensionRuntime:
     """Core-internal: everything about one active extension, bound to its grants."""
 
-    def __init__(self, lib: Any, definition: ExtensionDefinition, grants: GrantSet, config: Any):
+    def __init__(self, lib: Library, definition: ExtensionDefinition, grants: GrantSet, config: Any):
         self.lib = lib
         self.definition = definition
         self.extension_id = definition.id

@@ -1,6 +1,6 @@
 """Install, upgrade and uninstall extensions in a library, and run the installed ones.
 
-`ExtensionManager.of(lib)` (one per open library; `lib.extensions` once Library exposes it).
+`lib.extensions` (one per open library).
 `install(ext, grants=…)` refuses an extension this core cannot serve (version, features) or
 grants that exceed its request, then in one transaction records it in `extensions` and
 `extension_grants`, registers its jobs, actions and AI models, runs its `init(ctx)` and starts
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 
 from ..agents.agent import AgentRuntime
@@ -27,19 +27,18 @@ from .manifest import validate_ui_manifest
 from core.access.permissions import Grant, GrantSet, as_grant, validate_grants
 from .settings import config_values, make_config
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
 log = logging.getLogger(__name__)
 
 
 class ExtensionManager:
-    def __init__(self, lib: Any):
+    def __init__(self, lib: Library):
         self.lib = lib
         self._active: dict[str, tuple[ExtensionRuntime, AgentRuntime | None]] = {}
         self._lock = threading.RLock()
         lib.jobs   # the job runner exists, so on_event triggers of extension jobs are live
-
-    @classmethod
-    def of(cls, lib: Any) -> "ExtensionManager":
-        return lib.service("extensions", lambda: cls(lib))
 
     # ---- refusals -------------------------------------------------------------------------
     @staticmethod
@@ -266,19 +265,18 @@ class ExtensionManager:
 
     def preview_action(self, extension_id: str, action: Any, **args: Any) -> Any:
         """Preview one of the extension's actions (checked in core.actions, like any preview)."""
-        from ..actions import get_action, preview
+        from ..actions import get_action
         spec = get_action(action)
         if spec.extension_id != extension_id:
             raise ExtensionError(f"action {spec.name} is not an action of {extension_id}")
-        return preview(self.lib, spec.name, actor=extension_id, **args)
+        return self.lib.actions.preview(spec.name, actor=extension_id, **args)
 
     def commit_action(self, p: Any) -> Any:
         """Commit a previewed extension action (re-checked in core.actions: grants may have
         changed since)."""
-        from ..actions import commit
         if not p.extension_id:
             raise ExtensionError("this preview is not from an extension action")
-        return commit(self.lib, p, actor=p.extension_id)
+        return self.lib.actions.commit(p, actor=p.extension_id)
 
     @staticmethod
     def _register_ai_models(d: ExtensionDefinition) -> None:

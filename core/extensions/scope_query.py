@@ -10,7 +10,7 @@ extension's own models; every other source is refused. vdfs_query needs no chang
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import vdfs_query
 from vdfs_query import ast as vast, ir
@@ -20,6 +20,9 @@ from core.access.entries import EntryRowHooks
 from core.store.facade import Backing, Facade
 from core.access.globs import compile_glob, glob_to_regex
 from core.access.permissions import GrantSet, PermissionDenied
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 _PATH = ir.Ref("path", "text")
 _NOTHING = ir.Null(_PATH)        # entries.path is NOT NULL: matches no row
@@ -45,7 +48,7 @@ def _anchored(base: str, globs: list[str]) -> str:
     return f"(?s)^{base}(?i:/(?:{body}))$"
 
 
-def scope_filter(grants: GrantSet, lib: Any) -> Any:
+def scope_filter(grants: GrantSet, lib: Library) -> Any:
     """The IR filter selecting exactly the entries `grants` lets the extension read."""
     clauses = grants.entry_scope()
     if not clauses:
@@ -74,7 +77,7 @@ def scope_filter(grants: GrantSet, lib: Any) -> Any:
     return ors[0] if len(ors) == 1 else ir.Or(tuple(ors))
 
 
-def models_filter(grants: GrantSet, lib: Any, model_type: str | None) -> Any:
+def models_filter(grants: GrantSet, lib: Library, model_type: str | None) -> Any:
     """The extension's models it may see: standalone ones, and those attached to an entry or a
     content it may read (as the per-model check of the host API decides). The visible entries
     are found by the scoped entries query, so the lists come from SQL, not a Python walk."""
@@ -95,7 +98,7 @@ def models_filter(grants: GrantSet, lib: Any, model_type: str | None) -> Any:
     return ir.Or(tuple(parts))
 
 
-def apply_scope(query: Any, grants: GrantSet, lib: Any) -> ir.Query:
+def apply_scope(query: Any, grants: GrantSet, lib: Library) -> ir.Query:
     """The IR of `query` (text, builder or IR) restricted to what the extension may see."""
     q, _ = vdfs_query.to_ir(query)
     if q.source in ("entries", "files", "folders"):     # files and folders: views of entries
@@ -136,7 +139,7 @@ class ScopedExecutor(EntryRowHooks, Facade):
 
     __slots__ = ()
 
-    def __init__(self, lib: Any, grants: GrantSet):
+    def __init__(self, lib: Library, grants: GrantSet):
         from core.query.service import executor_for
         _executors.bind(self, (lib, grants, executor_for(lib)))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.jobs import register_job
 from core.domain.models import model
@@ -22,6 +22,9 @@ from core.domain.sidecars import Sidecars
 from core.content.exif import read_exif
 from core.content.ocr import OcrUnavailable, ocr_available, ocr_image
 from core.content.thumbnails import make_thumbnail
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 JOB_NAME = "core.extract"
 BATCH = 200
@@ -41,14 +44,14 @@ class ImageInfo:
     text: str | None = None
 
 
-def _images(lib: Any, location_id: int, after: int) -> list[tuple[int, str, bytes]]:
+def _images(lib: Library, location_id: int, after: int) -> list[tuple[int, str, bytes]]:
     return lib.conn.execute(
         "SELECT e.id, e.path, c.uuid FROM entries e JOIN content_identities c ON c.id = e.content_id "
         "WHERE e.location_id = ? AND e.kind = 'image' AND e.id > ? ORDER BY e.id LIMIT ?",
         (location_id, after, BATCH)).fetchall()
 
 
-def extract_content(lib: Any, path: str, content_uuid: uuid.UUID, *, ocr: bool = False,
+def extract_content(lib: Library, path: str, content_uuid: uuid.UUID, *, ocr: bool = False,
                     thumbnails: bool = True) -> dict[str, Any] | None:
     """Extract one image's EXIF (and thumbnail, OCR) and store it everywhere it belongs."""
     exif = read_exif(path)
@@ -124,7 +127,7 @@ def run_extract(ctx: Any, location: Any, ocr: bool = False, thumbnails: bool = T
 register_job(JOB_NAME, run_extract)
 
 
-def extract_media(lib: Any, location: Any, *, ocr: bool = False, thumbnails: bool = True) -> Any:
+def extract_media(lib: Library, location: Any, *, ocr: bool = False, thumbnails: bool = True) -> Any:
     """Start `core.extract` over a location's images; returns the Job (`.wait()` for the result)."""
     loc_key = getattr(location, "id", location)
     if not isinstance(loc_key, (int, str)):

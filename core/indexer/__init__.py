@@ -38,7 +38,7 @@ class IndexOptionError(VdfsError, ValueError):
     """An unknown option, or an option value that is not a positive int."""
 
 
-def resolve_target(lib: "Library", path_or_location: Any) -> tuple[Location, str]:
+def resolve_target(lib: Library, path_or_location: Any) -> tuple[Location, str]:
     """(location, folder to walk) for a Location, a location id/uuid/name, or a folder path.
 
     A folder that is in no location becomes a new location."""
@@ -68,7 +68,7 @@ def resolve_target(lib: "Library", path_or_location: Any) -> tuple[Location, str
     return loc, path
 
 
-def start_index(lib: "Library", path_or_location: Any, **options: Any) -> "Job":
+def start_index(lib: Library, path_or_location: Any, **options: Any) -> "Job":
     """Start (or resume) indexing; returns the job. Options: batch_size, workers."""
     unknown = set(options) - _OPTIONS
     if unknown:

@@ -17,10 +17,13 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import VdfsError
 from core.store.faults import storage_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 RUN_LOCK = "index.lock"
 START_LOCK = "index-start.lock"
@@ -45,7 +48,7 @@ def busy_message(job_id: str | None, pid: Any) -> str:
 
 
 @contextmanager
-def starting(lib: Any, wait: float = START_WAIT) -> Iterator[None]:
+def starting(lib: Library, wait: float = START_WAIT) -> Iterator[None]:
     """Hold the library's start lock: one process at a time decides what to index."""
     fd = _open(Path(lib.path) / START_LOCK)
     try:
@@ -68,7 +71,7 @@ def starting(lib: Any, wait: float = START_WAIT) -> Iterator[None]:
 class IndexLock:
     """Held by the process that runs an index job, for the whole run."""
 
-    def __init__(self, lib: Any, job_id: str):
+    def __init__(self, lib: Library, job_id: str):
         self.path = Path(lib.path) / RUN_LOCK
         self.job_id = job_id
         self.fd: int | None = None

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..library import Library
 
 
-def library_summary(lib: "Library", top: int = 10) -> dict[str, Any]:
+def library_summary(lib: Library, top: int = 10) -> dict[str, Any]:
     conn = lib.conn
     locs = conn.execute("SELECT count(*) FROM locations").fetchone()[0]
     files, dirs, nbytes = conn.execute(

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import sqlite3
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.store import db
 from core.store.clock import utc_now
@@ -24,11 +24,14 @@ from .context import job_owner
 from .cron import Cron
 from .registry import JobSpec, all_job_specs
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
 log = logging.getLogger(__name__)
 MAX_SLEEP = 30.0
 
 
-def _specs(lib: Any, trigger: str) -> list[JobSpec]:
+def _specs(lib: Library, trigger: str) -> list[JobSpec]:
     """The registrations with this trigger that belong to this library (an extension job's
     bare @job alias is skipped: its extension's own registration stands for it)."""
     out = []
@@ -45,7 +48,7 @@ def _specs(lib: Any, trigger: str) -> list[JobSpec]:
     return out
 
 
-def _submit(lib: Any, spec: JobSpec, args: dict[str, Any], trigger: str) -> Any:
+def _submit(lib: Library, spec: JobSpec, args: dict[str, Any], trigger: str) -> Any:
     try:
         return lib.jobs.submit(spec.name, args, trigger=trigger)
     except Exception:
@@ -54,7 +57,7 @@ def _submit(lib: Any, spec: JobSpec, args: dict[str, Any], trigger: str) -> Any:
 
 
 # ---- schedules ------------------------------------------------------------------------------
-def _claim(lib: Any, spec: JobSpec, now: dt.datetime) -> bool:
+def _claim(lib: Library, spec: JobSpec, now: dt.datetime) -> bool:
     """Is the schedule due (a time came since its last firing)? If so, record `now` as its
     firing — in one conditional UPDATE, so two processes never both fire one due time."""
     conn = db.connect(lib.jobs_db_path)
@@ -78,14 +81,14 @@ def _claim(lib: Any, spec: JobSpec, now: dt.datetime) -> bool:
         conn.close()
 
 
-def fire_due(lib: Any, now: dt.datetime | None = None) -> list[Any]:
+def fire_due(lib: Library, now: dt.datetime | None = None) -> list[Any]:
     """Queue every on_schedule job whose time came since it last fired; returns the jobs."""
     now = now or utc_now()
     return [j for spec in _specs(lib, "on_schedule") if _claim(lib, spec, now)
             for j in [_submit(lib, spec, {}, "on_schedule")] if j is not None]
 
 
-def _next_wake(lib: Any, now: dt.datetime) -> float:
+def _next_wake(lib: Library, now: dt.datetime) -> float:
     times = [Cron(s.schedule or "").next_after(now) for s in _specs(lib, "on_schedule")]
     soonest = min((t for t in times if t is not None), default=None)
     if soonest is None:
@@ -93,7 +96,7 @@ def _next_wake(lib: Any, now: dt.datetime) -> float:
     return max(0.5, min(MAX_SLEEP, (soonest - now).total_seconds()))
 
 
-def _scheduler(lib: Any, manager: Any) -> None:
+def _scheduler(lib: Library, manager: Any) -> None:
     while not manager._closed:
         closed = getattr(manager, "_schedule_stop", None)
         if closed is not None and closed.wait(_next_wake(lib, utc_now())):
@@ -106,7 +109,7 @@ def _scheduler(lib: Any, manager: Any) -> None:
             log.exception("firing schedules failed")
 
 
-def _start_scheduler(lib: Any) -> None:
+def _start_scheduler(lib: Library) -> None:
     manager = lib.jobs
     if getattr(manager, "_schedule_stop", None) is not None:
         return
@@ -116,7 +119,7 @@ def _start_scheduler(lib: Any) -> None:
 
 
 # ---- the doors ------------------------------------------------------------------------------
-def library_opened(lib: Any, now: dt.datetime | None = None) -> list[Any]:
+def library_opened(lib: Library, now: dt.datetime | None = None) -> list[Any]:
     """Queue the on_startup jobs and the schedules missed while closed; keep schedules running
     while the library is open. Nothing happens (no jobs manager is made) without such jobs."""
     startup, scheduled = _specs(lib, "on_startup"), _specs(lib, "on_schedule")
@@ -130,7 +133,7 @@ def library_opened(lib: Any, now: dt.datetime | None = None) -> list[Any]:
     return started
 
 
-def _reaches(lib: Any, extension_id: str, root: str) -> bool:
+def _reaches(lib: Library, extension_id: str, root: str) -> bool:
     from core.access.permissions import Grant, GrantSet, _under
     rows = lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
                             "WHERE extension_id=? AND permission='ReadEntries'",
@@ -144,7 +147,7 @@ def _reaches(lib: Any, extension_id: str, root: str) -> bool:
     return False
 
 
-def location_added(lib: Any, root: str) -> list[Any]:
+def location_added(lib: Library, root: str) -> list[Any]:
     """Queue the on_location_added jobs that may see the new folder, with location=root."""
     out = []
     for spec in _specs(lib, "on_location_added"):

@@ -21,10 +21,13 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import JobError, StopJob, TaskFailed, TaskTimeout
 from .registry import TaskSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 _CTX_NAMES = ("ctx", "task_ctx", "tctx")
 
@@ -35,7 +38,7 @@ class TaskContext:
     job_id: str
     key: str
     attempt: int
-    lib: Any = None
+    lib: Library = None
     extension_id: str | None = None
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
     _job_cancelled: Callable[[], bool] | None = field(default=None, repr=False)
@@ -66,7 +69,7 @@ class TaskContext:
             self._cancelled.set()
 
 
-def host_api(lib: Any, extension_id: str | None) -> Any:
+def host_api(lib: Library, extension_id: str | None) -> Any:
     """The host API a job, task or action runs with: an extension's is checked against its
     grants (lib.extensions loads it, and refuses one that is not installed)."""
     if extension_id:

@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.store.clock import utc_now
 from core.store.events import Event
@@ -27,6 +27,9 @@ from .owner import new_owner, owner_alive, release_owner
 from .registry import JobSpec, get_job_spec
 from .store import TERMINAL, JobStore
 from .threads import TaskPool, release_thread_connection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +127,7 @@ class Job:
 class JobManager:
     """The jobs of one library (lib.jobs)."""
 
-    def __init__(self, lib: Any):
+    def __init__(self, lib: Library):
         self.lib = lib
         self.store = JobStore(lib.jobs_db_path)
         self.owner = new_owner()

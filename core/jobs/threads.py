@@ -15,13 +15,16 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 POOL_THREADS = 32      # task threads per library, shared by its jobs
 IDLE_TIMED = 16        # idle timed-runner threads kept
 
 
-def release_thread_connection(lib: Any) -> None:
+def release_thread_connection(lib: Library) -> None:
     """Close this thread's library.db connection, if it opened one (the next use reopens)."""
     release = getattr(lib, "release_thread_connection", None)
     if callable(release):

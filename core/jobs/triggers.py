@@ -18,13 +18,14 @@ from .registry import EVENT_KINDS, all_job_specs, when_on_event_jobs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .manager import JobManager
+    from core.library import Library
 
 log = logging.getLogger(__name__)
 DEBOUNCE = 0.05
 MAX_BATCH = 1000
 
 
-def _location_root(lib: Any, payload: dict[str, Any]) -> str | None:
+def _location_root(lib: Library, payload: dict[str, Any]) -> str | None:
     loc_id, loc_uuid = payload.get("location_id"), payload.get("location_uuid")
     if loc_id is not None:
         row = lib.conn.execute("SELECT path FROM locations WHERE id=?", (int(loc_id),)).fetchone()
@@ -36,7 +37,7 @@ def _location_root(lib: Any, payload: dict[str, Any]) -> str | None:
     return row[0] if row else None
 
 
-def in_scope(lib: Any, extension_id: str | None, kind: str, payload: dict[str, Any]) -> bool:
+def in_scope(lib: Library, extension_id: str | None, kind: str, payload: dict[str, Any]) -> bool:
     """May a job of `extension_id` see this event? Core jobs (None) see every event.
 
     An extension sees an entry event when its ReadEntries grants allow that path (scope and

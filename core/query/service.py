@@ -1,6 +1,6 @@
 """`lib.query` / `lib.explain`: bind the query language to one library (docs/architecture.md §4).
 
-One `core.query.engine.Engine` per library (via `lib.service("query", …)`) holds the SQLite reader and
+One `core.query.engine.Engine` per library (`lib.engine`) holds the SQLite reader and
 the DuckDB mirror (persisted as `mirror.duckdb` in the library folder), which it builds or
 loads in the background on the first aggregate query.
 `executor_for(lib)` is what builders from `lib.vdfs().query_entries()` / `query_models(T)` run
@@ -8,7 +8,7 @@ through.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import vdfs_query
 from .engine import Engine, Explain
@@ -16,14 +16,14 @@ from .mirror_store import MIRROR_FILE
 
 from core.access.entries import EntryRowHooks
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
-def engine_for(lib: Any) -> Engine:
-    engine = lib.service("query")         # the hot path of every query: no closure once built
-    if engine is None:
-        engine = lib.service("query", lambda: Engine(
-            lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes,
-            mirror_path=lib.path / MIRROR_FILE))
-    return engine
+
+def make_engine(lib: Library) -> Engine:
+    """The engine `lib.engine` holds (made once per open library)."""
+    return Engine(lib.db_path, jobs_db_path=lib.jobs_db_path, device_uuid=lib.device_uuid.bytes,
+                  mirror_path=lib.path / MIRROR_FILE)
 
 
 def _split(params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
@@ -34,21 +34,21 @@ def _split(params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
     return params, now
 
 
-def run_query(lib: Any, query: Any, params: dict[str, Any] | None = None) -> Result:
+def run_query(lib: Library, query: Any, params: dict[str, Any] | None = None) -> Result:
     """Run DSL text or a builder against `lib`; `now=` fixes the clock for relative times."""
     params, now = _split(params)
-    return engine_for(lib).run(query, params, now=now)
+    return lib.engine.run(query, params, now=now)
 
 
-def explain_query(lib: Any, query: Any, params: dict[str, Any] | None = None) -> Explain:
+def explain_query(lib: Library, query: Any, params: dict[str, Any] | None = None) -> Explain:
     params, now = _split(params)
-    return engine_for(lib).explain(query, params, now=now)
+    return lib.engine.explain(query, params, now=now)
 
 
 class LibraryExecutor(EntryRowHooks):
     """The executor protocol of vdfs_query.builder, bound to one library."""
 
-    def __init__(self, lib: Any):
+    def __init__(self, lib: Library):
         self.lib = lib
 
     def run(self, query: Any, params: dict[str, Any] | None = None) -> Result:
@@ -64,5 +64,5 @@ class LibraryExecutor(EntryRowHooks):
         return LibraryEntries(self.lib)
 
 
-def executor_for(lib: Any) -> LibraryExecutor:
+def executor_for(lib: Library) -> LibraryExecutor:
     return LibraryExecutor(lib)

@@ -12,9 +12,12 @@ import sqlite3
 import threading
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import now_iso
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 _COUNTER_MAX = 999_999
 
@@ -74,21 +77,19 @@ class HybridClock:
             self._ms, self._counter = self._ms + 1, 0
 
 
-def clock(lib: Any) -> HybridClock:
-    """The library's clock for this device, resumed from the last stamp it wrote."""
-    def make() -> HybridClock:
-        row = lib.conn.execute("SELECT max(hlc) FROM sync_log WHERE device_uuid = ?",
-                               (lib.device_uuid.bytes,)).fetchone()
-        return HybridClock(lib.device_uuid, row[0] if row else None)
-    return lib.service("hlc", make)
+def resume_clock(lib: Library) -> HybridClock:
+    """This device's clock, resumed from the last stamp it wrote (`lib.clock` holds it)."""
+    row = lib.conn.execute("SELECT max(hlc) FROM sync_log WHERE device_uuid = ?",
+                           (lib.device_uuid.bytes,)).fetchone()
+    return HybridClock(lib.device_uuid, row[0] if row else None)
 
 
-def record(lib: Any, conn: sqlite3.Connection, table: str, record_uuid: uuid.UUID, op: str,
+def record(lib: Library, conn: sqlite3.Connection, table: str, record_uuid: uuid.UUID, op: str,
            data: dict[str, Any] | None = None, *, hlc: str | None = None) -> str:
     """Append one sync_log row (in the caller's transaction) and return its HLC stamp."""
     if op not in ("insert", "update", "delete"):
         raise ValueError(f"sync_log op must be insert, update or delete, not {op!r}")
-    stamp = hlc or clock(lib).now()
+    stamp = hlc or lib.clock.now()
     conn.execute(
         "INSERT INTO sync_log (hlc, device_uuid, table_name, record_uuid, op, data, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",

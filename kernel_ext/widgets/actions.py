@@ -22,18 +22,15 @@ from .base import TextFallback, button
 # core.actions checks an extension's action against its grants on every preview and commit,
 # so the widget calls it like any other caller.
 def preview_action(lib: Any, name: str, args: dict[str, Any]) -> Any:
-    from core.actions import preview
-    return preview(lib, name, **args)
+    return lib.actions.preview(name, **args)
 
 
 def commit_action(lib: Any, preview: Any) -> Any:
-    from core.actions import commit
-    return commit(lib, preview)
+    return lib.actions.commit(preview)
 
 
 def undo_action(lib: Any, result: Any) -> Any:
-    from core.actions import undo
-    return undo(lib, result.audit_id)
+    return lib.actions.undo(result.audit_id)
 
 
 # ---- naming targets ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from ..errors import VdfsUsageError
 
 def manager(lib: Any) -> Any:
     from core.extensions.manager import ExtensionManager
-    return ExtensionManager.of(lib)
+    return lib.extensions
 
 
 def load_installed(lib: Any) -> list[str]:

@@ -124,7 +124,7 @@ panel
 from core.extensions.manager import ExtensionManager
 from core.extensions import PermissionDenied
 
-api = ExtensionManager.of(vdfs_library).host_for(EXT)
+api = vdfs_library.extensions.host_for(EXT)
 memo = vdfs_library.vdfs().query_entries().where("name", "=", "memo.txt").first()
 try:
     api.add_tag_to_entry(memo.uuid, "#happy")

@@ -2,7 +2,7 @@
 
 An instance carries a small `ModelState` (uuid, scope, which blobs are still on disk) in its
 `__dict__`. Blob fields are descriptors: the first attribute access reads the blob (counted in
-`core.domain.blobs.stats(lib)`), later accesses return the cached value. Rows built with
+`core.domain.lib.blob_stats`), later accesses return the cached value. Rows built with
 `inline_only=True` read neither blobs nor their links until a blob field is touched.
 """
 from __future__ import annotations
@@ -12,12 +12,15 @@ import json
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from core.domain import blobs
 from core.store.facade import Backing, Facade
 from .codec import from_json, to_json, type_hints
 from .spec import BlobData, ModelDefinitionError, ModelSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 STATE = "__vdfs__"
 _UNKNOWN = object()   # a blob field whose link has not been looked up yet
@@ -28,6 +31,7 @@ class ModelState:
     """Where a stored instance came from. Its library is kept on core's side (core.access.facade): the
     instance holds an opaque handle, so one an extension got from its checked API does not
     lead to the library."""
+
     uuid: uuid.UUID
     lib: dataclasses.InitVar[Any] = None
     scope: str | None = None
@@ -39,7 +43,7 @@ class ModelState:
     pending: dict[str, Any] = field(default_factory=dict)  # field -> blob id or _UNKNOWN
     source: "_Source | None" = field(default=None, repr=False)
 
-    def __post_init__(self, lib: Any) -> None:
+    def __post_init__(self, lib: Library) -> None:
         if lib is not None:
             self.source = _source_of(lib)
 
@@ -57,7 +61,7 @@ _sources: "weakref.WeakKeyDictionary[Any, _Source]" = weakref.WeakKeyDictionary(
 _last: tuple[Any, _Source] = (lambda: None, _Source())   # (weakref to a library, its handle)
 
 
-def _source_of(lib: Any) -> _Source:
+def _source_of(lib: Library) -> _Source:
     global _last
     ref, found = _last
     if ref() is lib:            # rows come in batches from one library: skip the lookup
@@ -146,7 +150,7 @@ def _load_blob(obj: Any, st: ModelState, name: str) -> Any:
             return spec.blob_options[name].make_default()
         blob_id = row[0]
     value = blobs.read_blob(conn, blob_id, what=describe(spec, st.uuid, name),
-                            counters=blobs.stats(lib))
+                            counters=lib.blob_stats)
     return _typed_blob(spec, name, value)
 
 
@@ -208,7 +212,7 @@ def _normalise(row: Any) -> dict[str, Any]:
     return dict(zip(_ROW_KEYS, row))
 
 
-def instances_from_rows(model_cls: type, rows: Iterable[Any], lib: Any,
+def instances_from_rows(model_cls: type, rows: Iterable[Any], lib: Library,
                         inline_only: bool = False) -> list[Any]:
     """Model instances from `models` rows (mappings with at least `uuid` and `data`).
 
@@ -287,7 +291,7 @@ def _plan(spec: ModelSpec) -> list[tuple[str, Any, Any]]:
     return plan
 
 
-def _stored_versions(lib: Any, uuids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+def _stored_versions(lib: Library, uuids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
     found: dict[uuid.UUID, str | None] = {}
     for start in range(0, len(uuids), 500):
         chunk = [u.bytes for u in uuids[start:start + 500]]
@@ -309,7 +313,7 @@ def load_blobs(objs: list[Any], fields: Iterable[str] | None = None) -> None:
                   load=set(spec.blob_fields if fields is None else fields))
 
 
-def _attach_blobs(spec: ModelSpec, objs: list[Any], lib: Any, load: set[str] | None = None) -> None:
+def _attach_blobs(spec: ModelSpec, objs: list[Any], lib: Library, load: set[str] | None = None) -> None:
     """Resolve blob links in batch; read the non-lazy fields' blobs (or those in `load`) now."""
     if load is None:
         load = {n for n, o in spec.blob_options.items() if not o.lazy}
@@ -337,7 +341,7 @@ def _attach_blobs(spec: ModelSpec, objs: list[Any], lib: Any, load: set[str] | N
             obj.__dict__[name] = spec.blob_options[name].make_default()
             del st.pending[name]
     if eager:
-        values = blobs.read_blobs(lib.conn, eager, counters=blobs.stats(lib))
+        values = blobs.read_blobs(lib.conn, eager, counters=lib.blob_stats)
         for obj, key, blob_id in wanted:
             obj.__dict__[key] = _typed_blob(spec, key, values[blob_id])
             state_of(obj).pending.pop(key, None)

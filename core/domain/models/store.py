@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.domain import blobs
 from core.store import changelog
@@ -19,6 +19,9 @@ from core.domain.metadata import (NotFoundError, as_uuid, delete_metadata_rows, 
 from .instances import (STATE, ModelState, inline_data, instances_from_rows, is_loaded,
                         model_uuid, spec_of, state_of)
 from .spec import ModelSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 COLUMNS = ("uuid, data, schema_version, entry_uuid, content_identity_uuid, standalone, "
            "metadata_id, hlc_timestamp, created_at, updated_at")
@@ -49,7 +52,7 @@ def find_scoped(conn: sqlite3.Connection, spec: ModelSpec, scope: str, target: u
     return row[0] if row else None
 
 
-def insert(lib: Any, conn: sqlite3.Connection, obj: Any, scope: str,
+def insert(lib: Library, conn: sqlite3.Connection, obj: Any, scope: str,
            target: uuid.UUID | None) -> uuid.UUID:
     """Insert a new model (with its metadata row and blobs); returns its uuid."""
     spec = spec_of(obj)
@@ -72,7 +75,7 @@ def insert(lib: Any, conn: sqlite3.Connection, obj: Any, scope: str,
         raise ModelExistsError(f"a model with uuid {mu} already exists")
     data = inline_data(obj)
     meta_id, _ = new_model_metadata(conn)
-    stamp = changelog.clock(lib).now()
+    stamp = lib.clock.now()
     now = now_iso()
     conn.execute(
         "INSERT INTO models (uuid, extension_id, model_type, data, entry_uuid, "
@@ -107,12 +110,12 @@ def _dump(spec: ModelSpec, data: dict[str, Any]) -> str:
                               f"({exc}); store NaN-bearing arrays with blob_data()") from exc
 
 
-def _link_blob(lib: Any, conn: sqlite3.Connection, spec: ModelSpec, mu: uuid.UUID, name: str,
+def _link_blob(lib: Library, conn: sqlite3.Connection, spec: ModelSpec, mu: uuid.UUID, name: str,
                value: Any) -> str:
     opts = spec.blob_options[name]
     raw, blob_type = blobs.encode_value(value, quantize=opts.quantize)
     blob_id = blobs.put_blob(conn, raw, blob_type, compression=opts.compression,
-                             counters=blobs.stats(lib))
+                             counters=lib.blob_stats)
     conn.execute("INSERT INTO model_blobs (model_uuid, blob_key, blob_id) VALUES (?, ?, ?)",
                  (mu.bytes, name, blob_id))
     return blobs.blob_hash(raw)
@@ -125,7 +128,7 @@ def _sync_data(spec: ModelSpec, scope: str, target: uuid.UUID | None, data: dict
             "sync_strategy": spec.sync_strategy, "data": data, "blobs": hashes}
 
 
-def update(lib: Any, conn: sqlite3.Connection, obj: Any) -> str:
+def update(lib: Library, conn: sqlite3.Connection, obj: Any) -> str:
     """Write an instance's inline data and any blob fields held in memory; returns the HLC."""
     spec = spec_of(obj)
     mu = model_uuid(obj)
@@ -134,7 +137,7 @@ def update(lib: Any, conn: sqlite3.Connection, obj: Any) -> str:
     if row is None:
         raise NotFoundError(f"{spec.model_type} {mu} is not stored; create it first")
     data = inline_data(obj)
-    stamp = changelog.clock(lib).now()
+    stamp = lib.clock.now()
     now = now_iso()
     conn.execute("UPDATE models SET data = ?, schema_version = ?, hlc_timestamp = ?, "
                  "device_uuid = ?, updated_at = ? WHERE uuid = ?",
@@ -155,7 +158,7 @@ def update(lib: Any, conn: sqlite3.Connection, obj: Any) -> str:
     return stamp
 
 
-def _replace_blob(lib: Any, conn: sqlite3.Connection, spec: ModelSpec, mu: uuid.UUID, name: str,
+def _replace_blob(lib: Library, conn: sqlite3.Connection, spec: ModelSpec, mu: uuid.UUID, name: str,
                   value: Any) -> str | None:
     old = conn.execute("SELECT b.id, b.blob_hash FROM model_blobs l JOIN metadata_blobs b "
                        "ON b.id = l.blob_id WHERE l.model_uuid = ? AND l.blob_key = ?",
@@ -199,14 +202,14 @@ def delete_model_rows(conn: sqlite3.Connection, uuids: list[bytes]) -> int:
     return removed
 
 
-def delete(lib: Any, conn: sqlite3.Connection, mu: uuid.UUID) -> bool:
+def delete(lib: Library, conn: sqlite3.Connection, mu: uuid.UUID) -> bool:
     if not delete_model_rows(conn, [mu.bytes]):
         return False
     changelog.record(lib, conn, "models", mu, "delete")
     return True
 
 
-def load(lib: Any, model_cls: type, where: str, args: tuple, *, inline_only: bool = False,
+def load(lib: Library, model_cls: type, where: str, args: tuple, *, inline_only: bool = False,
          limit: int | None = None) -> list[Any]:
     """Instances of `model_cls` from rows matching a WHERE clause (plus the type filter)."""
     spec = spec_of(model_cls)
@@ -217,13 +220,13 @@ def load(lib: Any, model_cls: type, where: str, args: tuple, *, inline_only: boo
     return instances_from_rows(model_cls, _row_dicts(cur), lib, inline_only=inline_only)
 
 
-def get(lib: Any, model_cls: type, model_id: Any, *, inline_only: bool = False) -> Any | None:
+def get(lib: Library, model_cls: type, model_id: Any, *, inline_only: bool = False) -> Any | None:
     found = load(lib, model_cls, "uuid = ?", (as_uuid(model_id, "model uuid").bytes,),
                  inline_only=inline_only)
     return found[0] if found else None
 
 
-def get_by_target(lib: Any, model_cls: type, scope: str, target: Any, *,
+def get_by_target(lib: Library, model_cls: type, scope: str, target: Any, *,
                   inline_only: bool = False) -> Any | None:
     column = "content_identity_uuid" if scope == "content" else "entry_uuid"
     found = load(lib, model_cls, f"{column} = ?", (as_uuid(target, f"{scope} uuid").bytes,),

@@ -12,7 +12,7 @@ import shutil
 import uuid
 import zipfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from core.extensions import definition as ext_definition
 from core.extensions.definition import ExtensionDefinition
@@ -23,6 +23,9 @@ from .errors import WasmAbiError
 from .limits import limits_from_manifest
 from .package import WasmPackage, load_wasm_package
 from .sandbox import WasmProgram
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 
 def is_wasm_package(ext: Any) -> bool:
@@ -42,11 +45,11 @@ def is_wasm_package(ext: Any) -> bool:
         any(path.glob("*.wasm"))
 
 
-def packages_dir(lib: Any) -> Path:
+def packages_dir(lib: Library) -> Path:
     return lib.path / "extensions"
 
 
-def stage(lib: Any, pkg: WasmPackage) -> Path:
+def stage(lib: Library, pkg: WasmPackage) -> Path:
     """Copy the package into the library (replacing the same version) and compile it there."""
     program = WasmProgram(pkg.wasm, name=pkg.id,
                           limits=limits_from_manifest(pkg.manifest.get("limits")),
@@ -76,7 +79,7 @@ def check_exports(pkg: WasmPackage, program: WasmProgram) -> None:
                                         f"{pkg.entry}: {exc}") from None
 
 
-def wasm_definition_for(lib: Any, ext: Any, *, wasm_only: bool = False
+def wasm_definition_for(lib: Library, ext: Any, *, wasm_only: bool = False
                         ) -> ExtensionDefinition | None:
     """The definition of a WASM package path (staged into the library), or None for anything
     that is not one (ExtensionManager.install then resolves it as a Python extension).
@@ -89,12 +92,12 @@ def wasm_definition_for(lib: Any, ext: Any, *, wasm_only: bool = False
     return d
 
 
-def resolve_any(lib: Any, ext: Any) -> ExtensionDefinition:
+def resolve_any(lib: Library, ext: Any) -> ExtensionDefinition:
     """What ExtensionManager.install will install: a WASM package or any Python extension."""
     return wasm_definition_for(lib, ext) or ext_definition.resolve(ext)
 
 
-def stored_definition(lib: Any, extension_id: str, version: str) -> ExtensionDefinition | None:
+def stored_definition(lib: Library, extension_id: str, version: str) -> ExtensionDefinition | None:
     """An installed WASM extension's definition, rebuilt from its copy in the library (how it
     comes back when the library is opened by a new process)."""
     root = packages_dir(lib) / extension_id / version

@@ -15,7 +15,8 @@ last checkpoint, with completed tasks replayed from jobs.db rather than run agai
 """
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from core.store.facade import core_side
 from core.extensions.settings import config_values
@@ -25,9 +26,15 @@ from .hostops import WasmHost
 from .limits import limits_from_manifest
 from .sandbox import WasmProgram
 
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
+_RUNTIMES: "weakref.WeakKeyDictionary[Library, dict[tuple[str, int], WasmRuntime]]" = \
+    weakref.WeakKeyDictionary()
+
 
 class WasmRuntime:
-    def __init__(self, lib: Any, extension_id: str, definition: Any):
+    def __init__(self, lib: Library, extension_id: str, definition: Any):
         self.lib = lib
         self.extension_id = extension_id
         self.pkg = definition.wasm_package
@@ -37,9 +44,15 @@ class WasmRuntime:
         self._tasks: dict[str, Any] = {}
 
     @classmethod
-    def of(cls, lib: Any, extension_id: str) -> "WasmRuntime":
-        d = lib.extensions.context(extension_id).definition   # a reinstall makes a new one
-        return lib.service(f"wasm:{extension_id}:{id(d)}", lambda: cls(lib, extension_id, d))
+    def of(cls, lib: Library, extension_id: str) -> "WasmRuntime":
+        """The runtime of an installed WASM extension: one per library and definition (a
+        reinstall makes a new definition, so a new runtime with the new module)."""
+        d = lib.extensions.context(extension_id).definition
+        runtimes = _RUNTIMES.setdefault(lib, {})
+        key = (extension_id, id(d))
+        if key not in runtimes:
+            runtimes[key] = cls(lib, extension_id, d)
+        return runtimes[key]
 
     def host(self, *, job: Any = None, read_only: bool = False,
              checkpoint: Any = None) -> WasmHost:
