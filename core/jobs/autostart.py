@@ -131,17 +131,9 @@ def library_opened(lib: Any, now: dt.datetime | None = None) -> list[Any]:
 
 
 def _reaches(lib: Any, extension_id: str, root: str) -> bool:
-    from ..extensions.permissions import Grant, GrantSet, _under
-    rows = lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
-                            "WHERE extension_id=? AND permission='ReadEntries'",
-                            (extension_id,)).fetchall()
-    grants = [Grant.from_row(*r) for r in rows]
-    gs = GrantSet(extension_id, [g.permission for g in grants], grants, lib)
-    for g in grants:
-        roots = gs.roots(g)
-        if not roots or any(_under(root, r.prefix) or _under(r.prefix, root) for r in roots):
-            return True
-    return False
+    from ..extensions.granted import stored_grant_set
+    from ..extensions.visibility import folder_reached
+    return folder_reached(stored_grant_set(lib, extension_id), root)
 
 
 def location_added(lib: Any, root: str) -> list[Any]:
