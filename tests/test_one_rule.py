@@ -186,3 +186,41 @@ def test_location_roots_are_read_in_one_module():
 def test_grants_are_read_in_one_module():
     assert _sources_matching(r"SELECT[^\"']*FROM extension_grants\b",
                              allowed={"core/extensions/granted.py"}) == []
+
+
+def _quiet_import_guards(tree) -> list[int]:
+    """Lines of `except ImportError` handlers that swallow the error although their `try`
+    imports no third-party module: a guard around our own package, which always ships whole."""
+    import ast
+    ours = ("core", "kernel_ext", "vdfs_query")
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        imported = [(n.level, n.module or "") for b in node.body for n in ast.walk(b)
+                    if isinstance(n, ast.ImportFrom)]
+        imported += [(0, a.name) for b in node.body for n in ast.walk(b)
+                     if isinstance(n, ast.Import) for a in n.names]
+        external = any(level == 0 and mod.split(".")[0] not in ours for level, mod in imported)
+        for h in node.handlers:
+            names = [h.type] if not isinstance(h.type, ast.Tuple) else list(h.type.elts)
+            catches = any(isinstance(t, ast.Name) and t.id == "ImportError" for t in names)
+            reraises = any(isinstance(n, ast.Raise) for n in ast.walk(h))
+            if catches and not external and not reraises:
+                lines.append(h.lineno)
+    return lines
+
+
+def test_no_import_guard_around_our_own_modules():
+    import ast
+    found = [f"{path.relative_to(REPO)}:{line}"
+             for top in ("core", "kernel_ext") for path in sorted((REPO / top).rglob("*.py"))
+             for line in _quiet_import_guards(ast.parse(path.read_text(encoding="utf-8")))]
+    assert found == []
+
+
+def test_the_sdk_names_are_plain_imports():
+    """core.sdk re-exports what the parts define; no lazy lookup stands between them."""
+    import core.sdk as sdk
+    assert "__getattr__" not in vars(sdk)
+    assert [n for n in sdk.__all__ if n not in vars(sdk)] == []

@@ -15,7 +15,7 @@ from .model import (ActionError, ActionPreview, ActionResult, Change, StaleActio
 
 
 class ActionManager:
-    """The actions API bound to one library (for `lib.actions`, once library.py offers it)."""
+    """The actions API bound to one library: what `lib.actions` returns."""
 
     def __init__(self, lib: Any):
         self.lib = lib

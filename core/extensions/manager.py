@@ -1,6 +1,6 @@
 """Install, upgrade and uninstall extensions in a library, and run the installed ones.
 
-`ExtensionManager.of(lib)` (one per open library; `lib.extensions` once Library exposes it).
+`lib.extensions` (the same object as `ExtensionManager.of(lib)`: one per open library).
 `install(ext, grants=…)` refuses an extension this core cannot serve (version, features) or
 grants that exceed its request, then in one transaction records it in `extensions` and
 `extension_grants`, registers its jobs, actions and AI models, runs its `init(ctx)` and starts
