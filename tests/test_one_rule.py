@@ -224,3 +224,22 @@ def test_the_sdk_names_are_plain_imports():
     import core.sdk as sdk
     assert "__getattr__" not in vars(sdk)
     assert [n for n in sdk.__all__ if n not in vars(sdk)] == []
+
+
+def test_an_agent_gets_an_actions_entry_events_like_the_indexers(lib, pics, new_jobs):
+    """An action's rename is an entry.modified like the indexer's: same payload keys, so the
+    agent hands its handler an entry and keeps running."""
+    got: list = []
+
+    def on_entry_modified(self, ctx, entry):
+        got.append((entry.id, entry.path))
+
+    mgr, _ = _install(lib, "agent", ["entry.modified"], "inside/*.jpg",
+                      handlers={"on_entry_modified": on_entry_modified})
+    a = uuid.UUID(bytes=lib.conn.execute("SELECT uuid FROM entries WHERE name='a.jpg'").fetchone()[0])
+    ctx = actions_for(lib).context()
+    commit(lib, preview_changes(lib, "rename", [ctx.rename(a, "c.jpg")]))
+    commit(lib, preview_changes(lib, "rename back", [ctx.rename(a, "a.jpg")]))
+    mgr.wait_idle(10)
+    assert got == [(a, f"{pics}/inside/c.jpg"), (a, f"{pics}/inside/a.jpg")]
+    mgr.close()
