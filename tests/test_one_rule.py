@@ -186,6 +186,9 @@ def test_location_roots_are_read_in_one_module():
 def test_grants_are_read_in_one_module():
     assert _sources_matching(r"SELECT[^\"']*FROM extension_grants\b",
                              allowed={"core/extensions/granted.py"}) == []
+    # and what a manifest requests, by manifest_permissions (manifest.py only validates it)
+    assert _sources_matching(r"Permission\.from_json\(\w+\) for \w+ in",
+                             allowed={"core/extensions/permissions.py"}) == []
 
 
 def _quiet_import_guards(tree) -> list[int]:

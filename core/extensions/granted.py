@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .permissions import Grant, GrantSet, Permission, PermissionSpec
+from .permissions import Grant, GrantSet, PermissionSpec, manifest_permissions
 
 
 def stored_grants(conn: sqlite3.Connection, extension_id: str) -> list[Grant]:
@@ -26,7 +26,7 @@ def stored_request(conn: sqlite3.Connection, extension_id: str) -> list[Permissi
     row = conn.execute("SELECT manifest FROM extensions WHERE id = ?", (extension_id,)).fetchone()
     if row is None:
         return []
-    return [Permission.from_json(p) for p in json.loads(row[0] or "{}").get("permissions", [])]
+    return manifest_permissions(json.loads(row[0] or "{}"))
 
 
 def stored_grant_set(lib: Any, extension_id: str) -> GrantSet:

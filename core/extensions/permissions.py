@@ -125,6 +125,11 @@ class Permission:
         return factory(**params)
 
 
+def manifest_permissions(manifest: dict[str, Any]) -> list[PermissionSpec]:
+    """What a manifest requests: a package's manifest.json, or the one recorded at install."""
+    return [Permission.from_json(p) for p in manifest.get("permissions", [])]
+
+
 KNOWN = ("ReadEntries", "ReadSidecars", "WriteSidecars", "WriteTags", "WriteCustomFields",
          "DispatchJobs", "UseModel")
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..actions import action
 from ..extensions.definition import ExtensionDefinition
 from ..extensions.manifest import ExtensionPackage
-from ..extensions.permissions import Permission
+from ..extensions.permissions import manifest_permissions
 from ..extensions.settings import setting
 from core.extensions.facade import core_side
 from ..jobs import job
@@ -121,7 +121,7 @@ def wasm_definition(pkg: WasmPackage, package_root: str | Path) -> ExtensionDefi
         id=ext_id, name=m["name"], version=m["version"], description=m.get("description", ""),
         min_core_version=m.get("min_core_version", "0.0.0"),
         required_features=list(m.get("required_features", [])),
-        permissions=[Permission.from_json(p) for p in m.get("permissions", [])],
+        permissions=manifest_permissions(m),
         config_cls=config_class(ext_id, m.get("settings")),
         models=model_classes(ext_id, m),
         jobs=[_job_shell(ext_id, j) for j in m.get("jobs", [])],
