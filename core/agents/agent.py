@@ -93,7 +93,7 @@ def agent(cls: type | None = None, *, trail_level: str | None = None) -> Any:
 
 @dataclass
 class EntryRef:
-    """What an entry event hands a handler (SPEC's `photo: Photo`)."""
+    """What an entry event hands a handler (the `photo` of `on_new_photo(self, ctx, photo)`)."""
     uuid: uuid.UUID
     path: str
     kind: str
