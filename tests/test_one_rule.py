@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.actions import actions_for, commit, preview_changes
 from core.agents import agent, on_event
-from core.domain.locations import location_for_path
+from core.domain.locations import is_within, location_for_path
 from core.extensions import Permission
 from core.extensions.definition import extension
 from core.extensions.manager import ExtensionManager
@@ -69,6 +70,30 @@ def test_the_location_of_a_path_is_this_devices_folder_that_holds_it(lib, tmp_pa
     assert location_for_path(lib, f"{photos}/2024/") == mine          # a trailing slash
     assert location_for_path(lib, f"{twin}/a.jpg") is None            # a sibling, not a child
     assert location_for_path(lib, str(tmp_path)) is None
+
+
+_PART = st.sampled_from(["a", "b", "ab", "a b", "É", "a.b", "c:", "x\\y"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(_PART, min_size=1, max_size=3), min_size=1, max_size=4),
+       st.lists(_PART, max_size=4), st.booleans())
+def test_the_location_of_a_path_agrees_with_path_arithmetic(lib, roots, parts, slash):
+    """Against PurePosixPath: the holding root is the one the path is relative to, whatever
+    the names (spaces, accents, a Windows-looking `c:` or backslash) or a trailing slash."""
+    lib.conn.execute("DELETE FROM locations")
+    kept: list[str] = []
+    for r in roots:                          # this device's locations never nest
+        root = "/" + "/".join(r)
+        if not any(is_within(root, k) or is_within(k, root) for k in kept):
+            kept.append(root)
+            lib.conn.execute("INSERT INTO locations (uuid, device_id, path, name, created_at) "
+                             "VALUES (?, ?, ?, ?, 'n')",
+                             (uuid.uuid4().bytes, lib.device_id, root, root))
+    path = "/" + "/".join(parts) + ("/" if slash and parts else "")
+    expected = [k for k in kept if PurePosixPath(path).is_relative_to(k)]
+    found = location_for_path(lib, path)
+    assert (found.path if found else None) == (expected[0] if expected else None)
 
 
 @pytest.fixture
