@@ -20,6 +20,7 @@ from .domain.metadata import NotFoundError, as_uuid
 from .domain.models import find_model, store
 from .domain.models.instances import model_uuid, spec_of
 from .store.txn import after_commit, transaction
+from .store.events import Event
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
@@ -44,14 +45,7 @@ class VdfsApi:
             yield self
 
     def _publish(self, kind: str, payload: dict[str, Any]) -> None:
-        def send() -> None:
-            try:
-                from .store.events import Event
-                bus = self.lib.events
-            except ImportError:  # the event bus is optional for this layer
-                return
-            bus.publish(Event(kind, payload))
-        after_commit(self.conn, send)
+        after_commit(self.conn, lambda: self.lib.events.publish(Event(kind, payload)))
 
     # ---- queries (the query language; core/query/service.py executes) ---------------------
     def query_entries(self) -> Any:

@@ -365,8 +365,9 @@ def test_on_event_job_runs_when_a_new_file_is_indexed(lib, trigger, tmp_path):
 
 def test_on_event_job_of_an_extension_sees_only_its_locations(lib, trigger):
     conn = lib.conn
+    requested = '{"permissions": [{"permission": "ReadEntries", "params": {"glob": "**/*.jpg"}}]}'
     conn.execute("INSERT INTO extensions (id, name, version, manifest, installed_at, updated_at) "
-                 "VALUES ('com.test.ext', 'T', '1', '{}', 'n', 'n')")
+                 "VALUES ('com.test.ext', 'T', '1', ?, 'n', 'n')", (requested,))
     conn.execute("INSERT INTO extension_grants (extension_id, permission, params, scope, "
                  "granted_at) VALUES ('com.test.ext', 'ReadEntries', '{\"glob\": \"**/*.jpg\"}', "
                  "'[\"/photos\"]', 'n')")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from core.errors import ArgumentError, VdfsError
 from .globs import compile_glob, glob_match, glob_to_regex
+from core.domain.locations import find_location_root, is_within
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
@@ -125,6 +126,11 @@ class Permission:
                 raise ArgumentError(f"permission {name} takes no parameters, got {params}")
             return factory
         return factory(**params)
+
+
+def manifest_permissions(manifest: dict[str, Any]) -> list[PermissionSpec]:
+    """What a manifest requests: a package's manifest.json, or the one recorded at install."""
+    return [Permission.from_json(p) for p in manifest.get("permissions", [])]
 
 
 KNOWN = ("ReadEntries", "ReadSidecars", "WriteSidecars", "WriteTags", "WriteCustomFields",
@@ -247,20 +253,11 @@ class GrantSet:
         return roots
 
     def _location(self, ref: str) -> str | None:
-        if self.lib is None:
-            return None
-        conn = self.lib.conn
-        try:
-            row = conn.execute("SELECT path FROM locations WHERE uuid = ?",
-                               (uuid.UUID(ref).bytes,)).fetchone()
-        except ValueError:
-            row = conn.execute("SELECT path FROM locations WHERE name = ? AND device_id = ?",
-                               (ref, self.lib.device_id)).fetchone()
-        return row[0] if row else None
+        return None if self.lib is None else find_location_root(self.lib, ref)
 
     def in_scope(self, grant: Grant, path: str) -> bool:
         roots = self.roots(grant)
-        return not roots or any(_under(path, r.prefix) for r in roots)
+        return not roots or any(is_within(path, r.prefix) for r in roots)
 
     # ---- checks ----------------------------------------------------------------------------
     def entry_allowed(self, path: str, location_root: str | None) -> bool:
@@ -359,11 +356,7 @@ def _norm(path: str) -> str:
     return path or "/"
 
 
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
-
-
 def _relative(path: str, root: str | None) -> str:
-    if root and _under(path, root):
+    if root and is_within(path, root):
         return path[len(root.rstrip("/")):].lstrip("/")
     return path.lstrip("/")

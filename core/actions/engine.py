@@ -234,12 +234,14 @@ def _applied_target(change: Change, inverse: Change) -> str:
 
 
 def _event_for(change: Change) -> Event | None:
+    """The entry event of a file change, keyed as the indexer's (`entry_uuid`, `path`), so an
+    agent or job reads an action's event as it reads the indexer's."""
     if change.kind in ("move", "rename", "restore"):
         kind = "entry.created" if change.kind == "restore" else "entry.modified"
-        return Event(kind, {"uuid": change.target[6:], "path": change.after,
+        return Event(kind, {"entry_uuid": change.target[6:], "path": change.after,
                             "old_path": change.before, "via": "action"})
     if change.kind == "delete":
-        return Event("entry.deleted", {"uuid": change.target[6:], "path": change.before,
+        return Event("entry.deleted", {"entry_uuid": change.target[6:], "path": change.before,
                                        "via": "action"})
     return None
 

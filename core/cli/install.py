@@ -25,11 +25,11 @@ def register(subparsers: Any) -> None:
 def requested(path: str) -> list[Any]:
     """The permissions a package requests, read without installing it."""
     from ..extensions.definition import resolve
-    from core.access.permissions import Permission
+    from core.access.permissions import manifest_permissions
     from core.extensions.wasm.install import is_wasm_package
     from core.extensions.wasm.package import load_wasm_package
     if is_wasm_package(path):
-        return [Permission.from_json(p) for p in load_wasm_package(path).manifest.get("permissions", [])]
+        return manifest_permissions(load_wasm_package(path).manifest)
     return list(resolve(path).permissions)
 
 

@@ -94,11 +94,32 @@ def get_location(lib: Library, key: "int | str | uuid.UUID | Location") -> Locat
 
 
 def location_for_path(lib: Library, path: str) -> Location | None:
-    """The location of this device that contains `path` (normalised), or None."""
-    for loc in list_locations(lib):
-        if is_within(path, loc.path):
-            return loc
-    return None
+    """The location of this device that contains `path` (normalised), or None.
+
+    The one answer to "which location root is this path relative to?" — for the indexer, file
+    moves, permission globs (relative to the root) and event scopes alike. Another device's
+    location may nest in one of ours (sync brings its rows in); it never owns our paths. The
+    longest root wins, so a nested root would also be answered right."""
+    found = [loc for loc in list_locations(lib) if is_within(path, loc.path)]
+    return max(found, key=lambda loc: len(loc.path), default=None)
+
+
+def location_roots(conn: Any) -> list[str]:
+    """The root of every location in the library, of every device, sorted (for filters
+    compiled into queries, which also see entries synced from other devices)."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT path FROM locations ORDER BY path")]
+
+
+def find_location_root(lib: Library, ref: str) -> str | None:
+    """The root of the location a grant's scope names: by uuid (any device), else by name (this
+    device); None when there is no such location."""
+    try:
+        row = lib.conn.execute("SELECT path FROM locations WHERE uuid = ?",
+                               (uuid.UUID(ref).bytes,)).fetchone()
+    except ValueError:
+        row = lib.conn.execute("SELECT path FROM locations WHERE name = ? AND device_id = ?",
+                               (ref, lib.device_id)).fetchone()
+    return row[0] if row else None
 
 
 def add_location(lib: Library, path: str | os.PathLike[str], name: str | None = None

@@ -20,6 +20,7 @@ from ..jobs.sealed import sealed_handle
 from .definition import ExtensionDefinition, job_short_name
 from core.access.guard import Guard
 from .host import ScopedVdfsApi
+from core.access import visibility
 from core.access.permissions import Grant, GrantSet
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,7 +42,6 @@ class ExtensionRuntime:
         self._lock = threading.Lock()
         self._trail = Trail(lib.path / "logs" / "extensions" / f"{definition.id}.jsonl",
                             _trail_level(definition))
-        self._roots: list[str] | None = None
         self.facade = _backing.bind(ExtensionContext(), self)
 
     def __repr__(self) -> str:
@@ -106,29 +106,12 @@ class ExtensionRuntime:
         return self.lib.jobs.submit(self.job_name(job), dict(args or {}, **kwargs),
                                     extension_id=self.extension_id, trigger="on_event")
 
-    # ---- scope, for the agent runtime ------------------------------------------------------
-    def _location_root(self, path: str) -> str | None:
-        if self._roots is None:
-            self._roots = sorted((r[0] for r in self.lib.conn.execute(
-                "SELECT path FROM locations WHERE device_id = ?", (self.lib.device_id,))),
-                key=len, reverse=True)
-        for root in self._roots:
-            if path == root or path.startswith(root.rstrip("/") + "/"):
-                return root
-        self._roots = None   # a location added since: look again next time
-        return None
-
+    # ---- scope, for the agent runtime (core.access.visibility decides) -----------------
     def entry_visible(self, path: str) -> bool:
-        return self.grants.entry_allowed(path, self._location_root(path))
+        return visibility.entry_visible(self.grants, self.lib, path)
 
     def event_visible(self, event: Any) -> bool:
-        p = event.payload
-        if event.kind in ("tag.added", "tag.removed"):
-            return self.guard.visible(p.get("scope") or "model", p.get("target"))
-        if event.kind.startswith("model."):
-            return p.get("extension_id") in (self.extension_id, None) and \
-                self.guard.visible("model", p.get("uuid"))
-        return True
+        return visibility.event_visible(self.guard, event.kind, event.payload)
 
     def close(self) -> None:
         if self._memory is not None:

@@ -24,7 +24,8 @@ from .context import ExtensionContext, ExtensionRuntime
 from .definition import (ExtensionDefinition, ExtensionError, core_features, defined,
                          parse_version, register_jobs, resolve)
 from .manifest import validate_ui_manifest
-from core.access.permissions import Grant, GrantSet, as_grant, validate_grants
+from core.access.granted import stored_grant_set, stored_grants
+from core.access.permissions import Grant, as_grant, validate_grants
 from .settings import config_values, make_config
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,7 +90,7 @@ class ExtensionManager:
                 conn.executemany("INSERT INTO extension_grants (extension_id, permission, params, "
                                  "scope, granted_at) VALUES (?,?,?,?,?)",
                                  [(d.id, *g.to_row(), now) for g in grant_list])
-            ctx = self._activate(d, grant_list, cfg)
+            ctx = self._activate(d, cfg)
             if previous and previous["version"] != d.version:
                 migrate = getattr(d.cls, "migrate", None)
                 if callable(migrate):
@@ -164,9 +165,7 @@ class ExtensionManager:
         return [self.record(i) for i in ids]  # type: ignore[misc]
 
     def grants(self, extension_id: str) -> list[Grant]:
-        rows = self.lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
-                                     "WHERE extension_id = ? ORDER BY id", (extension_id,))
-        return [Grant.from_row(*r) for r in rows]
+        return stored_grants(self.lib.conn, extension_id)
 
     # ---- running --------------------------------------------------------------------------
     def context(self, extension_id: str) -> ExtensionRuntime:
@@ -226,10 +225,11 @@ class ExtensionManager:
         if d.version != rec["version"]:
             raise ExtensionError(f"extension {extension_id}: installed version {rec['version']} "
                                  f"but the code is {d.version}; call upgrade()")
-        self._activate(d, self.grants(extension_id), make_config(d.config_cls, rec["config"]))
+        self._activate(d, make_config(d.config_cls, rec["config"]))
 
-    def _activate(self, d: ExtensionDefinition, grants: list[Grant], cfg: Any) -> ExtensionRuntime:
-        ctx = ExtensionRuntime(self.lib, d, GrantSet(d.id, list(d.permissions), grants, self.lib), cfg)
+    def _activate(self, d: ExtensionDefinition, cfg: Any) -> ExtensionRuntime:
+        """Run an installed extension under its grants as recorded (core.access.granted)."""
+        ctx = ExtensionRuntime(self.lib, d, stored_grant_set(self.lib, d.id), cfg)
         register_jobs(d)
         self._register_actions(d)
         runtime = None

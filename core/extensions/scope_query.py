@@ -17,9 +17,10 @@ from vdfs_query import ast as vast, ir
 from vdfs_query.lower import Lowerer
 
 from core.access.entries import EntryRowHooks
-from core.store.facade import Backing, Facade
 from core.access.globs import compile_glob, glob_to_regex
 from core.access.permissions import GrantSet, PermissionDenied
+from core.domain.locations import is_within, location_roots
+from core.store.facade import Backing, Facade
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
@@ -31,10 +32,6 @@ _SPECIAL = set("\\.^$|?*+()[]{}")
 
 def _literal(text: str) -> str:
     return "".join("\\" + c if c in _SPECIAL else c for c in text)
-
-
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
 
 def _anchored(base: str, globs: list[str]) -> str:
@@ -54,7 +51,7 @@ def scope_filter(grants: GrantSet, lib: Library) -> Any:
     if not clauses:
         return _NOTHING
     requested = [p.args["glob"] for p in grants.requested if p.name == "ReadEntries"]
-    roots = [r[0] for r in lib.conn.execute("SELECT DISTINCT path FROM locations ORDER BY path")]
+    roots = location_roots(lib.conn)
     granted_globs = [g.permission.args["glob"] for g in grants.granted("ReadEntries")]
     ors = []
     for clause, glob in zip(clauses, granted_globs):
@@ -66,9 +63,9 @@ def scope_filter(grants: GrantSet, lib: Library) -> Any:
                 ors.append(ir.And(tuple(tests)))
                 continue
             for prefix in clause.prefixes:
-                if _under(root, prefix):
+                if is_within(root, prefix):
                     ors.append(ir.And(tuple(tests)))
-                elif _under(prefix, root):
+                elif is_within(prefix, root):
                     inside = ir.Or((ir.Under(ir.Lit(prefix), "prefix"),
                                     ir.Cmp(_PATH, "=", ir.Lit(prefix))))
                     ors.append(ir.And((*tests, inside)))

@@ -24,6 +24,9 @@ from .context import job_owner
 from .cron import Cron
 from .registry import JobSpec, all_job_specs
 
+from core.access.granted import stored_grant_set
+from core.access.visibility import folder_reached
+
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
 
@@ -134,17 +137,7 @@ def library_opened(lib: Library, now: dt.datetime | None = None) -> list[Any]:
 
 
 def _reaches(lib: Library, extension_id: str, root: str) -> bool:
-    from core.access.permissions import Grant, GrantSet, _under
-    rows = lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
-                            "WHERE extension_id=? AND permission='ReadEntries'",
-                            (extension_id,)).fetchall()
-    grants = [Grant.from_row(*r) for r in rows]
-    gs = GrantSet(extension_id, [g.permission for g in grants], grants, lib)
-    for g in grants:
-        roots = gs.roots(g)
-        if not roots or any(_under(root, r.prefix) or _under(r.prefix, root) for r in roots):
-            return True
-    return False
+    return folder_reached(stored_grant_set(lib, extension_id), root)
 
 
 def location_added(lib: Library, root: str) -> list[Any]:

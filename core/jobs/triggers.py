@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 from core.store.events import Event
+from .context import job_owner
 from .registry import EVENT_KINDS, all_job_specs, when_on_event_jobs
+
+from core.access.granted import stored_grant_set
+from core.access.guard import Guard
+from core.access.visibility import event_visible
 
 if TYPE_CHECKING:  # pragma: no cover
     from .manager import JobManager
@@ -25,42 +29,13 @@ DEBOUNCE = 0.05
 MAX_BATCH = 1000
 
 
-def _location_root(lib: Library, payload: dict[str, Any]) -> str | None:
-    loc_id, loc_uuid = payload.get("location_id"), payload.get("location_uuid")
-    if loc_id is not None:
-        row = lib.conn.execute("SELECT path FROM locations WHERE id=?", (int(loc_id),)).fetchone()
-    elif loc_uuid is not None:
-        row = lib.conn.execute("SELECT path FROM locations WHERE uuid=?",
-                               (uuid.UUID(str(loc_uuid)).bytes,)).fetchone()
-    else:
-        return None
-    return row[0] if row else None
-
-
 def in_scope(lib: Library, extension_id: str | None, kind: str, payload: dict[str, Any]) -> bool:
-    """May a job of `extension_id` see this event? Core jobs (None) see every event.
-
-    An extension sees an entry event when its ReadEntries grants allow that path (scope and
-    glob, resolved by core.access.permissions exactly as its host API checks reads), and
-    index.finished when the indexed folder is inside a ReadEntries scope.
-    """
+    """May a job of `extension_id` see this event? Core jobs (None) see every event; an
+    extension's jobs see what its agent sees (core.access.visibility: entry events inside
+    its ReadEntries grants, index.finished of a folder they reach)."""
     if extension_id is None:
         return True
-    from core.access.permissions import Grant, GrantSet
-    rows = lib.conn.execute("SELECT permission, params, scope FROM extension_grants "
-                            "WHERE extension_id=? AND permission='ReadEntries'",
-                            (extension_id,)).fetchall()
-    if not rows:
-        return False
-    grants = [Grant.from_row(*r) for r in rows]
-    gs = GrantSet(extension_id, [g.permission for g in grants], grants, lib)
-    root = _location_root(lib, payload)
-    path = payload.get("path") or root
-    if not path:
-        return False
-    if kind == "index.finished":
-        return any(gs.in_scope(g, path) for g in grants)
-    return gs.entry_allowed(path, root)
+    return event_visible(Guard(lib, stored_grant_set(lib, extension_id)), kind, payload)
 
 
 class _Batcher:
@@ -75,7 +50,10 @@ class _Batcher:
             if spec.trigger != "on_event" or event.kind not in spec.events:
                 continue
             try:
-                if not in_scope(self.m.lib, spec.extension_id, event.kind, event.payload):
+                owner = job_owner(spec)
+                if owner is not None and spec.extension_id is None:
+                    continue    # an extension job's bare @job alias: its registration stands
+                if not in_scope(self.m.lib, owner, event.kind, event.payload):
                     continue
             except Exception:
                 log.exception("scope check for %s failed", spec.name)

@@ -13,10 +13,7 @@ def manager(lib: Any) -> Any:
 
 def load_installed(lib: Any) -> list[str]:
     """Activate the library's installed extensions whose code this kernel can import."""
-    try:
-        return manager(lib).load_installed()
-    except ImportError:  # extensions support missing from this install
-        return []
+    return manager(lib).load_installed()
 
 
 def run_job(lib: Any, name: str, args: dict[str, Any]) -> Any:

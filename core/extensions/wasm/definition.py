@@ -13,7 +13,7 @@ from typing import Any
 from core.actions import action
 from core.extensions.definition import ExtensionDefinition
 from core.extensions.manifest import ExtensionPackage
-from core.access.permissions import Permission
+from core.access.permissions import manifest_permissions
 from core.extensions.settings import setting
 from core.store.facade import core_side
 from core.jobs import job
@@ -109,7 +109,7 @@ def wasm_definition(pkg: WasmPackage, package_root: str | Path) -> ExtensionDefi
         id=ext_id, name=m["name"], version=m["version"], description=m.get("description", ""),
         min_core_version=m.get("min_core_version", "0.0.0"),
         required_features=list(m.get("required_features", [])),
-        permissions=[Permission.from_json(p) for p in m.get("permissions", [])],
+        permissions=manifest_permissions(m),
         config_cls=config_class(ext_id, m.get("settings")),
         models=model_classes(ext_id, m),
         jobs=[_job_shell(ext_id, j) for j in m.get("jobs", [])],
