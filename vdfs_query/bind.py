@@ -94,6 +94,8 @@ def fast_plan(slots: list) -> list | None:
             typ = _param_type(s)
             if typ == "uuid":
                 conv = as_uuid_bytes
+            elif typ == "path":
+                conv = _path_param
             elif typ in _CHECKED:
                 conv = (lambda v, t=typ: _coerce_param(v, t, None))
             else:
@@ -104,6 +106,15 @@ def fast_plan(slots: list) -> list | None:
         else:
             return None
     return plan
+
+
+def _path_param(raw: Any) -> Any:
+    """`_coerce_param(raw, "path", None)`, with its common case (an absolute ASCII path, no
+    trailing slash, nothing to expand: returned as it is) decided in four checks, since a
+    repeated path lookup pays for this conversion on every call."""
+    if type(raw) is str and raw[:1] == "/" and raw[-1:] != "/" and raw.isascii():
+        return raw
+    return _coerce_param(raw, "path", None)
 
 
 _PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi", "lower"})
