@@ -250,8 +250,26 @@ def compare(lib, conns: tuple, label: str, text: str, params: dict, budget: floa
     base_nat = lambda: native.execute(cduck.sql, cduck.params).to_arrow_table()
     ours = lambda: len(lib.query(text, **params))
     assert len(base_s()) == len(res) == base_nat().num_rows, label
-    rounds = [[timed(f, budget=budget) for f in (ours, base_s, base_scan, base_nat)] for _ in range(2)]
+    fns = (ours, base_s, base_scan, base_nat)
+    if timed(ours, max_runs=3, budget=0) < 50e-6:     # a lookup: only short batches are fair
+        return (res, *interleaved_best(fns[:2], rounds=max(20, int(budget * 200))),
+                *(timed(f, budget=budget) for f in fns[2:]))
+    rounds = [[timed(f, budget=budget) for f in fns] for _ in range(2)]
     return (res, *(min(r[i] for r in rounds) for i in range(4)))
+
+
+def interleaved_best(fns, rounds: int = 400, number: int = 200) -> list[float]:
+    """Seconds per call of each function: the best of many short batches, taken in turn. A
+    microsecond call on a shared machine is mostly preempted in long batches; the fastest
+    short batch is its cost, and taking turns gives each function the same machine."""
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - t0) / number)
+    return best
 
 
 def _ms(seconds: float) -> str:
