@@ -113,12 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     lib.close()
     print(f"library.db: {_mib((path / 'library.db').stat().st_size)} for {n:,} entries")
 
+    mirror_file = path / MIRROR_FILE
+    how = "loaded" if mirror_file.exists() else "built"
     built = child("mirror", path, s)
     loaded = child("mirror", path, s)
-    mirror_file = path / MIRROR_FILE
     on_disk = mirror_file.stat().st_size if mirror_file.exists() else 0
     print(f"mirror on disk: {_mib(on_disk)} (fresh process: ready in {built['mirror_s']:.2f} s "
-          f"the first time, {loaded['mirror_s']:.2f} s loaded; memory limit "
+          f"{how}, then {loaded['mirror_s']:.2f} s loaded; memory limit "
           f"{_mib(memory_limit())}{'; ' + built['mirror_error'] if built['mirror_error'] else ''})")
 
     ran = child("suite", path, s)
