@@ -184,3 +184,25 @@ def test_lookups_from_other_threads_answer_alike_and_close_with_the_engine(world
     t.start()
     t.join()
     assert errors[0][0] == "QueryError"                       # this one never had one
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(value=st.one_of(st.text(max_size=30), st.sampled_from(["/", "//", "/a/", "~", "~/x/",
+                                                                "rel/x", "/a\ud800"]),
+                       st.integers(), st.none()))
+def test_a_folder_range_binds_alike_on_the_fast_and_general_binders(value):
+    """`entries in :dir` repeated binds its folder range through fast_binder: the same values
+    as the general binder, or a failure where the general binder fails."""
+    from vdfs_query.bind import BindContext, bind, fast_binder
+    from vdfs_query.compiler import template, to_ir
+    q, _ = to_ir("entries in :dir select count() as n")
+    t = template(q, "sqlite", {"dir": "/x"})
+    fast = fast_binder(t.slots)
+    assert fast is not None
+    try:
+        expected = bind(t.slots, BindContext({"dir": value}))
+    except VdfsError:
+        with pytest.raises(Exception):
+            fast({"dir": value})
+        return
+    assert fast({"dir": value}) == expected

@@ -281,24 +281,24 @@ class Engine:
                 values = binder(params)
             except Exception:          # the general binder explains the problem below
                 values = None
-        with self._lock:
-            if values is not None and not static:
-                # the route depends on probes of these values: trust a recent decision
-                key = (text, tuple(values))
-                seen = self._recent_routes.get(key)
-                if seen is None or time.monotonic() - seen > PROBE_TTL:
-                    if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
-                        return None
-                    if len(self._recent_routes) > 4096:
-                        self._recent_routes.clear()
-                    self._recent_routes[key] = time.monotonic()
-            if values is None:
-                ctx = BindContext(params, now, self.device_uuid, text)
-                if not static and self.route(q, ctx) != "sqlite":
+        # (run() holds the engine's lock)
+        if values is not None and not static:
+            # the route depends on probes of these values: trust a recent decision
+            key = (text, tuple(values))
+            seen = self._recent_routes.get(key)
+            if seen is None or time.monotonic() - seen > PROBE_TTL:
+                if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
                     return None
-                values = bind(t.slots, ctx)
-            rows = self._sconn.execute(t.sql, values).fetchall()
-        return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
+                if len(self._recent_routes) > 4096:
+                    self._recent_routes.clear()
+                self._recent_routes[key] = time.monotonic()
+        if values is None:
+            ctx = BindContext(params, now, self.device_uuid, text)
+            if not static and self.route(q, ctx) != "sqlite":
+                return None
+            values = bind(t.slots, ctx)
+        rows = self._sconn.execute(t.sql, values).fetchall()
+        return Result.of_rows(t.columns, t.types, rows, t.sql, values)
 
     def _executor(self, chosen: str, forced: bool) -> tuple[str, Any]:
         """(route actually used, DuckDB connection or None): the mirror when it is ready (after
