@@ -221,11 +221,13 @@ class Library:
 
     def query(self, query: Any, **params: Any) -> Any:
         """Run DSL text or a builder; `:name` parameters come from keyword arguments."""
-        engine = self._services.get("query")      # a repeated point lookup skips the service
-        if engine is not None and "now" not in params and type(query) is str:
-            result = engine.point(query, params)
-            if result is not None:
-                return result
+        engine = self._services.get("query")      # a repeated query skips the service
+        if engine is not None and "now" not in params:
+            if type(query) is str:
+                result = engine.point(query, params)
+                if result is not None:
+                    return result
+            return engine.run(query, params)
         return _query_service().run_query(self, query, params)
 
     def explain(self, query: Any, **params: Any) -> Any:
