@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 BENCHES := index query models jobs extensions magics wasm memory
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== benchmarks/$${b}_bench.py"; $(PY) benchmarks/$${b}_bench.py || exit 1; done
+
+# 10M entries by default (minutes, ~10 GB of disk); ENTRIES=1000000 for a quicker run.
+ENTRIES ?= 10000000
+bench-scale: $(STAMP)
+	$(PY) benchmarks/scale_bench.py --entries $(ENTRIES)
 
 clean:
 	rm -rf $(VENV) demo.vdfs .pytest_cache

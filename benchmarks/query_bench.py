@@ -167,53 +167,9 @@ def sample_of(lib) -> dict:
             "user_photos": "/data/user3/photos/2019", "content": str(uuid.UUID(bytes=cu))}
 
 
-def timed(fn, min_runs: int = 3, max_runs: int = 21, budget: float = 1.0) -> float:
-    """Median seconds of fn() after a warm-up; sub-millisecond calls are timed in batches."""
-    t = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t
-    batch = max(1, int(0.002 / max(first, 1e-7)))
-    runs, start = [], time.perf_counter()
-    while len(runs) < max_runs and (len(runs) < min_runs or time.perf_counter() - start < budget):
-        t = time.perf_counter()
-        for _ in range(batch):
-            fn()
-        runs.append((time.perf_counter() - t) / batch)
-    return statistics.median(runs)
-
-
-def _ms(seconds: float) -> str:
-    ms = seconds * 1e3
-    return f"{ms:.3f}" if ms < 1 else f"{ms:.1f}"
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--entries", type=int, default=1_000_000)
-    ap.add_argument("--keep", help="build the library in this folder and keep it (reused if there)")
-    args = ap.parse_args()
-    started = time.perf_counter()
-    base = Path(args.keep or tempfile.mkdtemp(prefix="vdfs-qbench-"))
-    os.environ.setdefault("VDFS_HOME", str(base / "home"))
-    import duckdb
-    import core
-    import vdfs_query
-    from vdfs_query import compiler, parser
-    from core.query.mirror import load_sqlite_extension
-
-    if (base / "bench.vdfs" / "library.db").exists():
-        lib = core.Library.open(base / "bench.vdfs")
-        print(f"reusing {lib.conn.execute('SELECT count(*) FROM entries').fetchone()[0]:,} entries "
-              f"in {base}")
-    else:
-        lib = core.Library.create(base / "bench.vdfs")
-        t0 = time.perf_counter()
-        info = build(lib, args.entries)
-        print(f"built {info['entries']:,} entries, {info['contents']:,} contents, {info['models']:,} "
-              f"models in {time.perf_counter() - t0:.1f}s (insert {info['insert_s']:.1f}s incl. "
-              f"change-log triggers, indexes {info['index_s']:.1f}s)")
-    s = sample_of(lib)
-    queries = [
+def suite(s: dict) -> list[tuple[str, str, dict]]:
+    """(label, DSL text, parameters) of every query shape, for the sample values `s`."""
+    return [
         ("point (uuid)", "entries where uuid = :u", {"u": s["uuid"]}),
         ("point (path)", "entries where path = :p", {"p": s["path"]}),
         ("indexed count (folder)", "entries in :dir select count() as n", {"dir": s["album"]}),
@@ -230,6 +186,123 @@ def main() -> int:
         ("model JSON group", "models PhotoAnalysis group by scene select scene, count() as n", {}),
     ]
 
+
+def timed(fn, min_runs: int = 3, max_runs: int = 21, budget: float = 1.0) -> float:
+    """Median seconds of fn() after a warm-up; sub-millisecond calls are timed in batches."""
+    t = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t
+    batch = max(1, int(0.002 / max(first, 1e-7)))
+    runs, start = [], time.perf_counter()
+    while len(runs) < max_runs and (len(runs) < min_runs or time.perf_counter() - start < budget):
+        t = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        runs.append((time.perf_counter() - t) / batch)
+    return statistics.median(runs)
+
+
+def baselines(lib, native_path: str | None = None) -> tuple:
+    """(raw sqlite3, DuckDB scanning the sqlite file, DuckDB on native tables) for `lib`.
+
+    They read a snapshot file: DuckDB's own SQLite must not open the live library.db beside
+    Python's (core/query/mirror.py says why); a copy scans at the same speed. The native copy
+    lives in memory, or in the DuckDB file `native_path` (built once, then reused) so that a
+    library of millions of entries does not need its size in RAM.
+    """
+    import duckdb
+    from core.query.mirror import load_sqlite_extension, snapshot
+    from vdfs_query.patterns import regexp
+    sconn = lib.connect()
+    sconn.create_function("vdfs_regexp", 2, regexp, deterministic=True)
+    snap = snapshot(str(lib.db_path))
+    atexit.register(os.unlink, snap)
+    scan = duckdb.connect()
+    load_sqlite_extension(scan)
+    scan.execute(f"ATTACH '{snap}' AS lib (TYPE sqlite, READ_ONLY)")
+    scan.execute("USE lib")
+    reuse = native_path is not None and os.path.exists(native_path)
+    native = duckdb.connect(native_path or ":memory:")
+    if native_path is not None:
+        from core.query.mirror_store import memory_limit
+        native.execute(f"SET memory_limit = '{memory_limit()}B'")
+    if not reuse:
+        load_sqlite_extension(native)
+        native.execute(f"ATTACH '{snap}' AS src (TYPE sqlite, READ_ONLY)")
+        for t in ("devices", "locations", "entries", "content_identities", "user_metadata", "tags",
+                  "tag_links", "models"):
+            native.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")
+        native.execute("DETACH src")
+    return sconn, scan, native
+
+
+def compare(lib, conns: tuple, label: str, text: str, params: dict, budget: float = 1.0) -> tuple:
+    """(lib.query's Result, then median seconds of lib.query, raw sqlite3, DuckDB scan and
+    DuckDB native) for one query; the four interleaved over two rounds, best of the two."""
+    import vdfs_query
+    sconn, scan, native = conns
+    dev = lib.device_uuid.bytes
+    res = lib.query(text, **params)
+    csql = vdfs_query.compile(text, "sqlite", params=params, device_uuid=dev)
+    cduck = vdfs_query.compile(text, "duckdb", params=params, device_uuid=dev)
+    base_s = lambda: sconn.execute(csql.sql, csql.params).fetchall()
+    base_scan = lambda: scan.execute(cduck.sql, cduck.params).to_arrow_table()
+    base_nat = lambda: native.execute(cduck.sql, cduck.params).to_arrow_table()
+    ours = lambda: len(lib.query(text, **params))
+    assert len(base_s()) == len(res) == base_nat().num_rows, label
+    fns = (ours, base_s, base_scan, base_nat)
+    if timed(ours, max_runs=3, budget=0) < 50e-6:     # a lookup: only short batches are fair
+        return (res, *interleaved_best(fns[:2], rounds=max(20, int(budget * 200))),
+                *(timed(f, budget=budget) for f in fns[2:]))
+    rounds = [[timed(f, budget=budget) for f in fns] for _ in range(2)]
+    return (res, *(min(r[i] for r in rounds) for i in range(4)))
+
+
+def interleaved_best(fns, rounds: int = 400, number: int = 200) -> list[float]:
+    """Seconds per call of each function: the best of many short batches, taken in turn. A
+    microsecond call on a shared machine is mostly preempted in long batches; the fastest
+    short batch is its cost, and taking turns gives each function the same machine."""
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - t0) / number)
+    return best
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1e3
+    return f"{ms:.3f}" if ms < 1 else f"{ms:.1f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--entries", type=int, default=1_000_000)
+    ap.add_argument("--keep", help="build the library in this folder and keep it (reused if there)")
+    args = ap.parse_args()
+    started = time.perf_counter()
+    base = Path(args.keep or tempfile.mkdtemp(prefix="vdfs-qbench-"))
+    os.environ.setdefault("VDFS_HOME", str(base / "home"))
+    import core
+    import vdfs_query
+    from vdfs_query import compiler, parser
+
+    if (base / "bench.vdfs" / "library.db").exists():
+        lib = core.Library.open(base / "bench.vdfs")
+        print(f"reusing {lib.conn.execute('SELECT count(*) FROM entries').fetchone()[0]:,} entries "
+              f"in {base}")
+    else:
+        lib = core.Library.create(base / "bench.vdfs")
+        t0 = time.perf_counter()
+        info = build(lib, args.entries)
+        print(f"built {info['entries']:,} entries, {info['contents']:,} contents, {info['models']:,} "
+              f"models in {time.perf_counter() - t0:.1f}s (insert {info['insert_s']:.1f}s incl. "
+              f"change-log triggers, indexes {info['index_s']:.1f}s)")
+    s = sample_of(lib)
+    queries = suite(s)
+
     # the first aggregate query starts the mirror build (answered by SQLite meanwhile)
     t0 = time.perf_counter()
     first = lib.query("entries group by kind")
@@ -238,25 +311,7 @@ def main() -> int:
     print(f"first aggregate query {(t1 - t0) * 1e3:.0f} ms via {first.route}; mirror ready after "
           f"{time.perf_counter() - t0:.1f}s")
 
-    sconn = lib.connect()
-    # Baselines read a snapshot file: DuckDB's own SQLite must not open the live library.db
-    # beside Python's (core/query/mirror.py says why); a copy scans at the same speed.
-    from core.query.mirror import snapshot
-    snap = snapshot(str(lib.db_path))
-    atexit.register(os.unlink, snap)
-    scan = duckdb.connect()
-    load_sqlite_extension(scan)
-    scan.execute(f"ATTACH '{snap}' AS lib (TYPE sqlite, READ_ONLY)")
-    scan.execute("USE lib")
-    native = duckdb.connect()
-    load_sqlite_extension(native)
-    native.execute(f"ATTACH '{snap}' AS src (TYPE sqlite, READ_ONLY)")
-    for t in ("devices", "locations", "entries", "content_identities", "user_metadata", "tags",
-              "tag_links", "models"):
-        native.execute(f"CREATE TABLE {t} AS SELECT * FROM src.{t}")
-    import re as _re
-    from core.query.engine import _regexp
-    sconn.create_function("vdfs_regexp", 2, _regexp, deterministic=True)
+    conns = baselines(lib)
 
     dev = lib.device_uuid.bytes
     print("times in ms, medians; ratio = vdfs / best baseline")
@@ -266,17 +321,7 @@ def main() -> int:
     print("-" * len(header))
     worst = 0.0
     for label, text, params in queries:
-        res = lib.query(text, **params)
-        csql = vdfs_query.compile(text, "sqlite", params=params, device_uuid=dev)
-        cduck = vdfs_query.compile(text, "duckdb", params=params, device_uuid=dev)
-        base_s = lambda: sconn.execute(csql.sql, csql.params).fetchall()
-        base_scan = lambda: scan.execute(cduck.sql, cduck.params).to_arrow_table()
-        base_nat = lambda: native.execute(cduck.sql, cduck.params).to_arrow_table()
-        ours = lambda: len(lib.query(text, **params))
-        assert len(base_s()) == len(res) == base_nat().num_rows, label
-        # interleave: two rounds over the four variants, best median of the two per variant
-        rounds = [[timed(f) for f in (base_s, base_scan, base_nat, ours)] for _ in range(2)]
-        t_s, t_scan, t_nat, t_ours = (min(r[i] for r in rounds) for i in range(4))
+        res, t_ours, t_s, t_scan, t_nat = compare(lib, conns, label, text, params)
         best = min(t_s, t_scan, t_nat)
 
         def compile_once() -> None:

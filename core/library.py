@@ -236,11 +236,13 @@ class Library:
 
     def query(self, query: Any, **params: Any) -> "Result":
         """Run DSL text or a builder; `:name` parameters come from keyword arguments."""
-        engine = self.__dict__.get("engine")      # a repeated point lookup skips the service
-        if engine is not None and "now" not in params and type(query) is str:
-            result = engine.point(query, params)
-            if result is not None:
-                return result
+        engine = self.__dict__.get("engine")      # a repeated query skips the service
+        if engine is not None and "now" not in params:
+            if type(query) is str:
+                result = engine.point(query, params)
+                if result is not None:
+                    return result
+            return engine.run(query, params)
         from .query.service import run_query
         return run_query(self, query, params)
 

@@ -80,8 +80,12 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, total: 
 
 
 def result_parts(result: Any, limit: int) -> tuple[list[str], list[list[Any]], int]:
-    """Columns, the first `limit` rows (as lists) and the total row count of a query Result."""
+    """Columns, the first `limit` rows (as lists) and the total row count of a query Result.
+    Only the rows shown are converted: a result of millions of rows is counted, not read."""
+    from core.query.result import Result
     columns = list(result.columns)
+    if isinstance(result, Result):
+        return columns, [list(t) for t in result.head(limit)], len(result)
     tuples = result.tuples() if hasattr(result, "tuples") else [
         tuple(r.get(c) for c in columns) for r in result.rows()]
     return columns, [list(t) for t in tuples[:limit]], len(tuples)

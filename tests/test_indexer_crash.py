@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -29,6 +30,8 @@ def vdfs(lib_path, *args, crash=None, bulk=False):
         env["VDFS_INDEX_SPLIT_MIN"] = "1"
     elif bulk == "workers":   # hash worker processes, hashing ahead during processing
         env["VDFS_INDEX_PARALLEL_MIN"] = "1"
+    elif bulk == "ahead":     # a first load with workers: files hashed before their row is written
+        env["VDFS_INDEX_PARALLEL_MIN"] = env["VDFS_INDEX_BULK_MIN"] = "1"
     elif bulk:   # take the bulk-load path (indexes dropped, rebuilt after the content phase)
         env["VDFS_INDEX_BULK_MIN"] = "1"
     env["PYTHONPATH"] = REPO
@@ -73,6 +76,7 @@ def index_names(conn):
     (["content:1", "content:1"], True),
     (["processing:2", "discovery:2", "processing:3"], "split"),
     (["processing:3", "content:2"], "workers"),
+    (["processing:3", "processing:2"], "ahead"), (["indexes:1"], "ahead"),
 ])
 def test_killed_index_resumes_to_the_same_library(tmp_path, tree, reference, crashes, bulk):
     path = tmp_path / "lib.vdfs"
@@ -114,6 +118,29 @@ def test_worker_process_hashing_matches_in_process(lib, tmp_path, tree, referenc
     result = lib.index(tree, workers=2, batch_size=40).wait()
     assert result["hashed"] > 40
     assert snapshot(lib, tree) == reference
+
+
+def test_a_first_load_writes_each_file_row_once_with_its_content(lib, tree, reference,
+                                                                   monkeypatch):
+    """With hash workers, a first load hashes files before writing them: no file row is
+    written twice (the change log records an UPDATE of a row, so it holds no file), the
+    library is the one row-by-row indexing makes, and each file has one entry.created event
+    carrying its content uuid."""
+    monkeypatch.setenv("VDFS_INDEX_BULK_MIN", "1")
+    monkeypatch.setattr(content, "PARALLEL_MIN", 8)
+    created = []
+    lib.events.subscribe(lambda e: created.append(e.payload), kinds=["entry.created"])
+    result = lib.index(tree, workers=2, batch_size=40).wait()
+    assert snapshot(lib, tree) == reference
+    files = dict(lib.conn.execute(
+        "SELECT e.path, c.uuid FROM entries e JOIN content_identities c ON c.id = e.content_id"))
+    assert result["hashed"] == len(files) > 40
+    assert lib.conn.execute(
+        "SELECT count(*) FROM change_log l JOIN entries e ON e.id = l.rid WHERE l.tbl = 3 "
+        "AND e.is_dir = 0").fetchone()[0] == 0
+    seen = {p["path"]: p["content_uuid"] for p in created if p["path"] in files}
+    assert len([p for p in created if p["path"] in files]) == len(files)
+    assert seen == {path: str(uuid.UUID(bytes=u)) for path, u in files.items()}
 
 
 def test_bulk_load_matches_row_by_row(lib, tmp_path, tree, reference, monkeypatch):

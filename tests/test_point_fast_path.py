@@ -127,3 +127,81 @@ def test_any_value_answers_or_fails_as_on_the_general_path(lib, shape, select, v
     assert on_point_path(lib, text)
     assert _outcome(lambda: lib.query(text, **{name: value})) == \
         _outcome(lambda: general(lib, text, {name: value}))
+
+
+def _open_fds_to(path) -> int:
+    """How many of this process's file descriptors are open on `path` (or its -wal / -shm)."""
+    import os
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        n += target.startswith(str(path))
+    return n
+
+
+def test_lookups_from_other_threads_answer_alike_and_close_with_the_engine(world, tmp_path):
+    """Each thread looks up on a reader of its own (no lock, no clock): the rows are the general
+    path's, and closing the engine closes every thread's reader; a lookup after the close is a
+    VdfsError, not a raw sqlite3 or attribute error."""
+    import threading
+
+    from core.query import Engine
+    from vdfs_query.errors import QueryError
+    import sqlite3
+    lib, _, rows = world
+    copy = tmp_path / "copy.db"                # a file no other connection of ours holds open
+    with sqlite3.connect(copy) as dst:
+        lib.conn.backup(dst)
+    dst.close()
+    engine = Engine(copy, device_uuid=lib.device_uuid.bytes, mirror="off")
+    text = "entries where uuid = :u select path"
+    engine.run(text, {"u": rows[0]["uuid"]})
+    answers: dict[int, list] = {}
+
+    def look(i: int) -> None:
+        answers[i] = [engine.point(text, {"u": row["uuid"]}).rows() for row in rows]
+
+    threads = [threading.Thread(target=look, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = [engine.run(text, {"u": row["uuid"]}, route="sqlite").rows() for row in rows]
+    assert expected == [[{"path": row["path"]}] for row in rows]
+    assert all(answers[i] == expected for i in range(4))
+    assert engine.point(text, {"u": rows[0]["uuid"]}).rows() == expected[0]
+    engine.close()
+    assert _open_fds_to(copy) == 0
+    with pytest.raises(QueryError):
+        engine.point(text, {"u": rows[0]["uuid"]})           # this thread had a reader
+    errors = []
+    t = threading.Thread(target=lambda: errors.append(_outcome(
+        lambda: engine.point(text, {"u": rows[0]["uuid"]}))))
+    t.start()
+    t.join()
+    assert errors[0][0] == "QueryError"                       # this one never had one
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(value=st.one_of(st.text(max_size=30), st.sampled_from(["/", "//", "/a/", "~", "~/x/",
+                                                                "rel/x", "/a\ud800"]),
+                       st.integers(), st.none()))
+def test_a_folder_range_binds_alike_on_the_fast_and_general_binders(value):
+    """`entries in :dir` repeated binds its folder range through fast_binder: the same values
+    as the general binder, or a failure where the general binder fails."""
+    from vdfs_query.bind import BindContext, bind, fast_binder
+    from vdfs_query.compiler import template, to_ir
+    q, _ = to_ir("entries in :dir select count() as n")
+    t = template(q, "sqlite", {"dir": "/x"})
+    fast = fast_binder(t.slots)
+    assert fast is not None
+    try:
+        expected = bind(t.slots, BindContext({"dir": value}))
+    except VdfsError:
+        with pytest.raises(Exception):
+            fast({"dir": value})
+        return
+    assert fast({"dir": value}) == expected

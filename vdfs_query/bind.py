@@ -94,11 +94,15 @@ def fast_plan(slots: list) -> list | None:
             typ = _param_type(s)
             if typ == "uuid":
                 conv = as_uuid_bytes
+            elif typ == "path":
+                conv = _path_param
             elif typ in _CHECKED:
                 conv = (lambda v, t=typ: _coerce_param(v, t, None))
             else:
                 conv = (lambda v, t=typ: coerce(t, v))
-            if s.transform:
+            if s.transform in _PREFIX:    # a folder's range: the hot transforms, inlined
+                conv = _PREFIX[s.transform](conv)
+            elif s.transform:
                 conv = (lambda v, c=conv, tf=s.transform: _transform(c(v), tf))
             plan.append((s.value.name, conv))
         else:
@@ -106,6 +110,19 @@ def fast_plan(slots: list) -> list | None:
     return plan
 
 
+def _path_param(raw: Any) -> Any:
+    """`_coerce_param(raw, "path", None)`, with its common case (an absolute ASCII path, no
+    trailing slash, nothing to expand: returned as it is) decided in four checks, since a
+    repeated path lookup pays for this conversion on every call."""
+    if type(raw) is str and raw[:1] == "/" and raw[-1:] != "/" and raw.isascii():
+        return raw
+    return _coerce_param(raw, "path", None)
+
+
+_PREFIX = {   # _transform's prefix_lo / prefix_hi after a converter, in one call
+    "prefix_lo": lambda c: (lambda v: "/\x01" if (p := c(v)) == "/" else p + "/"),
+    "prefix_hi": lambda c: (lambda v: "0" if (p := c(v)) == "/" else p + "0"),
+}
 _PURE_TRANSFORMS = frozenset({"", "prefix_lo", "prefix_hi", "lower"})
 _CHECKED = frozenset({"path", "tag", "kind", "ext", "int"})   # coerced as _coerce_param does
 

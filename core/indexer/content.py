@@ -20,7 +20,7 @@ from core.content.identity import content_uuid_bytes
 from core.content.kinds import CONTENT_RULE, content_type
 from .hashing import Item, Result, hash_batch, read_head
 from .process import payload
-from .store import chunks, next_id, subtree_sql, write_tx
+from .store import chunks, store_identities, subtree_sql, write_tx
 
 PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
 SHARE_MIN = 64        # a batch smaller than this is not worth sending to a worker
@@ -164,31 +164,9 @@ class ContentIdentifier:
         for r in good:
             per_hash[r[1]] = per_hash.get(r[1], 0) + 1
         with write_tx(conn):
-            ident: dict[str, tuple[int, bytes]] = {}
-            for part in chunks(list(new_ids)):
-                marks = ",".join("?" * len(part))
-                for cid, cuuid, digest in conn.execute(
-                        "SELECT id, uuid, content_hash FROM content_identities "
-                        f"WHERE content_hash IN ({marks})", part):
-                    ident[digest] = (cid, cuuid)
-            known = [(per_hash[d], ident[d][0]) for d in new_ids if d in ident]
-            cid = next_id(conn, "content_identities")
-            inserts = []
-            for digest, (size, kind, mime) in new_ids.items():
-                if digest not in ident:   # new: born with its exact entry_count
-                    cuuid = content_uuid_bytes(digest)
-                    ident[digest] = (cid, cuuid)
-                    inserts.append((cid, cuuid, digest, size, kind, mime, self.now,
-                                    per_hash[digest], CONTENT_RULE))
-                    cid += 1
-            conn.executemany(
-                "INSERT INTO content_identities (id, uuid, content_hash, size, kind, mime_type, "
-                "first_seen_at, entry_count, kind_rule) VALUES (?,?,?,?,?,?,?,?,?)", inserts)
+            ident, created = store_identities(conn, self.now, new_ids, per_hash)
             conn.executemany("UPDATE entries SET content_id = ?, kind = ? WHERE id = ?",
                              [(ident[d][0], kind, eid) for eid, d, kind, _, _ in good])
-            conn.executemany("UPDATE content_identities SET entry_count = entry_count + ? "
-                             "WHERE id = ?", known)
-            created = len(inserts)
         st.identities_created += created
         st.hashed += len(good)
         st.bytes += sum(rows[r[0]][4] for r in good)

@@ -23,8 +23,10 @@ import os
 import signal
 import time
 from contextlib import contextmanager
+from operator import attrgetter
 from typing import Any, Iterator
 
+from core.content.kinds import split_ext
 from core.store.clock import now_iso
 from core.store.events import Event
 from core.domain.locations import get_location
@@ -34,7 +36,7 @@ from .aggregate import aggregate
 from .content import ContentIdentifier
 from .lock import IndexLock
 from .prefetch import Prefetcher
-from .process import Processor
+from .process import Processor, hash_ahead_key
 from .split import discover_split
 from .store import (drop_indexes, entry_index_specs, load_root_rows,
                     load_stored, next_id, restore_indexes, write_tx)
@@ -202,8 +204,9 @@ class IndexRun:
         counts["walk_errors"], counts["walk_skipped"] = len(disc.errors), len(disc.skipped)
 
         t0 = time.perf_counter()
-        if stored == 0 and len(disc.changes) >= _env_int("VDFS_INDEX_BULK_MIN", BULK_MIN) \
-                and not conn.execute("SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]:
+        bulk = stored == 0 and len(disc.changes) >= _env_int("VDFS_INDEX_BULK_MIN", BULK_MIN) \
+            and not conn.execute("SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]
+        if bulk:
             # first load into an empty library: build the indexes once, at the end
             self.state["dropped_indexes"] = entry_index_specs(conn)
             self.save()
@@ -211,7 +214,18 @@ class IndexRun:
         proc = Processor(conn, loc.id, self.root_parent_id, self.now, self.want_events)
         if self.prefetch is not None:
             proc.to_hash = []
-        base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted")}
+            if bulk:
+                # a first load hashes its files before writing them, so that each row is
+                # written once, with its content (not inserted, then updated by the content
+                # phase); a crash leaves rows with or without content, both consistent
+                ahead = sorted((f for f in disc.changes if hash_ahead_key(f) is not None),
+                               key=attrgetter("path"))
+                self.prefetch.submit([(hash_ahead_key(f), hash_ahead_key(f), f.st.st_size,
+                                       split_ext(f.name)) for f in ahead])
+                proc.hashed_ahead = self.prefetch.results
+                proc.wait_hashed = self.prefetch.wait
+        base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted",
+                                              "hashed", "bytes_hashed", "identities_created")}
 
         def after_batch(done: int, total: int) -> None:
             self.publish(proc.counts.events)
@@ -222,12 +236,18 @@ class IndexRun:
             c = proc.counts
             counts.update(created=base["created"] + c.created,
                           modified=base["modified"] + c.modified,
-                          moved=base["moved"] + c.moved, deleted=base["deleted"] + c.deleted)
+                          moved=base["moved"] + c.moved, deleted=base["deleted"] + c.deleted,
+                          hashed=base["hashed"] + c.hashed,
+                          bytes_hashed=base["bytes_hashed"] + c.bytes_hashed,
+                          identities_created=base["identities_created"] + c.identities_created)
             ctx.progress(done, total, f"{done}/{total} entries written", "processing")
             self.save("processing")
 
         ctx.progress(0, None, "writing entries", "processing")
-        proc.run(disc, self.batch, after_batch)
+        # hashing ahead, the first batch waits for its hashes: a smaller one starts writing
+        # sooner, and then each write overlaps the workers hashing the next
+        batch = min(self.batch, CONTENT_BATCH) if proc.wait_hashed else self.batch
+        proc.run(disc, batch, after_batch)
         if proc.counts.errors:   # entries that could not be stored: reported, never fatal
             self.state["walk_errors"] = _capped(self.state["walk_errors"] + proc.counts.errors)
             counts["walk_errors"] += len(proc.counts.errors)

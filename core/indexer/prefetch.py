@@ -1,9 +1,11 @@
 """Hash ahead: while processing writes entries, the idle hash workers already hash the files
 those entries will need, so the content phase finds most hashes ready and mostly writes.
 
-This is a cache, not a phase: results live in memory only, keyed by entry id and checked
-against the size the content phase reads from the database. After a crash they are gone and
-the content phase simply hashes again, so crash safety is unchanged.
+This is a cache, not a phase: results live in memory only, keyed by what the request named
+(an entry id, or the path of a file not written yet) and checked against the size stored. After
+a crash they are gone and the content phase simply hashes again, so crash safety is unchanged.
+New files are sent right after the walk, so processing can wait for their hashes (`wait`) and
+write each new file's row once, with its content identity.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ class Prefetcher:
         self._stopping = False
         self.results: dict[int, tuple[int, Result]] = {}   # entry id -> (size, result)
         self.error: BaseException | None = None
+        self._done = 0                   # items hashed so far, in the order they were sent
+        self._progress = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="vdfs-index-prefetch",
                                         daemon=True)
         self._thread.start()
@@ -49,12 +53,25 @@ class Prefetcher:
                         self.results[result[0]] = (sizes[result[0]], result)
             except BaseException as exc:   # workers killed (job stopped): give up quietly
                 self.error = exc
+                with self._progress:
+                    self._progress.notify_all()
                 return
+            with self._progress:
+                self._done += len(items)
+                self._progress.notify_all()
+
+    def wait(self, n: int) -> None:
+        """Return once the first `n` items sent are hashed (or the prefetcher stopped)."""
+        with self._progress:
+            while self._done < n and self.error is None and not self._stopping:
+                self._progress.wait(0.5)
 
     def stop(self) -> None:
         """Ask the thread to stop without waiting (the caller then closes the workers)."""
         self._stopping = True
         self._queue.put(None)
+        with self._progress:
+            self._progress.notify_all()
 
     def finish(self) -> dict[int, tuple[int, Result]]:
         """Stop after the request in flight (what is still queued is hashed later, by the

@@ -17,12 +17,14 @@ from typing import Callable
 
 from core.content.kinds import kind_for_ext, split_ext
 from core.domain.locations import is_within
-from .store import chunks, fetch_details, new_uuids, next_id, remove_dependents, write_tx
+from .hashing import Result
+from .store import (chunks, fetch_details, new_uuids, next_id, remove_dependents,
+                    store_identities, write_tx)
 from .walk import DIR, LINK, Discovery, Found
 
 _INSERT = ("INSERT INTO entries (id, uuid, location_id, parent_id, path, raw_path, name, ext, "
            "kind, is_dir, hidden, size, child_count, inode, mtime_ns, ctime_ns, content_id, "
-           "indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,NULL,?)")
+           "indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?)")
 _UPDATE_STAT = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? "
                 "WHERE id = ?")
 _UPDATE_FILE = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, size = ?, kind = ?, "
@@ -47,6 +49,17 @@ class Counts:
     deleted: int = 0
     events: list[tuple[str, dict]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)   # entries that could not be stored
+    hashed: int = 0               # new files written with their content identity (hashed ahead)
+    bytes_hashed: int = 0
+    identities_created: int = 0
+
+
+def hash_ahead_key(f: Found) -> "str | bytes | None":
+    """The prefetch key of a new file worth hashing before its row is written (its path for
+    the OS), or None. Processing then writes the row once, with its content identity."""
+    if f.ftype == 0 and f.old is None and f.st.st_size > 0:
+        return f.raw or f.path
+    return None
 
 
 def _kind(f: Found, ext: str | None) -> str:
@@ -81,6 +94,10 @@ class Processor:
         # when set, (entry id, path for the OS, size, ext) of every file whose content is now
         # unknown, for hashing ahead (prefetch.py)
         self.to_hash: list[tuple] | None = None
+        # when set, hashes of new files sent ahead (prefetch.py): key -> (size, result), and
+        # wait_hashed(n) returns once the first n files sent (hash_ahead_key order) are hashed
+        self.hashed_ahead: dict | None = None
+        self.wait_hashed: Callable[[int], None] | None = None
         self._popped: list[tuple] = []   # (path, row, inode key) taken from gone by a batch
 
     # ---- parent ids ----------------------------------------------------------------------
@@ -115,7 +132,11 @@ class Processor:
         # Path order puts every folder before what it holds, and makes the inserts into the
         # path indexes (and the time-ordered uuid index) appends rather than scattered writes.
         disc.changes.sort(key=attrgetter("path"))
+        ahead = 0
         for batch in chunks(disc.changes, batch_size):
+            if self.wait_hashed is not None:
+                ahead += sum(1 for f in batch if hash_ahead_key(f) is not None)
+                self.wait_hashed(ahead)
             self._write_robustly(batch, gone, by_inode, details)
             done += len(batch)
             after_batch(done, total)
@@ -138,7 +159,8 @@ class Processor:
         have rewritten is kept as it was, so its uuid and metadata survive to the next index."""
         c = self.counts
         before = (c.created, c.modified, c.moved, c.deleted, len(c.events),
-                  len(self.to_hash) if self.to_hash is not None else 0)
+                  len(self.to_hash) if self.to_hash is not None else 0,
+                  c.hashed, c.bytes_hashed, c.identities_created)
         self._popped: list[tuple] = []
         try:
             self._write_batch(batch, gone, by_inode, details)
@@ -146,6 +168,7 @@ class Processor:
         except _ROW_ERRORS as exc:
             error = exc
         c.created, c.modified, c.moved, c.deleted = before[:4]
+        c.hashed, c.bytes_hashed, c.identities_created = before[6:]
         del c.events[before[4]:]
         if self.to_hash is not None:
             del self.to_hash[before[5]:]
@@ -178,6 +201,8 @@ class Processor:
         events = self.counts.events if self.want_events else None
         path_ids = self.path_ids
         to_hash = self.to_hash
+        ahead = self.hashed_ahead
+        known: list[tuple[int, Result]] = []   # (index in inserts, hash result) of new files
         created = 0
         with write_tx(conn, defer_fks=True):
             next_eid = next_id(conn)
@@ -258,7 +283,10 @@ class Processor:
                     kind, size = kind_for_ext(ext), st.st_size
                 else:
                     kind, size = ("directory" if is_dir else "symlink"), 0
-                if to_hash is not None and size:
+                hit = ahead.pop(f.raw or f.path, None) if ahead and size else None
+                if hit is not None and hit[0] == size and hit[1][1] is not None:
+                    known.append((len(inserts), hit[1]))
+                elif to_hash is not None and size:
                     to_hash.append((eid, f.raw or f.path, size, ext))
                 u = next(uuids)
                 pid = path_ids.get(f.parent) if f.parent is not None else self.root_parent_id
@@ -266,7 +294,7 @@ class Processor:
                     pid = self._parent_id(f)
                 inserts.append((eid, u, loc, pid, f.path, f.raw, f.name, ext, kind, is_dir,
                                 f.name.startswith("."), size, st.st_ino, st.st_mtime_ns,
-                                st.st_ctime_ns, now))   # bools are stored as 0/1
+                                st.st_ctime_ns, None, now))   # bools are stored as 0/1
                 created += 1
                 if events is not None and (f.ftype != 0 or size == 0):
                     events.append(("entry.created", payload(u, f.path, kind, None)))
@@ -281,10 +309,32 @@ class Processor:
                 conn.executemany(_UPDATE_STAT, stat_updates)
             if file_updates:
                 conn.executemany(_UPDATE_FILE, file_updates)
+            if known:
+                self._with_contents(inserts, known)
             if inserts:
                 conn.executemany(_INSERT, inserts)
             if decrements:
                 conn.executemany(_DECREMENT, [(n, cid) for cid, n in decrements.items()])
+
+    def _with_contents(self, inserts: list[tuple], known: list[tuple[int, Result]]) -> None:
+        """Give the new files hashed ahead their content identity in their one row write
+        (kind from their bytes, as the content phase would), in the batch's transaction."""
+        found: dict[str, tuple] = {}
+        per_hash: dict[str, int] = {}
+        for i, (_, digest, _, (ckind, mime), _) in known:
+            if digest not in found:
+                found[digest] = (inserts[i][11], ckind, mime)
+            per_hash[digest] = per_hash.get(digest, 0) + 1
+        ident, created = store_identities(self.conn, self.now, found, per_hash)
+        c = self.counts
+        c.identities_created += created
+        for i, (_, digest, kind, _, _) in known:
+            row = inserts[i]
+            inserts[i] = (*row[:8], kind, *row[9:15], ident[digest][0], row[16])
+            c.hashed += 1
+            c.bytes_hashed += row[11]
+            if self.want_events:
+                c.events.append(("entry.created", payload(row[1], row[4], kind, ident[digest][1])))
 
     def _delete_batch(self, batch: list[tuple], details: dict[int, tuple]) -> None:
         conn = self.conn

@@ -137,6 +137,38 @@ def new_uuids(n: int) -> list[bytes]:
         return out
 
 
+def store_identities(conn: sqlite3.Connection, now: str, found: dict[str, tuple],
+                     per_hash: dict[str, int]) -> tuple[dict[str, tuple[int, bytes]], int]:
+    """The content identities of `found` (content hash -> (size, kind, mime)), inside the
+    caller's transaction: an existing one gains `per_hash[hash]` copies, a new one is born
+    with that entry_count. Returns (hash -> (content id, uuid), identities created)."""
+    from core.content.identity import content_uuid_bytes    # here: see remove_dependents
+    from core.content.kinds import CONTENT_RULE
+    ident: dict[str, tuple[int, bytes]] = {}
+    for part in chunks(list(found)):
+        marks = ",".join("?" * len(part))
+        for cid, cuuid, digest in conn.execute(
+                "SELECT id, uuid, content_hash FROM content_identities "
+                f"WHERE content_hash IN ({marks})", part):
+            ident[digest] = (cid, cuuid)
+    known = [(per_hash[d], ident[d][0]) for d in found if d in ident]
+    cid = next_id(conn, "content_identities")
+    inserts = []
+    for digest, (size, kind, mime) in found.items():
+        if digest not in ident:
+            cuuid = content_uuid_bytes(digest)
+            ident[digest] = (cid, cuuid)
+            inserts.append((cid, cuuid, digest, size, kind, mime, now, per_hash[digest],
+                            CONTENT_RULE))
+            cid += 1
+    conn.executemany(
+        "INSERT INTO content_identities (id, uuid, content_hash, size, kind, mime_type, "
+        "first_seen_at, entry_count, kind_rule) VALUES (?,?,?,?,?,?,?,?,?)", inserts)
+    conn.executemany("UPDATE content_identities SET entry_count = entry_count + ? WHERE id = ?",
+                     known)
+    return ident, len(inserts)
+
+
 def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> None:
     """Delete what refers to entries about to be deleted (entry-scoped metadata, tag links,
     models, blobs, collection items) by core.domain.metadata's rules, so blobs are released exactly

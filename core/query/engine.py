@@ -95,16 +95,14 @@ class Engine:
         self.mirror_error: str | None = None
         self._clock = Clock(timeout)
         self._duck_running: Any = None
-        conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None,
-                               timeout=30.0)
-        conn.execute("PRAGMA busy_timeout = 30000")
+        self._jobs_db_path = jobs_db_path
+        conn = self._reader()
         conn.execute("PRAGMA cache_size = -65536")
         conn.create_function("vdfs_regexp", 2, regexp, deterministic=True)
-        if jobs_db_path is not None and os.path.exists(jobs_db_path):
-            conn.execute("ATTACH DATABASE ? AS jobsdb", (str(jobs_db_path),))
-        conn.execute("PRAGMA query_only = ON")
         conn.set_progress_handler(self._clock.tick, TICK_STEPS)
         self._sconn = conn
+        self._local = threading.local()        # .cursor: this thread's point-lookup reader
+        self._point_conns: list[sqlite3.Connection] = []
         self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
         self._points: dict[str, tuple] = {}    # text -> a pure lookup's plan (point_plan)
         self._route_static = True
@@ -120,6 +118,31 @@ class Engine:
             if self._sconn is not None:
                 self._sconn.close()
                 self._sconn = None
+            for conn in self._point_conns:
+                conn.close()
+            self._point_conns.clear()
+
+    def _reader(self) -> sqlite3.Connection:
+        """A read-only connection to the library (and jobs.db, when there is one)."""
+        conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None,
+                               timeout=30.0)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if self._jobs_db_path is not None and os.path.exists(self._jobs_db_path):
+            conn.execute("ATTACH DATABASE ? AS jobsdb", (str(self._jobs_db_path),))
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    def _point_cursor(self) -> sqlite3.Cursor:
+        """This thread's cursor for point lookups, on a reader of its own: a lookup then takes
+        no lock and arms no clock (it cannot run long), which is most of what it cost beyond
+        SQLite's own work. A Ctrl-C still stops it: it raises when the statement returns."""
+        with self._lock:
+            if self._sconn is None:
+                raise QueryError("the query engine is closed")
+            conn = self._reader()
+            self._point_conns.append(conn)
+        cursor = self._local.cursor = conn.cursor()
+        return cursor
 
     # ---- running --------------------------------------------------------------------------
     def run(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None,
@@ -155,9 +178,10 @@ class Engine:
         if self._sconn is not None:
             self._sconn.interrupt()
 
-    def _failure(self, exc: BaseException) -> VdfsError | None:
+    def _failure(self, exc: BaseException, clocked: bool = True) -> VdfsError | None:
         """The VdfsError an exception while answering means (None: raise it as it is): Ctrl-C is
-        QueryCancelled, a database's own error a QueryError."""
+        QueryCancelled, a database's own error a QueryError. `clocked=False`: the statement ran
+        on a point-lookup reader, which no deadline or cancel() interrupts."""
         if isinstance(exc, KeyboardInterrupt):
             return QueryCancelled()
         if isinstance(exc, RecursionError):
@@ -165,9 +189,9 @@ class Engine:
         if isinstance(exc, VdfsError) or not _is_database_error(exc):
             return None
         text = str(exc).strip()
-        if self._clock.cancelled:
+        if clocked and self._clock.cancelled:
             return QueryCancelled()
-        if _INTERRUPTED.search(text):
+        if clocked and _INTERRUPTED.search(text):
             if self._clock.timed_out:
                 return QueryTimeout(self._clock.seconds)
             return QueryCancelled()
@@ -214,9 +238,9 @@ class Engine:
     def point(self, text: str, params: dict | None) -> Result | None:
         """The answer of `run(text, params)` when it is a repeated pure lookup (is_point), found
         with no more than binding and running (None: not one, or a parameter the general path
-        must explain). No deadline is armed, since the statement cannot run long; Ctrl-C still
-        stops it, as SQLite's progress handler is installed once per connection (not per query)
-        and a KeyboardInterrupt here is QueryCancelled."""
+        must explain). It takes no lock and arms no deadline, since the statement cannot run
+        long: it runs on this thread's own reader (_point_cursor). A Ctrl-C raises when the
+        statement returns, and a KeyboardInterrupt here is QueryCancelled."""
         point = self._points.get(text)
         if point is None:
             return None
@@ -225,20 +249,21 @@ class Engine:
             if params:
                 return None
             values = list(conv)                  # the literals
-        elif not params or len(params) != 1 or type(params.get(name)) is not typ:
+        elif not params or len(params) != 1 or type(value := params.get(name)) is not typ:
             return None
         else:
             try:
-                values = [conv(params[name])]
+                values = [conv(value)]
             except Exception:
                 return None
         try:
-            with self._lock:
-                clock = self._clock
-                clock.cancelled = clock.timed_out = False
-                rows = self._sconn.execute(sql, values).fetchall()
+            cursor = self._local.cursor
+        except AttributeError:
+            cursor = self._point_cursor()
+        try:
+            rows = cursor.execute(sql, values).fetchall()
         except (KeyboardInterrupt, Exception) as exc:
-            failure = self._failure(exc)
+            failure = self._failure(exc, clocked=False)
             if failure is None:
                 raise
             raise failure from None
@@ -256,24 +281,24 @@ class Engine:
                 values = binder(params)
             except Exception:          # the general binder explains the problem below
                 values = None
-        with self._lock:
-            if values is not None and not static:
-                # the route depends on probes of these values: trust a recent decision
-                key = (text, tuple(values))
-                seen = self._recent_routes.get(key)
-                if seen is None or time.monotonic() - seen > PROBE_TTL:
-                    if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
-                        return None
-                    if len(self._recent_routes) > 4096:
-                        self._recent_routes.clear()
-                    self._recent_routes[key] = time.monotonic()
-            if values is None:
-                ctx = BindContext(params, now, self.device_uuid, text)
-                if not static and self.route(q, ctx) != "sqlite":
+        # (run() holds the engine's lock)
+        if values is not None and not static:
+            # the route depends on probes of these values: trust a recent decision
+            key = (text, tuple(values))
+            seen = self._recent_routes.get(key)
+            if seen is None or time.monotonic() - seen > PROBE_TTL:
+                if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
                     return None
-                values = bind(t.slots, ctx)
-            rows = self._sconn.execute(t.sql, values).fetchall()
-        return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql, params=values)
+                if len(self._recent_routes) > 4096:
+                    self._recent_routes.clear()
+                self._recent_routes[key] = time.monotonic()
+        if values is None:
+            ctx = BindContext(params, now, self.device_uuid, text)
+            if not static and self.route(q, ctx) != "sqlite":
+                return None
+            values = bind(t.slots, ctx)
+        rows = self._sconn.execute(t.sql, values).fetchall()
+        return Result.of_rows(t.columns, t.types, rows, t.sql, values)
 
     def _executor(self, chosen: str, forced: bool) -> tuple[str, Any]:
         """(route actually used, DuckDB connection or None): the mirror when it is ready (after

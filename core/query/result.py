@@ -77,29 +77,48 @@ class Result:
     def tuples(self) -> list[tuple]:
         if self._tuples is None:
             if self._raw is not None:
-                convs = [(_py(t)) for t in self.types]
-                if any(convs):
-                    idx = [(i, c) for i, c in enumerate(convs) if c]
-                    out = []
-                    for row in self._raw:
-                        row = list(row)
-                        for i, c in idx:
-                            row[i] = c(row[i])
-                        out.append(tuple(row))
-                    self._tuples = out
-                else:
-                    self._tuples = [tuple(r) for r in self._raw]
+                self._tuples = self._converted(self._raw)
             else:
-                cols = []
-                for name, typ, col in zip(self.columns, self.types, self.arrow().columns):
-                    values = col.to_pylist()
-                    if typ == "json":
-                        values = [None if v is None else json.loads(v) for v in values]
-                    elif typ == "time_ns":     # one tzinfo object on every route
-                        values = [None if v is None else v.replace(tzinfo=_UTC) for v in values]
-                    cols.append(values)
-                self._tuples = list(zip(*cols)) if cols else []
+                self._tuples = self._arrow_tuples(self.arrow())
         return self._tuples
+
+    def head(self, n: int) -> list[tuple]:
+        """The first `n` rows as tuples() gives them, converting only those: showing a page of
+        a 10-million-row result must not turn every row into Python values first."""
+        if self._tuples is not None:
+            return self._tuples[:n]
+        if self._raw is not None:
+            return self._converted(self._raw[:n])
+        part = self._table.slice(0, max(0, n))
+        if not self._uuids_done:
+            part = _format_uuids(part, self.types)
+        return self._arrow_tuples(_utc_times(part, self.types))
+
+    def _converted(self, raw: list) -> list[tuple]:
+        """SQLite rows as the Python values users see."""
+        convs = [(_py(t)) for t in self.types]
+        if not any(convs):
+            return [tuple(r) for r in raw]
+        idx = [(i, c) for i, c in enumerate(convs) if c]
+        out = []
+        for row in raw:
+            row = list(row)
+            for i, c in idx:
+                row[i] = c(row[i])
+            out.append(tuple(row))
+        return out
+
+    def _arrow_tuples(self, table: Any) -> list[tuple]:
+        """Rows of an Arrow table whose uuids are text and times UTC, as Python values."""
+        cols = []
+        for typ, col in zip(self.types, table.columns):
+            values = col.to_pylist()
+            if typ == "json":
+                values = [None if v is None else json.loads(v) for v in values]
+            elif typ == "time_ns":     # one tzinfo object on every route
+                values = [None if v is None else v.replace(tzinfo=_UTC) for v in values]
+            cols.append(values)
+        return list(zip(*cols)) if cols else []
 
     def rows(self) -> list[dict]:
         """Every row as a dict of column → Python value (uuids as text, times as datetime)."""
@@ -162,7 +181,7 @@ class Result:
         n = len(self)
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = []
-        for t in self.tuples()[:limit]:
+        for t in self.head(limit):
             body.append("<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in t) + "</tr>")
         shown = f"showing {min(n, limit)} of {n} rows" if n > limit else f"{n} row{'s' * (n != 1)}"
         return (f"<table class=\"vdfs-result\"><thead><tr>{head}</tr></thead>"
@@ -171,7 +190,7 @@ class Result:
     def to_text(self, limit: int = DISPLAY_ROWS, width: int = 40) -> str:
         """A plain-text table for terminals."""
         n = len(self)
-        rows = [[_text(v)[:width] for v in t] for t in self.tuples()[:limit]]
+        rows = [[_text(v)[:width] for v in t] for t in self.head(limit)]
         widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(self.columns)]
         line = "  ".join(c.ljust(w) for c, w in zip(self.columns, widths))
         out = [line, "  ".join("-" * w for w in widths)]
