@@ -48,3 +48,15 @@ def test_vdfs_query_loads_without_core():
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_importing_core_does_not_build_the_query_language():
+    """Every `vdfs` command imports core (and so core's errors, and so vdfs_query's package)
+    before it knows whether it will parse anything: the parser, Lark and the builder load on
+    first use only, which keeps the CLI's start-up short."""
+    code = ("import sys, core; print(sorted(m for m in sys.modules if m.startswith('lark') or "
+            "m in ('vdfs_query.parser', 'vdfs_query.builder', 'vdfs_query.compiler', 'duckdb')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

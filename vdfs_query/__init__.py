@@ -9,15 +9,34 @@
 
 Running the SQL against a library (the engine, the DuckDB mirror, `Result`) is core's job:
 `core.query`.
+
+Only the errors load with the package. Everything else loads on first use, because every
+`vdfs` command imports this package (through core's errors) before it knows whether it will
+parse anything: building the language's modules costs ~100 ms, more than the rest of a CLI
+start-up.
 """
-from .builder import (EntryQuery, FileQuery, FolderQuery, ModelQuery, query_entries, query_files,
-                      query_folders, query_models)
-from .compiler import Compiled, compile, to_ir
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import (LocatedError, ParameterError, QueryCancelled, QueryError, QueryTimeout,
                      VdfsError, VdfsSyntaxError)
-from .parser import keywords, parse
-from .relpaths import resolve_paths
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .builder import (EntryQuery, FileQuery, FolderQuery, ModelQuery, query_entries,
+                          query_files, query_folders, query_models)
+    from .compiler import Compiled, compile, to_ir
+    from .parser import keywords, parse
+    from .relpaths import resolve_paths
+
+_LAZY = {
+    "EntryQuery": "builder", "FileQuery": "builder", "FolderQuery": "builder",
+    "ModelQuery": "builder", "query_entries": "builder", "query_files": "builder",
+    "query_folders": "builder", "query_models": "builder",
+    "Compiled": "compiler", "compile": "compiler", "to_ir": "compiler",
+    "keywords": "parser", "parse": "parser", "resolve_paths": "relpaths",
+}
 
 __all__ = ["VdfsError", "QueryError", "QueryTimeout", "QueryCancelled", "VdfsSyntaxError",
            "ParameterError", "LocatedError",
@@ -26,8 +45,16 @@ __all__ = ["VdfsError", "QueryError", "QueryTimeout", "QueryCancelled", "VdfsSyn
            "FileQuery", "FolderQuery", "ModelQuery"]
 
 
-def __getattr__(name: str) -> tuple[str, ...]:
-    # KEYWORDS comes from the built parser: build it on first use, not on import
-    if name == "KEYWORDS":
-        return keywords()
-    raise AttributeError(f"module 'vdfs_query' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    if name == "KEYWORDS":          # read from the built parser
+        return import_module(".parser", __name__).keywords()
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vdfs_query' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
