@@ -211,7 +211,7 @@ def baselines(lib, native_path: str | None = None) -> tuple:
     library of millions of entries does not need its size in RAM.
     """
     import duckdb
-    from core.query.mirror import load_sqlite_extension, snapshot
+    from core.query.scan import load_sqlite_extension, snapshot
     from vdfs_query.patterns import regexp
     sconn = lib.connect()
     sconn.create_function("vdfs_regexp", 2, regexp, deterministic=True)

@@ -285,14 +285,15 @@ def test_duckdb_never_opens_the_live_library_file(indexed):
 def test_snapshots_are_removed_on_every_path(indexed, tmp_path, monkeypatch):
     """Each snapshot DuckDB reads is a temp file: gone after a mirror build, a scan, a scan whose
     parameters fail to bind, and a rebuild forced by a change-log gap."""
-    from core.query import mirror as mirror_mod
+    from core.query import mirror as mirror_mod, scan as scan_mod
     lib, root = indexed
     snaps = tmp_path / "snaps"
     snaps.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(snaps))
     made = []
-    real = mirror_mod.snapshot
-    monkeypatch.setattr(mirror_mod, "snapshot", lambda db: made.append(real(db)) or made[-1])
+    real = scan_mod.snapshot
+    for module in (mirror_mod, scan_mod):     # the mirror's builds and the scans' snapshots
+        monkeypatch.setattr(module, "snapshot", lambda db: made.append(real(db)) or made[-1])
     eng = lib.engine
 
     eng.run("entries group by ext", route="duckdb")

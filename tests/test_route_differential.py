@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from query_world import FileTruth, library_of, walk_truth
 from core.query import Result
 from vdfs_query import compile, query_entries, query_files, query_folders
-from core.query.mirror import connect_scan
+from core.query.scan import connect_scan
 
 ROUTES = ("sqlite", "duckdb", "scan")
 DAY = 86400

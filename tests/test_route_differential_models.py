@@ -22,7 +22,7 @@ import core
 from core.domain.models import model
 from core.query import Result
 from vdfs_query import compile, query_models
-from core.query.mirror import connect_scan
+from core.query.scan import connect_scan
 
 ROUTES = ("sqlite", "duckdb", "scan")
 SETTINGS = dict(deadline=None, database=None, derandomize=True,

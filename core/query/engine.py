@@ -420,7 +420,7 @@ class Engine:
         if self.mirror_mode == "off":
             return None
         try:
-            from .mirror import connect_scan
+            from .scan import connect_scan
             return connect_scan(self.db_path)
         except Exception:
             return None
