@@ -56,7 +56,7 @@ class SyncMarker:
     default: Any = None
 
 
-def sync(mode: str) -> Any:
+def sync(mode: str) -> SyncMarker:
     """Mark a memory field: `knowledge: AssociativeMemory = sync("shared")`."""
     if mode not in SYNC_MODES:
         raise MemoryError_(f"sync mode must be one of {SYNC_MODES}, got {mode!r}")

@@ -26,10 +26,13 @@ import tempfile
 import threading
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import mirror_store
 from .mirror_store import MIRROR_FILE, memory_limit  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
 
 MIRRORED = ("devices", "locations", "entries", "content_identities", "user_metadata", "tags",
             "tag_links", "collections", "collection_items", "models")
@@ -54,7 +57,7 @@ def sqlite_extension_path() -> str | None:
     return str(found[0]) if found else None
 
 
-def load_sqlite_extension(duck: Any) -> bool:
+def load_sqlite_extension(duck: duckdb.DuckDBPyConnection) -> bool:
     """LOAD the packaged extension by path; fall back to DuckDB's own INSTALL (network)."""
     path = sqlite_extension_path()
     if path:
@@ -126,7 +129,7 @@ class SnapshotScan:
             self.close()
             raise
 
-    def execute(self, sql: str, params: Any = None) -> Any:
+    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
         return self.duck.execute(sql, params) if params is not None else self.duck.execute(sql)
 
     def interrupt(self) -> None:
