@@ -37,11 +37,9 @@ ALLOWED_PARAMS = {
     # model-or-uuid targets checked at run time (a model instance has no common base)
     "target": "an entry / content uuid or a model instance",
     "photo": "an EntryRef or the face embeddings themselves",
-    # the numerics of third-party libraries
-    "x": "an image, array or text for an ONNX model",
-    "vector": "a numpy vector or a list of floats", "faces": "face detections or vectors",
+    # third-party objects, and inputs taken loosely and checked at run time
+    "faces": "an embedding, a face, a list of either, or something holding them",
     "session": "an onnxruntime InferenceSession (third-party)",
-    "table": "a pyarrow Table (third-party, imported lazily)",
     "store": "a wasmtime Store (third-party)",
     "hint": "a typing hint (any typing construct)",
     "key": "a metadata blob key, validated at run time",
