@@ -33,7 +33,6 @@ ALLOWED_PARAMS = {
     # what an extension hands over that is its own object
     "ext": "an @extension class or instance, a definition, a folder or an entry point name",
     "agent_obj": "an @agent class or instance", "fn": "a user's function (or staticmethod)",
-    "grants": "Permission values, Grants or 'requested'",
     # model-or-uuid targets checked at run time (a model instance has no common base)
     "target": "an entry / content uuid or a model instance",
     "photo": "an EntryRef or the face embeddings themselves",

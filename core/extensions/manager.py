@@ -30,6 +30,7 @@ from .settings import config_values, make_config
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.access.guard import Guard
+    from core.access.permissions import PermissionSpec
     from core.actions.model import ActionPreview, ActionResult
     from core.jobs.manager import Job
     from core.library import Library
@@ -58,7 +59,9 @@ class ExtensionManager:
                                  f"{', '.join(missing)}{hint}")
 
     # ---- install / upgrade / uninstall ----------------------------------------------------
-    def install(self, ext: Any, grants: Any = None, *, scope: Sequence[Any] = (),
+    def install(self, ext: Any,
+                grants: Sequence[Grant | PermissionSpec | dict[str, Any]] | str | None = None, *,
+                scope: Sequence[Any] = (),
                 config: dict[str, Any] | None = None) -> ExtensionContext:
         """Install (or upgrade, or re-grant) an extension. `grants` is a list of Permission
         values / `Permission.X(...).scoped_to(...)` grants, or "requested" for everything it
