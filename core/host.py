@@ -23,7 +23,11 @@ from .store.txn import after_commit, transaction
 from .store.events import Event
 
 if TYPE_CHECKING:  # pragma: no cover
+    import sqlite3
+    from core.domain.collection import CollectionRef
     from core.library import Library
+    from core.store.ids import UuidLike
+    from vdfs_query.builder import EntryQuery, ModelQuery
 
 USER = "user"
 
@@ -35,7 +39,7 @@ class VdfsApi:
         self.lib = lib
 
     @property
-    def conn(self) -> Any:
+    def conn(self) -> sqlite3.Connection:
         return self.lib.conn
 
     @contextmanager
@@ -48,12 +52,12 @@ class VdfsApi:
         after_commit(self.conn, lambda: self.lib.events.publish(Event(kind, payload)))
 
     # ---- queries (the query language; core/query/service.py executes) ---------------------
-    def query_entries(self) -> Any:
+    def query_entries(self) -> EntryQuery:
         import vdfs_query
         from .query.service import executor_for
         return vdfs_query.query_entries(executor=executor_for(self.lib))
 
-    def query_models(self, model_cls: Any) -> Any:
+    def query_models(self, model_cls: type | str) -> ModelQuery:
         """A builder over one model type; a name ('Person', 'ext.id.Person') of a declared
         class yields instances too, an unknown name plain records."""
         import vdfs_query
@@ -71,11 +75,13 @@ class VdfsApi:
         """Store a standalone model; returns its uuid."""
         return self._create(m, "standalone", None, actor)
 
-    def create_model_for_content(self, content_uuid: Any, m: Any, *, actor: str = USER) -> uuid.UUID:
+    def create_model_for_content(self, content_uuid: UuidLike, m: Any, *, actor: str = USER
+                                 ) -> uuid.UUID:
         """Attach a content-scoped model to a content identity (one per type and content)."""
         return self._create(m, "content", as_uuid(content_uuid, "content uuid"), actor)
 
-    def create_model_for_entry(self, entry_uuid: Any, m: Any, *, actor: str = USER) -> uuid.UUID:
+    def create_model_for_entry(self, entry_uuid: UuidLike, m: Any, *, actor: str = USER
+                               ) -> uuid.UUID:
         return self._create(m, "entry", as_uuid(entry_uuid, "entry uuid"), actor)
 
     def _create(self, m: Any, scope: str, target: uuid.UUID | None, actor: str) -> uuid.UUID:
@@ -87,21 +93,22 @@ class VdfsApi:
             "scope": scope, "target": str(target) if target else None, "actor": actor})
         return mu
 
-    def get_model(self, model_cls: Any, model_id: Any, *, inline_only: bool = False) -> Any | None:
+    def get_model(self, model_cls: type, model_id: UuidLike, *, inline_only: bool = False
+                  ) -> Any | None:
         return store.get(self.lib, model_cls, model_id, inline_only=inline_only)
 
-    def get_model_by_content(self, model_cls: Any, content_uuid: Any, *,
+    def get_model_by_content(self, model_cls: type, content_uuid: UuidLike, *,
                              inline_only: bool = False) -> Any | None:
         """The content's model of this type, or None (blob fields load on access)."""
         return store.get_by_target(self.lib, model_cls, "content", content_uuid,
                                    inline_only=inline_only)
 
-    def get_model_by_entry(self, model_cls: Any, entry_uuid: Any, *,
+    def get_model_by_entry(self, model_cls: type, entry_uuid: UuidLike, *,
                            inline_only: bool = False) -> Any | None:
         return store.get_by_target(self.lib, model_cls, "entry", entry_uuid,
                                    inline_only=inline_only)
 
-    def list_models(self, model_cls: Any, *, inline_only: bool = False) -> list[Any]:
+    def list_models(self, model_cls: type, *, inline_only: bool = False) -> list[Any]:
         """Every stored model of a type, in creation order (no filtering: use query_models)."""
         return store.load(self.lib, model_cls, "", (), inline_only=inline_only)
 
@@ -123,21 +130,22 @@ class VdfsApi:
         return gone
 
     # ---- tags -----------------------------------------------------------------------------
-    def add_tag_to_entry(self, entry_uuid: Any, tag: str, applied_by: str = USER) -> bool:
+    def add_tag_to_entry(self, entry_uuid: UuidLike, tag: str, applied_by: str = USER) -> bool:
         """Tag one path. True if newly applied, False if it already had the tag."""
         return self._tag("entry", entry_uuid, tag, applied_by)
 
-    def add_tag_to_content(self, content_uuid: Any, tag: str, applied_by: str = USER) -> bool:
+    def add_tag_to_content(self, content_uuid: UuidLike, tag: str, applied_by: str = USER) -> bool:
         """Tag content: every copy, on every device, shows the tag."""
         return self._tag("content", content_uuid, tag, applied_by)
 
     def add_tag_to_model(self, model: Any, tag: str, applied_by: str = USER) -> bool:
         return self._tag("model", _model_target(model), tag, applied_by)
 
-    def remove_tag_from_entry(self, entry_uuid: Any, tag: str, applied_by: str = USER) -> bool:
+    def remove_tag_from_entry(self, entry_uuid: UuidLike, tag: str, applied_by: str = USER) -> bool:
         return self._untag("entry", entry_uuid, tag, applied_by)
 
-    def remove_tag_from_content(self, content_uuid: Any, tag: str, applied_by: str = USER) -> bool:
+    def remove_tag_from_content(self, content_uuid: UuidLike, tag: str, applied_by: str = USER
+                                ) -> bool:
         return self._untag("content", content_uuid, tag, applied_by)
 
     def remove_tag_from_model(self, model: Any, tag: str, applied_by: str = USER) -> bool:
@@ -187,11 +195,11 @@ class VdfsApi:
     def list_tags(self, namespace: str | None = None) -> list[tagmod.Tag]:
         return tagmod.list_tags(self.conn, namespace)
 
-    def tags_of_entry(self, entry_uuid: Any) -> list[tagmod.TagLink]:
+    def tags_of_entry(self, entry_uuid: UuidLike) -> list[tagmod.TagLink]:
         """An entry's own tags plus those of its content (shown on every copy)."""
         return tagmod.tags_of_entry(self.conn, entry_uuid)
 
-    def tags_of_content(self, content_uuid: Any) -> list[tagmod.TagLink]:
+    def tags_of_content(self, content_uuid: UuidLike) -> list[tagmod.TagLink]:
         return tagmod.links_of(self.conn, meta.metadata_id(self.conn, "content", content_uuid,
                                                            create=False), "content")
 
@@ -255,8 +263,9 @@ class VdfsApi:
                              {"name": col.name, "description": description, "actor": actor})
         return col
 
-    def add_to_collection(self, collection: Any, item: Any, *, kind: str | None = None,
-                          position: int | None = None, actor: str = USER) -> int:
+    def add_to_collection(self, collection: CollectionRef, item: Any, *,
+                          kind: str | None = None, position: int | None = None,
+                          actor: str = USER) -> int:
         """Add an entry, content identity or model (instance, or uuid with `kind`); returns
         its position."""
         kind, target = _item(item, kind)
@@ -267,8 +276,8 @@ class VdfsApi:
                              {"kind": kind, "item": str(target), "position": pos, "actor": actor})
         return pos
 
-    def remove_from_collection(self, collection: Any, item: Any, *, kind: str | None = None,
-                               actor: str = USER) -> bool:
+    def remove_from_collection(self, collection: CollectionRef, item: Any, *,
+                               kind: str | None = None, actor: str = USER) -> bool:
         kind, target = _item(item, kind)
         with transaction(self.conn) as conn:
             gone = cols.remove(conn, collection, kind, target)
@@ -277,7 +286,7 @@ class VdfsApi:
                                  "delete", {"kind": kind, "item": str(target), "actor": actor})
         return gone
 
-    def move_in_collection(self, collection: Any, item: Any, position: int, *,
+    def move_in_collection(self, collection: CollectionRef, item: Any, position: int, *,
                            kind: str | None = None, actor: str = USER) -> int:
         kind, target = _item(item, kind)
         with transaction(self.conn) as conn:
@@ -287,13 +296,13 @@ class VdfsApi:
                                         "actor": actor})
         return pos
 
-    def collection_items(self, collection: Any) -> list[cols.CollectionItem]:
+    def collection_items(self, collection: CollectionRef) -> list[cols.CollectionItem]:
         return cols.items(self.conn, collection)
 
     def list_collections(self) -> list[cols.Collection]:
         return cols.list_all(self.conn)
 
-    def delete_collection(self, collection: Any, *, actor: str = USER) -> None:
+    def delete_collection(self, collection: CollectionRef, *, actor: str = USER) -> None:
         with transaction(self.conn) as conn:
             col = cols.get(conn, collection)
             cols.delete(conn, col)

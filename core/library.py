@@ -32,6 +32,7 @@ from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
 from .store.faults import ReadOnlyStorageError, storage_faults
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.query.engine import QueryLike
     from .actions import ActionManager
     from .domain.blobs import BlobStats
     from .domain.locations import Location
@@ -234,7 +235,7 @@ class Library:
         from .indexer import start_index
         return start_index(self, path_or_location, **options)
 
-    def query(self, query: Any, **params: Any) -> "Result":
+    def query(self, query: QueryLike, **params: Any) -> "Result":
         """Run DSL text or a builder; `:name` parameters come from keyword arguments."""
         engine = self.__dict__.get("engine")      # a repeated query skips the service
         if engine is not None and "now" not in params:
@@ -246,7 +247,7 @@ class Library:
         from .query.service import run_query
         return run_query(self, query, params)
 
-    def explain(self, query: Any, **params: Any) -> "Explain":
+    def explain(self, query: QueryLike, **params: Any) -> "Explain":
         from .query.service import explain_query
         return explain_query(self, query, params)
 

@@ -18,6 +18,8 @@ from core.domain.sidecars import Sidecars
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
+    from core.store.ids import UuidLike
+    from .guard import Guard
 
 
 def exif_of(row: dict[str, Any], read_bytes: Callable[[Any], bytes],
@@ -44,7 +46,7 @@ class EntryRowHooks:
     def _entries(self) -> "LibraryEntries | GuardedEntries":
         raise NotImplementedError
 
-    def read_entry(self, entry_uuid: Any) -> bytes:
+    def read_entry(self, entry_uuid: UuidLike) -> bytes:
         return self._entries().read_entry(entry_uuid)
 
     def entry_exif(self, row: dict[str, Any]) -> dict[str, Any] | None:
@@ -60,7 +62,7 @@ class LibraryEntries:
     def __init__(self, lib: Library):
         self.lib = lib
 
-    def read_entry(self, entry_uuid: Any) -> bytes:
+    def read_entry(self, entry_uuid: UuidLike) -> bytes:
         return read_located(self.lib, locate_entry(self.lib, entry_uuid))
 
     def entry_location(self, row: dict[str, Any]) -> str:
@@ -78,10 +80,10 @@ class GuardedEntries(Facade):
 
     __slots__ = ()
 
-    def __init__(self, guard: Any):
+    def __init__(self, guard: Guard):
         _guards.bind(self, guard)
 
-    def read_entry(self, entry_uuid: Any) -> bytes:
+    def read_entry(self, entry_uuid: UuidLike) -> bytes:
         return _guards(self).read_entry(entry_uuid)
 
     def entry_location(self, row: dict[str, Any]) -> str:

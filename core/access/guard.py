@@ -19,7 +19,9 @@ from core.domain.sidecars import Sidecars
 from .permissions import GrantSet, PermissionDenied
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.domain.models.spec import ModelSpec
     from core.library import Library
+    from core.store.ids import UuidLike
 
 
 class EntryRow(NamedTuple):
@@ -30,7 +32,7 @@ class EntryRow(NamedTuple):
     device_id: int
 
 
-def locate_entry(lib: Library, entry_uuid: Any) -> EntryRow:
+def locate_entry(lib: Library, entry_uuid: UuidLike) -> EntryRow:
     """Where an entry is (its path, location root, inode, device); no permission check."""
     eu = as_uuid(entry_uuid, "entry uuid")
     row = lib.conn.execute(
@@ -55,15 +57,15 @@ class Guard:
     def __init__(self, lib: Library, grants: GrantSet):
         self.lib, self.grants, self.extension_id = lib, grants, grants.extension_id
 
-    def entry(self, entry_uuid: Any) -> EntryRow:
+    def entry(self, entry_uuid: UuidLike) -> EntryRow:
         return locate_entry(self.lib, entry_uuid)
 
-    def visible_entry(self, entry_uuid: Any) -> str:
+    def visible_entry(self, entry_uuid: UuidLike) -> str:
         e = self.entry(entry_uuid)
         self.grants.check_read_entry(e.path, e.root)
         return e.path
 
-    def read_entry(self, entry_uuid: Any) -> bytes:
+    def read_entry(self, entry_uuid: UuidLike) -> bytes:
         """The bytes of a readable entry (read_located); an unsafe path is a refusal."""
         e = self.entry(entry_uuid)
         grant = self.grants.check_read_entry(e.path, e.root)
@@ -73,7 +75,7 @@ class Guard:
             raise PermissionDenied(self.extension_id, str(grant.permission), grant.scope,
                                    str(exc)) from None
 
-    def read_sidecar(self, content_uuid: Any, kind: str, ext: str) -> bytes:
+    def read_sidecar(self, content_uuid: UuidLike, kind: str, ext: str) -> bytes:
         """A sidecar of content the extension may read, under a granted kind; opened below the
         library folder without following symlinks."""
         cu = as_uuid(content_uuid, "content uuid")
@@ -88,7 +90,7 @@ class Guard:
             raise PermissionDenied(self.extension_id, f"ReadSidecars(kinds=[{kind!r}])", None,
                                    str(exc)) from None
 
-    def visible_content(self, content_uuid: Any) -> list[str]:
+    def visible_content(self, content_uuid: UuidLike) -> list[str]:
         """Paths of the content's entries the extension may read; refuses when there are none."""
         cu = as_uuid(content_uuid, "content uuid")
         rows = self.lib.conn.execute(
@@ -130,7 +132,7 @@ class Guard:
             return False
         return True
 
-    def own_class(self, model_cls: Any) -> Any:
+    def own_class(self, model_cls: type) -> ModelSpec:
         spec = spec_of(model_cls)
         if spec.extension_id != self.extension_id:
             raise PermissionDenied(self.extension_id, f"Models({spec.model_type})", None,

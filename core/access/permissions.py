@@ -19,6 +19,7 @@ from .globs import compile_glob, glob_match, glob_to_regex
 from core.domain.locations import find_location_root, is_within
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.domain.locations import Location
     from core.library import Library
 
 PREFERENCES = ("local", "cloud")
@@ -55,7 +56,7 @@ class PermissionSpec:
         """`Permission.WriteTags` and `Permission.WriteTags()` are the same thing."""
         return self
 
-    def scoped_to(self, *scope: Any) -> "Grant":
+    def scoped_to(self, *scope: str | uuid.UUID | os.PathLike[str] | Location) -> "Grant":
         return Grant(self, tuple(_scope_item(s) for s in scope))
 
     def to_json(self) -> dict[str, Any]:
@@ -167,7 +168,8 @@ def _scope_item(item: Any) -> str:
     return item
 
 
-def as_grant(item: Any, default_scope: Sequence[Any] = ()) -> Grant:
+def as_grant(item: Grant | PermissionSpec | dict[str, Any], default_scope: Sequence[Any] = ()
+             ) -> Grant:
     if isinstance(item, Grant):
         return item
     if isinstance(item, PermissionSpec):

@@ -8,7 +8,7 @@
 
 `lib.actions` is the one entry point; core.actions.engine holds what it delegates to.
 """
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .context import ActionContext, action, action_execute, get_action
 from . import engine
@@ -29,7 +29,8 @@ class ActionManager:
         """A context for building changes by hand (ctx.add_tag, ctx.move …)."""
         return ActionContext(self.lib, actor=actor)
 
-    def preview(self, name_or_fn: Any, *, actor: str | None = None, **args: Any) -> ActionPreview:
+    def preview(self, name_or_fn: str | Callable[..., Any], *, actor: str | None = None, **args: Any
+                ) -> ActionPreview:
         return engine.preview(self.lib, name_or_fn, actor=actor, **args)
 
     def preview_changes(self, title: str, changes: list[Change], *,

@@ -31,7 +31,12 @@ from . import fsops, targets
 from .model import ActionError, ActionPreview, Change
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.extensions.host import ScopedVdfsApi
+    from core.host import VdfsApi
     from core.library import Library
+    from core.store.ids import UuidLike
+    from .executing import ExecutingVdfs
+    from .sealed import ExtensionActionContext
 
 _lock = threading.Lock()
 _actions: dict[str, "ActionSpec"] = {}
@@ -137,13 +142,13 @@ class ActionContext:
         self._applier: Callable[[Change], None] | None = None
         self._preview: ActionPreview | None = None
 
-    def for_code(self) -> Any:
+    def for_code(self) -> ActionContext | ExtensionActionContext:
         """What the action's function receives: this context for a user's or core's action,
         the sealed ExtensionActionContext for an action of an extension."""
         from .sealed import sealed_action
         return sealed_action(self) if self.extension_id else self
 
-    def vdfs(self) -> Any:
+    def vdfs(self) -> VdfsApi | ScopedVdfsApi | ExecutingVdfs:
         """The host API; an extension's action gets its permission-checked view. While a
         preview is committed, its writes apply the previewed changes (core.actions.executing)."""
         from ..jobs.executor import host_api
@@ -189,13 +194,13 @@ class ActionContext:
         return Change("set_note", t, before=targets.note_of(self.lib.conn, *self._split(t)),
                       after=note)
 
-    def move(self, entry: Any, new_path: str | os.PathLike[str]) -> Change:
+    def move(self, entry: UuidLike, new_path: str | os.PathLike[str]) -> Change:
         t = self._target(entry, "entry")
         after = stored_path(normalize_path(os.fspath(new_path)))   # a path typed for the OS
         row = fsops.check_move(self.lib, uuid.UUID(t[6:]), after)
         return Change("move", t, before=row["path"], after=after)
 
-    def rename(self, entry: Any, new_name: str) -> Change:
+    def rename(self, entry: UuidLike, new_name: str) -> Change:
         if not new_name or "/" in new_name or new_name in (".", ".."):
             raise ActionError(f"a new name must be one path component, got {new_name!r}")
         t = self._target(entry, "entry")
@@ -204,14 +209,15 @@ class ActionContext:
         fsops.check_move(self.lib, uuid.UUID(t[6:]), new_path)
         return Change("rename", t, before=row["path"], after=new_path)
 
-    def delete(self, entry: Any) -> Change:
+    def delete(self, entry: UuidLike) -> Change:
         t = self._target(entry, "entry")
         u = uuid.UUID(t[6:])
         row = fsops.check_delete(self.lib, u)
         return Change("delete", t, before=row["path"],
                       after=fsops.trash_path(self.lib, self.preview_id, u, row["name"]))
 
-    def create_model(self, obj: Any, *, content: Any = None, entry: Any = None) -> Change:
+    def create_model(self, obj: Any, *, content: UuidLike | None = None,
+                     entry: UuidLike | None = None) -> Change:
         """A new model (instance of an @model class), standalone or for content / an entry."""
         from core.domain.models import spec_of
         from core.domain.models.instances import inline_data

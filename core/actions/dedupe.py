@@ -19,6 +19,9 @@ from core.content.verify import as_uuid, require_identical
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
+    from core.store.ids import UuidLike
+    from .context import ActionContext
+    from .model import ActionPreview
 
 ACTION = "core.trash_duplicates"
 
@@ -45,7 +48,8 @@ def _plan(lib: Library, content: uuid.UUID, keep: Any) -> tuple[uuid.UUID, list[
 
 
 @action(name=ACTION)
-def trash_duplicates(ctx: Any, content: Any, keep: Any = None) -> Any:
+def trash_duplicates(ctx: ActionContext, content: UuidLike, keep: UuidLike | None = None
+                     ) -> ActionPreview:
     """Trash every copy of `content` but `keep` (default: the first by path), after checking
     that all are byte-for-byte equal."""
     cu = as_uuid(content, "content")

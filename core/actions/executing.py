@@ -16,6 +16,9 @@ from core.store.facade import Backing, Facade
 from .model import ActionError, Change
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.extensions.host import ScopedVdfsApi
+    from core.host import VdfsApi
+    from core.store.ids import UuidLike
     from .context import ActionContext
 
 _READS = frozenset({
@@ -64,21 +67,21 @@ class ExecutingVdfs(Facade):
         return True
 
     # ---- tags (`vdfs.add_tag(id, tag)` tags an entry) --------------------------------------
-    def add_tag_to_entry(self, entry_uuid: Any, tag: str) -> bool:
+    def add_tag_to_entry(self, entry_uuid: UuidLike, tag: str) -> bool:
         return self._apply("add_tag", entry_uuid, "entry", tag)
 
     add_tag = add_tag_to_entry
 
-    def add_tag_to_content(self, content_uuid: Any, tag: str) -> bool:
+    def add_tag_to_content(self, content_uuid: UuidLike, tag: str) -> bool:
         return self._apply("add_tag", content_uuid, "content", tag)
 
     def add_tag_to_model(self, model: Any, tag: str) -> bool:
         return self._apply("add_tag", model, "model", tag)
 
-    def remove_tag_from_entry(self, entry_uuid: Any, tag: str) -> bool:
+    def remove_tag_from_entry(self, entry_uuid: UuidLike, tag: str) -> bool:
         return self._apply("remove_tag", entry_uuid, "entry", tag)
 
-    def remove_tag_from_content(self, content_uuid: Any, tag: str) -> bool:
+    def remove_tag_from_content(self, content_uuid: UuidLike, tag: str) -> bool:
         return self._apply("remove_tag", content_uuid, "content", tag)
 
     def remove_tag_from_model(self, model: Any, tag: str) -> bool:
@@ -88,10 +91,10 @@ class ExecutingVdfs(Facade):
     def create_model(self, m: Any) -> uuid.UUID:
         return self._create(m)
 
-    def create_model_for_content(self, content_uuid: Any, m: Any) -> uuid.UUID:
+    def create_model_for_content(self, content_uuid: UuidLike, m: Any) -> uuid.UUID:
         return self._create(m)
 
-    def create_model_for_entry(self, entry_uuid: Any, m: Any) -> uuid.UUID:
+    def create_model_for_entry(self, entry_uuid: UuidLike, m: Any) -> uuid.UUID:
         return self._create(m)
 
     def _create(self, m: Any) -> uuid.UUID:
@@ -113,5 +116,5 @@ def _apply_first(ctx: "ActionContext", matches: Any, what: str) -> Change:
     return found
 
 
-def executing_vdfs(ctx: "ActionContext", api: Any) -> ExecutingVdfs:
+def executing_vdfs(ctx: "ActionContext", api: VdfsApi | ScopedVdfsApi) -> ExecutingVdfs:
     return _executing.bind(ExecutingVdfs(), (ctx, api))

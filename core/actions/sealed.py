@@ -14,7 +14,13 @@ from core.access.facade import ExtensionServices, extension_of
 from .model import ActionPreview, Change
 
 if TYPE_CHECKING:  # pragma: no cover
+    import os
+    from core.extensions.context import ExtensionContext
+    from core.extensions.host import ScopedVdfsApi
+    from core.host import VdfsApi
+    from core.store.ids import UuidLike
     from .context import ActionContext
+    from .executing import ExecutingVdfs
 
 
 _actions: Backing["ActionContext"] = Backing("action context")
@@ -33,11 +39,11 @@ class ExtensionActionContext(ExtensionServices):
     args = passthrough(_actions, "args")
     preview_id = passthrough(_actions, "preview_id")
 
-    def vdfs(self) -> Any:
+    def vdfs(self) -> VdfsApi | ScopedVdfsApi | ExecutingVdfs:
         """The extension's permission-checked host API."""
         return _actions(self).vdfs()
 
-    def extension(self) -> Any:
+    def extension(self) -> ExtensionContext:
         return extension_of(_actions(self))
 
     def preview(self, title: str, changes: list[Change], reversible: bool | None = None
@@ -53,16 +59,17 @@ class ExtensionActionContext(ExtensionServices):
     def set_note(self, target: Any, note: str | None, *, scope: str = "entry") -> Change:
         return _actions(self).set_note(target, note, scope=scope)
 
-    def move(self, entry: Any, new_path: Any) -> Change:
+    def move(self, entry: UuidLike, new_path: str | os.PathLike[str]) -> Change:
         return _actions(self).move(entry, new_path)
 
-    def rename(self, entry: Any, new_name: str) -> Change:
+    def rename(self, entry: UuidLike, new_name: str) -> Change:
         return _actions(self).rename(entry, new_name)
 
-    def delete(self, entry: Any) -> Change:
+    def delete(self, entry: UuidLike) -> Change:
         return _actions(self).delete(entry)
 
-    def create_model(self, obj: Any, *, content: Any = None, entry: Any = None) -> Change:
+    def create_model(self, obj: Any, *, content: UuidLike | None = None,
+                     entry: UuidLike | None = None) -> Change:
         return _actions(self).create_model(obj, content=content, entry=entry)
 
     def delete_model(self, model: Any) -> Change:

@@ -17,10 +17,19 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from core.errors import ArgumentError
 from core.store.facade import Facade
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.ai.prompts import Prompts
+    from core.ai.registry import ModelRegistry
+    from core.ai.service import AiService
+    from core.extensions.context import ExtensionContext
+    from core.extensions.host import ScopedVdfsApi
+    from core.jobs.sealed import ExtensionJob
+    from core.store.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +154,7 @@ class AgentContext(Facade):
 
     __slots__ = ("_ext", "event")
 
-    def __init__(self, ext_ctx: Any, event: Any):
+    def __init__(self, ext_ctx: ExtensionContext, event: Event):
         object.__setattr__(self, "_ext", ext_ctx)
         object.__setattr__(self, "event", event)
 
@@ -157,26 +166,27 @@ class AgentContext(Facade):
     def config(self) -> Any:
         return self._ext.config
 
-    def vdfs(self) -> Any:
+    def vdfs(self) -> ScopedVdfsApi:
         return self._ext.vdfs()
 
     def memory(self) -> Any:
         return self._ext.memory()
 
-    def ai(self) -> Any:
+    def ai(self) -> AiService:
         return self._ext.ai()
 
-    def models(self) -> Any:
+    def models(self) -> ModelRegistry:
         return self._ext.models()
 
-    def prompts(self) -> Any:
+    def prompts(self) -> Prompts:
         """The extension's Jinja templates (its prompts/ folder)."""
         return self._ext.prompts()
 
     def trace(self, message: str, level: str = "debug", **data: Any) -> None:
         self._ext.trace(message, level=level, event=self.event.kind, **data)
 
-    def dispatch_job(self, job: Any, args: Any = None, **kwargs: Any) -> Any:
+    def dispatch_job(self, job: str | Callable[..., Any], args: Any = None, **kwargs: Any
+                     ) -> ExtensionJob:
         """Start one of the extension's jobs: `args` is a dict of its arguments, or one value
         for its first parameter (`ctx.dispatch_job(analyze_photos, photo.location())`)."""
         if args is not None and not isinstance(args, Mapping):
@@ -228,7 +238,7 @@ class AgentRuntime:
     """Delivers the library's events to one extension's agent, on one worker thread.
     `ext_ctx` is core's ExtensionRuntime; handlers get its sealed facade."""
 
-    def __init__(self, ext_ctx: Any, agent_obj: Any, *, seen_limit: int = 100_000):
+    def __init__(self, ext_ctx: ExtensionContext, agent_obj: Any, *, seen_limit: int = 100_000):
         self.ctx = ext_ctx
         self.obj = agent_obj
         spec: AgentSpec = type(agent_obj).__vdfs_agent__ if not inspect.isclass(agent_obj) \

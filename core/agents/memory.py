@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from core.store.clock import now_iso
 from ..errors import VdfsError
@@ -56,7 +57,7 @@ class SyncMarker:
     default: Any = None
 
 
-def sync(mode: str) -> Any:
+def sync(mode: str) -> SyncMarker:
     """Mark a memory field: `knowledge: AssociativeMemory = sync("shared")`."""
     if mode not in SYNC_MODES:
         raise MemoryError_(f"sync mode must be one of {SYNC_MODES}, got {mode!r}")
@@ -167,7 +168,7 @@ class AssociativeMemory(_Memory):
         self._gen = -1
         self._lock = threading.Lock()
 
-    def add(self, key: str, vector: Any, data: Any = None) -> None:
+    def add(self, key: str, vector: ArrayLike, data: Any = None) -> None:
         vec = np.asarray(vector, dtype=np.float32).ravel()
         if vec.size == 0 or not np.all(np.isfinite(vec)):
             raise MemoryError_(f"{self.field}: a vector must be non-empty and finite")
@@ -249,7 +250,7 @@ class AssociativeMemory(_Memory):
         return self._index
 
     # ---- search ----------------------------------------------------------------------------
-    def query_similar(self, vector: Any, k: int = 5, min_score: float | None = None
+    def query_similar(self, vector: ArrayLike, k: int = 5, min_score: float | None = None
                       ) -> list[tuple[str, float, Any]]:
         """The `k` items most similar to `vector` (cosine), best first: (key, score, data)."""
         q = np.asarray(vector, dtype=np.float32).ravel()

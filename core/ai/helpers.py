@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import yunet
 from .contract import OnnxContract, RawDetections
@@ -134,7 +135,7 @@ def _feeds(c: OnnxContract, x: Any) -> dict[str, np.ndarray]:
     return {first.name: arr}
 
 
-def embed(c: OnnxContract, x: Any) -> np.ndarray:
+def embed(c: OnnxContract, x: ArrayLike) -> np.ndarray:
     """A float32 unit vector for one image (bytes), text, or array."""
     outs = c.run(_feeds(c, x))
     vec = c.output(outs, "embedding", "embeddings")
@@ -146,7 +147,7 @@ def embed(c: OnnxContract, x: Any) -> np.ndarray:
     return (vec / norm if norm else vec).astype(np.float32)
 
 
-def classify(c: OnnxContract, x: Any, *, labels: Sequence[str] | None = None,
+def classify(c: OnnxContract, x: ArrayLike, *, labels: Sequence[str] | None = None,
              top_k: int = 5) -> list[tuple[str, float]]:
     """The `top_k` (label, probability) pairs, most likely first."""
     outs = c.run(_feeds(c, x))

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import httpx
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import helpers
 from .sources import ModelError
@@ -37,11 +38,11 @@ class OnnxModel:
         """Faces in an image (encoded bytes or an RGB array), best first, in its pixels."""
         return helpers.detect_faces(self._contract, image, min_score=min_score)
 
-    def embed(self, x: Any) -> np.ndarray:
+    def embed(self, x: ArrayLike) -> np.ndarray:
         """A unit float32 vector for an image (bytes), text (str) or an array."""
         return helpers.embed(self._contract, x)
 
-    def classify(self, x: Any, *, labels: Sequence[str] | None = None, top_k: int = 5
+    def classify(self, x: ArrayLike, *, labels: Sequence[str] | None = None, top_k: int = 5
                  ) -> list[tuple[str, float]]:
         """The most likely (label, probability) pairs for an image, text or array."""
         return helpers.classify(self._contract, x, labels=labels, top_k=top_k)

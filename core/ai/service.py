@@ -75,7 +75,7 @@ class AiService:
         self.preference_for = preference_for
         self._cache: dict[str, Any] = {}
 
-    def from_registered(self, ref: str) -> Any:
+    def from_registered(self, ref: str) -> OnnxModel | OllamaClient | OpenAIClient:
         """The loader of a registered model. A model the extension registered itself needs no
         separate UseModel grant (the user's grant, when there is one, still sets its local/cloud
         preference); any other model needs its category granted."""

@@ -13,7 +13,7 @@ from typing import Any
 from . import library_path
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("duplicates", help="duplicate groups; --verify reads them in full")
     p.add_argument("--verify", action="store_true",
                    help="compute the full BLAKE3 of every copy not hashed yet, then list")

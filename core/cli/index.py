@@ -12,7 +12,7 @@ from .output import human_size
 from .progress import watch
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "init", help="create a library folder",
         description="Create a library. Commands run in this folder or below it then find it "

@@ -10,7 +10,7 @@ from typing import Any
 from . import library_path
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("install", help="install an extension package (WASM or Python)")
     p.add_argument("path", help="package folder or .zip")
     p.add_argument("--yes", "-y", action="store_true",

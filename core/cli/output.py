@@ -16,7 +16,10 @@ import io
 import json
 import shutil
 import sys
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.query.result import Result
 
 FORMATS = ("table", "csv", "json", "ndjson", "parquet")
 TABLE_ROWS = 50            # rows a table shows unless --rows says otherwise
@@ -160,7 +163,7 @@ class Printed:
                 f.write(data)
 
 
-def emit(result: Any, args: argparse.Namespace, *, explicit_columns: bool = False) -> None:
+def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = False) -> None:
     """Print a query Result as args say (--format, --rows, --uuids, --output).
 
     `explicit_columns`: the query named its columns, so uuid columns it asked for are shown."""

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.jobs.manager import Job
+    from rich.progress import Task
+    from rich.text import Text
 
 POLL = 0.1     # seconds between two looks at the job (its progress is stored as often)
 
@@ -22,7 +27,7 @@ def _columns() -> list:
     class Count(ProgressColumn):
         """done/total with thousands separators, or just done while the total is unknown."""
 
-        def render(self, task: Any) -> Text:
+        def render(self, task: Task) -> Text:
             if task.total is None:
                 return Text(f"{int(task.completed):,}" if task.completed else "")
             return Text(f"{int(task.completed):,}/{int(task.total):,}")
@@ -30,14 +35,14 @@ def _columns() -> list:
     class Rate(ProgressColumn):
         """Items per second (rich has one for bytes only)."""
 
-        def render(self, task: Any) -> Text:
+        def render(self, task: Task) -> Text:
             speed = task.finished_speed or task.speed
             return Text("" if not speed else f"{speed:,.0f}/s")
 
     class Eta(ProgressColumn):
         """Time left while a counted phase runs; nothing once it ended or with no total."""
 
-        def render(self, task: Any) -> Text:
+        def render(self, task: Task) -> Text:
             left = task.time_remaining
             if task.finished or left is None or not task.started:
                 return Text("")
@@ -126,7 +131,7 @@ class PhaseProgress:
             self._progress = None
 
 
-def watch(job: Any, bar: PhaseProgress) -> str:
+def watch(job: Job, bar: PhaseProgress) -> str:
     """Draw `job`'s progress until it is neither queued nor running; return its status then.
     A job whose process died meanwhile is carried on here (resumed)."""
     while True:

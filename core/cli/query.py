@@ -4,9 +4,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from . import library_path
 from .output import add_output_options, emit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,7 +71,7 @@ def _run(args: argparse.Namespace, action) -> int:
 def _query(args: argparse.Namespace) -> int:
     params = _params(args.param)
 
-    def action(lib) -> int:
+    def action(lib: Library) -> int:
         result = lib.query(_here(args.text), **params)
         emit(result, args, explicit_columns=_names_columns(args.text))
         return 0
@@ -83,7 +87,7 @@ def _names_columns(text: str) -> bool:
 def _explain(args: argparse.Namespace) -> int:
     params = _params(args.param)
 
-    def action(lib) -> int:
+    def action(lib: Library) -> int:
         print(lib.explain(_here(args.text), **params))
         return 0
     return _run(args, action)

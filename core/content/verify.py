@@ -29,6 +29,7 @@ from core.store.txn import transaction
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
+    from core.store.ids import UuidLike
 
 
 class VerifyError(VdfsError):
@@ -40,7 +41,7 @@ class NotIdenticalError(VerifyError):
     in full), so nothing that relies on their sameness may run."""
 
 
-def as_uuid(value: Any, what: str) -> uuid.UUID:
+def as_uuid(value: UuidLike | bytearray | memoryview, what: str) -> uuid.UUID:
     """A uuid from uuid.UUID, its text or 16 bytes; VerifyError otherwise."""
     try:
         return _as_uuid(value, what)

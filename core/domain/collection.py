@@ -9,12 +9,15 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.store.clock import now_iso
 from core.errors import VdfsError
 from .metadata import NotFoundError, as_uuid, require_row
 from core.store.text import storable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.store.ids import UuidLike
 
 KINDS = {"entry": "entry_uuid", "content": "content_uuid", "model": "model_uuid"}
 
@@ -29,6 +32,10 @@ class Collection:
     uuid: uuid.UUID
     name: str
     description: str | None
+
+
+# A collection as callers name it: the Collection, its uuid, or its name.
+CollectionRef = Collection | uuid.UUID | str
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ def create(conn: sqlite3.Connection, name: str, description: str | None = None) 
     return get(conn, name)
 
 
-def get(conn: sqlite3.Connection, name_or_uuid: Any) -> Collection:
+def get(conn: sqlite3.Connection, name_or_uuid: CollectionRef) -> Collection:
     """A collection by name, uuid or Collection; NotFoundError if there is none."""
     if isinstance(name_or_uuid, Collection):
         name_or_uuid = name_or_uuid.uuid
@@ -76,7 +83,7 @@ def list_all(conn: sqlite3.Connection) -> list[Collection]:
             for r in rows.fetchall()]
 
 
-def delete(conn: sqlite3.Connection, collection: Any) -> None:
+def delete(conn: sqlite3.Connection, collection: CollectionRef) -> None:
     col = get(conn, collection)
     conn.execute("DELETE FROM collection_items WHERE collection_id = ?", (col.id,))
     conn.execute("DELETE FROM collections WHERE id = ?", (col.id,))
@@ -88,7 +95,7 @@ def _check_kind(kind: str) -> str:
     return KINDS[kind]
 
 
-def add(conn: sqlite3.Connection, collection: Any, kind: str, item: Any,
+def add(conn: sqlite3.Connection, collection: CollectionRef, kind: str, item: UuidLike,
         position: int | None = None) -> int:
     """Put an item at `position` (default: the end); returns where it sits."""
     column = _check_kind(kind)
@@ -117,7 +124,7 @@ def add(conn: sqlite3.Connection, collection: Any, kind: str, item: Any,
     return position
 
 
-def remove(conn: sqlite3.Connection, collection: Any, kind: str, item: Any) -> bool:
+def remove(conn: sqlite3.Connection, collection: CollectionRef, kind: str, item: UuidLike) -> bool:
     column = _check_kind(kind)
     target = as_uuid(item, f"{kind} uuid")
     col = get(conn, collection)
@@ -132,14 +139,15 @@ def remove(conn: sqlite3.Connection, collection: Any, kind: str, item: Any) -> b
     return True
 
 
-def move(conn: sqlite3.Connection, collection: Any, kind: str, item: Any, position: int) -> int:
+def move(conn: sqlite3.Connection, collection: CollectionRef, kind: str, item: UuidLike,
+         position: int) -> int:
     """Move an item already in the collection to `position` (clamped to the end)."""
     if not remove(conn, collection, kind, item):
         raise NotFoundError(f"{kind} {item} is not in collection {collection!s}")
     return add(conn, collection, kind, item, position)
 
 
-def items(conn: sqlite3.Connection, collection: Any) -> list[CollectionItem]:
+def items(conn: sqlite3.Connection, collection: CollectionRef) -> list[CollectionItem]:
     col = get(conn, collection)
     rows = conn.execute("SELECT entry_uuid, content_uuid, model_uuid, position, added_at "
                         "FROM collection_items WHERE collection_id = ? ORDER BY position, id",

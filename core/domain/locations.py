@@ -15,6 +15,7 @@ from core.store.clock import now_iso
 from core.errors import VdfsError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import sqlite3
     from core.library import Library
 
 
@@ -104,7 +105,7 @@ def location_for_path(lib: Library, path: str) -> Location | None:
     return max(found, key=lambda loc: len(loc.path), default=None)
 
 
-def location_roots(conn: Any) -> list[str]:
+def location_roots(conn: sqlite3.Connection) -> list[str]:
     """The root of every location in the library, of every device, sorted (for filters
     compiled into queries, which also see entries synced from other devices)."""
     return [r[0] for r in conn.execute("SELECT DISTINCT path FROM locations ORDER BY path")]

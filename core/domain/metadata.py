@@ -12,12 +12,15 @@ import json
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from . import blobs
 from core.store.clock import now_iso
 from core.errors import ArgumentError, NotFoundError, VdfsError
 from core.store.ids import as_uuid
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.store.ids import UuidLike
 
 SCOPES = ("entry", "content", "model")
 
@@ -44,7 +47,8 @@ def require_row(conn: sqlite3.Connection, scope: str, target: uuid.UUID) -> None
         raise NotFoundError(f"no {label} with uuid {target}")
 
 
-def metadata_id(conn: sqlite3.Connection, scope: str, target: Any, *, create: bool = True) -> int | None:
+def metadata_id(conn: sqlite3.Connection, scope: str, target: UuidLike, *, create: bool = True
+                ) -> int | None:
     """The user_metadata id for an entry, content identity or model (created if missing)."""
     if scope not in SCOPES:
         raise ArgumentError(f"metadata scope must be one of {SCOPES}, not {scope!r}")
@@ -75,7 +79,7 @@ def new_model_metadata(conn: sqlite3.Connection) -> tuple[int, uuid.UUID]:
     return int(cur.lastrowid), meta_uuid
 
 
-def get(conn: sqlite3.Connection, scope: str, target: Any) -> UserMetadata | None:
+def get(conn: sqlite3.Connection, scope: str, target: UuidLike) -> UserMetadata | None:
     """The metadata of a target, or None if nothing was ever recorded for it."""
     target = as_uuid(target, f"{scope} uuid")
     mid = metadata_id(conn, scope, target, create=False)
@@ -91,7 +95,8 @@ def get(conn: sqlite3.Connection, scope: str, target: Any) -> UserMetadata | Non
 _FIELDS = {"notes", "favorite", "hidden", "custom_data"}
 
 
-def update(conn: sqlite3.Connection, scope: str, target: Any, **changes: Any) -> tuple[int, dict]:
+def update(conn: sqlite3.Connection, scope: str, target: UuidLike, **changes: Any
+           ) -> tuple[int, dict]:
     """Set notes / favorite / hidden / custom_data (replaced whole); returns (id, stored changes)."""
     unknown = set(changes) - _FIELDS
     if unknown:
@@ -193,7 +198,7 @@ def delete_unused_content(conn: sqlite3.Connection) -> int:
                         ).rowcount
 
 
-def content_in_use(conn: sqlite3.Connection, content_uuid: Any) -> bool:
+def content_in_use(conn: sqlite3.Connection, content_uuid: UuidLike) -> bool:
     """Whether a content identity is still wanted (by entries, models, metadata or collections)."""
     cu = as_uuid(content_uuid, "content uuid")
     row = conn.execute(f"SELECT {CONTENT_IN_USE_SQL} FROM content_identities ci WHERE ci.uuid = ?",

@@ -10,12 +10,15 @@ import re
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.store.clock import now_iso
 from core.errors import VdfsError
 from .metadata import NotFoundError, as_uuid
 from core.store.text import storable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.store.ids import UuidLike
 
 _NAME_RE = re.compile(r"^#[^\s#:,][^\s#,]*$")
 _COLOR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -165,7 +168,7 @@ def links_of(conn: sqlite3.Connection, metadata_id: int | None, scope: str) -> l
     return [TagLink(name=r[0], applied_by=r[1], applied_at=r[2], scope=scope) for r in rows]
 
 
-def tags_of_entry(conn: sqlite3.Connection, entry_uuid: Any) -> list[TagLink]:
+def tags_of_entry(conn: sqlite3.Connection, entry_uuid: UuidLike) -> list[TagLink]:
     """Tags an entry shows: its own plus its content identity's (shared by every copy)."""
     eu = as_uuid(entry_uuid, "entry uuid")
     row = conn.execute("SELECT ci.uuid FROM entries e LEFT JOIN content_identities ci "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..ai import AiService, ModelRegistry, PromptError, Prompts
 from ..agents.memory import close_memory, open_memory
@@ -24,7 +24,10 @@ from core.access import visibility
 from core.access.permissions import Grant, GrantSet
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.jobs.manager import Job
+    from core.jobs.sealed import ExtensionJob
     from core.library import Library
+    from core.store.events import Event
 
 
 class ExtensionRuntime:
@@ -91,7 +94,7 @@ class ExtensionRuntime:
         return self._trail
 
     # ---- jobs -----------------------------------------------------------------------------
-    def job_name(self, job: Any) -> str:
+    def job_name(self, job: str | Callable[..., Any]) -> str:
         short = job if isinstance(job, str) else job_short_name(job)
         short = short.rsplit(".", 1)[-1]
         names = {job_short_name(j) for j in self.definition.jobs}
@@ -100,7 +103,8 @@ class ExtensionRuntime:
                               f"(jobs: {sorted(names)})")
         return f"{self.extension_id}.{short}"
 
-    def dispatch_job(self, job: Any, args: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def dispatch_job(self, job: str | Callable[..., Any], args: dict[str, Any] | None = None,
+                     **kwargs: Any) -> Job:
         """Start one of this extension's jobs (needs DispatchJobs)."""
         self.grants.require("DispatchJobs")
         return self.lib.jobs.submit(self.job_name(job), dict(args or {}, **kwargs),
@@ -110,7 +114,7 @@ class ExtensionRuntime:
     def entry_visible(self, path: str) -> bool:
         return visibility.entry_visible(self.grants, self.lib, path)
 
-    def event_visible(self, event: Any) -> bool:
+    def event_visible(self, event: Event) -> bool:
         return visibility.event_visible(self.guard, event.kind, event.payload)
 
     def close(self) -> None:
@@ -161,10 +165,11 @@ class ExtensionContext(Facade):
     def trace(self, message: str, level: str = "debug", **data: Any) -> None:
         _backing(self).trace(message, level, **data)
 
-    def job_name(self, job: Any) -> str:
+    def job_name(self, job: str | Callable[..., Any]) -> str:
         return _backing(self).job_name(job)
 
-    def dispatch_job(self, job: Any, args: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def dispatch_job(self, job: str | Callable[..., Any], args: dict[str, Any] | None = None,
+                     **kwargs: Any) -> ExtensionJob:
         """Start one of this extension's jobs (needs DispatchJobs); returns a handle to wait
         for it, follow or stop it."""
         return sealed_handle(_backing(self).dispatch_job(job, args, **kwargs))

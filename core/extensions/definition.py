@@ -97,7 +97,7 @@ class ExtensionDefinition:
         return obj
 
 
-def job_short_name(fn: Any) -> str:
+def job_short_name(fn: Callable[..., Any]) -> str:
     spec = getattr(fn, "__vdfs_job__", None)
     return (spec.name if spec else fn.__name__).rsplit(".", 1)[-1]
 

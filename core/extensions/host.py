@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import ArgumentError
 from core.store.facade import Backing
@@ -18,6 +18,16 @@ from core.domain.sidecars import Sidecars, sidecar_data
 from core.domain.tags import canonical_name
 from core.access.guard import Guard
 from core.access.permissions import GrantSet, PermissionDenied
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.domain.collection import Collection, CollectionRef
+    from core.domain.metadata import UserMetadata
+    from core.domain.tags import Tag
+    from core.host import VdfsApi
+    from core.query.engine import Explain, QueryLike
+    from core.query.result import Result
+    from core.store.ids import UuidLike
+    from vdfs_query.builder import EntryQuery, ModelQuery
 
 NAMESPACE_SEPARATORS = (":", ".")
 
@@ -30,7 +40,7 @@ class ScopedVdfsApi:
 
     __slots__ = ("__weakref__",)
 
-    def __init__(self, api: Any, grants: GrantSet):
+    def __init__(self, api: VdfsApi, grants: GrantSet):
         _held.bind(self, (api, Guard(api.lib, grants)))
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -50,32 +60,32 @@ class ScopedVdfsApi:
                                f"the host API does not expose {name!r} to extensions")
 
     # ---- queries --------------------------------------------------------------------------
-    def query_entries(self) -> Any:
+    def query_entries(self) -> EntryQuery:
         """Entries inside the read scope only: the scope is compiled into the query."""
         from .scope_query import scoped_entries
         return scoped_entries(_api(self), _guard(self).grants)
 
-    def query_models(self, model_cls: Any) -> Any:
+    def query_models(self, model_cls: type | str) -> ModelQuery:
         from .scope_query import scoped_models
         _guard(self).own_class(model_cls)
         return scoped_models(_api(self), _guard(self).grants, model_cls)
 
-    def query(self, query: Any, **params: Any) -> Any:
+    def query(self, query: QueryLike, **params: Any) -> Result:
         """Run DSL text (or a builder) with the scope compiled in: `api.query("entries …")`."""
         from .scope_query import ScopedExecutor
         return ScopedExecutor(_api(self).lib, _guard(self).grants).run(query, params)
 
-    def explain(self, query: Any, **params: Any) -> Any:
+    def explain(self, query: QueryLike, **params: Any) -> Explain:
         from core.query.service import explain_query
         from .scope_query import apply_scope
         lib = _api(self).lib
         return explain_query(lib, apply_scope(query, _guard(self).grants, lib), params)
 
-    def read_entry(self, entry_uuid: Any) -> bytes:
+    def read_entry(self, entry_uuid: UuidLike) -> bytes:
         """The bytes of a file the extension may read (never through a symlink)."""
         return _guard(self).read_entry(entry_uuid)
 
-    def entry_path(self, entry_uuid: Any) -> str:
+    def entry_path(self, entry_uuid: UuidLike) -> str:
         return _guard(self).visible_entry(entry_uuid)
 
     # ---- models ---------------------------------------------------------------------------
@@ -83,17 +93,17 @@ class ScopedVdfsApi:
         _guard(self).own_class(m)
         return _api(self).create_model(m, actor=self.extension_id)
 
-    def create_model_for_content(self, content_uuid: Any, m: Any) -> uuid.UUID:
+    def create_model_for_content(self, content_uuid: UuidLike, m: Any) -> uuid.UUID:
         _guard(self).own_class(m)
         _guard(self).visible_content(content_uuid)
         return _api(self).create_model_for_content(content_uuid, m, actor=self.extension_id)
 
-    def create_model_for_entry(self, entry_uuid: Any, m: Any) -> uuid.UUID:
+    def create_model_for_entry(self, entry_uuid: UuidLike, m: Any) -> uuid.UUID:
         _guard(self).own_class(m)
         _guard(self).visible_entry(entry_uuid)
         return _api(self).create_model_for_entry(entry_uuid, m, actor=self.extension_id)
 
-    def get_model(self, model_cls: Any, model_id: Any, *, inline_only: bool = False) -> Any:
+    def get_model(self, model_cls: type, model_id: UuidLike, *, inline_only: bool = False) -> Any:
         """One of the extension's models, refused (like get_model_by_content) when it is
         attached to an entry or content outside the grant."""
         _guard(self).own_class(model_cls)
@@ -102,18 +112,19 @@ class ScopedVdfsApi:
             _guard(self).own_model(found)
         return found
 
-    def get_model_by_content(self, model_cls: Any, content_uuid: Any, *,
+    def get_model_by_content(self, model_cls: type, content_uuid: UuidLike, *,
                              inline_only: bool = False) -> Any:
         _guard(self).own_class(model_cls)
         _guard(self).visible_content(content_uuid)
         return _api(self).get_model_by_content(model_cls, content_uuid, inline_only=inline_only)
 
-    def get_model_by_entry(self, model_cls: Any, entry_uuid: Any, *, inline_only: bool = False) -> Any:
+    def get_model_by_entry(self, model_cls: type, entry_uuid: UuidLike, *, inline_only: bool = False
+                           ) -> Any:
         _guard(self).own_class(model_cls)
         _guard(self).visible_entry(entry_uuid)
         return _api(self).get_model_by_entry(model_cls, entry_uuid, inline_only=inline_only)
 
-    def list_models(self, model_cls: Any, *, inline_only: bool = False) -> list[Any]:
+    def list_models(self, model_cls: type, *, inline_only: bool = False) -> list[Any]:
         """The extension's models of this type, except those attached outside the grant."""
         _guard(self).own_class(model_cls)
         g = _guard(self)
@@ -129,13 +140,13 @@ class ScopedVdfsApi:
         return _api(self).delete_model(m_or_uuid, actor=self.extension_id)
 
     # ---- tags -----------------------------------------------------------------------------
-    def add_tag_to_entry(self, entry_uuid: Any, tag: str) -> bool:
+    def add_tag_to_entry(self, entry_uuid: UuidLike, tag: str) -> bool:
         _guard(self).write_scope("WriteTags", [_guard(self).visible_entry(entry_uuid)], "entry")
         return _api(self).add_tag_to_entry(entry_uuid, tag, applied_by=self.extension_id)
 
     add_tag = add_tag_to_entry   # the agent examples spell it `ctx.vdfs().add_tag(photo.id, …)`
 
-    def add_tag_to_content(self, content_uuid: Any, tag: str) -> bool:
+    def add_tag_to_content(self, content_uuid: UuidLike, tag: str) -> bool:
         _guard(self).write_scope("WriteTags", _guard(self).visible_content(content_uuid), "content")
         return _api(self).add_tag_to_content(content_uuid, tag, applied_by=self.extension_id)
 
@@ -144,11 +155,11 @@ class ScopedVdfsApi:
         _guard(self).own_model(model)
         return _api(self).add_tag_to_model(model, tag, applied_by=self.extension_id)
 
-    def remove_tag_from_entry(self, entry_uuid: Any, tag: str) -> bool:
+    def remove_tag_from_entry(self, entry_uuid: UuidLike, tag: str) -> bool:
         _guard(self).write_scope("WriteTags", [_guard(self).visible_entry(entry_uuid)], "entry")
         return _api(self).remove_tag_from_entry(entry_uuid, tag, applied_by=self.extension_id)
 
-    def remove_tag_from_content(self, content_uuid: Any, tag: str) -> bool:
+    def remove_tag_from_content(self, content_uuid: UuidLike, tag: str) -> bool:
         _guard(self).write_scope("WriteTags", _guard(self).visible_content(content_uuid), "content")
         return _api(self).remove_tag_from_content(content_uuid, tag, applied_by=self.extension_id)
 
@@ -157,7 +168,7 @@ class ScopedVdfsApi:
         _guard(self).own_model(model)
         return _api(self).remove_tag_from_model(model, tag, applied_by=self.extension_id)
 
-    def create_tag(self, name: str, *, color: str | None = None, parent: str | None = None) -> Any:
+    def create_tag(self, name: str, *, color: str | None = None, parent: str | None = None) -> Tag:
         """Create a tag. The colour and parent of a tag that already exists are the user's:
         WriteTags lets an extension tag files inside its grant, not restyle the vocabulary."""
         _guard(self).grants.require("WriteTags")
@@ -170,17 +181,17 @@ class ScopedVdfsApi:
                                    "user's to change")
         return _api(self).create_tag(name, color=color, parent=parent, actor=self.extension_id)
 
-    def get_tag(self, name: str) -> Any:
+    def get_tag(self, name: str) -> Tag | None:
         return _api(self).get_tag(name)
 
     def list_tags(self, namespace: str | None = None) -> list[Any]:
         return _api(self).list_tags(namespace)
 
-    def tags_of_entry(self, entry_uuid: Any) -> list[Any]:
+    def tags_of_entry(self, entry_uuid: UuidLike) -> list[Any]:
         _guard(self).visible_entry(entry_uuid)
         return _api(self).tags_of_entry(entry_uuid)
 
-    def tags_of_content(self, content_uuid: Any) -> list[Any]:
+    def tags_of_content(self, content_uuid: UuidLike) -> list[Any]:
         _guard(self).visible_content(content_uuid)
         return _api(self).tags_of_content(content_uuid)
 
@@ -189,7 +200,7 @@ class ScopedVdfsApi:
         return _api(self).tags_of_model(model)
 
     # ---- user metadata: custom fields by namespace ------------------------------------------
-    def get_metadata(self, target: Any, *, scope: str = "entry") -> Any:
+    def get_metadata(self, target: Any, *, scope: str = "entry") -> UserMetadata | None:
         _guard(self).target_paths(target, scope)
         return _api(self).get_metadata(target, scope=scope)
 
@@ -241,11 +252,12 @@ class ScopedVdfsApi:
         self._user_only("set_hidden")
 
     # ---- sidecars -------------------------------------------------------------------------
-    def read_sidecar(self, content_uuid: Any, kind: str, ext: str = "json") -> bytes:
+    def read_sidecar(self, content_uuid: UuidLike, kind: str, ext: str = "json") -> bytes:
         """A sidecar of readable content (never through a symlink)."""
         return _guard(self).read_sidecar(content_uuid, kind, ext)
 
-    def write_sidecar(self, content_uuid: Any, kind: str, data: bytes, ext: str = "json") -> None:
+    def write_sidecar(self, content_uuid: UuidLike, kind: str, data: bytes, ext: str = "json"
+                      ) -> None:
         g = _guard(self)
         g.any_path(lambda p: g.grants.check_sidecar(kind, write=True, path=p),
                    g.visible_content(content_uuid))
@@ -258,18 +270,18 @@ class ScopedVdfsApi:
                                    str(exc)) from None
 
     # ---- collections (organisation, guarded like tags) ------------------------------------
-    def create_collection(self, name: str, description: str | None = None) -> Any:
+    def create_collection(self, name: str, description: str | None = None) -> Collection:
         _guard(self).grants.require("WriteTags")
         return _api(self).create_collection(name, description, actor=self.extension_id)
 
-    def add_to_collection(self, collection: Any, item: Any, *, kind: str | None = None,
-                          position: int | None = None) -> int:
+    def add_to_collection(self, collection: CollectionRef, item: Any, *,
+                          kind: str | None = None, position: int | None = None) -> int:
         _guard(self).grants.require("WriteTags")
         _guard(self).target_paths(item, kind or "model")
         return _api(self).add_to_collection(collection, item, kind=kind, position=position,
                                            actor=self.extension_id)
 
-    def collection_items(self, collection: Any) -> list[Any]:
+    def collection_items(self, collection: CollectionRef) -> list[Any]:
         """The items the extension may see (a user's collection may hold files outside it)."""
         g = _guard(self)
         return [i for i in _api(self).collection_items(collection) if g.visible(i.kind, i.uuid)]

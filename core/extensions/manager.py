@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 
 from ..agents.agent import AgentRuntime
@@ -29,7 +29,12 @@ from core.access.permissions import Grant, as_grant, validate_grants
 from .settings import config_values, make_config
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.access.guard import Guard
+    from core.access.permissions import PermissionSpec
+    from core.actions.model import ActionPreview, ActionResult
+    from core.jobs.manager import Job
     from core.library import Library
+    from .host import ScopedVdfsApi
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,9 @@ class ExtensionManager:
                                  f"{', '.join(missing)}{hint}")
 
     # ---- install / upgrade / uninstall ----------------------------------------------------
-    def install(self, ext: Any, grants: Any = None, *, scope: Sequence[Any] = (),
+    def install(self, ext: Any,
+                grants: Sequence[Grant | PermissionSpec | dict[str, Any]] | str | None = None, *,
+                scope: Sequence[Any] = (),
                 config: dict[str, Any] | None = None) -> ExtensionContext:
         """Install (or upgrade, or re-grant) an extension. `grants` is a list of Permission
         values / `Permission.X(...).scoped_to(...)` grants, or "requested" for everything it
@@ -178,12 +185,12 @@ class ExtensionManager:
                 active = self._active[extension_id]
             return active[0]
 
-    def run_job(self, extension_id: str, job: Any, **args: Any) -> Any:
+    def run_job(self, extension_id: str, job: str | Callable[..., Any], **args: Any) -> Job:
         """Start one of an extension's jobs for the user (no DispatchJobs needed: the user asks)."""
         ctx = self.context(extension_id)
         return self.lib.jobs.submit(ctx.job_name(job), args, extension_id=extension_id)
 
-    def host_for(self, extension_id: str) -> Any:
+    def host_for(self, extension_id: str) -> ScopedVdfsApi:
         """The extension's permission-checked host API (what its jobs, tasks and actions get)."""
         return self.context(extension_id).vdfs()
 
@@ -259,11 +266,12 @@ class ExtensionManager:
                                      f"extension {spec.extension_id!r}")
 
     # ---- actions (core.actions checks them against the grants) ---------------------------
-    def guard(self, extension_id: str) -> Any:
+    def guard(self, extension_id: str) -> Guard:
         """The scope checks of an installed extension (what core.actions asks)."""
         return self.context(extension_id).guard
 
-    def preview_action(self, extension_id: str, action: Any, **args: Any) -> Any:
+    def preview_action(self, extension_id: str, action: str | Callable[..., Any], **args: Any
+                       ) -> ActionPreview:
         """Preview one of the extension's actions (checked in core.actions, like any preview)."""
         from ..actions import get_action
         spec = get_action(action)
@@ -271,7 +279,7 @@ class ExtensionManager:
             raise ExtensionError(f"action {spec.name} is not an action of {extension_id}")
         return self.lib.actions.preview(spec.name, actor=extension_id, **args)
 
-    def commit_action(self, p: Any) -> Any:
+    def commit_action(self, p: ActionPreview) -> ActionResult:
         """Commit a previewed extension action (re-checked in core.actions: grants may have
         changed since)."""
         if not p.extension_id:

@@ -19,12 +19,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from jsonschema import Draft202012Validator
 
 from ..errors import VdfsError
 from .ui_queries import BUILTIN_QUERIES, dsl_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vdfs_query import ir
 
 RENDER_TYPES = ["list", "grid", "table", "map", "timeline", "gallery"]
 COMPONENTS = ["list_view", "grid_view", "table_view", "map_view", "timeline_view", "detail_view"]
@@ -156,7 +159,7 @@ def _schema_errors(data: Any, schema: dict[str, Any], file: str) -> None:
     raise ManifestError(file, path, message)
 
 
-def default_query_compiler(text: str) -> Any:
+def default_query_compiler(text: str) -> ir.Query:
     """Compile ui_manifest DSL text with vdfs_query; raises its syntax error on a bad query."""
     import vdfs_query
     return vdfs_query.compile(vdfs_query.parse(text))

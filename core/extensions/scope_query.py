@@ -23,7 +23,12 @@ from core.domain.locations import is_within, location_roots
 from core.store.facade import Backing, Facade
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.host import VdfsApi
     from core.library import Library
+    from core.query.engine import QueryLike
+    from core.query.result import Result
+    from vdfs_query.builder import EntryQuery, ModelQuery
+    from .host import ScopedVdfsApi
 
 _PATH = ir.Ref("path", "text")
 _NOTHING = ir.Null(_PATH)        # entries.path is NOT NULL: matches no row
@@ -45,7 +50,7 @@ def _anchored(base: str, globs: list[str]) -> str:
     return f"(?s)^{base}(?i:/(?:{body}))$"
 
 
-def scope_filter(grants: GrantSet, lib: Library) -> Any:
+def scope_filter(grants: GrantSet, lib: Library) -> ir.Node:
     """The IR filter selecting exactly the entries `grants` lets the extension read."""
     clauses = grants.entry_scope()
     if not clauses:
@@ -74,7 +79,7 @@ def scope_filter(grants: GrantSet, lib: Library) -> Any:
     return ors[0] if len(ors) == 1 else ir.Or(tuple(ors))
 
 
-def models_filter(grants: GrantSet, lib: Library, model_type: str | None) -> Any:
+def models_filter(grants: GrantSet, lib: Library, model_type: str | None) -> ir.Node:
     """The extension's models it may see: standalone ones, and those attached to an entry or a
     content it may read (as the per-model check of the host API decides). The visible entries
     are found by the scoped entries query, so the lists come from SQL, not a Python walk."""
@@ -95,7 +100,7 @@ def models_filter(grants: GrantSet, lib: Library, model_type: str | None) -> Any
     return ir.Or(tuple(parts))
 
 
-def apply_scope(query: Any, grants: GrantSet, lib: Library) -> ir.Query:
+def apply_scope(query: QueryLike, grants: GrantSet, lib: Library) -> ir.Query:
     """The IR of `query` (text, builder or IR) restricted to what the extension may see."""
     q, _ = vdfs_query.to_ir(query)
     if q.source in ("entries", "files", "folders"):     # files and folders: views of entries
@@ -140,11 +145,11 @@ class ScopedExecutor(EntryRowHooks, Facade):
         from core.query.service import executor_for
         _executors.bind(self, (lib, grants, executor_for(lib)))
 
-    def run(self, query: Any, params: dict[str, Any] | None = None) -> Any:
+    def run(self, query: QueryLike, params: dict[str, Any] | None = None) -> Result:
         lib, grants, inner = _executors(self)
         return inner.run(apply_scope(query, grants, lib), params)
 
-    def to_models(self, model_cls: Any, rows: list[dict], *, inline_only: bool = False) -> list:
+    def to_models(self, model_cls: type, rows: list[dict], *, inline_only: bool = False) -> list:
         return _executors(self)[2].to_models(model_cls, rows, inline_only=inline_only)
 
     # an entries row's read(), exif and location(): through the extension's Guard only
@@ -158,9 +163,10 @@ class ScopedExecutor(EntryRowHooks, Facade):
 _executors: Backing[tuple[Any, GrantSet, Any]] = Backing("scoped query executor")
 
 
-def scoped_entries(api: Any, grants: GrantSet) -> Any:
+def scoped_entries(api: VdfsApi | ScopedVdfsApi, grants: GrantSet) -> EntryQuery:
     return vdfs_query.query_entries(executor=ScopedExecutor(api.lib, grants))
 
 
-def scoped_models(api: Any, grants: GrantSet, model_cls: Any) -> Any:
+def scoped_models(api: VdfsApi | ScopedVdfsApi, grants: GrantSet, model_cls: type | str
+                  ) -> ModelQuery:
     return vdfs_query.query_models(model_cls, executor=ScopedExecutor(api.lib, grants))

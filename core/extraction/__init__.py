@@ -24,6 +24,9 @@ from core.content.ocr import OcrUnavailable, ocr_available, ocr_image
 from core.content.thumbnails import make_thumbnail
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.domain.locations import Location
+    from core.jobs.context import JobContext
+    from core.jobs.manager import Job
     from core.library import Library
 
 JOB_NAME = "core.extract"
@@ -92,7 +95,8 @@ def extract_content(lib: Library, path: str, content_uuid: uuid.UUID, *, ocr: bo
     return exif
 
 
-def run_extract(ctx: Any, location: Any, ocr: bool = False, thumbnails: bool = True) -> dict:
+def run_extract(ctx: JobContext, location: int | str, ocr: bool = False, thumbnails: bool = True
+                ) -> dict:
     from core.domain.locations import get_location
     lib = ctx.lib
     if ocr and not ocr_available():
@@ -127,7 +131,8 @@ def run_extract(ctx: Any, location: Any, ocr: bool = False, thumbnails: bool = T
 register_job(JOB_NAME, run_extract)
 
 
-def extract_media(lib: Library, location: Any, *, ocr: bool = False, thumbnails: bool = True) -> Any:
+def extract_media(lib: Library, location: Location | int | str | uuid.UUID, *, ocr: bool = False,
+                  thumbnails: bool = True) -> Job:
     """Start `core.extract` over a location's images; returns the Job (`.wait()` for the result)."""
     loc_key = getattr(location, "id", location)
     if not isinstance(loc_key, (int, str)):

@@ -31,6 +31,9 @@ __all__ = ["start_index", "run_index", "resolve_target", "IndexOptionError", "In
 
 register_job(JOB_NAME, run_index)
 
+# What `lib.index` takes: a Location, a location id, uuid or name, or a folder path.
+IndexTarget = Location | int | uuid.UUID | str | os.PathLike[str]
+
 _OPTIONS = {"batch_size", "workers"}
 
 
@@ -38,7 +41,7 @@ class IndexOptionError(VdfsError, ValueError):
     """An unknown option, or an option value that is not a positive int."""
 
 
-def resolve_target(lib: Library, path_or_location: Any) -> tuple[Location, str]:
+def resolve_target(lib: Library, path_or_location: IndexTarget) -> tuple[Location, str]:
     """(location, folder to walk) for a Location, a location id/uuid/name, or a folder path.
 
     A folder that is in no location becomes a new location."""
@@ -68,7 +71,7 @@ def resolve_target(lib: Library, path_or_location: Any) -> tuple[Location, str]:
     return loc, path
 
 
-def start_index(lib: Library, path_or_location: Any, **options: Any) -> "Job":
+def start_index(lib: Library, path_or_location: IndexTarget, **options: Any) -> "Job":
     """Start (or resume) indexing; returns the job. Options: batch_size, workers."""
     unknown = set(options) - _OPTIONS
     if unknown:

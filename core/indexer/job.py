@@ -24,7 +24,7 @@ import signal
 import time
 from contextlib import contextmanager
 from operator import attrgetter
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from core.content.kinds import split_ext
 from core.store.clock import now_iso
@@ -41,6 +41,9 @@ from .split import discover_split
 from .store import (drop_indexes, entry_index_specs, load_root_rows,
                     load_stored, next_id, restore_indexes, write_tx)
 from .walk import discover
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.jobs.context import JobContext
 
 JOB_NAME = "core.index"
 PHASES = ("discovery", "processing", "content", "aggregation", "finalisation")
@@ -94,7 +97,7 @@ def _env_int(name: str, default: int) -> int:
 class IndexRun:
     """One run of the job (a resumed job is a new run that starts at the saved phase)."""
 
-    def __init__(self, ctx: Any, location_id: int, path: str, batch_size: int,
+    def __init__(self, ctx: JobContext, location_id: int, path: str, batch_size: int,
                  workers: int | None):
         self.ctx = ctx
         self.lib = ctx.lib
@@ -345,7 +348,7 @@ class IndexRun:
         return out
 
 
-def run_index(ctx: Any, location_id: int, path: str, batch_size: int = DEFAULT_BATCH,
+def run_index(ctx: JobContext, location_id: int, path: str, batch_size: int = DEFAULT_BATCH,
               workers: int | None = None, **_ignored: Any) -> dict[str, Any]:
     """Index `path` (the location's root or a folder inside it) into the location's entries.
 

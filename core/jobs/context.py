@@ -22,7 +22,10 @@ from .registry import JobSpec, all_job_specs, task_spec
 from .sealed import sealed_job, sealed_task
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.extensions.host import ScopedVdfsApi
+    from core.host import VdfsApi
     from .manager import JobManager
+    from .sealed import ExtensionJobContext, ExtensionTaskContext
 
 PROGRESS_INTERVAL = 0.1   # seconds between stored progress updates (the last one always lands)
 CONTROL_POLL = 0.05       # seconds between reads of another process's pause/cancel request
@@ -159,7 +162,7 @@ class JobContext:
 
         flags = self._flags
 
-        def make_ctx(attempt: int) -> Any:
+        def make_ctx(attempt: int) -> TaskContext | ExtensionTaskContext | None:
             if not takes_ctx:
                 return None
             tctx = TaskContext(self.job_id, key, attempt, self.lib, self.extension_id,
@@ -240,11 +243,11 @@ class JobContext:
             raise first_error
         return results
 
-    def vdfs(self) -> Any:
+    def vdfs(self) -> VdfsApi | ScopedVdfsApi:
         """The host API (lib.vdfs()); an extension's job gets its permission-checked view."""
         return host_api(self.lib, self.extension_id)
 
-    def for_code(self) -> Any:
+    def for_code(self) -> JobContext | ExtensionJobContext:
         """What the job's function receives: this context for a core job, the sealed
         ExtensionJobContext for a job of an extension."""
         return sealed_job(self) if self.extension_id else self

@@ -27,6 +27,8 @@ from .errors import JobError, StopJob, TaskFailed, TaskTimeout
 from .registry import TaskSpec
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.extensions.host import ScopedVdfsApi
+    from core.host import VdfsApi
     from core.library import Library
 
 _CTX_NAMES = ("ctx", "task_ctx", "tctx")
@@ -49,7 +51,7 @@ class TaskContext:
             return True
         return bool(self._job_cancelled and self._job_cancelled())
 
-    def vdfs(self) -> Any:
+    def vdfs(self) -> VdfsApi | ScopedVdfsApi:
         if self.lib is None:
             raise JobError("a process-isolated task has no library handle: pass it what "
                            "it needs as arguments")
@@ -69,7 +71,7 @@ class TaskContext:
             self._cancelled.set()
 
 
-def host_api(lib: Library, extension_id: str | None) -> Any:
+def host_api(lib: Library, extension_id: str | None) -> VdfsApi | ScopedVdfsApi:
     """The host API a job, task or action runs with: an extension's is checked against its
     grants (lib.extensions loads it, and refuses one that is not installed)."""
     if extension_id:

@@ -16,6 +16,9 @@ from core.access.facade import ExtensionServices, extension_of
 from .executor import TaskContext
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.extensions.context import ExtensionContext
+    from core.extensions.host import ScopedVdfsApi
+    from core.host import VdfsApi
     from .context import JobContext
     from .manager import Job
 
@@ -64,11 +67,11 @@ class ExtensionJobContext(ExtensionServices):
             keys: Iterable[str] | None = None) -> list[Any]:
         return _jobs(self).map(task_fn, items, keys=keys)
 
-    def vdfs(self) -> Any:
+    def vdfs(self) -> VdfsApi | ScopedVdfsApi:
         """The extension's permission-checked host API."""
         return _jobs(self).vdfs()
 
-    def extension(self) -> Any:
+    def extension(self) -> ExtensionContext:
         """The extension's ExtensionContext (config, memory, prompts, …)."""
         return extension_of(_jobs(self))
 
@@ -95,10 +98,10 @@ class ExtensionTaskContext(ExtensionServices):
     def is_cancelled(self) -> bool:
         return _tasks(self).is_cancelled()
 
-    def vdfs(self) -> Any:
+    def vdfs(self) -> VdfsApi | ScopedVdfsApi:
         return _tasks(self).vdfs()
 
-    def extension(self) -> Any:
+    def extension(self) -> ExtensionContext:
         inner = _tasks(self)
         if inner.lib is None:
             inner.vdfs()   # raises: a process-isolated task has no library handle

@@ -22,9 +22,12 @@ import math
 import signal
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from vdfs_query.errors import QueryError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
 
 TICK_STEPS = 10_000        # SQLite VM steps between two looks at the clock (~0.1 ms)
 REPEAT = 0.05              # seconds between interrupts of a DuckDB statement past its deadline
@@ -95,7 +98,7 @@ class Clock:
         self.cancelled = True
         raise KeyboardInterrupt
 
-    def watch(self, conn: Any) -> None:
+    def watch(self, conn: duckdb.DuckDBPyConnection) -> None:
         """Until stop(), `conn.interrupt()` is called if the deadline passes."""
         if self._due == math.inf or self._token is not None:
             return
@@ -119,7 +122,7 @@ class _Watchdog:
         self._thread: threading.Thread | None = None
         self._wake_at = math.inf
 
-    def arm(self, due: float, callback: Any) -> int:
+    def arm(self, due: float, callback: Callable[[], Any]) -> int:
         with self._cond:
             self._next += 1
             self._armed[self._next] = (due, callback)

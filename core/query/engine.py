@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vdfs_query import ir
 from vdfs_query.bind import BindContext, _resolve, bind, fast_binder, signature
@@ -35,7 +35,15 @@ from .point import is_point, point_plan
 from .deadline import TICK_STEPS, Clock
 from vdfs_query.errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
 from .result import Result
+from vdfs_query import ast as qast
+from vdfs_query.builder import EntryQuery, ModelQuery
 from vdfs_query.sqlgen import Slot
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mirror import Mirror
+
+# What the engine runs: DSL text, a fluent builder, or a parsed or lowered query.
+QueryLike = str | EntryQuery | ModelQuery | qast.Query | ir.Query
 
 SMALL_SOURCES = frozenset({"tags", "collections", "locations", "devices", "jobs"})
 PROBE_CAP = 2000           # a prefix with at most this many entries is served by SQLite
@@ -145,7 +153,7 @@ class Engine:
         return cursor
 
     # ---- running --------------------------------------------------------------------------
-    def run(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None,
+    def run(self, query: QueryLike, params: dict | None = None, *, now: dt.datetime | None = None,
             route: str | None = None, timeout: float | None = None) -> Result:
         """Run a DSL text, builder or IR query and return its Result. `route` forces an
         executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'. `timeout`
@@ -329,7 +337,8 @@ class Engine:
             t = self._templates[key] = template(q, dialect, params)
         return t
 
-    def explain(self, query: Any, params: dict | None = None, *, now: dt.datetime | None = None) -> Explain:
+    def explain(self, query: QueryLike, params: dict | None = None, *,
+                now: dt.datetime | None = None) -> Explain:
         try:
             return self._explain(query, params, now)
         except (KeyboardInterrupt, Exception) as exc:
@@ -426,7 +435,7 @@ class Engine:
             return None
 
     @property
-    def mirror(self) -> Any:
+    def mirror(self) -> Mirror:
         """The DuckDB mirror, built (synchronously) if it is not yet."""
         with self._lock:
             return self._get_mirror(wait=True)

@@ -18,11 +18,14 @@ import os
 import sqlite3
 import threading
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import mirror_store
 from .scan import sql_text, load_sqlite_extension, remove_snapshot, snapshot
 from .mirror_store import MIRROR_FILE, memory_limit  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
 
 MIRRORED = ("devices", "locations", "entries", "content_identities", "user_metadata", "tags",
             "tag_links", "collections", "collection_items", "models")

@@ -15,9 +15,12 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vdfs_query.errors import VdfsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
 
 MIRROR_FILE = "mirror.duckdb"
 MEMORY_ENV = "VDFS_MIRROR_MEMORY"
@@ -83,7 +86,7 @@ def open_duck(path: str | os.PathLike[str] | None) -> tuple[Any, bool]:
     return duck, True
 
 
-def configure(duck: Any, persisted: bool, limit: int) -> None:
+def configure(duck: duckdb.DuckDBPyConnection, persisted: bool, limit: int) -> None:
     """Bound the copy's memory; beyond it DuckDB spills to disk: beside the file when persisted
     (its default), else in the system's temp folder (DuckDB's default, `.tmp` in the current
     folder, would litter wherever the user happens to be)."""
@@ -101,7 +104,8 @@ def release(path: str | os.PathLike[str] | None) -> None:
             _owned.discard(str(Path(path).absolute()))
 
 
-def load_state(duck: Any, source_version: int) -> tuple[int, dict[str, int]] | None:
+def load_state(duck: duckdb.DuckDBPyConnection, source_version: int
+               ) -> tuple[int, dict[str, int]] | None:
     """(applied change-log seq, GROWING tops) stored with the tables, or None when the file has
     none, another layout, or was built from another schema version of the library."""
     try:
@@ -114,7 +118,8 @@ def load_state(duck: Any, source_version: int) -> tuple[int, dict[str, int]] | N
     return int(row[2]), {k: int(v) for k, v in json.loads(row[3]).items()}
 
 
-def save_state(duck: Any, source_version: int, applied: int, tops: dict[str, int]) -> None:
+def save_state(duck: duckdb.DuckDBPyConnection, source_version: int, applied: int,
+               tops: dict[str, int]) -> None:
     """Record the watermark; call inside the transaction that applied the rows it covers."""
     duck.execute(f"CREATE TABLE IF NOT EXISTS {_STATE_TABLE} (format INTEGER, "
                  "source_version INTEGER, applied BIGINT, tops VARCHAR)")
@@ -123,7 +128,7 @@ def save_state(duck: Any, source_version: int, applied: int, tops: dict[str, int
                  [_FORMAT, source_version, applied, json.dumps(tops)])
 
 
-def clear_state(duck: Any) -> None:
+def clear_state(duck: duckdb.DuckDBPyConnection) -> None:
     """Forget the watermark before a rebuild: a crash halfway leaves a file that is rebuilt."""
     duck.execute(f"DROP TABLE IF EXISTS {_STATE_TABLE}")
 

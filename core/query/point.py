@@ -6,11 +6,14 @@ running a prepared statement, which keeps it close to raw sqlite3.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vdfs_query import ir
 from vdfs_query.bind import fast_plan, signature
 from vdfs_query.catalog import SOURCES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vdfs_query.sqlgen import Template
 
 POINT_KEYS = frozenset({"id", "uuid", "path", "content_uuid"})
 
@@ -28,7 +31,7 @@ def is_point(q: ir.Query) -> bool:
             and q.limit is None and q.offset is None and not q.count_only and not q.aggregated)
 
 
-def point_plan(params: dict | None, t: Any) -> tuple | None:
+def point_plan(params: dict | None, t: Template) -> tuple | None:
     """What Engine.point needs of a pure lookup: the one parameter's name and type it was made
     for (checking them costs less than `signature(params)`) and its converter, or (None, None)
     and the literal values; then the SQL and the output columns. None: more than one value,

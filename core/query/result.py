@@ -11,7 +11,10 @@ import datetime as dt
 import html
 import json
 import uuid
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
 
 _UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
@@ -39,7 +42,7 @@ class Result:
     _uuids_done = True
 
     def __init__(self, columns: list[str], types: list[str], *, rows: list | None = None,
-                 table: Any = None, route: str = "", sql: str = "", params: list | None = None):
+                 table: pa.Table | None = None, route: str = "", sql: str = "", params: list | None = None):
         self.columns = list(columns)
         self.types = list(types)
         self.route = route

@@ -14,7 +14,10 @@ import sqlite3
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
 
 
 def sqlite_extension_path() -> str | None:
@@ -27,7 +30,7 @@ def sqlite_extension_path() -> str | None:
     return str(found[0]) if found else None
 
 
-def load_sqlite_extension(duck: Any) -> bool:
+def load_sqlite_extension(duck: duckdb.DuckDBPyConnection) -> bool:
     """LOAD the packaged extension by path; fall back to DuckDB's own INSTALL (network)."""
     path = sqlite_extension_path()
     if path:
@@ -99,7 +102,7 @@ class SnapshotScan:
             self.close()
             raise
 
-    def execute(self, sql: str, params: Any = None) -> Any:
+    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
         return self.duck.execute(sql, params) if params is not None else self.duck.execute(sql)
 
     def interrupt(self) -> None:

@@ -18,6 +18,8 @@ from core.access.entries import EntryRowHooks
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
+    from .engine import QueryLike
+    from .result import Result
 
 
 def make_engine(lib: Library) -> Engine:
@@ -34,13 +36,13 @@ def _split(params: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
     return params, now
 
 
-def run_query(lib: Library, query: Any, params: dict[str, Any] | None = None) -> Result:
+def run_query(lib: Library, query: QueryLike, params: dict[str, Any] | None = None) -> Result:
     """Run DSL text or a builder against `lib`; `now=` fixes the clock for relative times."""
     params, now = _split(params)
     return lib.engine.run(query, params, now=now)
 
 
-def explain_query(lib: Library, query: Any, params: dict[str, Any] | None = None) -> Explain:
+def explain_query(lib: Library, query: QueryLike, params: dict[str, Any] | None = None) -> Explain:
     params, now = _split(params)
     return lib.engine.explain(query, params, now=now)
 
@@ -51,10 +53,10 @@ class LibraryExecutor(EntryRowHooks):
     def __init__(self, lib: Library):
         self.lib = lib
 
-    def run(self, query: Any, params: dict[str, Any] | None = None) -> Result:
+    def run(self, query: QueryLike, params: dict[str, Any] | None = None) -> Result:
         return run_query(self.lib, query, params)
 
-    def to_models(self, model_cls: Any, rows: list[dict], *, inline_only: bool = False) -> list:
+    def to_models(self, model_cls: type, rows: list[dict], *, inline_only: bool = False) -> list:
         from core.domain.models import instances_from_rows
         return instances_from_rows(model_cls, rows, self.lib, inline_only=inline_only)
 

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from core.errors import VdfsError
 
 T = TypeVar("T")
+F = TypeVar("F", bound="Facade")
 
 
 class NotForExtensions(VdfsError, AttributeError):
@@ -37,11 +38,11 @@ class Backing(Generic[T]):
         self._what = what
         _BACKINGS.append(self)
 
-    def bind(self, facade: Any, inner: T) -> Any:
+    def bind(self, facade: F, inner: T) -> F:
         self._inner[facade] = inner
         return facade
 
-    def get(self, facade: Any) -> T | None:
+    def get(self, facade: Facade) -> T | None:
         return self._inner.get(facade)
 
     def __call__(self, facade: Any) -> T:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from core.errors import ArgumentError
 
+# What a caller may hand the library for an entry, content identity or model: the UUID, its
+# string form, or the 16 raw bytes stored.
+UuidLike = uuid.UUID | str | bytes
 
-def as_uuid(value: Any, what: str = "uuid") -> uuid.UUID:
+
+def as_uuid(value: UuidLike | bytearray | memoryview, what: str = "uuid") -> uuid.UUID:
     """Accept uuid.UUID, its string form or 16 raw bytes; anything else is a clear error."""
     if isinstance(value, uuid.UUID):
         return value

@@ -21,6 +21,7 @@ from .spec import BlobData, ModelDefinitionError, ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
+    from core.store.ids import UuidLike
 
 STATE = "__vdfs__"
 _UNKNOWN = object()   # a blob field whose link has not been looked up yet
@@ -97,7 +98,7 @@ def model_uuid(obj: Any) -> uuid.UUID | None:
     return value if isinstance(value, uuid.UUID) else None
 
 
-def describe(spec: ModelSpec, model_id: Any, name: str) -> str:
+def describe(spec: ModelSpec, model_id: UuidLike, name: str) -> str:
     return f"model {spec.model_type} {model_id} field {name!r}"
 
 

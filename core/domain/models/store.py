@@ -22,6 +22,7 @@ from .spec import ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
+    from core.store.ids import UuidLike
 
 COLUMNS = ("uuid, data, schema_version, entry_uuid, content_identity_uuid, standalone, "
            "metadata_id, hlc_timestamp, created_at, updated_at")
@@ -220,13 +221,14 @@ def load(lib: Library, model_cls: type, where: str, args: tuple, *, inline_only:
     return instances_from_rows(model_cls, _row_dicts(cur), lib, inline_only=inline_only)
 
 
-def get(lib: Library, model_cls: type, model_id: Any, *, inline_only: bool = False) -> Any | None:
+def get(lib: Library, model_cls: type, model_id: UuidLike, *, inline_only: bool = False
+        ) -> Any | None:
     found = load(lib, model_cls, "uuid = ?", (as_uuid(model_id, "model uuid").bytes,),
                  inline_only=inline_only)
     return found[0] if found else None
 
 
-def get_by_target(lib: Library, model_cls: type, scope: str, target: Any, *,
+def get_by_target(lib: Library, model_cls: type, scope: str, target: UuidLike, *,
                   inline_only: bool = False) -> Any | None:
     column = "content_identity_uuid" if scope == "content" else "entry_uuid"
     found = load(lib, model_cls, f"{column} = ?", (as_uuid(target, f"{scope} uuid").bytes,),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.actions import action
 from core.extensions.definition import ExtensionDefinition
@@ -22,6 +22,14 @@ from core.domain.models import model
 from core.domain.models.spec import BlobData, find_model
 from .package import WasmPackage
 from .runtime import WasmRuntime
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.actions.context import ActionContext
+    from core.actions.model import ActionPreview
+    from core.actions.sealed import ExtensionActionContext
+    from core.agents.agent import AgentContext
+    from core.jobs.context import JobContext
+    from core.jobs.sealed import ExtensionJobContext
 
 _PY_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list,
              "object": dict}
@@ -74,7 +82,7 @@ def config_class(extension_id: str, schema: dict[str, Any] | None) -> type | Non
 
 
 def _job_shell(extension_id: str, decl: dict[str, Any]) -> Any:
-    def run_wasm_job(ctx: Any, **args: Any) -> Any:
+    def run_wasm_job(ctx: JobContext | ExtensionJobContext, **args: Any) -> Any:
         return WasmRuntime.of(core_side(ctx).lib, extension_id).run_job(ctx, decl, args)
     run_wasm_job.__qualname__ = run_wasm_job.__name__ = decl["name"]
     return job(name=f"{extension_id}.{decl['name']}", extension_id=extension_id,
@@ -82,7 +90,7 @@ def _job_shell(extension_id: str, decl: dict[str, Any]) -> Any:
 
 
 def _action_shell(extension_id: str, decl: dict[str, Any]) -> Any:
-    def run_wasm_action(ctx: Any, **args: Any) -> Any:
+    def run_wasm_action(ctx: ActionContext | ExtensionActionContext, **args: Any) -> ActionPreview:
         return WasmRuntime.of(core_side(ctx).lib, extension_id).preview_action(ctx, decl, args)
     run_wasm_action.__name__ = decl["name"]
     return action(name=f"{extension_id}.{decl['name']}", extension_id=extension_id)(run_wasm_action)
@@ -94,7 +102,7 @@ def agent_for(extension_id: str, hooks: list[dict[str, Any]]) -> Any:
     from core.agents import agent, on_event
     attrs: dict[str, Any] = {}
     for i, hook in enumerate(hooks):
-        def handle(self: Any, actx: Any, arg: Any, export: str = hook["export"]) -> None:
+        def handle(self: Any, actx: AgentContext, arg: Any, export: str = hook["export"]) -> None:
                 WasmRuntime.of(core_side(actx._ext).lib, extension_id).call(
                 export, {"event": actx.event.kind, "payload": actx.event.payload})
         attrs[f"hook_{i}"] = on_event(hook["event"], entry_kind=hook.get("entry_kind"))(handle)

@@ -13,11 +13,14 @@ import dataclasses
 import itertools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.access.permissions import PermissionDenied
 from core.store.paths import disk_path
 from .codec import decode_bytes, dumps
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sandbox import Call
 
 log = logging.getLogger("vdfs.wasm")
 DEFAULT_PAGE = 256
@@ -71,7 +74,7 @@ def _arg(req: dict[str, Any], name: str, kind: type | tuple[type, ...] = str,
 
 
 # ---- log, settings, output ---------------------------------------------------------------------
-def op_log(h: WasmHost, req: dict[str, Any], call: Any) -> None:
+def op_log(h: WasmHost, req: dict[str, Any], call: Call) -> None:
     level = _arg(req, "level", str, "info")
     message = _arg(req, "message", str)[:10_000]
     log.log(LOG_LEVELS.get(level, logging.INFO), "[%s] %s", h.extension_id, message)
@@ -79,7 +82,7 @@ def op_log(h: WasmHost, req: dict[str, Any], call: Any) -> None:
         h.trace(message, level=level if level in LOG_LEVELS else "info")
 
 
-def op_settings(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_settings(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any]:
     return h.settings
 
 
@@ -104,7 +107,7 @@ def _page(h: WasmHost, cursor: int, page_size: int, call: Any) -> dict[str, Any]
     return out
 
 
-def op_query(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_query(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any]:
     text = _arg(req, "query", str)
     params = _arg(req, "params", dict, {})
     page_size = _arg(req, "page_size", int, DEFAULT_PAGE)
@@ -117,7 +120,7 @@ def op_query(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
     return _page(h, cursor, max(1, page_size), call)
 
 
-def op_query_next(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_query_next(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any]:
     cursor = _arg(req, "cursor", int)
     if cursor not in h._cursors:
         raise LookupError(f"no open query cursor {cursor}")
@@ -125,7 +128,7 @@ def op_query_next(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
 
 
 # ---- entry bytes ---------------------------------------------------------------------------------
-def op_entry_read(h: WasmHost, req: dict[str, Any], call: Any) -> bytes:
+def op_entry_read(h: WasmHost, req: dict[str, Any], call: Call) -> bytes:
     path = h.api.entry_path(_arg(req, "entry"))          # the scoped API checks the grant
     offset = _arg(req, "offset", int, 0)
     length = _arg(req, "length", int, None)
@@ -150,17 +153,17 @@ def _target(req: dict[str, Any]) -> tuple[str, str]:
     raise ValueError("name the target: 'entry', 'content' or 'model' (a uuid)")
 
 
-def op_tags_add(h: WasmHost, req: dict[str, Any], call: Any) -> bool:
+def op_tags_add(h: WasmHost, req: dict[str, Any], call: Call) -> bool:
     scope, target = _target(req)
     return getattr(h.api, f"add_tag_to_{scope}")(target, _arg(req, "tag"))
 
 
-def op_tags_remove(h: WasmHost, req: dict[str, Any], call: Any) -> bool:
+def op_tags_remove(h: WasmHost, req: dict[str, Any], call: Call) -> bool:
     scope, target = _target(req)
     return getattr(h.api, f"remove_tag_from_{scope}")(target, _arg(req, "tag"))
 
 
-def op_tags_of(h: WasmHost, req: dict[str, Any], call: Any) -> list[Any]:
+def op_tags_of(h: WasmHost, req: dict[str, Any], call: Call) -> list[Any]:
     scope, target = _target(req)
     return [getattr(t, "name", t) for t in getattr(h.api, f"tags_of_{scope}")(target)]
 
@@ -197,7 +200,7 @@ def _checked(cls: type, data: dict[str, Any], partial: bool = False) -> dict[str
     return decode_bytes(data)
 
 
-def op_models_create(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_models_create(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any]:
     cls = _model_cls(h, req)
     obj = cls(**_checked(cls, _arg(req, "data", dict, {})))
     if "entry" in req:
@@ -223,11 +226,11 @@ def _get(h: WasmHost, req: dict[str, Any]) -> Any:
     return obj
 
 
-def op_models_get(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_models_get(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any]:
     return model_dict(_get(h, req))
 
 
-def op_models_update(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_models_update(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any]:
     obj = _get(h, req)
     names = {f.name for f in dataclasses.fields(obj)}
     for key, value in _checked(type(obj), _arg(req, "data", dict), partial=True).items():
@@ -238,21 +241,21 @@ def op_models_update(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
     return {"uuid": model_dict(obj)["uuid"]}
 
 
-def op_models_list(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_models_list(h: WasmHost, req: dict[str, Any], call: Call) -> list[dict[str, Any]]:
     cls = _model_cls(h, req)
     return [model_dict(m) for m in h.api.list_models(cls, inline_only=True)]
 
 
-def op_models_delete(h: WasmHost, req: dict[str, Any], call: Any) -> bool:
+def op_models_delete(h: WasmHost, req: dict[str, Any], call: Call) -> bool:
     return h.api.delete_model(_arg(req, "uuid"))
 
 
 # ---- sidecars --------------------------------------------------------------------------------
-def op_sidecar_read(h: WasmHost, req: dict[str, Any], call: Any) -> bytes:
+def op_sidecar_read(h: WasmHost, req: dict[str, Any], call: Call) -> bytes:
     return h.api.read_sidecar(_arg(req, "content"), _arg(req, "kind"), _arg(req, "ext", str, "json"))
 
 
-def op_sidecar_write(h: WasmHost, req: dict[str, Any], call: Any) -> None:
+def op_sidecar_write(h: WasmHost, req: dict[str, Any], call: Call) -> None:
     data = decode_bytes(req.get("data"))
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -268,12 +271,12 @@ def _job(h: WasmHost) -> Any:
     return h.job
 
 
-def op_job_progress(h: WasmHost, req: dict[str, Any], call: Any) -> None:
+def op_job_progress(h: WasmHost, req: dict[str, Any], call: Call) -> None:
     total = _arg(req, "total", int, None)
     _job(h).progress(_arg(req, "done", int), total, _arg(req, "message", str, None))
 
 
-def op_job_checkpoint(h: WasmHost, req: dict[str, Any], call: Any) -> None:
+def op_job_checkpoint(h: WasmHost, req: dict[str, Any], call: Call) -> None:
     """Save the step's state now (resumed, the same step runs again with it)."""
     _job(h)
     state = _arg(req, "state", dict)
@@ -283,13 +286,13 @@ def op_job_checkpoint(h: WasmHost, req: dict[str, Any], call: Any) -> None:
         h.job.checkpoint(state)
 
 
-def op_job_state(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_job_state(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any]:
     job = _job(h)
     return {"job_id": job.job_id, "args": job.args, "checkpoint": job.state,
             "cancelled": job.is_cancelled()}
 
 
-def op_job_dispatch(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_job_dispatch(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any]:
     if h.dispatch_job is None:
         raise LookupError("job dispatch is not available to this call")
     handle = h.dispatch_job(_arg(req, "job"), _arg(req, "args", dict, {}))
@@ -300,7 +303,7 @@ def op_job_dispatch(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
 AI_METHODS = ("generate", "chat")
 
 
-def op_ai(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_ai(h: WasmHost, req: dict[str, Any], call: Call) -> Any:
     if h.ai is None:
         raise LookupError("AI models are not available to this call")
     method = _arg(req, "method", str, "generate")

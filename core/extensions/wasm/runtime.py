@@ -16,7 +16,7 @@ last checkpoint, with completed tasks replayed from jobs.db rather than run agai
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.store.facade import core_side
 from core.extensions.settings import config_values
@@ -27,14 +27,21 @@ from .limits import limits_from_manifest
 from .sandbox import WasmProgram
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.actions.context import ActionContext
+    from core.actions.model import ActionPreview
+    from core.actions.sealed import ExtensionActionContext
+    from core.jobs.context import JobContext
+    from core.jobs.executor import TaskContext
+    from core.jobs.sealed import ExtensionJobContext, ExtensionTaskContext
     from core.library import Library
+    from ..definition import ExtensionDefinition
 
 _RUNTIMES: "weakref.WeakKeyDictionary[Library, dict[tuple[str, int], WasmRuntime]]" = \
     weakref.WeakKeyDictionary()
 
 
 class WasmRuntime:
-    def __init__(self, lib: Library, extension_id: str, definition: Any):
+    def __init__(self, lib: Library, extension_id: str, definition: ExtensionDefinition):
         self.lib = lib
         self.extension_id = extension_id
         self.pkg = definition.wasm_package
@@ -54,8 +61,8 @@ class WasmRuntime:
             runtimes[key] = cls(lib, extension_id, d)
         return runtimes[key]
 
-    def host(self, *, job: Any = None, read_only: bool = False,
-             checkpoint: Any = None) -> WasmHost:
+    def host(self, *, job: JobContext | ExtensionJobContext | None = None, read_only: bool = False,
+             checkpoint: Callable[[Any], None] | None = None) -> WasmHost:
         ctx = self.lib.extensions.context(self.extension_id)
         return WasmHost(api=ctx.vdfs(), settings=config_values(ctx.config),
                         models={m.__vdfs_model__.model_type: m for m in ctx.definition.models},
@@ -67,7 +74,8 @@ class WasmRuntime:
         return self.program.call(export, payload, self.host(**host))
 
     # ---- jobs ----------------------------------------------------------------------------------
-    def run_job(self, jctx: Any, decl: dict[str, Any], args: dict[str, Any]) -> Any:
+    def run_job(self, jctx: JobContext | ExtensionJobContext, decl: dict[str, Any],
+                args: dict[str, Any]) -> Any:
         cp = jctx.state or {"step": 0, "state": None, "results": None}
         while True:
             step = cp["step"]
@@ -107,7 +115,8 @@ class WasmRuntime:
         return self.program.call(export, item, self.host())
 
     # ---- actions -------------------------------------------------------------------------------
-    def preview_action(self, actx: Any, decl: dict[str, Any], args: dict[str, Any]) -> Any:
+    def preview_action(self, actx: ActionContext | ExtensionActionContext, decl: dict[str, Any],
+                       args: dict[str, Any]) -> ActionPreview:
         """The guest proposes changes (it cannot write during a preview); they become ordinary
         Changes, which ExtensionManager.preview_action/commit_action check against the grants."""
         out = self.program.call(decl["export"], {"args": args}, self.host(read_only=True))
@@ -128,8 +137,8 @@ class WasmRuntime:
         return actx.preview(str(out.get("title") or decl["name"]), changes)
 
 
-def task_shell(extension_id: str, decl: dict[str, Any]) -> Any:
-    def run_wasm_task(ctx: Any, item: Any) -> Any:
+def task_shell(extension_id: str, decl: dict[str, Any]) -> Callable[..., Any]:
+    def run_wasm_task(ctx: TaskContext | ExtensionTaskContext | None, item: Any) -> Any:
         return WasmRuntime.of(core_side(ctx).lib, extension_id).run_task(decl["task"], item)
     run_wasm_task.__vdfs_task__ = TaskSpec(   # type: ignore[attr-defined]
         name=f"{extension_id}.{decl['task']}", retries=decl.get("retries", 0),
