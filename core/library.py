@@ -23,6 +23,7 @@ from .clock import now_iso
 from .device import current_device
 from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
 from .faults import ReadOnlyStorageError, storage_faults
+from .sync import Sync, devices as _sync_devices
 
 if TYPE_CHECKING:  # pragma: no cover
     from .jobs import Job
@@ -259,6 +260,16 @@ class Library:
     def jobs(self) -> Any:
         from .jobs import JobManager
         return self.service("jobs", lambda: JobManager(self))
+
+    @property
+    def sync(self) -> Sync:
+        """Sync with other devices: bundles, live peers, pairing (docs/sync.md)."""
+        return self.service("sync", lambda: Sync(self))
+
+    @property
+    def devices(self) -> list[dict[str, Any]]:
+        """Every device of this library (this one and those synced in), with sync state."""
+        return _sync_devices(self)
 
     # ---- devices --------------------------------------------------------------------------
     def _register_device(self) -> int:

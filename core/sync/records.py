@@ -1,0 +1,165 @@
+"""The record store (`sync_records`): find local changes, merge received ones, pick what to send.
+
+Every function runs on the caller's connection inside the caller's transaction.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from typing import Iterable
+
+from . import apply, state
+from .errors import BundleCorruptError, ForeignWriteError
+from .hlc import SyncClock, stamp_device
+
+
+@dataclass(frozen=True)
+class Record:
+    key: str
+    hlc: str
+    value: str | None       # canonical JSON; None is a tombstone
+
+
+def _next_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM sync_meta WHERE key = 'seq'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _save_seq(conn: sqlite3.Connection, seq: int) -> None:
+    conn.execute("INSERT INTO sync_meta (key, value) VALUES ('seq', ?) ON CONFLICT(key) "
+                 "DO UPDATE SET value = excluded.value", (str(seq),))
+
+
+def high_water(conn: sqlite3.Connection) -> int:
+    """This device's last sequence number: what a peer has when it acknowledges it."""
+    return _next_seq(conn)
+
+
+def _is_mine_to_scan(key: str, hlc: str, me: str) -> bool:
+    """Shared records are compared with the tables; device-owned ones only when they are ours
+    (a peer's entries are its word, not a change of ours)."""
+    return state.kind_of(key) in state.SHARED_KINDS or stamp_device(hlc) == me
+
+
+def scan(conn: sqlite3.Connection, clock: SyncClock, device_id: int) -> int:
+    """Stamp every difference between the tables and the records held: local changes since the
+    last scan. Returns how many records it wrote."""
+    me = str(clock.device)
+    current = state.extract(conn, device_id)
+    changed: list[tuple[str, str | None]] = []
+    clear_pending: list[str] = []
+    for key, hlc, value, pending in conn.execute(
+            "SELECT key, hlc, value, pending FROM sync_records"):
+        if not _is_mine_to_scan(key, hlc, me):
+            current.pop(key, None)
+            continue
+        now = current.pop(key, None)
+        if now is None:
+            if value is not None and not pending:
+                changed.append((key, None))         # deleted here: a tombstone
+        elif now != value:
+            changed.append((key, now))
+        elif pending:
+            clear_pending.append(key)
+    changed.extend(current.items())                 # new here
+    seq = _next_seq(conn)
+    stamps = clock.tick(conn, len(changed))
+    rows = []
+    for (key, value), stamp in zip(changed, stamps):
+        seq += 1
+        rows.append((key, stamp, value, seq))
+    conn.executemany("INSERT INTO sync_records (key, hlc, value, seq, pending, via) "
+                     "VALUES (?, ?, ?, ?, 0, NULL) ON CONFLICT(key) DO UPDATE SET "
+                     "hlc = excluded.hlc, value = excluded.value, seq = excluded.seq, "
+                     "pending = 0, via = NULL", rows)
+    conn.executemany("UPDATE sync_records SET pending = 0 WHERE key = ?",
+                     [(k,) for k in clear_pending])
+    _save_seq(conn, seq)
+    return len(rows)
+
+
+def _owner(key: str, value: str | None) -> str | None:
+    if state.kind_of(key) == "device":
+        return key.split("/", 1)[1]
+    return None if value is None else json.loads(value)["device"]
+
+
+def check_owners(conn: sqlite3.Connection, records: Iterable[Record], me: str) -> None:
+    """Refuse a device-owned record not stamped by the device that owns the row, or one that
+    would hand a row to another owner, or one that speaks for this device's own rows."""
+    for r in records:
+        if state.kind_of(r.key) not in state.OWNED_KINDS:
+            continue
+        writer = stamp_device(r.hlc)
+        owner = _owner(r.key, r.value)
+        held = conn.execute("SELECT hlc, value FROM sync_records WHERE key = ?",
+                            (r.key,)).fetchone()
+        held_owner = _owner(r.key, held[1]) if held and held[1] is not None else \
+            (stamp_device(held[0]) if held else None)
+        problems = []
+        if owner is not None and owner != writer:
+            problems.append(f"device {writer} wrote {r.key}, which device {owner} owns")
+        if held_owner is not None and held_owner != writer:
+            problems.append(f"device {writer} wrote {r.key}, which device {held_owner} owns")
+        if writer == me and (held is None or r.hlc > held[0]):
+            problems.append(f"a change to this device's own {r.key} that it never made")
+        if problems:
+            raise ForeignWriteError("refused: " + problems[0])
+
+
+def merge(conn: sqlite3.Connection, records: list[Record], via: uuid.UUID | None) -> int:
+    """Apply the records that win by HLC (greater stamp than the one held); returns how many.
+    Records are applied in dependency order, then earlier pending ones are retried."""
+    touched = apply.Touched()
+    seq = _next_seq(conn)
+    applied = 0
+    ordered = sorted(records, key=lambda r: (state.APPLY_ORDER[state.kind_of(r.key)],
+                                             r.value is not None, _depth(r)))
+    for r in ordered:
+        held = conn.execute("SELECT hlc FROM sync_records WHERE key = ?", (r.key,)).fetchone()
+        if held is not None and held[0] >= r.hlc:
+            continue
+        seq += 1
+        try:
+            ok = apply.materialize(conn, r.key, r.value, touched)
+        except (KeyError, TypeError, ValueError, AttributeError, sqlite3.IntegrityError) as exc:
+            raise BundleCorruptError(f"record {r.key!r} cannot be applied: {exc!r}") from None
+        conn.execute("INSERT INTO sync_records (key, hlc, value, seq, pending, via) "
+                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                     "hlc = excluded.hlc, value = excluded.value, seq = excluded.seq, "
+                     "pending = excluded.pending, via = excluded.via",
+                     (r.key, r.hlc, r.value, seq, 0 if ok else 1, via.bytes if via else None))
+        applied += 1
+    _save_seq(conn, seq)
+    retry_pending(conn, touched)
+    touched.recount(conn)
+    return applied
+
+
+def _depth(r: Record) -> int:
+    """Parents before children, so an entry's parent row exists when it is applied."""
+    if r.value is None or state.kind_of(r.key) != "entry":
+        return 0
+    return json.loads(r.value)["path"].count("/")
+
+
+def retry_pending(conn: sqlite3.Connection, touched: apply.Touched) -> None:
+    """Apply waiting records whose targets have arrived, until no more can be applied."""
+    while True:
+        rows = conn.execute("SELECT key, value FROM sync_records WHERE pending = 1").fetchall()
+        rows.sort(key=lambda kv: state.APPLY_ORDER[state.kind_of(kv[0])])
+        done = [k for k, v in rows if apply.materialize(conn, k, v, touched)]
+        if not done:
+            return
+        conn.executemany("UPDATE sync_records SET pending = 0 WHERE key = ?", [(k,) for k in done])
+
+
+def outgoing(conn: sqlite3.Connection, after_seq: int, exclude_via: uuid.UUID | None
+             ) -> list[Record]:
+    """Records changed after `after_seq`, except those that came from the peer itself."""
+    rows = conn.execute("SELECT key, hlc, value FROM sync_records WHERE seq > ? AND "
+                        "(via IS NULL OR via IS NOT ?) ORDER BY seq",
+                        (after_seq, exclude_via.bytes if exclude_via else None)).fetchall()
+    return [Record(*r) for r in rows]

@@ -1,0 +1,119 @@
+"""What a library's replicated state *is*: its tables read as records with natural keys.
+
+`extract()` turns the tables into {key: canonical JSON value}. The same function serves the
+scan (which compares it with the records held, to find and stamp local changes) and the
+convergence check (two devices have converged when their extracts are equal). Keys never hold
+local row ids, which differ on every device (docs/sync.md, "Records and keys").
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from typing import Any, Iterator
+
+import blake3
+
+SHARED_KINDS = ("tag", "collection", "meta", "link", "item")
+OWNED_KINDS = ("device", "location", "entry")
+# The order records are applied in: what a record refers to comes before it.
+APPLY_ORDER = {k: i for i, k in enumerate(("device", "location", "entry", "tag", "collection",
+                                           "meta", "link", "item"))}
+META_FIELDS = ("notes", "favorite", "hidden", "custom_data")
+_DEFAULTS: dict[str, Any] = {"notes": None, "favorite": 0, "hidden": 0, "custom_data": {}}
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON: equal values give equal text on every device."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def kind_of(key: str) -> str:
+    return key.split("/", 1)[0]
+
+
+def _u(raw: bytes | None) -> str | None:
+    return None if raw is None else str(uuid.UUID(bytes=raw))
+
+
+def _scope_target(entry_raw: bytes | None, content_raw: bytes | None) -> tuple[str, str] | None:
+    if entry_raw is not None:
+        return "entry", _u(entry_raw)  # type: ignore[return-value]
+    if content_raw is not None:
+        return "content", _u(content_raw)  # type: ignore[return-value]
+    return None                     # model-scoped: models do not sync yet
+
+
+def _shared(conn: sqlite3.Connection) -> Iterator[tuple[str, Any]]:
+    for name, color, parent in conn.execute(
+            "SELECT t.name, t.color, p.name FROM tags t LEFT JOIN tags p ON p.id = t.parent_id"):
+        yield f"tag/{name}", {"color": color, "parent": parent}
+    for e, c, tag, applied_by in conn.execute(
+            "SELECT um.entry_uuid, um.content_identity_uuid, t.name, tl.applied_by "
+            "FROM tag_links tl JOIN tags t ON t.id = tl.tag_id "
+            "JOIN user_metadata um ON um.id = tl.metadata_id"):
+        st = _scope_target(e, c)
+        if st:
+            yield f"link/{st[0]}/{st[1]}/{tag}", {"applied_by": applied_by}
+    for e, c, notes, favorite, hidden, custom in conn.execute(
+            "SELECT entry_uuid, content_identity_uuid, notes, favorite, hidden, custom_data "
+            "FROM user_metadata"):
+        st = _scope_target(e, c)
+        if not st:
+            continue
+        values = {"notes": notes, "favorite": int(favorite), "hidden": int(hidden),
+                  "custom_data": json.loads(custom or "{}")}
+        for field in META_FIELDS:
+            if values[field] != _DEFAULTS[field]:
+                yield f"meta/{st[0]}/{st[1]}/{field}", values[field]
+    for name, description in conn.execute("SELECT name, description FROM collections"):
+        yield f"collection/{name}", {"description": description}
+    for name, e, c, position in conn.execute(
+            "SELECT c.name, i.entry_uuid, i.content_uuid, i.position FROM collection_items i "
+            "JOIN collections c ON c.id = i.collection_id "
+            "WHERE i.entry_uuid IS NOT NULL OR i.content_uuid IS NOT NULL"):
+        st = _scope_target(e, c)
+        yield f"item/{name}/{st[0]}/{st[1]}", {"position": position}  # type: ignore[index]
+
+
+def _owned(conn: sqlite3.Connection, device_id: int | None) -> Iterator[tuple[str, Any]]:
+    where, args = ("WHERE d.id = ?", (device_id,)) if device_id is not None else ("", ())
+    for u, name, hostname, os_name in conn.execute(
+            f"SELECT d.uuid, d.name, d.hostname, d.os FROM devices d {where}", args):
+        yield f"device/{_u(u)}", {"name": name, "hostname": hostname, "os": os_name}
+    for u, du, path, name, created, indexed in conn.execute(
+            "SELECT l.uuid, d.uuid, l.path, l.name, l.created_at, l.last_indexed_at "
+            f"FROM locations l JOIN devices d ON d.id = l.device_id {where}", args):
+        yield f"location/{_u(u)}", {"device": _u(du), "path": path, "name": name,
+                                    "created_at": created, "last_indexed_at": indexed}
+    for row in conn.execute(
+            "SELECT e.uuid, d.uuid, l.uuid, p.uuid, e.path, e.raw_path, e.name, e.ext, e.kind, "
+            "e.is_dir, e.hidden, e.size, e.child_count, e.inode, e.mtime_ns, e.ctime_ns, "
+            "e.full_hash, c.content_hash, c.size, c.kind, c.mime_type, c.kind_rule "
+            "FROM entries e JOIN locations l ON l.id = e.location_id "
+            "JOIN devices d ON d.id = l.device_id LEFT JOIN entries p ON p.id = e.parent_id "
+            f"LEFT JOIN content_identities c ON c.id = e.content_id {where}", args):
+        content = None if row[17] is None else {
+            "hash": row[17], "size": row[18], "kind": row[19], "mime": row[20], "rule": row[21]}
+        yield f"entry/{_u(row[0])}", {
+            "device": _u(row[1]), "location": _u(row[2]), "parent": _u(row[3]),
+            "path": row[4], "raw_path": None if row[5] is None else bytes(row[5]).hex(),
+            "name": row[6], "ext": row[7], "kind": row[8], "is_dir": row[9], "hidden": row[10],
+            "size": row[11], "child_count": row[12], "inode": row[13], "mtime_ns": row[14],
+            "ctime_ns": row[15], "full_hash": row[16], "content": content}
+
+
+def extract(conn: sqlite3.Connection, device_id: int | None = None) -> dict[str, str]:
+    """Every replicated record as {key: canonical JSON}: shared records, plus the device-owned
+    rows of `device_id` (the scan: only the owner speaks for them) or of every device (None)."""
+    out = {key: dumps(value) for key, value in _shared(conn)}
+    out.update((key, dumps(value)) for key, value in _owned(conn, device_id))
+    return out
+
+
+def digest(conn: sqlite3.Connection) -> str:
+    """A hash over every replicated table: equal on two devices exactly when they converged."""
+    h = blake3.blake3()
+    for key, value in sorted(extract(conn).items()):
+        h.update(f"{key}\0{value}\n".encode())
+    return h.hexdigest()
