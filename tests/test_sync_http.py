@@ -1,0 +1,129 @@
+"""Live sync over real sockets on 127.0.0.1: pairing, authenticated push + pull, refusals."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+import core
+from core.sync import bundle as bundles
+from core.sync.errors import PairingError, UnauthorizedError
+from core.sync.http import sign
+from tests.sync_support import content_uuid_of, device_library, indexed_folder
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    a = device_library(tmp_path, "desk", monkeypatch)
+    indexed_folder(a, tmp_path / "desk-files", {"a.txt": b"alpha", "same.txt": b"same bytes"})
+    b = device_library(tmp_path, "laptop", monkeypatch)
+    indexed_folder(b, tmp_path / "laptop-files", {"b.txt": b"beta", "copy.txt": b"same bytes"})
+    server = a.sync.serve(port=0)
+    yield a, b, server.url
+    server.stop()
+    a.close()
+    b.close()
+
+
+def test_pair_then_both_sides_converge_over_http(served):
+    a, b, url = served
+    b.sync.with_peer(url, code=a.sync.pair())
+    b.sync.with_peer(url)        # a pushed only what b lacked; b now has a's entries too
+    for lib in (a, b):
+        assert {r["name"] for r in lib.query("files where duplicates").rows()} == \
+            {"same.txt", "copy.txt"}
+    cu_a, cu_same = content_uuid_of(a, "a.txt"), content_uuid_of(a, "same.txt")
+    va, vb = a.vdfs(), b.vdfs()
+    va.add_tag_to_content(cu_same, "#both")
+    vb.add_tag_to_content(cu_a, "#from-laptop")
+    vb.create_collection("Picks")
+    vb.add_to_collection("Picks", cu_a, kind="content")
+    va.set_note(cu_same, "desk note", scope="content")
+    a.sync.scan()
+    vb.set_note(cu_same, "laptop note, later", scope="content")
+    b.sync.with_peer(url)
+    assert a.sync.digest() == b.sync.digest()
+    assert va.get_metadata(cu_same, scope="content").notes == "laptop note, later"
+    assert [i.uuid.hex for i in va.collection_items("Picks")] == [cu_a.replace("-", "")]
+    # removals on both sides; a delete is not undone by the other side's older state
+    va.remove_tag_from_content(cu_a, "#from-laptop")
+    vb.remove_from_collection("Picks", cu_a, kind="content")
+    b.sync.with_peer(url)
+    b.sync.with_peer(url)
+    for lib in (a, b):
+        assert [t.name for t in lib.vdfs().tags_of_content(cu_a)] == []
+        assert lib.vdfs().collection_items("Picks") == []
+        assert {r["name"] for r in lib.query('files tagged "#both"').rows()} == \
+            {"same.txt", "copy.txt"}
+    assert a.sync.digest() == b.sync.digest()
+
+
+def test_a_wrong_or_used_code_is_refused(served):
+    a, b, url = served
+    with pytest.raises(PairingError, match="refused the pairing code"):
+        b.sync.with_peer(url, code="AAAAA-AAAAA")
+    code = a.sync.pair()
+    b.sync.with_peer(url, code=code)
+    with pytest.raises(PairingError):
+        b.sync.with_peer(url, code=code)
+
+
+def test_an_unpaired_device_gets_401_and_nothing(served, tmp_path, monkeypatch):
+    a, b, url = served
+    with pytest.raises(PairingError, match="not paired"):
+        b.sync.with_peer(url)
+    before = a.sync.digest()
+    body = bundles.encode(b.sync.make_bundle())
+    headers = sign("00" * 32, b.device_uuid, "POST", "/sync", body)
+    resp = httpx.post(f"{url}/sync", content=body, headers=headers)
+    assert resp.status_code == 401 and resp.content == b""
+    assert a.sync.digest() == before
+    assert not a.query('files where name = "b.txt"').rows()
+
+
+def test_tampered_replayed_and_revoked_requests_get_401(served):
+    a, b, url = served
+    b.sync.with_peer(url, code=a.sync.pair())
+    secret = b.conn.execute("SELECT secret FROM sync_peers").fetchone()[0]
+    body = bundles.encode(b.sync.make_bundle("desk"))
+    headers = sign(secret, b.device_uuid, "POST", "/sync", body)
+    assert httpx.post(f"{url}/sync", content=body + b"x", headers=headers).status_code == 401
+    assert httpx.post(f"{url}/sync", content=body, headers=headers).status_code == 200
+    assert httpx.post(f"{url}/sync", content=body, headers=headers).status_code == 401  # replay
+    assert a.sync.revoke("laptop")
+    with pytest.raises(UnauthorizedError, match="401"):
+        b.sync.with_peer(url)
+
+
+def test_cli_serve_pair_and_sync_with(tmp_path, monkeypatch):
+    a = device_library(tmp_path, "desk", monkeypatch)
+    indexed_folder(a, tmp_path / "files", {"x.txt": b"x bytes"})
+    a.close()
+    b = device_library(tmp_path, "laptop", monkeypatch)
+    b.close()
+
+    def env(name: str) -> dict[str, str]:
+        return {**os.environ, "VDFS_HOME": str(tmp_path / f"{name}-home"), "VDFS_DEVICE_NAME": name}
+
+    cli = [sys.executable, "-m", "core.cli", "-L"]
+    server = subprocess.Popen([*cli, str(tmp_path / "desk.vdfs"), "sync", "serve", "--port", "0"],
+                              env=env("desk"), stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()                      # "serving … at URL (Ctrl-C …)"
+        url = line.split(" at ")[1].split()[0]
+        pair = subprocess.run([*cli, str(tmp_path / "desk.vdfs"), "pair"], env=env("desk"),
+                              capture_output=True, text=True, timeout=60)
+        code = pair.stdout.split()[0]
+        done = subprocess.run([*cli, str(tmp_path / "laptop.vdfs"), "sync", "with", url,
+                               "--code", code], env=env("laptop"), capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0 and "synced with" in done.stdout, done.stderr
+    finally:
+        server.terminate()
+        server.wait(10)
+    monkeypatch.setenv("VDFS_HOME", env("laptop")["VDFS_HOME"])
+    with core.Library.open(tmp_path / "laptop.vdfs") as lib:
+        assert [r["name"] for r in lib.query('files on device "desk"').rows()] == ["x.txt"]
