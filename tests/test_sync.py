@@ -1,6 +1,8 @@
 """Sync between two libraries acting as two devices, through bundle files."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.sync_support import content_uuid_of, device_library, exchange, indexed_folder
@@ -63,11 +65,18 @@ def test_notes_collections_and_removals_converge(pair, tmp_path):
     assert a.sync.digest() == b.sync.digest()
 
 
+def _later() -> None:
+    """Let the wall clock move on: two scans within one millisecond on devices that have not
+    seen each other are concurrent, and the device uuid, not the order, decides."""
+    time.sleep(0.005)
+
+
 def test_concurrent_edits_to_one_field_resolve_by_hlc_and_other_fields_both_survive(pair, tmp_path):
     a, b = pair
     cu = content_uuid_of(a, "same.txt")
     a.vdfs().set_note(cu, "desk wrote first", scope="content")
     a.sync.scan()
+    _later()
     b.vdfs().set_note(cu, "laptop wrote later", scope="content")
     b.vdfs().set_favorite(cu, scope="content")
     b.sync.scan()
@@ -81,16 +90,24 @@ def test_a_delete_is_not_resurrected_by_an_older_update(pair, tmp_path):
     a, b = pair
     cu = content_uuid_of(a, "same.txt")
     a.vdfs().add_tag_to_content(cu, "#keep")
+    a.vdfs().set_note(cu, "first", scope="content")
     exchange(a, b, tmp_path)
-    b.vdfs().set_note(cu, "older edit", scope="content")      # an update to the same target …
-    b.vdfs().add_tag_to_content(cu, "#other")
-    b.sync.scan()                                              # … stamped before the delete
+    b.vdfs().set_note(cu, "older edit", scope="content")          # updates of the same records …
+    b.vdfs().remove_tag_from_content(cu, "#keep")
+    b.vdfs().add_tag_to_content(cu, "#keep", applied_by="com.example.ext")
+    b.sync.scan()                                                  # … stamped before the deletes
+    _later()
     a.vdfs().remove_tag_from_content(cu, "#keep")
+    a.vdfs().set_note(cu, None, scope="content")
     a.sync.scan()
     exchange(a, b, tmp_path)
     for lib in (a, b):
-        assert {t.name for t in lib.vdfs().tags_of_content(cu)} == {"#other"}
+        assert lib.vdfs().tags_of_content(cu) == []
+        assert lib.vdfs().get_metadata(cu, scope="content").notes is None
     assert a.sync.digest() == b.sync.digest()
+    b.vdfs().add_tag_to_content(cu, "#keep")                      # a newer update does win
+    exchange(a, b, tmp_path)
+    assert [t.name for t in a.vdfs().tags_of_content(cu)] == ["#keep"]
 
 
 def test_import_is_idempotent_and_an_unchanged_library_exports_nothing_new(pair, tmp_path):

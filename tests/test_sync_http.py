@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -43,6 +44,7 @@ def test_pair_then_both_sides_converge_over_http(served):
     vb.add_to_collection("Picks", cu_a, kind="content")
     va.set_note(cu_same, "desk note", scope="content")
     a.sync.scan()
+    time.sleep(0.005)     # a later millisecond: b has not seen a's stamp, only the clock orders
     vb.set_note(cu_same, "laptop note, later", scope="content")
     b.sync.with_peer(url)
     assert a.sync.digest() == b.sync.digest()

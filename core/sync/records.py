@@ -45,13 +45,20 @@ def _is_mine_to_scan(key: str, hlc: str, me: str) -> bool:
 
 def scan(conn: sqlite3.Connection, clock: SyncClock, device_id: int) -> int:
     """Stamp every difference between the tables and the records held: local changes since the
-    last scan. Returns how many records it wrote."""
+    last scan. Only the halves (shared, owned) whose tables were written since are read.
+    Returns how many records it wrote."""
+    parts = [r[0] for r in conn.execute("SELECT part FROM sync_dirty")]
+    if not parts:
+        return 0
+    kinds = tuple(k for p in parts for k in state.PARTS[p])
     me = str(clock.device)
-    current = state.extract(conn, device_id)
+    current = state.extract(conn, device_id, parts)
     changed: list[tuple[str, str | None]] = []
     clear_pending: list[str] = []
+    ranges = " OR ".join("(key >= ? AND key < ?)" for _ in kinds)   # 'tag/' <= key < 'tag0'
+    bounds = [b for k in kinds for b in (f"{k}/", f"{k}0")]
     for key, hlc, value, pending in conn.execute(
-            "SELECT key, hlc, value, pending FROM sync_records"):
+            f"SELECT key, hlc, value, pending FROM sync_records WHERE {ranges}", bounds):
         if not _is_mine_to_scan(key, hlc, me):
             current.pop(key, None)
             continue
@@ -77,6 +84,7 @@ def scan(conn: sqlite3.Connection, clock: SyncClock, device_id: int) -> int:
     conn.executemany("UPDATE sync_records SET pending = 0 WHERE key = ?",
                      [(k,) for k in clear_pending])
     _save_seq(conn, seq)
+    conn.execute("DELETE FROM sync_dirty")
     return len(rows)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import blake3
 
@@ -103,11 +103,18 @@ def _owned(conn: sqlite3.Connection, device_id: int | None) -> Iterator[tuple[st
             "ctime_ns": row[15], "full_hash": row[16], "content": content}
 
 
-def extract(conn: sqlite3.Connection, device_id: int | None = None) -> dict[str, str]:
+PARTS = {"shared": SHARED_KINDS, "owned": OWNED_KINDS}
+
+
+def extract(conn: sqlite3.Connection, device_id: int | None = None,
+            parts: Iterable[str] = ("shared", "owned")) -> dict[str, str]:
     """Every replicated record as {key: canonical JSON}: shared records, plus the device-owned
-    rows of `device_id` (the scan: only the owner speaks for them) or of every device (None)."""
-    out = {key: dumps(value) for key, value in _shared(conn)}
-    out.update((key, dumps(value)) for key, value in _owned(conn, device_id))
+    rows of `device_id` (the scan: only the owner speaks for them) or of every device (None).
+    `parts` limits it to the shared or the owned half."""
+    parts = set(parts)
+    out = {key: dumps(value) for key, value in _shared(conn)} if "shared" in parts else {}
+    if "owned" in parts:
+        out.update((key, dumps(value)) for key, value in _owned(conn, device_id))
     return out
 
 
