@@ -129,3 +129,16 @@ def test_cli_serve_pair_and_sync_with(tmp_path, monkeypatch):
     monkeypatch.setenv("VDFS_HOME", env("laptop")["VDFS_HOME"])
     with core.Library.open(tmp_path / "laptop.vdfs") as lib:
         assert [r["name"] for r in lib.query('files on device "desk"').rows()] == ["x.txt"]
+
+
+def test_devices_that_exchanged_bundles_first_then_sync_live(served, tmp_path):
+    """Acknowledgements travel with bundles, so after a bundle each way the laptop still
+    pushes records the desk has: over HTTP that is normal, applied idempotently, not refused."""
+    from tests.sync_support import exchange
+    a, b, url = served
+    exchange(a, b, tmp_path, join=True)
+    b.sync.with_peer(url, code=a.sync.pair())
+    b.vdfs().add_tag_to_content(content_uuid_of(b, "b.txt"), "#live")
+    b.sync.with_peer(url)
+    assert [r["name"] for r in a.query('files tagged "#live"').rows()] == ["b.txt"]
+    assert a.sync.digest() == b.sync.digest()

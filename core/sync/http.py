@@ -166,7 +166,7 @@ def _handlers() -> tuple[type, type]:
                 incoming = bundles.decode(body)
                 if incoming.sender != str(device):
                     return self.refuse()
-                sync.receive(incoming)
+                sync.receive(incoming, live=True)
                 out = bundles.encode(sync.make_bundle(device))
             except SyncError as exc:
                 return self.error(exc)
@@ -251,4 +251,4 @@ def sync_with(sync: Any, url: str, *, code: str | None = None) -> Any:
     if rh.get(_H_DEVICE) != str(peer.device_uuid) or rh.get(_H_NONCE) != headers[_H_NONCE] or \
             not _verify(peer.secret, rh, "RESPONSE", "/sync", resp.content):
         raise UnauthorizedError(f"{url} answered without a valid signature: not the paired peer")
-    return sync.receive(bundles.decode(resp.content))
+    return sync.receive(bundles.decode(resp.content), live=True)
