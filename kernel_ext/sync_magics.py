@@ -40,8 +40,10 @@ def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:
     action, tokens = tokens[0], tokens[1:]
     if action == "export":
         p = _one(tokens, {"peer": str}, "sync export PATH [--peer DEVICE]")
-        size = lib.sync.export(str(value(p.positional[0])), peer=p.flags.get("peer"))
-        return Text(f"wrote {size} bytes to {value(p.positional[0])}")
+        from core.sync import bundle
+        b = lib.sync.make_bundle(p.flags.get("peer"))
+        size = bundle.write(str(value(p.positional[0])), b)
+        return Text(f"wrote {len(b.records)} changes ({size} bytes) to {value(p.positional[0])}")
     if action == "import":
         p = _one(tokens, {"join": bool}, "sync import PATH [--join]")
         r = lib.sync.import_(str(value(p.positional[0])), join=bool(p.flags.get("join")))
