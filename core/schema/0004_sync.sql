@@ -49,7 +49,7 @@ CREATE TABLE sync_refusals (
 );
 
 -- Which half of the replicated state changed since the last scan: 'shared' (tags, links,
--- metadata, collections) or 'owned' (this device's rows). A scan reads only what is marked,
+-- metadata, collections, models) or 'owned' (this device's rows). A scan reads only what is marked,
 -- so a sync after a tag edit does not re-read every entry. One tiny row per part: the
 -- triggers stay cheap on the indexer's hot path. Both parts start marked.
 CREATE TABLE sync_dirty (part TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -131,4 +131,22 @@ CREATE TRIGGER sync_dirty_devices_update AFTER UPDATE OF name, hostname, os ON d
 END;
 CREATE TRIGGER sync_dirty_devices_insert AFTER INSERT ON devices BEGIN
     INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+END;
+CREATE TRIGGER sync_dirty_models_insert AFTER INSERT ON models BEGIN
+    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+END;
+CREATE TRIGGER sync_dirty_models_update AFTER UPDATE ON models BEGIN
+    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+END;
+CREATE TRIGGER sync_dirty_models_delete AFTER DELETE ON models BEGIN
+    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+END;
+CREATE TRIGGER sync_dirty_model_blobs_insert AFTER INSERT ON model_blobs BEGIN
+    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+END;
+CREATE TRIGGER sync_dirty_model_blobs_update AFTER UPDATE ON model_blobs BEGIN
+    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+END;
+CREATE TRIGGER sync_dirty_model_blobs_delete AFTER DELETE ON model_blobs BEGIN
+    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
 END;

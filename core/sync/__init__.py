@@ -88,11 +88,12 @@ class Sync:
                 if p is None:
                     raise PairingError(f"no peer {peer!s}: import a bundle from it or pair first")
             after = p.acked_seq if p else 0
+            recs = records.outgoing(conn, after, p.device_uuid if p else None)
             return bundles.Bundle(
                 library_id=self.library_id(conn), sender=str(self.lib.device_uuid),
                 sender_name=self.lib.device_name, to=str(p.device_uuid) if p else None,
                 from_seq=after, to_seq=records.high_water(conn), ack=p.recv_seq if p else 0,
-                records=records.outgoing(conn, after, p.device_uuid if p else None))
+                records=recs, blobs=records.blobs_for(conn, recs))
 
     def export(self, path: str | os.PathLike[str], peer: str | uuid.UUID | None = None) -> int:
         """Write a bundle file for `peer` (or a full one); returns its size in bytes."""
@@ -121,7 +122,7 @@ class Sync:
                 records.check_owners(conn, b.records, str(self.lib.device_uuid))
                 if b.records:
                     self.clock.observe(conn, max(r.hlc for r in b.records))
-                applied = records.merge(conn, b.records, sender)
+                applied = records.merge(conn, b.records, sender, b.blobs)
                 peers.advance(conn, sender, recv_seq=b.to_seq,
                               acked_seq=b.ack if b.to == str(self.lib.device_uuid) else None)
         except ForeignWriteError as exc:

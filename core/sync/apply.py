@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import metadata as meta
@@ -19,6 +20,26 @@ from .state import _DEFAULTS
 
 _TARGET_TABLE = {"entry": "entries", "content": "content_identities"}
 _ITEM_COLUMN = {"entry": "entry_uuid", "content": "content_uuid"}
+
+
+@dataclass(frozen=True)
+class BlobRow:
+    """A blob as it travels: content-addressed by the BLAKE3 of its uncompressed bytes."""
+    hash: str
+    blob_type: str
+    compression: str | None
+    size: int
+    data: bytes             # as stored (compressed when `compression` says so)
+
+    def verify(self) -> bool:
+        import blake3
+        import zstandard
+        try:
+            raw = zstandard.ZstdDecompressor().decompress(self.data) \
+                if self.compression == "zstd" else self.data
+        except zstandard.ZstdError:
+            return False
+        return len(raw) == self.size and blake3.blake3(raw).hexdigest() == self.hash
 
 
 class Touched:
@@ -246,9 +267,88 @@ def _item(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     return True
 
 
+def _model(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
+    """A model under its natural key: the winner replaces a local model of the same key made
+    independently (another uuid), with its blobs linked by hash."""
+    from ..models.store import delete_model_rows
+    _, scope, target, ext, mtype = key.split("/", 4)
+    if scope == "standalone":
+        row = conn.execute("SELECT uuid FROM models WHERE uuid = ?", (_b(target),)).fetchone()
+    else:
+        column = "entry_uuid" if scope == "entry" else "content_identity_uuid"
+        row = conn.execute(f"SELECT uuid FROM models WHERE {column} = ? AND extension_id = ? AND "
+                           "model_type = ?", (_b(target), ext, mtype)).fetchone()
+    if v is None:
+        if row:
+            delete_model_rows(conn, [row[0]])
+        return True
+    if scope != "standalone" and conn.execute(
+            f"SELECT 1 FROM {_TARGET_TABLE[scope]} WHERE uuid = ?", (_b(target),)).fetchone() is None:
+        return False
+    blob_ids = {}
+    for name, digest in v["blobs"].items():
+        bid = _id(conn, "metadata_blobs", "blob_hash", digest)
+        if bid is None:
+            return False        # its bytes have not arrived: wait for them
+        blob_ids[name] = bid
+    mu, now = _b(v["uuid"]), now_iso()
+    owner = _b(v.get("owner")) if v.get("owner") else None
+    if row and row[0] != mu:
+        delete_model_rows(conn, [row[0]])
+        row = None
+    if row is None:
+        meta_id, _ = meta.new_model_metadata(conn)
+        conn.execute(
+            "INSERT INTO models (uuid, extension_id, model_type, data, entry_uuid, "
+            "content_identity_uuid, standalone, metadata_id, sync_strategy, device_uuid, "
+            "created_at, updated_at, schema_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (mu, ext, mtype, json.dumps(v["data"], sort_keys=True),
+             _b(target) if scope == "entry" else None,
+             _b(target) if scope == "content" else None, int(scope == "standalone"), meta_id,
+             v["sync"], owner, v["created_at"], now, v["version"]))
+    else:
+        conn.execute("UPDATE models SET data = ?, schema_version = ?, sync_strategy = ?, "
+                     "device_uuid = coalesce(?, device_uuid), updated_at = ? WHERE uuid = ?",
+                     (json.dumps(v["data"], sort_keys=True), v["version"], v["sync"], owner, now,
+                      mu))
+    from .. import blobs
+    old = [r[0] for r in conn.execute("SELECT blob_id FROM model_blobs WHERE model_uuid = ?", (mu,))]
+    conn.execute("DELETE FROM model_blobs WHERE model_uuid = ?", (mu,))
+    for name, bid in blob_ids.items():     # new references first: a blob kept is never freed
+        conn.execute("UPDATE metadata_blobs SET reference_count = reference_count + 1 WHERE id = ?",
+                     (bid,))
+        conn.execute("INSERT INTO model_blobs (model_uuid, blob_key, blob_id) VALUES (?, ?, ?)",
+                     (mu, name, bid))
+    for bid in old:
+        blobs.release_blob(conn, bid)
+    return True
+
+
+def receive_blobs(conn: sqlite3.Connection, incoming: list["BlobRow"]) -> list[str]:
+    """Store the bundle's blobs this device lacks, unreferenced for now (records link them);
+    returns the hashes stored, for `drop_unused_blobs` once the records are applied."""
+    stored = []
+    for b in incoming:
+        if _id(conn, "metadata_blobs", "blob_hash", b.hash) is None:
+            now = now_iso()
+            conn.execute("INSERT INTO metadata_blobs (blob_hash, blob_data, blob_type, size_bytes, "
+                         "compression, reference_count, created_at, last_accessed_at) "
+                         "VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                         (b.hash, b.data, b.blob_type, b.size, b.compression, now, now))
+            stored.append(b.hash)
+    return stored
+
+
+def drop_unused_blobs(conn: sqlite3.Connection, hashes: list[str]) -> None:
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start:start + 500]
+        conn.execute(f"DELETE FROM metadata_blobs WHERE reference_count <= 0 AND blob_hash IN "
+                     f"({','.join('?' * len(chunk))})", chunk)
+
+
 _APPLY: dict[str, Callable[[sqlite3.Connection, str, Any, Touched], bool]] = {
     "device": _device, "location": _location, "entry": _entry, "tag": _tag,
-    "collection": _collection, "meta": _meta, "link": _link, "item": _item}
+    "collection": _collection, "meta": _meta, "link": _link, "item": _item, "model": _model}
 
 
 def materialize(conn: sqlite3.Connection, key: str, value_text: str | None,

@@ -8,6 +8,8 @@ range of the sender's sequence numbers it covers and what it acknowledges (docs/
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import struct
@@ -21,6 +23,7 @@ import zstandard
 from . import state
 from .errors import BundleCorruptError, BundleVersionError, SyncError
 from .hlc import parse_stamp
+from .apply import BlobRow
 from .records import Record
 
 MAGIC = b"VDFSSYNC"
@@ -40,18 +43,21 @@ class Bundle:
     to_seq: int                 # … up to to_seq
     ack: int                    # the receiver's seq the sender has applied
     records: list[Record] = field(default_factory=list)
+    blobs: list[BlobRow] = field(default_factory=list)   # the blobs its records refer to
 
     def header(self, payload_len: int) -> dict[str, Any]:
         return {"library_id": self.library_id, "sender": self.sender,
                 "sender_name": self.sender_name, "to": self.to, "from_seq": self.from_seq,
-                "to_seq": self.to_seq, "ack": self.ack, "count": len(self.records),
+                "to_seq": self.to_seq, "ack": self.ack, "count": len(self.records), "blobs": len(self.blobs),
                 "payload_bytes": payload_len}
 
 
 def encode(bundle: Bundle) -> bytes:
     lines = "".join(json.dumps([r.key, r.hlc, r.value], ensure_ascii=False) + "\n"
-                    for r in bundle.records).encode()
-    payload = zstandard.ZstdCompressor(level=10).compress(lines)
+                    for r in bundle.records)
+    lines += "".join(json.dumps([b.hash, b.blob_type, b.compression, b.size,
+                                 base64.b64encode(b.data).decode()]) + "\n" for b in bundle.blobs)
+    payload = zstandard.ZstdCompressor(level=10).compress(lines.encode())
     head = json.dumps(bundle.header(len(payload)), sort_keys=True).encode()
     body = MAGIC + _FIXED.pack(VERSION, len(head)) + head + payload
     return body + blake3.blake3(body).digest()
@@ -77,14 +83,18 @@ def decode(data: bytes) -> Bundle:
         if len(payload) != head["payload_bytes"]:
             raise ValueError("payload length differs from the header")
         text = zstandard.ZstdDecompressor().decompress(payload).decode() if payload else ""
-        records = [Record(*_record(json.loads(line))) for line in text.splitlines() if line]
-        if len(records) != head["count"]:
+        lines = [json.loads(line) for line in text.splitlines() if line]
+        count, nblobs = int(head["count"]), int(head.get("blobs", 0))
+        if len(lines) != count + nblobs:
             raise ValueError("record count differs from the header")
+        records = [Record(*_record(item)) for item in lines[:count]]
+        blobs = [_blob(item) for item in lines[count:]]
         return Bundle(library_id=str(head["library_id"]), sender=str(head["sender"]),
                       sender_name=str(head["sender_name"]), to=head["to"],
                       from_seq=int(head["from_seq"]), to_seq=int(head["to_seq"]),
-                      ack=int(head["ack"]), records=records)
-    except (ValueError, KeyError, TypeError, zstandard.ZstdError, UnicodeDecodeError) as exc:
+                      ack=int(head["ack"]), records=records, blobs=blobs)
+    except (ValueError, KeyError, TypeError, zstandard.ZstdError, UnicodeDecodeError,
+            binascii.Error) as exc:
         raise BundleCorruptError(f"sync bundle is malformed: {exc}") from None
 
 
@@ -101,6 +111,16 @@ def _record(item: Any) -> tuple[str, str, str | None]:
     except SyncError as exc:
         raise ValueError(str(exc)) from None
     return item[0], item[1], item[2]
+
+
+def _blob(item: Any) -> BlobRow:
+    if not (isinstance(item, list) and len(item) == 5):
+        raise ValueError(f"not a blob: {str(item)[:80]}")
+    b = BlobRow(str(item[0]), str(item[1]), item[2], int(item[3]),
+                base64.b64decode(item[4], validate=True))
+    if not b.verify():
+        raise ValueError(f"blob {b.hash[:16]}… does not match its hash")
+    return b
 
 
 def write(path: str | os.PathLike[str], bundle: Bundle) -> int:

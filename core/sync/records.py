@@ -37,10 +37,14 @@ def high_water(conn: sqlite3.Connection) -> int:
     return _next_seq(conn)
 
 
-def _is_mine_to_scan(key: str, hlc: str, me: str) -> bool:
+def _is_mine_to_scan(key: str, hlc: str, value: str | None, me: str) -> bool:
     """Shared records are compared with the tables; device-owned ones only when they are ours
-    (a peer's entries are its word, not a change of ours)."""
-    return state.kind_of(key) in state.SHARED_KINDS or stamp_device(hlc) == me
+    (a peer's entries and device-owned models are its word, not a change of ours)."""
+    kind = state.kind_of(key)
+    if kind == "model":
+        owner = None if value is None else state.model_owner(json.loads(value))
+        return owner is None or owner == me
+    return kind in state.SHARED_KINDS or stamp_device(hlc) == me
 
 
 def scan(conn: sqlite3.Connection, clock: SyncClock, device_id: int) -> int:
@@ -59,7 +63,7 @@ def scan(conn: sqlite3.Connection, clock: SyncClock, device_id: int) -> int:
     bounds = [b for k in kinds for b in (f"{k}/", f"{k}0")]
     for key, hlc, value, pending in conn.execute(
             f"SELECT key, hlc, value, pending FROM sync_records WHERE {ranges}", bounds):
-        if not _is_mine_to_scan(key, hlc, me):
+        if not _is_mine_to_scan(key, hlc, value, me):
             current.pop(key, None)
             continue
         now = current.pop(key, None)
@@ -89,23 +93,35 @@ def scan(conn: sqlite3.Connection, clock: SyncClock, device_id: int) -> int:
 
 
 def _owner(key: str, value: str | None) -> str | None:
-    if state.kind_of(key) == "device":
+    kind = state.kind_of(key)
+    if kind == "device":
         return key.split("/", 1)[1]
-    return None if value is None else json.loads(value)["device"]
+    if value is None:
+        return None
+    v = json.loads(value)
+    if kind == "model":
+        return state.model_owner(v)
+    return v["device"] if isinstance(v, dict) else None
 
 
 def check_owners(conn: sqlite3.Connection, records: Iterable[Record], me: str) -> None:
     """Refuse a device-owned record not stamped by the device that owns the row, or one that
     would hand a row to another owner, or one that speaks for this device's own rows."""
     for r in records:
-        if state.kind_of(r.key) not in state.OWNED_KINDS:
+        kind = state.kind_of(r.key)
+        if kind not in state.OWNED_KINDS and kind != "model":
             continue
         writer = stamp_device(r.hlc)
         owner = _owner(r.key, r.value)
         held = conn.execute("SELECT hlc, value FROM sync_records WHERE key = ?",
                             (r.key,)).fetchone()
-        held_owner = _owner(r.key, held[1]) if held and held[1] is not None else \
-            (stamp_device(held[0]) if held else None)
+        if kind == "model":     # shared models are anyone's; device-owned ones their owner's
+            held_owner = _owner(r.key, held[1]) if held and held[1] is not None else None
+            if owner is None and held_owner is None:
+                continue
+        else:
+            held_owner = _owner(r.key, held[1]) if held and held[1] is not None else \
+                (stamp_device(held[0]) if held else None)
         problems = []
         if owner is not None and owner != writer:
             problems.append(f"device {writer} wrote {r.key}, which device {owner} owns")
@@ -117,10 +133,12 @@ def check_owners(conn: sqlite3.Connection, records: Iterable[Record], me: str) -
             raise ForeignWriteError("refused: " + problems[0])
 
 
-def merge(conn: sqlite3.Connection, records: list[Record], via: uuid.UUID | None) -> int:
+def merge(conn: sqlite3.Connection, records: list[Record], via: uuid.UUID | None,
+          blobs: list[apply.BlobRow] = ()) -> int:  # type: ignore[assignment]
     """Apply the records that win by HLC (greater stamp than the one held); returns how many.
     Records are applied in dependency order, then earlier pending ones are retried."""
     touched = apply.Touched()
+    arrived = apply.receive_blobs(conn, list(blobs))
     seq = _next_seq(conn)
     applied = 0
     ordered = sorted(records, key=lambda r: (state.APPLY_ORDER[state.kind_of(r.key)],
@@ -143,6 +161,7 @@ def merge(conn: sqlite3.Connection, records: list[Record], via: uuid.UUID | None
     _save_seq(conn, seq)
     retry_pending(conn, touched)
     touched.recount(conn)
+    apply.drop_unused_blobs(conn, arrived)
     return applied
 
 
@@ -162,6 +181,19 @@ def retry_pending(conn: sqlite3.Connection, touched: apply.Touched) -> None:
         if not done:
             return
         conn.executemany("UPDATE sync_records SET pending = 0 WHERE key = ?", [(k,) for k in done])
+
+
+def blobs_for(conn: sqlite3.Connection, recs: list[Record]) -> list[apply.BlobRow]:
+    """The blobs the model records being sent refer to, as stored (content-addressed)."""
+    wanted = sorted({h for r in recs if r.value is not None and state.kind_of(r.key) == "model"
+                     for h in json.loads(r.value)["blobs"].values()})
+    out = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        out += [apply.BlobRow(h, t, c, n, bytes(d)) for h, t, c, n, d in conn.execute(
+            "SELECT blob_hash, blob_type, compression, size_bytes, blob_data FROM metadata_blobs "
+            f"WHERE blob_hash IN ({','.join('?' * len(chunk))})", chunk)]
+    return out
 
 
 def outgoing(conn: sqlite3.Connection, after_seq: int, exclude_via: uuid.UUID | None

@@ -14,11 +14,11 @@ from typing import Any, Iterable, Iterator
 
 import blake3
 
-SHARED_KINDS = ("tag", "collection", "meta", "link", "item")
+SHARED_KINDS = ("tag", "collection", "meta", "link", "item", "model")
 OWNED_KINDS = ("device", "location", "entry")
 # The order records are applied in: what a record refers to comes before it.
 APPLY_ORDER = {k: i for i, k in enumerate(("device", "location", "entry", "tag", "collection",
-                                           "meta", "link", "item"))}
+                                           "meta", "link", "item", "model"))}
 META_FIELDS = ("notes", "favorite", "hidden", "custom_data")
 _DEFAULTS: dict[str, Any] = {"notes": None, "favorite": 0, "hidden": 0, "custom_data": {}}
 
@@ -76,6 +76,32 @@ def _shared(conn: sqlite3.Connection) -> Iterator[tuple[str, Any]]:
         yield f"item/{name}/{st[0]}/{st[1]}", {"position": position}  # type: ignore[index]
 
 
+def _models(conn: sqlite3.Connection, me: bytes | None) -> Iterator[tuple[str, Any]]:
+    """Models, keyed by what makes them unique: (scope, target, extension, type) for content-
+    and entry-scoped ones, so two devices that both compute one for the same file merge into
+    one. A device-owned model is spoken for by its owner only (`me`; None: every owner)."""
+    links: dict[bytes, dict[str, str]] = {}
+    for mu, key, digest in conn.execute("SELECT l.model_uuid, l.blob_key, b.blob_hash FROM "
+                                        "model_blobs l JOIN metadata_blobs b ON b.id = l.blob_id"):
+        links.setdefault(mu, {})[key] = digest
+    for mu, ext, mtype, data, e, c, sync, owner, created, version in conn.execute(
+            "SELECT uuid, extension_id, model_type, data, entry_uuid, content_identity_uuid, "
+            "sync_strategy, device_uuid, created_at, schema_version FROM models"):
+        if sync == 0 and me is not None and owner != me:
+            continue
+        scope, target = _scope_target(e, c) or ("standalone", _u(mu))
+        value = {"uuid": _u(mu), "data": json.loads(data), "version": version, "sync": sync,
+                 "created_at": created, "blobs": links.get(mu, {})}
+        if sync == 0:
+            value["owner"] = _u(owner)
+        yield f"model/{scope}/{target}/{ext}/{mtype}", value
+
+
+def model_owner(value: Any) -> str | None:
+    """The device a model record belongs to (device-owned models), None for shared ones."""
+    return value.get("owner") if isinstance(value, dict) and value.get("sync") == 0 else None
+
+
 def _owned(conn: sqlite3.Connection, device_id: int | None) -> Iterator[tuple[str, Any]]:
     where, args = ("WHERE d.id = ?", (device_id,)) if device_id is not None else ("", ())
     for u, name, hostname, os_name in conn.execute(
@@ -113,6 +139,10 @@ def extract(conn: sqlite3.Connection, device_id: int | None = None,
     `parts` limits it to the shared or the owned half."""
     parts = set(parts)
     out = {key: dumps(value) for key, value in _shared(conn)} if "shared" in parts else {}
+    if "shared" in parts:
+        me = None if device_id is None else conn.execute(
+            "SELECT uuid FROM devices WHERE id = ?", (device_id,)).fetchone()[0]
+        out.update((key, dumps(value)) for key, value in _models(conn, me))
     if "owned" in parts:
         out.update((key, dumps(value)) for key, value in _owned(conn, device_id))
     return out

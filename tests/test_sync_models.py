@@ -1,0 +1,101 @@
+"""Models sync: shared models merge under their natural key, device-owned ones are their
+owner's, and blobs travel content-addressed with the records that use them."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from core.models import blob_data, model
+from core.sync import bundle as bundles
+from tests.sync_support import content_uuid_of, device_library, exchange, indexed_folder
+
+
+@model(version="1.0.0", scope="standalone", extension_id="com.test.sync")
+@dataclass
+class Album:
+    title: str
+    cover: np.ndarray = blob_data(compression="zstd", lazy=True)
+    id: uuid.UUID | None = None
+
+
+@model(version="1.0.0", scope="content", extension_id="com.test.sync")
+@dataclass
+class Caption:
+    text: str
+
+
+@model(version="1.0.0", scope="content", sync_strategy="device_owned", extension_id="com.test.sync")
+@dataclass
+class LocalScore:
+    score: int
+
+
+@pytest.fixture
+def two(tmp_path, monkeypatch):
+    a = device_library(tmp_path, "desk", monkeypatch)
+    b = device_library(tmp_path, "laptop", monkeypatch)
+    indexed_folder(a, tmp_path / "desk-files", {"p.jpg": b"picture bytes"})
+    indexed_folder(b, tmp_path / "laptop-files", {"q.jpg": b"picture bytes"})
+    exchange(a, b, tmp_path, join=True)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_a_shared_model_and_its_blob_reach_the_other_device_once(two, tmp_path):
+    a, b = two
+    cover = np.arange(64, dtype=np.float32)
+    a.vdfs().create_model(Album("Summer", cover=cover))
+    exchange(a, b, tmp_path)
+    (album,) = b.vdfs().list_models(Album)
+    assert album.title == "Summer" and np.array_equal(album.cover, cover)
+    assert a.sync.digest() == b.sync.digest()
+    album.title = "Summer 24"
+    b.vdfs().update_model(album)                 # the blob is unchanged: it is not sent again
+    bundle = tmp_path / "rename.vdfsbundle"
+    b.sync.export(bundle, peer="desk")
+    sent = bundles.read(bundle)
+    assert [r.key.split("/")[1] for r in sent.records] == ["standalone"]
+    assert len(sent.blobs) == 1                  # the record refers to it: it travels with it
+    a.sync.import_(bundle)
+    assert a.vdfs().list_models(Album)[0].title == "Summer 24"
+    assert a.conn.execute("SELECT count(*), sum(reference_count) FROM metadata_blobs").fetchone() \
+        == (1, 1)
+
+
+def test_models_made_for_the_same_content_on_two_devices_merge_into_one(two, tmp_path):
+    a, b = two
+    cu = content_uuid_of(a, "p.jpg")
+    a.vdfs().create_model_for_content(cu, Caption("desk caption"))
+    a.sync.scan()
+    b.vdfs().create_model_for_content(cu, Caption("laptop caption"))
+    exchange(a, b, tmp_path)
+    texts = [[c.text for c in lib.vdfs().list_models(Caption)] for lib in (a, b)]
+    assert texts[0] == texts[1] and len(texts[0]) == 1
+    assert a.sync.digest() == b.sync.digest()
+
+
+def test_device_owned_models_are_read_only_copies_elsewhere(two, tmp_path):
+    a, b = two
+    cu = content_uuid_of(a, "p.jpg")
+    a.vdfs().create_model_for_content(cu, LocalScore(7))
+    exchange(a, b, tmp_path)
+    (copy,) = b.vdfs().list_models(LocalScore)
+    assert copy.score == 7
+    copy.score = 99                              # a local edit of another device's row …
+    b.vdfs().update_model(copy)
+    exchange(a, b, tmp_path)                     # … is not sent: only the owner speaks for it
+    assert a.vdfs().list_models(LocalScore)[0].score == 7
+
+
+def test_deleting_a_shared_model_deletes_it_everywhere_and_frees_its_blob(two, tmp_path):
+    a, b = two
+    mu = a.vdfs().create_model(Album("Gone", cover=np.ones(8, dtype=np.float32)))
+    exchange(a, b, tmp_path)
+    b.vdfs().delete_model(mu)
+    exchange(a, b, tmp_path)
+    assert a.vdfs().list_models(Album) == []
+    assert a.conn.execute("SELECT count(*) FROM metadata_blobs").fetchone()[0] == 0
