@@ -45,7 +45,7 @@ def two(tmp_path, monkeypatch):
     b.close()
 
 
-def test_a_shared_model_and_its_blob_reach_the_other_device_once(two, tmp_path):
+def test_a_shared_model_and_its_blob_reach_the_other_device_and_the_blob_only_once(two, tmp_path):
     a, b = two
     cover = np.arange(64, dtype=np.float32)
     a.vdfs().create_model(Album("Summer", cover=cover))
@@ -59,7 +59,7 @@ def test_a_shared_model_and_its_blob_reach_the_other_device_once(two, tmp_path):
     b.sync.export(bundle, peer="desk")
     sent = bundles.read(bundle)
     assert [r.key.split("/")[1] for r in sent.records] == ["standalone"]
-    assert len(sent.blobs) == 1                  # the record refers to it: it travels with it
+    assert sent.blobs == []                      # desk sent it: desk has it
     a.sync.import_(bundle)
     assert a.vdfs().list_models(Album)[0].title == "Summer 24"
     assert a.conn.execute("SELECT count(*), sum(reference_count) FROM metadata_blobs").fetchone() \
@@ -99,3 +99,22 @@ def test_deleting_a_shared_model_deletes_it_everywhere_and_frees_its_blob(two, t
     exchange(a, b, tmp_path)
     assert a.vdfs().list_models(Album) == []
     assert a.conn.execute("SELECT count(*) FROM metadata_blobs").fetchone()[0] == 0
+
+
+def test_a_blob_the_receiver_lacks_is_asked_for_and_sent(two, tmp_path):
+    """The sender skips a blob it believes the peer holds; if the peer does not, its model
+    waits, its next bundle names the blob as needed, and the reply carries it."""
+    a, b = two
+    cover = np.full(16, 3, dtype=np.float32)
+    a.vdfs().create_model(Album("Lost", cover=cover))
+    a.sync.scan()
+    (digest,) = [r[0] for r in a.conn.execute("SELECT blob_hash FROM metadata_blobs")]
+    a.conn.execute("INSERT INTO sync_blob_peers (peer, hash, seq) VALUES (?, ?, 0)",
+                   (b.device_uuid.bytes, digest))       # a wrongly believes b holds it
+    exchange(a, b, tmp_path)
+    assert b.vdfs().list_models(Album) == []            # waiting for its blob
+    assert b.sync.make_bundle("desk").need == [digest]
+    exchange(b, a, tmp_path)                            # b asks, a answers
+    (album,) = b.vdfs().list_models(Album)
+    assert np.array_equal(album.cover, cover)
+    assert a.sync.digest() == b.sync.digest()

@@ -31,8 +31,18 @@ CREATE TABLE sync_peers (
     recv_seq INTEGER NOT NULL DEFAULT 0,
     paired_at TEXT,
     revoked_at TEXT,
-    last_sync_at TEXT
+    last_sync_at TEXT,
+    need TEXT NOT NULL DEFAULT '[]'     -- blob hashes the peer said it lacks (JSON list)
 );
+
+-- Blobs a peer holds, so they are not sent to it again: seq 0 = it sent them to us; seq > 0 =
+-- we sent them in a bundle up to that seq, held once the peer acknowledged it.
+CREATE TABLE sync_blob_peers (
+    peer BLOB NOT NULL,
+    hash TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (peer, hash)
+) WITHOUT ROWID;
 
 -- One-time pairing codes, stored as hashes only.
 CREATE TABLE sync_pairing (

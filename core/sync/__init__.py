@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import uuid
@@ -14,7 +15,7 @@ from typing import Any
 
 from ..clock import now_iso
 from ..txn import transaction
-from . import bundle as bundles, peers, records, state
+from . import blobs, bundle as bundles, peers, records, state
 from .errors import (BundleOutOfOrderError, BundleReplayedError, ForeignLibraryError,
                      ForeignWriteError, PairingError, SyncError)
 from .hlc import SyncClock
@@ -89,11 +90,18 @@ class Sync:
                     raise PairingError(f"no peer {peer!s}: import a bundle from it or pair first")
             after = p.acked_seq if p else 0
             recs = records.outgoing(conn, after, p.device_uuid if p else None)
+            need = blobs.missing(conn)
+            # Asking for blobs is news even when no record changed: a new seq, not a replay.
+            high = records.bump(conn) if need else records.high_water(conn)
+            sending = blobs.to_send(conn, recs, p.device_uuid if p else None, after,
+                                    json.loads(p.need) if p else [])
+            if p:
+                blobs.sent(conn, p.device_uuid, sending, high)
             return bundles.Bundle(
                 library_id=self.library_id(conn), sender=str(self.lib.device_uuid),
                 sender_name=self.lib.device_name, to=str(p.device_uuid) if p else None,
-                from_seq=after, to_seq=records.high_water(conn), ack=p.recv_seq if p else 0,
-                records=recs, blobs=records.blobs_for(conn, recs))
+                from_seq=after, to_seq=high, ack=p.recv_seq if p else 0,
+                records=recs, blobs=sending, need=need)
 
     def export(self, path: str | os.PathLike[str], peer: str | uuid.UUID | None = None) -> int:
         """Write a bundle file for `peer` (or a full one); returns its size in bytes."""
@@ -123,6 +131,7 @@ class Sync:
                 if b.records:
                     self.clock.observe(conn, max(r.hlc for r in b.records))
                 applied = records.merge(conn, b.records, sender, b.blobs)
+                blobs.received(conn, sender, b.blobs, b.need)
                 peers.advance(conn, sender, recv_seq=b.to_seq,
                               acked_seq=b.ack if b.to == str(self.lib.device_uuid) else None)
         except ForeignWriteError as exc:

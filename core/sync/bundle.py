@@ -44,11 +44,13 @@ class Bundle:
     ack: int                    # the receiver's seq the sender has applied
     records: list[Record] = field(default_factory=list)
     blobs: list[BlobRow] = field(default_factory=list)   # the blobs its records refer to
+    need: list[str] = field(default_factory=list)        # blob hashes the sender lacks
 
     def header(self, payload_len: int) -> dict[str, Any]:
         return {"library_id": self.library_id, "sender": self.sender,
                 "sender_name": self.sender_name, "to": self.to, "from_seq": self.from_seq,
                 "to_seq": self.to_seq, "ack": self.ack, "count": len(self.records), "blobs": len(self.blobs),
+                "need": self.need,
                 "payload_bytes": payload_len}
 
 
@@ -92,7 +94,8 @@ def decode(data: bytes) -> Bundle:
         return Bundle(library_id=str(head["library_id"]), sender=str(head["sender"]),
                       sender_name=str(head["sender_name"]), to=head["to"],
                       from_seq=int(head["from_seq"]), to_seq=int(head["to_seq"]),
-                      ack=int(head["ack"]), records=records, blobs=blobs)
+                      ack=int(head["ack"]), records=records, blobs=blobs,
+                      need=[str(h) for h in head.get("need", [])])
     except (ValueError, KeyError, TypeError, zstandard.ZstdError, UnicodeDecodeError,
             binascii.Error) as exc:
         raise BundleCorruptError(f"sync bundle is malformed: {exc}") from None

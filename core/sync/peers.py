@@ -26,9 +26,11 @@ class Peer:
     paired_at: str | None
     revoked_at: str | None
     last_sync_at: str | None
+    need: str = "[]"           # JSON list of blob hashes the peer lacks
 
 
-_COLS = "device_uuid, name, url, secret, acked_seq, recv_seq, paired_at, revoked_at, last_sync_at"
+_COLS = ("device_uuid, name, url, secret, acked_seq, recv_seq, paired_at, revoked_at, "
+         "last_sync_at, need")
 
 
 def _peer(row: tuple) -> Peer:

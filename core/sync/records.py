@@ -37,6 +37,13 @@ def high_water(conn: sqlite3.Connection) -> int:
     return _next_seq(conn)
 
 
+def bump(conn: sqlite3.Connection) -> int:
+    """A new sequence number with no record: marks news that is not a record (a need)."""
+    seq = _next_seq(conn) + 1
+    _save_seq(conn, seq)
+    return seq
+
+
 def _is_mine_to_scan(key: str, hlc: str, value: str | None, me: str) -> bool:
     """Shared records are compared with the tables; device-owned ones only when they are ours
     (a peer's entries and device-owned models are its word, not a change of ours)."""
@@ -181,19 +188,6 @@ def retry_pending(conn: sqlite3.Connection, touched: apply.Touched) -> None:
         if not done:
             return
         conn.executemany("UPDATE sync_records SET pending = 0 WHERE key = ?", [(k,) for k in done])
-
-
-def blobs_for(conn: sqlite3.Connection, recs: list[Record]) -> list[apply.BlobRow]:
-    """The blobs the model records being sent refer to, as stored (content-addressed)."""
-    wanted = sorted({h for r in recs if r.value is not None and state.kind_of(r.key) == "model"
-                     for h in json.loads(r.value)["blobs"].values()})
-    out = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        out += [apply.BlobRow(h, t, c, n, bytes(d)) for h, t, c, n, d in conn.execute(
-            "SELECT blob_hash, blob_type, compression, size_bytes, blob_data FROM metadata_blobs "
-            f"WHERE blob_hash IN ({','.join('?' * len(chunk))})", chunk)]
-    return out
 
 
 def outgoing(conn: sqlite3.Connection, after_seq: int, exclude_via: uuid.UUID | None

@@ -1,0 +1,66 @@
+"""Which blobs travel: those the records being sent refer to, minus those the peer is known to
+hold, plus those it said it lacks. Blobs are content-addressed (BLAKE3 of the bytes), so a
+hash names the same bytes on every device.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from typing import Iterable
+
+from . import state
+from .apply import BlobRow
+from .records import Record
+
+
+def _referenced(values: Iterable[tuple[str, str | None]]) -> set[str]:
+    return {h for key, value in values if value is not None and state.kind_of(key) == "model"
+            for h in json.loads(value)["blobs"].values()}
+
+
+def missing(conn: sqlite3.Connection) -> list[str]:
+    """Blob hashes this device's waiting model records need and it does not have."""
+    wanted = _referenced(conn.execute(
+        "SELECT key, value FROM sync_records WHERE pending = 1 AND key >= 'model/' "
+        "AND key < 'model0'"))
+    return sorted(h for h in wanted if conn.execute(
+        "SELECT 1 FROM metadata_blobs WHERE blob_hash = ?", (h,)).fetchone() is None)
+
+
+def to_send(conn: sqlite3.Connection, recs: list[Record], peer: uuid.UUID | None,
+            acked_seq: int, need: list[str]) -> list[BlobRow]:
+    """The blobs for a bundle: referenced by `recs`, unless `peer` holds them, and what it
+    needs. Without a peer: every referenced blob."""
+    wanted = _referenced((r.key, r.value) for r in recs)
+    if peer is not None:
+        held = {h for (h,) in conn.execute(
+            "SELECT hash FROM sync_blob_peers WHERE peer = ? AND seq <= ?", (peer.bytes, acked_seq))}
+        wanted = (wanted - held) | set(need)
+    out = []
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        out += [BlobRow(h, t, c, n, bytes(d)) for h, t, c, n, d in conn.execute(
+            "SELECT blob_hash, blob_type, compression, size_bytes, blob_data FROM metadata_blobs "
+            f"WHERE blob_hash IN ({','.join('?' * len(chunk))})", chunk)]
+    return out
+
+
+def sent(conn: sqlite3.Connection, peer: uuid.UUID, sent_blobs: list[BlobRow], seq: int) -> None:
+    """The peer holds these once it acknowledges `seq` (an earlier, lower seq is kept)."""
+    conn.executemany("INSERT INTO sync_blob_peers (peer, hash, seq) VALUES (?, ?, ?) "
+                     "ON CONFLICT(peer, hash) DO UPDATE SET seq = min(seq, excluded.seq)",
+                     [(peer.bytes, b.hash, seq) for b in sent_blobs])
+
+
+def received(conn: sqlite3.Connection, peer: uuid.UUID, got: list[BlobRow],
+             need: list[str]) -> None:
+    """A peer sent these blobs (so it holds them) and said it lacks `need`."""
+    conn.executemany("INSERT INTO sync_blob_peers (peer, hash, seq) VALUES (?, ?, 0) "
+                     "ON CONFLICT(peer, hash) DO UPDATE SET seq = 0",
+                     [(peer.bytes, b.hash) for b in got])
+    conn.executemany("DELETE FROM sync_blob_peers WHERE peer = ? AND hash = ?",
+                     [(peer.bytes, h) for h in need])
+    conn.execute("UPDATE sync_peers SET need = ? WHERE device_uuid = ?",
+                 (json.dumps(sorted(need)), peer.bytes))
