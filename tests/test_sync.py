@@ -118,3 +118,15 @@ def test_import_is_idempotent_and_an_unchanged_library_exports_nothing_new(pair,
     result = b.sync.import_(path)
     assert result.applied == 0 and b.sync.digest() == before
     assert b.sync.scan() == 0
+
+
+def test_an_upsert_on_a_tracked_table_still_works(lib):
+    """The change-tracking triggers must not turn an UPSERT's update into a constraint error
+    (an UPSERT overrides the conflict clause of the statements its triggers run)."""
+    sql = ("INSERT INTO tags (uuid, name, created_at) VALUES (randomblob(16), '#x', 'now') "
+           "ON CONFLICT(name) DO UPDATE SET color = '#fff'")
+    lib.conn.execute(sql)
+    lib.sync.scan()
+    lib.conn.execute("INSERT INTO sync_dirty (part) VALUES ('shared')")
+    lib.conn.execute(sql)
+    assert lib.conn.execute("SELECT color FROM tags WHERE name = '#x'").fetchone()[0] == "#fff"

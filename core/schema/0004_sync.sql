@@ -61,102 +61,136 @@ CREATE TABLE sync_refusals (
 -- Which half of the replicated state changed since the last scan: 'shared' (tags, links,
 -- metadata, collections, models) or 'owned' (this device's rows). A scan reads only what is marked,
 -- so a sync after a tag edit does not re-read every entry. One tiny row per part: the
--- triggers stay cheap on the indexer's hot path. Both parts start marked.
+-- triggers stay cheap on the indexer's hot path. Both parts start marked. The triggers test
+-- for the row instead of INSERT OR IGNORE: an UPSERT overrides the conflict clause of the
+-- statements its triggers run, and would fail on the duplicate.
 CREATE TABLE sync_dirty (part TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT INTO sync_dirty (part) VALUES ('shared'), ('owned');
 CREATE TRIGGER sync_dirty_tags_insert AFTER INSERT ON tags BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_tags_update AFTER UPDATE ON tags BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_tags_delete AFTER DELETE ON tags BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_tag_links_insert AFTER INSERT ON tag_links BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_tag_links_update AFTER UPDATE ON tag_links BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_tag_links_delete AFTER DELETE ON tag_links BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_user_metadata_insert AFTER INSERT ON user_metadata BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_user_metadata_update AFTER UPDATE ON user_metadata BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_user_metadata_delete AFTER DELETE ON user_metadata BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_collections_insert AFTER INSERT ON collections BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_collections_update AFTER UPDATE ON collections BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_collections_delete AFTER DELETE ON collections BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_collection_items_insert AFTER INSERT ON collection_items BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_collection_items_update AFTER UPDATE ON collection_items BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_collection_items_delete AFTER DELETE ON collection_items BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_locations_insert AFTER INSERT ON locations BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_locations_update AFTER UPDATE ON locations BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_locations_delete AFTER DELETE ON locations BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_entries_insert AFTER INSERT ON entries BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_entries_update AFTER UPDATE ON entries BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_entries_delete AFTER DELETE ON entries BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_content_identities_insert AFTER INSERT ON content_identities BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_content_identities_update AFTER UPDATE ON content_identities BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_content_identities_delete AFTER DELETE ON content_identities BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_devices_update AFTER UPDATE OF name, hostname, os ON devices BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_devices_insert AFTER INSERT ON devices BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('owned');
+    INSERT INTO sync_dirty (part) SELECT 'owned' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'owned');
 END;
 CREATE TRIGGER sync_dirty_models_insert AFTER INSERT ON models BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_models_update AFTER UPDATE ON models BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_models_delete AFTER DELETE ON models BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_model_blobs_insert AFTER INSERT ON model_blobs BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_model_blobs_update AFTER UPDATE ON model_blobs BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
 CREATE TRIGGER sync_dirty_model_blobs_delete AFTER DELETE ON model_blobs BEGIN
-    INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared');
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
