@@ -27,10 +27,16 @@ class Caption:
     text: str
 
 
-@model(version="1.0.0", scope="content", sync_strategy="device_owned", extension_id="com.test.sync")
+@model(version="1.0.0", scope="entry", extension_id="com.test.sync")      # device-owned
 @dataclass
 class LocalScore:
     score: int
+
+
+@model(version="1.0.0", scope="content", sync_strategy="device_owned", extension_id="com.test.sync")
+@dataclass
+class Thumbnail:
+    path: str
 
 
 @pytest.fixture
@@ -80,8 +86,8 @@ def test_models_made_for_the_same_content_on_two_devices_merge_into_one(two, tmp
 
 def test_device_owned_models_are_read_only_copies_elsewhere(two, tmp_path):
     a, b = two
-    cu = content_uuid_of(a, "p.jpg")
-    a.vdfs().create_model_for_content(cu, LocalScore(7))
+    entry = a.query('files where name = "p.jpg"').rows()[0]["uuid"]
+    a.vdfs().create_model_for_entry(entry, LocalScore(7))
     exchange(a, b, tmp_path)
     (copy,) = b.vdfs().list_models(LocalScore)
     assert copy.score == 7
@@ -89,6 +95,23 @@ def test_device_owned_models_are_read_only_copies_elsewhere(two, tmp_path):
     b.vdfs().update_model(copy)
     exchange(a, b, tmp_path)                     # … is not sent: only the owner speaks for it
     assert a.vdfs().list_models(LocalScore)[0].score == 7
+    mine = a.vdfs().list_models(LocalScore)[0]
+    mine.score = 8
+    a.vdfs().update_model(mine)
+    exchange(a, b, tmp_path)                     # the owner's next change replaces the copy
+    assert b.vdfs().list_models(LocalScore)[0].score == 8
+
+
+def test_device_owned_content_models_stay_on_their_device(two, tmp_path):
+    """One model per type and content: each device keeps its own, none is copied over."""
+    a, b = two
+    cu = content_uuid_of(a, "p.jpg")
+    a.vdfs().create_model_for_content(cu, Thumbnail("/desk/cache/p.png"))
+    b.vdfs().create_model_for_content(cu, Thumbnail("/laptop/cache/q.png"))
+    exchange(a, b, tmp_path)
+    assert [m.path for m in a.vdfs().list_models(Thumbnail)] == ["/desk/cache/p.png"]
+    assert [m.path for m in b.vdfs().list_models(Thumbnail)] == ["/laptop/cache/q.png"]
+    assert a.sync.digest() == b.sync.digest()
 
 
 def test_deleting_a_shared_model_deletes_it_everywhere_and_frees_its_blob(two, tmp_path):

@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import core
 from core.errors import VdfsError
+from core.models import blob_data, model
 from core.sync.errors import BundleReplayedError, SyncError
 from core.sync.hlc import wall_ms
 from tests.sync_support import device_library, exchange, indexed_folder
@@ -25,6 +28,26 @@ TAGS = ("#a", "#b", "#person:c")
 NOTES = (None, "x", "y")
 COLLECTIONS = ("One", "Two")
 SKEWS = (-3_600_000, 0, 3_600_000)
+
+
+@model(version="1.0.0", scope="content", extension_id="com.test.syncprop")
+@dataclass
+class Caption:
+    text: str
+
+
+@model(version="1.0.0", scope="entry", extension_id="com.test.syncprop")   # device-owned
+@dataclass
+class Score:
+    value: int
+
+
+@model(version="1.0.0", scope="standalone", extension_id="com.test.syncprop")
+@dataclass
+class Album:
+    title: str
+    cover: np.ndarray = blob_data(compression="zstd")
+    id: uuid.UUID | None = None
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +91,9 @@ op = st.one_of(
               st.booleans()),
     st.tuples(st.just("file"), device, st.integers(0, 2), st.booleans()),
     st.tuples(st.just("skew"), device, st.sampled_from(SKEWS)),
+    st.tuples(st.just("caption"), device, st.integers(0, 5), st.sampled_from(NOTES)),
+    st.tuples(st.just("score"), device, st.integers(0, 5), st.sampled_from((None, 1, 2))),
+    st.tuples(st.just("album"), device, st.integers(0, 2), st.booleans()),
     st.tuples(st.just("send"), device, device, st.booleans()),
     st.tuples(st.just("send"), device, device, st.booleans()),
     st.tuples(st.just("deliver"), st.integers(0, 50), st.booleans()),
@@ -88,6 +114,16 @@ class World:
         e, c = rows[i % len(rows)]
         return ("content", str(uuid.UUID(bytes=c))) if i % 2 and c else \
             ("entry", str(uuid.UUID(bytes=e)))
+
+    def own_entry(self, lib: core.Library, i: int) -> str:
+        rows = lib.conn.execute("SELECT e.uuid FROM entries e JOIN locations l ON "
+                                "l.id = e.location_id WHERE l.device_id = ? AND e.is_dir = 0 "
+                                "ORDER BY e.path", (lib.device_id,)).fetchall()
+        return str(uuid.UUID(bytes=rows[i % len(rows)][0]))
+
+    def content(self, lib: core.Library, i: int) -> tuple[str, str | None]:
+        scope, target = self.target(lib, i | 1)
+        return scope, target if scope == "content" else None
 
     def run(self, step: tuple) -> None:
         kind, *args = step
@@ -134,6 +170,32 @@ class World:
                                     (str(folder),)).fetchone():
                 lib.add_location(folder)
             lib.index(folder).wait()
+        elif kind in ("caption", "score"):
+            if kind == "caption":
+                cls, field_name, (_, target) = Caption, "text", self.content(lib, args[1])
+                if target is None:
+                    return
+                found = v.get_model_by_content(cls, target)
+            else:                       # on one of this device's own entries: it owns them
+                cls, field_name, target = Score, "value", self.own_entry(lib, args[1])
+                found = v.get_model_by_entry(cls, target)
+            if args[2] is None:
+                if found is not None:
+                    v.delete_model(found)
+            elif found is None:
+                create = v.create_model_for_content if kind == "caption" else \
+                    v.create_model_for_entry
+                create(target, cls(args[2]))
+            else:
+                setattr(found, field_name, args[2])
+                v.update_model(found)
+        elif kind == "album":
+            title = f"album {args[1]}"
+            same = [m for m in v.list_models(Album) if m.title == title]
+            if args[2]:
+                v.create_model(Album(title, cover=np.full(4, args[1], dtype=np.float32)))
+            elif same:
+                v.delete_model(same[0])
         elif kind == "skew":
             lib.sync.clock.wall = lambda s=args[1]: wall_ms() + s
         elif kind == "send":

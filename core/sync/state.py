@@ -79,15 +79,22 @@ def _shared(conn: sqlite3.Connection) -> Iterator[tuple[str, Any]]:
 def _models(conn: sqlite3.Connection, me: bytes | None) -> Iterator[tuple[str, Any]]:
     """Models, keyed by what makes them unique: (scope, target, extension, type) for content-
     and entry-scoped ones, so two devices that both compute one for the same file merge into
-    one. A device-owned model is spoken for by its owner only (`me`; None: every owner)."""
+    one. Shared models always travel. A device-owned model travels, read-only, when it is
+    standalone or on an entry of its own device; on content, or on another device's entry, it
+    stays local: the model store holds one model per type and target, so copies from several
+    owners could not sit side by side. The scan (`me`) speaks only for this device's own."""
     links: dict[bytes, dict[str, str]] = {}
     for mu, key, digest in conn.execute("SELECT l.model_uuid, l.blob_key, b.blob_hash FROM "
                                         "model_blobs l JOIN metadata_blobs b ON b.id = l.blob_id"):
         links.setdefault(mu, {})[key] = digest
-    for mu, ext, mtype, data, e, c, sync, owner, created, version in conn.execute(
-            "SELECT uuid, extension_id, model_type, data, entry_uuid, content_identity_uuid, "
-            "sync_strategy, device_uuid, created_at, schema_version FROM models"):
-        if sync == 0 and me is not None and owner != me:
+    for mu, ext, mtype, data, e, c, sync, owner, created, version, entry_owner in conn.execute(
+            "SELECT m.uuid, m.extension_id, m.model_type, m.data, m.entry_uuid, "
+            "m.content_identity_uuid, m.sync_strategy, m.device_uuid, m.created_at, "
+            "m.schema_version, d.uuid FROM models m LEFT JOIN entries e ON e.uuid = m.entry_uuid "
+            "LEFT JOIN locations l ON l.id = e.location_id "
+            "LEFT JOIN devices d ON d.id = l.device_id"):
+        if sync == 0 and (c is not None or (e is not None and entry_owner != owner)
+                          or (me is not None and owner != me)):
             continue
         scope, target = _scope_target(e, c) or ("standalone", _u(mu))
         value = {"uuid": _u(mu), "data": json.loads(data), "version": version, "sync": sync,
