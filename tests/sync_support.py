@@ -1,9 +1,44 @@
 """Libraries that act as separate devices in one test process, and helpers to exchange."""
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 import core
+from core.models import blob_data, model
+
+
+@model(version="1.0.0", scope="standalone", extension_id="com.test.sync")
+@dataclass
+class Album:
+    """A shared standalone model with a blob."""
+    title: str
+    cover: np.ndarray = blob_data(compression="zstd", lazy=True)
+    id: uuid.UUID | None = None
+
+
+@model(version="1.0.0", scope="content", extension_id="com.test.sync")
+@dataclass
+class Caption:
+    """A shared content-scoped model: one per content, merged across devices."""
+    text: str
+
+
+@model(version="1.0.0", scope="entry", extension_id="com.test.sync")
+@dataclass
+class LocalScore:
+    """A device-owned entry-scoped model: its owner's word, read-only elsewhere."""
+    score: int
+
+
+@model(version="1.0.0", scope="content", sync_strategy="device_owned", extension_id="com.test.sync")
+@dataclass
+class Thumbnail:
+    """A device-owned content-scoped model: stays on its device."""
+    path: str
 
 
 def device_library(root: Path, name: str, monkeypatch) -> "core.Library":

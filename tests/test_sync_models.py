@@ -2,41 +2,13 @@
 owner's, and blobs travel content-addressed with the records that use them."""
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from core.models import blob_data, model
 from core.sync import bundle as bundles
-from tests.sync_support import content_uuid_of, device_library, exchange, indexed_folder
-
-
-@model(version="1.0.0", scope="standalone", extension_id="com.test.sync")
-@dataclass
-class Album:
-    title: str
-    cover: np.ndarray = blob_data(compression="zstd", lazy=True)
-    id: uuid.UUID | None = None
-
-
-@model(version="1.0.0", scope="content", extension_id="com.test.sync")
-@dataclass
-class Caption:
-    text: str
-
-
-@model(version="1.0.0", scope="entry", extension_id="com.test.sync")      # device-owned
-@dataclass
-class LocalScore:
-    score: int
-
-
-@model(version="1.0.0", scope="content", sync_strategy="device_owned", extension_id="com.test.sync")
-@dataclass
-class Thumbnail:
-    path: str
+from tests.sync_support import (Album, Caption, LocalScore, Thumbnail, content_uuid_of,
+                                device_library, exchange, indexed_folder)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,36 +17,16 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import core
 from core.errors import VdfsError
-from core.models import blob_data, model
 from core.sync.errors import BundleReplayedError, SyncError
 from core.sync.hlc import wall_ms
-from tests.sync_support import device_library, exchange, indexed_folder
+from tests.sync_support import (Album, Caption, LocalScore, device_library, exchange,
+                                indexed_folder)
 
 NAMES = ("desk", "laptop", "phone")
 TAGS = ("#a", "#b", "#person:c")
 NOTES = (None, "x", "y")
 COLLECTIONS = ("One", "Two")
 SKEWS = (-3_600_000, 0, 3_600_000)
-
-
-@model(version="1.0.0", scope="content", extension_id="com.test.syncprop")
-@dataclass
-class Caption:
-    text: str
-
-
-@model(version="1.0.0", scope="entry", extension_id="com.test.syncprop")   # device-owned
-@dataclass
-class Score:
-    value: int
-
-
-@model(version="1.0.0", scope="standalone", extension_id="com.test.syncprop")
-@dataclass
-class Album:
-    title: str
-    cover: np.ndarray = blob_data(compression="zstd")
-    id: uuid.UUID | None = None
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +156,7 @@ class World:
                     return
                 found = v.get_model_by_content(cls, target)
             else:                       # on one of this device's own entries: it owns them
-                cls, field_name, target = Score, "value", self.own_entry(lib, args[1])
+                cls, field_name, target = LocalScore, "score", self.own_entry(lib, args[1])
                 found = v.get_model_by_entry(cls, target)
             if args[2] is None:
                 if found is not None:
