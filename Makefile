@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 # Benchmarks print ratios against baselines measured in the same run; never part of CI.
-BENCHES := index query models jobs extensions magics wasm
+BENCHES := index query models jobs extensions magics wasm sync
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== benchmarks/$${b}_bench.py"; $(PY) benchmarks/$${b}_bench.py || exit 1; done
 
