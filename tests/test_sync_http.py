@@ -142,3 +142,38 @@ def test_devices_that_exchanged_bundles_first_then_sync_live(served, tmp_path):
     b.sync.with_peer(url)
     assert [r["name"] for r in a.query('files tagged "#live"').rows()] == ["b.txt"]
     assert a.sync.digest() == b.sync.digest()
+
+
+def test_guessing_pairing_codes_withdraws_every_open_code(served):
+    a, b, url = served
+    code = a.sync.pair()
+    for _ in range(10):
+        resp = httpx.post(f"{url}/pair", json={"code": "WRONG-GUESS", "device": str(b.device_uuid)})
+        assert resp.status_code == 401 and resp.content == b""
+    with pytest.raises(PairingError):
+        b.sync.with_peer(url, code=code)               # the real code is gone too
+
+
+def test_a_paired_peer_writing_another_devices_rows_is_refused_over_http(served):
+    import json
+
+    from core.sync.hlc import format_stamp, wall_ms
+    from core.sync.records import Record
+    a, b, url = served
+    b.sync.with_peer(url, code=a.sync.pair())
+    entry = a.query('files where name = "a.txt"').rows()[0]["uuid"]
+    key = f"entry/{entry}"
+    value = json.loads(a.conn.execute("SELECT value FROM sync_records WHERE key = ?",
+                                      (key,)).fetchone()[0])
+    value["name"] = "hijacked.txt"
+    forged = b.sync.make_bundle("desk")
+    forged.records.append(Record(key, format_stamp(wall_ms() + 1000, 0, b.device_uuid),
+                                 json.dumps(value)))
+    body = bundles.encode(forged)
+    secret = b.conn.execute("SELECT secret FROM sync_peers").fetchone()[0]
+    before = a.sync.digest()
+    resp = httpx.post(f"{url}/sync", content=body,
+                      headers=sign(secret, b.device_uuid, "POST", "/sync", body))
+    assert resp.status_code == 409 and resp.json()["error"] == "ForeignWriteError"
+    assert a.sync.digest() == before
+    assert a.conn.execute("SELECT count(*) FROM sync_refusals").fetchone()[0] == 1

@@ -25,6 +25,7 @@ from .errors import PairingError, PeerUnreachableError, SyncError, UnauthorizedE
 
 MAX_SKEW_S = 300
 MAX_BODY = 1 << 30
+MAX_PAIR_FAILURES = 10     # wrong codes before every open code is withdrawn (no guessing)
 _H_DEVICE, _H_TS, _H_NONCE, _H_SIG = ("X-Vdfs-Device", "X-Vdfs-Timestamp", "X-Vdfs-Nonce",
                                       "X-Vdfs-Signature")
 
@@ -59,6 +60,7 @@ class SyncServer:
     def __init__(self, sync: Any, *, host: str = "127.0.0.1", port: int = 0):
         self.sync, self.host, self.port = sync, host, port
         self._nonces: dict[str, float] = {}
+        self.pair_failures = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -144,6 +146,10 @@ def _handlers() -> tuple[type, type]:
                     secret = peers.new_secret()
                     peers.set_secret(conn, device, str(req.get("name") or device), secret)
             except (ValueError, KeyError, TypeError, PairingError):
+                self.server.pair_failures += 1
+                if self.server.pair_failures >= MAX_PAIR_FAILURES:
+                    self.server.pair_failures = 0
+                    sync.lib.conn.execute("DELETE FROM sync_pairing")
                 return self.refuse()
             self.set_header("Content-Type", "application/json")
             self.finish(json.dumps({"secret": secret, "device": str(sync.lib.device_uuid),
