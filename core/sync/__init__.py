@@ -127,10 +127,11 @@ class Sync:
                 p = peers.ensure(conn, sender, b.sender_name)
                 _check_order(b, p, live)
                 local = records.scan(conn, self.clock, self.lib.device_id)
-                records.check_owners(conn, b.records, str(self.lib.device_uuid))
+                known = records.held(conn, (r.key for r in b.records))
+                records.check_owners(conn, b.records, str(self.lib.device_uuid), known)
                 if b.records:
                     self.clock.observe(conn, max(r.hlc for r in b.records))
-                applied = records.merge(conn, b.records, sender, b.blobs)
+                applied = records.merge(conn, b.records, sender, known, b.blobs)
                 blobs.received(conn, sender, b.blobs, b.need)
                 peers.advance(conn, sender, recv_seq=b.to_seq,
                               acked_seq=b.ack if b.to == str(self.lib.device_uuid) else None)

@@ -43,10 +43,27 @@ class BlobRow:
 
 
 class Touched:
-    """Content identities whose entry_count must be recounted once the import is done."""
+    """What one import touched: content identities whose entry_count must be recounted once it
+    is done, and the local ids of rows it looked up or made (an import of a whole library
+    asks for the same location, and for each parent folder, thousands of times)."""
 
     def __init__(self) -> None:
         self.content_ids: set[int] = set()
+        self.ids: dict[tuple[str, Any], int] = {}
+
+    def id_of(self, conn: sqlite3.Connection, table: str, column: str, value: Any) -> int | None:
+        if value is None:
+            return None
+        found = self.ids.get((table, value))
+        if found is None:
+            found = _id(conn, table, column, value)
+            if found is not None:
+                self.ids[(table, value)] = found
+        return found
+
+    def forget(self) -> None:
+        """Rows were deleted: cached ids may name rows that are gone."""
+        self.ids.clear()
 
     def recount(self, conn: sqlite3.Connection) -> None:
         for cid in self.content_ids:
@@ -85,8 +102,9 @@ def _location(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> b
                                                (lid,))]
             _delete_entries(conn, gone, touched)
             conn.execute("DELETE FROM locations WHERE id = ?", (lid,))
+            touched.forget()
         return True
-    did = _id(conn, "devices", "uuid", _b(v["device"]))
+    did = touched.id_of(conn, "devices", "uuid", _b(v["device"]))
     if did is None:
         return False
     conn.execute("INSERT INTO locations (uuid, device_id, path, name, created_at, last_indexed_at) "
@@ -99,6 +117,7 @@ def _location(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> b
 def _delete_entries(conn: sqlite3.Connection, uuids: list[bytes], touched: Touched) -> None:
     if not uuids:
         return
+    touched.forget()
     meta.forget_entries(conn, uuids)
     for u in uuids:
         row = conn.execute("SELECT id, content_id FROM entries WHERE uuid = ?", (u,)).fetchone()
@@ -110,12 +129,13 @@ def _delete_entries(conn: sqlite3.Connection, uuids: list[bytes], touched: Touch
             touched.content_ids.add(int(row[1]))
 
 
-def _content_id(conn: sqlite3.Connection, c: dict[str, Any] | None) -> int | None:
+def _content_id(conn: sqlite3.Connection, c: dict[str, Any] | None, touched: Touched
+                ) -> int | None:
     """The identity of these bytes, made if this device has never seen them: its uuid derives
     from the hash, so it is the same identity the other device has."""
     if c is None:
         return None
-    cid = _id(conn, "content_identities", "content_hash", c["hash"])
+    cid = touched.id_of(conn, "content_identities", "content_hash", c["hash"])
     if cid is not None:
         return cid
     cur = conn.execute(
@@ -131,25 +151,30 @@ def _entry(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool
     if v is None:
         _delete_entries(conn, [eu], touched)  # type: ignore[list-item]
         return True
-    lid = _id(conn, "locations", "uuid", _b(v["location"]))
+    lid = touched.id_of(conn, "locations", "uuid", _b(v["location"]))
     if lid is None:
         return False
-    old = conn.execute("SELECT id, content_id FROM entries WHERE uuid = ?", (eu,)).fetchone()
-    # The owner moved another file to this path: its older row here is gone on the owner too.
-    clash = conn.execute("SELECT uuid FROM entries WHERE location_id = ? AND path = ? AND uuid <> ?",
-                         (lid, v["path"], eu)).fetchone()
-    if clash:
-        _delete_entries(conn, [clash[0]], touched)
-    cid = _content_id(conn, v["content"])
-    parent = _id(conn, "entries", "uuid", _b(v["parent"]))
+    old = conn.execute("SELECT id, content_id, location_id, path FROM entries WHERE uuid = ?",
+                       (eu,)).fetchone()
+    if old is None or (old[2], old[3]) != (lid, v["path"]):
+        # The owner moved another file to this path: its older row here is gone there too.
+        clash = conn.execute("SELECT uuid FROM entries WHERE location_id = ? AND path = ? AND "
+                             "uuid <> ?", (lid, v["path"], eu)).fetchone()
+        if clash:
+            _delete_entries(conn, [clash[0]], touched)
+            lid = touched.id_of(conn, "locations", "uuid", _b(v["location"]))
+    cid = _content_id(conn, v["content"], touched)
+    parent = touched.id_of(conn, "entries", "uuid", _b(v["parent"]))
     cols = (lid, parent, v["path"], None if v["raw_path"] is None else bytes.fromhex(v["raw_path"]),
             v["name"], v["ext"], v["kind"], v["is_dir"], v["hidden"], v["size"], v["child_count"],
             v["inode"], v["mtime_ns"], v["ctime_ns"], cid, v["full_hash"])
     if old is None:
-        conn.execute("INSERT INTO entries (location_id, parent_id, path, raw_path, name, ext, "
-                     "kind, is_dir, hidden, size, child_count, inode, mtime_ns, ctime_ns, "
-                     "content_id, full_hash, uuid, indexed_at) "
-                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*cols, eu, now_iso()))
+        cur = conn.execute("INSERT INTO entries (location_id, parent_id, path, raw_path, name, "
+                           "ext, kind, is_dir, hidden, size, child_count, inode, mtime_ns, "
+                           "ctime_ns, content_id, full_hash, uuid, indexed_at) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*cols, eu, now_iso()))
+        if v["is_dir"]:
+            touched.ids[("entries", eu)] = int(cur.lastrowid)   # its children come next
     else:
         conn.execute("UPDATE entries SET location_id=?, parent_id=?, path=?, raw_path=?, name=?, "
                      "ext=?, kind=?, is_dir=?, hidden=?, size=?, child_count=?, inode=?, "

@@ -111,65 +111,81 @@ def _owner(key: str, value: str | None) -> str | None:
     return v["device"] if isinstance(v, dict) else None
 
 
-def check_owners(conn: sqlite3.Connection, records: Iterable[Record], me: str) -> None:
+def held(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """{key: (hlc, value)} of the records held for `keys` (one query per 500 keys)."""
+    out: dict[str, tuple[str, str | None]] = {}
+    keys = sorted(set(keys))
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        out.update((k, (h, v)) for k, h, v in conn.execute(
+            f"SELECT key, hlc, value FROM sync_records WHERE key IN ({','.join('?' * len(chunk))})",
+            chunk))
+    return out
+
+
+def check_owners(conn: sqlite3.Connection, records: Iterable[Record], me: str,
+                 known: dict[str, tuple[str, str | None]]) -> None:
     """Refuse a device-owned record not stamped by the device that owns the row, or one that
-    would hand a row to another owner, or one that speaks for this device's own rows."""
+    would hand a row to another owner, or one that speaks for this device's own rows.
+    `known` is `held()` of the records' keys."""
     for r in records:
         kind = state.kind_of(r.key)
         if kind not in state.OWNED_KINDS and kind != "model":
             continue
         writer = stamp_device(r.hlc)
         owner = _owner(r.key, r.value)
-        held = conn.execute("SELECT hlc, value FROM sync_records WHERE key = ?",
-                            (r.key,)).fetchone()
+        h = known.get(r.key)
         if kind == "model":     # shared models are anyone's; device-owned ones their owner's
-            held_owner = _owner(r.key, held[1]) if held and held[1] is not None else None
+            held_owner = _owner(r.key, h[1]) if h and h[1] is not None else None
             if owner is None and held_owner is None:
                 continue
         else:
-            held_owner = _owner(r.key, held[1]) if held and held[1] is not None else \
-                (stamp_device(held[0]) if held else None)
+            held_owner = _owner(r.key, h[1]) if h and h[1] is not None else \
+                (stamp_device(h[0]) if h else None)
         problems = []
         if owner is not None and owner != writer:
             problems.append(f"device {writer} wrote {r.key}, which device {owner} owns")
         if held_owner is not None and held_owner != writer:
             problems.append(f"device {writer} wrote {r.key}, which device {held_owner} owns")
-        if writer == me and (held is None or r.hlc > held[0]):
+        if writer == me and (h is None or r.hlc > h[0]):
             problems.append(f"a change to this device's own {r.key} that it never made")
         if problems:
             raise ForeignWriteError("refused: " + problems[0])
 
 
 def merge(conn: sqlite3.Connection, records: list[Record], via: uuid.UUID | None,
+          known: dict[str, tuple[str, str | None]],
           blobs: list[apply.BlobRow] = ()) -> int:  # type: ignore[assignment]
-    """Apply the records that win by HLC (greater stamp than the one held); returns how many.
-    Records are applied in dependency order, then earlier pending ones are retried."""
+    """Apply the records that win by HLC (greater stamp than the one held, `known` being
+    `held()` of their keys); returns how many. Records are applied in dependency order, then
+    earlier pending ones are retried."""
     touched = apply.Touched()
     arrived = apply.receive_blobs(conn, list(blobs))
     seq = _next_seq(conn)
-    applied = 0
+    stamps = {k: h for k, (h, _) in known.items()}
+    rows = []
     ordered = sorted(records, key=lambda r: (state.APPLY_ORDER[state.kind_of(r.key)],
                                              r.value is not None, _depth(r)))
     for r in ordered:
-        held = conn.execute("SELECT hlc FROM sync_records WHERE key = ?", (r.key,)).fetchone()
-        if held is not None and held[0] >= r.hlc:
+        h = stamps.get(r.key)
+        if h is not None and h >= r.hlc:
             continue
         seq += 1
         try:
             ok = apply.materialize(conn, r.key, r.value, touched)
         except (KeyError, TypeError, ValueError, AttributeError, sqlite3.IntegrityError) as exc:
             raise BundleCorruptError(f"record {r.key!r} cannot be applied: {exc!r}") from None
-        conn.execute("INSERT INTO sync_records (key, hlc, value, seq, pending, via) "
+        stamps[r.key] = r.hlc
+        rows.append((r.key, r.hlc, r.value, seq, 0 if ok else 1, via.bytes if via else None))
+    conn.executemany("INSERT INTO sync_records (key, hlc, value, seq, pending, via) "
                      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
                      "hlc = excluded.hlc, value = excluded.value, seq = excluded.seq, "
-                     "pending = excluded.pending, via = excluded.via",
-                     (r.key, r.hlc, r.value, seq, 0 if ok else 1, via.bytes if via else None))
-        applied += 1
+                     "pending = excluded.pending, via = excluded.via", rows)
     _save_seq(conn, seq)
     retry_pending(conn, touched)
     touched.recount(conn)
     apply.drop_unused_blobs(conn, arrived)
-    return applied
+    return len(rows)
 
 
 def _depth(r: Record) -> int:
