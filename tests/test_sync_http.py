@@ -177,3 +177,12 @@ def test_a_paired_peer_writing_another_devices_rows_is_refused_over_http(served)
     assert resp.status_code == 409 and resp.json()["error"] == "ForeignWriteError"
     assert a.sync.digest() == before
     assert a.conn.execute("SELECT count(*) FROM sync_refusals").fetchone()[0] == 1
+
+
+def test_a_sync_job_syncs_with_every_paired_peer(served):
+    a, b, url = served
+    b.sync.with_peer(url, code=a.sync.pair())
+    a.vdfs().add_tag_to_content(content_uuid_of(a, "a.txt"), "#by-job")
+    result = b.sync.start().wait(30)
+    assert result["peers"] == 1 and result["applied"] >= 1 and result["failed"] == {}
+    assert [r["name"] for r in b.query('files tagged "#by-job"').rows()] == ["a.txt"]

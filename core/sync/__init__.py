@@ -160,6 +160,11 @@ class Sync:
         from .http import sync_with
         return sync_with(self, url, code=code)
 
+    def start(self, url: str | None = None) -> Any:
+        """Sync with `url`, or with every paired peer, as a job (progress, resumable)."""
+        from .job import JOB_NAME
+        return self.lib.jobs.submit(JOB_NAME, {"url": url} if url else {})
+
     def serve(self, port: int = 0, host: str = "127.0.0.1") -> Any:
         """Start serving this library to paired peers in a background thread."""
         from .http import SyncServer
