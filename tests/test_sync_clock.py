@@ -81,3 +81,28 @@ def test_truly_concurrent_writes_follow_the_hlc_rule(skewed, tmp_path):
     exchange(a, b, tmp_path)
     for lib in (a, b):
         assert lib.vdfs().get_metadata(cu, scope="content").notes == "fast, earlier"
+
+
+def test_stamps_a_day_ahead_are_refused_and_change_nothing(skewed, tmp_path):
+    from core.sync.errors import ClockSkewError
+    a, b, cu = skewed
+    a.sync.clock.wall = lambda: wall_ms() + 25 * HOUR
+    a.vdfs().set_note(cu, "from the future", scope="content")
+    path = tmp_path / "future.vdfsbundle"
+    a.sync.export(path, peer="slow")
+    before = b.sync.digest()
+    with pytest.raises(ClockSkewError, match="hours ahead"):
+        b.sync.import_(path)
+    assert b.sync.digest() == before
+    (stamp,) = b.conn.execute("SELECT value FROM sync_meta WHERE key = 'hlc'").fetchone()
+    assert parse_stamp(stamp)[0] < wall_ms() + HOUR
+
+
+def test_a_bundle_naming_no_device_is_corrupt(tmp_path, lib):
+    from core.sync import bundle as bundles
+    from core.sync.errors import BundleCorruptError
+    b = lib.sync.make_bundle()
+    b.sender = "not-a-uuid"
+    (tmp_path / "x.vdfsbundle").write_bytes(bundles.encode(b))
+    with pytest.raises(BundleCorruptError):
+        lib.sync.import_(tmp_path / "x.vdfsbundle")

@@ -13,6 +13,7 @@ import binascii
 import json
 import os
 import struct
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ def decode(data: bytes) -> Bundle:
             raise ValueError("record count differs from the header")
         records = [Record(*_record(item)) for item in lines[:count]]
         blobs = [_blob(item) for item in lines[count:]]
+        uuid.UUID(str(head["sender"]))
         return Bundle(library_id=str(head["library_id"]), sender=str(head["sender"]),
                       sender_name=str(head["sender_name"]), to=head["to"],
                       from_seq=int(head["from_seq"]), to_seq=int(head["to_seq"]),

@@ -32,6 +32,10 @@ class ForeignWriteError(SyncError):
     """A peer sent a change to rows another device owns (its entries, locations, device row)."""
 
 
+class ClockSkewError(SyncError):
+    """A peer's stamps are further ahead of this device's clock than the HLC may follow."""
+
+
 class PairingError(SyncError):
     """A pairing code that is wrong, used or expired, or a peer that is not paired."""
 

@@ -12,9 +12,10 @@ import time
 import uuid
 from typing import Callable
 
-from .errors import SyncError
+from .errors import ClockSkewError, SyncError
 
 _KEY = "hlc"
+MAX_AHEAD_MS = 24 * 3_600_000   # a received stamp further ahead of our wall clock is refused
 
 
 def format_stamp(ms: int, counter: int, device: uuid.UUID) -> str:
@@ -78,8 +79,15 @@ class SyncClock:
         return out
 
     def observe(self, conn: sqlite3.Connection, remote: str) -> None:
-        """Merge a received stamp, so the next local stamp sorts after it."""
-        r_ms, r_counter, _ = parse_stamp(remote)
+        """Merge a received stamp, so the next local stamp sorts after it. A stamp more than
+        MAX_AHEAD_MS ahead of this device's wall clock is refused: taken in, it would drag
+        every later stamp of every device that far into the future, for good."""
+        r_ms, r_counter, device = parse_stamp(remote)
+        ahead = r_ms - self.wall()
+        if ahead > MAX_AHEAD_MS:
+            raise ClockSkewError(
+                f"device {device} stamps its changes {ahead / 3_600_000:.1f} hours ahead of this "
+                "device's clock: fix the clock of one of them, then sync again")
         ms, counter = self._load(conn)
         if (r_ms, r_counter) > (ms, counter):
             self._save(conn, r_ms, r_counter)
