@@ -10,36 +10,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import metadata as meta
 from ..clock import now_iso
 from ..identity import content_uuid_bytes
-from .state import _DEFAULTS
+from .state import META_DEFAULTS
 
-_TARGET_TABLE = {"entry": "entries", "content": "content_identities"}
+TARGET_TABLE = {"entry": "entries", "content": "content_identities"}
 _ITEM_COLUMN = {"entry": "entry_uuid", "content": "content_uuid"}
-
-
-@dataclass(frozen=True)
-class BlobRow:
-    """A blob as it travels: content-addressed by the BLAKE3 of its uncompressed bytes."""
-    hash: str
-    blob_type: str
-    compression: str | None
-    size: int
-    data: bytes             # as stored (compressed when `compression` says so)
-
-    def verify(self) -> bool:
-        import blake3
-        import zstandard
-        try:
-            raw = zstandard.ZstdDecompressor().decompress(self.data) \
-                if self.compression == "zstd" else self.data
-        except zstandard.ZstdError:
-            return False
-        return len(raw) == self.size and blake3.blake3(raw).hexdigest() == self.hash
 
 
 class Touched:
@@ -56,7 +35,7 @@ class Touched:
             return None
         found = self.ids.get((table, value))
         if found is None:
-            found = _id(conn, table, column, value)
+            found = row_id(conn, table, column, value)
             if found is not None:
                 self.ids[(table, value)] = found
         return found
@@ -72,12 +51,12 @@ class Touched:
         self.content_ids.clear()
 
 
-def _id(conn: sqlite3.Connection, table: str, column: str, value: Any) -> int | None:
+def row_id(conn: sqlite3.Connection, table: str, column: str, value: Any) -> int | None:
     row = conn.execute(f"SELECT id FROM {table} WHERE {column} = ?", (value,)).fetchone()
     return None if row is None else int(row[0])
 
 
-def _b(text: str | None) -> bytes | None:
+def uuid_bytes(text: str | None) -> bytes | None:
     return None if text is None else uuid.UUID(text).bytes
 
 
@@ -89,14 +68,14 @@ def _device(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> boo
     conn.execute("INSERT INTO devices (uuid, name, hostname, os, created_at, last_seen_at) "
                  "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(uuid) DO UPDATE SET name = excluded.name, "
                  "hostname = excluded.hostname, os = excluded.os",
-                 (_b(key.split("/", 1)[1]), v["name"], v["hostname"], v["os"], now, now))
+                 (uuid_bytes(key.split("/", 1)[1]), v["name"], v["hostname"], v["os"], now, now))
     return True
 
 
 def _location(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
-    lu = _b(key.split("/", 1)[1])
+    lu = uuid_bytes(key.split("/", 1)[1])
     if v is None:
-        lid = _id(conn, "locations", "uuid", lu)
+        lid = row_id(conn, "locations", "uuid", lu)
         if lid is not None:
             gone = [r[0] for r in conn.execute("SELECT uuid FROM entries WHERE location_id = ?",
                                                (lid,))]
@@ -104,7 +83,7 @@ def _location(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> b
             conn.execute("DELETE FROM locations WHERE id = ?", (lid,))
             touched.forget()
         return True
-    did = touched.id_of(conn, "devices", "uuid", _b(v["device"]))
+    did = touched.id_of(conn, "devices", "uuid", uuid_bytes(v["device"]))
     if did is None:
         return False
     conn.execute("INSERT INTO locations (uuid, device_id, path, name, created_at, last_indexed_at) "
@@ -147,11 +126,11 @@ def _content_id(conn: sqlite3.Connection, c: dict[str, Any] | None, touched: Tou
 
 
 def _entry(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
-    eu = _b(key.split("/", 1)[1])
+    eu = uuid_bytes(key.split("/", 1)[1])
     if v is None:
         _delete_entries(conn, [eu], touched)  # type: ignore[list-item]
         return True
-    lid = touched.id_of(conn, "locations", "uuid", _b(v["location"]))
+    lid = touched.id_of(conn, "locations", "uuid", uuid_bytes(v["location"]))
     if lid is None:
         return False
     old = conn.execute("SELECT id, content_id, location_id, path FROM entries WHERE uuid = ?",
@@ -162,9 +141,9 @@ def _entry(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool
                              "uuid <> ?", (lid, v["path"], eu)).fetchone()
         if clash:
             _delete_entries(conn, [clash[0]], touched)
-            lid = touched.id_of(conn, "locations", "uuid", _b(v["location"]))
+            lid = touched.id_of(conn, "locations", "uuid", uuid_bytes(v["location"]))
     cid = _content_id(conn, v["content"], touched)
-    parent = touched.id_of(conn, "entries", "uuid", _b(v["parent"]))
+    parent = touched.id_of(conn, "entries", "uuid", uuid_bytes(v["parent"]))
     cols = (lid, parent, v["path"], None if v["raw_path"] is None else bytes.fromhex(v["raw_path"]),
             v["name"], v["ext"], v["kind"], v["is_dir"], v["hidden"], v["size"], v["child_count"],
             v["inode"], v["mtime_ns"], v["ctime_ns"], cid, v["full_hash"])
@@ -189,7 +168,7 @@ def _entry(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool
 
 # ---- shared rows --------------------------------------------------------------------------
 def _ensure_tag(conn: sqlite3.Connection, name: str) -> int:
-    tid = _id(conn, "tags", "name", name)
+    tid = row_id(conn, "tags", "name", name)
     if tid is None:
         ns = name[1:].split(":", 1)[0] if ":" in name else None
         tid = int(conn.execute("INSERT INTO tags (uuid, name, namespace, created_at) "
@@ -201,7 +180,7 @@ def _ensure_tag(conn: sqlite3.Connection, name: str) -> int:
 def _tag(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     name = key.split("/", 1)[1]
     if v is None:
-        tid = _id(conn, "tags", "name", name)
+        tid = row_id(conn, "tags", "name", name)
         if tid is not None:
             conn.execute("DELETE FROM tag_links WHERE tag_id = ?", (tid,))
             conn.execute("UPDATE tags SET parent_id = NULL WHERE parent_id = ?", (tid,))
@@ -215,8 +194,8 @@ def _tag(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
 
 def _metadata_id(conn: sqlite3.Connection, scope: str, target: str, create: bool) -> int | None:
     """The target's metadata row; None when the target itself is not on this device (yet)."""
-    tb = _b(target)
-    if conn.execute(f"SELECT 1 FROM {_TARGET_TABLE[scope]} WHERE uuid = ?", (tb,)).fetchone() \
+    tb = uuid_bytes(target)
+    if conn.execute(f"SELECT 1 FROM {TARGET_TABLE[scope]} WHERE uuid = ?", (tb,)).fetchone() \
             is None:
         return None
     return meta.metadata_id(conn, scope, uuid.UUID(target), create=create)
@@ -227,7 +206,7 @@ def _meta(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     mid = _metadata_id(conn, scope, target, create=v is not None)
     if mid is None:
         return v is None        # clearing a field of something absent: nothing to do
-    value = _DEFAULTS[field] if v is None else v
+    value = META_DEFAULTS[field] if v is None else v
     if field == "custom_data":
         value = json.dumps(value, sort_keys=True)
     conn.execute(f"UPDATE user_metadata SET {field} = ?, updated_at = ? WHERE id = ?",
@@ -241,7 +220,7 @@ def _link(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     if mid is None:
         return v is None
     if v is None:
-        tid = _id(conn, "tags", "name", tag)
+        tid = row_id(conn, "tags", "name", tag)
         if tid is not None:
             conn.execute("DELETE FROM tag_links WHERE metadata_id = ? AND tag_id = ?", (mid, tid))
         return True
@@ -254,7 +233,7 @@ def _link(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
 
 def _collection(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     name = key.split("/", 1)[1]
-    cid = _id(conn, "collections", "name", name)
+    cid = row_id(conn, "collections", "name", name)
     if v is None:
         if cid is not None:
             conn.execute("DELETE FROM collection_items WHERE collection_id = ?", (cid,))
@@ -272,17 +251,17 @@ def _collection(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) ->
 def _item(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     _, rest = key.split("/", 1)
     name, kind, target = rest.rsplit("/", 2)
-    cid = _id(conn, "collections", "name", name)
+    cid = row_id(conn, "collections", "name", name)
     if cid is None:
         return v is None
-    column, tb = _ITEM_COLUMN[kind], _b(target)
+    column, tb = _ITEM_COLUMN[kind], uuid_bytes(target)
     row = conn.execute(f"SELECT id FROM collection_items WHERE collection_id = ? AND {column} = ?",
                        (cid, tb)).fetchone()
     if v is None:
         if row:
             conn.execute("DELETE FROM collection_items WHERE id = ?", (row[0],))
         return True
-    if conn.execute(f"SELECT 1 FROM {_TARGET_TABLE[kind]} WHERE uuid = ?", (tb,)).fetchone() is None:
+    if conn.execute(f"SELECT 1 FROM {TARGET_TABLE[kind]} WHERE uuid = ?", (tb,)).fetchone() is None:
         return False
     if row:
         conn.execute("UPDATE collection_items SET position = ? WHERE id = ?", (v["position"], row[0]))
@@ -292,88 +271,9 @@ def _item(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     return True
 
 
-def _model(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
-    """A model under its natural key: the winner replaces a local model of the same key made
-    independently (another uuid), with its blobs linked by hash."""
-    from ..models.store import delete_model_rows
-    _, scope, target, ext, mtype = key.split("/", 4)
-    if scope == "standalone":
-        row = conn.execute("SELECT uuid FROM models WHERE uuid = ?", (_b(target),)).fetchone()
-    else:
-        column = "entry_uuid" if scope == "entry" else "content_identity_uuid"
-        row = conn.execute(f"SELECT uuid FROM models WHERE {column} = ? AND extension_id = ? AND "
-                           "model_type = ?", (_b(target), ext, mtype)).fetchone()
-    if v is None:
-        if row:
-            delete_model_rows(conn, [row[0]])
-        return True
-    if scope != "standalone" and conn.execute(
-            f"SELECT 1 FROM {_TARGET_TABLE[scope]} WHERE uuid = ?", (_b(target),)).fetchone() is None:
-        return False
-    blob_ids = {}
-    for name, digest in v["blobs"].items():
-        bid = _id(conn, "metadata_blobs", "blob_hash", digest)
-        if bid is None:
-            return False        # its bytes have not arrived: wait for them
-        blob_ids[name] = bid
-    mu, now = _b(v["uuid"]), now_iso()
-    owner = _b(v.get("owner")) if v.get("owner") else None
-    if row and row[0] != mu:
-        delete_model_rows(conn, [row[0]])
-        row = None
-    if row is None:
-        meta_id, _ = meta.new_model_metadata(conn)
-        conn.execute(
-            "INSERT INTO models (uuid, extension_id, model_type, data, entry_uuid, "
-            "content_identity_uuid, standalone, metadata_id, sync_strategy, device_uuid, "
-            "created_at, updated_at, schema_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (mu, ext, mtype, json.dumps(v["data"], sort_keys=True),
-             _b(target) if scope == "entry" else None,
-             _b(target) if scope == "content" else None, int(scope == "standalone"), meta_id,
-             v["sync"], owner, v["created_at"], now, v["version"]))
-    else:
-        conn.execute("UPDATE models SET data = ?, schema_version = ?, sync_strategy = ?, "
-                     "device_uuid = coalesce(?, device_uuid), updated_at = ? WHERE uuid = ?",
-                     (json.dumps(v["data"], sort_keys=True), v["version"], v["sync"], owner, now,
-                      mu))
-    from .. import blobs
-    old = [r[0] for r in conn.execute("SELECT blob_id FROM model_blobs WHERE model_uuid = ?", (mu,))]
-    conn.execute("DELETE FROM model_blobs WHERE model_uuid = ?", (mu,))
-    for name, bid in blob_ids.items():     # new references first: a blob kept is never freed
-        conn.execute("UPDATE metadata_blobs SET reference_count = reference_count + 1 WHERE id = ?",
-                     (bid,))
-        conn.execute("INSERT INTO model_blobs (model_uuid, blob_key, blob_id) VALUES (?, ?, ?)",
-                     (mu, name, bid))
-    for bid in old:
-        blobs.release_blob(conn, bid)
-    return True
-
-
-def receive_blobs(conn: sqlite3.Connection, incoming: list["BlobRow"]) -> list[str]:
-    """Store the bundle's blobs this device lacks, unreferenced for now (records link them);
-    returns the hashes stored, for `drop_unused_blobs` once the records are applied."""
-    stored = []
-    for b in incoming:
-        if _id(conn, "metadata_blobs", "blob_hash", b.hash) is None:
-            now = now_iso()
-            conn.execute("INSERT INTO metadata_blobs (blob_hash, blob_data, blob_type, size_bytes, "
-                         "compression, reference_count, created_at, last_accessed_at) "
-                         "VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
-                         (b.hash, b.data, b.blob_type, b.size, b.compression, now, now))
-            stored.append(b.hash)
-    return stored
-
-
-def drop_unused_blobs(conn: sqlite3.Connection, hashes: list[str]) -> None:
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start:start + 500]
-        conn.execute(f"DELETE FROM metadata_blobs WHERE reference_count <= 0 AND blob_hash IN "
-                     f"({','.join('?' * len(chunk))})", chunk)
-
-
 _APPLY: dict[str, Callable[[sqlite3.Connection, str, Any, Touched], bool]] = {
     "device": _device, "location": _location, "entry": _entry, "tag": _tag,
-    "collection": _collection, "meta": _meta, "link": _link, "item": _item, "model": _model}
+    "collection": _collection, "meta": _meta, "link": _link, "item": _item}
 
 
 def materialize(conn: sqlite3.Connection, key: str, value_text: str | None,
@@ -381,4 +281,7 @@ def materialize(conn: sqlite3.Connection, key: str, value_text: str | None,
     """Apply one winning record; False if it must wait for what it refers to."""
     kind = key.split("/", 1)[0]
     value = None if value_text is None else json.loads(value_text)
+    if kind == "model":
+        from .model_rows import apply_model
+        return apply_model(conn, key, value, touched)
     return _APPLY[kind](conn, key, value, touched)

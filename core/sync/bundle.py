@@ -24,7 +24,7 @@ import zstandard
 from . import state
 from .errors import BundleCorruptError, BundleVersionError, SyncError
 from .hlc import parse_stamp
-from .apply import BlobRow
+from .blobs import BlobRow
 from .records import Record
 
 MAGIC = b"VDFSSYNC"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import apply, state
+from .blobs import BlobRow, drop_unused_blobs, receive_blobs
 from .errors import BundleCorruptError, ForeignWriteError
 from .hlc import SyncClock, stamp_device
 
@@ -155,12 +156,12 @@ def check_owners(conn: sqlite3.Connection, records: Iterable[Record], me: str,
 
 def merge(conn: sqlite3.Connection, records: list[Record], via: uuid.UUID | None,
           known: dict[str, tuple[str, str | None]],
-          blobs: list[apply.BlobRow] = ()) -> int:  # type: ignore[assignment]
+          blobs: list[BlobRow] = ()) -> int:  # type: ignore[assignment]
     """Apply the records that win by HLC (greater stamp than the one held, `known` being
     `held()` of their keys); returns how many. Records are applied in dependency order, then
     earlier pending ones are retried."""
     touched = apply.Touched()
-    arrived = apply.receive_blobs(conn, list(blobs))
+    arrived = receive_blobs(conn, list(blobs))
     seq = _next_seq(conn)
     stamps = {k: h for k, (h, _) in known.items()}
     rows = []
@@ -184,7 +185,7 @@ def merge(conn: sqlite3.Connection, records: list[Record], via: uuid.UUID | None
     _save_seq(conn, seq)
     retry_pending(conn, touched)
     touched.recount(conn)
-    apply.drop_unused_blobs(conn, arrived)
+    drop_unused_blobs(conn, arrived)
     return len(rows)
 
 

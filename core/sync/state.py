@@ -20,7 +20,7 @@ OWNED_KINDS = ("device", "location", "entry")
 APPLY_ORDER = {k: i for i, k in enumerate(("device", "location", "entry", "tag", "collection",
                                            "meta", "link", "item", "model"))}
 META_FIELDS = ("notes", "favorite", "hidden", "custom_data")
-_DEFAULTS: dict[str, Any] = {"notes": None, "favorite": 0, "hidden": 0, "custom_data": {}}
+META_DEFAULTS: dict[str, Any] = {"notes": None, "favorite": 0, "hidden": 0, "custom_data": {}}
 
 
 def dumps(value: Any) -> str:
@@ -64,7 +64,7 @@ def _shared(conn: sqlite3.Connection) -> Iterator[tuple[str, Any]]:
         values = {"notes": notes, "favorite": int(favorite), "hidden": int(hidden),
                   "custom_data": json.loads(custom or "{}")}
         for field in META_FIELDS:
-            if values[field] != _DEFAULTS[field]:
+            if values[field] != META_DEFAULTS[field]:
                 yield f"meta/{st[0]}/{st[1]}/{field}", values[field]
     for name, description in conn.execute("SELECT name, description FROM collections"):
         yield f"collection/{name}", {"description": description}
