@@ -113,3 +113,35 @@ def test_a_blob_the_receiver_lacks_is_asked_for_and_sent(two, tmp_path):
     (album,) = b.vdfs().list_models(Album)
     assert np.array_equal(album.cover, cover)
     assert a.sync.digest() == b.sync.digest()
+
+
+def test_tags_notes_and_collections_of_a_shared_model_travel_with_it(two, tmp_path):
+    a, b = two
+    va, vb = a.vdfs(), b.vdfs()
+    album = Album("Trip", cover=np.zeros(4, dtype=np.float32))
+    va.create_model(album)
+    va.add_tag_to_model(album, "#favourite-album")
+    va.set_note(album.id, "best one", scope="model")
+    va.create_collection("Albums")
+    va.add_to_collection("Albums", album)
+    exchange(a, b, tmp_path)
+    (copy,) = vb.list_models(Album)
+    assert [t.name for t in vb.tags_of_model(copy)] == ["#favourite-album"]
+    assert vb.get_metadata(copy.id, scope="model").notes == "best one"
+    assert [(i.kind, i.uuid) for i in vb.collection_items("Albums")] == [("model", copy.id)]
+    vb.remove_tag_from_model(copy, "#favourite-album")
+    exchange(a, b, tmp_path)
+    assert va.tags_of_model(album) == []
+    assert a.sync.digest() == b.sync.digest()
+
+
+def test_tags_of_a_model_that_stays_on_its_device_stay_too(two, tmp_path):
+    a, b = two
+    cu = content_uuid_of(a, "p.jpg")
+    thumb = Thumbnail("/desk/cache/p.png")
+    a.vdfs().create_model_for_content(cu, thumb)
+    a.vdfs().add_tag_to_model(thumb, "#cached")
+    exchange(a, b, tmp_path)
+    assert b.vdfs().get_tag("#cached") is not None           # tags are shared …
+    assert b.conn.execute("SELECT count(*) FROM tag_links").fetchone()[0] == 0   # … its link not
+    assert a.sync.digest() == b.sync.digest()

@@ -73,6 +73,8 @@ op = st.one_of(
     st.tuples(st.just("caption"), device, st.integers(0, 5), st.sampled_from(NOTES)),
     st.tuples(st.just("score"), device, st.integers(0, 5), st.sampled_from((None, 1, 2))),
     st.tuples(st.just("album"), device, st.integers(0, 2), st.booleans()),
+    st.tuples(st.just("album_tag"), device, st.integers(0, 2), st.sampled_from(TAGS),
+              st.booleans()),
     st.tuples(st.just("send"), device, device, st.booleans()),
     st.tuples(st.just("send"), device, device, st.booleans()),
     st.tuples(st.just("deliver"), st.integers(0, 50), st.booleans()),
@@ -175,6 +177,11 @@ class World:
                 v.create_model(Album(title, cover=np.full(4, args[1], dtype=np.float32)))
             elif same:
                 v.delete_model(same[0])
+        elif kind == "album_tag":
+            same = [m for m in v.list_models(Album) if m.title == f"album {args[1]}"]
+            if same:
+                call = v.add_tag_to_model if args[3] else v.remove_tag_from_model
+                call(same[0], args[2])
         elif kind == "skew":
             lib.sync.clock.wall = lambda s=args[1]: wall_ms() + s
         elif kind == "send":

@@ -17,8 +17,8 @@ from ..clock import now_iso
 from ..identity import content_uuid_bytes
 from .state import META_DEFAULTS
 
-TARGET_TABLE = {"entry": "entries", "content": "content_identities"}
-_ITEM_COLUMN = {"entry": "entry_uuid", "content": "content_uuid"}
+TARGET_TABLE = {"entry": "entries", "content": "content_identities", "model": "models"}
+_ITEM_COLUMN = {"entry": "entry_uuid", "content": "content_uuid", "model": "model_uuid"}
 
 
 class Touched:

@@ -18,7 +18,13 @@ SHARED_KINDS = ("tag", "collection", "meta", "link", "item", "model")
 OWNED_KINDS = ("device", "location", "entry")
 # The order records are applied in: what a record refers to comes before it.
 APPLY_ORDER = {k: i for i, k in enumerate(("device", "location", "entry", "tag", "collection",
-                                           "meta", "link", "item", "model"))}
+                                           "model", "meta", "link", "item"))}
+# A model (alias m) that travels: shared, or device-owned and standalone or on an entry of its
+# own device (`_models` says why; the two must agree).
+REPLICATED_MODEL = (
+    "(m.sync_strategy = 1 OR (m.content_identity_uuid IS NULL AND (m.entry_uuid IS NULL OR "
+    "m.device_uuid = (SELECT d.uuid FROM entries e JOIN locations l ON l.id = e.location_id "
+    "JOIN devices d ON d.id = l.device_id WHERE e.uuid = m.entry_uuid))))")
 META_FIELDS = ("notes", "favorite", "hidden", "custom_data")
 META_DEFAULTS: dict[str, Any] = {"notes": None, "favorite": 0, "hidden": 0, "custom_data": {}}
 
@@ -36,29 +42,34 @@ def _u(raw: bytes | None) -> str | None:
     return None if raw is None else str(uuid.UUID(bytes=raw))
 
 
-def _scope_target(entry_raw: bytes | None, content_raw: bytes | None) -> tuple[str, str] | None:
+def _scope_target(entry_raw: bytes | None, content_raw: bytes | None,
+                  model_raw: bytes | None = None) -> tuple[str, str] | None:
     if entry_raw is not None:
         return "entry", _u(entry_raw)  # type: ignore[return-value]
     if content_raw is not None:
         return "content", _u(content_raw)  # type: ignore[return-value]
-    return None                     # model-scoped: models do not sync yet
+    if model_raw is not None:
+        return "model", _u(model_raw)  # type: ignore[return-value]
+    return None                     # a model that stays on its device
 
 
 def _shared(conn: sqlite3.Connection) -> Iterator[tuple[str, Any]]:
     for name, color, parent in conn.execute(
             "SELECT t.name, t.color, p.name FROM tags t LEFT JOIN tags p ON p.id = t.parent_id"):
         yield f"tag/{name}", {"color": color, "parent": parent}
-    for e, c, tag, applied_by in conn.execute(
-            "SELECT um.entry_uuid, um.content_identity_uuid, t.name, tl.applied_by "
+    for e, c, mu, tag, applied_by in conn.execute(
+            "SELECT um.entry_uuid, um.content_identity_uuid, m.uuid, t.name, tl.applied_by "
             "FROM tag_links tl JOIN tags t ON t.id = tl.tag_id "
-            "JOIN user_metadata um ON um.id = tl.metadata_id"):
-        st = _scope_target(e, c)
+            "JOIN user_metadata um ON um.id = tl.metadata_id "
+            f"LEFT JOIN models m ON m.metadata_id = um.id AND {REPLICATED_MODEL}"):
+        st = _scope_target(e, c, mu)
         if st:
             yield f"link/{st[0]}/{st[1]}/{tag}", {"applied_by": applied_by}
-    for e, c, notes, favorite, hidden, custom in conn.execute(
-            "SELECT entry_uuid, content_identity_uuid, notes, favorite, hidden, custom_data "
-            "FROM user_metadata"):
-        st = _scope_target(e, c)
+    for e, c, mu, notes, favorite, hidden, custom in conn.execute(
+            "SELECT um.entry_uuid, um.content_identity_uuid, m.uuid, um.notes, um.favorite, "
+            "um.hidden, um.custom_data FROM user_metadata um "
+            f"LEFT JOIN models m ON m.metadata_id = um.id AND {REPLICATED_MODEL}"):
+        st = _scope_target(e, c, mu)
         if not st:
             continue
         values = {"notes": notes, "favorite": int(favorite), "hidden": int(hidden),
@@ -68,11 +79,12 @@ def _shared(conn: sqlite3.Connection) -> Iterator[tuple[str, Any]]:
                 yield f"meta/{st[0]}/{st[1]}/{field}", values[field]
     for name, description in conn.execute("SELECT name, description FROM collections"):
         yield f"collection/{name}", {"description": description}
-    for name, e, c, position in conn.execute(
-            "SELECT c.name, i.entry_uuid, i.content_uuid, i.position FROM collection_items i "
-            "JOIN collections c ON c.id = i.collection_id "
-            "WHERE i.entry_uuid IS NOT NULL OR i.content_uuid IS NOT NULL"):
-        st = _scope_target(e, c)
+    for name, e, c, mu, position in conn.execute(
+            "SELECT c.name, i.entry_uuid, i.content_uuid, m.uuid, i.position "
+            "FROM collection_items i JOIN collections c ON c.id = i.collection_id "
+            f"LEFT JOIN models m ON m.uuid = i.model_uuid AND {REPLICATED_MODEL} "
+            "WHERE i.entry_uuid IS NOT NULL OR i.content_uuid IS NOT NULL OR m.uuid IS NOT NULL"):
+        st = _scope_target(e, c, mu)
         yield f"item/{name}/{st[0]}/{st[1]}", {"position": position}  # type: ignore[index]
 
 
