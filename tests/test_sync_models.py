@@ -145,3 +145,17 @@ def test_tags_of_a_model_that_stays_on_its_device_stay_too(two, tmp_path):
     assert b.vdfs().get_tag("#cached") is not None           # tags are shared …
     assert b.conn.execute("SELECT count(*) FROM tag_links").fetchone()[0] == 0   # … its link not
     assert a.sync.digest() == b.sync.digest()
+
+
+def test_a_blob_on_a_note_travels_by_hash_and_its_removal_too(two, tmp_path):
+    a, b = two
+    cu = content_uuid_of(a, "p.jpg")
+    embedding = np.linspace(0, 1, 32, dtype=np.float32)
+    a.vdfs().set_metadata_blob(cu, "embedding", embedding, scope="content")
+    exchange(a, b, tmp_path)
+    assert np.array_equal(b.vdfs().get_metadata_blob(cu, "embedding", scope="content"), embedding)
+    assert a.sync.digest() == b.sync.digest()
+    b.vdfs().set_metadata_blob(cu, "embedding", None, scope="content")
+    exchange(a, b, tmp_path)
+    assert a.vdfs().get_metadata_blob(cu, "embedding", scope="content") is None
+    assert a.conn.execute("SELECT count(*) FROM metadata_blobs").fetchone()[0] == 0

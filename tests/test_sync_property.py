@@ -73,6 +73,7 @@ op = st.one_of(
     st.tuples(st.just("caption"), device, st.integers(0, 5), st.sampled_from(NOTES)),
     st.tuples(st.just("score"), device, st.integers(0, 5), st.sampled_from((None, 1, 2))),
     st.tuples(st.just("album"), device, st.integers(0, 2), st.booleans()),
+    st.tuples(st.just("note_blob"), device, st.integers(0, 5), st.sampled_from((None, 1, 2))),
     st.tuples(st.just("album_tag"), device, st.integers(0, 2), st.sampled_from(TAGS),
               st.booleans()),
     st.tuples(st.just("send"), device, device, st.booleans()),
@@ -177,6 +178,10 @@ class World:
                 v.create_model(Album(title, cover=np.full(4, args[1], dtype=np.float32)))
             elif same:
                 v.delete_model(same[0])
+        elif kind == "note_blob":
+            scope, target = self.target(lib, args[1])
+            value = None if args[2] is None else np.full(3, args[2], dtype=np.float32)
+            v.set_metadata_blob(target, "vec", value, scope=scope)
         elif kind == "album_tag":
             same = [m for m in v.list_models(Album) if m.title == f"album {args[1]}"]
             if same:

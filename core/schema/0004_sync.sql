@@ -194,3 +194,15 @@ CREATE TRIGGER sync_dirty_model_blobs_delete AFTER DELETE ON model_blobs BEGIN
     INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
         (SELECT 1 FROM sync_dirty WHERE part = 'shared');
 END;
+CREATE TRIGGER sync_dirty_user_metadata_blobs_insert AFTER INSERT ON user_metadata_blobs BEGIN
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
+END;
+CREATE TRIGGER sync_dirty_user_metadata_blobs_update AFTER UPDATE ON user_metadata_blobs BEGIN
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
+END;
+CREATE TRIGGER sync_dirty_user_metadata_blobs_delete AFTER DELETE ON user_metadata_blobs BEGIN
+    INSERT INTO sync_dirty (part) SELECT 'shared' WHERE NOT EXISTS
+        (SELECT 1 FROM sync_dirty WHERE part = 'shared');
+END;

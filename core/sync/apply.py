@@ -214,6 +214,34 @@ def _meta(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     return True
 
 
+def _mblob(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
+    """A large value on a note's row, by the hash of its bytes (they came with the record)."""
+    from ..blobs import release_blob
+    _, scope, target, name = key.split("/", 3)
+    mid = _metadata_id(conn, scope, target, create=v is not None)
+    if mid is None:
+        return v is None
+    bid = None
+    if v is not None:
+        bid = row_id(conn, "metadata_blobs", "blob_hash", v["hash"])
+        if bid is None:
+            return False        # its bytes have not arrived: wait for them
+    old = conn.execute("SELECT blob_id FROM user_metadata_blobs WHERE metadata_id = ? AND "
+                       "blob_key = ?", (mid, name)).fetchone()
+    if old and old[0] == bid:
+        return True
+    conn.execute("DELETE FROM user_metadata_blobs WHERE metadata_id = ? AND blob_key = ?",
+                 (mid, name))
+    if bid is not None:
+        conn.execute("UPDATE metadata_blobs SET reference_count = reference_count + 1 WHERE id = ?",
+                     (bid,))
+        conn.execute("INSERT INTO user_metadata_blobs (metadata_id, blob_key, blob_id) "
+                     "VALUES (?, ?, ?)", (mid, name, bid))
+    if old:
+        release_blob(conn, old[0])
+    return True
+
+
 def _link(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     _, scope, target, tag = key.split("/", 3)
     mid = _metadata_id(conn, scope, target, create=v is not None)
@@ -273,7 +301,7 @@ def _item(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
 
 _APPLY: dict[str, Callable[[sqlite3.Connection, str, Any, Touched], bool]] = {
     "device": _device, "location": _location, "entry": _entry, "tag": _tag,
-    "collection": _collection, "meta": _meta, "link": _link, "item": _item}
+    "collection": _collection, "meta": _meta, "mblob": _mblob, "link": _link, "item": _item}
 
 
 def materialize(conn: sqlite3.Connection, key: str, value_text: str | None,

@@ -39,15 +39,22 @@ class BlobRow:
 
 
 def _referenced(values: Iterable[tuple[str, str | None]]) -> set[str]:
-    return {h for key, value in values if value is not None and state.kind_of(key) == "model"
-            for h in json.loads(value)["blobs"].values()}
+    """Blob hashes named by model records (their blob fields) and by note blobs."""
+    out = set()
+    for key, value in values:
+        kind = state.kind_of(key)
+        if value is not None and kind == "model":
+            out.update(json.loads(value)["blobs"].values())
+        elif value is not None and kind == "mblob":
+            out.add(json.loads(value)["hash"])
+    return out
 
 
 def missing(conn: sqlite3.Connection) -> list[str]:
     """Blob hashes this device's waiting model records need and it does not have."""
     wanted = _referenced(conn.execute(
-        "SELECT key, value FROM sync_records WHERE pending = 1 AND key >= 'model/' "
-        "AND key < 'model0'"))
+        "SELECT key, value FROM sync_records WHERE pending = 1 AND ((key >= 'model/' "
+        "AND key < 'model0') OR (key >= 'mblob/' AND key < 'mblob0'))"))
     return sorted(h for h in wanted if conn.execute(
         "SELECT 1 FROM metadata_blobs WHERE blob_hash = ?", (h,)).fetchone() is None)
 

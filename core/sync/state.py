@@ -14,11 +14,11 @@ from typing import Any, Iterable, Iterator
 
 import blake3
 
-SHARED_KINDS = ("tag", "collection", "meta", "link", "item", "model")
+SHARED_KINDS = ("tag", "collection", "meta", "link", "item", "model", "mblob")
 OWNED_KINDS = ("device", "location", "entry")
 # The order records are applied in: what a record refers to comes before it.
 APPLY_ORDER = {k: i for i, k in enumerate(("device", "location", "entry", "tag", "collection",
-                                           "model", "meta", "link", "item"))}
+                                           "model", "meta", "mblob", "link", "item"))}
 # A model (alias m) that travels: shared, or device-owned and standalone or on an entry of its
 # own device (`_models` says why; the two must agree).
 REPLICATED_MODEL = (
@@ -77,6 +77,14 @@ def _shared(conn: sqlite3.Connection) -> Iterator[tuple[str, Any]]:
         for field in META_FIELDS:
             if values[field] != META_DEFAULTS[field]:
                 yield f"meta/{st[0]}/{st[1]}/{field}", values[field]
+    for e, c, mu, key, digest in conn.execute(
+            "SELECT um.entry_uuid, um.content_identity_uuid, m.uuid, ub.blob_key, b.blob_hash "
+            "FROM user_metadata_blobs ub JOIN user_metadata um ON um.id = ub.metadata_id "
+            "JOIN metadata_blobs b ON b.id = ub.blob_id "
+            f"LEFT JOIN models m ON m.metadata_id = um.id AND {REPLICATED_MODEL}"):
+        st = _scope_target(e, c, mu)
+        if st:
+            yield f"mblob/{st[0]}/{st[1]}/{key}", {"hash": digest}
     for name, description in conn.execute("SELECT name, description FROM collections"):
         yield f"collection/{name}", {"description": description}
     for name, e, c, mu, position in conn.execute(
