@@ -53,38 +53,38 @@ def _scope_target(entry_raw: bytes | None, content_raw: bytes | None,
     return None                     # a model that stays on its device
 
 
+def _by_target(conn: sqlite3.Connection, columns: str, joins: str = ""
+               ) -> Iterator[tuple[tuple[str, str], tuple]]:
+    """User-metadata rows with the (scope, target) they belong to: an entry, a content, or a
+    model that travels (rows of a model that stays on its device are skipped)."""
+    for row in conn.execute(
+            f"SELECT um.entry_uuid, um.content_identity_uuid, m.uuid, {columns} "
+            f"FROM user_metadata um {joins} "
+            f"LEFT JOIN models m ON m.metadata_id = um.id AND {REPLICATED_MODEL}"):
+        st = _scope_target(*row[:3])
+        if st:
+            yield st, row[3:]
+
+
 def _shared(conn: sqlite3.Connection) -> Iterator[tuple[str, Any]]:
     for name, color, parent in conn.execute(
             "SELECT t.name, t.color, p.name FROM tags t LEFT JOIN tags p ON p.id = t.parent_id"):
         yield f"tag/{name}", {"color": color, "parent": parent}
-    for e, c, mu, tag, applied_by in conn.execute(
-            "SELECT um.entry_uuid, um.content_identity_uuid, m.uuid, t.name, tl.applied_by "
-            "FROM tag_links tl JOIN tags t ON t.id = tl.tag_id "
-            "JOIN user_metadata um ON um.id = tl.metadata_id "
-            f"LEFT JOIN models m ON m.metadata_id = um.id AND {REPLICATED_MODEL}"):
-        st = _scope_target(e, c, mu)
-        if st:
-            yield f"link/{st[0]}/{st[1]}/{tag}", {"applied_by": applied_by}
-    for e, c, mu, notes, favorite, hidden, custom in conn.execute(
-            "SELECT um.entry_uuid, um.content_identity_uuid, m.uuid, um.notes, um.favorite, "
-            "um.hidden, um.custom_data FROM user_metadata um "
-            f"LEFT JOIN models m ON m.metadata_id = um.id AND {REPLICATED_MODEL}"):
-        st = _scope_target(e, c, mu)
-        if not st:
-            continue
+    for (scope, target), (tag, applied_by) in _by_target(
+            conn, "t.name, tl.applied_by", "JOIN tag_links tl ON tl.metadata_id = um.id "
+            "JOIN tags t ON t.id = tl.tag_id"):
+        yield f"link/{scope}/{target}/{tag}", {"applied_by": applied_by}
+    for (scope, target), (notes, favorite, hidden, custom) in _by_target(
+            conn, "um.notes, um.favorite, um.hidden, um.custom_data"):
         values = {"notes": notes, "favorite": int(favorite), "hidden": int(hidden),
                   "custom_data": json.loads(custom or "{}")}
         for field in META_FIELDS:
             if values[field] != META_DEFAULTS[field]:
-                yield f"meta/{st[0]}/{st[1]}/{field}", values[field]
-    for e, c, mu, key, digest in conn.execute(
-            "SELECT um.entry_uuid, um.content_identity_uuid, m.uuid, ub.blob_key, b.blob_hash "
-            "FROM user_metadata_blobs ub JOIN user_metadata um ON um.id = ub.metadata_id "
-            "JOIN metadata_blobs b ON b.id = ub.blob_id "
-            f"LEFT JOIN models m ON m.metadata_id = um.id AND {REPLICATED_MODEL}"):
-        st = _scope_target(e, c, mu)
-        if st:
-            yield f"mblob/{st[0]}/{st[1]}/{key}", {"hash": digest}
+                yield f"meta/{scope}/{target}/{field}", values[field]
+    for (scope, target), (key, digest) in _by_target(
+            conn, "ub.blob_key, b.blob_hash", "JOIN user_metadata_blobs ub ON "
+            "ub.metadata_id = um.id JOIN metadata_blobs b ON b.id = ub.blob_id"):
+        yield f"mblob/{scope}/{target}/{key}", {"hash": digest}
     for name, description in conn.execute("SELECT name, description FROM collections"):
         yield f"collection/{name}", {"description": description}
     for name, e, c, mu, position in conn.execute(
