@@ -130,3 +130,15 @@ def test_an_upsert_on_a_tracked_table_still_works(lib):
     lib.conn.execute("INSERT INTO sync_dirty (part) VALUES ('shared')")
     lib.conn.execute(sql)
     assert lib.conn.execute("SELECT color FROM tags WHERE name = '#x'").fetchone()[0] == "#fff"
+
+
+def test_applying_another_devices_entries_leaves_nothing_of_ours_to_rescan(pair, tmp_path):
+    """The scan before an import captured this device's own rows; writing the peer's rows does
+    not change them, so the next scan need not read every entry of this device again."""
+    a, b = pair
+    indexed_folder(a, tmp_path / "more", {"c.txt": b"gamma"})
+    path = tmp_path / "entries.vdfsbundle"
+    a.sync.export(path, peer="laptop")
+    b.sync.import_(path)
+    assert b.conn.execute("SELECT part FROM sync_dirty").fetchall() in ([], [("shared",)])
+    assert b.sync.scan() == 0

@@ -132,6 +132,9 @@ class Sync:
                 if b.records:
                     self.clock.observe(conn, max(r.hlc for r in b.records))
                 applied = records.merge(conn, b.records, sender, known, b.blobs)
+                # The scan above read this device's own rows; the peer's rows just written are
+                # not ours, so they need no second look (shared side effects keep their mark).
+                conn.execute("DELETE FROM sync_dirty WHERE part = 'owned'")
                 blobs.received(conn, sender, b.blobs, b.need)
                 peers.advance(conn, sender, recv_seq=b.to_seq,
                               acked_seq=b.ack if b.to == str(self.lib.device_uuid) else None)
