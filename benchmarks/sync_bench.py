@@ -7,7 +7,7 @@ contents with N/100 distinct tag names, then prints:
   - initial sync: export of every record (scan + encode), the bundle's bytes beside
     library.db's, and its import into a new library on device "laptop" (joins the library);
   - the scan (it compares the tables with the records held to find local changes): of every
-    table, as after an import or an index, and with nothing written since;
+    table, as after an index, and with nothing written since;
   - incremental: one tag added on desk, exported for laptop, imported there (latency).
 Never run by CI.
 """
@@ -70,9 +70,10 @@ def main() -> None:
         back = root / "back.vdfsbundle"
         laptop.sync.export(back, peer="desk")
         desk.sync.import_(back)
-        _, t_full = timed(desk.sync.scan)
+        desk.conn.execute("INSERT OR IGNORE INTO sync_dirty (part) VALUES ('shared'), ('owned')")
+        _, t_full = timed(desk.sync.scan)           # as after an index: every table re-read
         _, t_clean = timed(desk.sync.scan)
-        print(f"  scan of every table (after an import or an index): {t_full * 1000:.0f} ms; "
+        print(f"  scan of every table (as after an index): {t_full * 1000:.0f} ms; "
               f"with nothing written since: {t_clean * 1000:.1f} ms")
         api.add_tag_to_content(contents[0], "#one-more")
         one = root / "one.vdfsbundle"
