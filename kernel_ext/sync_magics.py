@@ -22,13 +22,9 @@ _SERVERS: dict[str, Any] = {}      # library path -> its running SyncServer
 
 def devices(lib: Any) -> Table:
     """The devices of the library with what each still lacks from this one."""
-    rows = []
-    for d in lib.devices:
-        state = "this device" if d["this_device"] else ("paired" if d["paired"] else "seen")
-        pending = "" if d["this_device"] else lib.sync.pending(str(d["uuid"]))
-        rows.append([d["name"], state, d["entries"], d["last_sync_at"] or "never", pending])
-    return Table(["device", "state", "entries", "last sync", "changes to send"], rows,
-                 title="devices", noun="device")
+    rows = lib.sync.status()
+    columns = list(rows[0]) if rows else ["device"]
+    return Table(columns, [list(r.values()) for r in rows], title="devices", noun="device")
 
 
 def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:

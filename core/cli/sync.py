@@ -76,10 +76,8 @@ def _import(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from .output import render_table
     with _open(args) as lib:
-        rows = [[d["name"], str(d["uuid"]), "this device" if d["this_device"] else
-                 ("paired" if d["paired"] else "seen"), str(d["entries"]),
-                 d["last_sync_at"] or "-"] for d in lib.devices]
-    print(render_table(["device", "uuid", "state", "entries", "last sync"], rows), end="")
+        rows = lib.sync.status()
+    print(render_table(list(rows[0]), [[str(v) for v in r.values()] for r in rows]), end="")
     return 0
 
 

@@ -148,6 +148,17 @@ class Sync:
     def devices(self) -> list[dict[str, Any]]:
         return devices(self.lib)
 
+    def status(self) -> list[dict[str, Any]]:
+        """Every device as a row to show: name, state (this device, paired, seen), entries,
+        last sync and the changes it has not acknowledged from this one."""
+        rows = []
+        for d in self.devices():
+            state = "this device" if d["this_device"] else ("paired" if d["paired"] else "seen")
+            rows.append({"device": d["name"], "state": state, "entries": d["entries"],
+                         "last sync": d["last_sync_at"] or "never",
+                         "to send": "" if d["this_device"] else self.pending(str(d["uuid"]))})
+        return rows
+
     def pair(self) -> str:
         """A one-time code another device presents once to pair with this one."""
         with transaction(self.lib.conn) as conn:
