@@ -186,3 +186,47 @@ def test_a_sync_job_syncs_with_every_paired_peer(served):
     result = b.sync.start().wait(30)
     assert result["peers"] == 1 and result["applied"] >= 1 and result["failed"] == {}
     assert [r["name"] for r in b.query('files tagged "#by-job"').rows()] == ["a.txt"]
+
+
+@pytest.mark.parametrize("restored", ["server", "client"])
+def test_a_device_restored_from_a_backup_catches_up_over_http(tmp_path, monkeypatch, restored):
+    """A restored backup is behind what its peer saw: over a live link the peer's cursors are
+    taken as they are, a push refused as out of order is sent again in full, once, and what
+    came from the victim is sent back to it until it has caught up."""
+    import shutil
+    desk = device_library(tmp_path, "desk", monkeypatch)
+    indexed_folder(desk, tmp_path / "desk-files", {"a.txt": b"alpha"})
+    laptop = device_library(tmp_path, "laptop", monkeypatch)
+    indexed_folder(laptop, tmp_path / "laptop-files", {"b.txt": b"beta"})
+    server = desk.sync.serve(port=0)
+    try:
+        laptop.sync.with_peer(server.url, code=desk.sync.pair())
+        victim = desk if restored == "server" else laptop
+        backup = tmp_path / "backup.vdfs"
+        backup.mkdir()
+        victim.conn.execute(f"VACUUM INTO '{backup / 'library.db'}'")      # a consistent copy
+        laptop.vdfs().add_tag_to_content(content_uuid_of(laptop, "b.txt"), "#after-backup")
+        desk.vdfs().add_tag_to_content(content_uuid_of(desk, "a.txt"), "#desk-after")
+        laptop.sync.with_peer(server.url)
+        # the victim loses everything since the backup
+        server.stop()
+        path = victim.path
+        home = tmp_path / f"{victim.device_name}-home"
+        victim.close()
+        shutil.copy(backup / "library.db", path / "library.db")
+        for suffix in ("-wal", "-shm"):
+            (path / f"library.db{suffix}").unlink(missing_ok=True)
+        monkeypatch.setenv("VDFS_HOME", str(home))
+        victim = core.Library.open(path)
+        desk, laptop = (victim, laptop) if restored == "server" else (desk, victim)
+        server = desk.sync.serve(port=0)
+        laptop.conn.execute("UPDATE sync_peers SET url = ?", (server.url,))
+        laptop.sync.with_peer(server.url)
+        laptop.sync.with_peer(server.url)
+        assert desk.sync.digest() == laptop.sync.digest()
+        for lib in (desk, laptop):      # what the victim lost, its peer handed back
+            assert {"#after-backup", "#desk-after"} <= {t.name for t in lib.vdfs().list_tags()}
+    finally:
+        server.stop()
+        desk.close()
+        laptop.close()

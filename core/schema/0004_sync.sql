@@ -32,7 +32,8 @@ CREATE TABLE sync_peers (
     paired_at TEXT,
     revoked_at TEXT,
     last_sync_at TEXT,
-    need TEXT NOT NULL DEFAULT '[]'     -- blob hashes the peer said it lacks (JSON list)
+    need TEXT NOT NULL DEFAULT '[]',    -- blob hashes the peer said it lacks (JSON list)
+    resend_below INTEGER NOT NULL DEFAULT 0  -- until acked_seq reaches it, send what came from it too
 );
 
 -- Blobs a peer holds, so they are not sent to it again: seq 0 = it sent them to us; seq > 0 =

@@ -89,7 +89,8 @@ class Sync:
                 if p is None:
                     raise PairingError(f"no peer {peer!s}: import a bundle from it or pair first")
             after = p.acked_seq if p else 0
-            recs = records.outgoing(conn, after, p.device_uuid if p else None)
+            recs = records.outgoing(conn, after, p.device_uuid if p and not p.lost_records
+                                    else None)
             need = blobs.missing(conn)
             # Asking for blobs is news even when no record changed: a new seq, not a replay.
             high = records.bump(conn) if need else records.high_water(conn)
@@ -116,7 +117,7 @@ class Sync:
                 ) -> ImportResult:
         """Apply a decoded bundle. `live` (HTTP): a push of records the receiver already has
         is normal there (acknowledgements lag one round trip), so it is applied (idempotently)
-        instead of being refused as a replay."""
+        instead of being refused as a replay, and the peer's ack is taken as it is."""
         conn = self.lib.conn
         sender = uuid.UUID(b.sender)
         if sender == self.lib.device_uuid:
@@ -128,7 +129,7 @@ class Sync:
                 _check_order(b, p, live)
                 local = records.scan(conn, self.clock, self.lib.device_id)
                 known = records.held(conn, (r.key for r in b.records))
-                records.check_owners(conn, b.records, str(self.lib.device_uuid), known)
+                records.check_owners(conn, b.records, known)
                 if b.records:
                     self.clock.observe(conn, max(r.hlc for r in b.records))
                 applied = records.merge(conn, b.records, sender, known, b.blobs)
@@ -136,8 +137,11 @@ class Sync:
                 # not ours, so they need no second look (shared side effects keep their mark).
                 conn.execute("DELETE FROM sync_dirty WHERE part = 'owned'")
                 blobs.received(conn, sender, b.blobs, b.need)
-                peers.advance(conn, sender, recv_seq=b.to_seq,
-                              acked_seq=b.ack if b.to == str(self.lib.device_uuid) else None)
+                to_me = b.to == str(self.lib.device_uuid)
+                peers.advance(conn, sender, recv_seq=b.to_seq, acked_seq=b.ack if to_me else None,
+                              exact=live)
+                if live and (b.to_seq < p.recv_seq or (to_me and b.ack < p.acked_seq)):
+                    peers.forgot(conn, sender, b.ack if to_me else 0)   # its counter went back
         except ForeignWriteError as exc:
             conn.execute("INSERT INTO sync_refusals (at, peer, reason) VALUES (?, ?, ?)",
                          (now_iso(), sender.bytes, str(exc)))

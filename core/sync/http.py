@@ -21,7 +21,8 @@ import uuid
 from typing import Any
 
 from . import bundle as bundles, errors, peers
-from .errors import PairingError, PeerUnreachableError, SyncError, UnauthorizedError
+from .errors import (BundleOutOfOrderError, PairingError, PeerUnreachableError, SyncError,
+                     UnauthorizedError)
 
 MAX_SKEW_S = 300
 MAX_BODY = 1 << 30
@@ -249,8 +250,20 @@ def sync_with(sync: Any, url: str, *, code: str | None = None) -> Any:
             raise PairingError(f"not paired with {url}: run `vdfs pair` there and pass its "
                                "code with --code")
         peer = peers.get(sync.lib.conn, uuid.UUID(bytes=row[0]))
+    try:
+        return _push_pull(sync, url, peer)
+    except BundleOutOfOrderError:
+        # The peer has fewer of our changes than it acknowledged (it restored a backup):
+        # send everything again, once; merging what it already has changes nothing.
+        from ..txn import transaction
+        with transaction(sync.lib.conn) as conn:
+            peers.forgot(conn, peer.device_uuid, 0)
+        return _push_pull(sync, url, peer)
+
+
+def _push_pull(sync: Any, url: str, peer: peers.Peer) -> Any:
     body = bundles.encode(sync.make_bundle(peer.device_uuid))
-    headers = sign(peer.secret, sync.lib.device_uuid, "POST", "/sync", body)
+    headers = sign(peer.secret, sync.lib.device_uuid, "POST", "/sync", body)  # type: ignore[arg-type]
     resp = _post(f"{url}/sync", body, {**headers, "Content-Type": "application/octet-stream"})
     _raise_for(resp, url)
     rh = resp.headers

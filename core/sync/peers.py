@@ -27,10 +27,17 @@ class Peer:
     revoked_at: str | None
     last_sync_at: str | None
     need: str = "[]"           # JSON list of blob hashes the peer lacks
+    resend_below: int = 0      # it lost records (a restored backup): send it its own ones too
+
+    @property
+    def lost_records(self) -> bool:
+        """Until it acknowledges `resend_below`, records that came from the peer are sent back
+        to it as well: after restoring a backup it no longer has them."""
+        return self.acked_seq < self.resend_below
 
 
 _COLS = ("device_uuid, name, url, secret, acked_seq, recv_seq, paired_at, revoked_at, "
-         "last_sync_at, need")
+         "last_sync_at, need, resend_below")
 
 
 def _peer(row: tuple) -> Peer:
@@ -66,16 +73,28 @@ def ensure(conn: sqlite3.Connection, device: uuid.UUID, name: str | None) -> Pee
 
 
 def advance(conn: sqlite3.Connection, device: uuid.UUID, *, recv_seq: int | None = None,
-            acked_seq: int | None = None) -> None:
-    """Move a peer's cursors forward (never back: an old ack arriving late changes nothing)."""
+            acked_seq: int | None = None, exact: bool = False) -> None:
+    """Move a peer's cursors forward: never back, since a bundle file with an old ack may
+    arrive late. `exact` (a live link, where answers come in order): the peer's word is taken
+    even when lower, as after it restored a backup (see `forgot`)."""
+    pick = "?" if exact else "max({col}, ?)"
     if recv_seq is not None:
-        conn.execute("UPDATE sync_peers SET recv_seq = max(recv_seq, ?) WHERE device_uuid = ?",
-                     (recv_seq, device.bytes))
+        conn.execute(f"UPDATE sync_peers SET recv_seq = {pick.format(col='recv_seq')} "
+                     "WHERE device_uuid = ?", (recv_seq, device.bytes))
     if acked_seq is not None:
-        conn.execute("UPDATE sync_peers SET acked_seq = max(acked_seq, ?) WHERE device_uuid = ?",
-                     (acked_seq, device.bytes))
+        conn.execute(f"UPDATE sync_peers SET acked_seq = {pick.format(col='acked_seq')} "
+                     "WHERE device_uuid = ?", (acked_seq, device.bytes))
     conn.execute("UPDATE sync_peers SET last_sync_at = ? WHERE device_uuid = ?",
                  (now_iso(), device.bytes))
+
+
+def forgot(conn: sqlite3.Connection, device: uuid.UUID, acked_seq: int) -> None:
+    """The peer lost records (it restored a backup): it has our changes only up to
+    `acked_seq`, and not all it once sent us. Send from there, including what came from it,
+    until it has caught up."""
+    high = conn.execute("SELECT value FROM sync_meta WHERE key = 'seq'").fetchone()
+    conn.execute("UPDATE sync_peers SET resend_below = ?, acked_seq = ? WHERE device_uuid = ?",
+                 (int(high[0]) if high else 0, acked_seq, device.bytes))
 
 
 def set_secret(conn: sqlite3.Connection, device: uuid.UUID, name: str | None, secret: str,

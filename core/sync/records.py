@@ -124,11 +124,12 @@ def held(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, tuple[str, 
     return out
 
 
-def check_owners(conn: sqlite3.Connection, records: Iterable[Record], me: str,
+def check_owners(conn: sqlite3.Connection, records: Iterable[Record],
                  known: dict[str, tuple[str, str | None]]) -> None:
     """Refuse a device-owned record not stamped by the device that owns the row, or one that
-    would hand a row to another owner, or one that speaks for this device's own rows.
-    `known` is `held()` of the records' keys."""
+    would hand a row to another owner. `known` is `held()` of the records' keys. (A record of
+    this device's own rows, stamped by it, is accepted: after restoring a backup, its peers
+    hand back what it wrote since.)"""
     for r in records:
         kind = state.kind_of(r.key)
         if kind not in state.OWNED_KINDS and kind != "model":
@@ -148,8 +149,6 @@ def check_owners(conn: sqlite3.Connection, records: Iterable[Record], me: str,
             problems.append(f"device {writer} wrote {r.key}, which device {owner} owns")
         if held_owner is not None and held_owner != writer:
             problems.append(f"device {writer} wrote {r.key}, which device {held_owner} owns")
-        if writer == me and (h is None or r.hlc > h[0]):
-            problems.append(f"a change to this device's own {r.key} that it never made")
         if problems:
             raise ForeignWriteError("refused: " + problems[0])
 
