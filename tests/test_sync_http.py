@@ -230,3 +230,17 @@ def test_a_device_restored_from_a_backup_catches_up_over_http(tmp_path, monkeypa
         server.stop()
         desk.close()
         laptop.close()
+
+
+def test_bad_addresses_and_ports_are_clear_sync_errors(served, tmp_path):
+    from core.sync.errors import PeerUnreachableError, SyncError
+    a, b, url = served
+    with pytest.raises(PeerUnreachableError):
+        b.sync.with_peer("http://", code="AAAAA-AAAAA")
+    with pytest.raises(PeerUnreachableError):
+        b.sync.with_peer("ftp://example.invalid", code="AAAAA-AAAAA")
+    port = int(url.rsplit(":", 1)[1])
+    with pytest.raises(SyncError, match="cannot listen"):
+        b.sync.serve(port=port)                     # a's server holds it
+    with pytest.raises(SyncError, match="cannot write"):
+        a.sync.export(tmp_path / "no-such-folder" / "x.vdfsbundle")

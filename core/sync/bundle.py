@@ -133,8 +133,12 @@ def write(path: str | os.PathLike[str], bundle: Bundle) -> int:
     path = Path(path)
     data = encode(bundle)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SyncError(f"cannot write sync bundle {path}: {exc.strerror or exc}") from None
     return len(data)
 
 

@@ -72,7 +72,11 @@ class SyncServer:
 
     def start(self) -> "SyncServer":
         from tornado.netutil import bind_sockets
-        socks = bind_sockets(self.port, self.host)
+        try:
+            socks = bind_sockets(self.port, self.host)
+        except OSError as exc:
+            raise SyncError(f"cannot listen on {self.host}:{self.port}: "
+                            f"{exc.strerror or exc}") from None
         self.port = socks[0].getsockname()[1]
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(socks, ready),
@@ -194,7 +198,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Any:
     import httpx
     try:
         return httpx.post(url, content=body, headers=headers, timeout=60)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise PeerUnreachableError(f"cannot reach peer at {url}: {exc}") from None
 
 
