@@ -244,3 +244,29 @@ def test_bad_addresses_and_ports_are_clear_sync_errors(served, tmp_path):
         b.sync.serve(port=port)                     # a's server holds it
     with pytest.raises(SyncError, match="cannot write"):
         a.sync.export(tmp_path / "no-such-folder" / "x.vdfsbundle")
+
+
+def test_tls_is_optional_and_checked(tmp_path, monkeypatch):
+    """With a certificate the server speaks https; a client trusts it only when told to."""
+    import shutil
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    from core.sync.errors import PeerUnreachableError
+    a = device_library(tmp_path, "desk", monkeypatch)
+    indexed_folder(a, tmp_path / "files", {"a.txt": b"alpha"})
+    b = device_library(tmp_path, "laptop", monkeypatch)
+    server = a.sync.serve(port=0, certfile=str(cert), keyfile=str(key))
+    try:
+        assert server.url.startswith("https://")
+        with pytest.raises(PeerUnreachableError):
+            b.sync.with_peer(server.url, code=a.sync.pair())     # an unknown certificate
+        b.sync.with_peer(server.url, code=a.sync.pair(), cafile=str(cert))
+        assert [r["name"] for r in b.query('files on device "desk"').rows()] == ["a.txt"]
+    finally:
+        server.stop()
+        a.close()
+        b.close()

@@ -35,10 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--port", type=int, default=8765)
     v.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; 0.0.0.0 for the network)")
+    v.add_argument("--certfile", default=None, help="TLS certificate (PEM): serve https")
+    v.add_argument("--keyfile", default=None, help="its private key (PEM)")
     v.set_defaults(func=_serve)
     w = sub.add_parser("with", help="push and pull with a live peer (`vdfs sync serve` there)")
     w.add_argument("url")
     w.add_argument("--code", default=None, help="the one-time code `vdfs pair` printed there")
+    w.add_argument("--cafile", default=None,
+                   help="trust this certificate (PEM) for an https peer with its own certificate")
     w.add_argument("--every", type=float, default=None, metavar="SECONDS",
                    help="keep syncing, every SECONDS, until interrupted")
     w.set_defaults(func=_with)
@@ -83,7 +87,8 @@ def _status(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     with _open(args) as lib:
-        server = lib.sync.serve(port=args.port, host=args.host)
+        server = lib.sync.serve(port=args.port, host=args.host, certfile=args.certfile,
+                                keyfile=args.keyfile)
         print(f"serving {lib.path} at {server.url} (Ctrl-C to stop)", flush=True)
         try:
             while True:
@@ -95,7 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _with(args: argparse.Namespace) -> int:
     with _open(args) as lib:
         while True:
-            result = lib.sync.with_peer(args.url, code=args.code)
+            result = lib.sync.with_peer(args.url, code=args.code, cafile=args.cafile)
             args.code = None            # a pairing code is used once
             print(f"synced with {args.url}: applied {result.applied} of {result.received} "
                   "changes", flush=True)

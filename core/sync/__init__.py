@@ -173,20 +173,23 @@ class Sync:
             p = peers.find(conn, peer)
             return bool(p and peers.revoke(conn, p.device_uuid))
 
-    def with_peer(self, url: str, *, code: str | None = None) -> ImportResult:
-        """Push our changes to a live peer and pull its own (pairing first with `code`)."""
+    def with_peer(self, url: str, *, code: str | None = None, cafile: str | None = None
+                  ) -> ImportResult:
+        """Push our changes to a live peer and pull its own (pairing first with `code`;
+        `cafile` to trust the self-made certificate of an https peer)."""
         from .http import sync_with
-        return sync_with(self, url, code=code)
+        return sync_with(self, url, code=code, cafile=cafile)
 
     def start(self, url: str | None = None) -> Any:
         """Sync with `url`, or with every paired peer, as a job (progress, resumable)."""
         from .job import JOB_NAME
         return self.lib.jobs.submit(JOB_NAME, {"url": url} if url else {})
 
-    def serve(self, port: int = 0, host: str = "127.0.0.1") -> Any:
+    def serve(self, port: int = 0, host: str = "127.0.0.1", *, certfile: str | None = None,
+              keyfile: str | None = None) -> Any:
         """Start serving this library to paired peers in a background thread."""
         from .http import SyncServer
-        return SyncServer(self, host=host, port=port).start()
+        return SyncServer(self, host=host, port=port, certfile=certfile, keyfile=keyfile).start()
 
 
 def _check_order(b: bundles.Bundle, p: peers.Peer, live: bool) -> None:

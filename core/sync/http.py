@@ -7,6 +7,7 @@
 After pairing, every /sync request and its response carry the sender's device uuid, a
 timestamp, a nonce and an HMAC-SHA256 (key: the per-peer secret) over method, path,
 timestamp, nonce and the body's SHA-256. Anything else gets 401 and an empty body.
+TLS is optional (a certificate and key for the server; the client trusts a given CA file).
 """
 from __future__ import annotations
 
@@ -58,8 +59,10 @@ def _verify(secret: str | None, headers: Any, method: str, path: str, body: byte
 class SyncServer:
     """Serves one library to its paired peers, in a thread of its own, until stop()."""
 
-    def __init__(self, sync: Any, *, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, sync: Any, *, host: str = "127.0.0.1", port: int = 0,
+                 certfile: str | None = None, keyfile: str | None = None):
         self.sync, self.host, self.port = sync, host, port
+        self._tls = _server_tls(certfile, keyfile)
         self._nonces: dict[str, float] = {}
         self.pair_failures = 0
         self._lock = threading.Lock()
@@ -68,7 +71,7 @@ class SyncServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self._tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> "SyncServer":
         from tornado.netutil import bind_sockets
@@ -92,7 +95,7 @@ class SyncServer:
         asyncio.set_event_loop(self._loop)
         app = Application([(r"/pair", _PairHandler, {"server": self}),
                            (r"/sync", _SyncHandler, {"server": self})])
-        http = HTTPServer(app, max_body_size=MAX_BODY)
+        http = HTTPServer(app, max_body_size=MAX_BODY, ssl_options=self._tls)
         http.add_sockets(socks)
         self._loop.call_soon(ready.set)
         try:
@@ -194,11 +197,29 @@ _PairHandler, _SyncHandler = _handlers()
 
 
 # ---- client -------------------------------------------------------------------------------
-def _post(url: str, body: bytes, headers: dict[str, str]) -> Any:
+def _server_tls(certfile: str | None, keyfile: str | None) -> Any:
+    """TLS for the server when a certificate is given (optional: the HMAC already proves who
+    speaks; TLS also hides what they say)."""
+    if certfile is None:
+        return None
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise SyncError(f"cannot use TLS certificate {certfile}: {exc}") from None
+    return ctx
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], cafile: str | None = None) -> Any:
     import httpx
     try:
-        return httpx.post(url, content=body, headers=headers, timeout=60)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        verify: Any = True
+        if cafile is not None:
+            import ssl
+            verify = ssl.create_default_context(cafile=cafile)
+        return httpx.post(url, content=body, headers=headers, timeout=60, verify=verify)
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
         raise PeerUnreachableError(f"cannot reach peer at {url}: {exc}") from None
 
 
@@ -219,12 +240,12 @@ def _raise_for(resp: Any, url: str) -> None:
         raise PeerUnreachableError(f"{url} answered HTTP {resp.status_code}, not like a vdfs peer")
 
 
-def pair_with(sync: Any, url: str, code: str) -> peers.Peer:
+def pair_with(sync: Any, url: str, code: str, cafile: str | None = None) -> peers.Peer:
     """Present a one-time code; keep the secret the peer hands back, join its library."""
     url = url.rstrip("/")
     body = json.dumps({"code": code, "device": str(sync.lib.device_uuid),
                        "name": sync.lib.device_name}).encode()
-    resp = _post(f"{url}/pair", body, {"Content-Type": "application/json"})
+    resp = _post(f"{url}/pair", body, {"Content-Type": "application/json"}, cafile)
     if resp.status_code == 401:
         raise PairingError(f"{url} refused the pairing code: it is wrong, used or expired")
     _raise_for(resp, url)
@@ -241,11 +262,12 @@ def pair_with(sync: Any, url: str, code: str) -> peers.Peer:
         return peers.get(conn, device)  # type: ignore[return-value]
 
 
-def sync_with(sync: Any, url: str, *, code: str | None = None) -> Any:
-    """Push this device's unacknowledged changes to `url` and apply what it sends back."""
+def sync_with(sync: Any, url: str, *, code: str | None = None, cafile: str | None = None) -> Any:
+    """Push this device's unacknowledged changes to `url` and apply what it sends back.
+    `cafile`: the certificate (or CA) to trust for an https URL with a self-made certificate."""
     url = url.rstrip("/")
     if code is not None:
-        peer = pair_with(sync, url, code)
+        peer = pair_with(sync, url, code, cafile)
     else:
         row = sync.lib.conn.execute("SELECT device_uuid FROM sync_peers WHERE url = ? AND "
                                     "revoked_at IS NULL AND secret IS NOT NULL",
@@ -255,20 +277,21 @@ def sync_with(sync: Any, url: str, *, code: str | None = None) -> Any:
                                "code with --code")
         peer = peers.get(sync.lib.conn, uuid.UUID(bytes=row[0]))
     try:
-        return _push_pull(sync, url, peer)
+        return _push_pull(sync, url, peer, cafile)
     except BundleOutOfOrderError:
         # The peer has fewer of our changes than it acknowledged (it restored a backup):
         # send everything again, once; merging what it already has changes nothing.
         from ..txn import transaction
         with transaction(sync.lib.conn) as conn:
             peers.forgot(conn, peer.device_uuid, 0)
-        return _push_pull(sync, url, peer)
+        return _push_pull(sync, url, peer, cafile)
 
 
-def _push_pull(sync: Any, url: str, peer: peers.Peer) -> Any:
+def _push_pull(sync: Any, url: str, peer: peers.Peer, cafile: str | None = None) -> Any:
     body = bundles.encode(sync.make_bundle(peer.device_uuid))
     headers = sign(peer.secret, sync.lib.device_uuid, "POST", "/sync", body)  # type: ignore[arg-type]
-    resp = _post(f"{url}/sync", body, {**headers, "Content-Type": "application/octet-stream"})
+    resp = _post(f"{url}/sync", body, {**headers, "Content-Type": "application/octet-stream"},
+                 cafile)
     _raise_for(resp, url)
     rh = resp.headers
     if rh.get(_H_DEVICE) != str(peer.device_uuid) or rh.get(_H_NONCE) != headers[_H_NONCE] or \
