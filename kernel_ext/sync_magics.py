@@ -7,7 +7,8 @@
     %vdfs sync pair                       a one-time code for another device
     %vdfs sync serve [--port N]           serve paired peers from this kernel (until stop)
     %vdfs sync stop                       stop serving
-    %vdfs sync with URL [--code CODE]     push and pull with a live peer
+    %vdfs sync with URL [--code CODE]     push and pull with a live peer (--cafile C: trust
+                                          an https peer's own certificate)
 """
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:
         r = lib.sync.import_(str(value(p.positional[0])), join=bool(p.flags.get("join")))
         return Text(f"applied {r.applied} of {r.received} changes from {r.sender}")
     if action == "with":
-        p = _one(tokens, {"code": str}, "sync with URL [--code CODE]")
-        r = lib.sync.with_peer(str(value(p.positional[0])), code=p.flags.get("code"))
+        p = _one(tokens, {"code": str, "cafile": str}, "sync with URL [--code CODE] [--cafile C]")
+        r = lib.sync.with_peer(str(value(p.positional[0])), code=p.flags.get("code"),
+                               cafile=p.flags.get("cafile"))
         return Text(f"synced: applied {r.applied} of {r.received} changes")
     if action == "pair":
         A.parse(tokens, {}, command="sync pair")
