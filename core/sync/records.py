@@ -23,7 +23,7 @@ class Record:
     value: str | None       # canonical JSON; None is a tombstone
 
 
-def _next_seq(conn: sqlite3.Connection) -> int:
+def _last_seq(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT value FROM sync_meta WHERE key = 'seq'").fetchone()
     return int(row[0]) if row else 0
 
@@ -35,12 +35,12 @@ def _save_seq(conn: sqlite3.Connection, seq: int) -> None:
 
 def high_water(conn: sqlite3.Connection) -> int:
     """This device's last sequence number: what a peer has when it acknowledges it."""
-    return _next_seq(conn)
+    return _last_seq(conn)
 
 
 def bump(conn: sqlite3.Connection) -> int:
     """A new sequence number with no record: marks news that is not a record (a need)."""
-    seq = _next_seq(conn) + 1
+    seq = _last_seq(conn) + 1
     _save_seq(conn, seq)
     return seq
 
@@ -83,7 +83,7 @@ def scan(conn: sqlite3.Connection, clock: SyncClock, device_id: int) -> int:
         elif pending:
             clear_pending.append(key)
     changed.extend(current.items())                 # new here
-    seq = _next_seq(conn)
+    seq = _last_seq(conn)
     stamps = clock.tick(conn, len(changed))
     rows = []
     for (key, value), stamp in zip(changed, stamps):
@@ -161,7 +161,7 @@ def merge(conn: sqlite3.Connection, records: list[Record], via: uuid.UUID | None
     earlier pending ones are retried."""
     touched = apply.Touched()
     arrived = receive_blobs(conn, list(blobs))
-    seq = _next_seq(conn)
+    seq = _last_seq(conn)
     stamps = {k: h for k, (h, _) in known.items()}
     rows = []
     ordered = sorted(records, key=lambda r: (state.APPLY_ORDER[state.kind_of(r.key)],
