@@ -15,12 +15,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m core.cli.demo ./demo.vdfs
 
+# VDFS_SYNC_EXAMPLES: the sync convergence property test runs 200 generated cases here.
 test: $(STAMP)
 	sh scripts/install-test-extras.sh
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	VDFS_SYNC_EXAMPLES=$${VDFS_SYNC_EXAMPLES:-200} $(PY) -m pytest -q -p no:cacheprovider tests
 
 # Benchmarks print ratios against baselines measured in the same run; never part of CI.
-BENCHES := index query models jobs extensions magics wasm memory
+BENCHES := index query models jobs extensions magics wasm memory sync
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== benchmarks/$${b}_bench.py"; $(PY) benchmarks/$${b}_bench.py || exit 1; done
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .query.result import Result
     from .store.changelog import HybridClock
     from .store.events import EventBus
+    from .sync import Sync
 
 LIBRARY_JSON = "library.json"
 LIBRARY_DB = "library.db"
@@ -303,6 +304,18 @@ class Library:
         from .domain.blobs import BlobStats
         return BlobStats()
 
+    @functools.cached_property
+    def sync(self) -> "Sync":
+        """Sync with other devices: bundles, live peers, pairing (docs/sync.md)."""
+        from .sync import Sync
+        return Sync(self)
+
+    @property
+    def devices(self) -> list[dict[str, Any]]:
+        """Every device of this library (this one and those synced in), with sync state."""
+        from .sync import devices
+        return devices(self)
+
     # ---- devices --------------------------------------------------------------------------
     def _register_device(self) -> int:
         """This device's row, made or refreshed in one statement each: two processes opening
@@ -320,7 +333,8 @@ class Library:
 
 
 # closed by Library.close(), in this order: users of a service before the service
-_SERVICES = ("extensions", "actions", "jobs", "host", "engine", "clock", "blob_stats", "events")
+_SERVICES = ("sync", "extensions", "actions", "jobs", "host", "engine", "clock", "blob_stats",
+             "events")
 
 
 def _refuse_existing(path: Path) -> None:

@@ -43,6 +43,9 @@ HELP = """\
 %vdfs tags                        tags and how often they are used
 %vdfs usage [PATH] [--depth N]    where the bytes are: a treemap of the folders below PATH
                                   (a folder or location; default every location; depth 2)
+%vdfs devices                     devices of the library, last sync, changes to send
+%vdfs sync export|import PATH     sync through a bundle file; `sync pair`, `sync serve`,
+                                  `sync with URL [--code C]` sync with a live peer
 %vdfs help                        this text
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
 
@@ -80,6 +83,7 @@ class VdfsMagics(Magics):
             "preview": self.cmd_preview, "view": self.cmd_view, "install": self.cmd_install,
             "sidebar": self.cmd_sidebar, "settings": self.cmd_settings, "consent": self.cmd_consent,
             "tags": self.cmd_tags, "usage": self.cmd_usage, "help": self.cmd_help,
+            "sync": self.cmd_sync, "devices": self.cmd_devices,
         }
 
     @no_var_expand
@@ -287,6 +291,17 @@ class VdfsMagics(Magics):
         with user_errors():
             return Usage(session.library(), None if target is None else str(target),
                          depth=p.flags.get("depth", 2))
+
+    def cmd_sync(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
+        from .sync_magics import sync
+        with user_errors():
+            return sync(session.library(), rest, lambda t: self._value(t, ns))
+
+    def cmd_devices(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
+        A.parse(A.split(rest), {}, command="devices")
+        from .sync_magics import devices
+        with user_errors():
+            return devices(session.library())
 
     def cmd_help(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         return Text(HELP)

@@ -66,6 +66,8 @@ def build(name: str, execute: bool = True) -> Path:
         nb.metadata.pop("widgets", None)  # widget state holds model ids; nbval ignores it anyway
         nb.metadata["kernelspec"]["display_name"] = "VDFS (Python 3)"
         nb.metadata["language_info"] = {"name": "python"}
+        for cell in nb.cells:     # execution timestamps: a rebuild must not change a notebook
+            cell.metadata.pop("execution", None)
     nbformat.write(nb, str(out))
     return out
 

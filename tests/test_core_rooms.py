@@ -22,7 +22,7 @@ LADDER = [
     {"access"},
     {"query"},
     {"jobs"},
-    {"actions", "indexer", "extraction", "ai"},
+    {"actions", "indexer", "extraction", "ai", "sync"},
     {"agents"},
     {"extensions"},
     {"host"},
