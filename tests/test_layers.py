@@ -3,6 +3,7 @@ docs/architecture.md §1."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,17 @@ def test_importing_core_does_not_build_the_query_language():
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_point_lookup_in_a_fresh_process_loads_no_numpy(tmp_path):
+    """Opening a library and answering a lookup is what every `vdfs query` does: numpy (~100 ms
+    to import) is only for array values, so neither the open nor the lookup may load it."""
+    code = ("import sys, uuid, core; lib = core.Library.create(sys.argv[1]); lib.close(); "
+            "lib = core.Library.open(sys.argv[1]); "
+            "lib.query('entries where uuid = :u select path', u=uuid.uuid4()); "
+            "print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lib.vdfs")],
+                         capture_output=True, text=True, cwd=REPO, timeout=120,
+                         env={**os.environ, "VDFS_HOME": str(tmp_path / "home")})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from kernel_ext.errors import MagicError
-from tests.magics_support import indexed_shell, run
+from magics_support import indexed_shell, run
 from tests.sync_support import device_library
 
 

@@ -17,17 +17,34 @@ from __future__ import annotations
 import json
 import sqlite3
 import struct
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Iterable
 
 import blake3
-import numpy as np
 import zstandard
 
 from core.store.clock import now_iso
 from core.errors import VdfsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+
+def numpy_module() -> ModuleType:
+    """numpy, imported on first use: it costs ~100 ms, and only array values need it, so an
+    open or a CLI lookup never pays for it (start-up time)."""
+    import numpy
+    return numpy
+
+
+def loaded_numpy() -> ModuleType | None:
+    """numpy if something already imported it, else None: a value cannot be an array of a
+    module nobody has loaded, so type checks need not import it."""
+    return sys.modules.get("numpy")
 from core.store.faults import storage_faults
 
 MAGIC = b"VDNA"            # vdfs n-dimensional array
@@ -67,11 +84,11 @@ def encode_value(value: Any, *, quantize: str | None = None) -> tuple[bytes, str
             return value.encode("utf-8"), "text"
         except UnicodeEncodeError as exc:    # a lone surrogate: text no file or database holds
             raise BlobEncodingError(f"cannot store text that is not valid Unicode: {exc}") from None
-    if isinstance(value, np.ndarray):
+    if is_array(value):
         return encode_array(value, quantize=quantize), "ndarray"
     if isinstance(value, (list, tuple)) and value:
         try:
-            arr = np.asarray(value)
+            arr = numpy_module().asarray(value)
         except (ValueError, TypeError, OverflowError):   # ragged or too deep: not an array
             arr = None
         if arr is not None and arr.dtype.kind in "biuf":
@@ -96,6 +113,7 @@ def decode_value(raw: bytes, blob_type: str) -> Any:
 
 def encode_array(arr: np.ndarray, *, quantize: str | None = None, as_list: bool = False) -> bytes:
     """MAGIC, u32 header length, JSON header, [int8 row scales], raw C-order buffer."""
+    np = numpy_module()
     arr = np.asarray(arr, order="C")  # (ascontiguousarray would turn 0-d into 1-d)
     if arr.dtype.kind not in "biuf":
         raise BlobEncodingError(f"only numeric arrays can be stored as blobs, not dtype {arr.dtype}")
@@ -123,6 +141,7 @@ def encode_array(arr: np.ndarray, *, quantize: str | None = None, as_list: bool 
 
 
 def decode_array(raw: bytes) -> Any:
+    np = numpy_module()
     if raw[:4] != MAGIC:
         raise BlobEncodingError("not an encoded array (bad magic)")
     (hlen,) = struct.unpack_from("<I", raw, 4)
@@ -280,4 +299,5 @@ def blob_totals(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def is_array(value: Any) -> bool:
-    return isinstance(value, np.ndarray)
+    np = loaded_numpy()
+    return np is not None and isinstance(value, np.ndarray)

@@ -14,8 +14,8 @@ import uuid
 from pathlib import PurePath
 from typing import Any
 
-import numpy as np
 
+from core.domain.blobs import loaded_numpy
 from .spec import ModelDefinitionError
 
 
@@ -29,9 +29,10 @@ def to_json(value: Any, where: str) -> Any:
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return to_json(value.value, where)
-    if isinstance(value, np.generic):
+    np = loaded_numpy()
+    if np is not None and isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, PurePath):
         return str(value)
@@ -91,7 +92,8 @@ def from_json(value: Any, hint: Any) -> Any:
         return dt.date.fromisoformat(value)
     if issubclass(hint, enum.Enum):
         return hint(value)
-    if hint is np.ndarray:
+    np = loaded_numpy()     # a hint of np.ndarray means the model's module imported numpy
+    if np is not None and hint is np.ndarray:
         return np.asarray(value)
     if issubclass(hint, PurePath):
         return hint(value)
