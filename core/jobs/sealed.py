@@ -61,8 +61,16 @@ class ExtensionJobContext(ExtensionServices):
         return _jobs(self).submit(task_fn, *args, key=key, **kwargs)
 
     def map(self, task_fn: Callable[..., Any], items: Iterable[Any], *,
-            keys: Iterable[str] | None = None) -> list[Any]:
-        return _jobs(self).map(task_fn, items, keys=keys)
+            keys: Iterable[str] | None = None, device: Any = None) -> list[Any]:
+        return _jobs(self).map(task_fn, items, keys=keys, device=device)
+
+    def select_device(self) -> Any:
+        """Choose a device by capability or by who has a file's bytes."""
+        return _jobs(self).select_device()
+
+    def execute_on(self, device: Any, task_fn: Callable[..., Any], *args: Any,
+                   key: str | None = None) -> Any:
+        return _jobs(self).execute_on(device, task_fn, *args, key=key)
 
     def vdfs(self) -> Any:
         """The extension's permission-checked host API."""

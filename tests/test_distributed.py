@@ -1,0 +1,190 @@
+"""Distributed execution on a real Dask cluster: a LocalCluster scheduler in this process and
+`vdfs worker` processes registered as two devices — "gpu-box" (VDFS_CAPABILITIES says it has
+a GPU) and "files-box" (the device whose VDFS_HOME the owner test's library shares, so it owns
+that library's files). Jobs place tasks by capability and by owner, fail fast when no device
+qualifies, survive a worker SIGKILLed mid-job and do not re-run finished tasks on resume."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import core  # noqa: E402
+from core.devices import NoDeviceError, detach, use_dask  # noqa: E402
+from core.jobs import JobFailed, job  # noqa: E402
+
+import distributed_tasks as t  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.timeout(120)
+
+
+def _home(root: Path, name: str) -> Path:
+    home = root / name
+    home.mkdir()
+    (home / "device.json").write_text(json.dumps({"uuid": str(uuid.uuid4()), "name": name}))
+    return home
+
+
+def _worker(scheduler: str, home: Path, name: str, caps: dict) -> subprocess.Popen:
+    env = dict(os.environ, VDFS_HOME=str(home), VDFS_DEVICE_NAME=name,
+               VDFS_CAPABILITIES=json.dumps(caps),
+               PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
+    return subprocess.Popen([sys.executable, "-m", "core.cli", "worker", "--scheduler", scheduler,
+                             "--nthreads", "2", "--name", name], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    root = tmp_path_factory.mktemp("devices")
+    homes = {"gpu-box": _home(root, "gpu-box"), "files-box": _home(root, "files-box")}
+    lc = distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None)
+    procs = [_worker(lc.scheduler_address, homes["gpu-box"], "gpu-box", {"gpu": True}),
+             _worker(lc.scheduler_address, homes["files-box"], "files-box", {"gpu": False})]
+    client = distributed.Client(lc, set_as_default=False)
+    try:
+        client.wait_for_workers(2, timeout=60)
+        yield {"address": lc.scheduler_address, "homes": homes, "client": client}
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(10)
+        client.close()
+        lc.close()
+
+
+@pytest.fixture
+def dlib(cluster, tmp_path):
+    library = core.Library.create(tmp_path / "d.vdfs")
+    use_dask(library, cluster["address"], grace=2.0)
+    yield library
+    detach(library)
+    library.close()
+
+
+@job(name="test.dist.where")
+def where_job(ctx, n: int, need: list):
+    return ctx.map(t.where_am_i, range(n), device=ctx.select_device().with_capability(*need))
+
+
+@job(name="test.dist.owner")
+def owner_job(ctx, paths: list):
+    one = ctx.execute_on(ctx.select_device().owner_of(paths[0]).select(), t.size_here, paths[0])
+    rest = ctx.map(t.size_here, paths, device=lambda p: ctx.select_device().owner_of(p))
+    return [one] + rest
+
+
+@job(name="test.dist.hash", parallelism=4)
+def hash_job(ctx, n: int):
+    return ctx.map(t.slow_hash, range(n), device=ctx.select_device())
+
+
+@job(name="test.dist.resume")
+def resume_job(ctx, n: int, log: str, marker: str):
+    out = ctx.map(t.logged, [[i, log] for i in range(n)], device=ctx.select_device())
+    if not Path(marker).exists():
+        Path(marker).write_text("the coordinator died here")
+        raise RuntimeError("coordinator killed after its tasks finished")
+    return {"squares": out, "run": ctx.tasks_run, "replayed": ctx.tasks_replayed}
+
+
+def _rows(library, job_id):
+    return library.jobs.store.tasks(job_id)
+
+
+def test_tasks_route_by_capability(dlib):
+    j = dlib.jobs.submit(where_job, {"n": 6, "need": ["gpu"]})
+    assert j.wait(30) == [["gpu-box", i] for i in range(6)]
+    rows = _rows(dlib, j.id)
+    assert len(rows) == 6 and {r["status"] for r in rows} == {"completed"}
+    # each worker told the coordinator what it has; the library records it
+    caps = dict(dlib.conn.execute("SELECT name, capabilities FROM devices"))
+    assert json.loads(caps["gpu-box"])["gpu"] is True
+    assert json.loads(caps["files-box"])["gpu"] is False
+    anywhere = dlib.jobs.submit(where_job, {"n": 8, "need": []}).wait(30)
+    assert sorted(i for _, i in anywhere) == list(range(8))
+
+
+def test_tasks_route_by_owner(cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("VDFS_HOME", str(cluster["homes"]["files-box"]))
+    monkeypatch.setenv("VDFS_DEVICE_NAME", "files-box")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"p{i}.bin").write_bytes(b"x" * (100 + i))
+    library = core.Library.create(tmp_path / "o.vdfs")
+    try:
+        library.index(folder).wait(30)
+        use_dask(library, cluster["address"], grace=2.0)
+        paths = sorted(str(p) for p in folder.iterdir())
+        got = library.jobs.submit(owner_job, {"paths": paths}).wait(30)
+        assert got == [["files-box", 100]] + [["files-box", 100 + i] for i in range(4)]
+    finally:
+        detach(library)
+        library.close()
+
+
+def test_a_request_nobody_can_satisfy_fails_fast(dlib):
+    @job(name="test.dist.select")
+    def select_job(ctx, need: str):
+        return ctx.select_device().with_capability(need).select().name
+
+    assert dlib.jobs.submit(select_job, {"need": "gpu"}).wait(30) == "gpu-box"
+    start = time.monotonic()
+    with pytest.raises(JobFailed, match="no device has model:clip"):
+        dlib.jobs.submit(select_job, {"need": "model:clip"}).wait(30)
+    with pytest.raises(JobFailed, match="no device has .*os:plan9"):
+        dlib.jobs.submit(where_job, {"n": 3, "need": ["gpu", "os:plan9"]}).wait(30)
+    assert time.monotonic() - start < 10
+    with pytest.raises(NoDeviceError, match="online: .*gpu-box"):
+        from core.devices import executor_for
+        from core.devices.selection import DeviceQuery
+        DeviceQuery(executor_for(dlib).devices, dlib.device_uuid,
+                    lambda: dlib.conn).with_capability(cpus=10_000).select()
+
+
+def test_sigkill_of_a_worker_mid_job_loses_and_duplicates_nothing(cluster, dlib, tmp_path):
+    spare = _worker(cluster["address"], _home(tmp_path, "spare"), "spare", {})
+    try:
+        cluster["client"].wait_for_workers(3, timeout=60)
+        n = 16
+        j = dlib.jobs.submit(hash_job, {"n": n})
+        client = cluster["client"]
+        addr = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()
+                    if w["name"] == "spare")
+        deadline = time.monotonic() + 30
+        # kill it while it is running tasks of the job and some results are already stored
+        while not (client.processing([addr]).get(addr)
+                   and dlib.jobs.store.task_counts(j.id).get("completed", 0) >= 3):
+            assert time.monotonic() < deadline, "the spare worker never got a task"
+            time.sleep(0.02)
+        spare.send_signal(signal.SIGKILL)
+        got = j.wait(60)
+    finally:
+        spare.kill()
+        spare.wait(10)
+    assert got == [t.slow_hash(i) for i in range(n)]    # what a local run returns
+    rows = _rows(dlib, j.id)
+    assert len(rows) == n and len({r["key"] for r in rows}) == n
+    assert {r["status"] for r in rows} == {"completed"}
+
+
+def test_a_resumed_job_does_not_rerun_finished_tasks(dlib, tmp_path):
+    log, marker = tmp_path / "calls.log", tmp_path / "died"
+    j = dlib.jobs.submit(resume_job, {"n": 5, "log": str(log), "marker": str(marker)})
+    with pytest.raises(JobFailed, match="coordinator killed"):
+        j.wait(30)
+    assert len(log.read_text().splitlines()) == 5
+    again = dlib.jobs.retry(j.id).wait(30)
+    assert again == {"squares": [i * i for i in range(5)], "run": 0, "replayed": 5}
+    assert len(log.read_text().splitlines()) == 5
