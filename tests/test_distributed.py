@@ -14,15 +14,14 @@ import time
 import uuid
 from pathlib import Path
 
+import distributed   # the `distributed` extra, which `make test` installs
 import pytest
 
-distributed = pytest.importorskip("distributed")
+import core
+from core.devices import NoDeviceError, detach, use_dask
+from core.jobs import JobFailed, job
 
-import core  # noqa: E402
-from core.devices import NoDeviceError, detach, use_dask  # noqa: E402
-from core.jobs import JobFailed, job  # noqa: E402
-
-import distributed_tasks as t  # noqa: E402
+import distributed_tasks as t
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(120)
