@@ -84,8 +84,8 @@ def owner_job(ctx, paths: list):
 
 
 @job(name="test.dist.hash", parallelism=4)
-def hash_job(ctx, n: int):
-    return ctx.map(t.slow_hash, range(n), device=ctx.select_device())
+def hash_job(ctx, n: int, need: list):
+    return ctx.map(t.slow_hash, range(n), device=ctx.select_device().with_capability(*need))
 
 
 @job(name="test.dist.resume")
@@ -95,6 +95,25 @@ def resume_job(ctx, n: int, log: str, marker: str):
         Path(marker).write_text("the coordinator died here")
         raise RuntimeError("coordinator killed after its tasks finished")
     return {"squares": out, "run": ctx.tasks_run, "replayed": ctx.tasks_replayed}
+
+
+def _address_of(client, name: str) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        for addr, w in client.scheduler_info(n_workers=-1)["workers"].items():
+            if w["name"] == name:
+                return addr
+        assert time.monotonic() < deadline, f"worker {name} never joined"
+        time.sleep(0.1)
+
+
+def _kill_when_busy(client, addr: str, proc: subprocess.Popen, ready) -> None:
+    """SIGKILL the worker while it runs tasks of the job (and once `ready()` holds)."""
+    deadline = time.monotonic() + 30
+    while not (client.processing([addr]).get(addr) and ready()):
+        assert time.monotonic() < deadline, "the worker never got a task"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
 
 
 def _rows(library, job_id):
@@ -155,19 +174,12 @@ def test_a_request_nobody_can_satisfy_fails_fast(dlib):
 def test_sigkill_of_a_worker_mid_job_loses_and_duplicates_nothing(cluster, dlib, tmp_path):
     spare = _worker(cluster["address"], _home(tmp_path, "spare"), "spare", {})
     try:
-        cluster["client"].wait_for_workers(3, timeout=60)
-        n = 16
-        j = dlib.jobs.submit(hash_job, {"n": n})
         client = cluster["client"]
-        addr = next(a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()
-                    if w["name"] == "spare")
-        deadline = time.monotonic() + 30
-        # kill it while it is running tasks of the job and some results are already stored
-        while not (client.processing([addr]).get(addr)
-                   and dlib.jobs.store.task_counts(j.id).get("completed", 0) >= 3):
-            assert time.monotonic() < deadline, "the spare worker never got a task"
-            time.sleep(0.02)
-        spare.send_signal(signal.SIGKILL)
+        addr = _address_of(client, "spare")
+        n = 16
+        j = dlib.jobs.submit(hash_job, {"n": n, "need": []})
+        _kill_when_busy(client, addr, spare, lambda: dlib.jobs.store.task_counts(j.id)
+                        .get("completed", 0) >= 3)
         got = j.wait(60)
     finally:
         spare.kill()
@@ -187,3 +199,21 @@ def test_a_resumed_job_does_not_rerun_finished_tasks(dlib, tmp_path):
     again = dlib.jobs.retry(j.id).wait(30)
     assert again == {"squares": [i * i for i in range(5)], "run": 0, "replayed": 5}
     assert len(log.read_text().splitlines()) == 5
+
+
+def test_losing_the_only_eligible_worker_fails_the_job_instead_of_hanging(cluster, dlib,
+                                                                          tmp_path):
+    rare = _worker(cluster["address"], _home(tmp_path, "rare"), "rare", {"rare": True})
+    try:
+        addr = _address_of(cluster["client"], "rare")
+        j = dlib.jobs.submit(hash_job, {"n": 20, "need": ["rare"]})
+        _kill_when_busy(cluster["client"], addr, rare, lambda: True)
+        start = time.monotonic()
+        with pytest.raises(JobFailed, match="no device has rare"):
+            j.wait(30)
+        assert time.monotonic() - start < 15      # the watchdog's grace is 2 s
+    finally:
+        rare.kill()
+        rare.wait(10)
+    rows = _rows(dlib, j.id)
+    assert len({r["key"] for r in rows}) == len(rows) < 20   # finished ones kept, once each
