@@ -8,7 +8,7 @@ from pathlib import Path
 
 import blake3
 
-from core.jobs import task
+from core.jobs import job, task
 from core.store.device import current_device
 
 
@@ -37,3 +37,30 @@ def logged(pair: list) -> int:
     with open(log, "a", encoding="utf-8") as f:
         f.write(f"{item} {os.getpid()}\n")
     return item * item
+
+
+@task()
+def slow_logged(pair: list) -> int:
+    """Sleeps, then logs "end ITEM": one line per execution that ran to its end."""
+    item, log = pair
+    time.sleep(0.3)
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(f"end {item}\n")
+    return item * item
+
+
+@job(name="test.dist.coordinated", parallelism=4)
+def coordinated(ctx, n: int, log: str) -> dict:
+    out = ctx.map(slow_logged, [[i, log] for i in range(n)], device=ctx.select_device())
+    return {"squares": out, "run": ctx.tasks_run, "replayed": ctx.tasks_replayed}
+
+
+def main(argv: list[str]) -> None:
+    """A coordinator process the test SIGKILLs: LIBRARY SCHEDULER N LOG. Started with
+    `python -c` importing this module by name, so its tasks keep the names a resumer sees."""
+    import core
+    from core.devices import use_dask
+    lib_path, scheduler, n, log = argv
+    lib = core.Library.open(lib_path)
+    use_dask(lib, scheduler)
+    lib.jobs.submit(coordinated, {"n": int(n), "log": log}).wait(120)

@@ -5,9 +5,12 @@ that library's files). Jobs place tasks by capability and by owner, fail fast wh
 qualifies, survive a worker SIGKILLed mid-job and do not re-run finished tasks on resume."""
 from __future__ import annotations
 
+import collections
 import json
+import math
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,7 +22,7 @@ import pytest
 
 import core
 from core.devices import NoDeviceError, detach, use_dask
-from core.jobs import JobFailed, job
+from core.jobs import JobFailed, codec, job
 
 import distributed_tasks as t
 
@@ -217,3 +220,54 @@ def test_losing_the_only_eligible_worker_fails_the_job_instead_of_hanging(cluste
         rare.wait(10)
     rows = _rows(dlib, j.id)
     assert len({r["key"] for r in rows}) == len(rows) < 20   # finished ones kept, once each
+
+
+def test_a_job_resumed_after_the_coordinator_is_killed_reruns_no_finished_task(cluster,
+                                                                                tmp_path):
+    lib_path, log, n = tmp_path / "c.vdfs", tmp_path / "ends.log", 12
+    core.Library.create(lib_path).close()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
+    coordinator = subprocess.Popen(
+        [sys.executable, "-c", "import sys, distributed_tasks as t; t.main(sys.argv[1:])",
+         str(lib_path),
+         cluster["address"], str(n), str(log)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_completed(lib_path)) < 4:
+            assert time.monotonic() < deadline and coordinator.poll() is None
+            time.sleep(0.05)
+        coordinator.send_signal(signal.SIGKILL)
+    finally:
+        coordinator.kill()
+        coordinator.wait(10)
+    first_run = [math.isqrt(r) for r in _completed(lib_path)]
+    finished = len(first_run)
+    assert 4 <= finished < n
+    library = core.Library.open(lib_path)
+    try:
+        use_dask(library, cluster["address"], grace=2.0)
+        (resumed,) = library.jobs.resume_pending()
+        got = resumed.wait(60)
+        rows = _rows(library, resumed.id)
+    finally:
+        detach(library)
+        library.close()
+    assert got == {"squares": [i * i for i in range(n)], "run": n - finished,
+                   "replayed": finished}
+    assert len(rows) == n and {r["status"] for r in rows} == {"completed"}
+    # a task whose result was stored before the kill ran to its end once, in the first run
+    ends = collections.Counter(log.read_text().splitlines())
+    assert [ends[f"end {i}"] for i in first_run] == [1] * len(first_run)
+
+
+def _completed(lib_path: Path) -> list:
+    """The stored results of completed tasks, read as another process would."""
+    conn = sqlite3.connect(lib_path / "jobs.db", timeout=30)
+    try:
+        texts = conn.execute("SELECT result FROM tasks WHERE status = 'completed'").fetchall()
+    except sqlite3.OperationalError:   # the table is not there yet
+        return []
+    finally:
+        conn.close()
+    return [codec.load_result(text) for (text,) in texts]

@@ -123,8 +123,9 @@ class DaskExecutor:
                 elif now - since >= self.grace:
                     with self._lock:
                         self._pending.pop(out, None)
-                    fut.cancel()
+                    # settled before the cancel, whose callback would call it "cancelled"
                     _settle(out, error=no_device(", ".join(sorted(reqs)) or "a worker", online))
+                    fut.cancel()
 
     def close(self) -> None:
         self._closed.set()
