@@ -271,3 +271,26 @@ def _completed(lib_path: Path) -> list:
     finally:
         conn.close()
     return [codec.load_result(text) for (text,) in texts]
+
+
+def test_vdfs_cluster_starts_workers_registered_as_this_device(tmp_path):
+    from core.store.device import current_device
+    me, _ = current_device()
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "cluster", "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("scheduler tcp://"), first
+        address = first.split()[1]
+        with distributed.Client(address, set_as_default=False, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+            (worker,) = client.scheduler_info(n_workers=-1)["workers"].values()
+            assert worker["resources"][f"device-{me.hex}"] > 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0
