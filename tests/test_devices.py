@@ -114,3 +114,23 @@ def test_task_failed_survives_pickling():
     exc = pickle.loads(pickle.dumps(TaskFailed("t", "k#0", 3, "ValueError: bad")))
     assert (exc.name, exc.key, exc.attempts, exc.error) == ("t", "k#0", 3, "ValueError: bad")
     assert "failed after 3 attempt(s)" in str(exc)
+
+
+@job(name="test.devices.wasm")
+def wasm_select_job(ctx, request: dict):
+    from core.extensions.wasm import WasmHost
+    return WasmHost(api=None, job=ctx)("devices.select", request, None)
+
+
+def test_wasm_guests_select_devices_through_the_same_host_api(lib, monkeypatch):
+    monkeypatch.setenv("VDFS_CAPABILITIES", json.dumps({"fast": True}))
+    try:
+        got = lib.jobs.submit(wasm_select_job, {"request": {
+            "capabilities": ["fast"], "minimums": {"cpus": 1}, "prefer_local": True}}).wait(10)
+        assert got["name"] == "test-device" and got["capabilities"]["fast"] is True
+        with pytest.raises(JobFailed, match="no device has gpu"):
+            lib.jobs.submit(wasm_select_job, {"request": {"capabilities": ["gpu"]}}).wait(10)
+        with pytest.raises(JobFailed, match="a capability is a name"):
+            lib.jobs.submit(wasm_select_job, {"request": {"capabilities": [3]}}).wait(10)
+    finally:
+        detach(lib)
