@@ -134,3 +134,17 @@ def test_wasm_guests_select_devices_through_the_same_host_api(lib, monkeypatch):
             lib.jobs.submit(wasm_select_job, {"request": {"capabilities": [3]}}).wait(10)
     finally:
         detach(lib)
+
+
+@job(name="test.devices.sealed")
+def sealed_probe_job(ctx):
+    q = ctx.select_device()
+    return [name for name in ("_conn", "_online", "conn", "lib") if hasattr(q, name)] + \
+        sorted(getattr(q, "__dict__", {}))
+
+
+def test_a_device_query_holds_no_path_to_the_library(lib):
+    try:
+        assert lib.jobs.submit(sealed_probe_job, {}).wait(10) == []
+    finally:
+        detach(lib)

@@ -77,6 +77,7 @@ def attach(lib: "Library", executor: Executor) -> Executor:
     _attached[lib] = executor
     if old is not None and old is not executor:
         old.close()
+    weakref.finalize(lib, executor.close)   # a forgotten library does not keep a Dask client
     return executor
 
 

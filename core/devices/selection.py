@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.errors import VdfsError
+from core.store.facade import Backing, Facade
 from .capabilities import Device, device_resource
 
 
@@ -42,17 +44,29 @@ def entry_owner(conn: sqlite3.Connection, entry: Any) -> tuple[uuid.UUID, str, i
     return uuid.UUID(bytes=row[0]), row[1], int(row[2])
 
 
-class DeviceQuery:
-    """A builder over the devices online now; every method but `select()` returns the query."""
+@dataclass
+class _Query:
+    online: Callable[[], list[Device]]
+    local: uuid.UUID
+    conn: Callable[[], sqlite3.Connection]
+    reqs: dict[str, float] = field(default_factory=dict)
+    said: list[str] = field(default_factory=list)
+    prefer_local: bool = False
+
+
+_queries: Backing[_Query] = Backing("device query")
+
+
+class DeviceQuery(Facade):
+    """A builder over the devices online now; every method but `select()` returns the query.
+    A sealed facade (core.store.facade): an extension's job gets one too, and it holds no
+    attribute path to the library it reads owners from."""
+
+    __slots__ = ()
 
     def __init__(self, online: Callable[[], list[Device]], local: uuid.UUID,
                  conn: Callable[[], sqlite3.Connection]):
-        self._online = online
-        self._local = local
-        self._conn = conn
-        self._reqs: dict[str, float] = {}
-        self._said: list[str] = []
-        self._prefer_local = False
+        _queries.bind(self, _Query(online, local, conn))
 
     def __repr__(self) -> str:
         return f"<DeviceQuery {self.describe()}>"
@@ -60,42 +74,45 @@ class DeviceQuery:
     def with_capability(self, *names: str, **minimums: float) -> "DeviceQuery":
         """`"gpu"`, `"model:<name>"`, `"os:linux"`, any true capability; `cpus=4`,
         `memory=8e9` ask for at least that much."""
+        q = _queries(self)
         for name in names:
             if not isinstance(name, str) or not name:
                 raise NoDeviceError(f"with_capability: a capability is a name, got {name!r}")
-            self._reqs[name] = max(self._reqs.get(name, 0), 1)
-            self._said.append(name)
+            q.reqs[name] = max(q.reqs.get(name, 0), 1)
+            q.said.append(name)
         for name, value in minimums.items():
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise NoDeviceError(f"with_capability: {name} must be a positive number")
-            self._reqs[name] = max(self._reqs.get(name, 0), float(value))
-            self._said.append(f"{name} >= {value:g}")
+            q.reqs[name] = max(q.reqs.get(name, 0), float(value))
+            q.said.append(f"{name} >= {value:g}")
         return self
 
     def owner_of(self, entry: Any) -> "DeviceQuery":
         """Only the device that has the entry's bytes (its location is on that device)."""
-        owner, name, entry_id = entry_owner(self._conn(), entry)
-        self._reqs[device_resource(owner)] = 1
-        self._said.append(f"the bytes of entry {entry_id} (device {name!r})")
+        q = _queries(self)
+        owner, name, entry_id = entry_owner(q.conn(), entry)
+        q.reqs[device_resource(owner)] = 1
+        q.said.append(f"the bytes of entry {entry_id} (device {name!r})")
         return self
 
     def prefer_local(self) -> "DeviceQuery":
         """When this device qualifies, choose it over the others."""
-        self._prefer_local = True
+        _queries(self).prefer_local = True
         return self
 
     @property
     def requirements(self) -> dict[str, float]:
-        return dict(self._reqs)
+        return dict(_queries(self).reqs)
 
     def describe(self) -> str:
-        return " and ".join(self._said) or "any device"
+        return " and ".join(_queries(self).said) or "any device"
 
     def candidates(self) -> list[Device]:
         """Online devices that qualify, the preferred first."""
-        found = [d for d in self._online() if d.satisfies(self._reqs)]
-        if self._prefer_local:
-            found.sort(key=lambda d: d.uuid != self._local)
+        q = _queries(self)
+        found = [d for d in q.online() if d.satisfies(q.reqs)]
+        if q.prefer_local:
+            found.sort(key=lambda d: d.uuid != q.local)
         return found
 
     def select(self) -> Device:
@@ -103,7 +120,7 @@ class DeviceQuery:
         found = self.candidates()
         if found:
             return found[0]
-        raise no_device(self.describe(), self._online())
+        raise no_device(self.describe(), _queries(self).online())
 
 
 def no_device(what: str, online: list[Device]) -> NoDeviceError:
