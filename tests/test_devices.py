@@ -148,3 +148,18 @@ def test_a_device_query_holds_no_path_to_the_library(lib):
         assert lib.jobs.submit(sealed_probe_job, {}).wait(10) == []
     finally:
         detach(lib)
+
+
+def test_an_attached_executor_does_not_keep_its_library_alive(tmp_path):
+    import gc
+    import weakref
+
+    import core
+    from core.devices import executor_for
+    library = core.Library.create(tmp_path / "gc.vdfs")
+    executor_for(library)
+    library.close()
+    ref = weakref.ref(library)
+    del library
+    gc.collect()
+    assert ref() is None

@@ -294,3 +294,17 @@ def test_vdfs_cluster_starts_workers_registered_as_this_device(tmp_path):
             proc.kill()
             proc.wait(10)
     assert proc.returncode == 0
+
+
+def test_a_dask_executor_does_not_keep_its_library_alive(cluster, tmp_path):
+    import gc
+    import weakref
+    library = core.Library.create(tmp_path / "gc.vdfs")
+    executor = use_dask(library, cluster["address"])
+    assert {d.name for d in executor.devices()} >= {"gpu-box", "files-box"}
+    library.close()
+    ref = weakref.ref(library)
+    del library
+    gc.collect()
+    assert ref() is None
+    executor.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import weakref
 from concurrent.futures import Future, InvalidStateError
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -42,7 +43,8 @@ class DaskExecutor:
             except (OSError, TimeoutError) as exc:
                 raise VdfsError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
             self._owns_client = True
-        self._lib = lib
+        # weakly: the library's executor table and finalizer must not keep the library alive
+        self._lib = weakref.ref(lib) if lib is not None else None
         self.grace, self._poll = grace, poll
         self._known: dict[str, Device] = {}       # worker address -> its device
         self._lock = threading.Lock()
@@ -63,8 +65,9 @@ class DaskExecutor:
                     dev = Device(uuid.UUID(ident["uuid"]), ident["name"],
                                  ident["capabilities"], online=True)
                     self._known[addr] = dev
-                    if self._lib is not None:
-                        record(self._lib.conn, dev.uuid, dev.name, dev.capabilities)
+                    lib = self._lib() if self._lib is not None else None
+                    if lib is not None:
+                        record(lib.conn, dev.uuid, dev.name, dev.capabilities)
         by_uuid: dict[uuid.UUID, Device] = {}
         for addr in workers:
             if addr in self._known:
