@@ -64,3 +64,11 @@ def main(argv: list[str]) -> None:
     lib = core.Library.open(lib_path)
     use_dask(lib, scheduler)
     lib.jobs.submit(coordinated, {"n": int(n), "log": log}).wait(120)
+
+
+@task(retries=1, backoff_ms=1)
+def picky(ctx, item: int) -> list:
+    """Fails on odd items (every attempt); reports the TaskContext a worker gives it."""
+    if item % 2:
+        raise ValueError(f"odd item {item}")
+    return [ctx.key.split(":")[0], ctx.attempt, ctx.lib is None]

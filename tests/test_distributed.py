@@ -308,3 +308,33 @@ def test_a_dask_executor_does_not_keep_its_library_alive(cluster, tmp_path):
     gc.collect()
     assert ref() is None
     executor.close()
+
+
+@job(name="test.dist.picky")
+def picky_job(ctx, items: list):
+    return ctx.map(t.picky, items, device=ctx.select_device())
+
+
+def test_a_remote_task_sees_its_context_and_its_failure_comes_back_whole(dlib):
+    assert dlib.jobs.submit(picky_job, {"items": [0, 2]}).wait(30) == \
+        [["distributed_tasks.picky", 1, True]] * 2
+    j = dlib.jobs.submit(picky_job, {"items": [0, 1]})
+    with pytest.raises(JobFailed, match=r"task distributed_tasks.picky .* failed after 2 "
+                                        r"attempt\(s\): ValueError: odd item 1"):
+        j.wait(30)
+    assert sorted(r["status"] for r in _rows(dlib, j.id)) in (["failed"],
+                                                              ["completed", "failed"])
+
+
+def test_cancelling_a_distributed_job_stops_it(dlib):
+    j = dlib.jobs.submit(hash_job, {"n": 40, "need": []})
+    deadline = time.monotonic() + 30
+    while dlib.jobs.store.task_counts(j.id).get("completed", 0) < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    j.cancel()
+    start = time.monotonic()
+    with pytest.raises(core.jobs.JobCancelled):
+        j.wait(30)
+    assert time.monotonic() - start < 5
+    assert dlib.jobs.store.task_counts(j.id).get("completed", 0) < 40
