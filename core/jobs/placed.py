@@ -45,6 +45,12 @@ def requirements(where: Where) -> dict[str, float]:
                     f"not {type(where).__name__}")
 
 
+def describe(where: Where) -> str:
+    if isinstance(where, Device):
+        return f"the device {where.name!r} online"
+    return where.describe() if isinstance(where, DeviceQuery) else "a worker"
+
+
 def remote_attempts(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...],
                     key: str, job_id: str, extension_id: str | None,
                     takes_ctx: bool) -> tuple[Any, int]:
@@ -66,29 +72,30 @@ def run_placed(ctx: "JobContext", fn: Callable[..., Any], calls: Sequence[tuple[
     executor = executor_for(ctx.lib)
     choose = where if callable(where) and not isinstance(where, (Device, DeviceQuery)) \
         else (lambda *_args: where)
-    reqs = [requirements(choose(*args)) for args in calls]
+    wheres = [choose(*args) for args in calls]
+    reqs = [requirements(w) for w in wheres]
     online = executor.devices()
-    for r in {tuple(sorted(r.items())) for r in reqs}:
-        if not any(d.satisfies(dict(r)) for d in online):
-            raise no_device(", ".join(k for k, _ in r) or "a worker", online)
+    for w, r in zip(wheres, reqs):
+        if not any(d.satisfies(r) for d in online):
+            raise no_device(describe(w), online)
     if not executor.remote:
         return local()
     store, spec = ctx._m.store, task_spec(fn)
     takes_ctx = wants_ctx(fn)
     results: list[Any] = [None] * len(calls)
     running: dict[Future, tuple[int, str]] = {}
-    for i, (args, k) in enumerate(zip(calls, keys)):
-        key = ctx._key(fn, args, {}, k)
-        if ctx._resumed:
-            found, text = store.completed_task(ctx.job_id, key)
-            if found:
-                results[i] = codec.load_result(text)
-                ctx.tasks_replayed += 1
-                continue
-        call = functools.partial(remote_attempts, spec, fn, args, key, ctx.job_id,
-                                 ctx.extension_id, takes_ctx)
-        running[executor.submit(call, reqs[i])] = (i, key)
     try:
+        for i, (args, k) in enumerate(zip(calls, keys)):
+            key = ctx._key(fn, args, {}, k)
+            if ctx._resumed:
+                found, text = store.completed_task(ctx.job_id, key)
+                if found:
+                    results[i] = codec.load_result(text)
+                    ctx.tasks_replayed += 1
+                    continue
+            call = functools.partial(remote_attempts, spec, fn, args, key, ctx.job_id,
+                                     ctx.extension_id, takes_ctx)
+            running[executor.submit(call, reqs[i])] = (i, key)
         while running:
             ctx._check_stop()
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
