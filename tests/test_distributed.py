@@ -338,3 +338,23 @@ def test_cancelling_a_distributed_job_stops_it(dlib):
         j.wait(30)
     assert time.monotonic() - start < 5
     assert dlib.jobs.store.task_counts(j.id).get("completed", 0) < 40
+
+
+def test_vdfs_scheduler_in_the_environment_attaches_dask(cluster, tmp_path, monkeypatch):
+    from core.devices import executor_for
+    monkeypatch.setenv("VDFS_SCHEDULER", cluster["address"])
+    library = core.Library.create(tmp_path / "env.vdfs")
+    try:
+        assert executor_for(library).remote
+        got = library.jobs.submit(where_job, {"n": 2, "need": ["gpu"]}).wait(30)
+        assert got == [["gpu-box", 0], ["gpu-box", 1]]
+    finally:
+        detach(library)
+        library.close()
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(lib):
+    start = time.monotonic()
+    with pytest.raises(core.VdfsError, match="cannot reach the Dask scheduler tcp://127.0.0.1:9"):
+        use_dask(lib, "tcp://127.0.0.1:9", connect_timeout=1)
+    assert time.monotonic() - start < 10
