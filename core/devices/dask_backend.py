@@ -22,6 +22,8 @@ from .selection import no_device
 from .worker import identity
 
 if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+
     from core.library import Library
 
 
@@ -32,7 +34,7 @@ class TaskLostError(VdfsError):
 class DaskExecutor:
     remote = True
 
-    def __init__(self, scheduler: Any, *, lib: "Library | None" = None, grace: float = 5.0,
+    def __init__(self, scheduler: "str | Client", *, lib: "Library | None" = None, grace: float = 5.0,
                  connect_timeout: float = 30.0, poll: float = 0.25):
         from distributed import Client
         if isinstance(scheduler, Client):

@@ -23,6 +23,8 @@ from .capabilities import Device, probe, record
 from .selection import no_device
 
 if TYPE_CHECKING:  # pragma: no cover
+    from distributed import Client
+
     from core.library import Library
 
 
@@ -81,7 +83,7 @@ def attach(lib: "Library", executor: Executor) -> Executor:
     return executor
 
 
-def use_dask(lib: "Library", scheduler: Any, **options: Any) -> Executor:
+def use_dask(lib: "Library", scheduler: "str | Client", **options: float) -> Executor:
     """Attach a Dask executor: `scheduler` is an address (tcp://HOST:PORT) or a Client."""
     from .dask_backend import DaskExecutor
     return attach(lib, DaskExecutor(scheduler, lib=lib, **options))

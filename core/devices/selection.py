@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -20,11 +21,15 @@ from core.store.facade import Backing, Facade
 from .capabilities import Device, device_resource
 
 
+# an entry id, its path, or a row (a dict, or an object with `.id`) of an entries query
+EntryLike = int | str | Mapping[str, Any]
+
+
 class NoDeviceError(VdfsError):
     """No online device can run a task with these requirements."""
 
 
-def entry_owner(conn: sqlite3.Connection, entry: Any) -> tuple[uuid.UUID, str, int]:
+def entry_owner(conn: sqlite3.Connection, entry: EntryLike) -> tuple[uuid.UUID, str, int]:
     """(device uuid, device name, entry id) of the device whose location holds an entry; the
     entry is an id, a row or result dict with an `id`, an object with `.id`, or a path."""
     key = entry.get("id") if isinstance(entry, dict) else getattr(entry, "id", entry)
@@ -87,7 +92,7 @@ class DeviceQuery(Facade):
             q.said.append(f"{name} >= {value:g}")
         return self
 
-    def owner_of(self, entry: Any) -> "DeviceQuery":
+    def owner_of(self, entry: EntryLike) -> "DeviceQuery":
         """Only the device that has the entry's bytes (its location is on that device)."""
         q = _queries(self)
         owner, name, entry_id = entry_owner(q.conn(), entry)

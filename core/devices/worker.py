@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.store.device import current_device
 from .capabilities import probe, resources
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distributed import LocalCluster
 
 _identity: dict[str, Any] = {}
 
@@ -45,7 +48,7 @@ def run_worker(scheduler: str, *, nthreads: int = 1, name: str | None = None,
 
 
 def start_cluster(n_workers: int = 2, *, threads_per_worker: int = 1,
-                  port: int = 0) -> Any:
+                  port: int = 0) -> "LocalCluster":
     """A local Dask cluster of worker processes, each registered as this device."""
     from distributed import LocalCluster
     me = identity()

@@ -12,7 +12,7 @@ import dataclasses
 import threading
 import time
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from core.store.events import Event
 from . import codec
@@ -22,7 +22,11 @@ from .registry import JobSpec, all_job_specs, task_spec
 from .sealed import sealed_job, sealed_task
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.devices import Device, DeviceQuery
     from .manager import JobManager
+    from .placed import Placement
+
+T = TypeVar("T")
 
 PROGRESS_INTERVAL = 0.1   # seconds between stored progress updates (the last one always lands)
 CONTROL_POLL = 0.05       # seconds between reads of another process's pause/cancel request
@@ -210,7 +214,7 @@ class JobContext:
         return self._m.task_pool.submit(self._slots, self._execute, k, task_fn, args, kwargs)
 
     def map(self, task_fn: Callable[..., Any], items: Iterable[Any], *,
-            keys: Iterable[str] | None = None, device: Any = None) -> list[Any]:
+            keys: Iterable[str] | None = None, device: "Placement" = None) -> list[Any]:
         """`task_fn(item)` for every item, up to `parallelism` at once; results in item order.
 
         The first failure cancels the tasks not yet started and is raised after the running
@@ -245,14 +249,14 @@ class JobContext:
             raise first_error
         return results
 
-    def select_device(self) -> Any:
+    def select_device(self) -> "DeviceQuery":
         """A DeviceQuery over the devices online now: `.with_capability("gpu")`,
         `.prefer_local()`, `.owner_of(entry)`, then `.select()`."""
         from .placed import device_query
         return device_query(self)
 
-    def execute_on(self, device: Any, task_fn: Callable[..., Any], *args: Any,
-                   key: str | None = None) -> Any:
+    def execute_on(self, device: "Device | DeviceQuery", task_fn: Callable[..., T], *args: Any,
+                   key: str | None = None) -> T:
         """Run a task on `device` (a Device or a select_device() query) and return its
         result, with the durability of `ctx.run`."""
         from .placed import run_placed

@@ -21,12 +21,14 @@ from . import codec
 from .errors import TaskFailed
 from .executor import TaskContext, run_with_retries, wants_ctx
 from .registry import TaskSpec, task_spec
-from .sealed import sealed_task
+from .sealed import ExtensionTaskContext, sealed_task
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import JobContext
 
 Where = Device | DeviceQuery | None
+# where a placed map puts its tasks: one Where for all, or a function of a task's arguments
+Placement = Where | Callable[..., Where]
 
 
 def device_query(ctx: "JobContext") -> DeviceQuery:
@@ -55,7 +57,7 @@ def remote_attempts(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...
                     key: str, job_id: str, extension_id: str | None,
                     takes_ctx: bool) -> tuple[Any, int]:
     """Run on a worker: the task's attempts, retries and timeouts, as on the coordinator."""
-    def make_ctx(attempt: int) -> Any:
+    def make_ctx(attempt: int) -> TaskContext | ExtensionTaskContext | None:
         if not takes_ctx:
             return None
         tctx = TaskContext(job_id, key, attempt, None, extension_id)
@@ -65,7 +67,7 @@ def remote_attempts(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...
 
 
 def run_placed(ctx: "JobContext", fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]],
-               where: Where | Callable[..., Where], keys: Sequence[str | None],
+               where: Placement, keys: Sequence[str | None],
                local: Callable[[], list[Any]]) -> list[Any]:
     """`fn(*args)` for every args tuple, each on the device `where` names (or returns for
     those args); results in order. `local` runs them all when the executor is Local."""

@@ -13,11 +13,14 @@ import dataclasses
 import itertools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from core.access.permissions import PermissionDenied
 from core.store.paths import disk_path
 from .codec import decode_bytes, dumps
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .sandbox import Call
 
 log = logging.getLogger("vdfs.wasm")
 DEFAULT_PAGE = 256
@@ -296,7 +299,7 @@ def op_job_dispatch(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
     return {"job_id": getattr(handle, "id", None) or getattr(handle, "job_id", None)}
 
 
-def op_devices_select(h: WasmHost, req: dict[str, Any], call: Any) -> Any:
+def op_devices_select(h: WasmHost, req: dict[str, Any], call: "Call") -> dict[str, Any]:
     """The job's `select_device()`: a device with these capabilities, or an error naming what
     no online device has."""
     names = _arg(req, "capabilities", list, [])
