@@ -358,3 +358,13 @@ def test_an_unreachable_scheduler_is_a_clear_error(lib):
     with pytest.raises(core.VdfsError, match="cannot reach the Dask scheduler tcp://127.0.0.1:9"):
         use_dask(lib, "tcp://127.0.0.1:9", connect_timeout=1)
     assert time.monotonic() - start < 10
+
+
+def test_vdfs_worker_without_a_scheduler_says_so_and_exits():
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "worker", "--scheduler",
+                           "tcp://127.0.0.1:9", "--timeout", "2"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "vdfs: cannot reach the Dask scheduler tcp://127.0.0.1:9 within 2 s" in proc.stderr
+    assert time.monotonic() - start < 30

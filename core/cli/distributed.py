@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     w.add_argument("--scheduler", required=True, help="the scheduler, e.g. tcp://10.0.0.5:8786")
     w.add_argument("--nthreads", type=int, default=1, help="tasks at once (default 1)")
     w.add_argument("--name", default=None, help="worker name (default: device name and pid)")
+    w.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds to reach the scheduler before giving up (default 30)")
     w.set_defaults(func=_worker)
     c = subparsers.add_parser("cluster", help="start a local Dask cluster to try distributed jobs")
     c.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
@@ -38,7 +40,7 @@ def _need_dask() -> None:
 def _worker(args: argparse.Namespace) -> int:
     _need_dask()
     from core.devices.worker import run_worker
-    run_worker(args.scheduler, nthreads=args.nthreads, name=args.name)
+    run_worker(args.scheduler, nthreads=args.nthreads, name=args.name, timeout=args.timeout)
     return 0
 
 

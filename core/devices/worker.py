@@ -12,6 +12,7 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from core.errors import VdfsError
 from core.store.device import current_device
 from .capabilities import probe, resources
 
@@ -39,8 +40,14 @@ def run_worker(scheduler: str, *, nthreads: int = 1, name: str | None = None,
 
     async def serve() -> None:
         worker = Worker(scheduler, nthreads=nthreads, resources=res, timeout=timeout,
+                        dashboard=False,
                         name=name or f"{me['name']}-{os.getpid()}")
-        await worker
+        try:   # a Worker alone keeps retrying an unreachable scheduler without a word
+            await asyncio.wait_for(worker.start(), timeout)
+        except (OSError, asyncio.TimeoutError) as exc:
+            await worker.close(timeout=1)
+            raise VdfsError(f"cannot reach the Dask scheduler {scheduler} within "
+                            f"{timeout:g} s ({str(exc) or 'timed out'})") from None
         print(f"vdfs worker {worker.name} ({me['uuid']}) serving {scheduler}", flush=True)
         await worker.finished()
 
