@@ -179,7 +179,7 @@ def test_sigkill_of_a_worker_mid_job_loses_and_duplicates_nothing(cluster, dlib,
     try:
         client = cluster["client"]
         addr = _address_of(client, "spare")
-        n = 16
+        n = 24
         j = dlib.jobs.submit(hash_job, {"n": n, "need": []})
         _kill_when_busy(client, addr, spare, lambda: dlib.jobs.store.task_counts(j.id)
                         .get("completed", 0) >= 3)
@@ -224,7 +224,7 @@ def test_losing_the_only_eligible_worker_fails_the_job_instead_of_hanging(cluste
 
 def test_a_job_resumed_after_the_coordinator_is_killed_reruns_no_finished_task(cluster,
                                                                                 tmp_path):
-    lib_path, log, n = tmp_path / "c.vdfs", tmp_path / "ends.log", 12
+    lib_path, log, n = tmp_path / "c.vdfs", tmp_path / "ends.log", 20
     core.Library.create(lib_path).close()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
     coordinator = subprocess.Popen(
@@ -236,7 +236,7 @@ def test_a_job_resumed_after_the_coordinator_is_killed_reruns_no_finished_task(c
         deadline = time.monotonic() + 60
         while len(_completed(lib_path)) < 4:
             assert time.monotonic() < deadline and coordinator.poll() is None
-            time.sleep(0.05)
+            time.sleep(0.02)
         coordinator.send_signal(signal.SIGKILL)
     finally:
         coordinator.kill()
