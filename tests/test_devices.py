@@ -163,3 +163,14 @@ def test_an_attached_executor_does_not_keep_its_library_alive(tmp_path):
     del library
     gc.collect()
     assert ref() is None
+
+
+def test_the_local_executor_runs_calls_this_device_can_take():
+    from core.devices import LocalExecutor
+    ex = LocalExecutor()
+    assert ex.submit(lambda: 7, {"cpus": 1}).result(10) == 7
+    failing = ex.submit(lambda: 1 / 0, {})
+    with pytest.raises(ZeroDivisionError):
+        failing.result(10)
+    with pytest.raises(NoDeviceError, match="no device has gpu"):
+        ex.submit(lambda: 7, {"gpu": 1})

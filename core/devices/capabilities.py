@@ -148,16 +148,3 @@ def record(conn: sqlite3.Connection, device_uuid: uuid.UUID, name: str,
         "capabilities = excluded.capabilities, last_seen_at = excluded.last_seen_at",
         (device_uuid.bytes, name, caps.get("os"), now, now, json.dumps(caps, sort_keys=True)))
 
-
-def known_devices(conn: sqlite3.Connection) -> list[Device]:
-    """Every device recorded in the library, with its stored capabilities (offline)."""
-    rows = conn.execute("SELECT uuid, name, capabilities, last_seen_at FROM devices "
-                        "ORDER BY id").fetchall()
-    out = []
-    for raw, name, caps, seen in rows:
-        try:
-            parsed = json.loads(caps) if caps else {}
-        except ValueError:
-            parsed = {}
-        out.append(Device(uuid.UUID(bytes=raw), name, parsed, False, seen))
-    return out
