@@ -21,6 +21,7 @@ LADDER = [
     {"domain"},
     {"access"},
     {"query"},
+    {"devices"},
     {"jobs"},
     {"actions", "indexer", "extraction", "ai", "sync"},
     {"agents"},

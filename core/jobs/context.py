@@ -12,7 +12,7 @@ import dataclasses
 import threading
 import time
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from core.store.events import Event
 from . import codec
@@ -22,10 +22,14 @@ from .registry import JobSpec, all_job_specs, task_spec
 from .sealed import sealed_job, sealed_task
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.devices import Device, DeviceQuery
     from core.extensions.host import ScopedVdfsApi
     from core.host import VdfsApi
     from .manager import JobManager
+    from .placed import Placement
     from .sealed import ExtensionJobContext, ExtensionTaskContext
+
+T = TypeVar("T")
 
 PROGRESS_INTERVAL = 0.1   # seconds between stored progress updates (the last one always lands)
 CONTROL_POLL = 0.05       # seconds between reads of another process's pause/cancel request
@@ -213,16 +217,21 @@ class JobContext:
         return self._m.task_pool.submit(self._slots, self._execute, k, task_fn, args, kwargs)
 
     def map(self, task_fn: Callable[..., Any], items: Iterable[Any], *,
-            keys: Iterable[str] | None = None) -> list[Any]:
+            keys: Iterable[str] | None = None, device: "Placement" = None) -> list[Any]:
         """`task_fn(item)` for every item, up to `parallelism` at once; results in item order.
 
         The first failure cancels the tasks not yet started and is raised after the running
-        ones end.
+        ones end. `device` places the tasks (core/jobs/placed.py): a Device, a
+        `select_device()` query, or a function of the item returning either.
         """
         items = list(items)
         key_list = list(keys) if keys is not None else [None] * len(items)
         if len(key_list) != len(items):
             raise ValueError(f"map: {len(key_list)} keys for {len(items)} items")
+        if device is not None:
+            from .placed import run_placed
+            return run_placed(self, task_fn, [(item,) for item in items], device, key_list,
+                              lambda: self.map(task_fn, items, keys=key_list))
         futures = [self.submit(task_fn, item, key=k) for item, k in zip(items, key_list)]
         results, first_error = [], None
         for fut in futures:
@@ -242,6 +251,20 @@ class JobContext:
                         pass
             raise first_error
         return results
+
+    def select_device(self) -> "DeviceQuery":
+        """A DeviceQuery over the devices online now: `.with_capability("gpu")`,
+        `.prefer_local()`, `.owner_of(entry)`, then `.select()`."""
+        from .placed import device_query
+        return device_query(self)
+
+    def execute_on(self, device: "Device | DeviceQuery", task_fn: Callable[..., T], *args: Any,
+                   key: str | None = None) -> T:
+        """Run a task on `device` (a Device or a select_device() query) and return its
+        result, with the durability of `ctx.run`."""
+        from .placed import run_placed
+        return run_placed(self, task_fn, [args], device, [key],
+                          lambda: [self.run(task_fn, *args, key=key)])[0]
 
     def vdfs(self) -> VdfsApi | ScopedVdfsApi:
         """The host API (lib.vdfs()); an extension's job gets its permission-checked view."""

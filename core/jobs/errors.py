@@ -1,6 +1,8 @@
 """Exceptions of the jobs runtime, and the internal signals that stop a job at a safe point."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import VdfsError
 
 
@@ -29,6 +31,10 @@ class TaskFailed(VdfsError):
     def __init__(self, name: str, key: str, attempts: int, error: str):
         self.name, self.key, self.attempts, self.error = name, key, attempts, error
         super().__init__(f"task {name} [{key}] failed after {attempts} attempt(s): {error}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent back whole from a worker process or a Dask worker."""
+        return (type(self), (self.name, self.key, self.attempts, self.error))
 
 
 class TaskTimeout(VdfsError):

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from core.store.facade import Backing, Facade, passthrough
 from core.access.facade import ExtensionServices, extension_of
 from .executor import TaskContext
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.devices import Device, DeviceQuery
     from core.extensions.context import ExtensionContext
     from core.extensions.host import ScopedVdfsApi
     from core.host import VdfsApi
     from .context import JobContext
+    from .placed import Placement
     from .manager import Job
 
+
+T = TypeVar("T")
 
 _jobs: Backing["JobContext"] = Backing("job context")
 _tasks: Backing[TaskContext] = Backing("task context")
@@ -64,8 +68,16 @@ class ExtensionJobContext(ExtensionServices):
         return _jobs(self).submit(task_fn, *args, key=key, **kwargs)
 
     def map(self, task_fn: Callable[..., Any], items: Iterable[Any], *,
-            keys: Iterable[str] | None = None) -> list[Any]:
-        return _jobs(self).map(task_fn, items, keys=keys)
+            keys: Iterable[str] | None = None, device: "Placement" = None) -> list[Any]:
+        return _jobs(self).map(task_fn, items, keys=keys, device=device)
+
+    def select_device(self) -> "DeviceQuery":
+        """Choose a device by capability or by who has a file's bytes."""
+        return _jobs(self).select_device()
+
+    def execute_on(self, device: "Device | DeviceQuery", task_fn: Callable[..., T], *args: Any,
+                   key: str | None = None) -> T:
+        return _jobs(self).execute_on(device, task_fn, *args, key=key)
 
     def vdfs(self) -> VdfsApi | ScopedVdfsApi:
         """The extension's permission-checked host API."""

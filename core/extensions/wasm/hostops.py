@@ -299,6 +299,16 @@ def op_job_dispatch(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, A
     return {"job_id": getattr(handle, "id", None) or getattr(handle, "job_id", None)}
 
 
+def op_devices_select(h: WasmHost, req: dict[str, Any], call: "Call") -> dict[str, Any]:
+    """The job's `select_device()`: a device with these capabilities, or an error naming what
+    no online device has."""
+    names = _arg(req, "capabilities", list, [])
+    query = _job(h).select_device().with_capability(*names, **_arg(req, "minimums", dict, {}))
+    if _arg(req, "prefer_local", bool, False):
+        query.prefer_local()
+    return query.select().to_dict()
+
+
 # ---- AI models (UseModel grants are checked by the extension's AiService) ---------------------------
 AI_METHODS = ("generate", "chat")
 
@@ -330,5 +340,5 @@ OPERATIONS: dict[str, Callable[[WasmHost, dict[str, Any], Any], Any]] = {
     "sidecar.read": op_sidecar_read, "sidecar.write": op_sidecar_write,
     "job.progress": op_job_progress, "job.checkpoint": op_job_checkpoint,
     "job.state": op_job_state, "job.dispatch": op_job_dispatch,
-    "ai.run": op_ai,
+    "devices.select": op_devices_select, "ai.run": op_ai,
 }
