@@ -241,3 +241,25 @@ def test_search_always_runs_on_sqlite(indexed):
               'files where matches "pdf" group by ext', 'entries where not matches "x.t"']:
         assert lib.explain(q).route == "sqlite"
         assert lib.engine.run(q, route="duckdb").route == "sqlite"
+
+
+def test_ocr_text_is_found_after_the_ocr_job_runs(lib, tmp_path):
+    from PIL import Image, ImageDraw, ImageFont
+
+    from core.extraction import extract_media, ocr_available
+    if not ocr_available():
+        pytest.skip("OCR is the optional extra 'ocr': pip install rapidocr-onnxruntime")
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    img = Image.new("RGB", (520, 120), "white")
+    ImageDraw.Draw(img).text((20, 30), "ZANZIBAR", fill="black",
+                             font=ImageFont.load_default(size=48))
+    img.save(scans / "scan.png")
+    lib.index(lib.add_location(scans)).wait(timeout=60)
+    assert lib.query('search "zanzibar"').rows() == []
+    assert extract_media(lib, str(scans), ocr=True).wait(timeout=120)["extracted"] == 1
+    rows = lib.query('search "zanzibar"').rows()
+    assert names(lib.query('search "zanzibar"')) == ["scan.png"]
+    assert "«ZANZIBAR»" in rows[0]["snippet"]
+    # a prefix of the OCR word, with other clauses
+    assert names(lib.query('files of kind image where matches "zanz*" order by rank')) == ["scan.png"]
