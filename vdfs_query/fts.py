@@ -149,3 +149,15 @@ def hits_sql(names: Callable[[], str], short: Callable[[], str], words: Callable
         f"{meta}JOIN content_identities c2 ON c2.uuid = um2.content_identity_uuid "
         f"JOIN entries e2 ON e2.content_id = c2.id WHERE meta_fts MATCH {words()}"
         ") AS h GROUP BY h.id)")
+
+
+def split_marks(snippet: str | None) -> list[tuple[str, bool]]:
+    """A snippet as (text, matched) pieces, the « » marks removed: what a terminal or a notebook
+    highlights. Text without marks is one unmatched piece."""
+    if not snippet:
+        return []
+    out: list[tuple[str, bool]] = []
+    for i, part in enumerate(re.split(f"[{OPEN}{CLOSE}]", snippet)):
+        if part:
+            out.append((part, i % 2 == 1))
+    return out
