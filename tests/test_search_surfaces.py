@@ -69,3 +69,60 @@ def test_a_terminal_table_highlights_the_match():
     assert "«" not in out
     plain = render_table(["snippet"], [["in«voice».pdf"]], color=False, marked=[True])
     assert "in«voice».pdf" in plain
+
+
+# ---- the notebook -----------------------------------------------------------------------------
+@pytest.fixture
+def ip(tmp_path):
+    from magics_support import indexed_shell
+    data = tmp_path / "data"
+    for i, n in enumerate(NAMES):
+        (data / n).parent.mkdir(parents=True, exist_ok=True)
+        (data / n).write_bytes(f"{i} {n}".encode())
+    with indexed_shell(tmp_path) as sh:
+        yield sh
+
+
+def test_magic_search_marks_the_match_in_html(ip):
+    from magics_support import run
+    result = run(ip, "%vdfs search voice")
+    assert [r["path"].rsplit("/", 1)[-1] for r in result.rows()] == ["invoice.pdf",
+                                                                      "Invoice-2024.pdf"]
+    from kernel_ext.formatters import result_html
+    page = result_html(result)                   # what a notebook shows for a Result
+    assert "in<mark>voice</mark>.pdf" in page and "«" not in page
+    assert run(ip, "%vdfs search --limit 1 voice").rows()[0]["snippet"] == "in«voice».pdf"
+    assert len(run(ip, '%vdfs search "voice" where ext = "pdf" limit 1').rows()) == 1
+
+
+def test_magic_search_text_errors_have_a_caret(ip):
+    from kernel_ext.errors import MagicError
+    from magics_support import run
+    with pytest.raises(MagicError) as err:
+        run(ip, '%vdfs search tax AND')
+    assert "needs a word after it" in str(err.value)
+
+
+def test_search_box_updates_as_you_type_debounced(ip):
+    """Keystrokes within the debounce run one search, for the text as it is when typing
+    pauses; the hits are the library's, as fresh as the last write."""
+    from kernel_ext import session
+    from magics_support import run
+    box = run(ip, "%vdfs search")
+    assert box.text() == "search box (type to search)"
+    box.debounce = 0.2
+    for prefix in ("b", "be", "bea", "beac", "beach"):
+        box.box.value = prefix
+    assert box.wait(5)
+    assert box.searches == 1
+    assert [r["path"].rsplit("/", 1)[-1] for r in box.rows] == ["beach.jpg"]
+    assert "<mark>beach</mark>.jpg" in box.hits.value
+    lib = session.library()
+    tax = lib.query('files where name = "tax.txt"').rows()[0]["uuid"]
+    lib.vdfs().set_note(tax, "a beach holiday receipt")
+    box.box.value = "beach "
+    assert box.wait(5) and box.searches == 2
+    assert {r["path"].rsplit("/", 1)[-1] for r in box.rows} == {"beach.jpg", "tax.txt"}
+    box.box.value = "beach AND"
+    assert box.wait(5) and "needs a word after it" in box.text()
+    assert box.hits.value.startswith('<div class="vdfs-search-error">')
