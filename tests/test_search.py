@@ -263,3 +263,14 @@ def test_ocr_text_is_found_after_the_ocr_job_runs(lib, tmp_path):
     assert "«ZANZIBAR»" in rows[0]["snippet"]
     # a prefix of the OCR word, with other clauses
     assert names(lib.query('files of kind image where matches "zanz*" order by rank')) == ["scan.png"]
+
+
+@pytest.mark.parametrize("where", ['matches "pdf"', 'matches "ab"', 'not matches "voice"',
+                                   'matches "inv*" or ext = "md"', 'matches "docs/" and size > 0'])
+def test_ranked_and_unranked_forms_find_the_same_entries(indexed, where):
+    """Without rank or snippet a search is `id IN (hits)`, with them a join: the same rows."""
+    lib, _ = indexed
+    plain = lib.query(f"entries where {where} select path")
+    ranked = lib.query(f"entries where {where} select path, rank")
+    assert "IN (SELECT" in plain.sql and "bm25" not in plain.sql and "bm25" in ranked.sql
+    assert sorted(r["path"] for r in plain.rows()) == sorted(r["path"] for r in ranked.rows())

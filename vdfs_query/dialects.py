@@ -47,10 +47,10 @@ class SQLiteDialect(SqlGen):
     def table(self, name: str) -> str:
         return f"jobsdb.{name}"    # the jobs database is attached to the library's connection
 
-    def search_hits(self, value: Any) -> str:
+    def search_hits(self, value: Any, ranked: bool = True) -> str:
         return hits_sql(lambda: self.slot(value, "search", "fts_names"),
                         lambda: self.slot(value, "search", "fts_short"),
-                        lambda: self.slot(value, "search", "fts"))
+                        lambda: self.slot(value, "search", "fts"), ranked=ranked)
 
 
 class DuckDBDialect(SqlGen):
@@ -77,7 +77,7 @@ class DuckDBDialect(SqlGen):
         tf = "list" + (f",{fold}" if fold else "")
         return f"list_contains({self.slot(v, ref.type, tf)}, {expr})"
 
-    def search_hits(self, value: Any) -> str:
+    def search_hits(self, value: Any, ranked: bool = True) -> str:
         raise QueryError("search (`matches`, `search \"…\"`) runs on SQLite, where its index is; "
                          "the DuckDB mirror has no full-text index")
 

@@ -123,32 +123,37 @@ def text_query(text: str) -> str:
     return parse_search(text).fts
 
 
-def hits_sql(names: Callable[[], str], short: Callable[[], str], words: Callable[[], str]) -> str:
-    """SQLite: the entries matching a search, one row each: (id, rank, snippet). `names`,
-    `short`, `words` make a `?` of names_query, name_scan_regex and text_query (called in the
-    order of the text, as slots must be). A name or path
-    hit is ranked by bm25 with the name weighing 10 times the path; a content hit (an entry's
-    or its content's notes, tags, extracted text, opted-in model fields) by bm25 of its
-    document; an entry keeps its best rank and that hit's snippet."""
+def hits_sql(names: Callable[[], str], short: Callable[[], str], words: Callable[[], str],
+             *, ranked: bool = True) -> str:
+    """SQLite: the entries matching a search. `names`, `short`, `words` make a `?` of
+    names_query, name_scan_regex and text_query (called in the order of the text, as slots
+    must be). Ranked: a subquery of (id, rank, snippet), one row per entry: a name or path hit
+    is ranked by bm25 with the name weighing 10 times the path; a content hit (an entry's or its
+    content's notes, tags, extracted text, opted-in model fields) by bm25 of its document; an
+    entry keeps its best rank and that hit's snippet. Not ranked: the ids alone, for
+    `id IN (…)` — no score or highlight computed for hits a LIMIT never shows."""
     mark = f"'{OPEN}', '{CLOSE}'"
-    meta = ("SELECT e2.id AS id, bm25(meta_fts) AS rank, "
-            f"snippet(meta_fts, -1, {mark}, '\u2026', 12) AS snippet FROM meta_fts "
-            "JOIN user_metadata um2 ON um2.id = meta_fts.rowid ")
-    return (
-        "(SELECT h.id AS id, min(h.rank) AS rank, h.snippet AS snippet FROM ("
-        f"SELECT entries_fts.rowid AS id, bm25(entries_fts, 10.0, 1.0) AS rank, "
-        f"CASE WHEN instr(highlight(entries_fts, 0, {mark}), '{OPEN}') > 0 "
-        f"THEN highlight(entries_fts, 0, {mark}) ELSE highlight(entries_fts, 1, {mark}) END "
-        f"AS snippet FROM entries_fts WHERE {names()} IS NOT NULL AND entries_fts MATCH {names()}"
-        " UNION ALL "
-        f"SELECT n.id, 0.0, n.name FROM entries n WHERE {short()} IS NOT NULL "
+    if ranked:
+        name_cols = ("entries_fts.rowid AS id, bm25(entries_fts, 10.0, 1.0) AS rank, "
+                     f"CASE WHEN instr(highlight(entries_fts, 0, {mark}), '{OPEN}') > 0 "
+                     f"THEN highlight(entries_fts, 0, {mark}) "
+                     f"ELSE highlight(entries_fts, 1, {mark}) END AS snippet")
+        scan_cols = "n.id, 0.0, n.name"
+        meta_cols = f"e2.id AS id, bm25(meta_fts) AS rank, snippet(meta_fts, -1, {mark}, '\u2026', 12)"
+    else:
+        name_cols, scan_cols, meta_cols = "entries_fts.rowid", "n.id", "e2.id"
+    meta = f"SELECT {meta_cols} FROM meta_fts JOIN user_metadata um2 ON um2.id = meta_fts.rowid "
+    union = (
+        f"SELECT {name_cols} FROM entries_fts "
+        f"WHERE {names()} IS NOT NULL AND entries_fts MATCH {names()}"
+        f" UNION ALL SELECT {scan_cols} FROM entries n WHERE {short()} IS NOT NULL "
         f"AND vdfs_regexp({short()}, n.name)"
-        " UNION ALL "
-        f"{meta}JOIN entries e2 ON e2.uuid = um2.entry_uuid WHERE meta_fts MATCH {words()}"
-        " UNION ALL "
-        f"{meta}JOIN content_identities c2 ON c2.uuid = um2.content_identity_uuid "
-        f"JOIN entries e2 ON e2.content_id = c2.id WHERE meta_fts MATCH {words()}"
-        ") AS h GROUP BY h.id)")
+        f" UNION ALL {meta}JOIN entries e2 ON e2.uuid = um2.entry_uuid WHERE meta_fts MATCH {words()}"
+        f" UNION ALL {meta}JOIN content_identities c2 ON c2.uuid = um2.content_identity_uuid "
+        f"JOIN entries e2 ON e2.content_id = c2.id WHERE meta_fts MATCH {words()}")
+    if not ranked:
+        return f"({union})"
+    return f"(SELECT h.id AS id, min(h.rank) AS rank, h.snippet AS snippet FROM ({union}) AS h GROUP BY h.id)"
 
 
 def split_marks(snippet: str | None) -> list[tuple[str, bool]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ir
-from .catalog import PREDICATE_SQL, SOURCES, SourceDef
+from .catalog import PREDICATE_SQL, SEARCH_FIELDS, SOURCES, SourceDef
 from .jsonsql import JsonField
 
 
@@ -177,13 +177,24 @@ class SqlGen:
         return self.template("duplicates")
 
     def search(self, n: ir.Search) -> str:
-        return f"{self.hits[id(n)]}.id IS NOT NULL"
+        if id(n) in self.hits:
+            return f"{self.hits[id(n)]}.id IS NOT NULL"
+        return f"{self.a}.id IN {self.search_hits(n.value, ranked=False)}"
+
+    def ranked(self) -> bool:
+        """Whether the query shows or orders by a search's rank or snippet."""
+        if self.q.source == "search" and self.q.select is None:
+            return True
+        return any(isinstance(n, ir.Ref) and n.name in SEARCH_FIELDS and not n.json
+                   for n in ir.named(self.q))
 
     def join_searches(self) -> None:
         """Each `matches` joins its hits (id, rank, snippet) as s0, s1, …; made before any
         other slot, since the FROM clause comes first in the text. A search every row must
         match leads the FROM (its hits drive the query: an index lookup per hit, never a scan
         of entries); one under `or` / `not` is a LEFT JOIN."""
+        if not self.ranked():
+            return       # no rank or snippet asked for: each search is `id IN (its hits)`
         top = {id(c) for c in ir.conjuncts(self.q.where) if isinstance(c, ir.Search)}
         for i, n in enumerate(ir.searches(self.q)):
             alias = f"s{i}"
@@ -384,8 +395,9 @@ class SqlGen:
         """A table of the jobs database."""
         return name
 
-    def search_hits(self, value: Any) -> str:
-        """A subquery of the entries matching a search: (id, rank, snippet), one row each."""
+    def search_hits(self, value: Any, ranked: bool = True) -> str:
+        """A subquery of the entries matching a search: (id, rank, snippet), one row each; not
+        ranked: their ids."""
         raise NotImplementedError
 
 
