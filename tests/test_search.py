@@ -274,3 +274,39 @@ def test_ranked_and_unranked_forms_find_the_same_entries(indexed, where):
     ranked = lib.query(f"entries where {where} select path, rank")
     assert "IN (SELECT" in plain.sql and "bm25" not in plain.sql and "bm25" in ranked.sql
     assert sorted(r["path"] for r in plain.rows()) == sorted(r["path"] for r in ranked.rows())
+
+
+def test_model_fields_that_opt_in_are_searched(indexed):
+    from dataclasses import dataclass
+
+    from core.domain.models import model
+
+    @model(version="1.0.0", scope="content", extension_id="com.test.search", search=("caption",))
+    @dataclass
+    class Caption:
+        caption: str = ""
+        secret: str = ""
+
+    lib, _ = indexed
+    row = lib.query('files where name = "ab.txt"').rows()[0]
+    api = lib.vdfs()
+    m = Caption(caption="sunset over Lisbon", secret="hidden words")
+    api.create_model_for_content(row["content_uuid"], m)
+    assert names(lib.query('search "lisbon"')) == ["ab.txt"]
+    assert lib.query('search "hidden"').rows() == []            # not opted in
+    m.caption = "dawn in Porto"
+    api.update_model(m)
+    assert lib.query('search "lisbon"').rows() == [] and names(lib.query('search "porto"')) == ["ab.txt"]
+    api.delete_model(m)
+    assert lib.query('search "porto"').rows() == []
+
+
+def test_a_search_field_must_be_an_inline_field():
+    from dataclasses import dataclass
+
+    from core.domain.models import ModelDefinitionError, model
+    with pytest.raises(ModelDefinitionError, match="nope"):
+        @model(version="1.0.0", extension_id="com.test.search", search=("nope",))
+        @dataclass
+        class Bad:
+            caption: str = ""

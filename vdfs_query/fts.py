@@ -142,15 +142,20 @@ def hits_sql(names: Callable[[], str], short: Callable[[], str], words: Callable
         meta_cols = f"e2.id AS id, bm25(meta_fts) AS rank, snippet(meta_fts, -1, {mark}, '\u2026', 12)"
     else:
         name_cols, scan_cols, meta_cols = "entries_fts.rowid", "n.id", "e2.id"
-    meta = f"SELECT {meta_cols} FROM meta_fts JOIN user_metadata um2 ON um2.id = meta_fts.rowid "
-    union = (
-        f"SELECT {name_cols} FROM entries_fts "
-        f"WHERE {names()} IS NOT NULL AND entries_fts MATCH {names()}"
-        f" UNION ALL SELECT {scan_cols} FROM entries n WHERE {short()} IS NOT NULL "
-        f"AND vdfs_regexp({short()}, n.name)"
-        f" UNION ALL {meta}JOIN entries e2 ON e2.uuid = um2.entry_uuid WHERE meta_fts MATCH {words()}"
-        f" UNION ALL {meta}JOIN content_identities c2 ON c2.uuid = um2.content_identity_uuid "
-        f"JOIN entries e2 ON e2.content_id = c2.id WHERE meta_fts MATCH {words()}")
+    meta = f"SELECT {meta_cols} FROM meta_fts "
+    match = f"WHERE meta_fts MATCH {{}}"
+    arms = [f"SELECT {name_cols} FROM entries_fts "
+            f"WHERE {names()} IS NOT NULL AND entries_fts MATCH {names()}",
+            f"SELECT {scan_cols} FROM entries n WHERE {short()} IS NOT NULL "
+            f"AND vdfs_regexp({short()}, n.name)"]
+    # a document is an entry's or a content's metadata, or a model's (found by its metadata_id)
+    for holder in ("user_metadata um2 ON um2.id", "models um2 ON um2.metadata_id"):
+        arms.append(f"{meta}JOIN {holder} = meta_fts.rowid JOIN entries e2 "
+                    f"ON e2.uuid = um2.entry_uuid " + match.format(words()))
+        arms.append(f"{meta}JOIN {holder} = meta_fts.rowid JOIN content_identities c2 "
+                    f"ON c2.uuid = um2.content_identity_uuid JOIN entries e2 "
+                    f"ON e2.content_id = c2.id " + match.format(words()))
+    union = " UNION ALL ".join(arms)
     if not ranked:
         return f"({union})"
     return f"(SELECT h.id AS id, min(h.rank) AS rank, h.snippet AS snippet FROM ({union}) AS h GROUP BY h.id)"
