@@ -310,3 +310,13 @@ def test_a_search_field_must_be_an_inline_field():
         @dataclass
         class Bad:
             caption: str = ""
+
+
+def test_the_builder_twin_of_matches(indexed):
+    from vdfs_query import query_files
+    lib, _ = indexed
+    dsl = lib.query('files where matches "voice" and ext = "pdf" select path')
+    built = lib.query(query_files().matches("voice").where("ext", "=", "pdf").select("path"))
+    assert dsl.rows() == built.rows() and len(dsl.rows()) == 2
+    with pytest.raises(VdfsSyntaxError):
+        query_files().matches('"open')
