@@ -134,10 +134,9 @@ def hits_sql(names: Callable[[], str], short: Callable[[], str], words: Callable
     `id IN (…)` — no score or highlight computed for hits a LIMIT never shows."""
     mark = f"'{OPEN}', '{CLOSE}'"
     if ranked:
+        # the column with the most matches, the name on a tie (64 trigrams: a whole name)
         name_cols = ("entries_fts.rowid AS id, bm25(entries_fts, 10.0, 1.0) AS rank, "
-                     f"CASE WHEN instr(highlight(entries_fts, 0, {mark}), '{OPEN}') > 0 "
-                     f"THEN highlight(entries_fts, 0, {mark}) "
-                     f"ELSE highlight(entries_fts, 1, {mark}) END AS snippet")
+                     f"snippet(entries_fts, -1, {mark}, '\u2026', 64) AS snippet")
         scan_cols = "n.id, 0.0, n.name"
         meta_cols = f"e2.id AS id, bm25(meta_fts) AS rank, snippet(meta_fts, -1, {mark}, '\u2026', 12)"
     else:
