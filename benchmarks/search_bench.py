@@ -105,7 +105,7 @@ def build(lib, n: int, seed: int = 19) -> dict:
     # what the trigger adds to an insert: one indexer batch (50,000 rows, committed) with and
     # without it, each removed again afterwards (with its index rows, or without)
     batch = min(50_000, len(rows) - 1)
-    extra = [(next_id + i, uuid.uuid4().bytes, loc, root, f"/data/extra/{r[5]}", r[5], r[6],
+    extra = [(next_id + i, uuid.uuid4().bytes, loc, root, f"/data/extra/{i}/{r[5]}", r[5], r[6],
               "other", 0, next_id + i, now_iso) for i, r in enumerate(rows[1:batch + 1])]
     per_row = {}
     for with_trigger in (True, False):
