@@ -5,7 +5,7 @@ extensions, in a folder tree) by inserting rows straight into library.db, as que
 does, then reports:
 
 - index build: the bulk insert without the name index's trigger, the FTS5 'rebuild' of the
-  trigram index over it (what migration 4 does to an existing library), the cost per row the
+  trigram index over it (what the search migration does to an existing library), the cost per row the
   trigger adds to an insert (one committed batch of 50,000 rows, the indexer's batch, removed
   again), and the index's size on disk beside library.db's;
 - latency (median and p95 of interleaved runs) of substring searches of 3+ characters of

@@ -155,12 +155,14 @@ def test_the_migration_builds_the_index_of_an_existing_library(tmp_path):
     lib.vdfs().set_note(entry, "kilimanjaro")
     lib.close()
     conn = db.connect(tmp_path / "old.vdfs" / "library.db")
+    search = next(v for v, sql in db.library_migrations() if "CREATE VIRTUAL TABLE entries_fts" in sql)
     conn.executescript("DROP TABLE entries_fts; DROP TABLE meta_fts; DROP VIEW search_meta_doc;"
                        "DROP VIEW meta_fts_refresh; DROP TABLE search_model_fields;"
-                       "PRAGMA user_version = 3;")
+                       f"PRAGMA user_version = {search - 1};")
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
                                 "name LIKE '%fts%'").fetchall():
         conn.execute(f"DROP TRIGGER {name}")
+    assert search == db.latest_library_version()     # the last migration: undone above
     conn.close()
     lib = core.Library.open(tmp_path / "old.vdfs")
     try:

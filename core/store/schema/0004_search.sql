@@ -1,4 +1,4 @@
--- Migration 4: search (docs/query-language.md "Search"). Two FTS5 indexes, kept in step by
+-- Migration: search (docs/query-language.md "Search"). Two FTS5 indexes, kept in step by
 -- triggers, and built here for libraries that already hold entries.
 --
 -- Triggers rather than the write paths: entries and metadata are written by the indexer (in a
