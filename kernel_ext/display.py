@@ -48,11 +48,20 @@ def _summary(total: int | None, shown: int, noun: str) -> str:
     return head
 
 
+def marked_html(snippet: Any) -> str:
+    """A search's snippet with its matched parts in <mark> (the rest escaped)."""
+    from vdfs_query.fts import split_marks
+    return "".join(f"<mark>{html.escape(t)}</mark>" if hit else html.escape(t)
+                   for t, hit in split_marks(cell_text(snippet, 200)))
+
+
 def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, total: int | None = None,
                noun: str = "row", title: str | None = None) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    marked = [c == "snippet" for c in columns]     # a search's matched part, highlighted
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell_text(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{marked_html(v) if m else html.escape(cell_text(v))}</td>"
+                         for v, m in zip(row, marked)) + "</tr>"
         for row in rows)
     caption = html.escape(_summary(total if total is not None else len(rows), len(rows), noun))
     if title:

@@ -40,6 +40,9 @@ HELP = """\
 %vdfs settings EXT                a form for an installed extension's settings (Save applies)
 %vdfs consent CATEGORY:MODEL      allow or revoke a cloud model's use; the local/cloud preference
 %vdfs install PATH|PACKAGE|:obj   install an extension (permissions dialog)
+%vdfs search [--limit N] TEXT     entries matching TEXT (part of a name, or words of their
+                                  text), best first, the match highlighted; no TEXT: a search
+                                  box that updates as you type; `search "…" where …` is a query
 %vdfs tags                        tags and how often they are used
 %vdfs usage [PATH] [--depth N]    where the bytes are: a treemap of the folders below PATH
                                   (a folder or location; default every location; depth 2)
@@ -48,6 +51,10 @@ HELP = """\
                                   `sync with URL [--code C]` sync with a live peer
 %vdfs help                        this text
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
+
+#: what `%vdfs search TEXT` and the search box ask
+SEARCH_QUERY = "search :text select rank, snippet, path, kind, size, modified limit :limit"
+SEARCH_LIMIT = 50
 
 #: sub-commands that are also query sources: followed by a clause they run as a query
 QUERY_SOURCES_TOO = ("jobs", "tags")
@@ -84,6 +91,7 @@ class VdfsMagics(Magics):
             "sidebar": self.cmd_sidebar, "settings": self.cmd_settings, "consent": self.cmd_consent,
             "tags": self.cmd_tags, "usage": self.cmd_usage, "help": self.cmd_help,
             "sync": self.cmd_sync, "devices": self.cmd_devices,
+            "search": self.cmd_search,
         }
 
     @no_var_expand
@@ -281,6 +289,20 @@ class VdfsMagics(Magics):
             result = session.library().query("tags select name, uses order by name")
         return Table(["tag", "uses"], [[r["name"], r["uses"]] for r in result.rows()],
                      title="tags", noun="tag")
+
+    def cmd_search(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
+        """`%vdfs search invoice 2024`: the text as typed (no quoting); a quoted text or a
+        `:variable` first is the query source (`search "x" where size > 1MB`); no text at all
+        is the search box."""
+        if rest.startswith(("'", '"', ":")):
+            return self.run_query("search " + rest, ns, {})
+        p, text = A.leading_flags(rest, {"limit": A.positive_int}, command="search")
+        limit = p.flags.get("limit", SEARCH_LIMIT)
+        if not text.strip():
+            from .widgets.searchbox import SearchBox
+            return SearchBox(session.library(), SEARCH_QUERY, limit=limit)
+        with user_errors(text):
+            return session.library().query(SEARCH_QUERY, text=text.strip(), limit=limit)
 
     def cmd_usage(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         p = A.parse(A.split(rest), {"depth": A.positive_int}, command="usage")

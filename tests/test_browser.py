@@ -3,7 +3,7 @@
 Opens a notebook on the VDFS kernel, indexes a folder and watches the job monitor's bar reach
 100%, runs a %vdfs query and sees the table, previews an action and clicks Commit, completes a
 kind with Tab in the editor, then checks in the library (from this process) that the change
-happened. Saves docs/notebook.png for the
+happened, then types into a search box and sees its hits narrow. Saves docs/notebook.png for the
 README. A second notebook, run with Run All, draws the pictures (usage treemap, bar chart, grid
 thumbnails) and saves docs/pictures.png. Skips only when Chromium or the browser extras are missing
 (scripts/install-test-extras.sh installs them).
@@ -44,6 +44,8 @@ CELLS = [
     "%vdfs entries of kind te",
     # 5: left unrun: the query language is highlighted
     "%%vdfs --limit 5\nentries where size > :min_size and name ~ \"*.txt\" -- small ones\nselect name",
+    # 6: a search box (run after the screenshot): hits update as you type
+    "%vdfs search",
 ]
 
 
@@ -162,6 +164,18 @@ def test_notebook_workflow_in_jupyterlab(tmp_path):
         _tidy_for_screenshot(page)
         shot = tmp_path / "notebook.png"
         page.screenshot(path=str(shot), full_page=True)
+
+        # the search box: typing (debounced) shows the library's hits, the match marked
+        _run_cell(page, 6)
+        box = _output(page, 6).locator(".vdfs-search-box input")
+        expect(box).to_be_visible(timeout=60_000)
+        box.click()
+        page.keyboard.type("note0", delay=40)
+        hits = _output(page, 6).locator(".vdfs-search-hits")
+        expect(hits.locator("tbody tr")).to_have_count(N_NOTES, timeout=30_000)
+        page.keyboard.type("3", delay=40)
+        expect(hits.locator("tbody tr")).to_have_count(1, timeout=30_000)
+        expect(hits.locator("mark")).to_have_text("note03", timeout=30_000)
 
     lib = core.Library.open(libpath)
     try:

@@ -103,6 +103,12 @@ class Duplicates(Node):
 
 
 @dataclass(frozen=True)
+class Matches(Node):
+    """`matches "…"`: the entry's name, path or content text matches a search."""
+    value: Value
+
+
+@dataclass(frozen=True)
 class And(Node):
     items: tuple
 

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any
 
-from . import ir, patterns
+from . import fts, ir, patterns
 from .catalog import KINDS
 from .errors import ParameterError, VdfsSyntaxError, closest
 from .lower import tag_name
@@ -253,6 +253,10 @@ def _coerce_param(raw: Any, typ: str, ctx: BindContext) -> Any:
         if not p.startswith("/"):
             raise CoercionError(f"{raw!r} is a relative path: pass an absolute one")
         return p.rstrip("/") or "/" if len(p) > 1 else p
+    if typ == "search":
+        if not isinstance(raw, str):
+            raise CoercionError(f"{brief(raw)} is not search text")
+        return raw
     if typ == "json":
         return json_value(raw)
     if typ in ("time_ns", "time_iso"):
@@ -282,6 +286,12 @@ def _transform(value: Any, tf: str) -> Any:
         return patterns.path_glob_regex(value)
     if tf == "regex":
         return patterns.check_regex(value)
+    if tf == "fts":
+        return fts.text_query(value)
+    if tf == "fts_names":
+        return fts.names_query(value)
+    if tf == "fts_short":
+        return fts.name_scan_regex(value)
     if tf.startswith("only_"):        # a model field's list item, kept if of this kind
         return _only(value, tf[5:])
     if tf == "uuid_or_none":

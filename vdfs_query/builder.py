@@ -195,6 +195,10 @@ class EntryQuery(_Builder):
     def duplicates(self):
         return self._add(self._lowerer().duplicates())
 
+    def matches(self, text: str):
+        """`matches "…"`: the name or path, or the entry's text, matches a search."""
+        return self._add(self._lowerer().matches(ast.Lit(_as_text(text))))
+
 
 class FileQuery(EntryQuery):
     """query_files(): the entries that are not folders (the `files` source)."""

@@ -79,6 +79,8 @@ ENTRIES = SourceDef(
         **_fields("l", "location:text=l.name location_path:text=l.path location_uuid:uuid=l.uuid",
                   ("l",)),
         **_fields("d", "device:text=d.name device_uuid:uuid=d.uuid", ("l", "d")),
+        # the first search's hits (sqlgen joins them as s0): FTS5's bm25, lower is better
+        **_fields("s0", "rank:float=s0.rank snippet:text=s0.snippet"),
     },
     defaults=("uuid", "path", "name", "ext", "kind", "size", "modified", "is_dir",
               "content_uuid"),
@@ -87,7 +89,7 @@ ENTRIES = SourceDef(
            "d": "JOIN devices d ON d.id = l.device_id"},
     synonyms={"mtime": "modified", "ctime": "changed", "extension": "ext", "filename": "name",
               "content": "content_uuid", "dir": "is_dir"},
-    predicates=frozenset({"in", "kind", "tagged", "has", "device", "duplicates"}),
+    predicates=frozenset({"in", "kind", "tagged", "has", "device", "duplicates", "matches"}),
 )
 
 # `entries` keeps files and folders (a tree, `in` listings and paths need both); `files` and
@@ -95,6 +97,10 @@ ENTRIES = SourceDef(
 # count a folder (whose size is the total of everything below it).
 FILES = replace(ENTRIES, name="files", base="entries", where="e.is_dir = 0")
 FOLDERS = replace(ENTRIES, name="folders", base="entries", where="e.is_dir = 1")
+# `search "…"`: entries matching a search, best first, with the matched part (docs "Search")
+SEARCH = replace(ENTRIES, name="search", base="entries",
+                 defaults=("rank", "snippet", "path", "kind", "size", "modified", "uuid"))
+SEARCH_FIELDS = frozenset({"rank", "snippet"})
 
 CONTENT = SourceDef(
     name="content", table="content_identities", alias="c",
@@ -179,7 +185,7 @@ DEVICES = SourceDef(
 )
 
 SOURCES: dict[str, SourceDef] = {s.name: s for s in (ENTRIES, FILES, FOLDERS, CONTENT, MODELS, TAGS,
-                                                     COLLECTIONS, JOBS, LOCATIONS, DEVICES)}
+                                                     COLLECTIONS, JOBS, LOCATIONS, DEVICES, SEARCH)}
 
 # Columns of `models` that are fields of every model; any other name is an inline JSON field.
 MODEL_BUILTINS = frozenset(MODELS.fields)

@@ -13,7 +13,8 @@ from typing import Any
 
 from . import ir
 from .catalog import SOURCES
-from .errors import VdfsSyntaxError
+from .errors import QueryError, VdfsSyntaxError
+from .fts import hits_sql
 from .jsonsql import DuckDBJson, JsonField, SQLiteJson
 from .sqlgen import SqlGen, Template
 
@@ -46,6 +47,11 @@ class SQLiteDialect(SqlGen):
     def table(self, name: str) -> str:
         return f"jobsdb.{name}"    # the jobs database is attached to the library's connection
 
+    def search_hits(self, value: Any, ranked: bool = True) -> str:
+        return hits_sql(lambda: self.slot(value, "search", "fts_names"),
+                        lambda: self.slot(value, "search", "fts_short"),
+                        lambda: self.slot(value, "search", "fts"), ranked=ranked)
+
 
 class DuckDBDialect(SqlGen):
     name = "duckdb"
@@ -70,6 +76,10 @@ class DuckDBDialect(SqlGen):
     def big_list(self, expr: str, v: ir.Param, ref: ir.Ref, fold: str) -> str:
         tf = "list" + (f",{fold}" if fold else "")
         return f"list_contains({self.slot(v, ref.type, tf)}, {expr})"
+
+    def search_hits(self, value: Any, ranked: bool = True) -> str:
+        raise QueryError("search (`matches`, `search \"…\"`) runs on SQLite, where its index is; "
+                         "the DuckDB mirror has no full-text index")
 
     def json_big_list(self, jf: JsonField, v: ir.Param, kind: str) -> str:
         array = {"num": "DOUBLE[]", "text": "VARCHAR[]", "bool": "BOOLEAN[]"}[kind]

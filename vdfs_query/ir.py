@@ -145,6 +145,13 @@ class Dup(Node):
 
 
 @dataclass(frozen=True)
+class Search(Node):
+    """`matches "…"` (and the `search "…"` source): entries whose name or path, or the text
+    the library holds about them, match a search (vdfs_query.fts). Runs on SQLite only."""
+    value: Any         # Lit(text) or Param(name, 'search')
+
+
+@dataclass(frozen=True)
 class And(Node):
     items: tuple
 
@@ -331,7 +338,13 @@ _PRETTY = {
     Has: lambda n: f"has {n.extension_id + '.' if n.extension_id else ''}{n.model_type}",
     Device: lambda n: "on this device" if n.value is None else f"on device {_pv(n.value)}",
     Dup: lambda n: "duplicates",
+    Search: lambda n: f"matches {_pv(n.value)}",
 }
+
+
+def searches(q: Query) -> list:
+    """The Search nodes of a query's filter, in the order of its text."""
+    return [n for n in walk(q.where) if isinstance(n, Search)]
 
 
 def _paren(n: Any) -> str:

@@ -9,8 +9,8 @@ import os
 import re
 from typing import Any
 
-from . import ast, ir, patterns
-from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
+from . import ast, fts, ir, patterns
+from .catalog import KINDS, MODEL_BUILTINS, SEARCH_FIELDS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
 from .relpaths import is_relative
 from .timespec import canonical_time, is_interval, is_time_text, time_spec
@@ -218,6 +218,33 @@ class Lowerer:
         self.need("duplicates", "duplicates", pos)
         return ir.Dup()
 
+    def matches(self, v: Any, pos: int = 0) -> ir.Search:
+        """`matches "…"`: a search checked now (a literal) or when bound (a parameter)."""
+        self.need("matches", "matches", pos)
+        val = self.plain(v, "search")
+        if isinstance(val, ir.Lit):
+            self.search_text(val.value, getattr(v, "pos", pos))
+        return ir.Search(val)
+
+    def search_text(self, value: str, pos: int) -> None:
+        try:
+            fts.parse_search(value)
+        except patterns.PatternError as exc:
+            if self.text is None:
+                raise
+            raise exc.within(self.text, value_pos(self.text, pos, exc.offset)) from None
+
+    def need_search(self, where: Any, select: list | None, group: list, order: list,
+                    pos: int = 0) -> None:
+        """rank and snippet describe a search's hits: without `matches` they mean nothing."""
+        if any(isinstance(n, ir.Search) for n in ir.walk(where)):
+            return
+        used = {n.name for part in (select, group, order) for x in part or ()
+                for n in ir.walk(x) if isinstance(n, ir.Ref)}
+        for name in SEARCH_FIELDS & used:
+            self.fail(f"{name} describes the hits of a search: add `matches \"…\"` "
+                      f"(or ask `search \"…\"`)", pos)
+
     def filter(self, n: Any) -> Any:
         """The IR of one filter node: its method is chosen by the node's type (_FILTERS)."""
         method = _FILTERS.get(type(n))
@@ -324,6 +351,7 @@ _FILTERS = {
     ast.Has: lambda lw, n: lw.has(n.model, n.pos),
     ast.OnDevice: lambda lw, n: lw.device(n.value, n.pos),
     ast.Duplicates: lambda lw, n: lw.duplicates(n.pos),
+    ast.Matches: lambda lw, n: lw.matches(n.value, n.pos),
 }
 
 
@@ -339,6 +367,10 @@ def lower(q: ast.Query) -> ir.Query:
     select = lw.select_items(q.select) if q.select else None
     group = [lw.ref(f.name, f.pos) for f in q.group_by or ()]
     order = lw.order_items(q.order_by or (), select)
+    ranked = [ir.Order(ir.Ref("rank", "float"))] if q.source == "search" else []
+    if not order and ranked and not (group or any(isinstance(o.expr, ir.Agg) for o in select or ())):
+        order = ranked
+    lw.need_search(where, select, group, order, q.pos)
     return lw.finish(where, select, group, order, lw.count_value(q.limit, "limit"),
                      lw.count_value(q.offset, "offset"))
 

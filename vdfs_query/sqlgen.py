@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ir
-from .catalog import PREDICATE_SQL, SOURCES, SourceDef
+from .catalog import PREDICATE_SQL, SEARCH_FIELDS, SOURCES, SourceDef
 from .jsonsql import JsonField
 
 
@@ -50,6 +50,10 @@ class SqlGen:
         self.slots: list[Slot] = []
         self.joins: list[str] = []
         self.ptypes = param_types or {}
+        self.hits: dict[int, str] = {}       # id(Search node) -> alias of its joined hits
+        self.lead = ""                       # hits every row must have: FROM starts with them
+        self.lead_on = ""
+        self.hit_joins: list[str] = []
 
     # ---- slots ----------------------------------------------------------------------------
     def slot(self, value: Any, typ: str, transform: str = "") -> str:
@@ -172,6 +176,36 @@ class SqlGen:
     def dup(self, n: ir.Dup) -> str:
         return self.template("duplicates")
 
+    def search(self, n: ir.Search) -> str:
+        if id(n) in self.hits:
+            return f"{self.hits[id(n)]}.id IS NOT NULL"
+        return f"{self.a}.id IN {self.search_hits(n.value, ranked=False)}"
+
+    def ranked(self) -> bool:
+        """Whether the query shows or orders by a search's rank or snippet."""
+        if self.q.source == "search" and self.q.select is None:
+            return True
+        return any(isinstance(n, ir.Ref) and n.name in SEARCH_FIELDS and not n.json
+                   for n in ir.named(self.q))
+
+    def join_searches(self) -> None:
+        """Each `matches` joins its hits (id, rank, snippet) as s0, s1, …; made before any
+        other slot, since the FROM clause comes first in the text. A search every row must
+        match leads the FROM (its hits drive the query: an index lookup per hit, never a scan
+        of entries); one under `or` / `not` is a LEFT JOIN."""
+        if not self.ranked():
+            return       # no rank or snippet asked for: each search is `id IN (its hits)`
+        top = {id(c) for c in ir.conjuncts(self.q.where) if isinstance(c, ir.Search)}
+        for i, n in enumerate(ir.searches(self.q)):
+            alias = f"s{i}"
+            self.hits[id(n)] = alias
+            sql = self.search_hits(n.value)
+            if id(n) in top and not self.lead:
+                self.lead = f"{sql} AS {alias} CROSS JOIN "
+                self.lead_on = f"{self.a}.id = {alias}.id"
+            else:
+                self.hit_joins.append(f"LEFT JOIN {sql} AS {alias} ON {alias}.id = {self.a}.id")
+
     def in_list(self, n: ir.InList) -> str:
         """`x IN (…)`. A list bound to one parameter of more than BIG_LIST items travels as one
         value (a JSON array for SQLite, a LIST for DuckDB): thousands of `?` cost seconds to
@@ -247,7 +281,9 @@ class SqlGen:
     # ---- the whole query ------------------------------------------------------------------
     def build(self) -> Template:
         q, a = self.q, self.a
-        where = [self.src.where] if self.src.where else []
+        self.join_searches()
+        where = [self.lead_on] if self.lead_on else []
+        where += [self.src.where] if self.src.where else []
         if q.source == "models":
             where.append(f"{a}.model_type = {self.slot(ir.Lit(q.model_type), 'text')}")
             if q.extension_id:
@@ -321,8 +357,9 @@ class SqlGen:
 
     def from_sql(self) -> str:
         table = self.table(self.src.table) if self.src.db == "jobs" else self.src.table
-        parts = [f"{table} {self.a}"]
+        parts = [f"{self.lead}{table} {self.a}"]     # CROSS JOIN: SQLite keeps this order
         parts += [self.src.joins[j] for j in self.src.joins if j in self.joins]
+        parts += self.hit_joins
         return " ".join(parts)
 
     # ---- per dialect: each engine's subclass (dialects.py) overrides these ------------------
@@ -358,11 +395,16 @@ class SqlGen:
         """A table of the jobs database."""
         return name
 
+    def search_hits(self, value: Any, ranked: bool = True) -> str:
+        """A subquery of the entries matching a search: (id, rank, snippet), one row each; not
+        ranked: their ids."""
+        raise NotImplementedError
+
 
 _FILTERS = {ir.And: "and_", ir.Or: "or_", ir.Not: "not_", ir.Cmp: "cmp",
             ir.InList: "in_list_filter", ir.Match: "match_filter", ir.Null: "null",
             ir.Truthy: "truthy", ir.Under: "under", ir.Kind: "kind", ir.Tagged: "tagged",
-            ir.Has: "has", ir.Device: "device", ir.Dup: "dup"}
+            ir.Has: "has", ir.Device: "device", ir.Dup: "dup", ir.Search: "search"}
 
 
 def _negate(sql: str) -> str:

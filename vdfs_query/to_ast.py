@@ -39,8 +39,8 @@ class _ToAst(Transformer):
 
     def start(self, children):
         source, *clauses = children
-        name, model = source
-        q = dict(source=name, model=model, filters=[])
+        name, model, *implied = source
+        q = dict(source=name, model=model, filters=list(implied))
         for kind, value, pos in clauses:
             if kind == "filter":
                 q["filters"].append(value)
@@ -60,6 +60,9 @@ class _ToAst(Transformer):
 
     def src_models(self, c):
         return ("models", c[1])
+
+    def src_search(self, c):
+        return ("search", None, ast.Matches(c[1], pos=c[0].start_pos))
 
     def model_name(self, c):
         return str(c[0])
@@ -110,6 +113,9 @@ class _ToAst(Transformer):
 
     def duplicates(self, c):
         return self._pred(ast.Duplicates(pos=c[0].start_pos))
+
+    def matches(self, c):
+        return self._pred(ast.Matches(c[1], pos=c[0].start_pos))
 
     @staticmethod
     def _pred(node):

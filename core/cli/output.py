@@ -205,7 +205,8 @@ def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = F
         squeeze = [types[i] in ("text", "json") for i in keep]
         width = shutil.get_terminal_size().columns if where.tty else None
         table = render_table([columns[i] for i in keep], cells, right, width=width,
-                             color=where.tty, squeezable=squeeze)
+                             color=where.tty, squeezable=squeeze,
+                             marked=[columns[i] == "snippet" for i in keep])
         footer = f"({total} row{'s' * (total != 1)})" if shown == total else \
             f"({shown} of {total} rows; --rows all for every row)"
         if where.tty:
@@ -226,11 +227,22 @@ def _csv_value(v: Any) -> Any:
     return v
 
 
+def _highlighted(snippet: str) -> Any:
+    """A snippet as rich Text with its matched parts highlighted."""
+    from rich.text import Text
+    from vdfs_query.fts import split_marks
+    text = Text()
+    for part, hit in split_marks(snippet):
+        text.append(part, style="bold black on yellow" if hit else "")
+    return text
+
+
 def render_table(headers: list[str], rows: Iterable[list[str]], right: list[bool] | None = None,
                  *, width: int | None = None, color: bool = False,
-                 squeezable: list[bool] | None = None) -> str:
+                 squeezable: list[bool] | None = None, marked: list[bool] | None = None) -> str:
     """A table as text lines ending in '\\n': full values, or squeezed with a middle ellipsis
-    when `width` (a terminal's) is narrower than the table."""
+    when `width` (a terminal's) is narrower than the table. In `marked` columns (a search's
+    snippet) the part between « » is the match: highlighted in colour, kept marked in a pipe."""
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -244,9 +256,11 @@ def render_table(headers: list[str], rows: Iterable[list[str]], right: list[bool
     for h, w, r in zip(headers, widths, right):
         table.add_column(middle_ellipsis(h, w), justify="right" if r else "left",
                          no_wrap=True, min_width=w, max_width=w)
+    marked = marked if color and marked else [False] * len(headers)
     for r in rows:
-        table.add_row(*(Text(middle_ellipsis(v, w), justify="right" if j else "left")
-                        for v, w, j in zip(r, widths, right)))
+        table.add_row(*(_highlighted(middle_ellipsis(v, w)) if m else
+                        Text(middle_ellipsis(v, w), justify="right" if j else "left")
+                        for v, w, j, m in zip(r, widths, right, marked)))
     needed = sum(widths) + GAP * max(0, len(widths) - 1) + 1
     buf = io.StringIO()
     console = Console(file=buf, width=max(needed, width or 0), force_terminal=color,

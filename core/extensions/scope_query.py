@@ -103,7 +103,7 @@ def models_filter(grants: GrantSet, lib: Library, model_type: str | None) -> ir.
 def apply_scope(query: QueryLike, grants: GrantSet, lib: Library) -> ir.Query:
     """The IR of `query` (text, builder or IR) restricted to what the extension may see."""
     q, _ = vdfs_query.to_ir(query)
-    if q.source in ("entries", "files", "folders"):     # files and folders: views of entries
+    if q.source in ("entries", "files", "folders", "search"):    # views of entries
         where = _own_models_only(q.where, grants.extension_id)
         return replace(q, where=ir.and_all([where, scope_filter(grants, lib)]))
     if q.source == "models":

@@ -216,8 +216,8 @@ class Engine:
         with self._lock:
             self._route_static = True
             chosen = route or self.route(q, ctx)
-            if SOURCES[q.source].db != "library":
-                chosen = "sqlite"          # jobs.db is not mirrored
+            if SOURCES[q.source].db != "library" or ir.searches(q):
+                chosen = "sqlite"          # jobs.db is not mirrored; the search index neither
             if route is None and chosen == "sqlite" and text is not None and len(self._fast) < 1024:
                 t_fast = template(q, "sqlite", params)
                 binder = fast_binder(t_fast.slots)
@@ -355,13 +355,15 @@ class Engine:
         if SOURCES[q.source].db != "library":
             chosen = "sqlite"
         t = template(q, chosen, params)
-        other = template(q, "sqlite" if chosen == "duckdb" else "duckdb", params)
-        return Explain(q, chosen, t.sql, bind(t.slots, ctx), other.sql)
+        other = "" if ir.searches(q) else \
+            template(q, "sqlite" if chosen == "duckdb" else "duckdb", params).sql
+        return Explain(q, chosen, t.sql, bind(t.slots, ctx), other)
 
     # ---- routing --------------------------------------------------------------------------
     def route(self, q: ir.Query, ctx: BindContext) -> str:
-        """'sqlite' when an index answers the query directly, else 'duckdb'."""
-        if q.source in SMALL_SOURCES or self.mirror_mode == "off":
+        """'sqlite' when an index answers the query directly, else 'duckdb'. A search always
+        runs on SQLite: its full-text index lives there only (the mirror cannot answer it)."""
+        if q.source in SMALL_SOURCES or self.mirror_mode == "off" or ir.searches(q):
             return "sqlite"
         src = SOURCES[q.source]
         parts = ir.conjuncts(q.where)

@@ -16,8 +16,10 @@ from .spec import (_REGISTRY, DEFAULT_SYNC, ID_FIELD, SCOPES, SYNC_STRATEGIES, B
 
 def model(_cls: type | None = None, *, version: str = "1.0.0", scope: str = "standalone",
           sync_strategy: str | None = None, extension_id: str | None = None,
-          name: str | None = None) -> Any:
-    """Declare an extension model. Usable bare (`@model`) or with arguments."""
+          name: str | None = None, search: tuple[str, ...] | list[str] = ()) -> Any:
+    """Declare an extension model. Usable bare (`@model`) or with arguments. `search` names
+    inline text fields whose values `search "…"` / `matches "…"` find (for the model's entry
+    or content)."""
     if scope not in SCOPES:
         raise ModelDefinitionError(f"model scope must be one of {SCOPES}, not {scope!r}")
     strategy = sync_strategy or DEFAULT_SYNC[scope]
@@ -49,7 +51,11 @@ def model(_cls: type | None = None, *, version: str = "1.0.0", scope: str = "sta
             blob_fields=[n for n in names if n in blob_markers],
             blob_options={n: blob_markers[n] for n in names if n in blob_markers},
             id_field=ID_FIELD if ID_FIELD in names else None,
-            migrations=_collect_migrations(cls, version))
+            migrations=_collect_migrations(cls, version), search_fields=tuple(search))
+        unknown = [f for f in spec.search_fields if f not in spec.inline_fields]
+        if unknown:
+            raise ModelDefinitionError(f"{cls.__name__}: search names {unknown}, which are not "
+                                       f"inline fields ({', '.join(spec.inline_fields)})")
         cls.__vdfs_model__ = spec  # type: ignore[attr-defined]
         install_accessors(cls, spec)
         _REGISTRY[(spec.stored_extension_id, spec.model_type)] = cls

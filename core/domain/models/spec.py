@@ -96,6 +96,7 @@ class ModelSpec:
     blob_options: dict[str, BlobData] = field(default_factory=dict)
     id_field: str | None = None
     migrations: dict[str, tuple[str, Callable[[dict], dict]]] = field(default_factory=dict)
+    search_fields: tuple[str, ...] = ()     # inline fields the search index reads
 
     @property
     def sync_code(self) -> int:

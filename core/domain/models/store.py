@@ -76,6 +76,9 @@ def insert(lib: Library, conn: sqlite3.Connection, obj: Any, scope: str,
         raise ModelExistsError(f"a model with uuid {mu} already exists")
     data = inline_data(obj)
     meta_id, _ = new_model_metadata(conn)
+    if spec.search_fields:       # opted in to search (the search migration's search_model_fields)
+        conn.executemany("INSERT OR IGNORE INTO search_model_fields VALUES (?, ?, ?)",
+                         [(spec.stored_extension_id, spec.model_type, f) for f in spec.search_fields])
     stamp = lib.clock.now()
     now = now_iso()
     conn.execute(

@@ -6,8 +6,8 @@ import { Decoration, EditorView, ViewPlugin } from '@codemirror/view';
 import { RangeSetBuilder } from '@codemirror/state';
 
 // BEGIN words generated from grammar/vdfs.lark by `python -m kernel_ext.highlight_words`
-const SOURCES = new Set(["collections", "content", "devices", "entries", "files", "folders", "jobs", "locations", "models", "tags"]);
-const KEYWORDS = new Set(["ago", "and", "as", "asc", "by", "day", "days", "desc", "device", "duplicates", "false", "group", "has", "hour", "hours", "in", "is", "kind", "limit", "minute", "minutes", "month", "months", "not", "now", "null", "of", "offset", "on", "or", "order", "second", "seconds", "select", "tagged", "this", "today", "true", "week", "weeks", "where", "year", "years", "yesterday"]);
+const SOURCES = new Set(["collections", "content", "devices", "entries", "files", "folders", "jobs", "locations", "models", "search", "tags"]);
+const KEYWORDS = new Set(["ago", "and", "as", "asc", "by", "day", "days", "desc", "device", "duplicates", "false", "group", "has", "hour", "hours", "in", "is", "kind", "limit", "matches", "minute", "minutes", "month", "months", "not", "now", "null", "of", "offset", "on", "or", "order", "second", "seconds", "select", "tagged", "this", "today", "true", "week", "weeks", "where", "year", "years", "yesterday"]);
 // END generated words
 // sub-commands whose arguments are not DSL (explain, jobs and tags are followed by a query)
 const COMMANDS = new Set(['open', 'close', 'index', 'run', 'preview', 'view', 'install', 'help']);

@@ -1,0 +1,40 @@
+"""`vdfs search TEXT`: the library's entries matching a search, best first, the matched part
+highlighted (docs/query-language.md "Search"). The same as `vdfs query 'search "TEXT"'`, without
+quoting the text for the query language."""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING
+
+from .output import add_output_options, emit
+from .query import _run
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.library import Library
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("search", help="find entries by part of a name, or by their text")
+    p.add_argument("text", nargs="+", help='what to find: invoice, "tax return", inv*, a OR b')
+    p.add_argument("--in", dest="folder", metavar="FOLDER",
+                   help="only below this folder (relative to the current one)")
+    p.add_argument("--limit", type=int, default=100, help="hits to fetch (default 100)")
+    add_output_options(p)
+    p.set_defaults(func=_search)
+
+
+def _search(args: argparse.Namespace) -> int:
+    text = " ".join(args.text)
+    query = "search :text"
+    if args.folder:
+        query += ' in :folder'
+    query += " select rank, snippet, path, kind, size, modified limit :limit"
+
+    def action(lib: Library) -> int:
+        params = {"text": text, "limit": args.limit}
+        if args.folder:
+            params["folder"] = os.path.abspath(os.path.expanduser(args.folder))
+        emit(lib.query(query, **params), args)
+        return 0
+    return _run(args, action)
