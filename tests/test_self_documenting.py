@@ -9,7 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Written in pieces so this file does not match itself.
 OUTSIDE = re.compile("|".join(re.escape(p) for p in (
-    "DESIGN" + ".md", "SPEC" + ".md", "DESIGN" + " §", "SPEC" + " §", "../" + "shared")))
+    "DESIGN" + ".md", "SPEC" + ".md", "DESIGN" + " §", "SPEC" + " §", "../" + "shared",
+    "PERFORMANCE" + "-NOTES", "LESSONS" + "-FROM-PEERS", "STYLE" + "-EXAMPLES")))
 CITED_SECTION = re.compile(r"architecture(?:\.md)? §(\d+)")
 CITED_DOC = re.compile(r"\bdocs/[\w-]+\.md\b")
 

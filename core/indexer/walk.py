@@ -1,7 +1,7 @@
 """Discovery: walk a folder with os.scandir, lstat everything, and diff it against the store.
 
 The walk and the comparison are one loop because re-indexing an unchanged tree must cost little
-more than the walk itself (PERFORMANCE-NOTES: avoid per-row Python work): the stored
+more than the walk itself (no per-row Python work beyond the dict lookup): the stored
 (path → inode, mtime_ns, size) map is loaded once, each path found is popped from it, and only
 new or changed paths are kept. Whatever is left in the map afterwards is gone from disk.
 
