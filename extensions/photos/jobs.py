@@ -137,7 +137,7 @@ def assign_people(ext: Any, api: Any) -> int:
 
 
 def build_places(ext: Any, api: Any) -> int:
-    """Group photos with GPS by place (nearest bundled city, else a 0.1° cell)."""
+    """Group photos with GPS by place (the GeoNames town around them, else a 0.1° cell)."""
     places = {p.key: p for p in api.query_models(Place).collect()}
     groups: dict[str, tuple[str, float, float, set[str]]] = {}
     for pa in api.query_models(PhotoAnalysis).collect():
