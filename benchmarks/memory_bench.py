@@ -1,10 +1,11 @@
 """Associative memory benchmark: the in-memory incremental index vs the former rebuild-and-scan.
 
     python benchmarks/memory_bench.py [--vectors 100000] [--dim 128] [--repeat 20]
+    python benchmarks/memory_bench.py --backends [--vectors 100000] [--queries 200]
+                                         [--data faces|uniform] [--only usearch,hnswlib]
 
-Both search exactly (no approximate-nearest-neighbour package ships with vdfs: hnswlib, usearch,
-faiss and DuckDB's vss are not dependencies), so both return the same neighbours. They differ in
-what a write costs the next search:
+Both search exactly here (the index's HNSW graph waits for n/8 searches, see --backends), so
+both return the same neighbours. They differ in what a write costs the next search:
   - scan: the former AssociativeMemory, reproduced here: any write drops the cached matrix, and
     the next search reads every vector back from SQLite, stacks and normalises them, scores all
     rows and fully sorts the scores;
@@ -13,6 +14,11 @@ what a write costs the next search:
     top k with a partial sort.
 Printed: the first search after opening (both load everything), a warm search, and the agent's
 pattern "add one face, then search" (and "remove one, then search"), medians in milliseconds.
+
+`--backends` compares the vector indexes that install from PyPI (each skipped when absent) with
+the exact scan on the same unit float32 vectors, one thread each: build time, median latency of
+one k-nearest query, and recall@k against the exact answer — raw, and after the exact rerank of
+the top RERANK·k candidates that AssociativeMemory applies to an approximate index.
 Never run by CI.
 """
 from __future__ import annotations
@@ -25,12 +31,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.agents import AssociativeMemory, agent_memory, close_memory, open_memory  # noqa: E402
+from core.agents.vector_index import VectorIndex  # noqa: E402
 
 
 @agent_memory
@@ -129,5 +137,134 @@ def main() -> None:
           f"{s[3] / i[3]:14.1f}×")
 
 
+RERANK = 4
+
+
+def _exact(mat: np.ndarray) -> Any:
+    index = VectorIndex(mat.shape[1])
+    index.bulk([str(i) for i in range(len(mat))], mat, [None] * len(mat))
+    return lambda q, n: [int(key) for key, _, _ in index.search(q, n)]
+
+
+def _usearch(mat: np.ndarray) -> Any:
+    from usearch.index import Index
+
+    from core.agents import ann            # the parameters AssociativeMemory's graph uses
+    index = Index(ndim=mat.shape[1], metric="cos", dtype="f32", connectivity=ann.CONNECTIVITY,
+                  expansion_add=ann.EXPANSION_ADD, expansion_search=ann.EXPANSION_SEARCH)
+    index.add(np.arange(len(mat), dtype=np.uint64), mat, threads=1)
+    return lambda q, n: index.search(q, n, threads=1).keys
+
+
+def _hnswlib(mat: np.ndarray) -> Any:
+    import hnswlib
+    index = hnswlib.Index(space="cosine", dim=mat.shape[1])
+    index.init_index(max_elements=len(mat), ef_construction=128, M=16)
+    index.set_num_threads(1)
+    index.add_items(mat, np.arange(len(mat)))
+    index.set_ef(64)
+    return lambda q, n: index.knn_query(q, k=n)[0][0]
+
+
+def _faiss_hnsw(mat: np.ndarray) -> Any:
+    import faiss
+    faiss.omp_set_num_threads(1)
+    index = faiss.IndexHNSWFlat(mat.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 128
+    index.add(mat)
+    index.hnsw.efSearch = 64
+    return lambda q, n: index.search(q[None, :], n)[1][0]
+
+
+def _sqlite_vec(mat: np.ndarray) -> Any:
+    import sqlite_vec
+    conn = sqlite3.connect(":memory:")
+    if not hasattr(conn, "enable_load_extension"):
+        raise ImportError("this Python's sqlite3 cannot load extensions")
+    conn.enable_load_extension(True)
+    sqlite_vec.load(conn)
+    conn.execute(f"CREATE VIRTUAL TABLE v USING vec0(e float[{mat.shape[1]}] distance_metric=cosine)")
+    conn.executemany("INSERT INTO v(rowid, e) VALUES (?, ?)",
+                     ((i, row.tobytes()) for i, row in enumerate(mat)))
+    sql = "SELECT rowid FROM v WHERE e MATCH ? AND k = ? ORDER BY distance"
+    return lambda q, n: [r[0] for r in conn.execute(sql, (q.tobytes(), int(n)))]
+
+
+BACKENDS = {"exact scan (numpy)": _exact, "usearch (as used)": _usearch, "hnswlib": _hnswlib,
+            "faiss-cpu HNSW": _faiss_hnsw, "sqlite-vec": _sqlite_vec}
+
+
+def _unit_rows(a: np.ndarray) -> np.ndarray:
+    return (a / np.linalg.norm(a, axis=1, keepdims=True)).astype(np.float32)
+
+
+def face_like(rng: np.random.Generator, n: int, dim: int, n_queries: int, per_person: int = 20
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors shaped like face embeddings: n / per_person people, each photographed
+    per_person times (centre + noise); queries are new photos of known people."""
+    centres = _unit_rows(rng.standard_normal((max(1, n // per_person), dim)))
+    noise = 0.6 / np.sqrt(dim)
+    mat = _unit_rows(centres[np.arange(n) % len(centres)]
+                     + noise * rng.standard_normal((n, dim)))
+    queries = _unit_rows(centres[rng.integers(0, len(centres), n_queries)]
+                         + noise * rng.standard_normal((n_queries, dim)))
+    return mat, queries
+
+
+def uniform(rng: np.random.Generator, n: int, dim: int, n_queries: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian noise: the hardest case, where a query's 10 nearest are barely nearer than
+    the rest (queries are stored vectors plus noise)."""
+    mat = _unit_rows(rng.standard_normal((n, dim)))
+    queries = _unit_rows(mat[rng.integers(0, n, n_queries)]
+                         + 0.5 / np.sqrt(dim) * rng.standard_normal((n_queries, dim)))
+    return mat, queries
+
+
+def compare_backends(n: int, dim: int, n_queries: int, k: int, data: str = "faces",
+                     only: str | None = None) -> None:
+    make_data = face_like if data == "faces" else uniform
+    mat, queries = make_data(np.random.default_rng(0), n, dim, n_queries)
+    truth = [set(np.argsort(-(mat @ q))[:k].tolist()) for q in queries]
+    print(f"{n} vectors × {dim} dims ({data}), k={k}, {n_queries} queries, one thread")
+    print(f"{'backend':22}{'build s':>9}{'query ms':>10}{'recall@k':>10}"
+          f"{f'{RERANK}k+rerank':>12}{'recall@k':>10}")
+    for name, make in BACKENDS.items():
+        if only and not any(o.strip() and o.strip() in name for o in only.split(",")):
+            continue
+        try:
+            t0 = time.perf_counter()
+            search = make(mat)
+        except ImportError as e:
+            print(f"{name:22}  not usable: {e}")
+            continue
+        build = time.perf_counter() - t0
+        lat, lat_rr, raw, rer = [], [], 0, 0
+        for q, want in zip(queries, truth):
+            t0 = time.perf_counter()
+            raw += len(want & {int(i) for i in search(q, k)})
+            lat.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            cand = np.asarray([int(i) for i in search(q, RERANK * k)], dtype=np.int64)
+            best = cand[np.argsort(-(mat[cand] @ q))[:k]]
+            lat_rr.append(time.perf_counter() - t0)
+            rer += len(want & set(best.tolist()))
+        total = k * len(queries)
+        print(f"{name:22}{build:9.2f}{statistics.median(lat) * 1000:10.3f}{raw / total:10.3f}"
+              f"{statistics.median(lat_rr) * 1000:12.3f}{rer / total:10.3f}")
+
+
 if __name__ == "__main__":
-    main()
+    if "--backends" in sys.argv:
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--backends", action="store_true")
+        ap.add_argument("--vectors", type=int, default=100_000)
+        ap.add_argument("--dim", type=int, default=128)
+        ap.add_argument("--queries", type=int, default=200)
+        ap.add_argument("-k", type=int, default=10)
+        ap.add_argument("--data", choices=["faces", "uniform"], default="faces")
+        ap.add_argument("--only", help="comma-separated backend names (default: all)")
+        a = ap.parse_args()
+        compare_backends(a.vectors, a.dim, a.queries, a.k, a.data, a.only)
+    else:
+        main()

@@ -63,3 +63,69 @@ def test_incremental_index_matches_a_scan_after_any_writes(tmp_path_factory, ops
         assert np.allclose([s for _, s, _ in got], [-s for s, _ in want], atol=1e-5)
     close_memory(mind)
     close_memory(other)
+
+
+# ---- the HNSW graph (usearch) answers large searches, rescored exactly -----------------------
+def _people(n: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n face-like vectors of n // 10 people (centre + noise), and one new photo of each."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n // 10, dim))
+    vecs = centres[np.arange(n) % len(centres)] + 0.1 * rng.standard_normal((n, dim))
+    return vecs.astype(np.float32), (centres + 0.1 * rng.standard_normal(centres.shape))
+
+
+def test_a_large_index_searches_through_the_graph_and_matches_the_scan():
+    from core.agents import ann
+    from core.agents.vector_index import ANN_MIN, VectorIndex
+    if not ann.available():
+        pytest.skip("usearch is not installed (the exact scan is the fallback)")
+    assert VectorIndex(4).ann_min == ANN_MIN
+    vecs, queries = _people(3000, 32)
+    graph, scan = VectorIndex(32, ann_min=1000, warmup=0.01), VectorIndex(32, ann_min=None)
+    for index in (graph, scan):
+        index.bulk([f"f{i:05d}" for i in range(len(vecs))], vecs, list(range(len(vecs))))
+    found = 0
+    for q in queries[:80]:
+        got, want = graph.search(q, 10), scan.search(q, 10)
+        unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+        exact = [float(unit[data] @ (q / np.linalg.norm(q))) for _, _, data in got]
+        assert len(got) == 10 and np.allclose([s for _, s, _ in got], exact, atol=1e-5)
+        found += len({key for key, _, _ in got} & {key for key, _, _ in want})
+    assert found >= 0.95 * 800                 # recall@10 (approximate; usually 1.0)
+    # the first 30 searches (warm-up: 0.01 per item) scan, the graph answers the rest
+    assert (graph.scans, graph.graph_searches, scan.graph_searches) == (30, 50, 0)
+    # writes reach the graph: a removed face is never returned, a moved one is found where it is
+    top = graph.search(queries[0], 1)[0][0]
+    graph.remove(top)
+    scan.remove(top)
+    graph.put("f00001", queries[0], "moved")
+    scan.put("f00001", queries[0], "moved")
+    got = graph.search(queries[0], 10)
+    assert got[0][0] == "f00001" and got[0][1] == pytest.approx(1.0) and got[0][2] == "moved"
+    assert top not in {key for key, _, _ in got} and graph.graph_searches == 52 and graph.scans == 30
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 40)), min_size=1, max_size=80),
+       st.integers(1, 8))
+def test_graph_answers_hold_only_live_keys_with_exact_scores(ops, k):
+    from core.agents import ann
+    from core.agents.vector_index import VectorIndex
+    if not ann.available():
+        pytest.skip("usearch is not installed")
+    rng = np.random.default_rng(len(ops))
+    index, live = VectorIndex(8, ann_min=0, warmup=0), {}
+    for add, key in ops:
+        if add:
+            live[f"k{key}"] = v = rng.standard_normal(8).astype(np.float32)
+            index.put(f"k{key}", v, key)
+        else:
+            assert index.remove(f"k{key}") == (live.pop(f"k{key}", None) is not None)
+        q = rng.standard_normal(8).astype(np.float32)
+        got = index.search(q, k)
+        assert len(got) == min(k, len(live)) and {g[0] for g in got} <= set(live)
+        for key, score, _ in got:
+            v = live[key]
+            assert score == pytest.approx(float(v @ q / np.linalg.norm(v) / np.linalg.norm(q)),
+                                          abs=1e-5)
+        assert [s for _, s, _ in got] == sorted((s for _, s, _ in got), reverse=True)

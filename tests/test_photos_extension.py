@@ -15,6 +15,7 @@ from core.extensions import Permission
 from core.extensions.manager import ExtensionManager
 from core.extensions.manifest import load_package
 from core.store.paths import models_dir
+from extensions.photos.faces import STANDIN
 from tests.test_ai_extraction import jpeg_bytes
 
 PKG = Path(__file__).resolve().parent.parent / "extensions" / "photos"
@@ -81,7 +82,8 @@ def test_photos_end_to_end(lib, photos):
     ctx = mgr.install(PKG, [p.scoped_to(scope) for p in [
         Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"), Permission.WriteTags,
         Permission.DispatchJobs, Permission.UseModel(category="face_detection"),
-        Permission.WriteSidecars(kinds=["faces"])]], config={"auto_analyze": True})
+        Permission.WriteSidecars(kinds=["faces"])]],
+        config={"auto_analyze": True, "face_model": STANDIN})  # colour "faces": see test_photos_faces
     assert ctx.definition.package_root == PKG
     assert (models_dir() / "face_detection").is_dir()     # the bundled ONNX model was registered
 
@@ -200,7 +202,7 @@ def test_a_queued_analysis_resumes_in_a_fresh_process(lib, photos):
     mgr = lib.extensions
     mgr.install(PKG, [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
                       Permission.UseModel(category="face_detection"), Permission.WriteTags],
-                config={"auto_analyze": False})
+                config={"auto_analyze": False, "face_model": STANDIN})
     job = lib.jobs.submit(f"{EXT}.analyze_photos", {}, extension_id=EXT, start=False)
     mgr.close()
     lib.close()

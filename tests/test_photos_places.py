@@ -1,11 +1,12 @@
-"""Photos' places: GPS points named offline from the IANA time-zone cities (tzdata's zone.tab)
-plus the bundled list; other points fall back to a named grid cell."""
+"""Photos' fallback places (without reverse_geocode): GPS points named offline from the IANA
+time-zone cities (tzdata's zone.tab) plus the bundled list; other points get a grid cell."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from extensions.photos.analysis import PLACE_RADIUS_KM, haversine_km, place_for
+from extensions.photos.analysis import PLACE_RADIUS_KM, haversine_km
+from extensions.photos.analysis import tz_place_for as place_for
 from extensions.photos.gazetteer import cities, parse_iso3166, parse_zone_tab
 
 

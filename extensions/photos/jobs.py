@@ -1,8 +1,9 @@
 """The `analyze_photos` job: every photo the user granted, analysed once per content.
 
 Per photo (a durable task, replayed not re-run after a crash): read the bytes through the
-checked host API, run the registered ONNX model (and, when the settings name one, a face
-detector such as OpenCV's YuNet, each face embedded from its crop), read EXIF (core's sidecar when granted and
+checked host API, run the registered ONNX model (scene, embedding), find the faces with the
+detector the `face_model` setting names (by default OpenCV's Haar cascade; faces.py), each
+embedded from its crop, read EXIF (core's sidecar when granted and
 present, else from the bytes). Then, for the whole set: faces are grouped into People through
 the agent's associative memory, GPS points into Places; content gets searchable tags
 (`#analyzed`, `#scene:…`, `#person:…`, `#place:…`).
@@ -23,6 +24,7 @@ from core.sdk.runtime import extension_context
 
 from .analysis import (FACE_THRESHOLD, SAME_PERSON, detected_faces, face_crop, interpret,
                        model_input, place_for, slug)
+from .faces import HAAR, STANDIN, detect_faces_haar, haar_available
 from .models import Person, PhotoAnalysis, Place
 
 MODEL_REF = "face_detection:photos_v1"
@@ -35,12 +37,11 @@ def analyze_photo(ctx: Any, entry_uuid: str, content_uuid: str) -> dict[str, Any
     data = api.read_entry(uuid.UUID(entry_uuid))
     model = ext.ai().from_registered(MODEL_REF)
     result = interpret(model.run({"image": model_input(data)}))
-    if ext.config.face_model:             # a real detector finds the faces, each embedded
-        detector = ext.ai().from_registered(ext.config.face_model)
+    faces = find_faces(ext, data)
+    if faces is not None:                 # a real detector found the faces, each embedded
         def embed(box: Any) -> Any:
             return model.run({"image": model_input(face_crop(data, box))})["embedding"][0]
-        result["faces"] = detected_faces(detector.detect_faces(data, min_score=FACE_THRESHOLD),
-                                         embed)
+        result["faces"] = detected_faces(faces, embed)
     try:
         exif = json.loads(api.read_sidecar(uuid.UUID(content_uuid), "exif"))
     except (NotFoundError, PermissionDenied):
@@ -48,6 +49,20 @@ def analyze_photo(ctx: Any, entry_uuid: str, content_uuid: str) -> dict[str, Any
     gps = exif.get("gps") or {}
     result.update(taken_at=exif.get("taken_at"), lat=gps.get("lat"), lon=gps.get("lon"))
     return result
+
+
+def find_faces(ext: Any, data: bytes) -> list[Any] | None:
+    """The faces the `face_model` setting's detector finds, or None for the stand-in (named
+    `standin`, or the Haar cascade asked for but opencv-python 4 not installed)."""
+    name = ext.config.face_model or STANDIN
+    if name == HAAR:
+        if haar_available():
+            return detect_faces_haar(data, min_score=FACE_THRESHOLD)
+        ext.trace("no Haar cascade installed (opencv-python 4): the stand-in model's faces")
+        return None
+    if name == STANDIN:
+        return None
+    return ext.ai().from_registered(name).detect_faces(data, min_score=FACE_THRESHOLD)
 
 
 @job(name="analyze_photos", parallelism=2)
@@ -122,7 +137,7 @@ def assign_people(ext: Any, api: Any) -> int:
 
 
 def build_places(ext: Any, api: Any) -> int:
-    """Group photos with GPS by place (nearest bundled city, else a 0.1° cell)."""
+    """Group photos with GPS by place (the GeoNames town around them, else a 0.1° cell)."""
     places = {p.key: p for p in api.query_models(Place).collect()}
     groups: dict[str, tuple[str, float, float, set[str]]] = {}
     for pa in api.query_models(PhotoAnalysis).collect():
