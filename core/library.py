@@ -312,8 +312,15 @@ class Library:
 
     @property
     def devices(self) -> list[dict[str, Any]]:
-        """Every device of this library (this one and those synced in), with sync state."""
+        """Every device of this library (this one and those synced in), with its sync state and
+        what it can do (`capabilities`: cpus, memory, gpu, models …; this device's are probed
+        and recorded the first time they are asked for, so `devices` queries show them too)."""
+        from .devices.capabilities import probe, record
         from .sync import devices
+        row = self.conn.execute("SELECT capabilities FROM devices WHERE uuid = ?",
+                                (self.device_uuid.bytes,)).fetchone()
+        if row is None or row[0] is None:
+            record(self.conn, self.device_uuid, self.device_name, probe())
         return devices(self)
 
     # ---- devices --------------------------------------------------------------------------

@@ -174,3 +174,13 @@ def test_the_local_executor_runs_calls_this_device_can_take():
         failing.result(10)
     with pytest.raises(NoDeviceError, match="no device has gpu"):
         ex.submit(lambda: 7, {"gpu": 1})
+
+
+def test_lib_devices_and_the_devices_source_show_what_this_device_can_do(lib):
+    """`lib.devices` and `devices` in the query language show each device's capabilities."""
+    here = [d for d in lib.devices if d["this_device"]]
+    assert len(here) == 1 and here[0]["capabilities"]["cpus"] >= 1
+    assert "gpu" in here[0]["capabilities"]
+    [row] = lib.query("devices where uuid = :u select name, capabilities",
+                      u=lib.device_uuid).rows()
+    assert json.loads(row["capabilities"]) == here[0]["capabilities"]

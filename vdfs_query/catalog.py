@@ -180,7 +180,7 @@ LOCATIONS = SourceDef(
 DEVICES = SourceDef(
     name="devices", table="devices", alias="d",
     fields=_fields("d", "id:int uuid:uuid name:text hostname:text os:text created_at:time_iso "
-                        "last_seen_at:time_iso", indexed="id uuid"),
+                        "last_seen_at:time_iso capabilities:text", indexed="id uuid"),
     defaults=("name", "hostname", "os", "last_seen_at", "uuid"),
 )
 

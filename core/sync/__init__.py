@@ -19,6 +19,8 @@ from . import blobs, bundle as bundles, peers, records, state
 from .errors import (BundleOutOfOrderError, BundleReplayedError, ForeignLibraryError,
                      ForeignWriteError, PairingError, SyncError)
 from .hlc import SyncClock
+from .http import sync_with, SyncServer
+from .job import JOB_NAME
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.jobs import Job
@@ -183,18 +185,15 @@ class Sync:
                   ) -> ImportResult:
         """Push our changes to a live peer and pull its own (pairing first with `code`;
         `cafile` to trust the self-made certificate of an https peer)."""
-        from .http import sync_with
         return sync_with(self, url, code=code, cafile=cafile)
 
     def start(self, url: str | None = None) -> Job:
         """Sync with `url`, or with every paired peer, as a job (progress, resumable)."""
-        from .job import JOB_NAME
         return self.lib.jobs.submit(JOB_NAME, {"url": url} if url else {})
 
     def serve(self, port: int = 0, host: str = "127.0.0.1", *, certfile: str | None = None,
               keyfile: str | None = None) -> SyncServer:
         """Start serving this library to paired peers in a background thread."""
-        from .http import SyncServer
         return SyncServer(self, host=host, port=port, certfile=certfile, keyfile=keyfile).start()
 
 
@@ -211,15 +210,17 @@ def _check_order(b: bundles.Bundle, p: peers.Peer, live: bool) -> None:
 
 
 def devices(lib: Library) -> list[dict[str, Any]]:
-    """Every device of the library, with its sync state as seen from this one."""
+    """Every device of the library, with its sync state as seen from this one and what it can
+    do (cpus, memory, gpu, models …: core.devices.capabilities; {} until it has said)."""
     conn = lib.conn
     rows = conn.execute(
         "SELECT d.uuid, d.name, d.hostname, d.os, d.last_seen_at, p.last_sync_at, p.paired_at, "
         "p.revoked_at, (SELECT count(*) FROM locations l WHERE l.device_id = d.id), "
         "(SELECT count(*) FROM entries e JOIN locations l ON l.id = e.location_id "
-        " WHERE l.device_id = d.id) FROM devices d LEFT JOIN sync_peers p ON p.device_uuid = d.uuid "
-        "ORDER BY d.id").fetchall()
+        " WHERE l.device_id = d.id), d.capabilities "
+        "FROM devices d LEFT JOIN sync_peers p ON p.device_uuid = d.uuid ORDER BY d.id").fetchall()
     return [{"uuid": uuid.UUID(bytes=r[0]), "name": r[1], "hostname": r[2], "os": r[3],
              "this_device": r[0] == lib.device_uuid.bytes, "last_seen_at": r[4],
              "last_sync_at": r[5], "paired": bool(r[6]) and r[7] is None,
-             "locations": r[8], "entries": r[9]} for r in rows]
+             "locations": r[8], "entries": r[9],
+             "capabilities": json.loads(r[10]) if r[10] else {}} for r in rows]
