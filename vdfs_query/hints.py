@@ -30,7 +30,7 @@ _ROLES = {
     "values": ("STRING", "RAW_STRING", "INT", "SIGNED_NUMBER", "SIZE", "DATE", "PARAM", "TODAY",
                "YESTERDAY", "NOW", "TRUE", "FALSE", "TIME_UNIT", "AGO", "NULL"),
     "clauses": ("WHERE", "SELECT", "GROUP", "ORDER", "LIMIT", "OFFSET", "IN", "OF", "TAGGED",
-                "HAS", "ON", "DUPLICATES", "$END"),
+                "HAS", "ON", "DUPLICATES", "MATCHES", "$END"),
     "sources": tuple(name.upper() for name in SOURCES),
 }
 _CLAUSE = re.compile(r"\b(where|select|by|limit|offset|in|of|tagged|has|on)\b", re.I)
