@@ -21,6 +21,8 @@ from .domain.models import find_model, store
 from .domain.models.instances import model_uuid, spec_of
 from .store.txn import after_commit, transaction
 from .store.events import Event
+from .domain import blobs
+from .query.service import executor_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -54,14 +56,12 @@ class VdfsApi:
     # ---- queries (the query language; core/query/service.py executes) ---------------------
     def query_entries(self) -> EntryQuery:
         import vdfs_query
-        from .query.service import executor_for
         return vdfs_query.query_entries(executor=executor_for(self.lib))
 
     def query_models(self, model_cls: type | str) -> ModelQuery:
         """A builder over one model type; a name ('Person', 'ext.id.Person') of a declared
         class yields instances too, an unknown name plain records."""
         import vdfs_query
-        from .query.service import executor_for
         if isinstance(model_cls, str):
             ext, _, name = model_cls.rpartition(".")
             try:
@@ -240,14 +240,12 @@ class VdfsApi:
                           quantize: str | None = None, actor: str = USER) -> None:
         """Attach a large value (array, bytes…) to an entry or content (None removes it)."""
         scope, target = _scoped(target, scope)
-        from .domain import blobs
         with transaction(self.conn) as conn:
             mid = meta.metadata_id(conn, scope, target)
             meta.set_blob(conn, mid, key, value, quantize=quantize, counters=self.lib.blob_stats)
 
     def get_metadata_blob(self, target: Any, key: str, *, scope: str = "entry") -> Any:
         scope, target = _scoped(target, scope)
-        from .domain import blobs
         mid = meta.metadata_id(self.conn, scope, target, create=False)
         if mid is None:
             return None

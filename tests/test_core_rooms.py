@@ -202,3 +202,19 @@ def test_library_is_never_taken_as_bare_any():
                             and ast.unparse(arg.annotation) == "Any":
                         bad.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}({arg.arg})")
     assert bad == []
+
+
+def test_imports_across_rooms_name_the_room():
+    """Inside a room imports are relative; an import from another room is absolute
+    (`from core.domain.tags import …`), so every arrow between rooms can be found with grep."""
+    bad = []
+    for module, path in MODULES.items():
+        if path.parent == CORE:
+            continue        # core's top-level modules (library.py, host.py …) stand over the rooms
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                for target in _targets(module, path, node):
+                    if _room(target) != _room(module):
+                        bad.append(f"{path.relative_to(REPO)}:{node.lineno} imports {target} "
+                                   "relatively")
+    assert bad == []

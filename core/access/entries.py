@@ -15,6 +15,7 @@ from core.access.permissions import PermissionDenied
 from core.domain.metadata import NotFoundError
 from core.content.safeopen import read_below
 from core.domain.sidecars import Sidecars
+from core.content.exif import read_exif
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
@@ -34,7 +35,6 @@ def exif_of(row: dict[str, Any], read_bytes: Callable[[Any], bytes],
             return json.loads(read_sidecar(cu))
         except (NotFoundError, PermissionDenied, ValueError):
             pass
-    from core.content.exif import read_exif
     return read_exif(io.BytesIO(read_bytes(row["uuid"])))
 
 

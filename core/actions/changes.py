@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from core.store.paths import disk_path
 from . import fsops, targets
 from .model import ActionError, Change
+from core.domain.models import find_model, spec_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
@@ -83,7 +84,6 @@ def _model_spec(lib: Library, u: Any) -> dict[str, Any]:
 def _create_model(api: Any, change: Change, actor: str) -> Any:
     import dataclasses
     import uuid as _uuid
-    from core.domain.models import find_model, spec_of
     spec = change.after or {}
     obj = change.obj
     if obj is None:

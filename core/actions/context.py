@@ -29,6 +29,12 @@ from core.domain.locations import normalize_path
 from core.store.paths import stored_path
 from . import fsops, targets
 from .model import ActionError, ActionPreview, Change
+from .changes import _model_spec
+from .sealed import sealed_action
+from core.domain.models import spec_of
+from core.domain.models.instances import inline_data
+from core.domain.tags import canonical_name
+from core.jobs.executor import host_api
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.extensions.host import ScopedVdfsApi
@@ -145,13 +151,11 @@ class ActionContext:
     def for_code(self) -> ActionContext | ExtensionActionContext:
         """What the action's function receives: this context for a user's or core's action,
         the sealed ExtensionActionContext for an action of an extension."""
-        from .sealed import sealed_action
         return sealed_action(self) if self.extension_id else self
 
     def vdfs(self) -> VdfsApi | ScopedVdfsApi | ExecutingVdfs:
         """The host API; an extension's action gets its permission-checked view. While a
         preview is committed, its writes apply the previewed changes (core.actions.executing)."""
-        from ..jobs.executor import host_api
         api = host_api(self.lib, self.extension_id)
         if self._applier is not None:
             from .executing import executing_vdfs
@@ -178,11 +182,9 @@ class ActionContext:
         return t
 
     def add_tag(self, target: Any, tag: str, *, scope: str = "entry") -> Change:
-        from core.domain.tags import canonical_name
         return Change("add_tag", self._target(target, scope), after=canonical_name(tag))
 
     def remove_tag(self, target: Any, tag: str, *, scope: str = "entry") -> Change:
-        from core.domain.tags import canonical_name
         t = self._target(target, scope)
         name = canonical_name(tag)
         if name not in targets.tags_of(self.lib.conn, *self._split(t)):
@@ -219,8 +221,6 @@ class ActionContext:
     def create_model(self, obj: Any, *, content: UuidLike | None = None,
                      entry: UuidLike | None = None) -> Change:
         """A new model (instance of an @model class), standalone or for content / an entry."""
-        from core.domain.models import spec_of
-        from core.domain.models.instances import inline_data
         spec = spec_of(obj)
         scope, target = "standalone", None
         if content is not None:
@@ -241,7 +241,6 @@ class ActionContext:
         return c
 
     def delete_model(self, model: Any) -> Change:
-        from .changes import _model_spec
         t = self._target(model, "model")
         return Change("delete_model", t, before=_model_spec(self.lib, uuid.UUID(t[6:])))
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.store.facade import Backing, Facade
 from .model import ActionError, Change
+from core.domain.tags import canonical_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.extensions.host import ScopedVdfsApi
@@ -55,7 +56,6 @@ class ExecutingVdfs(Facade):
 
     def _apply(self, kind: str, target: Any, scope: str, value: Any = None) -> bool:
         ctx = _executing(self)[0]
-        from core.domain.tags import canonical_name
         t = ctx._target(target, scope)
         field = "after" if kind == "add_tag" else "before"
         want = canonical_name(value) if value is not None else None

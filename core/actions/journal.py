@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..jobs.owner import process_alive, process_tag
+from core.jobs.owner import process_alive, process_tag
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library

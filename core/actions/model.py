@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 KINDS = ("add_tag", "remove_tag", "set_note", "move", "rename", "delete", "restore",
          "create_model", "delete_model")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from core.errors import ArgumentError
 from core.store.facade import Facade
+from .memory import AssociativeMemory
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.ai.prompts import Prompts
@@ -222,7 +223,6 @@ def _first_parameter(job: Any) -> str:
 
 
 def _associative(memory: Any, field: str | None) -> Any:
-    from .memory import AssociativeMemory
     names = [f.name for f in getattr(memory, "__vdfs_agent_memory__", ())
              if f.kind is AssociativeMemory]
     if field is None and len(names) == 1:

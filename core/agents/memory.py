@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from core.store.clock import now_iso
-from ..errors import VdfsError
+from core.errors import VdfsError
 from core.store.facade import Backing
 
 from .vector_index import VectorIndex

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 
 class PromptError(VdfsError):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 
 class ModelError(VdfsError):

@@ -14,7 +14,7 @@ import sqlite3
 import stat
 import sys
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 
 def build_parser() -> argparse.ArgumentParser:

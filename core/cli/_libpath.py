@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import VdfsError
-from ..library import LIBRARY_JSON
+from core.errors import VdfsError
+from core.library import LIBRARY_JSON
 from core.store.paths import default_library_path
 
 DEFAULT_NAME = "default"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_duplicates(args: argparse.Namespace) -> int:
-    from ..library import Library
+    from core.library import Library
     from core.content.verify import verify_duplicates
     lib = Library.open(library_path(args))
     try:

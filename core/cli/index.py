@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace, create: bool = False):
-    from ..errors import LibraryExistsError, NotALibraryError
-    from ..library import Library
+    from core.errors import LibraryExistsError, NotALibraryError
+    from core.library import Library
     path = Path(library_path(args))
     try:
         return Library.open(path)
@@ -57,7 +57,7 @@ def _open(args: argparse.Namespace, create: bool = False):
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from ..library import Library
+    from core.library import Library
     path = Path(args.path or args.library or os.environ.get("VDFS_LIBRARY") or "library.vdfs")
     Library.create(path).close()
     print(f"created library {path}")
@@ -77,7 +77,7 @@ def phase_counts(result: dict[str, Any]) -> dict[str, int]:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from ..indexer import PHASES
+    from core.indexer import PHASES
     from .progress import PhaseProgress
     options = {k: v for k, v in (("batch_size", args.batch_size), ("workers", args.workers))
                if v is not None}
@@ -141,7 +141,7 @@ def cmd_locations(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from ..indexer.summary import format_summary, library_summary
+    from core.indexer.summary import format_summary, library_summary
     lib = _open(args)
     try:
         print(format_summary(library_summary(lib, top=args.top)))

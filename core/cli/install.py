@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def requested(path: str) -> list[Any]:
     """The permissions a package requests, read without installing it."""
-    from ..extensions.definition import resolve
+    from core.extensions.definition import resolve
     from core.access.permissions import manifest_permissions
     from core.extensions.wasm.install import is_wasm_package
     from core.extensions.wasm.package import load_wasm_package
@@ -34,7 +34,7 @@ def requested(path: str) -> list[Any]:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from ..library import Library
+    from core.library import Library
     perms = requested(args.path)
     if perms:
         print("the extension requests:", file=sys.stderr)

@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _pair(args: argparse.Namespace) -> int:
-    from ..library import Library
+    from core.library import Library
     with Library.open(library_path(args)) as lib:
         code = lib.sync.pair()
     print(code)

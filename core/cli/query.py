@@ -45,7 +45,7 @@ def _here(text: str):
 
 
 def _open(args: argparse.Namespace):
-    from ..library import Library
+    from core.library import Library
     return Library.open(library_path(args))
 
 

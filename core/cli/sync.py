@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from ..library import Library
+    from core.library import Library
     return Library.open(library_path(args))
 
 
@@ -60,7 +60,7 @@ def _export(args: argparse.Namespace) -> int:
     with _open(args) as lib:
         start = time.perf_counter()
         b = lib.sync.make_bundle(args.peer)
-        from ..sync import bundle
+        from core.sync import bundle
         size = bundle.write(args.to, b)
         took = time.perf_counter() - start
     print(f"wrote {len(b.records)} changes ({size} bytes) to {args.to} in {took:.2f} s")

@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import Any
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 from . import library_path
 
 
@@ -53,7 +53,7 @@ def _target(lib: Library, path: str, content: bool) -> tuple[str, Any]:
 def _apply(args: argparse.Namespace, add: bool) -> int:
     import uuid
 
-    from ..library import Library
+    from core.library import Library
     from core.domain.tags import canonical_name
     name = canonical_name(args.tag)
     with Library.open(library_path(args)) as lib:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from core.store.device import current_device
 from .capabilities import Device, probe, record
 from .selection import no_device
+from .dask_backend import DaskExecutor
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -85,7 +86,6 @@ def attach(lib: "Library", executor: Executor) -> Executor:
 
 def use_dask(lib: "Library", scheduler: "str | Client", **options: float) -> Executor:
     """Attach a Dask executor: `scheduler` is an address (tcp://HOST:PORT) or a Client."""
-    from .dask_backend import DaskExecutor
     return attach(lib, DaskExecutor(scheduler, lib=lib, **options))
 
 

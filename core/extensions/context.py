@@ -12,11 +12,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..ai import AiService, ModelRegistry, PromptError, Prompts
-from ..agents.memory import close_memory, open_memory
-from ..agents.trail import Trail
+from core.ai import AiService, ModelRegistry, PromptError, Prompts
+from core.agents.memory import close_memory, open_memory
+from core.agents.trail import Trail
 from core.store.facade import Backing, Facade, passthrough
-from ..jobs.sealed import sealed_handle
+from core.jobs.sealed import sealed_handle
 from .definition import ExtensionDefinition, job_short_name
 from core.access.guard import Guard
 from .host import ScopedVdfsApi

@@ -16,9 +16,12 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 from core.access.permissions import PermissionSpec
 from .settings import settings_schema
+from core.content.ocr import ocr_available
+from .manifest import _EXT_ID, load_package
+from core.jobs import register_job
 
 ENTRY_POINT_GROUP = "vdfs.extensions"
 
@@ -37,7 +40,6 @@ def parse_version(text: str) -> tuple[int, ...]:
 
 def core_features() -> set[str]:
     """What this core provides; `required_features` must be a subset."""
-    from core.content.ocr import ocr_available
     features = {"models", "blobs", "tags", "collections", "jobs", "actions", "agents", "query",
                 "ai_models", "onnx", "ollama", "openai", "prompts", "exif_extraction",
                 "thumbnails", "sidecars", "ui_manifest"}
@@ -107,7 +109,6 @@ def extension(*, id: str, name: str, version: str, description: str = "",  # noq
               permissions: list[PermissionSpec] | None = None) -> Callable[[type], type]:
     """Declare an extension class (docs/architecture.md §5); its `config` annotation is the
     settings class."""
-    from .manifest import _EXT_ID
     import re
     if not isinstance(id, str) or not re.match(_EXT_ID, id):
         raise ExtensionError(f"extension id must be reverse-DNS like 'com.example.photos', got {id!r}")
@@ -193,7 +194,6 @@ def _collect(d: ExtensionDefinition, cls: type) -> None:
 def register_jobs(d: ExtensionDefinition) -> None:
     """Register each job as `<extension id>.<name>`: at import time too, so a process that
     resumes a job of this extension finds it by importing the job's module."""
-    from ..jobs import register_job
     for fn in d.jobs:
         spec = fn.__vdfs_job__
         register_job(f"{d.id}.{job_short_name(fn)}", fn, extension_id=d.id,
@@ -242,7 +242,6 @@ def discover() -> list[ExtensionDefinition]:
 def from_package(root: Path) -> ExtensionDefinition:
     """Load a package folder: validate its manifests, import its python entry, and check the
     manifest and the decorated class agree on id and version."""
-    from .manifest import load_package
     pkg = load_package(root)
     entry = pkg.manifest["entry"]
     if not entry.startswith("python:"):

@@ -10,7 +10,7 @@ import uuid
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ..errors import ArgumentError
+from core.errors import ArgumentError
 from core.store.facade import Backing
 from core.domain.metadata import NotFoundError, as_uuid, blob_key
 from core.content.safeopen import UnsafeFileError, write_below
@@ -18,6 +18,8 @@ from core.domain.sidecars import Sidecars, sidecar_data
 from core.domain.tags import canonical_name
 from core.access.guard import Guard
 from core.access.permissions import GrantSet, PermissionDenied
+from .scope_query import scoped_entries, scoped_models, ScopedExecutor, apply_scope
+from core.query.service import explain_query
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.domain.collection import Collection, CollectionRef
@@ -62,22 +64,17 @@ class ScopedVdfsApi:
     # ---- queries --------------------------------------------------------------------------
     def query_entries(self) -> EntryQuery:
         """Entries inside the read scope only: the scope is compiled into the query."""
-        from .scope_query import scoped_entries
         return scoped_entries(_api(self), _guard(self).grants)
 
     def query_models(self, model_cls: type | str) -> ModelQuery:
-        from .scope_query import scoped_models
         _guard(self).own_class(model_cls)
         return scoped_models(_api(self), _guard(self).grants, model_cls)
 
     def query(self, query: QueryLike, **params: Any) -> Result:
         """Run DSL text (or a builder) with the scope compiled in: `api.query("entries …")`."""
-        from .scope_query import ScopedExecutor
         return ScopedExecutor(_api(self).lib, _guard(self).grants).run(query, params)
 
     def explain(self, query: QueryLike, **params: Any) -> Explain:
-        from core.query.service import explain_query
-        from .scope_query import apply_scope
         lib = _api(self).lib
         return explain_query(lib, apply_scope(query, _guard(self).grants, lib), params)
 

@@ -15,8 +15,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 
-from ..agents.agent import AgentRuntime
-from ..ai import ModelRegistry, ModelSource
+from core.agents.agent import AgentRuntime
+from core.ai import ModelRegistry, ModelSource
 from core.store.clock import now_iso
 from core.store.txn import transaction
 from core.version import __version__ as core_version
@@ -27,6 +27,8 @@ from .manifest import validate_ui_manifest
 from core.access.granted import stored_grant_set, stored_grants
 from core.access.permissions import Grant, as_grant, validate_grants
 from .settings import config_values, make_config
+from core.actions import get_action
+from .wasm.install import resolve_any
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.access.guard import Guard
@@ -66,7 +68,6 @@ class ExtensionManager:
         """Install (or upgrade, or re-grant) an extension. `grants` is a list of Permission
         values / `Permission.X(...).scoped_to(...)` grants, or "requested" for everything it
         asked for; `scope` is the default scope of unscoped grants."""
-        from .wasm.install import resolve_any
         d = resolve_any(self.lib, ext)
         self.check_compatible(d)
         if grants == "requested":
@@ -117,7 +118,6 @@ class ExtensionManager:
 
     def upgrade(self, ext: Any, *, config: dict[str, Any] | None = None) -> ExtensionContext:
         """Install a new version keeping the user's grants and settings (and all data)."""
-        from .wasm.install import resolve_any
         d = resolve_any(self.lib, ext)
         previous = self.record(d.id)
         if previous is None:
@@ -273,7 +273,6 @@ class ExtensionManager:
     def preview_action(self, extension_id: str, action: str | Callable[..., Any], **args: Any
                        ) -> ActionPreview:
         """Preview one of the extension's actions (checked in core.actions, like any preview)."""
-        from ..actions import get_action
         spec = get_action(action)
         if spec.extension_id != extension_id:
             raise ExtensionError(f"action {spec.name} is not an action of {extension_id}")

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from jsonschema import Draft202012Validator
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 from .ui_queries import BUILTIN_QUERIES, dsl_text
+from core.access.permissions import Permission
 
 if TYPE_CHECKING:  # pragma: no cover
     from vdfs_query import ir
@@ -267,7 +268,6 @@ def _read_json(path: Path) -> Any:
 def check_permissions(data: dict[str, Any], file: str) -> None:
     """Each requested permission parses (a schema cannot say which permissions exist); shared by
     Python and WASM manifests so both name a bad one by its JSON path."""
-    from core.access.permissions import Permission
     for i, p in enumerate(data.get("permissions", [])):
         try:
             Permission.from_json(p)

@@ -21,6 +21,9 @@ from core.access.globs import compile_glob, glob_to_regex
 from core.access.permissions import GrantSet, PermissionDenied
 from core.domain.locations import is_within, location_roots
 from core.store.facade import Backing, Facade
+from core.access.entries import GuardedEntries
+from core.access.guard import Guard
+from core.query.service import executor_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.host import VdfsApi
@@ -83,7 +86,6 @@ def models_filter(grants: GrantSet, lib: Library, model_type: str | None) -> ir.
     """The extension's models it may see: standalone ones, and those attached to an entry or a
     content it may read (as the per-model check of the host API decides). The visible entries
     are found by the scoped entries query, so the lists come from SQL, not a Python walk."""
-    from core.query.service import executor_for
     seen = ir.Query("entries", where=scope_filter(grants, lib),
                     select=(ir.Out(ir.Ref("uuid", "uuid"), "uuid"),
                             ir.Out(ir.Ref("content_uuid", "uuid"), "content_uuid")))
@@ -142,7 +144,6 @@ class ScopedExecutor(EntryRowHooks, Facade):
     __slots__ = ()
 
     def __init__(self, lib: Library, grants: GrantSet):
-        from core.query.service import executor_for
         _executors.bind(self, (lib, grants, executor_for(lib)))
 
     def run(self, query: QueryLike, params: dict[str, Any] | None = None) -> Result:
@@ -154,8 +155,6 @@ class ScopedExecutor(EntryRowHooks, Facade):
 
     # an entries row's read(), exif and location(): through the extension's Guard only
     def _entries(self) -> Any:
-        from core.access.entries import GuardedEntries
-        from core.access.guard import Guard
         lib, grants, _ = _executors(self)
         return GuardedEntries(Guard(lib, grants))
 

@@ -7,7 +7,7 @@ from typing import Any, get_type_hints
 
 from jsonschema import Draft202012Validator
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
                dict: "object"}

@@ -22,6 +22,7 @@ from core.domain.sidecars import Sidecars
 from core.content.exif import read_exif
 from core.content.ocr import OcrUnavailable, ocr_available, ocr_image
 from core.content.thumbnails import make_thumbnail
+from core.domain.locations import get_location
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.domain.locations import Location
@@ -97,7 +98,6 @@ def extract_content(lib: Library, path: str, content_uuid: uuid.UUID, *, ocr: bo
 
 def run_extract(ctx: JobContext, location: int | str, ocr: bool = False, thumbnails: bool = True
                 ) -> dict:
-    from core.domain.locations import get_location
     lib = ctx.lib
     if ocr and not ocr_available():
         raise OcrUnavailable("OCR was asked for but the optional extra is missing: "

@@ -14,17 +14,17 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 from core.store.faults import STORAGE_ERRORS
-from ..jobs import register_job
+from core.jobs import register_job
 from core.domain.locations import (Location, LocationError, get_location,
                                    location_for_path, normalize_path)
 from .job import DEFAULT_BATCH, JOB_NAME, PHASES, run_index
 from .lock import IndexBusyError, busy_message, starting
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..jobs import Job
-    from ..library import Library
+    from core.jobs import Job
+    from core.library import Library
 
 __all__ = ["start_index", "run_index", "resolve_target", "IndexOptionError", "IndexBusyError",
            "JOB_NAME", "PHASES"]

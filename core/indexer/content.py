@@ -21,6 +21,7 @@ from core.content.kinds import CONTENT_RULE, content_type
 from .hashing import Item, Result, hash_batch, read_head
 from .process import payload
 from .store import chunks, store_identities, subtree_sql, write_tx
+from .hashworker import HashWorker
 
 PARALLEL_MIN = 4096   # fewer files than this are hashed in-process only
 SHARE_MIN = 64        # a batch smaller than this is not worth sending to a worker
@@ -28,7 +29,6 @@ SHARE_MIN = 64        # a batch smaller than this is not worth sending to a work
 
 def spawn_workers(n: int) -> list:
     """Start n hash worker processes (they take a moment to import; start them early)."""
-    from .hashworker import HashWorker   # not at import: `-m` runs that module
     return [HashWorker() for _ in range(n)]
 
 

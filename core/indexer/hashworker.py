@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 from .hashing import Item, Result, hash_batch
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 from core.store.faults import storage_error
 
 if TYPE_CHECKING:  # pragma: no cover

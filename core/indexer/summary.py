@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..library import Library
+    from core.library import Library
 
 
 def library_summary(lib: Library, top: int = 10) -> dict[str, Any]:

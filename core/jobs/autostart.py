@@ -23,6 +23,8 @@ from core.store.clock import utc_now
 from .context import job_owner
 from .cron import Cron
 from .registry import JobSpec, all_job_specs
+from core.access.granted import stored_grant_set
+from core.access.visibility import folder_reached
 
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,8 +139,6 @@ def library_opened(lib: Library, now: dt.datetime | None = None) -> list[Any]:
 def _reaches(lib: Library, extension_id: str, root: str) -> bool:
     # imported here: every open runs library_opened, and the scope checks pull in the guard,
     # metadata and numpy, which an open without extension jobs never needs (start-up time)
-    from core.access.granted import stored_grant_set
-    from core.access.visibility import folder_reached
     return folder_reached(stored_grant_set(lib, extension_id), root)
 
 

@@ -20,6 +20,7 @@ from .errors import JobError, StopJob, TaskFailed
 from .executor import TaskContext, host_api, run_with_retries, wants_ctx
 from .registry import JobSpec, all_job_specs, task_spec
 from .sealed import sealed_job, sealed_task
+from .placed import device_query, run_placed
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.devices import Device, DeviceQuery
@@ -255,14 +256,12 @@ class JobContext:
     def select_device(self) -> "DeviceQuery":
         """A DeviceQuery over the devices online now: `.with_capability("gpu")`,
         `.prefer_local()`, `.owner_of(entry)`, then `.select()`."""
-        from .placed import device_query
         return device_query(self)
 
     def execute_on(self, device: "Device | DeviceQuery", task_fn: Callable[..., T], *args: Any,
                    key: str | None = None) -> T:
         """Run a task on `device` (a Device or a select_device() query) and return its
         result, with the durability of `ctx.run`."""
-        from .placed import run_placed
         return run_placed(self, task_fn, [args], device, [key],
                           lambda: [self.run(task_fn, *args, key=key)])[0]
 

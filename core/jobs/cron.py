@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 _ALIASES = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0",
             "@monthly": "0 0 1 * *"}

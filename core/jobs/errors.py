@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 
 class JobError(VdfsError):

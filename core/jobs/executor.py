@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import JobError, StopJob, TaskFailed, TaskTimeout
 from .registry import TaskSpec
+from .threads import timed_runner
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.extensions.host import ScopedVdfsApi
@@ -121,7 +122,6 @@ def attempt_once(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...],
         return run_in_process(fn, call_args, kwargs, timeout)
     if timeout is None or inspect.iscoroutinefunction(fn):
         return _call(fn, call_args, kwargs, timeout)
-    from .threads import timed_runner
     finished, result = timed_runner.call(fn, call_args, kwargs, timeout)
     if not finished:
         if tctx is not None:

@@ -27,6 +27,7 @@ from .owner import new_owner, owner_alive, release_owner
 from .registry import JobSpec, get_job_spec
 from .store import TERMINAL, JobStore
 from .threads import TaskPool, release_thread_connection
+from .triggers import attach_triggers
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
@@ -138,7 +139,6 @@ class JobManager:
         self._closed = False
         self._unsubscribe: Callable[[], None] | None = None
         self.task_pool = TaskPool()
-        from .triggers import attach_triggers
         self._unsubscribe = attach_triggers(self)
 
     # ---- events --------------------------------------------------------------------------

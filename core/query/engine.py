@@ -38,6 +38,7 @@ from .result import Result
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
 from vdfs_query.sqlgen import Slot
+from .mirror_store import memory_limit
 
 if TYPE_CHECKING:  # pragma: no cover
     from .mirror import Mirror
@@ -96,7 +97,6 @@ class Engine:
         self.device_uuid = device_uuid
         self.mirror_mode = mirror
         self.mirror_path = mirror_path
-        from .mirror_store import memory_limit
         self.mirror_memory = memory_limit(mirror_memory)    # a bad setting fails here, clearly
         self._lock = threading.RLock()
         self._mirror: Any = None

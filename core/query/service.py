@@ -15,6 +15,8 @@ from .engine import Engine, Explain
 from .mirror_store import MIRROR_FILE
 
 from core.access.entries import EntryRowHooks
+from core.access.entries import LibraryEntries
+from core.domain.models import instances_from_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
@@ -57,12 +59,10 @@ class LibraryExecutor(EntryRowHooks):
         return run_query(self.lib, query, params)
 
     def to_models(self, model_cls: type, rows: list[dict], *, inline_only: bool = False) -> list:
-        from core.domain.models import instances_from_rows
         return instances_from_rows(model_cls, rows, self.lib, inline_only=inline_only)
 
     # what an entries row's read(), exif and location() ask (vdfs_query.rows.Entry)
     def _entries(self) -> Any:
-        from core.access.entries import LibraryEntries
         return LibraryEntries(self.lib)
 
 

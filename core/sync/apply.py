@@ -18,6 +18,7 @@ from core.content.identity import content_uuid_bytes
 from .model_rows import apply_model
 from .rows import TARGET_TABLE, Touched, row_id, uuid_bytes
 from .state import META_DEFAULTS
+from core.domain.blobs import release_blob
 
 _ITEM_COLUMN = {"entry": "entry_uuid", "content": "content_uuid", "model": "model_uuid"}
 
@@ -178,7 +179,6 @@ def _meta(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
 
 def _mblob(conn: sqlite3.Connection, key: str, v: Any, touched: Touched) -> bool:
     """A large value on a note's row, by the hash of its bytes (they came with the record)."""
-    from core.domain.blobs import release_blob
     _, scope, target, name = key.split("/", 3)
     mid = _metadata_id(conn, scope, target, create=v is not None)
     if mid is None:

@@ -1,7 +1,7 @@
 """The errors sync raises: each names what was refused and why, and none changes the library."""
 from __future__ import annotations
 
-from ..errors import VdfsError
+from core.errors import VdfsError
 
 
 class SyncError(VdfsError):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import bundle as bundles, errors, peers
 from .errors import (BundleOutOfOrderError, PairingError, PeerUnreachableError, SyncError,
                      UnauthorizedError)
+from core.store.txn import transaction
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import ImportResult, Sync
@@ -258,7 +259,6 @@ def pair_with(sync: Sync, url: str, code: str, cafile: str | None = None) -> pee
         library_id, name = str(data["library_id"]), str(data["name"])
     except (ValueError, KeyError, TypeError):
         raise PeerUnreachableError(f"{url} did not answer the pairing like a vdfs peer") from None
-    from core.store.txn import transaction
     with transaction(sync.lib.conn) as conn:
         sync._check_library(conn, library_id, True)
         peers.set_secret(conn, device, name, secret, url)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..jobs import register_job
+from core.jobs import register_job
 
 JOB_NAME = "core.sync"
 

@@ -22,6 +22,7 @@ from core.domain.models import model
 from core.domain.models.spec import BlobData, find_model
 from .package import WasmPackage
 from .runtime import WasmRuntime
+from core.agents import agent, on_event
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.actions.context import ActionContext
@@ -99,7 +100,6 @@ def _action_shell(extension_id: str, decl: dict[str, Any]) -> Any:
 def agent_for(extension_id: str, hooks: list[dict[str, Any]]) -> Any:
     """An agent whose handlers call the guest's hook exports with {"event", "payload"}; the
     agent runtime has already dropped events outside the extension's read scope."""
-    from core.agents import agent, on_event
     attrs: dict[str, Any] = {}
     for i, hook in enumerate(hooks):
         def handle(self: Any, actx: AgentContext, arg: Any, export: str = hook["export"]) -> None:

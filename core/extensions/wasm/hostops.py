@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from core.access.permissions import PermissionDenied
 from core.store.paths import disk_path
 from .codec import decode_bytes, dumps
+from core.domain.models import model_uuid
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sandbox import Call
@@ -180,7 +181,6 @@ def _model_cls(h: WasmHost, req: dict[str, Any]) -> type:
 
 def model_dict(obj: Any) -> dict[str, Any]:
     out = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    from core.domain.models import model_uuid
     out["uuid"] = model_uuid(obj)
     return out
 

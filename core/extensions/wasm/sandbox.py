@@ -21,6 +21,7 @@ from .errors import (WasmAbiError, WasmBadPointer, WasmDeadlineExceeded, WasmErr
                      WasmGuestError, WasmMemoryLimit, WasmOutOfFuel, WasmPayloadError,
                      WasmReentrantCall, WasmStackOverflow, WasmTrap)
 from .limits import DEFAULTS, Limits
+from .codec import dumps
 
 Dispatch = Callable[[str, Any, "Call"], Any]
 _ACTIVE = threading.local()
@@ -257,5 +258,4 @@ def _encode(value: Any) -> bytes:
     """Bytes pass as they are; anything else is JSON."""
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
-    from .codec import dumps
     return dumps(value)
