@@ -15,17 +15,17 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import args as A
-from .display import Table, Text
+from .display import Text
 from .errors import VdfsUsageError
+from .widgets.devices import DevicesPanel
 
 _SERVERS: dict[str, Any] = {}      # library path -> its running SyncServer
 
 
-def devices(lib: Any) -> Table:
-    """The devices of the library with what each still lacks from this one."""
-    rows = lib.sync.status()
-    columns = list(rows[0]) if rows else ["device"]
-    return Table(columns, [list(r.values()) for r in rows], title="devices", noun="device")
+def devices(lib: Any) -> DevicesPanel:
+    """The devices of the library with what each still lacks from this one (a widget with a
+    Refresh button; plain text in a terminal)."""
+    return DevicesPanel(lib)
 
 
 def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:

@@ -31,10 +31,18 @@ def test_bundles_both_ways_and_the_devices_table(notebook, tmp_path):
     assert "applied" in repr(run(sh, "%vdfs sync import :back"))
     rows = run(sh, '%vdfs files tagged "#from-laptop"').rows()
     assert [r["name"] for r in rows] == ["photo.jpg"]
-    table = run(sh, "%vdfs devices")
-    states = {r[0]: r[1] for r in table.rows}
+    panel = run(sh, "%vdfs devices")
+    states = {r[0]: r[1] for r in panel.rows}
     assert states == {"test-device": "this device", "laptop": "seen"}
-    assert "laptop" in table._repr_html_()
+    assert "laptop" in panel._html.value and "laptop" in repr(panel)
+    # a change made here is one more the laptop lacks; the Refresh button shows it
+    to_send = lambda: {r[0]: r[4] for r in panel.rows}["laptop"]   # noqa: E731
+    before = to_send()
+    from kernel_ext import session
+    session.library().vdfs().create_tag("#made-here")
+    assert to_send() == before                  # a widget shows what it last read
+    panel._refresh.click()
+    assert to_send() > before
 
 
 def test_pair_serve_and_a_peer_syncs_with_the_notebook(notebook):
