@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vdfs_query import ir
-from vdfs_query.bind import BindContext, _resolve, bind, fast_binder, signature
+from vdfs_query.bind import BindContext, bind, fast_binder, signature
 from vdfs_query.catalog import SOURCES
 from vdfs_query.compiler import template, to_ir
 from vdfs_query.patterns import regexp
@@ -37,8 +37,8 @@ from vdfs_query.errors import QueryCancelled, QueryError, QueryTimeout, VdfsErro
 from .result import Result
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
-from vdfs_query.sqlgen import Slot
 from .mirror_store import memory_limit
+from .routing import Router
 
 if TYPE_CHECKING:  # pragma: no cover
     from .mirror import Mirror
@@ -46,17 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # What the engine runs: DSL text, a fluent builder, or a parsed or lowered query.
 QueryLike = str | EntryQuery | ModelQuery | qast.Query | ir.Query
 
-SMALL_SOURCES = frozenset({"tags", "collections", "locations", "devices", "jobs"})
-PROBE_CAP = 2000           # a prefix with at most this many entries is served by SQLite
-LISTING_CAP = 1000         # an unfiltered, unordered listing this short is served by SQLite
-PROBE_TTL = 2.0            # seconds a probe's count is trusted for routing
-TAG_CAP = 20_000           # a tag on at most this many entries/contents is served by SQLite
 DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
-_PROBES = {
-    "prefix": f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT {PROBE_CAP + 1})",
-    "tag": (f"SELECT count(*) FROM (SELECT 1 FROM tags t JOIN tag_links tl ON tl.tag_id = t.id "
-            f"WHERE t.name = ? LIMIT {TAG_CAP + 1})"),
-}
 
 
 @dataclass
@@ -79,7 +69,7 @@ class Explain:
         return f"<pre>{html.escape(str(self))}</pre>"
 
 
-class Engine:
+class Engine(Router):
     """Runs queries for one library. `mirror`: 'background' (default: build the DuckDB copy in a
     thread on first need, answering from the scan meanwhile), 'sync' (build before answering),
     or 'off' (SQLite only). `timeout`: seconds a query may run (None: no limit); each run may
@@ -360,51 +350,6 @@ class Engine:
         return Explain(q, chosen, t.sql, bind(t.slots, ctx), other)
 
     # ---- routing --------------------------------------------------------------------------
-    def route(self, q: ir.Query, ctx: BindContext) -> str:
-        """'sqlite' when an index answers the query directly, else 'duckdb'. A search always
-        runs on SQLite: its full-text index lives there only (the mirror cannot answer it)."""
-        if q.source in SMALL_SOURCES or self.mirror_mode == "off" or ir.searches(q):
-            return "sqlite"
-        src = SOURCES[q.source]
-        parts = ir.conjuncts(q.where)
-        for c in parts:
-            if isinstance(c, ir.Cmp) and c.op == "=" and not c.ref.json and src.fields[c.ref.name].indexed:
-                return "sqlite"
-            if (isinstance(c, ir.InList) and not c.negate and not c.ref.json
-                    and src.fields[c.ref.name].indexed and len(c.values) <= 64):
-                return "sqlite"
-        for c in parts:
-            if isinstance(c, ir.Under) and c.mode == "prefix" and src.table == "entries":
-                self._route_static = False     # the answer depends on the folder's size now
-                lo = _resolve(Slot(c.value, "path", "prefix_lo"), ctx)
-                hi = _resolve(Slot(c.value, "path", "prefix_hi"), ctx)
-                if self._probe("prefix", lo, hi) <= PROBE_CAP:
-                    return "sqlite"
-            if isinstance(c, ir.Tagged) and src.table in ("entries", "content_identities"):
-                self._route_static = False
-                tag = _resolve(Slot(c.value, "tag"), ctx)
-                if self._probe("tag", tag) <= TAG_CAP:
-                    return "sqlite"
-        if (q.where is None and not q.order and not q.aggregated and not q.count_only
-                and isinstance(q.limit, ir.Lit) and q.limit.value <= LISTING_CAP):
-            return "sqlite"
-        return "duckdb"
-
-    def _probe(self, kind: str, *args: Any) -> int:
-        """How many rows an index would visit (capped): entries below a folder, links of a tag.
-        Remembered for PROBE_TTL seconds: a route is only about speed, so an old count never
-        makes an answer stale."""
-        key = (kind, *args)
-        now = time.monotonic()
-        hit = self._probes.get(key)
-        if hit is not None and now - hit[1] < PROBE_TTL:
-            return hit[0]
-        n = self._sconn.execute(_PROBES[kind], args).fetchone()[0]
-        if len(self._probes) > 4096:
-            self._probes.clear()
-        self._probes[key] = (n, now)
-        return n
-
     def _get_mirror(self, wait: bool = False) -> Any:
         if self.mirror_mode == "off" or self.mirror_error is not None:
             return None
