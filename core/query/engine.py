@@ -38,7 +38,7 @@ from .result import Result
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
 from .mirror_store import memory_limit
-from .routing import Router
+from .routing import PROBE_TTL, Router
 
 if TYPE_CHECKING:  # pragma: no cover
     from .mirror import Mirror

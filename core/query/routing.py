@@ -18,7 +18,10 @@ PROBE_CAP = 2000           # a prefix with at most this many entries is served b
 LISTING_CAP = 1000         # an unfiltered, unordered listing this short is served by SQLite
 PROBE_TTL = 2.0            # seconds a probe's count is trusted for routing
 TAG_CAP = 20_000           # a tag on at most this many entries/contents is served by SQLite
+LISTING_SHARE = 50         # a listing under a folder holding at most 1/50 of all entries: SQLite
 _PROBES = {
+    "listing": "SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT ?)",
+    "size": "SELECT coalesce(max(id), 0) FROM entries",
     "prefix": f"SELECT count(*) FROM (SELECT 1 FROM entries WHERE path >= ? AND path < ? LIMIT {PROBE_CAP + 1})",
     "tag": (f"SELECT count(*) FROM (SELECT 1 FROM tags t JOIN tag_links tl ON tl.tag_id = t.id "
             f"WHERE t.name = ? LIMIT {TAG_CAP + 1})"),
@@ -33,6 +36,7 @@ class Router:
     _probes: dict[tuple[Any, ...], tuple[int, float]]
     mirror_mode: str
     _route_static: bool
+    listing_share: int = LISTING_SHARE
 
     def route(self, q: ir.Query, ctx: BindContext) -> str:
         """'sqlite' when an index answers the query directly, else 'duckdb'. A search always
@@ -54,6 +58,12 @@ class Router:
                 hi = _resolve(Slot(c.value, "path", "prefix_hi"), ctx)
                 if self._probe("prefix", lo, hi) <= PROBE_CAP:
                     return "sqlite"
+                if not (q.aggregated or q.count_only):
+                    # a listing reads only its folder's rows through the path index: cheaper
+                    # than a scan of the whole mirror while the folder is a small share of it
+                    cap = self._probe("size") // max(1, self.listing_share)
+                    if cap > PROBE_CAP and self._probe("listing", lo, hi, cap + 1) <= cap:
+                        return "sqlite"
             if isinstance(c, ir.Tagged) and src.table in ("entries", "content_identities"):
                 self._route_static = False
                 tag = _resolve(Slot(c.value, "tag"), ctx)
@@ -65,8 +75,8 @@ class Router:
         return "duckdb"
 
     def _probe(self, kind: str, *args: Any) -> int:
-        """How many rows an index would visit (capped): entries below a folder, links of a tag.
-        Remembered for PROBE_TTL seconds: a route is only about speed, so an old count never
+        """How many rows an index would visit (capped): entries below a folder, links of a tag;
+        or the size of `entries` (its highest id). Remembered for PROBE_TTL seconds: a route is only about speed, so an old count never
         makes an answer stale."""
         key = (kind, *args)
         now = time.monotonic()
