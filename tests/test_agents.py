@@ -115,6 +115,23 @@ def test_associative_memory_checks_dimensions(tmp_path):
     assert mind.faces.remove("alice") and mind.faces.query_similar([1, 0, 0]) == []
 
 
+def test_a_malformed_event_does_not_end_the_agent(lib, tmp_path):
+    """An entry event without its entry_uuid (as an action's once was) is counted and traced,
+    and the agent goes on receiving the events after it."""
+    from core.store.events import Event
+    root = tmp_path / "pics"
+    root.mkdir()
+    Watcher.photos.clear()
+    mgr = lib.extensions
+    mgr.install(Watcher, "requested", scope=[str(root)])
+    lib.events.publish(Event("entry.created", {"path": str(root / "odd.jpg")}))
+    mgr.wait_idle()
+    (root / "a.jpg").write_bytes(b"a photo")
+    lib.index(lib.add_location(root)).wait(timeout=60)
+    mgr.wait_idle()
+    assert Watcher.photos == [str(root / "a.jpg")]
+
+
 def test_agent_reacts_to_a_real_index_within_its_scope(lib, tmp_path):
     root = tmp_path / "pics"
     (root / "inside").mkdir(parents=True)

@@ -293,7 +293,15 @@ class AgentRuntime:
                 continue
             for h in self.handlers:
                 if h.event == item.kind:
-                    self._deliver(h, item)
+                    try:
+                        self._deliver(h, item)
+                    except Exception as exc:  # a malformed event must not end the agent
+                        self.errors += 1
+                        log.exception("agent %s: cannot deliver %s", self.ctx.extension_id,
+                                      item.kind)
+                        self.ctx.trace(f"{item.kind} not delivered to {h.method}: {exc!r}",
+                                       level="error", event=item.kind,
+                                       error=type(exc).__name__)
 
     def _deliver(self, h: Handler, event: Any) -> None:
         arg: Any = event.payload
