@@ -13,10 +13,9 @@ from typing import Any
 from . import fts, ir, patterns
 from .catalog import KINDS
 from .errors import ParameterError, VdfsSyntaxError, closest
-from .lower import tag_name
 from .params import param_pos
 from .values import (CoercionError, as_uuid_bytes, brief, coerce, json_value, resolve_now,
-                     text_value, time_text, to_iso, to_ns)
+                     tag_name, text_value, time_text, to_iso, to_ns)
 
 
 class BindContext:

@@ -31,9 +31,9 @@ from typing import Any, Callable
 
 from . import ast, ir
 from .errors import VdfsSyntaxError
-from .lower import Lowerer, split_model, tag_name
+from .lower import Lowerer, split_model
 from .rows import Mapped, Record, entry_row
-from .values import brief
+from .values import brief, tag_name
 
 _OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
         "~": "~", "glob": "~", "!~": "!~", "=~": "=~", "regex": "=~", "in": "in",

@@ -15,7 +15,8 @@ from .errors import VdfsSyntaxError, closest
 from .relpaths import is_relative
 from .timespec import canonical_time, is_interval, is_time_text, time_spec
 from .to_ast import value_pos
-from .values import INT_MAX, CoercionError, coerce, json_value, parse_size, text_value
+from .values import (INT_MAX, CoercionError, coerce, json_value, parse_size, tag_name,
+                     text_value)
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 _JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -380,18 +381,6 @@ def split_model(name: str) -> tuple[str | None, str]:
     """'com.x.photos.PhotoAnalysis' → ('com.x.photos', 'PhotoAnalysis'); 'Person' → (None, 'Person')."""
     ext, _, typ = name.rpartition(".")
     return (ext or None), typ
-
-
-def tag_name(text: str) -> str:
-    """A tag as core stores it: '#' prefix, case-folded, spaces as '-' (core/domain/tags.canonical_name)."""
-    t = text.strip()
-    if not t.startswith("#"):
-        t = "#" + t
-    t = t.casefold()
-    if ":" in t:
-        ns, _, rest = t.partition(":")
-        t = ns.strip() + ":" + rest.strip()
-    return re.sub(r"\s+", "-", t)
 
 
 def under(path: str) -> ir.Under:

@@ -290,3 +290,18 @@ def text_value(value: str) -> str:
 
 def describe_size(n: int) -> str:
     return f"{n:,} bytes"
+
+
+def tag_name(text: str) -> str:
+    """A tag name as the library stores it: '#' prefix, case-folded, blanks around a 'namespace:'
+    dropped, other runs of whitespace as '-' ('Road Trip' → '#road-trip'). The one rule: core's
+    tags (core.domain.tags.canonical_name) validate, then call this, so a tag written through
+    core is found by the same name typed into a query."""
+    t = text.strip()
+    if not t.startswith("#"):
+        t = "#" + t
+    t = t.casefold()
+    if ":" in t:
+        ns, _, rest = t.partition(":")
+        t = ns.strip() + ":" + rest.strip()
+    return re.sub(r"\s+", "-", t)

@@ -16,6 +16,7 @@ from core.store.clock import now_iso
 from core.errors import VdfsError
 from .metadata import NotFoundError, as_uuid
 from core.store.text import storable
+from vdfs_query.values import tag_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.store.ids import UuidLike
@@ -52,14 +53,7 @@ def canonical_name(name: str) -> str:
         raise TagError(f"a tag name must be text, not {type(name).__name__}")
     if not storable(name):
         raise TagError(f"invalid tag name {name!r}: it is not valid Unicode text")
-    text = name.strip()
-    if not text.startswith("#"):
-        text = "#" + text
-    text = text.casefold()
-    if ":" in text:
-        ns, _, rest = text.partition(":")
-        text = ns.strip() + ":" + rest.strip()
-    text = re.sub(r"\s+", "-", text)
+    text = tag_name(name)          # the language's rule, so queries find the same name
     if text in ("#", "") or text.endswith(":") or text.startswith("#:") or not _NAME_RE.match(text):
         raise TagError(f"invalid tag name {name!r}: use letters, digits and -_./, optionally "
                        "one 'namespace:' prefix, e.g. '#vacation' or '#person:alice'")
