@@ -120,7 +120,7 @@ def test_a_trapping_task_follows_its_retry_policy(lib, tmp_path):
 def test_killed_job_resumes_in_another_process(tmp_path):
     lib_path = tmp_path / "crash.vdfs"
     lib = core.Library.create(lib_path)
-    lib.extensions.install(package(tmp_path, spin=5_000_000))
+    lib.extensions.install(package(tmp_path, spin=20_000_000))
     lib.close()
     proc = subprocess.Popen([sys.executable, str(WORKER), str(lib_path), "start"],
                             stdout=subprocess.PIPE, text=True)
