@@ -1,6 +1,7 @@
 """Photos with a face detector chosen in its settings: a registered YuNet-layout ONNX graph
 (decoded as OpenCV's FaceDetectorYN does) finds the faces of real JPEGs; each face is stored
-with its box, landmarks and an embedding of its crop, and faces group into People."""
+with its box, landmarks and an embedding (dlib's descriptor when installed), and faces group
+into People."""
 from __future__ import annotations
 
 import io
@@ -11,6 +12,7 @@ from PIL import Image
 from core.ai import ModelRegistry, ModelSource
 from core.extensions import Permission
 from core.extensions.manager import ExtensionManager
+from extensions.photos.embedding import dlib_available
 from tests.test_ai_helpers import yunet_like_onnx
 
 PKG = Path(__file__).resolve().parent.parent / "extensions" / "photos"
@@ -54,7 +56,7 @@ def test_a_registered_detector_finds_the_faces_photos_stores(lib, tmp_path):
         assert boxes == [(64.0, 32.0, 32.0, 32.0), (192.0, 128.0, 32.0, 32.0)]
         face = by_name["one.jpg"].detected_faces[0]
         assert face["score"] > 0.9 and face["landmarks"] == [[64.0, 32.0]] * 5
-        assert len(face["embedding"]) == 8
+        assert len(face["embedding"]) == (128 if dlib_available() else 8)   # dlib, else stand-in
         assert result["people"] == 1          # every face is the same blue square: one person
     finally:
         mgr.close()

@@ -14,7 +14,8 @@ from .gazetteer import cities
 
 SCENES = ["sunset", "forest", "sea", "night"]
 FACE_THRESHOLD = 0.5
-SAME_PERSON = 0.99           # cosine similarity of two faces of one person (stand-in model)
+SAME_PERSON = 0.99           # cosine of two faces of one person, stand-in colour embedding only
+                             # (dlib's descriptors: embedding.SAME_PERSON_DISTANCE)
 PLACE_RADIUS_KM = 50.0
 
 
@@ -40,7 +41,7 @@ def interpret(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def face_crop(image_bytes: bytes, box: tuple[float, float, float, float]) -> bytes:
-    """The face's box cut out of the image, as PNG bytes (what the embedding model sees)."""
+    """The face's box cut out of the image, as PNG bytes (what the stand-in embedding sees)."""
     x, y, w, h = box
     with Image.open(io.BytesIO(image_bytes)) as im:
         crop = im.convert("RGB").crop((int(x), int(y), int(x + max(w, 1)), int(y + max(h, 1))))
@@ -51,7 +52,7 @@ def face_crop(image_bytes: bytes, box: tuple[float, float, float, float]) -> byt
 
 def detected_faces(detections: list[Any], embed: Any) -> list[dict[str, Any]]:
     """A detector's faces as PhotoAnalysis stores them: box, score, landmarks and the
-    embedding `embed(box)` gives for the face's crop."""
+    embedding `embed(box)` gives for the face (rounded to 6 decimals: float32's precision)."""
     return [{"score": round(d.score, 4), "box": [round(v, 2) for v in d.box],
              "landmarks": [[round(a, 2), round(b, 2)] for a, b in d.landmarks],
              "embedding": [round(float(v), 6) for v in embed(d.box)]} for d in detections]

@@ -3,7 +3,8 @@
 Per photo (a durable task, replayed not re-run after a crash): read the bytes through the
 checked host API, run the registered ONNX model (scene, embedding), find the faces with the
 detector the `face_model` setting names (by default OpenCV's Haar cascade; faces.py), each
-embedded from its crop, read EXIF (core's sidecar when granted and
+embedded by dlib's face descriptor (embedding.py; the stand-in's colour when dlib is not
+installed), read EXIF (core's sidecar when granted and
 present, else from the bytes). Then, for the whole set: faces are grouped into People through
 the agent's associative memory, GPS points into Places; content gets searchable tags
 (`#analyzed`, `#scene:…`, `#person:…`, `#place:…`).
@@ -24,6 +25,7 @@ from core.sdk.runtime import extension_context
 
 from .analysis import (FACE_THRESHOLD, SAME_PERSON, detected_faces, face_crop, interpret,
                        model_input, place_for, slug)
+from .embedding import DIM, face_embedder, same_person
 from .faces import HAAR, STANDIN, detect_faces_haar, haar_available
 from .models import Person, PhotoAnalysis, Place
 
@@ -39,8 +41,13 @@ def analyze_photo(ctx: Any, entry_uuid: str, content_uuid: str) -> dict[str, Any
     result = interpret(model.run({"image": model_input(data)}))
     faces = find_faces(ext, data)
     if faces is not None:                 # a real detector found the faces, each embedded
-        def embed(box: Any) -> Any:
-            return model.run({"image": model_input(face_crop(data, box))})["embedding"][0]
+        embed = face_embedder(data) if faces else None
+        if embed is None and faces:
+            ext.trace("no dlib face model installed (dlib-bin, face_recognition_models): "
+                      "faces embedded by the stand-in colour model")
+
+            def embed(box: Any) -> Any:
+                return model.run({"image": model_input(face_crop(data, box))})["embedding"][0]
         result["faces"] = detected_faces(faces, embed)
     try:
         exif = json.loads(api.read_sidecar(uuid.UUID(content_uuid), "exif"))
@@ -116,9 +123,9 @@ def assign_people(ext: Any, api: Any) -> int:
         if not pa.face_count or pa.identified_people:
             continue
         emb = pa.detected_faces[0]["embedding"]
-        hit = faces.query_similar(emb, k=1, min_score=SAME_PERSON)
-        if hit:
-            person = people[hit[0][0]]
+        known = known_person(faces, emb)
+        if known is not None:
+            person = people[known]
         else:
             key = f"person-{len(people) + 1}"
             faces.add(key, emb, {"first": str(_target(pa))})
@@ -134,6 +141,17 @@ def assign_people(ext: Any, api: Any) -> int:
         api.add_tag_to_content(_target(pa), f"#person:{person.key}")
         ext.memory().history.record("face_assigned", {"content": cu, "person": person.key})
     return len(people)
+
+
+def known_person(faces: Any, emb: list[float]) -> str | None:
+    """The key of the known person whose face `emb` is, or None. A dlib descriptor is compared
+    with the nearest known one by dlib's own rule (Euclidean distance below 0.6); the stand-in's
+    colour embedding by its cosine."""
+    if len(emb) == DIM:
+        hit = faces.query_similar(emb, k=1)
+        return hit[0][0] if hit and same_person(emb, faces.get(hit[0][0])[0]) else None
+    hit = faces.query_similar(emb, k=1, min_score=SAME_PERSON)
+    return hit[0][0] if hit else None
 
 
 def build_places(ext: Any, api: Any) -> int:
