@@ -12,11 +12,10 @@ and computes:
 - `embedding`  [N, 8] L2-normalised projection of the mean colour: photos of one "person"
                (one dominant colour) get nearly the same embedding.
 
-A real face model (e.g. RetinaFace/SCRFD for detection + ArcFace for 512-d embeddings) needs:
-image preprocessing to its input size and normalisation, anchor decoding and non-maximum
-suppression of boxes, face alignment (5 landmarks → affine warp to 112×112) before the
-embedding network, and a similarity threshold tuned on real data (~0.4–0.5 cosine for ArcFace).
-The job code calls the model through the same `ctx.ai().from_registered(...)` either way.
+Real faces are not this model's job: the Haar cascade (faces.py) finds them and dlib's ResNet
+face descriptor (embedding.py) embeds them. The stand-in's embedding is the fallback when dlib
+or its weights are not installed, and its colour "face" is the only face under the `standin`
+setting; its scene labels are always used.
 
 Run `python extensions/photos/build_model.py` to regenerate the file.
 """

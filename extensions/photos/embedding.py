@@ -28,7 +28,7 @@ LANDMARKS = "shape_predictor_5_face_landmarks.dat"
 SAME_PERSON_DISTANCE = 0.6     # dlib's threshold on the Euclidean distance of two descriptors
 # The same threshold as a cosine, for searches by angle (the agent memory's): descriptors of
 # length r at distance d have cosine 1 − d²/2r²; with r ≈ 1.43 (measured on the test portraits:
-# 1.41–1.45) dlib's 0.6 is a cosine of about 0.91.
+# 1.37–1.46) dlib's 0.6 is a cosine of about 0.91.
 SAME_PERSON_COSINE = 0.91
 DIM = 128
 
