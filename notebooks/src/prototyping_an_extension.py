@@ -5,13 +5,15 @@
 # content-scoped and standalone models, a durable job with tasks, an agent with memory, an action
 # with preview and a `ui_manifest`. This notebook writes each part in Python, in the example's
 # order, installs the result into a library from a cell — no restart, no package — and runs it on
-# real photographs: scikit-image ships a portrait (`astronaut`) and a photo of a coffee cup.
+# real photographs: scikit-image ships a portrait (`astronaut`) and a photo of a coffee cup,
+# matplotlib a portrait of Grace Hopper.
 
 # %%
 import io, os, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from PIL import Image
 from skimage import data as skdata
@@ -35,8 +37,12 @@ def jpeg(pixels, lat, lon):
     return buf.getvalue()
 
 
+hopper = np.asarray(Image.open(Path(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")))
 photos = {
     "My Photos/astronaut.jpg": jpeg(skdata.astronaut(), 28.5729, -80.6490),   # Cape Canaveral
+    "My Photos/astronaut-mirrored.jpg": jpeg(skdata.astronaut()[:, ::-1].copy(),
+                                             29.5597, -95.0900),                  # Houston
+    "My Photos/grace-hopper.jpg": jpeg(hopper, 38.8719, -77.0563),            # the Pentagon
     "My Photos/lyon/coffee.jpg": jpeg(skdata.coffee(), 45.7640, 4.8357),      # Lyon
     "Private/passport.jpg": jpeg(skdata.astronaut()[::2, ::2].copy(), 48.8566, 2.3522),
 }
@@ -116,30 +122,41 @@ class Album:
 # The reference example asks a registered model (`ctx.ai().from_registered("face_detection:…")
 # .detect_faces(image_bytes)`), which needs a detector file registered first (section 5). This
 # prototype uses a detector that needs no file of its own: OpenCV's frontal-face Haar cascade,
-# whose trained XML ships inside the `opencv-python` wheel. Each face gets a small pixel
-# embedding of its crop — enough to recognise the same photo again, not a face-recognition
-# model. `classify_scene` is a stand-in too: the photo's dominant tone.
+# whose trained XML ships inside the `opencv-python` wheel. Each face is embedded by dlib's
+# face-recognition ResNet (128 numbers; dlib from the `dlib-bin` wheel, its weights from the
+# `face_recognition_models` package, found without importing it): two faces are one person when
+# their embeddings are less than 0.6 apart, dlib's own threshold. `classify_scene` is a stand-in:
+# the photo's dominant tone.
 
 # %%
+import importlib.util
+
 import cv2
+import dlib
 
 CASCADE = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+weights = Path(importlib.util.find_spec("face_recognition_models").submodule_search_locations[0],
+               "models")
+LANDMARKS = dlib.shape_predictor(str(weights / "shape_predictor_5_face_landmarks.dat"))
+RESNET = dlib.face_recognition_model_v1(str(weights / "dlib_face_recognition_resnet_model_v1.dat"))
+SAME_PERSON = 0.6                     # dlib's threshold on the distance of two embeddings
 
 
-def pixel_embedding(gray_crop):
-    v = np.asarray(Image.fromarray(gray_crop).resize((16, 16)), dtype=np.float32).ravel()
-    v -= v.mean()
-    return [round(float(x), 5) for x in v / (np.linalg.norm(v) or 1.0)]
+def face_embedding(rgb, x, y, w, h):
+    """Eyes and nose found in the box, the face aligned, then described by the ResNet."""
+    shape = LANDMARKS(rgb, dlib.rectangle(x, y, x + w - 1, y + h - 1))
+    return [round(v, 6) for v in RESNET.compute_face_descriptor(rgb, shape)]
 
 
 @task(retries=3, timeout_ms=30000)
 def detect_faces(ctx, entry):
-    image_bytes = entry.read()
-    gray = np.asarray(Image.open(io.BytesIO(image_bytes)).convert("L"))
+    rgb = np.asarray(Image.open(io.BytesIO(entry.read())).convert("RGB"))
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     boxes = CASCADE.detectMultiScale(cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5,
                                      minSize=(40, 40))
     return [{"box": [int(v) for v in (x, y, w, h)],
-             "embedding": pixel_embedding(gray[y:y + h, x:x + w])} for x, y, w, h in boxes]
+             "embedding": face_embedding(rgb, *(int(v) for v in (x, y, w, h)))}
+            for x, y, w, h in boxes]
 
 
 @task(retries=3, timeout_ms=30000)
@@ -151,8 +168,8 @@ def classify_scene(ctx, entry):
 def identify(ctx, face):
     """The person a face belongs to: a known one from the agent's memory, else a new one."""
     knowledge = extension_context(ctx).memory().knowledge
-    hit = knowledge.query_similar_faces(face, k=1, min_score=0.95)
-    if hit:
+    hit = knowledge.query_similar_faces(face, k=1)       # the nearest known face, by angle
+    if hit and np.linalg.norm(knowledge.get(hit[0][0])[0] - face["embedding"]) < SAME_PERSON:
         return hit[0][2]["person"]
     person_id = str(ctx.vdfs().create_model(
         Person(name=f"person-{len(knowledge) + 1}", photo_count=1, embeddings=[face["embedding"]])))
@@ -301,8 +318,9 @@ vdfs_library.extensions.wait_idle()
  for j in vdfs_library.jobs.list(name=f"{EXT}.analyze_photos")]
 
 # %% [markdown]
-# One analysis per content (the copy shares the astronaut's), one face found — on the astronaut,
-# where her face is — and none in the coffee cup; the face founded one person:
+# One analysis per content (the copy shares the astronaut's), one face in each portrait — where
+# the face is — and none in the coffee cup. The astronaut's face and its mirror image are one
+# person, Grace Hopper another:
 
 # %%
 %vdfs models PhotoAnalysis select scene_tags
@@ -312,9 +330,11 @@ vdfs_library.extensions.wait_idle()
 
 # %%
 api = vdfs_library.extensions.host_for(EXT)
+names = {str(p["uuid"]): p["name"] for p in api.query("models Person select uuid, name").rows()}
 for row in api.query_entries().of_type("image").order_by("path").collect():
     analysis = api.get_model_by_content(PhotoAnalysis, row.content_uuid)
-    print(row.name, [f["box"] for f in analysis.detected_faces])
+    print(row.name, [f["box"] for f in analysis.detected_faces],
+          [names[p] for p in analysis.identified_people])
 
 # %% [markdown]
 # ## The action, previewed and committed
