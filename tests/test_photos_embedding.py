@@ -150,3 +150,39 @@ def test_without_the_weights_there_is_no_embedder_and_the_job_falls_back(tmp_pat
     embeds with the stand-in and says so); the installed package's folder loads both."""
     assert load(tmp_path) is None and load(None) is None
     assert models_folder() is not None and load(models_folder()) is not None
+
+
+FALLBACK_RUN = """
+import json, sys
+sys.modules["dlib"] = None        # as if dlib-bin were not installed: `import dlib` fails
+import core
+from core.extensions import Permission
+lib = core.Library.create(sys.argv[1])
+lib.index(lib.add_location(sys.argv[2])).wait(timeout=120)
+mgr = lib.extensions
+ctx = mgr.install(sys.argv[3], [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"),
+                                Permission.WriteTags,
+                                Permission.UseModel(category="face_detection")],
+                  config={"auto_analyze": False})
+result = mgr.run_job("com.vdfs.photos", "analyze_photos").wait(timeout=120)
+from extensions.photos.models import PhotoAnalysis
+rows = lib.query("entries where kind = image select content_uuid").rows()
+print(json.dumps([len(f["embedding"]) for r in rows for f in
+                  ctx.vdfs().get_model_by_content(PhotoAnalysis, r["content_uuid"]).detected_faces]))
+mgr.close()
+lib.close()
+"""
+
+
+def test_without_dlib_the_job_embeds_with_the_stand_in_and_its_trail_says_so(tmp_path):
+    import subprocess
+    import sys
+    root = tmp_path / "pics"
+    root.mkdir()
+    (root / "astronaut.png").write_bytes(variants(skdata.astronaut())["orig.png"])
+    out = subprocess.run([sys.executable, "-c", FALLBACK_RUN, str(tmp_path / "t.vdfs"), str(root),
+                          str(PKG)], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[8]"      # one face, the stand-in's 8 numbers
+    trail = (tmp_path / "t.vdfs" / "logs/extensions" / f"{EXT}.jsonl").read_text()
+    assert "no dlib face model installed" in trail
