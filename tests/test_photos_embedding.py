@@ -186,3 +186,33 @@ def test_without_dlib_the_job_embeds_with_the_stand_in_and_its_trail_says_so(tmp
     assert out.stdout.strip().splitlines()[-1] == "[8]"      # one face, the stand-in's 8 numbers
     trail = (tmp_path / "t.vdfs" / "logs/extensions" / f"{EXT}.jsonl").read_text()
     assert "no dlib face model installed" in trail
+
+
+def test_changing_the_face_model_starts_people_anew_instead_of_failing(lib, tmp_path):
+    """Faces of the stand-in (8 numbers) and of dlib (128) cannot be compared: after the setting
+    changes, the memory forgets the other model's faces and new people are founded; the old
+    Person stays."""
+    root = tmp_path / "pics"
+    root.mkdir()
+    Image.new("RGB", (64, 64), (220, 40, 40)).save(root / "red.png")   # the stand-in's "face"
+    lib.index(lib.add_location(root)).wait(timeout=120)
+    grants = [Permission.ReadEntries(glob="**/*.{jpg,jpeg,png,heic}"), Permission.WriteTags,
+              Permission.UseModel(category="face_detection")]
+    mgr = lib.extensions
+    try:
+        mgr.install(PKG, grants, config={"auto_analyze": False, "face_model": "standin"})
+        assert mgr.run_job(EXT, "analyze_photos").wait(timeout=120)["people"] == 1
+        (root / "astronaut.png").write_bytes(variants(skdata.astronaut())["orig.png"])
+        (root / "mirror.jpg").write_bytes(variants(skdata.astronaut())["mirror.jpg"])
+        lib.index(str(root)).wait(timeout=120)
+        ctx = mgr.install(PKG, grants, config={"auto_analyze": False, "face_model": "opencv:haar"})
+        result = mgr.run_job(EXT, "analyze_photos").wait(timeout=120)
+        assert (result["analyzed"], result["people"]) == (2, 2)
+        from extensions.photos.models import Person
+        counts = sorted((p.key, p.photo_count) for p in ctx.vdfs().query_models(Person).collect())
+        assert counts == [("person-1", 1), ("person-2", 2)]          # her two photos: one person
+        assert len(ctx.memory().faces) == 1                          # only dlib's faces now
+        trail = (lib.path / "logs/extensions" / f"{EXT}.jsonl").read_text()
+        assert "another face model" in trail
+    finally:
+        mgr.close()

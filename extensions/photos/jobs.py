@@ -119,10 +119,14 @@ def assign_people(ext: Any, api: Any) -> int:
     """Each unassigned face joins the most similar known person, or founds a new one."""
     faces = ext.memory().faces
     people = {p.key: p for p in api.query_models(Person).collect()}
+    dim = memory_dim(faces, people)
     for pa in api.query_models(PhotoAnalysis).collect():
         if not pa.face_count or pa.identified_people:
             continue
         emb = pa.detected_faces[0]["embedding"]
+        if dim is not None and dim != len(emb):
+            forget_faces(ext, faces, people)
+        dim = len(emb)
         known = known_person(faces, emb)
         if known is not None:
             person = people[known]
@@ -141,6 +145,24 @@ def assign_people(ext: Any, api: Any) -> int:
         api.add_tag_to_content(_target(pa), f"#person:{person.key}")
         ext.memory().history.record("face_assigned", {"content": cu, "person": person.key})
     return len(people)
+
+
+def memory_dim(faces: Any, people: dict[str, Any]) -> int | None:
+    """How many numbers the remembered faces have (None: no face remembered)."""
+    for key in people:
+        got = faces.get(key)
+        if got is not None:
+            return int(got[0].size)
+    return None
+
+
+def forget_faces(ext: Any, faces: Any, people: dict[str, Any]) -> None:
+    """The face model changed (the `face_model` setting, or dlib installed or removed): faces
+    embedded by another model cannot be compared with these, so the memory forgets them and
+    People grows anew; the Person models found so far stay."""
+    ext.trace("faces embedded by another face model: the known faces are forgotten")
+    for key in people:
+        faces.remove(key)
 
 
 def known_person(faces: Any, emb: list[float]) -> str | None:
