@@ -18,7 +18,8 @@ from core.agents import AssociativeMemory, agent_memory, sync
 from core.agents.memory import close_memory, open_memory
 from core.domain.models import state_of
 from core.extensions import Permission
-from extensions.photos.embedding import SAME_PERSON_COSINE, load, models_folder
+from extensions.photos.embedding import (SAME_PERSON_COSINE, SAME_PERSON_DISTANCE, load,
+                                         models_folder)
 from extensions.photos.faces import haar_available
 from tests.test_photos_detector import EXT, PKG
 
@@ -27,8 +28,6 @@ matplotlib = pytest.importorskip("matplotlib", reason="Grace Hopper's portrait s
 pytest.importorskip("dlib", reason="the face descriptor is dlib's (dlib-bin, photos extra)")
 pytestmark = pytest.mark.skipif(not haar_available(),
                                 reason="the Haar cascade ships with opencv-python 4 (photos extra)")
-
-SAME_PERSON_DISTANCE = 0.6         # dlib's documented threshold (Euclidean, raw descriptors)
 
 
 def grace_hopper() -> np.ndarray:
@@ -44,7 +43,7 @@ def _encode(arr: np.ndarray, fmt: str, **kw) -> bytes:
 
 
 def variants(arr: np.ndarray) -> dict[str, bytes]:
-    """The photo and four real edits of it, each as the bytes of an image file."""
+    """The photo and five real edits of it, each as the bytes of an image file."""
     h, w = arr.shape[:2]
     small = np.asarray(Image.fromarray(arr).resize((int(w * 0.7), int(h * 0.7)), Image.BILINEAR))
     padded = np.pad(arr[h // 8:, w // 8:], ((40, 40), (60, 60), (0, 0)), constant_values=90)
@@ -103,7 +102,7 @@ def test_one_persons_faces_are_closer_than_dlibs_threshold_and_two_people_farthe
             if a < b:
                 d = float(np.linalg.norm(emb[a] - emb[b]))
                 (same if a.split("_")[0] == b.split("_")[0] else cross).append(d)
-    assert len(same) == 30 and len(cross) == 36
+    assert len(same) == 30 and len(cross) == 36 and SAME_PERSON_DISTANCE == 0.6   # dlib's own
     assert max(same) < SAME_PERSON_DISTANCE < min(cross), (max(same), min(cross))
 
 
@@ -216,3 +215,19 @@ def test_changing_the_face_model_starts_people_anew_instead_of_failing(lib, tmp_
         assert "another face model" in trail
     finally:
         mgr.close()
+
+
+def test_the_hnsw_graph_takes_dlibs_128_numbers(analysed):
+    """Large memories search through usearch's HNSW graph (the vectors extra): forced on for
+    these 12 faces, it answers the astronaut's six nearest as the exact scan does."""
+    from core.agents import ann
+    from core.agents.vector_index import VectorIndex
+    if not ann.available():
+        pytest.skip("usearch (the vectors extra) is not installed")
+    _, _, _, by_name = analysed
+    names = sorted(by_name)
+    index = VectorIndex(128, ann_min=1, warmup=0)
+    index.bulk(names, np.stack([_embedding(by_name[n]) for n in names]), [None] * len(names))
+    hits = index.search(_embedding(by_name["astronaut_small.png"]), 6)
+    assert index.graph_searches == 1
+    assert sorted(k for k, _, _ in hits) == [n for n in names if n.startswith("astronaut_")]
