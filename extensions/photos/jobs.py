@@ -4,17 +4,17 @@ Per photo (a durable task, replayed not re-run after a crash): read the bytes th
 checked host API, run the registered ONNX model (scene, embedding), find the faces with the
 detector the `face_model` setting names (by default OpenCV's Haar cascade; faces.py), each
 embedded by dlib's face descriptor (embedding.py; the stand-in's colour when dlib is not
-installed), read EXIF (core's sidecar when granted and
-present, else from the bytes). Then, for the whole set: faces are grouped into People through
-the agent's associative memory, GPS points into Places; content gets searchable tags
-(`#analyzed`, `#scene:…`, `#person:…`, `#place:…`).
+installed), read EXIF (core's sidecar when granted and present, else from the bytes). Then,
+for the whole set: faces are grouped into People through the agent's associative memory, GPS
+points into Places; content gets searchable tags (`#analyzed`, `#scene:…`, `#person:…`,
+`#place:…`).
 """
 from __future__ import annotations
 
 import io
 import json
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from core.content.exif import read_exif
 from core.access.permissions import PermissionDenied
@@ -41,14 +41,7 @@ def analyze_photo(ctx: Any, entry_uuid: str, content_uuid: str) -> dict[str, Any
     result = interpret(model.run({"image": model_input(data)}))
     faces = find_faces(ext, data)
     if faces is not None:                 # a real detector found the faces, each embedded
-        embed = face_embedder(data) if faces else None
-        if embed is None and faces:
-            ext.trace("no dlib face model installed (dlib-bin, face_recognition_models): "
-                      "faces embedded by the stand-in colour model")
-
-            def embed(box: Any) -> Any:
-                return model.run({"image": model_input(face_crop(data, box))})["embedding"][0]
-        result["faces"] = detected_faces(faces, embed)
+        result["faces"] = detected_faces(faces, embedder(ext, model, data)) if faces else []
     try:
         exif = json.loads(api.read_sidecar(uuid.UUID(content_uuid), "exif"))
     except (NotFoundError, PermissionDenied):
@@ -56,6 +49,17 @@ def analyze_photo(ctx: Any, entry_uuid: str, content_uuid: str) -> dict[str, Any
     gps = exif.get("gps") or {}
     result.update(taken_at=exif.get("taken_at"), lat=gps.get("lat"), lon=gps.get("lon"))
     return result
+
+
+def embedder(ext: Any, model: Any, data: bytes) -> Callable[[Any], Any]:
+    """`embed(box)` for the faces of one photo: dlib's descriptor, or, when dlib or its weights
+    are not installed, the stand-in model's colour of the face's crop (the trail says so)."""
+    embed = face_embedder(data)
+    if embed is not None:
+        return embed
+    ext.trace("no dlib face model installed (dlib-bin, face_recognition_models): "
+              "faces embedded by the stand-in colour model")
+    return lambda box: model.run({"image": model_input(face_crop(data, box))})["embedding"][0]
 
 
 def find_faces(ext: Any, data: bytes) -> list[Any] | None:
