@@ -1,0 +1,179 @@
+"""A WASM extension's tasks placed on other devices of a real Dask cluster (tests/dask_cluster.py:
+"gpu-box" with a GPU, "files-box" owning the library's files). The guest's tasks forward their
+item to one host operation and return its answer, so each test reads what the worker's host did:
+where the task ran (`device.current`), an entry's bytes by read ticket, a refusal."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+import core
+from core.devices import detach, use_dask
+from core.extensions import Permission
+from core.jobs import JobFailed
+from tests import wasm_guests as g
+
+from dask_cluster import cluster  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.timeout(120)
+EXT = "com.test.wasmremote"
+PREFIX = '{"done":true,"result":'
+
+
+def forward(export: str, op_at: int, op: str, skip: int = 0, trim: int = 0) -> str:
+    """A task export that sends its input (less `skip` bytes in front and `trim` behind) as the
+    request of `op` and outputs the answer, an error answer included, as its JSON result."""
+    return f"""
+  (func (export "{export}") (param $in i32) (param $len i32) (result i32)
+    (local $r i32) (local $n i32) (local $buf i32)
+    (local.set $r (call $call (i32.const {op_at}) (i32.const {len(op)})
+                        (i32.add (local.get $in) (i32.const {skip}))
+                        (i32.sub (local.get $len) (i32.const {skip + trim}))))
+    (local.set $n (select (i32.sub (i32.const 0) (local.get $r)) (local.get $r)
+                          (i32.lt_s (local.get $r) (i32.const 0))))
+    (local.set $buf (call $alloc (local.get $n)))
+    (drop (call $response (local.get $buf) (local.get $n)))
+    (drop (call $call (i32.const 0) (i32.const 6) (local.get $buf) (local.get $n)))
+    (i32.const 0))"""
+
+
+def guest() -> bytes:
+    """Step 0 outputs the job's args as the step ({"tasks", "device"}); step 1 finishes with
+    its whole input, so the job's result holds the task results."""
+    esc = PREFIX.replace('"', '\\"')
+    return g.module(f"""
+  (data (i32.const 0) "output")
+  (data (i32.const 16) "device.current")
+  (data (i32.const 32) "entry.read")
+  (data (i32.const 48) "tags.add")
+  (data (i32.const 64) "{esc}")
+  (func (export "plan") (param $in i32) (param $len i32) (result i32) (local $buf i32)
+    (if (i32.eq (i32.load8_u (i32.add (local.get $in) (i32.const 8))) (i32.const 48))
+      (then   ;; {{"step":0,"args":ARGS,"state":null,"results":null}} -> ARGS
+        (drop (call $call (i32.const 0) (i32.const 6) (i32.add (local.get $in) (i32.const 17))
+                          (i32.sub (local.get $len) (i32.const 46))))
+        (return (i32.const 0))))
+    (local.set $buf (call $alloc (i32.add (local.get $len) (i32.const {len(PREFIX) + 1}))))
+    (memory.copy (local.get $buf) (i32.const 64) (i32.const {len(PREFIX)}))
+    (memory.copy (i32.add (local.get $buf) (i32.const {len(PREFIX)})) (local.get $in)
+                 (local.get $len))
+    (i32.store8 (i32.add (local.get $buf) (i32.add (local.get $len) (i32.const {len(PREFIX)})))
+                (i32.const 125))
+    (drop (call $call (i32.const 0) (i32.const 6) (local.get $buf)
+                      (i32.add (local.get $len) (i32.const {len(PREFIX) + 1}))))
+    (i32.const 0))
+  {forward("where", 16, "device.current")}
+  {forward("read", 32, "entry.read")}
+  {forward("inner", 32, "entry.read", skip=5, trim=1)}
+  {forward("tag", 48, "tags.add")}
+""")
+
+
+def package(root) -> object:
+    root.mkdir()
+    jobs = [{"name": n, "export": "plan", "task": n, "parallelism": 4}
+            for n in ("where", "read", "inner", "tag")]
+    (root / "manifest.json").write_text(json.dumps({
+        "id": EXT, "name": "Remote tasks", "version": "1.0.0", "abi_version": 1,
+        "permissions": [{"permission": "ReadEntries", "params": {"glob": "**/*.json"}},
+                        {"permission": "WriteTags"}],
+        "settings": {"type": "object", "properties": {"greeting": {"type": "string",
+                                                                   "default": "hi"}}},
+        "jobs": jobs}))
+    (root / "extension.wasm").write_bytes(guest())
+    return root
+
+
+@pytest.fixture
+def wlib(cluster, tmp_path, monkeypatch):   # noqa: F811
+    """A library made on "files-box" (so it owns the files), the extension granted
+    ReadEntries(**/*.json) inside public/ only, attached to the cluster."""
+    monkeypatch.setenv("VDFS_HOME", str(cluster["homes"]["files-box"]))
+    monkeypatch.setenv("VDFS_DEVICE_NAME", "files-box")
+    files = tmp_path / "files"
+    for name in ("public/a.json", "public/b.json", "private/c.json"):
+        (files / name).parent.mkdir(parents=True, exist_ok=True)
+        (files / name).write_text(json.dumps({"file": name}))
+    library = core.Library.create(tmp_path / "w.vdfs")
+    try:
+        library.index(files).wait(30)
+        library.extensions.install(package(tmp_path / "pkg"), [
+            Permission.ReadEntries(glob="**/*.json").scoped_to(str(files / "public")),
+            Permission.WriteTags])
+        uuids = {path.split("files/")[1]: str(uuid.UUID(bytes=u)) for u, path in
+                 library.conn.execute("SELECT uuid, path FROM entries WHERE is_dir = 0")}
+        use_dask(library, cluster["address"], grace=2.0)
+        yield library, uuids, files
+    finally:
+        detach(library)
+        library.close()
+
+
+def run(library, job: str, **args):
+    j = library.extensions.run_job(EXT, job, **args)
+    return j, j.wait(60)["results"]
+
+
+def test_tasks_land_on_the_device_with_the_capability(wlib, cluster):
+    library, _, _ = wlib
+    gpu_box = json.loads((cluster["homes"]["gpu-box"] / "device.json").read_text())["uuid"]
+    j, got = run(library, "where", tasks=[{"i": i} for i in range(4)],
+                 device={"capabilities": ["gpu"]})
+    assert got == [{"uuid": gpu_box, "name": "gpu-box"}] * 4
+    rows = library.jobs.store.tasks(j.id)
+    assert sorted(r["key"] for r in rows) == [f"{EXT}.where:0.{i}" for i in range(4)]
+    assert {r["status"] for r in rows} == {"completed"}
+
+
+def test_a_task_reads_its_ticketed_entry_on_the_owner_device(wlib):
+    library, uuids, _ = wlib
+    names = ["public/a.json", "public/b.json"]
+    tasks = [{"entry": uuids[n]} for n in names]
+    _, got = run(library, "read", tasks=tasks,
+                 device=[{"owner_of": uuids[n]} for n in names])
+    assert got == [{"file": n} for n in names]
+    # the ticket names the device with the bytes: read elsewhere, the worker refuses
+    _, elsewhere = run(library, "read", tasks=tasks[:1], device={"capabilities": ["gpu"]})
+    assert elsewhere[0]["error"] == "LookupError"
+    assert "on device 'files-box'" in elsewhere[0]["message"]
+    assert "runs on 'gpu-box'" in elsewhere[0]["message"]
+    # a local run of the same job gives the same results
+    detach(library)
+    _, local = run(library, "read", tasks=tasks, device=[{"owner_of": uuids[n]} for n in names])
+    assert local == got
+
+
+def test_a_read_outside_the_ticket_or_the_grant_is_refused(wlib):
+    library, uuids, files = wlib
+    _, got = run(library, "read", tasks=[{"entry": uuids["private/c.json"]}], device={})
+    assert got[0]["error"] == "PermissionDenied"
+    assert f"(scope ['{files / 'public'}'])" in got[0]["message"]
+    assert "outside the granted glob or scope" in got[0]["message"]
+    # `inner` reads {"entry": ...} nested in its item: an entry its item does not name
+    _, got = run(library, "inner", tasks=[{"a": {"entry": uuids["public/a.json"]}}], device={})
+    assert got[0]["error"] == "PermissionDenied"
+    assert "not in this remote task's read ticket" in got[0]["message"]
+
+
+def test_a_write_from_a_remote_task_is_refused(wlib):
+    library, uuids, _ = wlib
+    _, got = run(library, "tag", tasks=[{"entry": uuids["public/a.json"], "tag": "seen"}],
+                 device={})
+    assert got[0]["error"] == "PermissionDenied"
+    assert "tags.add" in got[0]["message"]
+    assert "not available on a remote device" in got[0]["message"]
+    assert library.conn.execute("SELECT count(*) FROM tag_links").fetchone() == (0,)
+
+
+def test_a_capability_nobody_has_fails_fast(wlib):
+    library, _, _ = wlib
+    start = time.monotonic()
+    j = library.extensions.run_job(EXT, "where", tasks=[{"i": 0}],
+                                   device={"capabilities": ["model:clip"]})
+    with pytest.raises(JobFailed, match="no device has model:clip; online: "):
+        j.wait(30)
+    assert time.monotonic() - start < 10
+    assert library.jobs.store.tasks(j.id) == []
