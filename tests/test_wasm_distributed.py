@@ -76,6 +76,10 @@ def package(root) -> object:
     root.mkdir()
     jobs = [{"name": n, "export": "plan", "task": n, "parallelism": 4}
             for n in ("where", "read", "inner", "tag")]
+    # a failing task of this job fails late (after two retries 0.3 s apart): its siblings are
+    # done and recorded by then
+    jobs.append({"name": "retried", "export": "plan", "task": "read", "retries": 2,
+                 "backoff_ms": 300})
     (root / "manifest.json").write_text(json.dumps({
         "id": EXT, "name": "Remote tasks", "version": "1.0.0", "abi_version": 1,
         "permissions": [{"permission": "ReadEntries", "params": {"glob": "**/*.json"}},
@@ -177,3 +181,25 @@ def test_a_capability_nobody_has_fails_fast(wlib):
         j.wait(30)
     assert time.monotonic() - start < 10
     assert library.jobs.store.tasks(j.id) == []
+
+
+def test_a_resumed_job_replays_its_finished_remote_tasks(wlib):
+    library, uuids, files = wlib
+    (files / "public/bad.json").write_text("not json")
+    library.index(files).wait(30)
+    bad = library.conn.execute("SELECT uuid FROM entries WHERE name = 'bad.json'").fetchone()[0]
+    names = ["public/a.json", "public/b.json"]
+    tasks = [{"entry": uuids[n]} for n in names] + [{"entry": str(uuid.UUID(bytes=bad))}]
+    j = library.extensions.run_job(EXT, "retried", tasks=tasks,
+                                   device=[{"owner_of": t["entry"]} for t in tasks])
+    with pytest.raises(JobFailed, match="not valid JSON"):
+        j.wait(60)
+    assert library.jobs.store.get(j.id)["error"].startswith("TaskFailed: task ")
+    rows = {r["key"]: r["status"] for r in library.jobs.store.tasks(j.id)}
+    assert rows == {f"{EXT}.read:0.0": "completed", f"{EXT}.read:0.1": "completed",
+                    f"{EXT}.read:0.2": "failed"}
+    for name in names + ["public/bad.json"]:
+        (files / name).write_text(json.dumps({"file": "changed"}))
+    got = library.jobs.retry(j.id).wait(60)["results"]
+    # the finished tasks were replayed from jobs.db (what they read then), not run again
+    assert got == [{"file": n} for n in names] + [{"file": "changed"}]

@@ -28,6 +28,7 @@ from core.access.permissions import PermissionDenied
 from core.jobs.registry import TaskSpec
 from core.store.device import current_device
 from .hostops import OPERATIONS, _arg, op_device_current, op_log, op_settings, read_range
+from .errors import WasmError
 from .limits import Limits
 from .sandbox import WasmProgram
 
@@ -74,7 +75,11 @@ class RemoteWasmTask:
 
     def __call__(self, placed: PlacedItem) -> Any:
         host = RemoteHost(self.extension_id, self.settings, placed.ticket)
-        return self.program().call(self.export, placed.item, host)
+        try:
+            return self.program().call(self.export, placed.item, host)
+        except Exception as exc:
+            failure = portable(exc)
+        raise failure     # outside the handler: no __context__ either
 
     def program(self) -> WasmProgram:
         key = (self.digest, self.limits)
@@ -90,6 +95,16 @@ class RemoteWasmTask:
         with _compile:
             _PROGRAMS.setdefault((self.digest, self.limits), program)
         return self
+
+
+def portable(exc: Exception) -> Exception:
+    """The same failure without its chain: the sandbox's errors keep wasmtime's own (ctypes
+    pointers) as their context, which cannot be pickled back from a worker — Dask would hand
+    the coordinator a bare Exception instead of the task's failure."""
+    try:
+        return type(exc)(*exc.args)
+    except Exception:
+        return WasmError(f"{type(exc).__name__}: {exc}")
 
 
 @dataclass
