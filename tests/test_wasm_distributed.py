@@ -5,6 +5,7 @@ where the task ran (`device.current`), an entry's bytes by read ticket, a refusa
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -50,6 +51,7 @@ def guest() -> bytes:
   (data (i32.const 32) "entry.read")
   (data (i32.const 48) "tags.add")
   (data (i32.const 64) "{esc}")
+  (data (i32.const 96) "settings.get")
   (func (export "plan") (param $in i32) (param $len i32) (result i32) (local $buf i32)
     (if (i32.eq (i32.load8_u (i32.add (local.get $in) (i32.const 8))) (i32.const 48))
       (then   ;; {{"step":0,"args":ARGS,"state":null,"results":null}} -> ARGS
@@ -69,13 +71,14 @@ def guest() -> bytes:
   {forward("read", 32, "entry.read")}
   {forward("inner", 32, "entry.read", skip=5, trim=1)}
   {forward("tag", 48, "tags.add")}
+  {forward("settings", 96, "settings.get")}
 """)
 
 
 def package(root) -> object:
     root.mkdir()
     jobs = [{"name": n, "export": "plan", "task": n, "parallelism": 4}
-            for n in ("where", "read", "inner", "tag")]
+            for n in ("where", "read", "inner", "tag", "settings")]
     # a failing task of this job fails late (after two retries 0.3 s apart): its siblings are
     # done and recorded by then
     jobs.append({"name": "retried", "export": "plan", "task": "read", "retries": 2,
@@ -91,24 +94,31 @@ def package(root) -> object:
     return root
 
 
+def installed(library, tmp_path) -> tuple[dict, object]:
+    """Three files indexed, the extension installed with ReadEntries(**/*.json) inside public/
+    only; returns ({relative path: entry uuid}, the folder)."""
+    files = tmp_path / "files"
+    for name in ("public/a.json", "public/b.json", "private/c.json"):
+        (files / name).parent.mkdir(parents=True, exist_ok=True)
+        (files / name).write_text(json.dumps({"file": name}))
+    library.index(files).wait(30)
+    library.extensions.install(package(tmp_path / "pkg"), [
+        Permission.ReadEntries(glob="**/*.json").scoped_to(str(files / "public")),
+        Permission.WriteTags])
+    uuids = {path.split("files/")[1]: str(uuid.UUID(bytes=u)) for u, path in
+             library.conn.execute("SELECT uuid, path FROM entries WHERE is_dir = 0")}
+    return uuids, files
+
+
 @pytest.fixture
 def wlib(cluster, tmp_path, monkeypatch):   # noqa: F811
     """A library made on "files-box" (so it owns the files), the extension granted
     ReadEntries(**/*.json) inside public/ only, attached to the cluster."""
     monkeypatch.setenv("VDFS_HOME", str(cluster["homes"]["files-box"]))
     monkeypatch.setenv("VDFS_DEVICE_NAME", "files-box")
-    files = tmp_path / "files"
-    for name in ("public/a.json", "public/b.json", "private/c.json"):
-        (files / name).parent.mkdir(parents=True, exist_ok=True)
-        (files / name).write_text(json.dumps({"file": name}))
     library = core.Library.create(tmp_path / "w.vdfs")
     try:
-        library.index(files).wait(30)
-        library.extensions.install(package(tmp_path / "pkg"), [
-            Permission.ReadEntries(glob="**/*.json").scoped_to(str(files / "public")),
-            Permission.WriteTags])
-        uuids = {path.split("files/")[1]: str(uuid.UUID(bytes=u)) for u, path in
-                 library.conn.execute("SELECT uuid, path FROM entries WHERE is_dir = 0")}
+        uuids, files = installed(library, tmp_path)
         use_dask(library, cluster["address"], grace=2.0)
         yield library, uuids, files
     finally:
@@ -130,6 +140,11 @@ def test_tasks_land_on_the_device_with_the_capability(wlib, cluster):
     rows = library.jobs.store.tasks(j.id)
     assert sorted(r["key"] for r in rows) == [f"{EXT}.where:0.{i}" for i in range(4)]
     assert {r["status"] for r in rows} == {"completed"}
+    # a selected device, by its uuid; and the extension's settings travel with the task
+    _, got = run(library, "where", tasks=[{}], device={"uuid": gpu_box.upper()})
+    assert got == [{"uuid": gpu_box, "name": "gpu-box"}]
+    _, got = run(library, "settings", tasks=[{}], device={"capabilities": ["gpu"]})
+    assert got == [{"greeting": "hi"}]
 
 
 def test_a_task_reads_its_ticketed_entry_on_the_owner_device(wlib):
@@ -179,6 +194,9 @@ def test_a_capability_nobody_has_fails_fast(wlib):
                                    device={"capabilities": ["model:clip"]})
     with pytest.raises(JobFailed, match="no device has model:clip; online: "):
         j.wait(30)
+    nobody = str(uuid.uuid4())
+    with pytest.raises(JobFailed, match=f"no device has the device {nobody} online; online: "):
+        library.extensions.run_job(EXT, "where", tasks=[{}], device={"uuid": nobody}).wait(30)
     assert time.monotonic() - start < 10
     assert library.jobs.store.tasks(j.id) == []
 
@@ -203,3 +221,31 @@ def test_a_resumed_job_replays_its_finished_remote_tasks(wlib):
     got = library.jobs.retry(j.id).wait(60)["results"]
     # the finished tasks were replayed from jobs.db (what they read then), not run again
     assert got == [{"file": n} for n in names] + [{"file": "changed"}]
+
+
+def test_on_one_machine_a_placed_task_gets_the_placed_host(lib, tmp_path):
+    """The Local executor keeps placed tasks on this device, with the same host as a worker's:
+    a job behaves alike on one machine and on a cluster."""
+    uuids, files = installed(lib, tmp_path)
+    a = {"entry": uuids["public/a.json"], "tag": "seen"}
+    assert run(lib, "read", tasks=[a], device={})[1] == [{"file": "public/a.json"}]
+    refused = run(lib, "tag", tasks=[a], device={"prefer_local": True})[1][0]
+    assert "tags.add" in refused["message"] and "not available on a remote device" in \
+        refused["message"]
+    assert run(lib, "tag", tasks=[a])[1] == [True]        # not placed: the full host
+    with pytest.raises(JobFailed, match="no device has gpu; online: test-device"):
+        run(lib, "where", tasks=[{}], device={"capabilities": ["gpu"]})
+    with pytest.raises(JobFailed, match=r"ReadEntries.*outside the granted glob or scope"):
+        run(lib, "where", tasks=[{}], device={"owner_of": uuids["private/c.json"]})
+
+
+@pytest.mark.parametrize("device, message", [
+    ([{}], "'device' lists 1 placements for 2 tasks"),
+    ({"gpu": True}, "a task's device is an object with capabilities, minimums, owner_of, "
+                    "prefer_local, uuid"),
+    ({"capabilities": "gpu"}, "'capabilities' is a list and 'minimums' an object"),
+])
+def test_a_malformed_placement_fails_the_job_naming_it(lib, tmp_path, device, message):
+    installed(lib, tmp_path)
+    with pytest.raises(JobFailed, match=re.escape(message)):
+        run(lib, "where", tasks=[{}, {}], device=device)

@@ -21,7 +21,7 @@ from core.access.permissions import PermissionDenied
 from core.devices.selection import no_device
 from core.errors import VdfsError
 from .errors import WasmPayloadError
-from .remote import PlacedItem, Ticket, entry_key
+from .remote import PlacedItem, Ticket, uuid_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import uuid
@@ -57,13 +57,13 @@ def _one(jctx: JobContext | ExtensionJobContext, api: ScopedVdfsApi, spec: Any,
     if "uuid" in spec:
         online = jctx.select_device().candidates()
         for device in online:
-            if str(device.uuid) == entry_key(spec["uuid"]):
+            if str(device.uuid) == uuid_text(spec["uuid"]):
                 return device
         raise no_device(f"the device {spec['uuid']} online", online)
     query = jctx.select_device().with_capability(*caps, **minimums)
     if "owner_of" in spec:
         api.entry_path(str(spec["owner_of"]))   # only the owner of an entry it may read
-        query.owner_of(entry_key(spec["owner_of"]))
+        query.owner_of(uuid_text(spec["owner_of"]))
     if spec.get("prefer_local"):
         query.prefer_local()
     return query
@@ -76,7 +76,7 @@ def named_entries(item: Any) -> list[str]:
     named = [item["entry"]] if isinstance(item.get("entry"), str) else []
     if isinstance(item.get("entries"), list):
         named += [e for e in item["entries"] if isinstance(e, str)]
-    return [entry_key(e) for e in named]
+    return [uuid_text(e) for e in named]
 
 
 def read_ticket(api: ScopedVdfsApi, owner: Owner, item: Any) -> Ticket:

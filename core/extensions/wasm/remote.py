@@ -43,8 +43,8 @@ _PROGRAMS: dict[tuple[str, Limits], WasmProgram] = {}
 _compile = threading.Lock()
 
 
-def entry_key(value: Any) -> str:
-    """The text an entry uuid is known by in a ticket (any spelling of the same uuid agrees)."""
+def uuid_text(value: Any) -> str:
+    """The text a uuid is known by in a ticket or a placement (any spelling of it agrees)."""
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
@@ -135,7 +135,7 @@ class RemoteHost:
 def op_ticket_read(h: RemoteHost, req: dict[str, Any], call: "Call") -> bytes:
     """`entry.read` by read ticket: the coordinator already checked the grant; here only the
     ticket's entries are served, and only on the device that has their bytes."""
-    key = entry_key(_arg(req, "entry"))
+    key = uuid_text(_arg(req, "entry"))
     found = h.ticket.get(key)
     if found is None:
         raise PermissionDenied(h.extension_id, "entry.read", None,
