@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 
+import blake3
 import pytest
 
 import core
@@ -140,6 +141,9 @@ def test_tasks_land_on_the_device_with_the_capability(wlib, cluster):
     rows = library.jobs.store.tasks(j.id)
     assert sorted(r["key"] for r in rows) == [f"{EXT}.where:0.{i}" for i in range(4)]
     assert {r["status"] for r in rows} == {"completed"}
+    # the module went to the cluster once, by digest; the tasks carried only the digest
+    digest = blake3.blake3(guest()).hexdigest()
+    assert f"vdfs-wasm-{digest}" in cluster["client"].list_datasets()
     # a selected device, by its uuid; and the extension's settings travel with the task
     _, got = run(library, "where", tasks=[{}], device={"uuid": gpu_box.upper()})
     assert got == [{"uuid": gpu_box, "name": "gpu-box"}]

@@ -1,9 +1,9 @@
 """A WASM task placed on a device (a Dask worker), and the host it gets there.
 
 A worker holds no library, so a placed task cannot reach the extension's scoped host API.
-It carries what its call needs instead: the module's bytes (compiled once per process, keyed by
-their digest, so a job of 1,000 tasks compiles once per worker), the extension's limits and
-settings, the item, and a *read ticket*: the entries the item names that the coordinator,
+It carries what its call needs instead: the module's digest (its bytes are published to the
+cluster once and fetched and compiled once per worker process, so a job of 1,000 tasks sends
+and compiles the module once per worker), the extension's limits and settings, the item, and a *read ticket*: the entries the item names that the coordinator,
 checking the extension's grants in core, allowed it to read, each with its path on the device
 that owns it (core/extensions/wasm/placement.py makes it). The task's host offers only what
 needs no library:
@@ -26,6 +26,7 @@ import blake3
 
 from core.access.permissions import PermissionDenied
 from core.jobs.registry import TaskSpec
+from core.devices.worker import shared_value
 from core.store.device import current_device
 from .hostops import OPERATIONS, _arg, op_device_current, op_log, op_settings, read_range
 from .errors import WasmError
@@ -33,6 +34,7 @@ from .limits import Limits
 from .sandbox import WasmProgram
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.devices.executor import Executor
     from .sandbox import Call
 
 # an entry uuid (as text) -> {"path", "device", "device_name"} when the grant allows reading it,
@@ -67,7 +69,7 @@ class RemoteWasmTask:
                  settings: dict[str, Any], spec: TaskSpec):
         self.extension_id = extension_id
         self.export = export
-        self.wasm = wasm
+        self.wasm: bytes | None = wasm      # None once published: workers fetch it by digest
         self.digest = blake3.blake3(wasm).hexdigest()
         self.limits = limits
         self.settings = settings
@@ -81,14 +83,30 @@ class RemoteWasmTask:
             failure = portable(exc)
         raise failure     # outside the handler: no __context__ either
 
+    @property
+    def shared_name(self) -> str:
+        return f"vdfs-wasm-{self.digest}"
+
     def program(self) -> WasmProgram:
         key = (self.digest, self.limits)
         with _compile:
             found = _PROGRAMS.get(key)
             if found is None:
-                found = _PROGRAMS[key] = WasmProgram(self.wasm, name=self.extension_id,
+                wasm = self.wasm if self.wasm is not None else shared_value(self.shared_name)
+                if not isinstance(wasm, bytes) or blake3.blake3(wasm).hexdigest() != self.digest:
+                    raise WasmError(f"{self.extension_id}: the module fetched as "
+                                    f"{self.shared_name} has other bytes")
+                found = _PROGRAMS[key] = WasmProgram(wasm, name=self.extension_id,
                                                      limits=self.limits)
         return found
+
+    def publish(self, executor: Executor) -> "RemoteWasmTask":
+        """On a remote executor the module goes to the cluster once (Executor.publish) and
+        each task carries only its digest: 1,000 tasks of a 1 MB module send 1 MB, not 1 GB."""
+        if executor.remote:
+            executor.publish(self.shared_name, self.wasm)
+            self.wasm = None
+        return self
 
     def share(self, program: WasmProgram) -> "RemoteWasmTask":
         """Let this process reuse the program it already compiled from the same bytes."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from core.store.facade import core_side
 from core.extensions.settings import config_values
+from core.devices import executor_for
 from core.devices.selection import entry_owner
 from core.jobs.registry import TaskSpec
 from .errors import WasmPayloadError
@@ -128,7 +129,8 @@ class WasmRuntime:
         sent = placed_items(api, lambda e: entry_owner(self.lib.conn, e), tasks)
         task = RemoteWasmTask(self.extension_id, decl["task"], self.pkg.wasm,
                               self.program.limits, config_values(ctx.config),
-                              wasm_task_spec(self.extension_id, decl)).share(self.program)
+                              wasm_task_spec(self.extension_id, decl)
+                              ).share(self.program).publish(executor_for(self.lib))
         chosen = (lambda p: where[p.index]) if isinstance(where, list) else where
         return jctx.map(task, sent, keys=keys, device=chosen)
 
