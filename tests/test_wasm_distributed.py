@@ -237,6 +237,9 @@ def test_on_one_machine_a_placed_task_gets_the_placed_host(lib, tmp_path):
     assert "tags.add" in refused["message"] and "not available on a remote device" in \
         refused["message"]
     assert run(lib, "tag", tasks=[a])[1] == [True]        # not placed: the full host
+    nothing = str(uuid.uuid4())
+    missing = run(lib, "read", tasks=[{"entry": nothing}], device={})[1][0]
+    assert missing == {"error": "LookupError", "message": f"no entry {nothing}"}
     with pytest.raises(JobFailed, match="no device has gpu; online: test-device"):
         run(lib, "where", tasks=[{}], device={"capabilities": ["gpu"]})
     with pytest.raises(JobFailed, match=r"ReadEntries.*outside the granted glob or scope"):
