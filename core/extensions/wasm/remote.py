@@ -77,11 +77,7 @@ class RemoteWasmTask:
 
     def __call__(self, placed: PlacedItem) -> Any:
         host = RemoteHost(self.extension_id, self.settings, placed.ticket)
-        try:
-            return self.program().call(self.export, placed.item, host)
-        except Exception as exc:
-            failure = portable(exc)
-        raise failure     # outside the handler: no __context__ either
+        return self.program().call(self.export, placed.item, host)
 
     @property
     def shared_name(self) -> str:
@@ -113,16 +109,6 @@ class RemoteWasmTask:
         with _compile:
             _PROGRAMS.setdefault((self.digest, self.limits), program)
         return self
-
-
-def portable(exc: Exception) -> Exception:
-    """The same failure without its chain: the sandbox's errors keep wasmtime's own (ctypes
-    pointers) as their context, which cannot be pickled back from a worker — Dask would hand
-    the coordinator a bare Exception instead of the task's failure."""
-    try:
-        return type(exc)(*exc.args)
-    except Exception:
-        return WasmError(f"{type(exc).__name__}: {exc}")
 
 
 @dataclass
