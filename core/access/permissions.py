@@ -33,6 +33,7 @@ class PermissionDenied(VdfsError, PermissionError):
         self.extension_id = extension_id
         self.permission = permission
         self.scope = None if scope is None else list(scope)
+        self.detail = detail
         if self.scope is None:
             where = ""
         else:

@@ -53,6 +53,7 @@ class DaskExecutor:
         self._pending: dict[Future, list[Any]] = {}   # future -> [dask future, reqs, since]
         self._closed = threading.Event()
         self._watchdog: threading.Thread | None = None
+        self._published: set[str] = set()
 
     # ---- devices -----------------------------------------------------------------------
     def devices(self) -> list[Device]:
@@ -86,6 +87,16 @@ class DaskExecutor:
         fut.add_done_callback(lambda f: self._arrived(out, f))
         self._start_watchdog()
         return out
+
+    def publish(self, name: str, value: object) -> None:
+        """Kept by the scheduler under `name` (a Dask dataset) for workers to fetch once; a
+        name is published once per executor, so a name must stand for one value."""
+        with self._lock:
+            if name in self._published:
+                return
+        self.client.publish_dataset(override=True, **{name: value})
+        with self._lock:
+            self._published.add(name)
 
     def _arrived(self, out: Future, fut: Any) -> None:
         with self._lock:

@@ -7,6 +7,8 @@ The adapter is deliberately narrow, so that another engine (Ray) is one more cla
 - `submit(call, requirements)`: run a picklable no-argument callable on a worker that has
   `requirements` (resources, see capabilities.resources) and return a concurrent Future;
   cancelling the Future cancels the task;
+- `publish(name, value)`: make a value every worker fetches by name (worker.shared_value) —
+  once per worker process, instead of inside every task that needs it (a WASM module's bytes);
 - `close()`.
 Durability is not the executor's business: the job that submits records each result in
 jobs.db as it arrives (core/jobs), so an engine only has to run things and say how they ended.
@@ -22,6 +24,7 @@ from core.store.device import current_device
 from .capabilities import Device, probe, record
 from .selection import no_device
 from .dask_backend import DaskExecutor
+from .worker import publish_here
 
 if TYPE_CHECKING:  # pragma: no cover
     from distributed import Client
@@ -35,6 +38,8 @@ class Executor(Protocol):
     def devices(self) -> list[Device]: ...
 
     def submit(self, call: Callable[[], Any], requirements: dict[str, float]) -> Future: ...
+
+    def publish(self, name: str, value: object) -> None: ...
 
     def close(self) -> None: ...
 
@@ -66,6 +71,9 @@ class LocalExecutor:
                     fut.set_exception(exc)
         Thread(target=run, daemon=True, name="vdfs-local-task").start()
         return fut
+
+    def publish(self, name: str, value: object) -> None:
+        publish_here(name, value)
 
     def close(self) -> None:
         pass

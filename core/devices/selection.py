@@ -21,8 +21,8 @@ from core.store.facade import Backing, Facade
 from .capabilities import Device, device_resource
 
 
-# an entry id, its path, or a row (a dict, or an object with `.id`) of an entries query
-EntryLike = int | str | Mapping[str, Any]
+# an entry id, its uuid, its path, or a row (a dict, or an object with `.id`) of an entries query
+EntryLike = int | str | uuid.UUID | Mapping[str, Any]
 
 
 class NoDeviceError(VdfsError):
@@ -31,9 +31,11 @@ class NoDeviceError(VdfsError):
 
 def entry_owner(conn: sqlite3.Connection, entry: EntryLike) -> tuple[uuid.UUID, str, int]:
     """(device uuid, device name, entry id) of the device whose location holds an entry; the
-    entry is an id, a row or result dict with an `id`, an object with `.id`, or a path."""
+    entry is an id, a row or result dict with an `id`, an object with `.id`, a uuid, or a path."""
     key = entry.get("id") if isinstance(entry, dict) else getattr(entry, "id", entry)
-    if isinstance(key, str) and not key.isdigit():
+    if isinstance(key, uuid.UUID) or (isinstance(key, str) and _is_uuid(key)):
+        sql, param = "e.uuid = ?", uuid.UUID(str(key)).bytes
+    elif isinstance(key, str) and not key.isdigit():
         sql, param = "e.path = ?", key
     else:
         try:
@@ -47,6 +49,15 @@ def entry_owner(conn: sqlite3.Connection, entry: EntryLike) -> tuple[uuid.UUID, 
     if row is None:
         raise NoDeviceError(f"owner_of: no entry {entry!r} in this library")
     return uuid.UUID(bytes=row[0]), row[1], int(row[2])
+
+
+def _is_uuid(text: str) -> bool:
+    """An entry's uuid, not a path: a path is absolute, a uuid never starts with a slash."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass

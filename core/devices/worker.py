@@ -20,6 +20,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from distributed import LocalCluster
 
 _identity: dict[str, Any] = {}
+_published: dict[str, Any] = {}
+
+
+def publish_here(name: str, value: object) -> None:
+    """What the Local executor publishes: its tasks run in this process."""
+    _published[name] = value
+
+
+def shared_value(name: str) -> object:
+    """A value the coordinator published under `name` (Executor.publish): this process's own,
+    or, on a Dask worker, fetched from the scheduler. The caller keeps what it derives."""
+    if name in _published:
+        return _published[name]
+    try:
+        from distributed import get_client
+        return get_client().get_dataset(name)
+    except (ImportError, ValueError, KeyError) as exc:
+        raise VdfsError(f"nothing was published as {name!r} for this worker "
+                        f"({type(exc).__name__}: {exc})") from None
 
 
 def identity() -> dict[str, Any]:

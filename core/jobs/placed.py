@@ -62,8 +62,15 @@ def remote_attempts(spec: TaskSpec, fn: Callable[..., Any], args: tuple[Any, ...
             return None
         tctx = TaskContext(job_id, key, attempt, None, extension_id)
         return sealed_task(tctx) if extension_id else tctx
-    return run_with_retries(spec, fn, args, {}, key=key, make_ctx=make_ctx,
-                            check_stop=lambda: None)
+    try:
+        return run_with_retries(spec, fn, args, {}, key=key, make_ctx=make_ctx,
+                                check_stop=lambda: None)
+    except TaskFailed as exc:
+        failure = TaskFailed(exc.name, exc.key, exc.attempts, exc.error)
+    # raised without its chain (outside the handler): a cause's own context may not pickle —
+    # a WASM error's holds wasmtime's ctypes pointers — and Dask would then send back a bare
+    # Exception, which the coordinator could not record as this task's failure
+    raise failure
 
 
 def run_placed(ctx: "JobContext", fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]],

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from core.access.permissions import PermissionDenied
+from core.store.device import current_device
 from core.store.paths import disk_path
 from .codec import decode_bytes, dumps
 from core.domain.models import model_uuid
@@ -131,6 +132,12 @@ def op_query_next(h: WasmHost, req: dict[str, Any], call: Call) -> dict[str, Any
 # ---- entry bytes ---------------------------------------------------------------------------------
 def op_entry_read(h: WasmHost, req: dict[str, Any], call: Call) -> bytes:
     path = h.api.entry_path(_arg(req, "entry"))          # the scoped API checks the grant
+    return read_range(path, req, call)
+
+
+def read_range(path: str, req: dict[str, Any], call: Call) -> bytes:
+    """`entry.read`'s answer once the entry's stored path is known (and allowed): the request's
+    `offset`/`length` of the file, at most the response cap."""
     offset = _arg(req, "offset", int, 0)
     length = _arg(req, "length", int, None)
     if offset < 0 or (length is not None and length < 0):
@@ -309,6 +316,12 @@ def op_devices_select(h: WasmHost, req: dict[str, Any], call: "Call") -> dict[st
     return query.select().to_dict()
 
 
+def op_device_current(h: object, req: dict[str, Any], call: "Call") -> dict[str, Any]:
+    """The device this call runs on: a task placed on another device sees that device."""
+    device_uuid, name = current_device()
+    return {"uuid": str(device_uuid), "name": name}
+
+
 # ---- AI models (UseModel grants are checked by the extension's AiService) ---------------------------
 AI_METHODS = ("generate", "chat")
 
@@ -340,5 +353,5 @@ OPERATIONS: dict[str, Callable[[WasmHost, dict[str, Any], Any], Any]] = {
     "sidecar.read": op_sidecar_read, "sidecar.write": op_sidecar_write,
     "job.progress": op_job_progress, "job.checkpoint": op_job_checkpoint,
     "job.state": op_job_state, "job.dispatch": op_job_dispatch,
-    "devices.select": op_devices_select, "ai.run": op_ai,
+    "devices.select": op_devices_select, "device.current": op_device_current, "ai.run": op_ai,
 }

@@ -5,11 +5,12 @@ Job steps. A guest job is a sequence of calls to its export, each within the cal
 
     input   {"args": {...}, "step": n, "state": <the last checkpoint>, "results": [...] | null}
     output  {"done": true, "result": ...}
-         or {"state": ..., "tasks": [item, ...]}      (tasks optional)
+         or {"state": ..., "tasks": [item, ...], "device": ...}   (tasks, device optional)
 
 After a step the host runs the requested tasks (the job's `task` export, one call per item,
 keyed `<step>.<i>`, retried per the manifest, up to `parallelism` at once) through
-JobContext.map, then checkpoints {"step", "state", "results"}. A checkpoint is the jobs runtime's
+JobContext.map — on the devices `device` names, as RemoteWasmTasks (placement.py) — then
+checkpoints {"step", "state", "results"}. A checkpoint is the jobs runtime's
 safe point, so pause and cancel land between steps, and a job killed mid-step resumes from the
 last checkpoint, with completed tasks replayed from jobs.db rather than run again.
 """
@@ -20,10 +21,14 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from core.store.facade import core_side
 from core.extensions.settings import config_values
+from core.devices import executor_for
+from core.devices.selection import entry_owner
 from core.jobs.registry import TaskSpec
 from .errors import WasmPayloadError
 from .hostops import WasmHost
 from .limits import limits_from_manifest
+from .placement import placed_items, placement
+from .remote import RemoteWasmTask
 from .sandbox import WasmProgram
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,8 +105,11 @@ class WasmRuntime:
                                            "names no task export")
                 if not isinstance(tasks, list):
                     raise WasmPayloadError(f"job {decl['name']}: 'tasks' must be a list")
-                results = jctx.map(self._task_fn(decl), tasks,
-                                   keys=[f"{step}.{i}" for i in range(len(tasks))])
+                keys = [f"{step}.{i}" for i in range(len(tasks))]
+                if out.get("device") is not None:
+                    results = self._map_placed(jctx, decl, tasks, out["device"], keys)
+                else:
+                    results = jctx.map(self._task_fn(decl), tasks, keys=keys)
             cp = {"step": step + 1, "state": out.get("state"), "results": results}
             jctx.checkpoint(cp)
 
@@ -110,6 +118,21 @@ class WasmRuntime:
         if fn is None:
             fn = self._tasks[decl["name"]] = task_shell(self.extension_id, decl)
         return fn
+
+    def _map_placed(self, jctx: JobContext | ExtensionJobContext, decl: dict[str, Any],
+                    tasks: list[Any], device: Any, keys: list[str]) -> list[Any]:
+        """The step's tasks on the devices its `"device"` names (placement.py): each sent with
+        the module, the limits, the settings and its read ticket, checked here in core."""
+        ctx = self.lib.extensions.context(self.extension_id)
+        api = ctx.vdfs()
+        where = placement(jctx, api, device, len(tasks), decl["name"])
+        sent = placed_items(api, lambda e: entry_owner(self.lib.conn, e), tasks)
+        task = RemoteWasmTask(self.extension_id, decl["task"], self.pkg.wasm,
+                              self.program.limits, config_values(ctx.config),
+                              wasm_task_spec(self.extension_id, decl)
+                              ).share(self.program).publish(executor_for(self.lib))
+        chosen = (lambda p: where[p.index]) if isinstance(where, list) else where
+        return jctx.map(task, sent, keys=keys, device=chosen)
 
     def run_task(self, export: str, item: Any) -> Any:
         return self.program.call(export, item, self.host())
@@ -140,7 +163,12 @@ class WasmRuntime:
 def task_shell(extension_id: str, decl: dict[str, Any]) -> Callable[..., Any]:
     def run_wasm_task(ctx: TaskContext | ExtensionTaskContext | None, item: Any) -> Any:
         return WasmRuntime.of(core_side(ctx).lib, extension_id).run_task(decl["task"], item)
-    run_wasm_task.__vdfs_task__ = TaskSpec(   # type: ignore[attr-defined]
-        name=f"{extension_id}.{decl['task']}", retries=decl.get("retries", 0),
-        backoff_ms=decl.get("backoff_ms", 50))
+    run_wasm_task.__vdfs_task__ = wasm_task_spec(extension_id, decl)  # type: ignore[attr-defined]
     return run_wasm_task
+
+
+def wasm_task_spec(extension_id: str, decl: dict[str, Any]) -> TaskSpec:
+    """A job's task as the jobs runtime knows it, wherever it runs: the name keys its results
+    in jobs.db, so a placed task and a local one are the same task."""
+    return TaskSpec(name=f"{extension_id}.{decl['task']}", retries=decl.get("retries", 0),
+                    backoff_ms=decl.get("backoff_ms", 50))
