@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 QueryLike = str | EntryQuery | ModelQuery | qast.Query | ir.Query
 
 DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
+STREAM_BATCH = 65_536      # rows per Arrow batch read from the mirror
 
 
 @dataclass
@@ -225,13 +226,21 @@ class Engine(Router):
                 self._duck_running = duck
                 if self._clock.cancelled:            # cancel() came before there was a duck
                     raise QueryCancelled()
-                self._clock.watch(duck)
-                table = duck.execute(t.sql, values).to_arrow_table()
+                if chosen == "scan":
+                    self._clock.watch(duck)
+                    table = duck.execute(t.sql, values).to_arrow_table()
+                    return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql,
+                                  params=values)
+                cursor = duck.cursor()     # its own snapshot: a pending result outlives this run
+                self._duck_running = cursor
+                self._clock.watch(cursor)
+                reader = cursor.execute(t.sql, values).to_arrow_reader(STREAM_BATCH)
+                return Result.streamed(t.columns, t.types, reader, cursor, route=chosen,
+                                       sql=t.sql, params=values)
             finally:
                 self._duck_running = None
                 if chosen == "scan":
                     duck.close()
-            return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
 
     def point(self, text: str, params: dict | None) -> Result | None:
         """The answer of `run(text, params)` when it is a repeated pure lookup (is_point), found
