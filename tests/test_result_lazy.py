@@ -100,3 +100,28 @@ def test_the_cli_prints_a_page_of_a_streamed_result_without_fetching_it(lib, sma
     emit(r, argparse.Namespace(format="csv", rows=None, uuids=False, output=None))
     out, _ = capsys.readouterr()
     assert len(out.splitlines()) == 1 + len(r)         # --rows all: every row, fetched
+
+
+def test_closing_the_library_lets_go_of_a_pending_result(tmp_path, small_stream):
+    """A pending stream's cursor would keep the mirror's file locked after close(): the
+    library lets go of it, the rows read so far stay, the rest is a clear error, and the
+    library opens again (in this process and in another)."""
+    import subprocess
+    from vdfs_query.errors import QueryError
+    path = tmp_path / "lib.vdfs"
+    build_library(path, 2000)
+    first = core.Library.open(path)
+    r = first.engine.run(QUERY, route="duckdb")
+    head = r.head(10)
+    first.close()
+    other = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1])",
+                            str(path / "mirror.duckdb")], capture_output=True, text=True, timeout=60)
+    assert other.returncode == 0, other.stderr
+    again = core.Library.open(path)
+    try:
+        assert again.engine.run(QUERY, route="duckdb").head(10) == head
+    finally:
+        again.close()
+    assert r.head(10) == head
+    with pytest.raises(QueryError, match="closed before the rest of this result"):
+        len(r)

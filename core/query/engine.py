@@ -23,6 +23,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,7 @@ class Engine(Router):
         self.mirror_error: str | None = None
         self._clock = Clock(timeout)
         self._duck_running: Any = None
+        self._pending: weakref.WeakSet[Result] = weakref.WeakSet()   # streams not yet read
         self._jobs_db_path = jobs_db_path
         conn = self._reader()
         conn.execute("PRAGMA cache_size = -65536")
@@ -111,6 +113,8 @@ class Engine(Router):
 
     def close(self) -> None:
         with self._lock:
+            for result in list(self._pending):
+                result.detach()
             if self._mirror is not None:
                 self._mirror.close()
                 self._mirror = None
@@ -235,8 +239,11 @@ class Engine(Router):
                 self._duck_running = cursor
                 self._clock.watch(cursor)
                 reader = cursor.execute(t.sql, values).to_arrow_reader(STREAM_BATCH)
-                return Result.streamed(t.columns, t.types, reader, cursor, route=chosen,
-                                       sql=t.sql, params=values)
+                result = Result.streamed(t.columns, t.types, reader, cursor, route=chosen,
+                                         sql=t.sql, params=values)
+                if result.known_len() is None:
+                    self._pending.add(result)     # let go of when the library closes
+                return result
             finally:
                 self._duck_running = None
                 if chosen == "scan":

@@ -43,6 +43,7 @@ class Result:
     _uuids_done = True
     _stream: Any = None          # rows not yet fetched: (reader, cursor) of a pending result
     _batches: list = []          # the record batches read so far while a stream is pending
+    _schema: Any = None          # the Arrow schema of a pending stream
 
     def __init__(self, columns: list[str], types: list[str], *, rows: list | None = None,
                  table: pa.Table | None = None, route: str = "", sql: str = "", params: list | None = None):
@@ -83,7 +84,7 @@ class Result:
             batches.append(batch)
             n += batch.num_rows
             if n > LAZY_ROWS:
-                r._batches, r._stream = batches, (reader, cursor)
+                r._batches, r._stream, r._schema = batches, (reader, cursor), reader.schema
                 return r
         r._table = _table_of(batches, reader.schema)
         cursor.close()
@@ -92,14 +93,26 @@ class Result:
     def _fetch_rest(self) -> None:
         """Read what a pending stream still holds (one snapshot: the one it was asked in)."""
         reader, cursor = self._stream
+        if reader is None:
+            from vdfs_query.errors import QueryError
+            raise QueryError("the library was closed before the rest of this result was "
+                             f"fetched (it had read {self.fetched_rows():,} rows): run the "
+                             "query again")
         try:
             self._batches.extend(iter(lambda: _next_batch(reader), None))
         except Exception as exc:       # duckdb.Error while the rest runs: the project's own type
             from vdfs_query.errors import QueryError
             raise QueryError(f"the query could not finish: {str(exc).splitlines()[0]}") from None
-        self._table = _table_of(self._batches, reader.schema)
+        self._table = _table_of(self._batches, self._schema)
         self._stream, self._batches = None, []
         cursor.close()
+
+    def detach(self) -> None:
+        """Let go of a pending stream (its library is closing: the cursor would keep the
+        mirror's file locked); the rows read so far stay, using the rest raises QueryError."""
+        if self._stream is not None and self._stream[1] is not None:
+            self._stream[1].close()
+            self._stream = (None, None)
 
     def known_len(self) -> int | None:
         """The row count, or None while rows are still in the stream (len() fetches them)."""
@@ -143,7 +156,7 @@ class Result:
         if self._stream is not None and self.fetched_rows() < n:
             self._fetch_rest()
         if self._stream is not None:
-            part = _table_of(self._batches, self._stream[0].schema).slice(0, max(0, n))
+            part = _table_of(self._batches, self._schema).slice(0, max(0, n))
         else:
             part = self._table.slice(0, max(0, n))
         if not self._uuids_done:
