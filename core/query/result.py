@@ -14,6 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
     import pyarrow as pa
 
 _UTC = dt.timezone.utc
@@ -72,7 +73,8 @@ class Result:
         return r
 
     @classmethod
-    def streamed(cls, columns: list[str], types: list[str], reader: Any, cursor: Any, *,
+    def streamed(cls, columns: list[str], types: list[str], reader: pa.RecordBatchReader,
+                 cursor: duckdb.DuckDBPyConnection, *,
                  route: str, sql: str, params: list) -> "Result":
         """A DuckDB answer read from `reader` (on its own `cursor`, so its snapshot outlives
         later queries): complete when it has at most LAZY_ROWS rows, else the rest stays in the
