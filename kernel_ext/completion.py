@@ -13,10 +13,10 @@ from IPython.core.completer import CompletionContext, SimpleCompletion, context_
 
 from . import catalog, session
 from .config import settings
+from .magics import SUBCOMMANDS
+from .sync_magics import SYNC_ACTIONS
 
 _FRAGMENT = re.compile(r"[#:]?[A-Za-z0-9_.:\-/]*$")
-SUBCOMMANDS = ("open", "close", "index", "explain", "jobs", "run", "preview", "view", "install",
-               "sidebar", "settings", "consent", "tags", "usage", "help")
 
 
 def query_before_cursor(full_text: str, line: int, column: int) -> tuple[str, bool] | None:
@@ -47,7 +47,7 @@ def candidates(query: str, *, is_line: bool, namespace: dict[str, Any] | None = 
     if is_line and not words:
         out += [(c, "command") for c in SUBCOMMANDS]
     if is_line and words and words[0] in SUBCOMMANDS and words[0] != "explain":
-        return frag, _filter(frag, _command_args(words[0], lib))
+        return frag, _filter(frag, _command_args(words, lib))
     if frag.startswith("#"):
         return frag, _filter(frag, [(t if t.startswith("#") else "#" + t, "tag")
                                     for t in (catalog.tag_names(lib) if use_lib else [])])
@@ -75,7 +75,10 @@ def candidates(query: str, *, is_line: bool, namespace: dict[str, Any] | None = 
     return frag, _filter(frag, out)
 
 
-def _command_args(command: str, lib: Any) -> list[tuple[str, str]]:
+def _command_args(words: list[str], lib: Any) -> list[tuple[str, str]]:
+    command = words[0]
+    if command == "sync" and len(words) == 1:
+        return [(a, "action") for a in SYNC_ACTIONS]
     if command in ("run", "preview", "view", "sidebar", "settings") and lib is not None:
         from .widgets.registry import names_for
         return [(n, command) for n in names_for(lib, command)]

@@ -39,9 +39,16 @@ def human_size(n: float | int | None) -> str:
     return core_human_size(n)
 
 
+class AtLeast(int):
+    """A row count known only from below: the rest of a streamed result is not fetched yet."""
+
+
 def _summary(total: int | None, shown: int, noun: str) -> str:
     if total is None:
         return f"{shown} {noun}{'' if shown == 1 else 's'}"
+    if isinstance(total, AtLeast):
+        return (f"first {shown} of more than {total:,} {noun}s (the rest is fetched when the "
+                "result is used: len(), .arrow(), .df())")
     head = f"{total} {noun}{'' if total == 1 else 's'}"
     if shown < total:
         head += f" (showing the first {shown}; %config Vdfs.display_limit to see more)"
@@ -90,11 +97,14 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, total: 
 
 def result_parts(result: Any, limit: int) -> tuple[list[str], list[list[Any]], int]:
     """Columns, the first `limit` rows (as lists) and the total row count of a query Result.
-    Only the rows shown are converted: a result of millions of rows is counted, not read."""
+    Only the rows shown are converted, and a streamed result is not fetched to be counted: its
+    total is then AtLeast the rows read so far."""
     from core.query.result import Result
     columns = list(result.columns)
     if isinstance(result, Result):
-        return columns, [list(t) for t in result.head(limit)], len(result)
+        rows = [list(t) for t in result.head(limit)]
+        known = result.known_len()
+        return columns, rows, AtLeast(result.fetched_rows()) if known is None else known
     tuples = result.tuples() if hasattr(result, "tuples") else [
         tuple(r.get(c) for c in columns) for r in result.rows()]
     return columns, [list(t) for t in tuples[:limit]], len(tuples)

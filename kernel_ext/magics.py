@@ -53,6 +53,10 @@ HELP = """\
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
 
 #: what `%vdfs search TEXT` and the search box ask
+# every `%vdfs NAME` runs `cmd_NAME`; tab completion offers the same names
+SUBCOMMANDS = ("open", "close", "index", "explain", "jobs", "run", "preview", "view", "install",
+               "sidebar", "settings", "consent", "tags", "usage", "help", "sync", "devices",
+               "search")
 SEARCH_QUERY = "search :text select rank, snippet, path, kind, size, modified limit :limit"
 SEARCH_LIMIT = 50
 
@@ -85,14 +89,7 @@ class VdfsMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.commands: dict[str, Callable[[str, MutableMapping[str, Any]], Any]] = {
-            "open": self.cmd_open, "close": self.cmd_close, "index": self.cmd_index,
-            "explain": self.cmd_explain, "jobs": self.cmd_jobs, "run": self.cmd_run,
-            "preview": self.cmd_preview, "view": self.cmd_view, "install": self.cmd_install,
-            "sidebar": self.cmd_sidebar, "settings": self.cmd_settings, "consent": self.cmd_consent,
-            "tags": self.cmd_tags, "usage": self.cmd_usage, "help": self.cmd_help,
-            "sync": self.cmd_sync, "devices": self.cmd_devices,
-            "search": self.cmd_search,
-        }
+            name: getattr(self, f"cmd_{name}") for name in SUBCOMMANDS}
 
     @no_var_expand
     @needs_local_scope

@@ -28,12 +28,14 @@ def devices(lib: Any) -> DevicesPanel:
     return DevicesPanel(lib)
 
 
+SYNC_ACTIONS = ("export", "import", "pair", "serve", "stop", "with")
+
+
 def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:
     """Dispatch `%vdfs sync ACTION …`; `value` resolves `:name` arguments."""
     tokens = A.split(rest)
     if not tokens:
-        raise VdfsUsageError("usage: %vdfs sync export|import|pair|serve|stop|with … "
-                             "(`%vdfs help`)")
+        raise VdfsUsageError(f"usage: %vdfs sync {'|'.join(SYNC_ACTIONS)} … (`%vdfs help`)")
     action, tokens = tokens[0], tokens[1:]
     if action == "export":
         p = _one(tokens, {"peer": str}, "sync export PATH [--peer DEVICE]")
@@ -64,7 +66,7 @@ def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:
         if server is not None:
             server.stop()
         return Text("stopped serving" if server else "not serving")
-    raise VdfsUsageError(f"unknown sync action {action!r}: export, import, pair, serve, stop, with")
+    raise VdfsUsageError(f"unknown sync action {action!r}: {', '.join(SYNC_ACTIONS)}")
 
 
 def _one(tokens: list[str], spec: A.FlagSpec, usage: str) -> A.Parsed:

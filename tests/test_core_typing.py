@@ -84,7 +84,7 @@ ALLOWED_RETURNS = {
     "task result", "core.jobs.executor._call.runner": "task result",
     "core.jobs.executor.attempt_once": "task result", "core.jobs.procpool._Worker.call":
     "task result", "core.jobs.procpool.run_in_process": "task result",
-    "core.jobs.manager.Job.wait": "job result", "core.jobs.sealed.ExtensionJob.wait": "job result",
+    "core.jobs.handle.Job.wait": "job result", "core.jobs.sealed.ExtensionJob.wait": "job result",
     "core.query.result.Result.scalar": "a query cell",
     # instances of the user's own classes (an @agent_memory, a settings class, an @agent, an
     # @extension class, a model), which share no base class

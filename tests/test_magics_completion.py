@@ -85,3 +85,16 @@ def test_param_refs_ignore_names_inside_strings(name, filler):
     assert param_refs(f"entries where name = ':{name}{filler}'") == []
     assert param_refs(f'entries where name = "x :{name}"') == []
     assert param_refs(f"entries where size > 1 -- :{name}{filler}") == []
+
+
+def test_every_subcommand_the_magic_runs_is_offered(ip):
+    """The completer's list and the magic's dispatch table are one set: a new sub-command
+    (sync, devices, search) is offered as soon as `%vdfs` runs it."""
+    from kernel_ext.magics import VdfsMagics
+    runs = set(VdfsMagics(shell=ip).commands)
+    offered = {c for c in complete(ip, "%vdfs ") if c in runs or c.isalpha()}
+    assert runs <= offered
+    assert complete(ip, "%vdfs sea") == ["search"]
+    assert "devices" in complete(ip, "%vdfs dev")
+    assert complete(ip, "%vdfs sync ") == ["export", "import", "pair", "serve", "stop", "with"]
+    assert complete(ip, "%vdfs sync im") == ["import"]

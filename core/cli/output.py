@@ -169,18 +169,22 @@ def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = F
     `explicit_columns`: the query named its columns, so uuid columns it asked for are shown."""
     fmt = args.format
     limit = args.rows if args.rows != DEFAULT_ROWS else (TABLE_ROWS if fmt == "table" else None)
-    total = len(result)
-    shown = total if limit is None else min(limit, total)
     where = Printed(getattr(args, "output", None))
     if fmt == "parquet":
         if where.tty:
             raise SystemExit("vdfs: parquet is binary: write it with --output FILE or a pipe")
         import pyarrow.parquet as pq
         buf = io.BytesIO()
-        pq.write_table(result.arrow().slice(0, shown), buf)
+        pq.write_table(result.arrow().slice(0, len(result) if limit is None else limit), buf)
         where.binary(buf.getvalue())
         return
-    tuples = result.tuples()[:shown]
+    if limit is None:
+        tuples = result.tuples()
+    else:                          # only the rows printed are read and converted
+        tuples = result.head(limit)
+    shown, total = len(tuples), result.known_len()
+    more = total is None or shown < total
+    count = f"more than {result.fetched_rows():,}" if total is None else f"{total}"
     columns, types = list(result.columns), list(result.types)
     if fmt == "csv":
         buf = io.StringIO()
@@ -207,16 +211,16 @@ def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = F
         table = render_table([columns[i] for i in keep], cells, right, width=width,
                              color=where.tty, squeezable=squeeze,
                              marked=[columns[i] == "snippet" for i in keep])
-        footer = f"({total} row{'s' * (total != 1)})" if shown == total else \
-            f"({shown} of {total} rows; --rows all for every row)"
+        footer = f"({shown} of {count} rows; --rows all for every row)" if more else \
+            f"({total} row{'s' * (total != 1)})"
         if where.tty:
             where.text(table + footer + "\n")
         else:
             where.text(table)
-            if shown < total:
+            if more:
                 print(f"vdfs: {footer[1:-1]}", file=sys.stderr)
-    if fmt != "table" and shown < total:
-        print(f"vdfs: printed {shown} of {total} rows", file=sys.stderr)
+    if fmt != "table" and more:
+        print(f"vdfs: printed {shown} of {count} rows", file=sys.stderr)
 
 
 def _csv_value(v: Any) -> Any:

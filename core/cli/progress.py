@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.jobs.manager import Job
+    from core.jobs.handle import Job
     from rich.progress import Task
     from rich.text import Text
 

@@ -24,7 +24,7 @@ from core.access import visibility
 from core.access.permissions import Grant, GrantSet
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.jobs.manager import Job
+    from core.jobs.handle import Job
     from core.jobs.sealed import ExtensionJob
     from core.library import Library
     from core.store.events import Event

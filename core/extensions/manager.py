@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.access.guard import Guard
     from core.access.permissions import PermissionSpec
     from core.actions.model import ActionPreview, ActionResult
-    from core.jobs.manager import Job
+    from core.jobs.handle import Job
     from core.library import Library
     from .host import ScopedVdfsApi
 

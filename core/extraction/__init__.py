@@ -27,7 +27,7 @@ from core.domain.locations import get_location
 if TYPE_CHECKING:  # pragma: no cover
     from core.domain.locations import Location
     from core.jobs.context import JobContext
-    from core.jobs.manager import Job
+    from core.jobs.handle import Job
     from core.library import Library
 
 JOB_NAME = "core.extract"

@@ -10,7 +10,8 @@
 from .context import JobContext
 from .errors import JobCancelled, JobError, JobFailed, TaskFailed, TaskTimeout
 from .executor import TaskContext
-from .manager import Job, JobManager
+from .handle import Job
+from .manager import JobManager
 from .registry import (JobSpec, TaskSpec, get_job_spec, job, register_job, task,
                        unregister_job)
 

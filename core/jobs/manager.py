@@ -1,4 +1,4 @@
-"""JobManager (lib.jobs) and Job handles: submit, run in a background thread, control, resume.
+"""JobManager (lib.jobs): submit, run in a background thread, control, resume.
 
 State lives in jobs.db, not in memory: a Job handle only knows its id, so a handle made in one
 process can wait for, pause or cancel a job another process runs. A job runs in a thread of the
@@ -22,7 +22,8 @@ from core.store.events import Event
 from core.store.faults import storage_error
 from . import codec
 from .context import JobContext, RunFlags, job_owner
-from .errors import JobCancelled, JobError, JobFailed, StopJob
+from .errors import JobError, StopJob
+from .handle import Job
 from .owner import new_owner, owner_alive, release_owner
 from .registry import JobSpec, get_job_spec
 from .store import TERMINAL, JobStore
@@ -35,94 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 _STOP_STATUS = {"pause": "paused", "cancel": "cancelled", "suspend": "queued"}
-
-
-class Job:
-    """A handle on one job in jobs.db."""
-
-    def __init__(self, manager: "JobManager", job_id: str):
-        self._m = manager
-        self.id = job_id
-
-    def __repr__(self) -> str:
-        return f"<Job {self.id[:8]} {self.status}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Job) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-    def _row(self) -> dict[str, Any]:
-        row = self._m.store.get(self.id)
-        if row is None:
-            raise JobError(f"no job {self.id} in {self._m.store.path}")
-        ended = self._m._ended.get(self.id)
-        if ended is not None and row["status"] == "running" and row["owner"] == self._m.owner:
-            row.update(ended)     # it ended here, but jobs.db could not record it
-        return row
-
-    @property
-    def status(self) -> str:
-        return self._row()["status"]
-
-    @property
-    def name(self) -> str:
-        return self._row()["name"]
-
-    def info(self) -> dict[str, Any]:
-        """Everything jobs.db knows about the job, JSON fields decoded, plus task counts."""
-        return self._m.describe(self._row())
-
-    def wait(self, timeout: float | None = None) -> Any:
-        """Block until the job completes and return its result.
-
-        Raises JobFailed (or JobCancelled) if it ended otherwise, TimeoutError after `timeout`
-        seconds. A paused job is not finished: wait keeps waiting for someone to resume it.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            flags = self._m._running.get(self.id)
-            row = self._row()
-            if row["status"] in TERMINAL and flags is None:
-                break
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(f"job {self.id} still {row['status']} after {timeout} s")
-            step = 0.05 if remaining is None else min(0.05, remaining)
-            if flags is not None:
-                flags.done.wait(step)
-            else:
-                time.sleep(step)
-        if row["status"] == "completed":
-            return codec.loads(row["result"])
-        if row["status"] == "cancelled":
-            raise JobCancelled(self.id, row["error"])
-        raise JobFailed(self.id, (row["error"] or "").split("\n--\n")[0], row["status"])
-
-    def pause(self) -> "Job":
-        self._m._control(self.id, "pause")
-        return self
-
-    def cancel(self) -> "Job":
-        self._m._control(self.id, "cancel")
-        return self
-
-    def resume(self) -> "Job":
-        """Run a paused, queued or orphaned job here, from its last checkpoint."""
-        row = self._row()
-        if row["status"] in TERMINAL:
-            raise JobError(f"job {self.id} is {row['status']}; only a paused, queued or "
-                           "interrupted job can be resumed")
-        if row["status"] == "running" and owner_alive(row["owner"]):
-            if row["control"] == "pause":   # paused but not yet stopped: withdraw the request
-                self._m.store.request(self.id, None)
-                flags = self._m._running.get(self.id)
-                if flags is not None and flags.request == "pause" and not flags.observed:
-                    flags.request = None
-            return self
-        self._m._start(self.id)
-        return self
 
 
 class JobManager:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.host import VdfsApi
     from .context import JobContext
     from .placed import Placement
-    from .manager import Job
+    from .handle import Job
 
 
 T = TypeVar("T")

@@ -23,6 +23,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 QueryLike = str | EntryQuery | ModelQuery | qast.Query | ir.Query
 
 DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
+STREAM_BATCH = 65_536      # rows per Arrow batch read from the mirror
 
 
 @dataclass
@@ -93,6 +95,7 @@ class Engine(Router):
         self.mirror_error: str | None = None
         self._clock = Clock(timeout)
         self._duck_running: Any = None
+        self._pending: weakref.WeakSet[Result] = weakref.WeakSet()   # streams not yet read
         self._jobs_db_path = jobs_db_path
         conn = self._reader()
         conn.execute("PRAGMA cache_size = -65536")
@@ -110,6 +113,8 @@ class Engine(Router):
 
     def close(self) -> None:
         with self._lock:
+            for result in list(self._pending):
+                result.detach()
             if self._mirror is not None:
                 self._mirror.close()
                 self._mirror = None
@@ -225,13 +230,24 @@ class Engine(Router):
                 self._duck_running = duck
                 if self._clock.cancelled:            # cancel() came before there was a duck
                     raise QueryCancelled()
-                self._clock.watch(duck)
-                table = duck.execute(t.sql, values).to_arrow_table()
+                if chosen == "scan":
+                    self._clock.watch(duck)
+                    table = duck.execute(t.sql, values).to_arrow_table()
+                    return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql,
+                                  params=values)
+                cursor = duck.cursor()     # its own snapshot: a pending result outlives this run
+                self._duck_running = cursor
+                self._clock.watch(cursor)
+                reader = cursor.execute(t.sql, values).to_arrow_reader(STREAM_BATCH)
+                result = Result.streamed(t.columns, t.types, reader, cursor, route=chosen,
+                                         sql=t.sql, params=values)
+                if result.known_len() is None:
+                    self._pending.add(result)     # let go of when the library closes
+                return result
             finally:
                 self._duck_running = None
                 if chosen == "scan":
                     duck.close()
-            return Result(t.columns, t.types, table=table, route=chosen, sql=t.sql, params=values)
 
     def point(self, text: str, params: dict | None) -> Result | None:
         """The answer of `run(text, params)` when it is a repeated pure lookup (is_point), found

@@ -14,11 +14,13 @@ import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
     import pyarrow as pa
 
 _UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 DISPLAY_ROWS = 50
+LAZY_ROWS = 100_000   # a mirror result longer than this stays a stream until it is used
 
 
 def _py(typ: str):
@@ -40,6 +42,9 @@ class Result:
     _table: Any = None
     _tuples: list | None = None
     _uuids_done = True
+    _stream: Any = None          # rows not yet fetched: (reader, cursor) of a pending result
+    _batches: list = []          # the record batches read so far while a stream is pending
+    _schema: Any = None          # the Arrow schema of a pending stream
 
     def __init__(self, columns: list[str], types: list[str], *, rows: list | None = None,
                  table: pa.Table | None = None, route: str = "", sql: str = "", params: list | None = None):
@@ -67,9 +72,67 @@ class Result:
         r._raw = rows
         return r
 
+    @classmethod
+    def streamed(cls, columns: list[str], types: list[str], reader: pa.RecordBatchReader,
+                 cursor: duckdb.DuckDBPyConnection, *,
+                 route: str, sql: str, params: list) -> "Result":
+        """A DuckDB answer read from `reader` (on its own `cursor`, so its snapshot outlives
+        later queries): complete when it has at most LAZY_ROWS rows, else the rest stays in the
+        stream until the result is used — showing its head reads only that."""
+        r = cls(columns, types, route=route, sql=sql, params=params)
+        r._uuids_done = "uuid" not in r.types
+        batches, n = [], 0
+        for batch in iter(lambda: _next_batch(reader), None):
+            batches.append(batch)
+            n += batch.num_rows
+            if n > LAZY_ROWS:
+                r._batches, r._stream, r._schema = batches, (reader, cursor), reader.schema
+                return r
+        r._table = _table_of(batches, reader.schema)
+        cursor.close()
+        return r
+
+    def _fetch_rest(self) -> None:
+        """Read what a pending stream still holds (one snapshot: the one it was asked in)."""
+        reader, cursor = self._stream
+        if reader is None:
+            from vdfs_query.errors import QueryError
+            raise QueryError("the library was closed before the rest of this result was "
+                             f"fetched (it had read {self.fetched_rows():,} rows): run the "
+                             "query again")
+        try:
+            self._batches.extend(iter(lambda: _next_batch(reader), None))
+        except Exception as exc:       # duckdb.Error while the rest runs: the project's own type
+            from vdfs_query.errors import QueryError
+            raise QueryError(f"the query could not finish: {str(exc).splitlines()[0]}") from None
+        self._table = _table_of(self._batches, self._schema)
+        self._stream, self._batches = None, []
+        cursor.close()
+
+    def detach(self) -> None:
+        """Let go of a pending stream (its library is closing: the cursor would keep the
+        mirror's file locked); the rows read so far stay, using the rest raises QueryError."""
+        if self._stream is not None and self._stream[1] is not None:
+            self._stream[1].close()
+            self._stream = (None, None)
+
+    def known_len(self) -> int | None:
+        """The row count, or None while rows are still in the stream (len() fetches them)."""
+        return None if self._stream is not None else len(self)
+
+    def fetched_rows(self) -> int:
+        """Rows read from the engine so far."""
+        if self._stream is not None:
+            return sum(b.num_rows for b in self._batches)
+        return len(self)
+
     # ---- size and access ------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._raw) if self._raw is not None else self._table.num_rows
+        if self._raw is not None:
+            return len(self._raw)
+        if self._stream is not None:
+            self._fetch_rest()
+        return self._table.num_rows
 
     def __iter__(self) -> Iterator[dict]:
         return iter(self.rows())
@@ -92,7 +155,12 @@ class Result:
             return self._tuples[:n]
         if self._raw is not None:
             return self._converted(self._raw[:n])
-        part = self._table.slice(0, max(0, n))
+        if self._stream is not None and self.fetched_rows() < n:
+            self._fetch_rest()
+        if self._stream is not None:
+            part = _table_of(self._batches, self._schema).slice(0, max(0, n))
+        else:
+            part = self._table.slice(0, max(0, n))
         if not self._uuids_done:
             part = _format_uuids(part, self.types)
         return self._arrow_tuples(_utc_times(part, self.types))
@@ -140,6 +208,8 @@ class Result:
     # ---- conversions ----------------------------------------------------------------------
     def arrow(self):
         """A pyarrow.Table (JSON model fields stay JSON text)."""
+        if self._stream is not None:
+            self._fetch_rest()
         if self._table is not None:
             if not self._uuids_done:
                 self._table = _format_uuids(self._table, self.types)
@@ -181,28 +251,44 @@ class Result:
 
     # ---- display --------------------------------------------------------------------------
     def _repr_html_(self, limit: int = DISPLAY_ROWS) -> str:
-        n = len(self)
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = []
         for t in self.head(limit):
             body.append("<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in t) + "</tr>")
-        shown = f"showing {min(n, limit)} of {n} rows" if n > limit else f"{n} row{'s' * (n != 1)}"
+        shown = self._shown(limit)
         return (f"<table class=\"vdfs-result\"><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(body)}</tbody></table><p>{shown}</p>")
 
     def to_text(self, limit: int = DISPLAY_ROWS, width: int = 40) -> str:
         """A plain-text table for terminals."""
-        n = len(self)
         rows = [[_text(v)[:width] for v in t] for t in self.head(limit)]
         widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(self.columns)]
         line = "  ".join(c.ljust(w) for c, w in zip(self.columns, widths))
         out = [line, "  ".join("-" * w for w in widths)]
         out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
-        out.append(f"({min(n, limit)} of {n} rows)" if n > limit else f"({n} row{'s' * (n != 1)})")
+        out.append(f"({self._shown(limit).removeprefix('showing ')})")
         return "\n".join(out)
+
+    def _shown(self, limit: int) -> str:
+        n = self.known_len()
+        if n is None:
+            return f"showing {limit} of more than {self.fetched_rows():,} rows"
+        return f"showing {limit} of {n} rows" if n > limit else f"{n} row{'s' * (n != 1)}"
 
     def __repr__(self) -> str:
         return self.to_text(limit=20)
+
+
+def _next_batch(reader: Any) -> Any:
+    try:
+        return reader.read_next_batch()
+    except StopIteration:
+        return None
+
+
+def _table_of(batches: list, schema: Any) -> Any:
+    import pyarrow as pa
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 def _text(v: Any) -> str:
