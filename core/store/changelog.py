@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
 
 _COUNTER_MAX = 999_999
+MAX_AHEAD_MS = 24 * 3_600_000   # a received stamp further ahead of our wall clock is refused
 
 
 def format_hlc(ms: int, counter: int, device: uuid.UUID) -> str:
@@ -55,10 +56,15 @@ class HybridClock:
             return format_hlc(self._ms, self._counter, self.device)
 
     def observe(self, remote: str) -> str:
-        """Merge a remote stamp so that the next local stamp sorts after it."""
+        """Merge a remote stamp so that the next local stamp sorts after it. A stamp more than
+        MAX_AHEAD_MS ahead of the wall clock is refused (ValueError): taken in, it would drag
+        every later stamp that far into the future, past the 13 digits near its end."""
         r_ms, r_counter, _ = parse_hlc(remote)
         with self._lock:
             wall = time.time_ns() // 1_000_000
+            if r_ms - wall > MAX_AHEAD_MS:
+                raise ValueError(f"HLC stamp {remote!r} is {(r_ms - wall) / 3_600_000:.1f} hours "
+                                 "ahead of this device's clock: refused")
             if wall > self._ms and wall > r_ms:
                 self._ms, self._counter = wall, 0
             elif r_ms > self._ms:

@@ -12,10 +12,10 @@ import time
 import uuid
 from typing import Callable
 
+from core.store.changelog import MAX_AHEAD_MS
 from .errors import ClockSkewError, SyncError
 
 _KEY = "hlc"
-MAX_AHEAD_MS = 24 * 3_600_000   # a received stamp further ahead of our wall clock is refused
 
 
 def format_stamp(ms: int, counter: int, device: uuid.UUID) -> str:
