@@ -433,3 +433,47 @@ def test_model_with_a_blob_too_big_for_the_disk_is_refused_whole(small_disk):
         assert counts == [0, 0, 0]
         api.create_model(Big(name="fits", data=noise[:100]))
         assert opened.conn.execute("SELECT count(*) FROM models").fetchone()[0] == 1
+
+
+DYING_HOLDER = """
+import ctypes, os, sys, threading, time, core
+from core.indexer.lock import IndexLock
+lib = core.Library.open(sys.argv[1])
+IndexLock(lib, "dying-job").acquire()
+def last_thread():
+    time.sleep(1.5)          # still exiting: the lock goes with the process's last thread
+    os._exit(0)
+threading.Thread(target=last_thread).start()
+print("holding", flush=True)
+ctypes.CDLL(None).syscall({"x86_64": 60, "aarch64": 93}[os.uname().machine], 0)  # leader exits
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "aarch64") or sys.platform != "linux",
+                    reason="exits one thread with the raw exit syscall (Linux x86_64/aarch64)")
+def test_the_run_lock_of_a_process_still_dying_is_waited_for_not_refused(tmp_path):
+    """A killed process's main thread shows as a zombie (what job resumption calls dead)
+    while its other threads still exit holding its files, and with them the index lock: a
+    resumed index waits those moments out instead of failing with IndexBusyError (seen once
+    under load in test_a_waiting_indexer_carries_on_when_the_first_one_is_killed)."""
+    from core.indexer.lock import IndexLock
+    from core.jobs.owner import process_gone
+    path = tmp_path / "d.vdfs"
+    core.Library.create(path).close()
+    holder = subprocess.Popen([sys.executable, "-c", DYING_HOLDER, str(path)],
+                              stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(REPO)))
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        deadline = time.monotonic() + 10
+        while not process_gone(holder.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert process_gone(holder.pid) and holder.poll() is None   # a zombie leader, alive
+        with core.Library.open(path) as lib:
+            lock = IndexLock(lib, "resumed-job").acquire()
+            lock.release()
+        assert holder.poll() is not None or holder.wait(5) == 0
+    finally:
+        holder.kill()
+        holder.wait()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from core.errors import VdfsError
+from core.jobs.owner import process_gone
 from core.store.faults import storage_error
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 RUN_LOCK = "index.lock"
 START_LOCK = "index-start.lock"
 START_WAIT = 30.0   # seconds another process's start decision may take at most
+DYING_WAIT = 10.0   # seconds a dead holder's last threads may take to let go of the run lock
 
 
 class IndexBusyError(VdfsError):
@@ -68,6 +70,11 @@ def starting(lib: Library, wait: float = START_WAIT) -> Iterator[None]:
         os.close(fd)     # closing the descriptor releases the lock
 
 
+def _dying(holder: list[str]) -> bool:
+    """The lock's recorded holder (`job pid`) is a process already gone or exiting."""
+    return len(holder) >= 2 and holder[1].isdigit() and process_gone(int(holder[1]))
+
+
 class IndexLock:
     """Held by the process that runs an index job, for the whole run."""
 
@@ -78,12 +85,18 @@ class IndexLock:
 
     def acquire(self) -> "IndexLock":
         fd = _open(self.path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
-            os.close(fd)
-            raise IndexBusyError(busy_message(*(holder + ["?", "?"])[:2])) from None
+        deadline = time.monotonic() + DYING_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+                if _dying(holder) and time.monotonic() < deadline:
+                    time.sleep(0.02)     # its main thread is gone, its last threads let go soon
+                    continue
+                os.close(fd)
+                raise IndexBusyError(busy_message(*(holder + ["?", "?"])[:2])) from None
         try:   # who holds it, for the message another process shows
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{self.job_id} {os.getpid()}\n".encode(), 0)

@@ -80,12 +80,16 @@ def owner_alive(owner: str | None) -> bool:
     if pid == os.getpid():
         with _lock:
             return token in _live_tokens
-    if not _pid_exists(pid):
-        return False
-    # a zombie or a recycled pid is not the owner
-    if _is_zombie(pid):
+    if process_gone(pid):     # a zombie is not the owner
         return False
     return ticks == "0" or _start_ticks(pid) == ticks
+
+
+def process_gone(pid: int) -> bool:
+    """True when no process `pid` runs any more: none exists, or its main thread has exited
+    (a zombie). The latter may still hold its files for a moment, while its other threads
+    finish exiting: what it locked is released only then."""
+    return not _pid_exists(pid) or _is_zombie(pid)
 
 
 def _is_zombie(pid: int) -> bool:
