@@ -17,7 +17,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from core.errors import VdfsError
 from core.jobs.owner import process_gone
@@ -49,29 +49,40 @@ def busy_message(job_id: str | None, pid: Any) -> str:
             "finish (`vdfs jobs` shows it), then index again")
 
 
+def _flock(fd: int, keep_trying: Callable[[], bool]) -> bool:
+    """Take the exclusive flock on `fd`, trying again every 20 ms while `keep_trying()`;
+    False when it gives up."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if not keep_trying():
+                return False
+            time.sleep(0.02)
+
+
 @contextmanager
 def starting(lib: Library, wait: float = START_WAIT) -> Iterator[None]:
     """Hold the library's start lock: one process at a time decides what to index."""
     fd = _open(Path(lib.path) / START_LOCK)
     try:
         deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise IndexBusyError(
-                        f"another process has been starting an index of {lib.path} for "
-                        f"{wait:.0f} s; try again") from None
-                time.sleep(0.02)
+        if not _flock(fd, lambda: time.monotonic() <= deadline):
+            raise IndexBusyError(f"another process has been starting an index of {lib.path} "
+                                 f"for {wait:.0f} s; try again")
         yield
     finally:
         os.close(fd)     # closing the descriptor releases the lock
 
 
+def _holder(fd: int) -> list[str]:
+    """`[job id, pid]` of the lock's holder, as it wrote them (may be empty)."""
+    return os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+
+
 def _dying(holder: list[str]) -> bool:
-    """The lock's recorded holder (`job pid`) is a process already gone or exiting."""
+    """The lock's recorded holder is a process already gone or exiting."""
     return len(holder) >= 2 and holder[1].isdigit() and process_gone(int(holder[1]))
 
 
@@ -86,17 +97,11 @@ class IndexLock:
     def acquire(self) -> "IndexLock":
         fd = _open(self.path)
         deadline = time.monotonic() + DYING_WAIT
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
-                if _dying(holder) and time.monotonic() < deadline:
-                    time.sleep(0.02)     # its main thread is gone, its last threads let go soon
-                    continue
-                os.close(fd)
-                raise IndexBusyError(busy_message(*(holder + ["?", "?"])[:2])) from None
+        # a holder whose main thread is gone lets go once its last threads have exited
+        if not _flock(fd, lambda: _dying(_holder(fd)) and time.monotonic() < deadline):
+            holder = _holder(fd)
+            os.close(fd)
+            raise IndexBusyError(busy_message(*(holder + ["?", "?"])[:2]))
         try:   # who holds it, for the message another process shows
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{self.job_id} {os.getpid()}\n".encode(), 0)
