@@ -20,6 +20,7 @@ import platform
 import shutil
 import socket
 import sqlite3
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -148,8 +149,12 @@ class Library:
             lib.extensions.load_installed()
         if resume_jobs:
             lib.jobs.resume_pending()
-        from .jobs.autostart import library_opened
-        library_opened(lib)      # on_startup jobs, and schedules missed while closed
+        # on_startup jobs, and schedules missed while closed. Jobs exist only once registered
+        # in this process, which imports the registry: without it there are none, and the job
+        # runner (asyncio and all) stays unimported, as a CLI lookup wants.
+        if "core.jobs.registry" in sys.modules:
+            from .jobs.autostart import library_opened
+            library_opened(lib)
         return lib
 
     # ---- connections ----------------------------------------------------------------------

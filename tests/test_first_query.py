@@ -1,0 +1,63 @@
+"""The first answer of a fresh process: `vdfs query` opens a library and looks one entry up,
+and every module it imports on the way is paid for by every CLI call.
+
+No timings here (benchmarks/open_bench.py measures them): these tests hold what makes the
+first answer cheap, namely what the open and the lookup must not import.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import core
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Heavy modules a point lookup never needs: the scan engine and its arrays, the job runner's
+# event loop (only jobs that were registered in this process run on open).
+NOT_ON_THE_POINT_PATH = ("numpy", "duckdb", "pyarrow", "asyncio", "core.jobs")
+
+_FRESH = """
+import json, sys, uuid, core
+lib = core.Library.open(sys.argv[1])
+opened = set(sys.modules)
+rows = len(lib.query("entries where uuid = :u", u=uuid.UUID(sys.argv[2])))
+lib.close()
+print(json.dumps({"rows": rows, "open": sorted(opened), "point": sorted(sys.modules)}))
+"""
+
+
+def _fresh(path: Path, entry_uuid: str, home: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", _FRESH, str(path), entry_uuid],
+                         capture_output=True, text=True, cwd=REPO, timeout=120,
+                         env={**os.environ, "VDFS_HOME": str(home)})
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _library_with_one_entry(path: Path) -> str:
+    lib = core.Library.create(path)
+    lib.conn.execute("INSERT INTO locations (uuid, device_id, path, name, created_at) "
+                     "VALUES (randomblob(16), ?, '/data', 'data', 'n')", (lib.device_id,))
+    lib.conn.execute("INSERT INTO entries (uuid, location_id, path, name, kind, indexed_at) "
+                     "VALUES (?, 1, '/data/a.txt', 'a.txt', 'text', 'n')", (bytes(range(16)),))
+    lib.close()
+    return "00010203-0405-0607-0809-0a0b0c0d0e0f"
+
+
+def _loaded(modules: list[str], name: str) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def test_open_and_a_point_lookup_import_no_heavy_module(tmp_path):
+    """The lookup finds its row, and neither the open nor the lookup loaded numpy, DuckDB,
+    pyarrow, asyncio or the job runner."""
+    entry = _library_with_one_entry(tmp_path / "lib.vdfs")
+    seen = _fresh(tmp_path / "lib.vdfs", entry, tmp_path / "home")
+    assert seen["rows"] == 1
+    for phase in ("open", "point"):
+        loaded = [name for name in NOT_ON_THE_POINT_PATH if _loaded(seen[phase], name)]
+        assert loaded == [], f"{phase} loaded {loaded}"
