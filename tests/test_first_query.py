@@ -17,8 +17,10 @@ import core
 REPO = Path(__file__).resolve().parent.parent
 
 # Heavy modules a point lookup never needs: the scan engine and its arrays, the job runner's
-# event loop (only jobs that were registered in this process run on open).
-NOT_ON_THE_POINT_PATH = ("numpy", "duckdb", "pyarrow", "asyncio", "core.jobs")
+# event loop (only jobs that were registered in this process run on open), the extensions'
+# access checks and what reading a file's EXIF takes (rows of a user's query read no file).
+NOT_ON_THE_POINT_PATH = ("numpy", "duckdb", "pyarrow", "asyncio", "core.jobs", "core.access",
+                         "PIL")
 
 _FRESH = """
 import json, sys, uuid, core
@@ -54,7 +56,7 @@ def _loaded(modules: list[str], name: str) -> bool:
 
 def test_open_and_a_point_lookup_import_no_heavy_module(tmp_path):
     """The lookup finds its row, and neither the open nor the lookup loaded numpy, DuckDB,
-    pyarrow, asyncio or the job runner."""
+    pyarrow, asyncio, the job runner, access checks or PIL."""
     entry = _library_with_one_entry(tmp_path / "lib.vdfs")
     seen = _fresh(tmp_path / "lib.vdfs", entry, tmp_path / "home")
     assert seen["rows"] == 1
