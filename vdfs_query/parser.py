@@ -1,4 +1,5 @@
-"""Text → AST with Lark's LALR parser (built once, grammar cached), errors made readable.
+"""Text → AST with Lark's LALR parser (built once per process, its analysis kept between
+processes by parser_cache), errors made readable.
 
 The parser runs `to_ast.Clauses` as its transformer, so nodes are built during the parse.
 
@@ -16,7 +17,7 @@ from typing import Iterator
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from . import ast
+from . import ast, parser_cache
 from .errors import VdfsSyntaxError, closest
 from .hints import expected_groups, hint, word
 from .to_ast import Clauses
@@ -38,15 +39,24 @@ def grammar_text() -> str:
     raise FileNotFoundError(f"the vdfs grammar is missing (looked in {looked})")
 
 
+# Lark's options for the language (the transformer apart): LALR with a contextual lexer.
+_OPTIONS = {"parser": "lalr", "lexer": "contextual", "propagate_positions": False,
+            "maybe_placeholders": True}
+
+
+def build_parser(grammar: str, cache: bool | Path = True) -> Lark:
+    """A parser of `grammar` building the AST, its analysis kept between processes (`cache`:
+    True for the user's cache folder, a folder, or False for none)."""
+    folder = cache if isinstance(cache, Path) else None
+    return parser_cache.build(grammar, Clauses(), _OPTIONS, folder, cache=cache is not False)
+
+
 def _get_parser() -> Lark:
     global _parser
     if _parser is None:
         with _lock:
             if _parser is None:
-                grammar = grammar_text()
-                _parser = Lark(grammar, parser="lalr", lexer="contextual", cache=True,
-                               transformer=Clauses(), propagate_positions=False,
-                               maybe_placeholders=True)
+                _parser = build_parser(grammar_text())
     return _parser
 
 
