@@ -13,30 +13,16 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from test_query_language import EXAMPLES
 
 from vdfs_query import parser_cache
-from vdfs_query.parser import build_parser, grammar_text, parse
+from vdfs_query.parser import build_parser, grammar_text
 
 REPO = Path(__file__).resolve().parent.parent
 
-# Queries of the language tests, and ones that end in each kind of syntax error.
-CORPUS = [
-    "entries",
-    'entries in "/photos" of kind image where size > 2MB and modified > 7 days ago order by size desc limit 50',
-    'entries where ext in (jpg, png, heic) and name ~ "IMG_*"',
-    'entries where name =~ "^IMG_[0-9]+" and not hidden',
-    'entries tagged "#vacation" of kind image on this device',
-    "entries of kind image where not has PhotoAnalysis",
-    "entries where size >= :min_size order by modified desc",
-    "entries group by ext select ext, count() as files, sum(size) as bytes order by bytes desc limit 10",
-    "content duplicates order by wasted desc limit 20",
-    "content where kind = video and size > 1GB",
-    'models Person where name = "Alice" select name, photo_count',
-    "tags order by name",
-    'jobs where status = "running"',
-    "entries where uuid = :u",
-    "entries where (size > 1 or not hidden) and modified < 2024-05-01",
-]
+# The language tests' examples, a point lookup, nesting, and queries ending in syntax errors.
+CORPUS = EXAMPLES + ["entries where uuid = :u",
+                     "entries where (size > 1 or not hidden) and modified < 2024-05-01"]
 BROKEN = ["entries wher size > 1", "entries where", "entries where size >", "entries order size",
           'entries where name = "open']
 
