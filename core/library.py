@@ -12,6 +12,7 @@ is acyclic (tests/test_core_rooms.py), so these imports are about start-up time,
 """
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import functools
 import json
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .store import db
-from .store.clock import now_iso
+from .store.clock import now_iso, utc_now
 from .store.device import current_device
 from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
 from .store.faults import ReadOnlyStorageError, storage_faults
@@ -331,8 +332,14 @@ class Library:
     # ---- devices --------------------------------------------------------------------------
     def _register_device(self) -> int:
         """This device's row, made or refreshed in one statement each: two processes opening
-        a new library at once must not both try to insert it."""
+        a new library at once must not both try to insert it. A row seen within SEEN_STEP is
+        left as it is: a `vdfs query` only reads, and a write on every open would cost each
+        call a transaction, a change-log row and a checkpoint at close."""
         conn = self.conn
+        row = conn.execute("SELECT id, last_seen_at FROM devices WHERE uuid = ?",
+                           (self.device_uuid.bytes,)).fetchone()
+        if row is not None and _seen_lately(row[1]):
+            return int(row[0])
         now = now_iso()
         conn.execute(
             "INSERT INTO devices (uuid, name, hostname, os, created_at, last_seen_at) "
@@ -342,6 +349,20 @@ class Library:
              platform.system(), now, now))
         return int(conn.execute("SELECT id FROM devices WHERE uuid = ?",
                                 (self.device_uuid.bytes,)).fetchone()[0])
+
+
+# How stale a device's last_seen_at may grow before an open refreshes it.
+SEEN_STEP = dt.timedelta(hours=1)
+
+
+def _seen_lately(last_seen_at: str | None) -> bool:
+    try:
+        seen = dt.datetime.fromisoformat(last_seen_at or "")
+    except ValueError:
+        return False
+    if seen.tzinfo is None:
+        return False
+    return dt.timedelta(0) <= utc_now() - seen < SEEN_STEP
 
 
 # closed by Library.close(), in this order: users of a service before the service

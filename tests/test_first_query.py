@@ -6,8 +6,10 @@ first answer cheap, namely what the open and the lookup must not import.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -32,10 +34,11 @@ print(json.dumps({"rows": rows, "open": sorted(opened), "point": sorted(sys.modu
 """
 
 
-def _fresh(path: Path, entry_uuid: str, home: Path) -> dict:
+def _fresh(path: Path, entry_uuid: str) -> dict:
+    """Open and look up in a fresh process of this device (the test's VDFS_HOME)."""
     out = subprocess.run([sys.executable, "-c", _FRESH, str(path), entry_uuid],
                          capture_output=True, text=True, cwd=REPO, timeout=120,
-                         env={**os.environ, "VDFS_HOME": str(home)})
+                         env=os.environ.copy())
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -58,8 +61,55 @@ def test_open_and_a_point_lookup_import_no_heavy_module(tmp_path):
     """The lookup finds its row, and neither the open nor the lookup loaded numpy, DuckDB,
     pyarrow, asyncio, the job runner, access checks or PIL."""
     entry = _library_with_one_entry(tmp_path / "lib.vdfs")
-    seen = _fresh(tmp_path / "lib.vdfs", entry, tmp_path / "home")
+    seen = _fresh(tmp_path / "lib.vdfs", entry)
     assert seen["rows"] == 1
     for phase in ("open", "point"):
         loaded = [name for name in NOT_ON_THE_POINT_PATH if _loaded(seen[phase], name)]
         assert loaded == [], f"{phase} loaded {loaded}"
+
+
+def _file_state(path: Path) -> tuple:
+    conn = sqlite3.connect(path / "library.db")
+    try:
+        return (conn.execute("SELECT count(*) FROM change_log").fetchone()[0],
+                conn.execute("SELECT id, last_seen_at FROM devices").fetchall())
+    finally:
+        conn.close()
+
+
+def test_a_lookup_soon_after_the_last_open_writes_nothing(tmp_path):
+    """Reading is all a `vdfs query` does: an open shortly after the last one leaves library.db
+    as it was (no device refresh, no change-log row), so no write or checkpoint is paid."""
+    path = tmp_path / "lib.vdfs"
+    entry = _library_with_one_entry(path)
+    core.Library.open(path).close()
+    before, data = _file_state(path), (path / "library.db").read_bytes()
+    seen = _fresh(path, entry)
+    assert seen["rows"] == 1
+    assert _file_state(path) == before
+    assert (path / "library.db").read_bytes() == data
+
+
+def test_an_open_long_after_the_last_one_records_the_device_as_seen(tmp_path):
+    path = tmp_path / "lib.vdfs"
+    _library_with_one_entry(path)
+    long_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+    conn = sqlite3.connect(path / "library.db")
+    conn.execute("UPDATE devices SET last_seen_at = ?", (long_ago,))
+    conn.commit()
+    conn.close()
+    with core.Library.open(path) as lib:
+        seen = lib.conn.execute("SELECT last_seen_at FROM devices WHERE id = ?",
+                                (lib.device_id,)).fetchone()[0]
+    assert seen > long_ago
+    assert dt.datetime.fromisoformat(seen) > dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+
+
+def test_an_open_by_a_new_device_registers_it(tmp_path, monkeypatch):
+    path = tmp_path / "lib.vdfs"
+    _library_with_one_entry(path)
+    monkeypatch.setenv("VDFS_HOME", str(tmp_path / "another-home"))     # another device
+    with core.Library.open(path) as lib:
+        rows = lib.conn.execute("SELECT id, uuid FROM devices ORDER BY id").fetchall()
+        assert len(rows) == 2 and rows[1] == (lib.device_id, lib.device_uuid.bytes)
