@@ -129,12 +129,15 @@ class Library:
             raise SchemaTooNewError(
                 f"{path} has schema version {version}, but this vdfs knows only up to {latest}: "
                 "upgrade vdfs to open it")
-        if (path / JOBS_DB).exists():
-            db.check_readable(path / JOBS_DB)
+        jobs_version = db.check_readable(path / JOBS_DB) if (path / JOBS_DB).exists() else 0
         _check_writable(path)
         with storage_faults(path):
-            _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
-            _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
+            # a file already at the latest version has nothing to migrate: no connection to it
+            if version < latest:
+                _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
+            jobs_migrations = db.jobs_migrations()
+            if jobs_version != len(jobs_migrations):      # newer: migrate refuses it
+                _migrate_file(path / JOBS_DB, jobs_migrations, "jobs.db")
             for sub in ("sidecars", "logs/extensions"):
                 (path / sub).mkdir(parents=True, exist_ok=True)
             if info.get("schema_version") != latest:
