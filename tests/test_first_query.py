@@ -113,30 +113,3 @@ def test_an_open_by_a_new_device_registers_it(tmp_path, monkeypatch):
     with core.Library.open(path) as lib:
         rows = lib.conn.execute("SELECT id, uuid FROM devices ORDER BY id").fetchall()
         assert len(rows) == 2 and rows[1] == (lib.device_id, lib.device_uuid.bytes)
-
-
-def test_opening_a_current_library_runs_no_migration_step(tmp_path):
-    """Every statement the open runs is traced: on a library whose schema is current there is
-    no migration pass (it would open a writing connection to each file just to learn there is
-    nothing to do), and nothing writes."""
-    path = tmp_path / "lib.vdfs"
-    _library_with_one_entry(path)
-    core.Library.open(path).close()
-    seen: list[str] = []
-    real_connect = sqlite3.connect
-
-    def tracing_connect(*args, **kwargs):
-        conn = real_connect(*args, **kwargs)
-        conn.set_trace_callback(seen.append)
-        return conn
-
-    sqlite3.connect = tracing_connect
-    try:
-        core.Library.open(path).close()
-    finally:
-        sqlite3.connect = real_connect
-    assert any("user_version" in s for s in seen)        # the version was read
-    writes = [s for s in seen if s.split(None, 1)[0].upper() in
-              ("INSERT", "UPDATE", "DELETE", "BEGIN", "CREATE", "ALTER", "DROP")]
-    assert writes == []
-    assert not [s for s in seen if "foreign_keys = OFF" in s]

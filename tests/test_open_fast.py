@@ -80,9 +80,8 @@ def test_vdfs_check_reports_a_file_that_cannot_open(tmp_path):
     assert "library.db" in done.stdout and "not a readable SQLite database" in done.stdout
 
 
-def test_open_runs_no_integrity_pragma(tmp_path):
-    """Every statement the open's connections run is traced: none scans the whole file."""
-    path = _library_with_tags(tmp_path / "t.vdfs")
+def _statements_of_an_open(path) -> list[str]:
+    """Every statement the connections of one open (and close) of `path` run, traced."""
     seen: list[str] = []
     real_connect = sqlite3.connect
 
@@ -97,7 +96,26 @@ def test_open_runs_no_integrity_pragma(tmp_path):
     finally:
         sqlite3.connect = real_connect
     assert any("user_version" in s for s in seen)       # the trace did see the open's checks
+    return seen
+
+
+def test_open_runs_no_integrity_pragma(tmp_path):
+    """Every statement the open's connections run is traced: none scans the whole file."""
+    seen = _statements_of_an_open(_library_with_tags(tmp_path / "t.vdfs"))
     assert not [s for s in seen if "quick_check" in s or "integrity_check" in s]
+
+
+def test_opening_a_current_library_runs_no_migration_step(tmp_path):
+    """On a library whose schema is current there is no migration pass (it would open a
+    writing connection to each file just to learn there is nothing to do), and an open soon
+    after the last one writes nothing."""
+    path = _library_with_tags(tmp_path / "m.vdfs")
+    core.Library.open(path).close()
+    seen = _statements_of_an_open(path)
+    writes = [s for s in seen if s.split(None, 1)[0].upper() in
+              ("INSERT", "UPDATE", "DELETE", "BEGIN", "CREATE", "ALTER", "DROP")]
+    assert writes == []
+    assert not [s for s in seen if "foreign_keys = OFF" in s]
 
 
 def test_a_truncated_header_size_is_refused_cheaply(tmp_path):
