@@ -113,3 +113,18 @@ def test_an_open_by_a_new_device_registers_it(tmp_path, monkeypatch):
     with core.Library.open(path) as lib:
         rows = lib.conn.execute("SELECT id, uuid FROM devices ORDER BY id").fetchall()
         assert len(rows) == 2 and rows[1] == (lib.device_id, lib.device_uuid.bytes)
+
+
+def test_a_cli_query_does_not_read_package_metadata(tmp_path):
+    """`vdfs query` answers without the version text that only `vdfs --version` prints (reading
+    the installed package's metadata imports importlib.metadata and the email package)."""
+    path = tmp_path / "lib.vdfs"
+    entry = _library_with_one_entry(path)
+    code = ("import sys, core.cli; rc = core.cli.main(sys.argv[1:]); "
+            "print('importlib.metadata' in sys.modules, 'email' in sys.modules, rc)")
+    out = subprocess.run([sys.executable, "-c", code, "-L", str(path), "query",
+                          "entries where uuid = :u select name", "-p", f"u={entry}", "-f", "json"],
+                         capture_output=True, text=True, cwd=REPO, timeout=120, env=os.environ.copy())
+    assert out.returncode == 0, out.stderr
+    assert '"a.txt"' in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "False False 0"
