@@ -20,10 +20,10 @@ import os
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lark
-from lark import Lark
+if TYPE_CHECKING:  # pragma: no cover
+    from lark import Lark
 
 CACHE_ENV = "VDFS_CACHE_DIR"
 
@@ -35,7 +35,7 @@ def default_folder() -> Path:
     return Path(os.environ.get("VDFS_HOME") or Path.home() / ".vdfs") / "cache"
 
 
-def _private(folder: Path) -> bool:
+def private_folder(folder: Path) -> bool:
     """Made if missing; True when it is a folder of this user that no one else may write."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -52,8 +52,9 @@ def _private(folder: Path) -> bool:
 def cache_file(grammar: str, options: dict[str, Any], folder: Path | None = None) -> Path | None:
     """The file the parser of `grammar` built with `options` is kept in; None when there is no
     safe place for it."""
+    import lark             # only a build needs it: a parse answered from parsed_cache does not
     folder = default_folder() if folder is None else folder
-    if not _private(folder):
+    if not private_folder(folder):
         return None
     key = hashlib.sha256("\0".join([grammar, repr(sorted(options.items())), lark.__version__,
                                     sys.version]).encode("utf-8", "surrogatepass")).hexdigest()
@@ -64,6 +65,7 @@ def build(grammar: str, transformer: Any, options: dict[str, Any],
           folder: Path | None = None, *, cache: bool = True) -> Lark:
     """An LALR parser of `grammar`: loaded from the cache when a valid file is there, else
     built (and saved, when `cache`). `options` are Lark's, the transformer apart."""
+    from lark import Lark
     path = cache_file(grammar, options, folder) if cache else None
     if path is None:
         return Lark(grammar, transformer=transformer, **options)
