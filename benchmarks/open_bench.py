@@ -4,7 +4,8 @@ Builds a library (the query benchmark's generator) or takes one (--library), the
 - in --runs fresh processes each, the medians of import / open / first point query, beside a
   fresh process doing the same lookup in raw sqlite3 (import, connect, the same SQL), both
   measured in this run, with the ratio (the issue's target: open + first query ≤ 150 ms, at
-  any library size). Children run with bytecode cached in a temporary folder, as an installed
+  any library size); once with the text of the run before (`vdfs query -p` repeated: the
+  parsed tree comes from the cache) and once with a text never parsed (Lark runs). Children run with bytecode cached in a temporary folder, as an installed
   package does, and one untimed run of each goes first (bytecode, the parser cache, the OS
   page cache);
 - in two fresh processes, the time until the DuckDB mirror is ready (a build, then loaded from
@@ -39,9 +40,9 @@ import core
 t1 = time.perf_counter()
 lib = core.Library.open(sys.argv[1])
 t2 = time.perf_counter()
-n = len(lib.query("entries where uuid = :u", u=sys.argv[2]))
+n = len(lib.query(sys.argv[3], u=sys.argv[2]))
 t3 = time.perf_counter()
-if sys.argv[3:] == ["mirror"]:
+if sys.argv[4:] == ["mirror"]:
     lib.engine.mirror
 t4 = time.perf_counter()
 lib.close()
@@ -89,22 +90,28 @@ def _run(code: str, *args: str) -> dict:
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "wall": wall, "cpu": cpu}
 
 
-def fresh(path: Path, uuid_text: str, mirror: bool = True) -> dict:
+POINT = "entries where uuid = :u"
+
+
+def fresh(path: Path, uuid_text: str, mirror: bool = True, text: str = POINT) -> dict:
     """One fresh process: import core, open, the first point query (then the mirror)."""
-    return _run(_FRESH, str(path), uuid_text, *(["mirror"] if mirror else []))
+    return _run(_FRESH, str(path), uuid_text, text, *(["mirror"] if mirror else []))
 
 
-def first_query(path: Path, uuid_text: str, runs: int) -> tuple[dict, dict]:
+def first_query(path: Path, uuid_text: str, runs: int, new_text: bool) -> tuple[dict, dict]:
     """Medians (seconds) over `runs` fresh processes of vdfs and of raw sqlite3 doing the same
-    lookup, taken in turn so both see the same machine; one untimed run of each first."""
+    lookup, taken in turn so both see the same machine; one untimed run of each first.
+    `new_text`: each vdfs process gets a text no process parsed before (a comment makes it
+    new), so none is answered from the cache of parsed texts."""
     import vdfs_query
-    compiled = vdfs_query.compile("entries where uuid = :u", "sqlite",
+    compiled = vdfs_query.compile(POINT, "sqlite",
                                   params={"u": uuid_text})
     params = json.dumps([{"hex": p.hex()} if isinstance(p, bytes) else p
                          for p in compiled.params])
     ours, raw = [], []
     for i in range(runs + 1):
-        a = fresh(path, uuid_text, mirror=False)
+        text = f"{POINT} -- {time.time_ns()}" if new_text else POINT
+        a = fresh(path, uuid_text, mirror=False, text=text)
         b = _run(_RAW, str(path / "library.db"), compiled.sql, params)
         if i:
             ours.append(a)
@@ -115,9 +122,10 @@ def first_query(path: Path, uuid_text: str, runs: int) -> tuple[dict, dict]:
     return med(ours) | {"open+point": both(ours)}, med(raw) | {"open+point": both(raw)}
 
 
-def print_first_query(path: Path, uuid_text: str, runs: int) -> None:
-    ours, raw = first_query(path, uuid_text, runs)
-    print(f"fresh process, medians of {runs} runs, ms:")
+def print_first_query(path: Path, uuid_text: str, runs: int, new_text: bool) -> None:
+    ours, raw = first_query(path, uuid_text, runs, new_text)
+    what = "a text never parsed before" if new_text else "the same text as the run before"
+    print(f"fresh process, {what}; medians of {runs} runs, ms:")
     print(f"  {'':<12}{'import':>8}{'open':>8}{'query':>8}{'open+query':>12}"
           f"{'process wall':>14}{'process cpu':>13}")
     for label, r in (("vdfs", ours), ("raw sqlite3", raw)):
@@ -155,7 +163,8 @@ def main() -> int:
     lib.close()
     size = (path / "library.db").stat().st_size
     print(f"{n:,} entries, library.db {size / 2**20:.0f} MiB")
-    print_first_query(path, s["uuid"], args.runs)
+    for new_text in (False, True):
+        print_first_query(path, s["uuid"], args.runs, new_text)
     if args.fresh_only:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
