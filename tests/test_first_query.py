@@ -128,3 +128,16 @@ def test_a_cli_query_does_not_read_package_metadata(tmp_path):
     assert out.returncode == 0, out.stderr
     assert '"a.txt"' in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "False False 0"
+
+
+def test_a_repeated_lookup_text_needs_no_parser(tmp_path, monkeypatch):
+    """The second process asking the same text (new parameter values, as `vdfs query -p` is
+    run again) answers without importing Lark: the tree comes from the cache of parsed texts."""
+    monkeypatch.setenv("VDFS_CACHE_DIR", str(tmp_path / "cache"))     # no text parsed yet
+    path = tmp_path / "lib.vdfs"
+    entry = _library_with_one_entry(path)
+    first = _fresh(path, entry)
+    again = _fresh(path, "00000000-0000-0000-0000-000000000000")
+    assert (first["rows"], again["rows"]) == (1, 0)
+    assert _loaded(first["point"], "lark")
+    assert not _loaded(again["point"], "lark")
