@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -152,6 +153,25 @@ def test_after_an_unclean_shutdown_a_check_runs_in_the_background(tmp_path):
         assert check.result == {"library.db": [], "jobs.db": []}
     record = json.loads((path / "logs" / integrity.CHECK_LOG).read_text())
     assert record["ok"] is True and record["reason"] == "unclean shutdown"
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="who holds a file open: Linux")
+def test_a_library_another_process_holds_open_is_not_an_unclean_shutdown(tmp_path):
+    """A live process with the library open (a notebook) has a WAL with frames too: a `vdfs
+    query` meanwhile must not take it for a crash and check the whole file behind its lookup."""
+    path = _library_with_tags(tmp_path / "o.vdfs")
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        assert writer.stdout.readline().strip() == "written"
+        assert os.path.getsize(path / "library.db-wal") > 0
+        with core.Library.open(path) as lib:
+            assert lib.background_check is None
+            assert lib.conn.execute("SELECT count(*) FROM tags WHERE name = 'x'").fetchone()[0] == 1
+    finally:
+        writer.stdin.close()
+        writer.wait(timeout=30)
+    assert not (path / "logs" / integrity.CHECK_LOG).exists()
 
 
 def test_a_clean_shutdown_starts_no_background_check(tmp_path):

@@ -6,6 +6,7 @@ so a failure leaves the file as it was.
 """
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from importlib import resources
@@ -91,10 +92,29 @@ def _check_header(path: Path, has_wal: bool) -> None:
 
 
 def has_unclean_wal(path: Path) -> bool:
-    """A write-ahead log with frames in it: the last process to use the file did not close it
-    (it died, or it is still running). A clean close checkpoints and removes the log."""
+    """A write-ahead log with frames in it that no live process holds: the last process to use
+    the file died without closing it. A clean close checkpoints and removes the log; a process
+    still running (a notebook with the library open) has a log too, and is no crash."""
     try:
-        return Path(f"{path}-wal").stat().st_size > 0
+        if Path(f"{path}-wal").stat().st_size == 0:
+            return False
+    except OSError:
+        return False
+    return not _held_open(Path(f"{path}-shm"))
+
+
+def _held_open(shm: Path) -> bool:
+    """Does a live connection, in any process, have the database open? SQLite keeps a lock on
+    the -shm file for as long as a connection maps it. The locks are read from /proc/locks
+    (Linux) rather than tested on an opened descriptor: closing one would drop this process's
+    own SQLite locks on the file. Where that cannot be told, False (the log counts as left by
+    a crash, as before)."""
+    try:
+        st = shm.stat()
+        file_id = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            # "1: POSIX  ADVISORY  READ 4242 fe:00:2146505 128 128" ("->" marks a waiter)
+            return any(file_id in line.split() for line in fh)
     except OSError:
         return False
 
