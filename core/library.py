@@ -135,9 +135,8 @@ class Library:
             # a file already at the latest version has nothing to migrate: no connection to it
             if version < latest:
                 _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
-            jobs_migrations = db.jobs_migrations()
-            if jobs_version != len(jobs_migrations):      # newer: migrate refuses it
-                _migrate_file(path / JOBS_DB, jobs_migrations, "jobs.db")
+            if jobs_version != db.latest_jobs_version():      # newer: migrate refuses it
+                _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
             for sub in ("sidecars", "logs/extensions"):
                 (path / sub).mkdir(parents=True, exist_ok=True)
             if info.get("schema_version") != latest:

@@ -188,3 +188,22 @@ def test_check_finds_what_quick_check_finds(tmp_path):
     assert problems and all(isinstance(p, str) for p in problems)
     assert integrity.check_file(path / "jobs.db") == []
     assert db.check_readable(path / "library.db") == db.latest_library_version()
+
+
+def test_opening_a_current_library_reads_no_schema_file(tmp_path):
+    """The latest versions come from the schema files' names; their SQL is read only to
+    migrate (every file opened during the open is seen by an audit hook)."""
+    path = _library_with_tags(tmp_path / "s.vdfs")
+    opened: list[str] = []
+    listening = [True]
+
+    def hook(event: str, args: tuple) -> None:
+        if listening[0] and event == "open" and str(args[0]).endswith(".sql"):
+            opened.append(str(args[0]))
+
+    sys.addaudithook(hook)           # hooks cannot be removed: this one goes quiet after
+    try:
+        core.Library.open(path).close()
+    finally:
+        listening[0] = False
+    assert opened == []

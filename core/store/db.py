@@ -11,6 +11,7 @@ import re
 import sqlite3
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from core.errors import CorruptLibraryError, SchemaTooNewError
 
@@ -18,17 +19,21 @@ _LIBRARY_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _JOBS_RE = re.compile(r"^jobs_(\d{4})\.sql$")
 
 
-def _migrations(pattern: re.Pattern[str]) -> list[tuple[int, str]]:
+def _migration_files(pattern: re.Pattern[str]) -> list[tuple[int, Any]]:
     found = []
     for item in resources.files("core.store.schema").iterdir():
         m = pattern.match(item.name)
         if m:
-            found.append((int(m.group(1)), item.read_text(encoding="utf-8")))
-    found.sort()
+            found.append((int(m.group(1)), item))
+    found.sort(key=lambda f: f[0])
     versions = [v for v, _ in found]
     if versions != list(range(1, len(versions) + 1)):
         raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {versions}")
     return found
+
+
+def _migrations(pattern: re.Pattern[str]) -> list[tuple[int, str]]:
+    return [(v, item.read_text(encoding="utf-8")) for v, item in _migration_files(pattern)]
 
 
 def library_migrations() -> list[tuple[int, str]]:
@@ -39,8 +44,14 @@ def jobs_migrations() -> list[tuple[int, str]]:
     return _migrations(_JOBS_RE)
 
 
+# The latest versions are counted from the files' names: every open asks, and reading the
+# schema text is only needed to migrate.
 def latest_library_version() -> int:
-    return len(library_migrations())
+    return len(_migration_files(_LIBRARY_RE))
+
+
+def latest_jobs_version() -> int:
+    return len(_migration_files(_JOBS_RE))
 
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
