@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+OPEN_TARGET_MS = 150.0          # the issue's target for open + first point query
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -65,7 +66,7 @@ print(json.dumps({"import": t1 - t0, "open": t2 - t1, "point": t3 - t2, "rows": 
 """
 
 
-def _child_env() -> dict:
+def child_env() -> dict:
     """Children import our code with bytecode cached (in a temporary folder, not the checkout),
     as an installed package does: a checkout run with PYTHONDONTWRITEBYTECODE would time the
     compiler instead."""
@@ -85,7 +86,7 @@ def _run(code: str, *args: str) -> dict:
     machine the steadier of the two)."""
     t0, c0 = time.perf_counter(), _cpu_of_children()
     out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True,
-                         text=True, env=_child_env())
+                         text=True, env=child_env())
     wall, cpu = time.perf_counter() - t0, _cpu_of_children() - c0
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "wall": wall, "cpu": cpu}
 
@@ -134,8 +135,8 @@ def print_first_query(path: Path, uuid_text: str, runs: int, new_text: bool) -> 
             ("cpu", 13))))
     print(f"  ratio vdfs / raw sqlite3: open+query {ours['open+point'] / raw['open+point']:.0f}x, "
           f"process wall {ours['wall'] / raw['wall']:.2f}x (+{(ours['wall'] - raw['wall']) * 1e3:.0f}"
-          f" ms), process cpu {ours['cpu'] / raw['cpu']:.2f}x; target open+query ≤ 150 ms: "
-          f"{'met' if ours['open+point'] <= 0.150 else 'MISSED'}")
+          f" ms), process cpu {ours['cpu'] / raw['cpu']:.2f}x; target open+query ≤ "
+          f"{OPEN_TARGET_MS:.0f} ms: {'met' if ours['open+point'] * 1e3 <= OPEN_TARGET_MS else 'MISSED'}")
 
 
 def main() -> int:
