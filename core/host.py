@@ -22,7 +22,7 @@ from .domain.models.instances import model_uuid, spec_of
 from .store.txn import after_commit, transaction
 from .store.events import Event
 from .domain import blobs
-from .query.service import executor_for
+from .query.executor import executor_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3

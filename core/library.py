@@ -12,6 +12,7 @@ is acyclic (tests/test_core_rooms.py), so these imports are about start-up time,
 """
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import functools
 import json
@@ -20,13 +21,14 @@ import platform
 import shutil
 import socket
 import sqlite3
+import sys
 import threading
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .store import db
-from .store.clock import now_iso
+from .store.clock import now_iso, utc_now
 from .store.device import current_device
 from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
 from .store.faults import ReadOnlyStorageError, storage_faults
@@ -127,12 +129,14 @@ class Library:
             raise SchemaTooNewError(
                 f"{path} has schema version {version}, but this vdfs knows only up to {latest}: "
                 "upgrade vdfs to open it")
-        if (path / JOBS_DB).exists():
-            db.check_readable(path / JOBS_DB)
+        jobs_version = db.check_readable(path / JOBS_DB) if (path / JOBS_DB).exists() else 0
         _check_writable(path)
         with storage_faults(path):
-            _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
-            _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
+            # a file already at the latest version has nothing to migrate: no connection to it
+            if version < latest:
+                _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
+            if jobs_version != db.latest_jobs_version():      # newer: migrate refuses it
+                _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
             for sub in ("sidecars", "logs/extensions"):
                 (path / sub).mkdir(parents=True, exist_ok=True)
             if info.get("schema_version") != latest:
@@ -148,8 +152,12 @@ class Library:
             lib.extensions.load_installed()
         if resume_jobs:
             lib.jobs.resume_pending()
-        from .jobs.autostart import library_opened
-        library_opened(lib)      # on_startup jobs, and schedules missed while closed
+        # on_startup jobs, and schedules missed while closed. Jobs exist only once registered
+        # in this process, which imports the registry: without it there are none, and the job
+        # runner (asyncio and all) stays unimported, as a CLI lookup wants.
+        if "core.jobs.registry" in sys.modules:
+            from .jobs.autostart import library_opened
+            library_opened(lib)
         return lib
 
     # ---- connections ----------------------------------------------------------------------
@@ -326,8 +334,14 @@ class Library:
     # ---- devices --------------------------------------------------------------------------
     def _register_device(self) -> int:
         """This device's row, made or refreshed in one statement each: two processes opening
-        a new library at once must not both try to insert it."""
+        a new library at once must not both try to insert it. A row seen within SEEN_STEP is
+        left as it is: a `vdfs query` only reads, and a write on every open would cost each
+        call a transaction, a change-log row and a checkpoint at close."""
         conn = self.conn
+        row = conn.execute("SELECT id, last_seen_at FROM devices WHERE uuid = ?",
+                           (self.device_uuid.bytes,)).fetchone()
+        if row is not None and _seen_lately(row[1]):
+            return int(row[0])
         now = now_iso()
         conn.execute(
             "INSERT INTO devices (uuid, name, hostname, os, created_at, last_seen_at) "
@@ -337,6 +351,20 @@ class Library:
              platform.system(), now, now))
         return int(conn.execute("SELECT id FROM devices WHERE uuid = ?",
                                 (self.device_uuid.bytes,)).fetchone()[0])
+
+
+# How stale a device's last_seen_at may grow before an open refreshes it.
+SEEN_STEP = dt.timedelta(hours=1)
+
+
+def _seen_lately(last_seen_at: str | None) -> bool:
+    try:
+        seen = dt.datetime.fromisoformat(last_seen_at or "")
+    except ValueError:
+        return False
+    if seen.tzinfo is None:
+        return False
+    return dt.timedelta(0) <= utc_now() - seen < SEEN_STEP
 
 
 # closed by Library.close(), in this order: users of a service before the service

@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,9 +81,8 @@ def test_vdfs_check_reports_a_file_that_cannot_open(tmp_path):
     assert "library.db" in done.stdout and "not a readable SQLite database" in done.stdout
 
 
-def test_open_runs_no_integrity_pragma(tmp_path):
-    """Every statement the open's connections run is traced: none scans the whole file."""
-    path = _library_with_tags(tmp_path / "t.vdfs")
+def _statements_of_an_open(path) -> list[str]:
+    """Every statement the connections of one open (and close) of `path` run, traced."""
     seen: list[str] = []
     real_connect = sqlite3.connect
 
@@ -97,7 +97,26 @@ def test_open_runs_no_integrity_pragma(tmp_path):
     finally:
         sqlite3.connect = real_connect
     assert any("user_version" in s for s in seen)       # the trace did see the open's checks
+    return seen
+
+
+def test_open_runs_no_integrity_pragma(tmp_path):
+    """Every statement the open's connections run is traced: none scans the whole file."""
+    seen = _statements_of_an_open(_library_with_tags(tmp_path / "t.vdfs"))
     assert not [s for s in seen if "quick_check" in s or "integrity_check" in s]
+
+
+def test_opening_a_current_library_runs_no_migration_step(tmp_path):
+    """On a library whose schema is current there is no migration pass (it would open a
+    writing connection to each file just to learn there is nothing to do), and an open soon
+    after the last one writes nothing."""
+    path = _library_with_tags(tmp_path / "m.vdfs")
+    core.Library.open(path).close()
+    seen = _statements_of_an_open(path)
+    writes = [s for s in seen if s.split(None, 1)[0].upper() in
+              ("INSERT", "UPDATE", "DELETE", "BEGIN", "CREATE", "ALTER", "DROP")]
+    assert writes == []
+    assert not [s for s in seen if "foreign_keys = OFF" in s]
 
 
 def test_a_truncated_header_size_is_refused_cheaply(tmp_path):
@@ -136,6 +155,25 @@ def test_after_an_unclean_shutdown_a_check_runs_in_the_background(tmp_path):
     assert record["ok"] is True and record["reason"] == "unclean shutdown"
 
 
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="who holds a file open: Linux")
+def test_a_library_another_process_holds_open_is_not_an_unclean_shutdown(tmp_path):
+    """A live process with the library open (a notebook) has a WAL with frames too: a `vdfs
+    query` meanwhile must not take it for a crash and check the whole file behind its lookup."""
+    path = _library_with_tags(tmp_path / "o.vdfs")
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        assert writer.stdout.readline().strip() == "written"
+        assert os.path.getsize(path / "library.db-wal") > 0
+        with core.Library.open(path) as lib:
+            assert lib.background_check is None
+            assert lib.conn.execute("SELECT count(*) FROM tags WHERE name = 'x'").fetchone()[0] == 1
+    finally:
+        writer.stdin.close()
+        writer.wait(timeout=30)
+    assert not (path / "logs" / integrity.CHECK_LOG).exists()
+
+
 def test_a_clean_shutdown_starts_no_background_check(tmp_path):
     path = _library_with_tags(tmp_path / "c.vdfs")
     assert not (path / "library.db-wal").exists()
@@ -150,3 +188,22 @@ def test_check_finds_what_quick_check_finds(tmp_path):
     assert problems and all(isinstance(p, str) for p in problems)
     assert integrity.check_file(path / "jobs.db") == []
     assert db.check_readable(path / "library.db") == db.latest_library_version()
+
+
+def test_opening_a_current_library_reads_no_schema_file(tmp_path):
+    """The latest versions come from the schema files' names; their SQL is read only to
+    migrate (every file opened during the open is seen by an audit hook)."""
+    path = _library_with_tags(tmp_path / "s.vdfs")
+    opened: list[str] = []
+    listening = [True]
+
+    def hook(event: str, args: tuple) -> None:
+        if listening[0] and event == "open" and str(args[0]).endswith(".sql"):
+            opened.append(str(args[0]))
+
+    sys.addaudithook(hook)           # hooks cannot be removed: this one goes quiet after
+    try:
+        core.Library.open(path).close()
+    finally:
+        listening[0] = False
+    assert opened == []

@@ -96,7 +96,7 @@ def test_files_and_folders_have_builder_twins(small):
                    .order_by("size", desc=True), "sqlite")
     assert (dsl.sql, dsl.params) == (twin.sql, twin.params)
     assert compile("folders", "duckdb").sql == compile(query_folders(), "duckdb").sql
-    from core.query.service import executor_for
+    from core.query.executor import executor_for
     got = query_files(executor_for(lib)).in_location(f"{root}/photos").order_by("name").collect()
     assert [r.name for r in got] == ["README", "a.png", "b.svg"]
 

@@ -14,9 +14,8 @@ from .catalog import KINDS, MODEL_BUILTINS, SEARCH_FIELDS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
 from .relpaths import is_relative
 from .timespec import canonical_time, is_interval, is_time_text, time_spec
-from .to_ast import value_pos
 from .values import (INT_MAX, CoercionError, coerce, json_value, parse_size, tag_name,
-                     text_value)
+                     text_value, value_pos)
 
 AGGREGATES = ("count", "sum", "avg", "min", "max")
 _JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")

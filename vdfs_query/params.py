@@ -7,8 +7,6 @@ skipping what it cannot read: the notebook can still name an undefined parameter
 """
 from __future__ import annotations
 
-from lark.exceptions import UnexpectedInput
-
 from . import ast
 from .errors import VdfsSyntaxError
 from .parser import lexer_tokens, parse
@@ -35,6 +33,7 @@ def param_pos(text: str | None, name: str) -> int | None:
 
 
 def _lexed(text: str) -> list[tuple[str, int]]:
+    from lark.exceptions import UnexpectedInput     # a text that parsed never comes here
     found, start = [], 0
     while start < len(text):
         try:

@@ -1,26 +1,31 @@
-"""Text → AST with Lark's LALR parser (built once, grammar cached), errors made readable.
+"""Text → AST with Lark's LALR parser (built once per process, its analysis kept between
+processes by parser_cache), errors made readable.
 
 The parser runs `to_ast.Clauses` as its transformer, so nodes are built during the parse.
+A text parsed before, by this process or an earlier one (parsed_cache), is not parsed again:
+Lark is imported only when a text needs it.
 
 `parse(text)` returns an `ast.Query` or raises `VdfsSyntaxError` with line, column, a caret,
 what was expected in words, and a "did you mean" for a misspelt keyword.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-
-from . import ast
+from . import ast, parsed_cache, parser_cache
 from .errors import VdfsSyntaxError, closest
 from .hints import expected_groups, hint, word
-from .to_ast import Clauses
 from .values import CoercionError, text_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lark import Lark, Token
+    from lark.exceptions import UnexpectedInput
 
 _lock = threading.Lock()
 _parser: Lark | None = None
@@ -38,21 +43,50 @@ def grammar_text() -> str:
     raise FileNotFoundError(f"the vdfs grammar is missing (looked in {looked})")
 
 
+# Lark's options for the language (the transformer apart): LALR with a contextual lexer.
+_OPTIONS = {"parser": "lalr", "lexer": "contextual", "propagate_positions": False,
+            "maybe_placeholders": True}
+
+
+def build_parser(grammar: str, cache: bool | Path = True) -> Lark:
+    """A parser of `grammar` building the AST, its analysis kept between processes (`cache`:
+    True for the user's cache folder, a folder, or False for none)."""
+    from .to_ast import Clauses
+    folder = cache if isinstance(cache, Path) else None
+    return parser_cache.build(grammar, Clauses(), _OPTIONS, folder, cache=cache is not False)
+
+
+# The modules whose code shapes a tree: with the grammar, what a stored tree was made by.
+_TREE_MODULES = ("parser.py", "to_ast.py", "ast.py", "tree.py", "values.py", "errors.py")
+
+
+@lru_cache(maxsize=1)
+def code_key() -> str | None:
+    """A hash of the grammar and of the source that turns text into trees (None: a source is
+    missing, so stored trees cannot be told current and none is used)."""
+    h = hashlib.sha256(grammar_text().encode("utf-8"))
+    try:
+        for name in _TREE_MODULES:
+            h.update(b"\0" + (_HERE / name).read_bytes())
+    except OSError:
+        return None
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
 def _get_parser() -> Lark:
     global _parser
     if _parser is None:
         with _lock:
             if _parser is None:
-                grammar = grammar_text()
-                _parser = Lark(grammar, parser="lalr", lexer="contextual", cache=True,
-                               transformer=Clauses(), propagate_positions=False,
-                               maybe_placeholders=True)
+                _parser = build_parser(grammar_text())
     return _parser
 
 
 @lru_cache(maxsize=512)
 def parse(text: str) -> ast.Query:
-    """Parse one query. Results are cached by text (the AST is immutable)."""
+    """Parse one query. Results are cached by text (the AST is immutable), in this process
+    and between processes (parsed_cache)."""
     if not isinstance(text, str):
         raise VdfsSyntaxError(f"a query must be text, not {type(text).__name__}")
     try:
@@ -61,6 +95,17 @@ def parse(text: str) -> ast.Query:
         bad = next(i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff")
         raise VdfsSyntaxError(f"the query holds {text[bad]!r}, which is not a valid Unicode "
                               "character", text=text, pos=bad) from None
+    key = code_key()
+    q = parsed_cache.get(text, key)
+    if q is None:
+        q = parse_with_lark(text)
+        parsed_cache.put(text, key, q)
+    return q
+
+
+def parse_with_lark(text: str) -> ast.Query:
+    """Parse `text` (valid Unicode) with the grammar's parser: no cache of parsed texts."""
+    from lark.exceptions import UnexpectedInput, VisitError
     try:
         q = _get_parser().parse(text)
     except VdfsSyntaxError as exc:
@@ -136,6 +181,7 @@ def __getattr__(name: str):
 
 
 def _translate(exc: UnexpectedInput, text: str) -> VdfsSyntaxError:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         if tok.type == "$END":

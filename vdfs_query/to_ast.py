@@ -284,23 +284,6 @@ def _escape_message(ch: str, body: str) -> str:
     return msg + ', or use a raw string r"…" (it keeps every backslash)'
 
 
-def value_pos(text: str | None, pos: int | None, index: int) -> int | None:
-    """Where character `index` of a literal's value lies in the query text: a caret for an
-    error inside a string (a glob or regex) lands on the character itself."""
-    if text is None or pos is None:
-        return pos
-    if text[pos:pos + 1] in ("r", "R") and text[pos + 1:pos + 2] in ("'", '"'):
-        return pos + 2 + index
-    if text[pos:pos + 1] not in ("'", '"'):
-        return pos + index
-    i = pos + 1
-    for _ in range(index):
-        if i >= len(text):
-            break
-        i += (6 if text.startswith("\\u", i) else 2) if text[i] == "\\" else 1
-    return i
-
-
 class Clauses(_ToAst):
     """Wrap predicates used as stand-alone clauses into filter clauses."""
 

@@ -19,7 +19,8 @@ from core.errors import VdfsError
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vdfs", description="Local-first virtual distributed file system")
-    parser.add_argument("--version", "-V", action="version", version=version_text())
+    parser.add_argument("--version", "-V", action=_VersionAction, nargs=0,
+                        help="show the version and exit")
     parser.add_argument("--library", "-L", default=None,
                         help="library folder (default: $VDFS_LIBRARY, else the nearest *.vdfs "
                              "library at or above this folder, else "
@@ -33,6 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
         if callable(register):
             register(subparsers)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """argparse's version action, its text made only when asked: reading the package's
+    metadata costs every other command (a `vdfs query` among them) tens of ms."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(version_text())          # to stdout, as argparse's own version action
+        parser.exit()
 
 
 def version_text() -> str:

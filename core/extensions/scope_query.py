@@ -23,7 +23,7 @@ from core.domain.locations import is_within, location_roots
 from core.store.facade import Backing, Facade
 from core.access.entries import GuardedEntries
 from core.access.guard import Guard
-from core.query.service import executor_for
+from core.query.executor import executor_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.host import VdfsApi

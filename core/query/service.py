@@ -3,8 +3,7 @@
 One `core.query.engine.Engine` per library (`lib.engine`) holds the SQLite reader and
 the DuckDB mirror (persisted as `mirror.duckdb` in the library folder), which it builds or
 loads in the background on the first aggregate query.
-`executor_for(lib)` is what builders from `lib.vdfs().query_entries()` / `query_models(T)` run
-through.
+Builders from `lib.vdfs().query_entries()` / `query_models(T)` run through executor.py.
 """
 from __future__ import annotations
 
@@ -13,10 +12,6 @@ from typing import TYPE_CHECKING, Any
 import vdfs_query
 from .engine import Engine, Explain
 from .mirror_store import MIRROR_FILE
-
-from core.access.entries import EntryRowHooks
-from core.access.entries import LibraryEntries
-from core.domain.models import instances_from_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
@@ -47,24 +42,3 @@ def run_query(lib: Library, query: QueryLike, params: dict[str, Any] | None = No
 def explain_query(lib: Library, query: QueryLike, params: dict[str, Any] | None = None) -> Explain:
     params, now = _split(params)
     return lib.engine.explain(query, params, now=now)
-
-
-class LibraryExecutor(EntryRowHooks):
-    """The executor protocol of vdfs_query.builder, bound to one library."""
-
-    def __init__(self, lib: Library):
-        self.lib = lib
-
-    def run(self, query: QueryLike, params: dict[str, Any] | None = None) -> Result:
-        return run_query(self.lib, query, params)
-
-    def to_models(self, model_cls: type, rows: list[dict], *, inline_only: bool = False) -> list:
-        return instances_from_rows(model_cls, rows, self.lib, inline_only=inline_only)
-
-    # what an entries row's read(), exif and location() ask (vdfs_query.rows.Entry)
-    def _entries(self) -> Any:
-        return LibraryEntries(self.lib)
-
-
-def executor_for(lib: Library) -> LibraryExecutor:
-    return LibraryExecutor(lib)

@@ -6,10 +6,12 @@ so a failure leaves the file as it was.
 """
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from core.errors import CorruptLibraryError, SchemaTooNewError
 
@@ -17,17 +19,21 @@ _LIBRARY_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _JOBS_RE = re.compile(r"^jobs_(\d{4})\.sql$")
 
 
-def _migrations(pattern: re.Pattern[str]) -> list[tuple[int, str]]:
+def _migration_files(pattern: re.Pattern[str]) -> list[tuple[int, Any]]:
     found = []
     for item in resources.files("core.store.schema").iterdir():
         m = pattern.match(item.name)
         if m:
-            found.append((int(m.group(1)), item.read_text(encoding="utf-8")))
-    found.sort()
+            found.append((int(m.group(1)), item))
+    found.sort(key=lambda f: f[0])
     versions = [v for v, _ in found]
     if versions != list(range(1, len(versions) + 1)):
         raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {versions}")
     return found
+
+
+def _migrations(pattern: re.Pattern[str]) -> list[tuple[int, str]]:
+    return [(v, item.read_text(encoding="utf-8")) for v, item in _migration_files(pattern)]
 
 
 def library_migrations() -> list[tuple[int, str]]:
@@ -38,8 +44,14 @@ def jobs_migrations() -> list[tuple[int, str]]:
     return _migrations(_JOBS_RE)
 
 
+# The latest versions are counted from the files' names: every open asks, and reading the
+# schema text is only needed to migrate.
 def latest_library_version() -> int:
-    return len(library_migrations())
+    return len(_migration_files(_LIBRARY_RE))
+
+
+def latest_jobs_version() -> int:
+    return len(_migration_files(_JOBS_RE))
 
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
@@ -91,10 +103,29 @@ def _check_header(path: Path, has_wal: bool) -> None:
 
 
 def has_unclean_wal(path: Path) -> bool:
-    """A write-ahead log with frames in it: the last process to use the file did not close it
-    (it died, or it is still running). A clean close checkpoints and removes the log."""
+    """A write-ahead log with frames in it that no live process holds: the last process to use
+    the file died without closing it. A clean close checkpoints and removes the log; a process
+    still running (a notebook with the library open) has a log too, and is no crash."""
     try:
-        return Path(f"{path}-wal").stat().st_size > 0
+        if Path(f"{path}-wal").stat().st_size == 0:
+            return False
+    except OSError:
+        return False
+    return not _held_open(Path(f"{path}-shm"))
+
+
+def _held_open(shm: Path) -> bool:
+    """Does a live connection, in any process, have the database open? SQLite keeps a lock on
+    the -shm file for as long as a connection maps it. The locks are read from /proc/locks
+    (Linux) rather than tested on an opened descriptor: closing one would drop this process's
+    own SQLite locks on the file. Where that cannot be told, False (the log counts as left by
+    a crash, as before)."""
+    try:
+        st = shm.stat()
+        file_id = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            # "1: POSIX  ADVISORY  READ 4242 fe:00:2146505 128 128" ("->" marks a waiter)
+            return any(file_id in line.split() for line in fh)
     except OSError:
         return False
 
