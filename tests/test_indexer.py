@@ -332,3 +332,15 @@ def test_deleting_an_entry_removes_what_is_scoped_to_it(lib, tmp_path):
     assert count(lib, "SELECT count(*) FROM tag_links") == 1
     assert [r[0] for r in c.execute("SELECT position FROM collection_items")] == [2]
     assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_timings_give_each_phase_its_cpu_seconds(lib, tmp_path):
+    """Next to each phase's wall seconds the result holds the job thread's CPU seconds
+    (`cpu_<phase>`): on a shared machine only they say where the indexer's own time goes."""
+    root = build_tree(tmp_path / "t", files=30)
+    timings = lib.index(root).wait()["timings"]
+    phases = ["discovery", "processing", "content", "aggregation", "finalisation"]
+    for phase in phases:
+        assert 0 <= timings[f"cpu_{phase}"]
+    # this thread's CPU: a phase cannot use more of one thread than the time it lasted
+    assert all(timings[f"cpu_{p}"] <= timings[p] + 0.01 for p in phases)
