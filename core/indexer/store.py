@@ -188,18 +188,35 @@ def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> Non
 
 def entry_index_specs(conn: sqlite3.Connection) -> list[list[str]]:
     """[name, sql] of what a bulk load of `entries` rebuilds at the end instead of keeping up to
-    date row by row: its secondary indexes, and the trigger that feeds new rows to the name
-    search index (entries_fts; rebuilt whole from `entries` when the trigger comes back)."""
+    date row by row: its secondary indexes, the trigger that feeds new rows to the name search
+    index (entries_fts; rebuilt whole from `entries` when the trigger comes back), and the
+    triggers that mark sync's owned records dirty on every new entry and content identity
+    (their mark is set once instead, when dropped and again when restored)."""
     specs = [list(r) for r in conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' "
         "AND sql IS NOT NULL ORDER BY name")]
+    marks = ",".join("?" * len(BULK_TRIGGERS))
     specs += [[f"trigger:{name}", sql] for name, sql in conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-        (SEARCH_INSERT_TRIGGER,))]
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks}) "
+        "ORDER BY name", BULK_TRIGGERS)]
     return specs
 
 
 SEARCH_INSERT_TRIGGER = "entries_fts_ins"
+# row-independent triggers (their body never reads NEW): running the body once stands for
+# running it on every row of the load
+MARK_TRIGGERS = ("sync_dirty_content_identities_insert", "sync_dirty_entries_insert")
+BULK_TRIGGERS = (SEARCH_INSERT_TRIGGER, *MARK_TRIGGERS)
+
+
+def _run_mark(conn: sqlite3.Connection, name: str, sql: str) -> None:
+    """What a MARK_TRIGGERS trigger does for any row, done once: its body between BEGIN and
+    the final END (a row-independent statement such as marking a sync half dirty)."""
+    if name[len("trigger:"):] in MARK_TRIGGERS:
+        body = sql[sql.upper().index("BEGIN") + len("BEGIN"):sql.upper().rindex("END")]
+        for statement in body.split(";"):
+            if statement.strip():
+                conn.execute(statement)
 
 
 def drop_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
@@ -208,17 +225,19 @@ def drop_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
     faster). The job's state keeps `specs`; `restore_indexes` brings them back, also after a
     crash."""
     with write_tx(conn):
-        for name, _ in specs:
+        for name, sql in specs:
             if name.startswith("trigger:"):
                 conn.execute(f'DROP TRIGGER IF EXISTS "{name[len("trigger:"):]}"')
+                _run_mark(conn, name, sql)
             else:
                 conn.execute(f'DROP INDEX IF EXISTS "{name}"')
 
 
 def restore_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
     """Recreate whichever of `specs` is missing (safe to run again after a crash). The search
-    trigger comes back with the search index rebuilt from `entries`, in one transaction, so
-    no row written while it was gone is missing from search."""
+    trigger comes back with the search index rebuilt from `entries`, and a marking trigger with
+    its mark set, in one transaction, so no row written while they were gone is missing from
+    search or from sync's next scan."""
     have = {r[0] if r[1] == "index" else f"trigger:{r[0]}" for r in conn.execute(
         "SELECT name, type FROM sqlite_master WHERE type IN ('index', 'trigger')")}
     missing = [(n, sql) for n, sql in specs if n not in have]
@@ -226,5 +245,6 @@ def restore_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
         with write_tx(conn):
             for name, sql in missing:
                 conn.execute(sql)
+                _run_mark(conn, name, sql)
                 if name == f"trigger:{SEARCH_INSERT_TRIGGER}":
                     conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')")
