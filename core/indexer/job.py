@@ -9,7 +9,9 @@ with the same rows as one that never stopped.
 Large trees take two faster paths (each covered by the same crash tests): a first load into an
 empty library drops the entries indexes and rebuilds them after hashing (their SQL is kept in
 the checkpoint, so a resumed job restores them first), and a re-index of a big location walks
-in two processes (split.py). Hashing uses worker processes in big static batches.
+in two processes (split.py). Hashing uses worker processes in big static batches. With a
+second core, a first load's name search index is built by a helper from the rows as they
+commit and copied in at the end (searchworker.py); a resumed load rebuilds it instead.
 
 Test knobs (environment): VDFS_TEST_CRASH_AFTER="<phase>:<n>" makes the process SIGKILL itself
 at the n-th safe point of that phase (after a commit, before its checkpoint);
@@ -37,6 +39,7 @@ from .content import ContentIdentifier
 from .lock import IndexLock
 from .prefetch import Prefetcher
 from .process import Processor, hash_ahead_key
+from .searchworker import SearchBuilder
 from .split import discover_split
 from .store import (drop_indexes, entry_index_specs, load_root_rows,
                     load_stored, next_id, restore_indexes, write_tx)
@@ -108,6 +111,7 @@ class IndexRun:
         self.crash = _CrashHook()
         self.hash_pool: list = []
         self.prefetch: Prefetcher | None = None
+        self.search: SearchBuilder | None = None   # a first load's search index, built apart
         self.conn = self.lib.connect()
         # Big batches rewrite the same pages; checkpointing the WAL every 80 MB rather than
         # every 4 MB copies each page back fewer times (~15% of write time). Finalise
@@ -189,6 +193,8 @@ class IndexRun:
                     worker.close()
                 if self.prefetch is not None:
                     self.prefetch.finish()
+            if self.search is not None:
+                self.search.close()
             self.conn.close()
 
     def discover_and_process(self) -> None:
@@ -231,6 +237,11 @@ class IndexRun:
             self.save()
             drop_indexes(conn, self.state["dropped_indexes"])
         proc = Processor(conn, loc.id, self.root_parent_id, self.now, self.want_events)
+        if bulk and self.workers >= 2:
+            # the name search index is built by a helper from the rows as they commit
+            self.search = SearchBuilder(conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'entries_fts'").fetchone()[0])
+            proc.search_rows = []
         if self.prefetch is not None:
             proc.to_hash = []
             if bulk:
@@ -248,6 +259,9 @@ class IndexRun:
 
         def after_batch(done: int, total: int) -> None:
             self.publish(proc.counts.events)
+            if self.search is not None:
+                self.search.add(proc.search_rows)
+                proc.search_rows = []
             if self.prefetch is not None:
                 self.prefetch.submit(proc.to_hash)
                 proc.to_hash = []
@@ -309,7 +323,8 @@ class IndexRun:
         if self.state.get("dropped_indexes"):
             t0, c0 = time.perf_counter(), time.thread_time()
             ctx.progress(0, None, "building indexes", "content")
-            restore_indexes(self.conn, self.state["dropped_indexes"])
+            search_db = self.search.finish() if self.search is not None else None
+            restore_indexes(self.conn, self.state["dropped_indexes"], search_db)
             self.crash("indexes")
             del self.state["dropped_indexes"]
             self.timed("indexes", t0, c0)

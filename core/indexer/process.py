@@ -99,6 +99,9 @@ class Processor:
         self.hashed_ahead: dict | None = None
         self.wait_hashed: Callable[[int], None] | None = None
         self._popped: list[tuple] = []   # (path, row, inode key) taken from gone by a batch
+        # when set, (id, name, path) of the rows inserted by committed batches, for the
+        # search index built apart during a first load (searchworker.py)
+        self.search_rows: list[tuple[int, str, str]] | None = None
 
     # ---- parent ids ----------------------------------------------------------------------
     def _parent_id(self, f: Found) -> int | None:
@@ -315,6 +318,8 @@ class Processor:
                 conn.executemany(_INSERT, inserts)
             if decrements:
                 conn.executemany(_DECREMENT, [(n, cid) for cid, n in decrements.items()])
+        if self.search_rows is not None:      # committed
+            self.search_rows += [(r[0], r[6], r[4]) for r in inserts]
 
     def _with_contents(self, inserts: list[tuple], known: list[tuple[int, Result]]) -> None:
         """Give the new files hashed ahead their content identity in their one row write

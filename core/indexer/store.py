@@ -207,6 +207,7 @@ SEARCH_INSERT_TRIGGER = "entries_fts_ins"
 # running it on every row of the load
 MARK_TRIGGERS = ("sync_dirty_content_identities_insert", "sync_dirty_entries_insert")
 BULK_TRIGGERS = (SEARCH_INSERT_TRIGGER, *MARK_TRIGGERS)
+SEARCH_SHADOWS = ("data", "idx", "docsize")   # entries_fts's own tables, copied when built apart
 
 
 def _run_mark(conn: sqlite3.Connection, name: str, sql: str) -> None:
@@ -233,18 +234,42 @@ def drop_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
                 conn.execute(f'DROP INDEX IF EXISTS "{name}"')
 
 
-def restore_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
+def restore_indexes(conn: sqlite3.Connection, specs: list[list[str]],
+                    search_db: str | None = None) -> None:
     """Recreate whichever of `specs` is missing (safe to run again after a crash). The search
-    trigger comes back with the search index rebuilt from `entries`, and a marking trigger with
-    its mark set, in one transaction, so no row written while they were gone is missing from
-    search or from sync's next scan."""
+    trigger comes back with the search index rebuilt from `entries` — or copied from
+    `search_db`, where a helper built it from the rows this load wrote (searchworker.py), when
+    it indexes exactly the ids `entries` holds — and a marking trigger with its mark set, in
+    one transaction, so no row written while they were gone is missing from search or from
+    sync's next scan."""
     have = {r[0] if r[1] == "index" else f"trigger:{r[0]}" for r in conn.execute(
         "SELECT name, type FROM sqlite_master WHERE type IN ('index', 'trigger')")}
     missing = [(n, sql) for n, sql in specs if n not in have]
-    if missing:
+    if not missing:
+        return
+    search = f"trigger:{SEARCH_INSERT_TRIGGER}" in (n for n, _ in missing)
+    if search and search_db is not None:
+        conn.execute("ATTACH DATABASE ? AS built", (search_db,))
+    try:
         with write_tx(conn):
             for name, sql in missing:
                 conn.execute(sql)
                 _run_mark(conn, name, sql)
-                if name == f"trigger:{SEARCH_INSERT_TRIGGER}":
-                    conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')")
+            if search and not (search_db is not None and _copy_search_index(conn)):
+                conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')")
+    finally:
+        if search and search_db is not None:
+            conn.execute("DETACH DATABASE built")
+
+
+def _copy_search_index(conn: sqlite3.Connection) -> bool:
+    """Replace entries_fts's shadow tables by those of the attached `built` database, if it
+    indexes the very ids `entries` holds; False (nothing changed) otherwise."""
+    built = conn.execute(
+        "SELECT count(*), min(id), max(id) FROM built.entries_fts_docsize").fetchone()
+    if built != conn.execute("SELECT count(*), min(id), max(id) FROM entries").fetchone():
+        return False
+    for shadow in SEARCH_SHADOWS:
+        conn.execute(f"DELETE FROM main.entries_fts_{shadow}")
+        conn.execute(f"INSERT INTO main.entries_fts_{shadow} SELECT * FROM built.entries_fts_{shadow}")
+    return True
