@@ -277,10 +277,10 @@ class IndexRun:
             self.save("processing")
 
         ctx.progress(0, None, "writing entries", "processing")
-        # hashing ahead, the first batch waits for its hashes: a smaller one starts writing
-        # sooner, and then each write overlaps the workers hashing the next
-        batch = min(self.batch, CONTENT_BATCH) if proc.wait_hashed else self.batch
-        proc.run(disc, batch, after_batch)
+        # hashing ahead, each slice of a batch waits for its hashes: a smaller one starts
+        # writing sooner, and then each write overlaps the workers hashing the next
+        proc.run(disc, self.batch, after_batch,
+                 wait_size=min(CONTENT_BATCH, max(1, self.batch // 5)))
         if proc.counts.errors:   # entries that could not be stored: reported, never fatal
             self.state["walk_errors"] = _capped(self.state["walk_errors"] + proc.counts.errors)
             counts["walk_errors"] += len(proc.counts.errors)

@@ -118,8 +118,12 @@ class Processor:
 
     # ---- the whole phase -----------------------------------------------------------------
     def run(self, disc: Discovery, batch_size: int,
-            after_batch: Callable[[int, int], None]) -> Counts:
-        """Apply `disc`; `after_batch(done, total)` runs after each committed batch."""
+            after_batch: Callable[[int, int], None], wait_size: int | None = None) -> Counts:
+        """Apply `disc`; `after_batch(done, total)` runs after each committed batch. Hashing
+        ahead, the writes go in slices of `wait_size` (each waits for its hashes, so a smaller
+        one starts sooner and keeps the workers ahead) inside transactions of `batch_size`
+        rows (each commit rewrites the pages its rows touched, many of them scattered over
+        the content identities' hash and uuid indexes: fewer commits, fewer rewrites)."""
         gone = disc.gone
         if disc.unreadable and gone:   # what we could not list is unknown, not deleted
             for path in [p for p in gone if any(is_within(p, u) for u in disc.unreadable)]:
@@ -136,12 +140,16 @@ class Processor:
         # path indexes (and the time-ordered uuid index) appends rather than scattered writes.
         disc.changes.sort(key=attrgetter("path"))
         ahead = 0
-        for batch in chunks(disc.changes, batch_size):
-            if self.wait_hashed is not None:
-                ahead += sum(1 for f in batch if hash_ahead_key(f) is not None)
-                self.wait_hashed(ahead)
-            self._write_robustly(batch, gone, by_inode, details)
-            done += len(batch)
+        if self.wait_hashed is None or not wait_size:
+            wait_size = batch_size
+        for group in chunks(disc.changes, batch_size):
+            with write_tx(self.conn, defer_fks=True):
+                for batch in chunks(group, wait_size):
+                    if self.wait_hashed is not None:
+                        ahead += sum(1 for f in batch if hash_ahead_key(f) is not None)
+                        self.wait_hashed(ahead)
+                    self._write_robustly(batch, gone, by_inode, details)
+            done += len(group)
             after_batch(done, total)
         # children sort after their folder: deleting in descending path order never leaves
         # a committed row whose parent is already deleted
@@ -318,7 +326,7 @@ class Processor:
                 conn.executemany(_INSERT, inserts)
             if decrements:
                 conn.executemany(_DECREMENT, [(n, cid) for cid, n in decrements.items()])
-        if self.search_rows is not None:      # committed
+        if self.search_rows is not None:      # written (sent on once committed)
             self.search_rows += [(r[0], r[6], r[4]) for r in inserts]
 
     def _with_contents(self, inserts: list[tuple], known: list[tuple[int, Result]]) -> None:

@@ -45,7 +45,20 @@ def load_stored(conn: sqlite3.Connection, location_id: int, root: str, whole: bo
 
 @contextmanager
 def write_tx(conn: sqlite3.Connection, defer_fks: bool = False) -> Iterator[sqlite3.Connection]:
-    """One IMMEDIATE transaction: committed when the block ends, rolled back if it raises."""
+    """One IMMEDIATE transaction: committed when the block ends, rolled back if it raises.
+    Inside a transaction already open, a savepoint instead: released when the block ends,
+    rolled back to (and only it) if it raises, so a batch can fail alone within a bigger
+    commit."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT write_tx")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO write_tx")
+            conn.execute("RELEASE write_tx")
+            raise
+        conn.execute("RELEASE write_tx")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         if defer_fks:  # a batch may delete a folder before the rows that point at it

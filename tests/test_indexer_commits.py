@@ -1,0 +1,61 @@
+"""A first load hashing ahead writes in slices that each wait for their hashes, inside
+transactions of batch_size rows: fewer commits (each rewrites the scattered index pages its
+rows touched), and a row SQLite refuses still costs only that entry."""
+from __future__ import annotations
+
+import pytest
+
+from core.indexer import job
+from indexer_tree import build_tree
+
+
+@pytest.fixture
+def ahead(monkeypatch):
+    """The first-load path with hash workers (hashing ahead), and slices of 4 rows."""
+    monkeypatch.setenv("VDFS_INDEX_BULK_MIN", "1")
+    monkeypatch.setenv("VDFS_INDEX_PARALLEL_MIN", "1")
+    monkeypatch.setattr(job, "CONTENT_BATCH", 4)
+
+
+def traced_commits(lib, monkeypatch) -> list[str]:
+    """The statements the job's own connection runs, recorded as they run."""
+    seen: list[str] = []
+    connect = lib.connect
+
+    def traced():
+        conn = connect()
+        conn.set_trace_callback(seen.append)
+        return conn
+    monkeypatch.setattr(lib, "connect", traced)
+    return seen
+
+
+def test_a_first_load_commits_whole_batches_not_each_slice(lib, tmp_path, ahead, monkeypatch):
+    root = build_tree(tmp_path / "t", files=60)
+    seen = traced_commits(lib, monkeypatch)
+    result = lib.index(root, batch_size=40, workers=2).wait()
+    entries = result["files"] + result["dirs"]
+    assert entries > 60 and result["hashed"] > 0 and result["errors"] == []
+    savepoints = sum(s == "SAVEPOINT write_tx" for s in seen)
+    begins = sum(s == "BEGIN IMMEDIATE" for s in seen)
+    assert savepoints >= entries // 4                 # a slice of 4 at a time...
+    assert begins < 10 + -(-entries // 40)            # ...committed 40 rows at a time
+    assert lib.conn.execute("SELECT count(*) FROM entries").fetchone()[0] == entries
+
+
+def test_a_refused_row_in_a_batch_of_slices_costs_only_that_entry(lib, tmp_path, ahead):
+    root = tmp_path / "t"
+    (root / "poison").mkdir(parents=True)
+    (root / "poison" / "child.txt").write_text("child")
+    for i in range(30):
+        (root / f"f{i:02}.txt").write_text(f"file {i}")
+    with lib.conn:
+        lib.conn.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON entries "
+                         "WHEN NEW.name = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    result = lib.index(root, batch_size=20, workers=2).wait()
+    assert sorted(e["path"] for e in result["errors"]) == [
+        str(root / "poison"), str(root / "poison" / "child.txt")]
+    names = {r[0] for r in lib.conn.execute("SELECT name FROM entries")}
+    assert names == {"t"} | {f"f{i:02}.txt" for i in range(30)}
+    assert lib.conn.execute("SELECT count(*) FROM entries WHERE content_id IS NULL "
+                            "AND is_dir = 0").fetchone()[0] == 0
