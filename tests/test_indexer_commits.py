@@ -3,6 +3,8 @@ transactions of batch_size rows: fewer commits (each rewrites the scattered inde
 rows touched), and a row SQLite refuses still costs only that entry."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from core.indexer import job
@@ -44,18 +46,18 @@ def test_a_first_load_commits_whole_batches_not_each_slice(lib, tmp_path, ahead,
 
 
 def test_a_refused_row_in_a_batch_of_slices_costs_only_that_entry(lib, tmp_path, ahead):
-    root = tmp_path / "t"
-    (root / "poison").mkdir(parents=True)
-    (root / "poison" / "child.txt").write_text("child")
-    for i in range(30):
-        (root / f"f{i:02}.txt").write_text(f"file {i}")
-    with lib.conn:
-        lib.conn.execute("CREATE TRIGGER refuse_poison BEFORE INSERT ON entries "
-                         "WHEN NEW.name = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    """The slice holding the refused folder is rolled back to its savepoint and written
+    again in halves; the slices before and after it in the same transaction stay."""
+    root = build_tree(tmp_path / "t", files=40)
+    poison = root / "zz_poison"
+    poison.mkdir()
+    (poison / "inside.txt").write_text("inside")
+    lib.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.name = "
+                     "'zz_poison' BEGIN SELECT RAISE(ABORT, 'refused'); END")
     result = lib.index(root, batch_size=20, workers=2).wait()
-    assert sorted(e["path"] for e in result["errors"]) == [
-        str(root / "poison"), str(root / "poison" / "child.txt")]
-    names = {r[0] for r in lib.conn.execute("SELECT name FROM entries")}
-    assert names == {"t"} | {f"f{i:02}.txt" for i in range(30)}
+    assert {e["path"] for e in result["errors"]} == {str(poison), str(poison / "inside.txt")}
+    stored = {r[0] for r in lib.conn.execute("SELECT path FROM entries")}
+    on_disk = {os.path.join(d, n) for d, ds, fs in os.walk(root) for n in ds + fs}
+    assert stored == {str(root)} | on_disk - {str(poison), str(poison / "inside.txt")}
     assert lib.conn.execute("SELECT count(*) FROM entries WHERE content_id IS NULL "
-                            "AND is_dir = 0").fetchone()[0] == 0
+                            "AND is_dir = 0 AND size > 0").fetchone()[0] == 0
