@@ -248,10 +248,10 @@ class IndexRun:
                 # a first load hashes its files before writing them, so that each row is
                 # written once, with its content (not inserted, then updated by the content
                 # phase); a crash leaves rows with or without content, both consistent
-                ahead = sorted((f for f in disc.changes if hash_ahead_key(f) is not None),
-                               key=attrgetter("path"))
-                self.prefetch.submit([(hash_ahead_key(f), hash_ahead_key(f), f.st.st_size,
-                                       split_ext(f.name)) for f in ahead])
+                disc.changes.sort(key=attrgetter("path"))    # the order processing writes
+                self.prefetch.submit([(key, key, f.st.st_size, split_ext(f.name))
+                                      for f in disc.changes
+                                      if (key := hash_ahead_key(f)) is not None])
                 proc.hashed_ahead = self.prefetch.results
                 proc.wait_hashed = self._timed_wait(self.prefetch.wait)
         base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted",
