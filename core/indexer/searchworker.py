@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 
 WORKER = os.path.abspath(__file__)
 
 
 class SearchBuilder:
-    """The writer's side: feed committed rows, then `finish` for the scratch database."""
+    """The writer's side: feed committed rows, then `finish` for the scratch database. Rows
+    are written to the helper's pipe by a thread of their own: the pipe holds 64 KiB and a
+    batch's rows many times that, so writing them inline would hold the writer up for as long
+    as the helper takes to index them."""
 
     def __init__(self, table_sql: str) -> None:
         self.dir = tempfile.TemporaryDirectory(prefix="vdfs-search-")
@@ -37,27 +42,36 @@ class SearchBuilder:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL,
                                      process_group=0)   # Ctrl-C is for the indexer only
-        self._send(table_sql)
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._queue.put(table_sql)
+        self._thread = threading.Thread(target=self._send, name="vdfs-index-search",
+                                        daemon=True)
+        self._thread.start()
 
-    def _send(self, obj: object) -> None:
-        if self.failed:
-            return
-        try:
-            pickle.dump(obj, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.flush()      # indexed while the writer goes on
-        except (BrokenPipeError, OSError, ValueError):   # it died: the writer rebuilds
-            self.failed = True
+    def _send(self) -> None:
+        """Write what is queued to the helper until the None that ends it."""
+        while True:
+            obj = self._queue.get()
+            if not self.failed:
+                try:
+                    pickle.dump(obj, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                    self.proc.stdin.flush()      # indexed while the writer goes on
+                except (OSError, ValueError):    # it died (or was closed): the writer rebuilds
+                    self.failed = True
+            if obj is None:
+                return
 
     def add(self, rows: list[tuple[int, str, str]]) -> None:
         """Index (entry id, name, path) of rows the writer has committed."""
         if rows:
             self.rows += len(rows)
-            self._send(rows)
+            self._queue.put(rows)
 
     def finish(self) -> str | None:
         """The scratch database holding the index of every row added, or None when the
         helper failed (the caller rebuilds instead)."""
-        self._send(None)
+        self._queue.put(None)
+        self._thread.join()
         if self.failed:
             return None
         try:
@@ -74,6 +88,8 @@ class SearchBuilder:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self._queue.put(None)            # the thread meets a dead pipe, or this, and ends
+        self._thread.join()
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
