@@ -118,3 +118,32 @@ def test_a_killed_helper_gives_no_index_and_the_load_rebuilds(indexed):
     assert restore_through_helper(lib, specs, feed) is None
     assert search_index_is_whole(lib.conn)
     assert {t: matches(lib, t) for t in before} == before
+
+
+def test_a_writer_killed_mid_load_leaves_no_scratch_database(tmp_path, monkeypatch):
+    """The helper sees the killed writer's pipe close and removes its scratch database (the
+    writer's own clean-up never ran); the resumed load rebuilds the index whole."""
+    import signal
+    import time
+
+    from test_indexer_crash import vdfs
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))       # where the helper's database goes
+    tree = build_tree(tmp_path / "tree", files=60, seed=5)
+    path = tmp_path / "lib.vdfs"
+    r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress",
+             crash="processing:3", bulk="ahead")
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    for _ in range(100):                              # the helper exits on its own
+        if not any(scratch.iterdir()):
+            break
+        time.sleep(0.05)
+    assert list(scratch.iterdir()) == []
+    r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress", bulk="ahead")
+    assert r.returncode == 0, r.stderr
+    conn = sqlite3.connect(path / "library.db")
+    try:
+        assert search_index_is_whole(conn)
+    finally:
+        conn.close()

@@ -98,22 +98,46 @@ class SearchBuilder:
         self.dir.cleanup()
 
 
-def _serve(path: str) -> None:
+def _build(path: str) -> int:
+    """Index what arrives on stdin into `path`; the number of rows indexed."""
     inp = sys.stdin.buffer
     conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = OFF")      # scratch: thrown away if anything fails
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute(pickle.load(inp))
-    conn.execute("BEGIN")
-    n = 0
-    while True:
-        rows = pickle.load(inp)
-        if rows is None:
-            break
-        conn.executemany("INSERT INTO entries_fts (rowid, name, path) VALUES (?, ?, ?)", rows)
-        n += len(rows)
-    conn.execute("COMMIT")
-    conn.close()
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")      # scratch: thrown away if anything fails
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute(pickle.load(inp))
+        conn.execute("BEGIN")
+        n = 0
+        while True:
+            rows = pickle.load(inp)
+            if rows is None:
+                break
+            conn.executemany("INSERT INTO entries_fts (rowid, name, path) VALUES (?, ?, ?)",
+                             rows)
+            n += len(rows)
+        conn.execute("COMMIT")
+        return n
+    finally:
+        conn.close()
+
+
+def _serve(path: str) -> None:
+    try:
+        n = _build(path)
+    except BaseException:
+        # the writer died or stopped (its pipe closed mid-stream): nobody will read the
+        # scratch database, and its folder is left to the writer's clean-up, which a killed
+        # writer never runs; so it goes now
+        for suffix in ("", "-journal"):
+            try:
+                os.remove(path + suffix)
+            except OSError:
+                pass
+        try:
+            os.rmdir(os.path.dirname(path))
+        except OSError:
+            pass
+        return
     sys.stdout.buffer.write(pickle.dumps(n))
     sys.stdout.buffer.flush()
 
