@@ -90,6 +90,7 @@ def search_index_is_whole(conn) -> bool:
     (["processing:2", "discovery:2", "processing:3"], "split"),
     (["processing:3", "content:2"], "workers"),
     (["processing:3", "processing:2"], "ahead"), (["indexes:1"], "ahead"),
+    (["indexes:2"], "ahead"),   # killed after the search index came back too
 ])
 def test_killed_index_resumes_to_the_same_library(tmp_path, tree, reference, crashes, bulk):
     path = tmp_path / "lib.vdfs"

@@ -323,8 +323,14 @@ class IndexRun:
         if self.state.get("dropped_indexes"):
             t0, c0 = time.perf_counter(), time.thread_time()
             ctx.progress(0, None, "building indexes", "content")
-            search_db = self.search.finish() if self.search is not None else None
-            restore_indexes(self.conn, self.state["dropped_indexes"], search_db)
+            specs = self.state["dropped_indexes"]
+            search_db = None
+            if self.search is not None:
+                # the plain indexes first, while the helper indexes the last rows
+                restore_indexes(self.conn, [s for s in specs if not s[0].startswith("trigger:")])
+                self.crash("indexes")
+                search_db = self.search.finish()
+            restore_indexes(self.conn, specs, search_db)
             self.crash("indexes")
             del self.state["dropped_indexes"]
             self.timed("indexes", t0, c0)
