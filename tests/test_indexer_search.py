@@ -120,7 +120,8 @@ def test_a_killed_helper_gives_no_index_and_the_load_rebuilds(indexed):
     assert {t: matches(lib, t) for t in before} == before
 
 
-def test_a_writer_killed_mid_load_leaves_no_scratch_database(tmp_path, monkeypatch):
+@pytest.mark.parametrize("crash", ["processing:3", "indexes:2"])   # building; built, copied
+def test_a_writer_killed_mid_load_leaves_no_scratch_database(tmp_path, monkeypatch, crash):
     """The helper sees the killed writer's pipe close and removes its scratch database (the
     writer's own clean-up never ran); the resumed load rebuilds the index whole."""
     import signal
@@ -133,7 +134,7 @@ def test_a_writer_killed_mid_load_leaves_no_scratch_database(tmp_path, monkeypat
     tree = build_tree(tmp_path / "tree", files=60, seed=5)
     path = tmp_path / "lib.vdfs"
     r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress",
-             crash="processing:3", bulk="ahead")
+             crash=crash, bulk="ahead")
     assert r.returncode == -signal.SIGKILL, r.stderr
     for _ in range(100):                              # the helper exits on its own
         if not any(scratch.iterdir()):

@@ -34,7 +34,7 @@ class SearchBuilder:
     as the helper takes to index them."""
 
     def __init__(self, table_sql: str) -> None:
-        self.dir = tempfile.TemporaryDirectory(prefix="vdfs-search-")
+        self.dir = tempfile.TemporaryDirectory(prefix="vdfs-search-", ignore_cleanup_errors=True)
         self.path = os.path.join(self.dir.name, "search.db")
         self.rows = 0
         self.failed = False
@@ -75,12 +75,10 @@ class SearchBuilder:
         if self.failed:
             return None
         try:
-            self.proc.stdin.close()
             done = pickle.load(self.proc.stdout)
         except (OSError, EOFError, pickle.UnpicklingError):
             self.failed = True
             return None
-        self.proc.wait()
         return self.path if done == self.rows else None
 
     def close(self) -> None:
@@ -121,25 +119,31 @@ def _build(path: str) -> int:
         conn.close()
 
 
-def _serve(path: str) -> None:
-    try:
-        n = _build(path)
-    except BaseException:
-        # the writer died or stopped (its pipe closed mid-stream): nobody will read the
-        # scratch database, and its folder is left to the writer's clean-up, which a killed
-        # writer never runs; so it goes now
-        for suffix in ("", "-journal"):
-            try:
-                os.remove(path + suffix)
-            except OSError:
-                pass
+def _remove(path: str) -> None:
+    """Remove the scratch database and its folder."""
+    for name in (path, path + "-journal"):
         try:
-            os.rmdir(os.path.dirname(path))
+            os.remove(name)
         except OSError:
             pass
-        return
-    sys.stdout.buffer.write(pickle.dumps(n))
-    sys.stdout.buffer.flush()
+    try:
+        os.rmdir(os.path.dirname(path))
+    except OSError:
+        pass
+
+
+def _serve(path: str) -> None:
+    """Build, answer, and then remove the database once the writer's pipe closes: the writer
+    kills this helper and removes the folder when it stops normally, but a killed writer
+    never does, and each crashed first load of a big tree would leave its index behind."""
+    try:
+        n = _build(path)
+        sys.stdout.buffer.write(pickle.dumps(n))
+        sys.stdout.buffer.flush()
+        sys.stdin.buffer.read()       # until the writer, done copying or dead, closes it
+    except BaseException:             # the pipe closed mid-stream: the writer is gone
+        pass
+    _remove(path)
 
 
 if __name__ == "__main__":
