@@ -3,6 +3,7 @@ as they commit and copied in at the end; whenever the helper's index is not exac
 stored, the index is rebuilt from `entries` instead. Either way it ends whole."""
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -148,3 +149,21 @@ def test_a_writer_killed_mid_load_leaves_no_scratch_database(tmp_path, monkeypat
         assert search_index_is_whole(conn)
     finally:
         conn.close()
+
+
+def test_odd_names_reach_the_index_built_apart(lib, tmp_path, monkeypatch):
+    """Names with a newline or bytes that are not UTF-8 go through the helper as the escaped
+    text `entries` stores, and are found by search like any other."""
+    monkeypatch.setenv("VDFS_INDEX_BULK_MIN", "1")
+    monkeypatch.setenv("VDFS_INDEX_PARALLEL_MIN", "1")
+    tree = build_tree(tmp_path / "tree", files=20, seed=3)
+    odd = os.fsencode(tree) + b"/odd\xffname\nline.txt"
+    with open(odd, "wb") as fh:
+        fh.write(b"odd")
+    result = lib.index(tree, workers=2).wait()
+    assert result["errors"] == []
+    assert search_index_is_whole(lib.conn)
+    stored = lib.conn.execute("SELECT path, raw_path FROM entries WHERE raw_path IS NOT NULL"
+                              ).fetchone()
+    assert stored[1] == odd
+    assert stored[0] in matches(lib, "name")
