@@ -344,3 +344,24 @@ def test_timings_give_each_phase_its_cpu_seconds(lib, tmp_path):
         assert 0 <= timings[f"cpu_{phase}"]
     # this thread's CPU: a phase cannot use more of one thread than the time it lasted
     assert all(timings[f"cpu_{p}"] <= timings[p] + 0.01 for p in phases)
+
+
+def test_a_first_load_writes_each_folder_row_once_with_its_numbers(lib, tmp_path, monkeypatch):
+    """A first load knows every entry before writing: each folder row is inserted with its
+    size and child_count, so aggregation has nothing left to update; the numbers are those an
+    ordinary index (insert, then aggregate) stores."""
+    import core
+    root = build_tree(tmp_path / "t", files=60)
+    plain = core.Library.create(tmp_path / "plain.vdfs")
+    try:
+        plain.index(root).wait()
+        expected = plain.conn.execute("SELECT path, size, child_count FROM entries "
+                                      "WHERE is_dir = 1 ORDER BY path").fetchall()
+    finally:
+        plain.close()
+    monkeypatch.setenv("VDFS_INDEX_BULK_MIN", "1")
+    result = lib.index(root).wait()
+    assert result["folders_updated"] == 0
+    assert lib.conn.execute("SELECT path, size, child_count FROM entries WHERE is_dir = 1 "
+                            "ORDER BY path").fetchall() == expected
+    assert len(expected) > 3 and all(n > 0 for _, _, n in expected)

@@ -61,3 +61,20 @@ def test_a_refused_row_in_a_batch_of_slices_costs_only_that_entry(lib, tmp_path,
     assert stored == {str(root)} | on_disk - {str(poison), str(poison / "inside.txt")}
     assert lib.conn.execute("SELECT count(*) FROM entries WHERE content_id IS NULL "
                             "AND is_dir = 0 AND size > 0").fetchone()[0] == 0
+
+
+def test_folder_numbers_written_ahead_are_corrected_when_a_row_is_refused(lib, tmp_path, ahead):
+    """A first load writes each folder with numbers counted from the walk; a child SQLite
+    refused is not stored, and aggregation brings its folder's numbers back in line."""
+    root = build_tree(tmp_path / "t", files=30)
+    (root / "refused.txt").write_text("x" * 1000)
+    lib.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.name = "
+                     "'refused.txt' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    result = lib.index(root, batch_size=20, workers=2).wait()
+    assert [e["path"] for e in result["errors"]] == [str(root / "refused.txt")]
+    rid, size, count = lib.conn.execute("SELECT id, size, child_count FROM entries WHERE path = ?",
+                                        (str(root),)).fetchone()
+    assert count == lib.conn.execute("SELECT count(*) FROM entries WHERE parent_id = ?",
+                                     (rid,)).fetchone()[0]
+    assert size == lib.conn.execute("SELECT sum(size) FROM entries WHERE is_dir = 0"
+                                    ).fetchone()[0]

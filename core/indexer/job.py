@@ -38,7 +38,7 @@ from .aggregate import aggregate
 from .content import ContentIdentifier
 from .lock import IndexLock
 from .prefetch import Prefetcher
-from .process import Processor, hash_ahead_key
+from .process import Processor, folder_totals, hash_ahead_key
 from .searchworker import SearchBuilder
 from .split import discover_split
 from .store import (drop_indexes, entry_index_specs, load_root_rows,
@@ -237,6 +237,9 @@ class IndexRun:
             self.save()
             drop_indexes(conn, self.state["dropped_indexes"])
         proc = Processor(conn, loc.id, self.root_parent_id, self.now, self.want_events)
+        if bulk:
+            disc.changes.sort(key=attrgetter("path"))    # the order processing writes
+            proc.folder_totals = folder_totals(disc.changes)   # folder rows written once
         if bulk and self.workers >= 2:
             # the name search index is built by a helper from the rows as they commit
             self.search = SearchBuilder(conn.execute(
@@ -248,7 +251,6 @@ class IndexRun:
                 # a first load hashes its files before writing them, so that each row is
                 # written once, with its content (not inserted, then updated by the content
                 # phase); a crash leaves rows with or without content, both consistent
-                disc.changes.sort(key=attrgetter("path"))    # the order processing writes
                 self.prefetch.submit([(key, key, f.st.st_size, split_ext(f.name))
                                       for f in disc.changes
                                       if (key := hash_ahead_key(f)) is not None])
