@@ -10,7 +10,7 @@ import pytest
 
 from core.indexer import IndexOptionError
 from core.domain.locations import LocationError
-from indexer_tree import build_tree, snapshot
+from indexer_tree import build_tree, snapshot, traced_statements
 
 
 def entry(lib, path):
@@ -360,8 +360,11 @@ def test_a_first_load_writes_each_folder_row_once_with_its_numbers(lib, tmp_path
     finally:
         plain.close()
     monkeypatch.setenv("VDFS_INDEX_BULK_MIN", "1")
+    seen = traced_statements(lib, monkeypatch)
     result = lib.index(root).wait()
     assert result["folders_updated"] == 0
+    # nothing to aggregate: not even the pass that would look
+    assert not any(s.startswith("SELECT id, parent_id, is_dir, size, child_count") for s in seen)
     assert lib.conn.execute("SELECT path, size, child_count FROM entries WHERE is_dir = 1 "
                             "ORDER BY path").fetchall() == expected
     assert len(expected) > 3 and all(n > 0 for _, _, n in expected)

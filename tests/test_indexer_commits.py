@@ -8,7 +8,7 @@ import os
 import pytest
 
 from core.indexer import job
-from indexer_tree import build_tree
+from indexer_tree import build_tree, traced_statements
 
 
 @pytest.fixture
@@ -19,22 +19,9 @@ def ahead(monkeypatch):
     monkeypatch.setattr(job, "CONTENT_BATCH", 4)
 
 
-def traced_commits(lib, monkeypatch) -> list[str]:
-    """The statements the job's own connection runs, recorded as they run."""
-    seen: list[str] = []
-    connect = lib.connect
-
-    def traced():
-        conn = connect()
-        conn.set_trace_callback(seen.append)
-        return conn
-    monkeypatch.setattr(lib, "connect", traced)
-    return seen
-
-
 def test_a_first_load_commits_whole_batches_not_each_slice(lib, tmp_path, ahead, monkeypatch):
     root = build_tree(tmp_path / "t", files=60)
-    seen = traced_commits(lib, monkeypatch)
+    seen = traced_statements(lib, monkeypatch)
     result = lib.index(root, batch_size=40, workers=2).wait()
     entries = result["files"] + result["dirs"]
     assert entries > 60 and result["hashed"] > 0 and result["errors"] == []

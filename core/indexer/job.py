@@ -283,6 +283,8 @@ class IndexRun:
         # writing sooner, and then each write overlaps the workers hashing the next
         proc.run(disc, self.batch, after_batch,
                  wait_size=min(CONTENT_BATCH, max(1, self.batch // 5)))
+        # a first load wrote its folders with their numbers; a refused row makes them wrong
+        self.state["folders_exact"] = bulk and not proc.counts.errors
         if proc.counts.errors:   # entries that could not be stored: reported, never fatal
             self.state["walk_errors"] = _capped(self.state["walk_errors"] + proc.counts.errors)
             counts["walk_errors"] += len(proc.counts.errors)
@@ -342,7 +344,9 @@ class IndexRun:
         counts = self.counts
         t0, c0 = time.perf_counter(), time.thread_time()
         self.ctx.progress(0, None, "folder sizes", "aggregation")
-        if self.resumed or any(counts.get(k) for k in (
+        if self.state.get("folders_exact") and not self.resumed:
+            pass                 # a first load in one run: every folder row is right already
+        elif self.resumed or any(counts.get(k) for k in (
                 "created", "modified", "moved", "deleted", "hashed")):
             counts["folders_updated"] = aggregate(self.conn, self.loc.id)
         self.crash("aggregation")
