@@ -1,16 +1,20 @@
 """Index benchmark: files/s of each indexer phase next to baselines measured in the same run.
 
-    python benchmarks/index_bench.py [TREE] [--repeat N] [--workers N] [--no-cold]
+    python benchmarks/index_bench.py [TREE] [--repeat N] [--workers N] [--no-cold] [--phases]
 
 Baselines: `find TREE -type f -printf '%s %T@ %i %p\\n'` (walk + stat in C) and a bare-Python
 sampled-hash pass (scandir walk, then core.content.identity.content_hash_path per file). Targets on a
 warm cache: full index >= 50k files/s; unchanged re-index >= 0.7x find. Then the same full index
-and `find` with cold caches (see drop_caches for how). Never run by CI.
+and `find` with cold caches (see drop_caches for how). On a shared machine wall-clock rates are
+noisy, so CPU seconds per entry are printed too: of this process (the job runs in one of its
+threads) and of the helper processes (hash and walk workers); `--phases` adds each phase's wall
+and job-thread CPU seconds. Never run by CI.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -63,6 +67,37 @@ def bare_hash(files: list[tuple[str, int]]) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """(user+sys of this process, user+sys of its finished children) so far."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def timed_index(lib: core.Library, tree: str, opts: dict) -> tuple[dict, float, float, float]:
+    """One index run: (result, wall s, CPU s of this process, CPU s of helper processes)."""
+    me0, kids0 = cpu_seconds()
+    t0 = time.perf_counter()
+    result = lib.index(tree, **opts).wait()
+    wall = time.perf_counter() - t0
+    me1, kids1 = cpu_seconds()
+    return result, wall, me1 - me0, kids1 - kids0
+
+
+def cpu_line(label: str, entries: int, me: float, kids: float) -> None:
+    print(f"{'':34} CPU {label}: this process {me:.2f} s ({me / entries * 1e6:.1f} us/entry), "
+          f"helpers {kids:.2f} s ({kids / entries * 1e6:.1f} us/entry)")
+
+
+def phase_table(timings: dict) -> None:
+    """Wall and job-thread CPU seconds of each phase the job timed."""
+    print(f"{'  phase':34} {'wall s':>8} {'cpu s':>10}")
+    for key, wall in timings.items():
+        if not key.startswith("cpu_"):
+            cpu = timings.get(f"cpu_{key}")
+            print(f"{'  ' + key:34} {wall:8.3f} {'' if cpu is None else f'{cpu:10.3f}'}")
+
+
 def drop_caches(tree: str) -> str:
     """Make the next read of `tree` cold; returns how. As root, the kernel's page, dentry and
     inode caches are emptied (`sync; echo 3 > /proc/sys/vm/drop_caches`). Where that is not
@@ -89,16 +124,14 @@ def drop_caches(tree: str) -> str:
             "posix_fadvise(DONTNEED), directories and inodes still cached")
 
 
-def cold_figures(tree: str, opts: dict) -> None:
+def cold_figures(tree: str, opts: dict, phases: bool) -> None:
     """find and a full index, each right after the caches were dropped."""
     how = drop_caches(tree)
     find_s, find_n = run_find(tree)
     drop_caches(tree)
     with tempfile.TemporaryDirectory(prefix="vdfs-bench-cold-") as tmp:
         lib = core.Library.create(Path(tmp) / "bench.vdfs")
-        t0 = time.perf_counter()
-        full = lib.index(tree, **opts).wait()
-        index_s = time.perf_counter() - t0
+        full, index_s, me, kids = timed_index(lib, tree, opts)
         lib.close()
     entries = full["files"] + full["dirs"]
     print(f"cold cache: {how}")
@@ -109,6 +142,9 @@ def cold_figures(tree: str, opts: dict) -> None:
     print(f"{'':34} discovery {tm.get('discovery', 0):.3f} s, processing "
           f"{tm.get('processing', 0):.3f} s, content {tm.get('content', 0):.3f} s (hashing here "
           f"{tm.get('content_hashing', 0):.3f} s, waiting {tm.get('content_waiting', 0):.3f} s)")
+    cpu_line("cold", entries, me, kids)
+    if phases:
+        phase_table(tm)
 
 
 def main() -> int:
@@ -118,6 +154,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=None, help="hashing processes (default 2)")
     ap.add_argument("--no-cold", action="store_true",
                     help="skip the cold-cache figures (they empty the whole machine's caches)")
+    ap.add_argument("--phases", action="store_true",
+                    help="print each phase's wall and CPU seconds")
     a = ap.parse_args()
     tree = os.path.abspath(a.tree)
     run_find(tree)                       # warm the page cache
@@ -130,15 +168,13 @@ def main() -> int:
     opts = {} if a.workers is None else {"workers": a.workers}
     with tempfile.TemporaryDirectory(prefix="vdfs-bench-") as tmp:
         lib = core.Library.create(Path(tmp) / "bench.vdfs")
-        t0 = time.perf_counter()
-        full = lib.index(tree, **opts).wait()
-        full_s = time.perf_counter() - t0
-        finds, reindex, single = [], [], []
+        full, full_s, full_me, full_kids = timed_index(lib, tree, opts)
+        finds, reindex, single, re_cpu = [], [], [], []
         for _ in range(a.repeat):        # interleaved, so all see the same machine state
             finds.append(run_find(tree))
-            t0 = time.perf_counter()
-            again = lib.index(tree, **opts).wait()
-            reindex.append(time.perf_counter() - t0)
+            again, secs, me, kids = timed_index(lib, tree, opts)
+            reindex.append(secs)
+            re_cpu.append((me, kids))
             t0 = time.perf_counter()
             lib.index(tree, workers=1).wait()
             single.append(time.perf_counter() - t0)
@@ -154,7 +190,8 @@ def main() -> int:
     print(f"{'measure':34} {'seconds':>8} {'files/s':>10} {'ratio':>22}")
 
     def line(label: str, secs: float, n: int, ratio: str = "") -> None:
-        print(f"{label:34} {secs:8.3f} {n / secs if secs else float('inf'):10.0f} {ratio:>22}")
+        rate = f"{n / secs:10.0f}" if secs >= 0.001 else f"{'-':>10}"   # a phase skipped
+        print(f"{label:34} {secs:8.3f} {rate} {ratio:>22}")
     line("find -printf (baseline)", find_s, find_n, "1.00x find")
     line("python scandir+stat walk", walk_s, walk_n, f"{find_s / walk_s:.2f}x find")
     line("bare Python sampled hash", hash_s, hashed, "(hash baseline)")
@@ -171,14 +208,18 @@ def main() -> int:
     line("full index: finalisation", tm.get("finalisation", 0), entries)
     line("full index: total (wall)", full_s, entries,
          f"{entries / full_s / 50000:.2f}x 50k target")
+    cpu_line("full index", entries, full_me, full_kids)
+    if a.phases:
+        phase_table(tm)
     re_s = statistics.median(reindex)
     line("unchanged re-index (wall)", re_s, entries,
          f"{find_s / re_s:.2f}x find (target 0.7)")
     print(f"{'':34} {'':8} {'':10} {walk_s / re_s:>18.2f}x walk")
+    cpu_line("re-index", entries, *min(re_cpu))
     one_s = statistics.median(single)
     line("  same, one process (workers=1)", one_s, entries, f"{find_s / one_s:.2f}x find")
     if not a.no_cold:
-        cold_figures(tree, opts)
+        cold_figures(tree, opts, a.phases)
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     assert again["created"] == again["modified"] == again["deleted"] == again["hashed"] == 0, again
     return 0

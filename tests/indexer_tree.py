@@ -56,3 +56,17 @@ def snapshot(lib, root: str | os.PathLike) -> dict:
                              "LEFT JOIN entries e ON e.content_id = c.id GROUP BY c.id"))
     assert idents == real, "entry_count out of step with entries"
     return {"entries": entries, "identities": idents}
+
+
+def traced_statements(lib, monkeypatch) -> list[str]:
+    """The SQL statements that connections the library opens from now on (the index job's
+    own) run, recorded as they run."""
+    seen: list[str] = []
+    connect = lib.connect
+
+    def traced():
+        conn = connect()
+        conn.set_trace_callback(seen.append)
+        return conn
+    monkeypatch.setattr(lib, "connect", traced)
+    return seen

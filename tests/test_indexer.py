@@ -10,7 +10,7 @@ import pytest
 
 from core.indexer import IndexOptionError
 from core.domain.locations import LocationError
-from indexer_tree import build_tree, snapshot
+from indexer_tree import build_tree, snapshot, traced_statements
 
 
 def entry(lib, path):
@@ -332,3 +332,39 @@ def test_deleting_an_entry_removes_what_is_scoped_to_it(lib, tmp_path):
     assert count(lib, "SELECT count(*) FROM tag_links") == 1
     assert [r[0] for r in c.execute("SELECT position FROM collection_items")] == [2]
     assert c.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_timings_give_each_phase_its_cpu_seconds(lib, tmp_path):
+    """Next to each phase's wall seconds the result holds the job thread's CPU seconds
+    (`cpu_<phase>`): on a shared machine only they say where the indexer's own time goes."""
+    root = build_tree(tmp_path / "t", files=30)
+    timings = lib.index(root).wait()["timings"]
+    phases = ["discovery", "processing", "content", "aggregation", "finalisation"]
+    for phase in phases:
+        assert 0 <= timings[f"cpu_{phase}"]
+    # this thread's CPU: a phase cannot use more of one thread than the time it lasted
+    assert all(timings[f"cpu_{p}"] <= timings[p] + 0.01 for p in phases)
+
+
+def test_a_first_load_writes_each_folder_row_once_with_its_numbers(lib, tmp_path, monkeypatch):
+    """A first load knows every entry before writing: each folder row is inserted with its
+    size and child_count, so aggregation has nothing left to update; the numbers are those an
+    ordinary index (insert, then aggregate) stores."""
+    import core
+    root = build_tree(tmp_path / "t", files=60)
+    plain = core.Library.create(tmp_path / "plain.vdfs")
+    try:
+        plain.index(root).wait()
+        expected = plain.conn.execute("SELECT path, size, child_count FROM entries "
+                                      "WHERE is_dir = 1 ORDER BY path").fetchall()
+    finally:
+        plain.close()
+    monkeypatch.setenv("VDFS_INDEX_BULK_MIN", "1")
+    seen = traced_statements(lib, monkeypatch)
+    result = lib.index(root).wait()
+    assert result["folders_updated"] == 0
+    # nothing to aggregate: not even the pass that would look
+    assert not any(s.startswith("SELECT id, parent_id, is_dir, size, child_count") for s in seen)
+    assert lib.conn.execute("SELECT path, size, child_count FROM entries WHERE is_dir = 1 "
+                            "ORDER BY path").fetchall() == expected
+    assert len(expected) > 3 and all(n > 0 for _, _, n in expected)

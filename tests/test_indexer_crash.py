@@ -90,6 +90,7 @@ def search_index_is_whole(conn) -> bool:
     (["processing:2", "discovery:2", "processing:3"], "split"),
     (["processing:3", "content:2"], "workers"),
     (["processing:3", "processing:2"], "ahead"), (["indexes:1"], "ahead"),
+    (["indexes:2"], "ahead"),   # killed after the search index came back too
 ])
 def test_killed_index_resumes_to_the_same_library(tmp_path, tree, reference, crashes, bulk):
     path = tmp_path / "lib.vdfs"
@@ -142,6 +143,33 @@ def test_a_bulk_load_builds_the_name_search_index_once_at_the_end(tmp_path, tree
         assert name in {r["name"] for r in lib.query("files where matches :q", q=name[1:4]).rows()}
     finally:
         lib.close()
+
+
+def test_a_bulk_load_marks_sync_dirty_once_instead_of_per_row(tmp_path, tree):
+    """A first load drops the triggers that mark sync's owned half dirty on every new entry and
+    content identity, and sets the mark itself: when it drops them and again when it restores
+    them, so rows written while a sync scan cleared the mark mid-load are still scanned."""
+    path = tmp_path / "lib.vdfs"
+    r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress",
+             crash="processing:3", bulk=True)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    conn = sqlite3.connect(path / "library.db")
+    names = trigger_names(conn)
+    assert "sync_dirty_entries_insert" not in names
+    assert "sync_dirty_content_identities_insert" not in names
+    assert ("owned",) in conn.execute("SELECT part FROM sync_dirty").fetchall()
+    conn.execute("DELETE FROM sync_dirty")          # as a sync scan mid-load would
+    conn.commit()
+    conn.close()
+    r = vdfs(path, "index", str(tree), "--batch-size", "7", "--no-progress", bulk=True)
+    assert r.returncode == 0, r.stderr
+    conn = sqlite3.connect(path / "library.db")
+    try:
+        names = trigger_names(conn)
+        assert {"sync_dirty_entries_insert", "sync_dirty_content_identities_insert"} <= set(names)
+        assert conn.execute("SELECT part FROM sync_dirty").fetchall() == [("owned",)]
+    finally:
+        conn.close()
 
 
 def test_checkpoint_records_the_phase(tmp_path, tree):

@@ -9,7 +9,9 @@ with the same rows as one that never stopped.
 Large trees take two faster paths (each covered by the same crash tests): a first load into an
 empty library drops the entries indexes and rebuilds them after hashing (their SQL is kept in
 the checkpoint, so a resumed job restores them first), and a re-index of a big location walks
-in two processes (split.py). Hashing uses worker processes in big static batches.
+in two processes (split.py). Hashing uses worker processes in big static batches. With a
+second core, a first load's name search index is built by a helper from the rows as they
+commit and copied in at the end (searchworker.py); a resumed load rebuilds it instead.
 
 Test knobs (environment): VDFS_TEST_CRASH_AFTER="<phase>:<n>" makes the process SIGKILL itself
 at the n-th safe point of that phase (after a commit, before its checkpoint);
@@ -24,7 +26,7 @@ import signal
 import time
 from contextlib import contextmanager
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from core.content.kinds import split_ext
 from core.store.clock import now_iso
@@ -36,7 +38,8 @@ from .aggregate import aggregate
 from .content import ContentIdentifier
 from .lock import IndexLock
 from .prefetch import Prefetcher
-from .process import Processor, hash_ahead_key
+from .process import Processor, folder_totals, hash_ahead_key
+from .searchworker import SearchBuilder
 from .split import discover_split
 from .store import (drop_indexes, entry_index_specs, load_root_rows,
                     load_stored, next_id, restore_indexes, write_tx)
@@ -108,6 +111,7 @@ class IndexRun:
         self.crash = _CrashHook()
         self.hash_pool: list = []
         self.prefetch: Prefetcher | None = None
+        self.search: SearchBuilder | None = None   # a first load's search index, built apart
         self.conn = self.lib.connect()
         # Big batches rewrite the same pages; checkpointing the WAL every 80 MB rather than
         # every 4 MB copies each page back fewer times (~15% of write time). Finalise
@@ -144,9 +148,25 @@ class IndexRun:
             self.state["phase"] = phase
         self.ctx.checkpoint(self.state)
 
-    def timed(self, key: str, t0: float) -> None:
+    def timed(self, key: str, t0: float, c0: float) -> None:
+        """Add a phase's wall seconds (since `t0`) and this thread's CPU seconds (since `c0`,
+        as `cpu_<key>`): on a shared machine the wall figure says little about where the
+        indexer's own time goes, the CPU figure does."""
         timings = self.state["timings"]
         timings[key] = timings.get(key, 0) + time.perf_counter() - t0
+        cpu = f"cpu_{key}"
+        timings[cpu] = timings.get(cpu, 0) + time.thread_time() - c0
+
+    def _timed_wait(self, wait: Callable[[int], None]) -> Callable[[int], None]:
+        """`wait`, its seconds added up as timings["processing_waiting"] (for hashes)."""
+        timings = self.state["timings"]
+
+        def timed_wait(n: int) -> None:
+            t0 = time.perf_counter()
+            wait(n)
+            timings["processing_waiting"] = timings.get("processing_waiting", 0) + \
+                time.perf_counter() - t0
+        return timed_wait
 
     # ---- the phases ----------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -173,6 +193,8 @@ class IndexRun:
                     worker.close()
                 if self.prefetch is not None:
                     self.prefetch.finish()
+            if self.search is not None:
+                self.search.close()
             self.conn.close()
 
     def discover_and_process(self) -> None:
@@ -182,7 +204,7 @@ class IndexRun:
         if self.state.get("dropped_indexes"):          # resuming a bulk load
             restore_indexes(conn, self.state.pop("dropped_indexes"))
             self.save()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         ctx.progress(0, None, "walking", "discovery")
         hooks = dict(
             progress=lambda n, b: ctx.progress(n, None, f"{n} files seen", "discovery"),
@@ -195,7 +217,7 @@ class IndexRun:
         else:
             disc = discover(self.root, load_stored(conn, loc.id, self.root, self.whole),
                             **hooks)
-        self.timed("discovery", t0)
+        self.timed("discovery", t0, c0)
         to_hash = sum(1 for f in disc.changes if f.ftype == 0 and f.st.st_size > 0)
         parallel_min = _env_int("VDFS_INDEX_PARALLEL_MIN", content.PARALLEL_MIN)
         if self.workers >= 2 and to_hash >= parallel_min and not self.hash_pool:
@@ -206,7 +228,7 @@ class IndexRun:
         self.state["walk_skipped"] = _capped(disc.skipped)
         counts["walk_errors"], counts["walk_skipped"] = len(disc.errors), len(disc.skipped)
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         bulk = stored == 0 and len(disc.changes) >= _env_int("VDFS_INDEX_BULK_MIN", BULK_MIN) \
             and not conn.execute("SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]
         if bulk:
@@ -215,23 +237,33 @@ class IndexRun:
             self.save()
             drop_indexes(conn, self.state["dropped_indexes"])
         proc = Processor(conn, loc.id, self.root_parent_id, self.now, self.want_events)
+        if bulk:
+            disc.changes.sort(key=attrgetter("path"))    # the order processing writes
+            proc.folder_totals = folder_totals(disc.changes)   # folder rows written once
+        if bulk and self.workers >= 2:
+            # the name search index is built by a helper from the rows as they commit
+            self.search = SearchBuilder(conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'entries_fts'").fetchone()[0])
+            proc.search_rows = []
         if self.prefetch is not None:
             proc.to_hash = []
             if bulk:
                 # a first load hashes its files before writing them, so that each row is
                 # written once, with its content (not inserted, then updated by the content
                 # phase); a crash leaves rows with or without content, both consistent
-                ahead = sorted((f for f in disc.changes if hash_ahead_key(f) is not None),
-                               key=attrgetter("path"))
-                self.prefetch.submit([(hash_ahead_key(f), hash_ahead_key(f), f.st.st_size,
-                                       split_ext(f.name)) for f in ahead])
+                self.prefetch.submit([(key, key, f.st.st_size, split_ext(f.name))
+                                      for f in disc.changes
+                                      if (key := hash_ahead_key(f)) is not None])
                 proc.hashed_ahead = self.prefetch.results
-                proc.wait_hashed = self.prefetch.wait
+                proc.wait_hashed = self._timed_wait(self.prefetch.wait)
         base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted",
                                               "hashed", "bytes_hashed", "identities_created")}
 
         def after_batch(done: int, total: int) -> None:
             self.publish(proc.counts.events)
+            if self.search is not None:
+                self.search.add(proc.search_rows)
+                proc.search_rows = []
             if self.prefetch is not None:
                 self.prefetch.submit(proc.to_hash)
                 proc.to_hash = []
@@ -247,20 +279,22 @@ class IndexRun:
             self.save("processing")
 
         ctx.progress(0, None, "writing entries", "processing")
-        # hashing ahead, the first batch waits for its hashes: a smaller one starts writing
-        # sooner, and then each write overlaps the workers hashing the next
-        batch = min(self.batch, CONTENT_BATCH) if proc.wait_hashed else self.batch
-        proc.run(disc, batch, after_batch)
+        # hashing ahead, each slice of a batch waits for its hashes: a smaller one starts
+        # writing sooner, and then each write overlaps the workers hashing the next
+        proc.run(disc, self.batch, after_batch,
+                 wait_size=min(CONTENT_BATCH, max(1, self.batch // 5)))
+        # a first load wrote its folders with their numbers; a refused row makes them wrong
+        self.state["folders_exact"] = bulk and not proc.counts.errors
         if proc.counts.errors:   # entries that could not be stored: reported, never fatal
             self.state["walk_errors"] = _capped(self.state["walk_errors"] + proc.counts.errors)
             counts["walk_errors"] += len(proc.counts.errors)
-        self.timed("processing", t0)
+        self.timed("processing", t0, c0)
         self.save("content")
 
     def identify_content(self) -> None:
         """Hash what has no content identity yet; the database says what that is."""
         ctx, counts = self.ctx, self.counts
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         ident = ContentIdentifier(self.conn, self.loc.id, self.root, self.whole, self.now,
                                   self.state["first_new_id"], self.want_events, self.workers)
         ident.adopt(self.hash_pool, self.prefetch.finish() if self.prefetch else None)
@@ -285,33 +319,42 @@ class IndexRun:
 
         ctx.progress(0, None, "hashing", "content")
         ident.run(min(self.batch, CONTENT_BATCH), after_batch)
-        self.timed("content", t0)
+        self.timed("content", t0, c0)
         timings = self.state["timings"]
         for key in ("hashing", "waiting", "writing"):
             timings[f"content_{key}"] = timings.get(f"content_{key}", 0) + getattr(
                 ident.stats, f"seconds_{key}")
         if self.state.get("dropped_indexes"):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             ctx.progress(0, None, "building indexes", "content")
-            restore_indexes(self.conn, self.state["dropped_indexes"])
+            specs = self.state["dropped_indexes"]
+            search_db = None
+            if self.search is not None:
+                # the plain indexes first, while the helper indexes the last rows
+                restore_indexes(self.conn, [s for s in specs if not s[0].startswith("trigger:")])
+                self.crash("indexes")
+                search_db = self.search.finish()
+            restore_indexes(self.conn, specs, search_db)
             self.crash("indexes")
             del self.state["dropped_indexes"]
-            self.timed("indexes", t0)
+            self.timed("indexes", t0, c0)
         self.save("aggregation")
 
     def aggregate(self) -> None:
         counts = self.counts
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         self.ctx.progress(0, None, "folder sizes", "aggregation")
-        if self.resumed or any(counts.get(k) for k in (
+        if self.state.get("folders_exact") and not self.resumed:
+            pass                 # a first load in one run: every folder row is right already
+        elif self.resumed or any(counts.get(k) for k in (
                 "created", "modified", "moved", "deleted", "hashed")):
             counts["folders_updated"] = aggregate(self.conn, self.loc.id)
         self.crash("aggregation")
-        self.timed("aggregation", t0)
+        self.timed("aggregation", t0, c0)
         self.save("finalisation")
 
     def finalise(self) -> dict[str, Any]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         self.ctx.progress(0, None, "finishing", "finalisation")
         with write_tx(self.conn):
             removed = delete_unused_content(self.conn)
@@ -320,7 +363,7 @@ class IndexRun:
         self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.crash("finalisation")
         self.counts["identities_removed"] = self.counts.get("identities_removed", 0) + removed
-        self.timed("finalisation", t0)
+        self.timed("finalisation", t0, c0)
         result = self.result()
         entries = result["files"] + result["dirs"]      # what `vdfs jobs` shows once it ended
         self.ctx.progress(entries, entries, f"{entries} entries", "finalisation")

@@ -23,8 +23,8 @@ from .store import (chunks, fetch_details, new_uuids, next_id, remove_dependents
 from .walk import DIR, LINK, Discovery, Found
 
 _INSERT = ("INSERT INTO entries (id, uuid, location_id, parent_id, path, raw_path, name, ext, "
-           "kind, is_dir, hidden, size, child_count, inode, mtime_ns, ctime_ns, content_id, "
-           "indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?)")
+           "kind, is_dir, hidden, size, inode, mtime_ns, ctime_ns, content_id, indexed_at, "
+           "child_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 _UPDATE_STAT = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, indexed_at = ? "
                 "WHERE id = ?")
 _UPDATE_FILE = ("UPDATE entries SET inode = ?, mtime_ns = ?, ctime_ns = ?, size = ?, kind = ?, "
@@ -35,6 +35,7 @@ _REPLACE = ("UPDATE entries SET uuid = ?, is_dir = ?, kind = ?, ext = ?, size = 
             "child_count = 0, inode = ?, mtime_ns = ?, ctime_ns = ?, content_id = NULL, "
             "full_hash = NULL, indexed_at = ? WHERE id = ?")
 _DECREMENT = "UPDATE content_identities SET entry_count = entry_count - ? WHERE id = ?"
+_NO_TOTALS = (0, 0)
 # what one row can cause (a constraint, a value SQLite cannot hold, a missing parent); a locked
 # or failing database (OperationalError) is not about a row and still stops the job
 _ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.DataError,
@@ -60,6 +61,26 @@ def hash_ahead_key(f: Found) -> "str | bytes | None":
     if f.ftype == 0 and f.old is None and f.st.st_size > 0:
         return f.raw or f.path
     return None
+
+
+def folder_totals(changes: list[Found]) -> dict[str, tuple[int, int]]:
+    """path -> (size, child_count) of every folder in `changes` (sorted by path), as the
+    aggregation phase computes them from the stored rows: for a first load, where `changes`
+    is everything, each folder row is then written once, with its numbers. One pass in
+    descending path order, where every descendant comes before its folder."""
+    size: dict[str, int] = {}
+    count: dict[str, int] = {}
+    totals: dict[str, tuple[int, int]] = {}
+    for f in reversed(changes):
+        if f.ftype == DIR:
+            n = size.pop(f.path, 0)
+            totals[f.path] = (n, count.pop(f.path, 0))
+        else:
+            n = f.st.st_size if f.ftype == 0 else 0
+        if f.parent is not None:
+            size[f.parent] = size.get(f.parent, 0) + n
+            count[f.parent] = count.get(f.parent, 0) + 1
+    return totals
 
 
 def _kind(f: Found, ext: str | None) -> str:
@@ -99,6 +120,12 @@ class Processor:
         self.hashed_ahead: dict | None = None
         self.wait_hashed: Callable[[int], None] | None = None
         self._popped: list[tuple] = []   # (path, row, inode key) taken from gone by a batch
+        # when set, (id, name, path) of the rows inserted by committed batches, for the
+        # search index built apart during a first load (searchworker.py)
+        self.search_rows: list[tuple[int, str, str]] | None = None
+        # when set (a first load), each new folder's (size, child_count) by path: its row is
+        # written with them, so aggregation finds nothing to change
+        self.folder_totals: dict[str, tuple[int, int]] = {}
 
     # ---- parent ids ----------------------------------------------------------------------
     def _parent_id(self, f: Found) -> int | None:
@@ -115,8 +142,12 @@ class Processor:
 
     # ---- the whole phase -----------------------------------------------------------------
     def run(self, disc: Discovery, batch_size: int,
-            after_batch: Callable[[int, int], None]) -> Counts:
-        """Apply `disc`; `after_batch(done, total)` runs after each committed batch."""
+            after_batch: Callable[[int, int], None], wait_size: int | None = None) -> Counts:
+        """Apply `disc`; `after_batch(done, total)` runs after each committed batch. Hashing
+        ahead, the writes go in slices of `wait_size` (each waits for its hashes, so a smaller
+        one starts sooner and keeps the workers ahead) inside transactions of `batch_size`
+        rows (each commit rewrites the pages its rows touched, many of them scattered over
+        the content identities' hash and uuid indexes: fewer commits, fewer rewrites)."""
         gone = disc.gone
         if disc.unreadable and gone:   # what we could not list is unknown, not deleted
             for path in [p for p in gone if any(is_within(p, u) for u in disc.unreadable)]:
@@ -133,12 +164,16 @@ class Processor:
         # path indexes (and the time-ordered uuid index) appends rather than scattered writes.
         disc.changes.sort(key=attrgetter("path"))
         ahead = 0
-        for batch in chunks(disc.changes, batch_size):
-            if self.wait_hashed is not None:
-                ahead += sum(1 for f in batch if hash_ahead_key(f) is not None)
-                self.wait_hashed(ahead)
-            self._write_robustly(batch, gone, by_inode, details)
-            done += len(batch)
+        if self.wait_hashed is None or not wait_size:
+            wait_size = batch_size
+        for group in chunks(disc.changes, batch_size):
+            with write_tx(self.conn, defer_fks=True):
+                for batch in chunks(group, wait_size):
+                    if self.wait_hashed is not None:
+                        ahead += sum(1 for f in batch if hash_ahead_key(f) is not None)
+                        self.wait_hashed(ahead)
+                    self._write_robustly(batch, gone, by_inode, details)
+            done += len(group)
             after_batch(done, total)
         # children sort after their folder: deleting in descending path order never leaves
         # a committed row whose parent is already deleted
@@ -202,6 +237,7 @@ class Processor:
         path_ids = self.path_ids
         to_hash = self.to_hash
         ahead = self.hashed_ahead
+        totals = self.folder_totals
         known: list[tuple[int, Result]] = []   # (index in inserts, hash result) of new files
         created = 0
         with write_tx(conn, defer_fks=True):
@@ -292,9 +328,11 @@ class Processor:
                 pid = path_ids.get(f.parent) if f.parent is not None else self.root_parent_id
                 if pid is None and f.parent is not None:
                     pid = self._parent_id(f)
+                below = totals.get(f.path, _NO_TOTALS) if is_dir else _NO_TOTALS
                 inserts.append((eid, u, loc, pid, f.path, f.raw, f.name, ext, kind, is_dir,
-                                f.name.startswith("."), size, st.st_ino, st.st_mtime_ns,
-                                st.st_ctime_ns, None, now))   # bools are stored as 0/1
+                                f.name.startswith("."), size or below[0], st.st_ino,
+                                st.st_mtime_ns, st.st_ctime_ns, None, now,
+                                below[1]))   # bools are stored as 0/1
                 created += 1
                 if events is not None and (f.ftype != 0 or size == 0):
                     events.append(("entry.created", payload(u, f.path, kind, None)))
@@ -315,6 +353,8 @@ class Processor:
                 conn.executemany(_INSERT, inserts)
             if decrements:
                 conn.executemany(_DECREMENT, [(n, cid) for cid, n in decrements.items()])
+        if self.search_rows is not None:      # written (sent on once committed)
+            self.search_rows += [(r[0], r[6], r[4]) for r in inserts]
 
     def _with_contents(self, inserts: list[tuple], known: list[tuple[int, Result]]) -> None:
         """Give the new files hashed ahead their content identity in their one row write
@@ -330,7 +370,7 @@ class Processor:
         c.identities_created += created
         for i, (_, digest, kind, _, _) in known:
             row = inserts[i]
-            inserts[i] = (*row[:8], kind, *row[9:15], ident[digest][0], row[16])
+            inserts[i] = (*row[:8], kind, *row[9:15], ident[digest][0], *row[16:])
             c.hashed += 1
             c.bytes_hashed += row[11]
             if self.want_events:

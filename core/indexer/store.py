@@ -45,7 +45,20 @@ def load_stored(conn: sqlite3.Connection, location_id: int, root: str, whole: bo
 
 @contextmanager
 def write_tx(conn: sqlite3.Connection, defer_fks: bool = False) -> Iterator[sqlite3.Connection]:
-    """One IMMEDIATE transaction: committed when the block ends, rolled back if it raises."""
+    """One IMMEDIATE transaction: committed when the block ends, rolled back if it raises.
+    Inside a transaction already open, a savepoint instead: released when the block ends,
+    rolled back to (and only it) if it raises, so a batch can fail alone within a bigger
+    commit."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT write_tx")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO write_tx")
+            conn.execute("RELEASE write_tx")
+            raise
+        conn.execute("RELEASE write_tx")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         if defer_fks:  # a batch may delete a folder before the rows that point at it
@@ -188,18 +201,36 @@ def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> Non
 
 def entry_index_specs(conn: sqlite3.Connection) -> list[list[str]]:
     """[name, sql] of what a bulk load of `entries` rebuilds at the end instead of keeping up to
-    date row by row: its secondary indexes, and the trigger that feeds new rows to the name
-    search index (entries_fts; rebuilt whole from `entries` when the trigger comes back)."""
+    date row by row: its secondary indexes, the trigger that feeds new rows to the name search
+    index (entries_fts; rebuilt whole from `entries` when the trigger comes back), and the
+    triggers that mark sync's owned records dirty on every new entry and content identity
+    (their mark is set once instead, when dropped and again when restored)."""
     specs = [list(r) for r in conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries' "
         "AND sql IS NOT NULL ORDER BY name")]
+    marks = ",".join("?" * len(BULK_TRIGGERS))
     specs += [[f"trigger:{name}", sql] for name, sql in conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-        (SEARCH_INSERT_TRIGGER,))]
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({marks}) "
+        "ORDER BY name", BULK_TRIGGERS)]
     return specs
 
 
 SEARCH_INSERT_TRIGGER = "entries_fts_ins"
+# row-independent triggers (their body never reads NEW): running the body once stands for
+# running it on every row of the load
+MARK_TRIGGERS = ("sync_dirty_content_identities_insert", "sync_dirty_entries_insert")
+BULK_TRIGGERS = (SEARCH_INSERT_TRIGGER, *MARK_TRIGGERS)
+SEARCH_SHADOWS = ("data", "idx", "docsize")   # entries_fts's own tables, copied when built apart
+
+
+def _run_mark(conn: sqlite3.Connection, name: str, sql: str) -> None:
+    """What a MARK_TRIGGERS trigger does for any row, done once: its body between BEGIN and
+    the final END (a row-independent statement such as marking a sync half dirty)."""
+    if name[len("trigger:"):] in MARK_TRIGGERS:
+        body = sql[sql.upper().index("BEGIN") + len("BEGIN"):sql.upper().rindex("END")]
+        for statement in body.split(";"):
+            if statement.strip():
+                conn.execute(statement)
 
 
 def drop_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
@@ -208,23 +239,50 @@ def drop_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
     faster). The job's state keeps `specs`; `restore_indexes` brings them back, also after a
     crash."""
     with write_tx(conn):
-        for name, _ in specs:
+        for name, sql in specs:
             if name.startswith("trigger:"):
                 conn.execute(f'DROP TRIGGER IF EXISTS "{name[len("trigger:"):]}"')
+                _run_mark(conn, name, sql)
             else:
                 conn.execute(f'DROP INDEX IF EXISTS "{name}"')
 
 
-def restore_indexes(conn: sqlite3.Connection, specs: list[list[str]]) -> None:
+def restore_indexes(conn: sqlite3.Connection, specs: list[list[str]],
+                    search_db: str | None = None) -> None:
     """Recreate whichever of `specs` is missing (safe to run again after a crash). The search
-    trigger comes back with the search index rebuilt from `entries`, in one transaction, so
-    no row written while it was gone is missing from search."""
+    trigger comes back with the search index rebuilt from `entries` — or copied from
+    `search_db`, where a helper built it from the rows this load wrote (searchworker.py), when
+    it indexes exactly the ids `entries` holds — and a marking trigger with its mark set, in
+    one transaction, so no row written while they were gone is missing from search or from
+    sync's next scan."""
     have = {r[0] if r[1] == "index" else f"trigger:{r[0]}" for r in conn.execute(
         "SELECT name, type FROM sqlite_master WHERE type IN ('index', 'trigger')")}
     missing = [(n, sql) for n, sql in specs if n not in have]
-    if missing:
+    if not missing:
+        return
+    search = f"trigger:{SEARCH_INSERT_TRIGGER}" in (n for n, _ in missing)
+    if search and search_db is not None:
+        conn.execute("ATTACH DATABASE ? AS built", (search_db,))
+    try:
         with write_tx(conn):
             for name, sql in missing:
                 conn.execute(sql)
-                if name == f"trigger:{SEARCH_INSERT_TRIGGER}":
-                    conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')")
+                _run_mark(conn, name, sql)
+            if search and not (search_db is not None and _copy_search_index(conn)):
+                conn.execute("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')")
+    finally:
+        if search and search_db is not None:
+            conn.execute("DETACH DATABASE built")
+
+
+def _copy_search_index(conn: sqlite3.Connection) -> bool:
+    """Replace entries_fts's shadow tables by those of the attached `built` database, if it
+    indexes the very ids `entries` holds; False (nothing changed) otherwise."""
+    built = conn.execute(
+        "SELECT count(*), min(id), max(id) FROM built.entries_fts_docsize").fetchone()
+    if built != conn.execute("SELECT count(*), min(id), max(id) FROM entries").fetchone():
+        return False
+    for shadow in SEARCH_SHADOWS:
+        conn.execute(f"DELETE FROM main.entries_fts_{shadow}")
+        conn.execute(f"INSERT INTO main.entries_fts_{shadow} SELECT * FROM built.entries_fts_{shadow}")
+    return True

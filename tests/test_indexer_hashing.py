@@ -1,0 +1,60 @@
+"""hash_batch opens files READAHEAD ahead of hashing them (with the kernel asked for their
+sampled bytes, so a cold disk has several reads in flight): the results are those of hashing
+each file on its own, whatever the paths hold, and no file stays open."""
+from __future__ import annotations
+
+import os
+
+from core.content.identity import content_hash_path
+from core.indexer import hashing
+from core.indexer.hashing import hash_batch, hash_one
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_batch_hashes_as_one_by_one_and_closes_every_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashing, "READAHEAD", 3)
+    items = []
+    for i in range(12):
+        p = tmp_path / f"f{i}.bin"
+        p.write_bytes(bytes([i]) * (50 + i * 30000))   # small and sampled (> 100 KiB) files
+        items.append((i, str(p), p.stat().st_size, "bin"))
+    (tmp_path / "dir").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink(tmp_path / "f0.bin", tmp_path / "link")
+    items += [(20, str(tmp_path / "gone"), 5, None), (21, str(tmp_path / "dir"), 5, None),
+              (22, str(tmp_path / "fifo"), 5, None), (23, str(tmp_path / "link"), 50, None),
+              (24, str(tmp_path / "f1.bin"), 7, "bin")]           # size changed since the walk
+    before = open_fds()
+    results = hash_batch(items)
+    assert open_fds() == before
+    assert results == [hash_one(item) for item in items]
+    assert [r[1] for r in results[:12]] == [content_hash_path(it[1]) for it in items[:12]]
+    assert [r[4] is not None for r in results] == [False] * 12 + [True] * 5
+
+
+def test_an_interrupted_batch_closes_the_files_opened_ahead(tmp_path, monkeypatch):
+    """Stopped mid-batch (a signal raising in the loop), the files opened ahead are closed."""
+    monkeypatch.setattr(hashing, "READAHEAD", 4)
+    items = []
+    for i in range(8):
+        p = tmp_path / f"f{i}"
+        p.write_bytes(b"x" * (i + 1))
+        items.append((i, str(p), i + 1, None))
+    real, calls = hashing.hash_one, []
+
+    def interrupted_at_the_third(item, opened=None):
+        calls.append(item[0])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(item, opened)
+    monkeypatch.setattr(hashing, "hash_one", interrupted_at_the_third)
+    before = open_fds()
+    try:
+        hash_batch(items)
+    except KeyboardInterrupt:
+        pass
+    assert calls == [0, 1, 2]
+    assert open_fds() == before
