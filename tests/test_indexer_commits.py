@@ -65,3 +65,29 @@ def test_folder_numbers_written_ahead_are_corrected_when_a_row_is_refused(lib, t
                                      (rid,)).fetchone()[0]
     assert size == lib.conn.execute("SELECT sum(size) FROM entries WHERE is_dir = 0"
                                     ).fetchone()[0]
+
+
+def test_the_writer_never_waits_for_hashes_inside_a_transaction(lib, tmp_path, ahead,
+                                                                monkeypatch):
+    """While a first load waits for the hash workers it holds no write transaction: on a slow
+    disk that wait can be long, and a tag or a note written meanwhile (a notebook, another
+    process) must not queue behind it. Slices whose hashes are already in share a commit."""
+    from core.indexer import prefetch, process
+    writers: list = []
+    init = process.Processor.__init__
+
+    def remember(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        writers.append(self)
+    monkeypatch.setattr(process.Processor, "__init__", remember)
+    waits: list[bool] = []
+    wait = prefetch.Prefetcher.wait
+
+    def observed(self, n):
+        waits.append(writers[-1].conn.in_transaction)
+        wait(self, n)
+    monkeypatch.setattr(prefetch.Prefetcher, "wait", observed)
+    root = build_tree(tmp_path / "t", files=60)
+    result = lib.index(root, batch_size=40, workers=2).wait()
+    assert result["hashed"] > 0 and result["errors"] == []
+    assert waits and not any(waits)

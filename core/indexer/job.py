@@ -256,6 +256,7 @@ class IndexRun:
                                       if (key := hash_ahead_key(f)) is not None])
                 proc.hashed_ahead = self.prefetch.results
                 proc.wait_hashed = self._timed_wait(self.prefetch.wait)
+                proc.hashed_by = self.prefetch.hashed_by
         base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted",
                                               "hashed", "bytes_hashed", "identities_created")}
 

@@ -66,6 +66,10 @@ class Prefetcher:
             while self._done < n and self.error is None and not self._stopping:
                 self._progress.wait(0.5)
 
+    def hashed_by(self, n: int) -> bool:
+        """Whether the first `n` items sent are hashed (never waits)."""
+        return self._done >= n or self.error is not None or self._stopping
+
     def stop(self) -> None:
         """Ask the thread to stop without waiting (the caller then closes the workers)."""
         self._stopping = True

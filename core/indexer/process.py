@@ -100,6 +100,11 @@ def payload(uuid_bytes: bytes, path: str, kind: str, content_uuid: bytes | None,
     return d
 
 
+def _hashed_in(batch: list) -> int:
+    """How many of `batch`'s files were sent to be hashed ahead."""
+    return sum(1 for f in batch if hash_ahead_key(f) is not None)
+
+
 class Processor:
     """Applies one Discovery to one location's entries, batch by batch."""
 
@@ -119,6 +124,8 @@ class Processor:
         # wait_hashed(n) returns once the first n files sent (hash_ahead_key order) are hashed
         self.hashed_ahead: dict | None = None
         self.wait_hashed: Callable[[int], None] | None = None
+        # hashed_by(n): whether the first n files sent are hashed already (no waiting)
+        self.hashed_by: Callable[[int], bool] | None = None
         self._popped: list[tuple] = []   # (path, row, inode key) taken from gone by a batch
         # when set, (id, name, path) of the rows inserted by committed batches, for the
         # search index built apart during a first load (searchworker.py)
@@ -167,12 +174,23 @@ class Processor:
         if self.wait_hashed is None or not wait_size:
             wait_size = batch_size
         for group in chunks(disc.changes, batch_size):
-            with write_tx(self.conn, defer_fks=True):
-                for batch in chunks(group, wait_size):
-                    if self.wait_hashed is not None:
-                        ahead += sum(1 for f in batch if hash_ahead_key(f) is not None)
-                        self.wait_hashed(ahead)
-                    self._write_robustly(batch, gone, by_inode, details)
+            slices = list(chunks(group, wait_size))
+            i = 0
+            while i < len(slices):
+                if self.wait_hashed is not None:    # waiting outside a transaction: the
+                    ahead += _hashed_in(slices[i])   # write lock stays free for others
+                    self.wait_hashed(ahead)
+                with write_tx(self.conn, defer_fks=True):
+                    while True:
+                        self._write_robustly(slices[i], gone, by_inode, details)
+                        i += 1
+                        if i == len(slices):
+                            break
+                        if self.hashed_by is not None:    # the next slice's hashes are in:
+                            need = ahead + _hashed_in(slices[i])   # same transaction
+                            if not self.hashed_by(need):
+                                break                      # not yet: commit, then wait
+                            ahead = need
             done += len(group)
             after_batch(done, total)
         # children sort after their folder: deleting in descending path order never leaves
