@@ -13,6 +13,7 @@ prints:
   file / DuckDB on native tables, measured in this run (target ≤ 1.5×, point lookups ≤ 1.2×).
 
     .venv/bin/python benchmarks/scale_bench.py [--entries 10000000] [--keep DIR] [--budget S]
+        [--only LABEL[,LABEL]]   (only these queries' times: e.g. --only duplicates,tagged)
 """
 from __future__ import annotations
 
@@ -86,16 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", help="build the library in this folder and keep it (reused if there)")
     ap.add_argument("--budget", type=float, default=1.0, help="seconds spent timing each variant")
     ap.add_argument("--runs", type=int, default=3, help="fresh processes per open figure")
+    ap.add_argument("--only", help="comma-separated query labels (or parts of them): time only "
+                    "these queries, skipping the mirror, RSS and open figures")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     base = Path(args.keep or tempfile.mkdtemp(prefix="vdfs-scale-")).absolute()
     base.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("VDFS_HOME", str(base / "home"))
     import core
-    from open_bench import fresh
     from query_bench import _ms, baselines, compare, sample_of, suite
     from scale_build import build_library
-    from core.query.mirror_store import MIRROR_FILE, memory_limit
 
     path = base / "scale.vdfs"
     if (path / "library.db").exists():
@@ -111,33 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     s = sample_of(lib)
     lib.close()
     print(f"library.db: {_mib((path / 'library.db').stat().st_size)} for {n:,} entries")
-
-    mirror_file = path / MIRROR_FILE
-    how = "loaded" if mirror_file.exists() else "built"
-    built = child("mirror", path, s)
-    loaded = child("mirror", path, s)
-    on_disk = mirror_file.stat().st_size if mirror_file.exists() else 0
-    print(f"mirror on disk: {_mib(on_disk)} (fresh process: ready in {built['mirror_s']:.2f} s "
-          f"{how}, then {loaded['mirror_s']:.2f} s loaded; memory limit "
-          f"{_mib(memory_limit())}{'; ' + built['mirror_error'] if built['mirror_error'] else ''})")
-
-    ran = child("suite", path, s)
-    print(f"peak RSS of a fresh process running the query suite: {_mib(ran['rss'])} "
-          f"(target ≤ {_mib(RSS_TARGET)}: {'met' if ran['rss'] <= RSS_TARGET else 'MISSED'})")
-
-    opens = [fresh(path, s["uuid"]) for _ in range(args.runs)]
-    first = statistics.median(r["open"] + r["point"] for r in opens) * 1e3
-    print(f"open + first point query, fresh Python process: {first:.1f} ms (open "
-          f"{statistics.median(r['open'] for r in opens) * 1e3:.1f} ms; imports "
-          f"{statistics.median(r['import'] for r in opens) * 1e3:.0f} ms apart; target ≤ "
-          f"{OPEN_TARGET_MS:.0f} ms: {'met' if first <= OPEN_TARGET_MS else 'MISSED'})")
-    cli = [sys.executable, "-m", "core.cli"]
-    t_cli = wall(cli + ["-L", str(path), "query", "entries where uuid = :u", "-p", f"u={s['uuid']}",
-                        "-f", "json"], args.runs) * 1e3
-    t_floor = wall(cli + ["--version"], args.runs) * 1e3
-    print(f"open + first point query, fresh `vdfs query` process: {t_cli:.0f} ms wall "
-          f"(`vdfs --version` {t_floor:.0f} ms; the difference {t_cli - t_floor:.0f} ms)")
-
+    if not args.only:
+        _process_figures(path, s, args.runs)
+    queries = [q for q in suite(s) if _chosen(q[0], args.only)]
+    if not queries:
+        print(f"no query of the suite matches --only {args.only!r}")
+        return 2
     lib = core.Library.open(path)
     lib.engine.mirror
     conns = baselines(lib, native_path=str(base / "native.duckdb"))
@@ -147,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     worst = {}
-    for label, text, params in suite(s):
+    for label, text, params in queries:
         res, t_ours, t_s, t_scan, t_nat = compare(lib, conns, label, text, params, args.budget)
         target = POINT_TARGET if label.startswith("point") else QUERY_TARGET
         ratio = t_ours / min(t_s, t_scan, t_nat)
@@ -162,6 +142,43 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
     return 0
+
+
+def _chosen(label: str, only: str | None) -> bool:
+    """Whether --only selects the query `label` (every query when it is not given)."""
+    return not only or any(part.strip() and part.strip().lower() in label.lower()
+                           for part in only.split(","))
+
+
+def _process_figures(path: Path, s: dict, runs: int) -> None:
+    """The figures measured in fresh processes: mirror build/load, peak RSS, open + first query."""
+    from open_bench import fresh
+    from core.query.mirror_store import MIRROR_FILE, memory_limit
+    mirror_file = path / MIRROR_FILE
+    how = "loaded" if mirror_file.exists() else "built"
+    built = child("mirror", path, s)
+    loaded = child("mirror", path, s)
+    on_disk = mirror_file.stat().st_size if mirror_file.exists() else 0
+    print(f"mirror on disk: {_mib(on_disk)} (fresh process: ready in {built['mirror_s']:.2f} s "
+          f"{how}, then {loaded['mirror_s']:.2f} s loaded; memory limit "
+          f"{_mib(memory_limit())}{'; ' + built['mirror_error'] if built['mirror_error'] else ''})")
+
+    ran = child("suite", path, s)
+    print(f"peak RSS of a fresh process running the query suite: {_mib(ran['rss'])} "
+          f"(target ≤ {_mib(RSS_TARGET)}: {'met' if ran['rss'] <= RSS_TARGET else 'MISSED'})")
+
+    opens = [fresh(path, s["uuid"]) for _ in range(runs)]
+    first = statistics.median(r["open"] + r["point"] for r in opens) * 1e3
+    print(f"open + first point query, fresh Python process: {first:.1f} ms (open "
+          f"{statistics.median(r['open'] for r in opens) * 1e3:.1f} ms; imports "
+          f"{statistics.median(r['import'] for r in opens) * 1e3:.0f} ms apart; target ≤ "
+          f"{OPEN_TARGET_MS:.0f} ms: {'met' if first <= OPEN_TARGET_MS else 'MISSED'})")
+    cli = [sys.executable, "-m", "core.cli"]
+    t_cli = wall(cli + ["-L", str(path), "query", "entries where uuid = :u", "-p", f"u={s['uuid']}",
+                        "-f", "json"], runs) * 1e3
+    t_floor = wall(cli + ["--version"], runs) * 1e3
+    print(f"open + first point query, fresh `vdfs query` process: {t_cli:.0f} ms wall "
+          f"(`vdfs --version` {t_floor:.0f} ms; the difference {t_cli - t_floor:.0f} ms)")
 
 
 if __name__ == "__main__":
