@@ -321,6 +321,15 @@ class SqlGen:
         elif group:
             order += [f"{g} ASC NULLS LAST" for g in group]  # groups break ties the same way
 
+        if self.top_first(select, exprs, order):
+            # the top rows first, then their per-row subqueries (a content's paths): computed
+            # for the LIMIT rows only, not for every row that passes the filter
+            inner = f"SELECT {a}.* FROM {self.from_sql()}"
+            if where_sql:
+                inner += f" WHERE {where_sql}"
+            inner += f" ORDER BY {', '.join(order)}{self.limit_sql()}"
+            sql = f"SELECT {', '.join(exprs)} FROM ({inner}) {a} ORDER BY {', '.join(order)}"
+            return Template(sql, self.slots, cols, types, self.name, q)
         # the FROM clause last: expressions above may have asked for joins
         sql = f"SELECT {', '.join(exprs)} FROM {self.from_sql()}"
         if where_sql:
@@ -334,6 +343,20 @@ class SqlGen:
             sql = f"SELECT count(*) AS count FROM ({sql}) AS sub"
             return Template(sql, self.slots, ["count"], ["int"], self.name, q)
         return Template(sql, self.slots, cols, types, self.name, q)
+
+    def top_first(self, select: tuple, exprs: list[str], order: list[str]) -> bool:
+        """Whether a limited listing projects a per-row subquery worth computing only for the
+        rows kept (top_first in build). Only for a plain listing of the source's own table:
+        no joins, search hits, groups, aliases in ORDER BY, nor values bound in the projection
+        or ordering (the SQL would repeat the ordering outside the subquery)."""
+        q = self.q
+        if q.limit is None or q.aggregated or q.count_only or q.group_by or self.joins \
+                or self.lead or self.hit_joins:
+            return False
+        if any(isinstance(o.expr, ir.Alias) for o in q.order) or "?" in "".join(exprs + order):
+            return False
+        return any(isinstance(o.expr, ir.Ref) and not o.expr.json
+                   and "(SELECT " in self.field_sql(self.src.fields[o.expr.name]) for o in select)
 
     def order_keys(self, e: Any) -> list[str]:
         if isinstance(e, ir.Alias):

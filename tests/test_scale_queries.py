@@ -1,0 +1,92 @@
+"""The query shapes of the scale suite (benchmarks/query_bench.py `suite`) keep one meaning on
+every route after the changes that made them fast: each answer is the same on SQLite and on the
+DuckDB mirror, and the same as a reading of the indexed folder itself (file bytes, names), with
+hidden files, entries without content (folders, empty files), NULL values and duplicate groups
+of one. The SQL shape each speed-up relies on is checked too (no timings here)."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+
+import vdfs_query
+from query_world import build_world
+
+ROUTES = ("sqlite", "duckdb")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VDFS_HOME", str(tmp_path_factory.mktemp("home")))
+        mp.setenv("VDFS_DEVICE_NAME", "test-device")
+        w = build_world(tmp_path_factory.mktemp("world"))
+        w.lib.engine.mirror
+        yield w
+        w.lib.close()
+
+
+def both(world, text: str, **params) -> list[dict]:
+    """The rows of `text` on both routes, which must be identical (same order, same values)."""
+    a, b = (world.lib.engine.run(text, params, now=world.now, route=r) for r in ROUTES)
+    assert (a.route, b.route) == ROUTES
+    assert a.columns == b.columns
+    assert a.rows() == b.rows(), text
+    return a.rows()
+
+
+def _copies(world) -> dict[str, list[str]]:
+    """digest -> the sorted paths of its copies, read from the folder (files of 1+ bytes: an
+    empty file has no content identity)."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for f in world.files.values():
+        if not f.is_dir and f.size > 0:
+            groups[f.digest].append(f.path)
+    return {d: sorted(p) for d, p in groups.items()}
+
+
+# ---- duplicates: the top rows first, then their paths ----------------------------------------
+@pytest.mark.parametrize("limit", [0, 1, 2, 3, 50])
+@pytest.mark.parametrize("order", ["wasted desc", "size", "entry_count desc"])
+def test_duplicates_top_n_agree_with_the_folder(world, limit, order):
+    rows = both(world, f"content duplicates order by {order} limit {limit}")
+    groups = [p for p in _copies(world).values() if len(p) > 1]
+    assert len(rows) == min(limit, len(groups))
+    assert sorted(tuple(r["paths"]) for r in rows) == sorted(
+        tuple(p) for p in groups if tuple(p) in {tuple(r["paths"]) for r in rows})
+    for r in rows:
+        assert r["entry_count"] == len(r["paths"]) > 1
+        assert r["wasted"] == r["size"] * (r["entry_count"] - 1)
+    everything = both(world, f"content duplicates order by {order}")
+    assert rows == everything[:limit]      # a limit takes the first rows of the whole answer
+
+
+@pytest.mark.parametrize("text", [
+    "content order by size desc limit 4 select content_hash, size, paths",      # groups of one
+    "content where kind = \"image\" order by entry_count desc, size limit 3 offset 1 "
+    "select size, entry_count, wasted, paths",
+    "content duplicates where mime_type = \"no/such\" order by wasted desc limit 5",  # NULLs: none
+    "content order by mime_type limit 2 select mime_type, paths",               # NULL order keys
+])
+def test_limited_listings_with_paths_agree(world, text):
+    rows = both(world, text)
+    copies = {tuple(p) for p in _copies(world).values()}
+    for r in rows:
+        assert tuple(r["paths"]) in copies
+
+
+@pytest.mark.parametrize("dialect", ROUTES)
+def test_a_limited_listing_computes_paths_for_the_kept_rows_only(world, dialect):
+    """The per-row subquery (a content's paths) runs outside the LIMIT: for 20 rows, not for
+    every duplicate group (DuckDB decorrelates it into a join over all of them first)."""
+    c = vdfs_query.compile("content duplicates order by wasted desc limit 20", dialect)
+    inner = re.search(r"FROM \((SELECT c\.\* FROM content_identities c .*LIMIT \?)\) c ORDER BY",
+                      c.sql)
+    assert inner is not None, c.sql
+    assert "entries e" not in inner.group(1)        # the paths subquery is outside it
+    assert "entries e" in c.sql.split(inner.group(1))[0]
+    # without a limit, or with no per-row subquery, the plain shape stays
+    for text in ("content duplicates order by wasted desc",
+                 "content duplicates order by wasted desc limit 20 select size, wasted"):
+        assert "SELECT c.* FROM" not in vdfs_query.compile(text, dialect).sql
