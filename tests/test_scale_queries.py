@@ -90,3 +90,35 @@ def test_a_limited_listing_computes_paths_for_the_kept_rows_only(world, dialect)
     for text in ("content duplicates order by wasted desc",
                  "content duplicates order by wasted desc limit 20 select size, wasted"):
         assert "SELECT c.* FROM" not in vdfs_query.compile(text, dialect).sql
+
+
+# ---- a repeated folder count: the fast path remembers its route and its values ----------------
+def _under(world, folder: str) -> int:
+    folder = folder.rstrip("/")
+    return sum(1 for p in world.files if p.startswith(folder + "/"))
+
+
+def test_a_repeated_folder_count_agrees_with_the_folder_and_the_mirror(world):
+    text = "entries in :d select count() as n"
+    root = str(world.root)
+    folders = [root, root + "/photos", root + "/photos/", root + "/backup", root + "/docs",
+               root + "/nowhere", root + "/photos/.IMG_9999.jpg"]
+    for _ in range(3):                      # first the general path, then the repeats
+        for d in folders:
+            n = world.lib.query(text, d=d).scalar()
+            assert n == _under(world, d), d
+            assert world.lib.engine.run(text, {"d": d}, route="duckdb").scalar() == n
+    # the same text with a parameter of another type, or another name, is not the cached one
+    from pathlib import Path
+    assert world.lib.query(text, d=Path(root) / "backup").scalar() == _under(world, root + "/backup")
+    assert world.lib.query(text, d=root + "/backup").scalar() == _under(world, root + "/backup")
+    with pytest.raises(vdfs_query.errors.VdfsError) as repeated:
+        world.lib.query(text, e=root)
+    fresh = type(world.lib.engine)(world.lib.db_path, device_uuid=world.lib.device_uuid.bytes,
+                                   mirror="off")
+    try:
+        with pytest.raises(vdfs_query.errors.VdfsError) as first:
+            fresh.run(text, {"e": root})
+    finally:
+        fresh.close()
+    assert (type(repeated.value), str(repeated.value)) == (type(first.value), str(first.value))
