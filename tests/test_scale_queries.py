@@ -122,3 +122,54 @@ def test_a_repeated_folder_count_agrees_with_the_folder_and_the_mirror(world):
     finally:
         fresh.close()
     assert (type(repeated.value), str(repeated.value)) == (type(first.value), str(first.value))
+
+
+# ---- tagged: rows filtered before the output's lookups; routed by the tag's share -------------
+def _tagged_paths(world, tag_content: set, tag_entries: set) -> set:
+    return {f.path for f in world.files.values()
+            if f.path in tag_entries or (f.digest is not None and f.digest in tag_content)}
+
+
+@pytest.mark.parametrize("text", [
+    'entries tagged "#vacation"',
+    'entries tagged "#vacation" of kind image',
+    'files tagged "#vacation" order by size desc limit 2',
+    'entries tagged "#vacation" select path, content_uuid, location, device',
+    'entries tagged "#nosuch"',
+    'entries where tagged "#vacation" or name = "song.mp3" select path, content_hash',
+    'entries where not tagged "#vacation" and kind = "image" select path, content_uuid',
+    'entries has PhotoAnalysis select path, content_uuid, mime_type',
+    'entries tagged "#vacation" group by kind select kind, count() as n',
+    'entries tagged "#vacation" where content_uuid is not null select path, content_uuid',
+])
+def test_tagged_listings_agree_on_both_routes(world, text):
+    rows = both(world, text)
+    tagged = _tagged_paths(world, world.tagged_content, world.tagged_entries)
+    if text.startswith('entries tagged "#vacation"') and "group by" not in text \
+            and " or " not in text:
+        want = {p for p in tagged if "kind image" not in text or p.rsplit(".", 1)[-1].lower()
+                in ("jpg", "png", "heic")}
+        if "content_uuid is not null" in text:
+            want = {p for p in want if world.files[p].digest is not None and world.files[p].size}
+        assert {r["path"] for r in rows} == want
+    if text.startswith("files tagged"):
+        sizes = sorted((world.files[p].size for p in tagged if not world.files[p].is_dir),
+                       reverse=True)
+        assert [r["size"] for r in rows] == sizes[:2] and {r["path"] for r in rows} <= tagged
+
+
+@pytest.mark.parametrize("dialect", ROUTES)
+def test_duckdb_filters_a_subquery_predicate_before_joining_the_output_lookups(dialect):
+    """DuckDB joined every entry to its content before testing `tagged` (its subqueries are
+    tested above the join): at 10M entries 2.7 s, 1.3 s when the entries are filtered first."""
+    c = vdfs_query.compile('entries tagged "#vacation" of kind image', dialect)
+    first = "FROM (SELECT e.* FROM entries e WHERE ((e.uuid IN (SELECT"
+    if dialect == "duckdb":
+        assert first in c.sql and c.sql.index(first) < c.sql.index("LEFT JOIN content_identities")
+    else:
+        assert "SELECT e.* FROM" not in c.sql
+    # a filter that needs the joined table, or no subquery predicate: the plain shape
+    for text in ('entries tagged "#vacation" where content_uuid is not null',
+                 "entries of kind image where size > 10"):
+        assert "SELECT e.* FROM" not in vdfs_query.compile(text, dialect).sql
+

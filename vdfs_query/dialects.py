@@ -56,6 +56,7 @@ class SQLiteDialect(SqlGen):
 class DuckDBDialect(SqlGen):
     name = "duckdb"
     json_field = DuckDBJson
+    filter_first = True     # its planner joins before testing a subquery predicate: not SQLite
 
     def field_sql(self, f: Any) -> str:
         return f.duck or f.sql

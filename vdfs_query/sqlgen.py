@@ -42,6 +42,7 @@ class SqlGen:
     """The shared generator of one query; a dialect subclass fills in the per-dialect hooks."""
     name: str = ""                       # the dialect's name: what Template.dialect reports
     json_field: type[JsonField] = JsonField
+    filter_first = False                 # per dialect: filter in a subquery before the joins
 
     def __init__(self, q: ir.Query, param_types: dict[str, tuple] | None = None):
         self.q = q
@@ -291,6 +292,7 @@ class SqlGen:
         if q.where is not None:
             where.append(self.filt(q.where))
         where_sql = " AND ".join(where)
+        where_joins = bool(self.joins)
 
         if q.count_only and q.limit is None and q.offset is None:
             sql = f"SELECT count(*) AS count FROM {self.from_sql()}"
@@ -331,9 +333,16 @@ class SqlGen:
             sql = f"SELECT {', '.join(exprs)} FROM ({inner}) {a} ORDER BY {', '.join(order)}"
             return Template(sql, self.slots, cols, types, self.name, q)
         # the FROM clause last: expressions above may have asked for joins
-        sql = f"SELECT {', '.join(exprs)} FROM {self.from_sql()}"
-        if where_sql:
-            sql += f" WHERE {where_sql}"
+        if self.filter_first and "(SELECT " in where_sql and self.joins and not where_joins \
+                and not (self.lead or self.hit_joins):
+            # the rows that pass first, then the lookups the output asks for (a content's
+            # uuid): DuckDB would join every row before testing a subquery predicate (tagged)
+            sql = (f"SELECT {', '.join(exprs)} FROM (SELECT {a}.* FROM {self.src.table} {a} "
+                   f"WHERE {where_sql}) {a} {' '.join(self.join_list())}")
+        else:
+            sql = f"SELECT {', '.join(exprs)} FROM {self.from_sql()}"
+            if where_sql:
+                sql += f" WHERE {where_sql}"
         if group:
             sql += f" GROUP BY {', '.join(group)}"
         if order:
@@ -380,10 +389,12 @@ class SqlGen:
 
     def from_sql(self) -> str:
         table = self.table(self.src.table) if self.src.db == "jobs" else self.src.table
-        parts = [f"{self.lead}{table} {self.a}"]     # CROSS JOIN: SQLite keeps this order
-        parts += [self.src.joins[j] for j in self.src.joins if j in self.joins]
-        parts += self.hit_joins
-        return " ".join(parts)
+        # CROSS JOIN: SQLite keeps this order
+        return " ".join([f"{self.lead}{table} {self.a}", *self.join_list()])
+
+    def join_list(self) -> list[str]:
+        """The JOIN clauses the query asked for, in the catalog's order."""
+        return [self.src.joins[j] for j in self.src.joins if j in self.joins] + self.hit_joins
 
     # ---- per dialect: each engine's subclass (dialects.py) overrides these ------------------
     def field_sql(self, f: Any) -> str:
