@@ -173,3 +173,30 @@ def test_duckdb_filters_a_subquery_predicate_before_joining_the_output_lookups(d
                  "entries of kind image where size > 10"):
         assert "SELECT e.* FROM" not in vdfs_query.compile(text, dialect).sql
 
+
+def test_a_tag_on_a_small_share_of_the_library_is_answered_by_sqlite(world):
+    """Past tag_cap links a tag still stays on SQLite while its links are at most
+    1/tag_share of the library's entries; the answer is the same either way."""
+    lib, eng = world.lib, world.lib.engine
+    text = 'entries tagged "#vacation" of kind image'
+    size = lib.conn.execute("SELECT max(id) FROM entries").fetchone()[0]
+    links = lib.conn.execute("SELECT count(*) FROM tags t JOIN tag_links tl ON tl.tag_id = t.id "
+                             "WHERE t.name = '#vacation'").fetchone()[0]
+    assert 1 < links < size
+    try:
+        eng.tag_cap, eng.tag_share = 1, size + 1        # cap 1 link: the mirror
+        eng._probes.clear()
+        assert lib.explain(text).route == "duckdb"
+        on_mirror = lib.query(text)
+        assert on_mirror.route == "duckdb"
+        eng.tag_share = size // links                   # its links are 1/tag_share of the library
+        eng._probes.clear()
+        assert lib.explain(text).route == "sqlite"
+        on_sqlite = lib.query(text)
+        assert on_sqlite.route == "sqlite" and on_sqlite.rows() == on_mirror.rows()
+        eng.tag_share = size // (links - 1) + 1         # one link more than the share allows
+        eng._probes.clear()
+        assert lib.explain(text).route == "duckdb"
+    finally:
+        del eng.tag_cap, eng.tag_share
+        eng._probes.clear()
