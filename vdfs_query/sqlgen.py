@@ -323,21 +323,22 @@ class SqlGen:
         elif group:
             order += [f"{g} ASC NULLS LAST" for g in group]  # groups break ties the same way
 
-        if self.top_first(select, exprs, order):
-            # the top rows first, then their per-row subqueries (a content's paths): computed
-            # for the LIMIT rows only, not for every row that passes the filter
-            inner = f"SELECT {a}.* FROM {self.from_sql()}"
+        if self.top_first(select, exprs, order, where_joins):
+            # the top rows first, then their per-row subqueries (a content's paths) and lookups
+            # (its uuid): computed for the LIMIT rows only, not for every row that passes
+            inner = f"SELECT {a}.* FROM {self.base_sql()}"
             if where_sql:
                 inner += f" WHERE {where_sql}"
             inner += f" ORDER BY {', '.join(order)}{self.limit_sql()}"
-            sql = f"SELECT {', '.join(exprs)} FROM ({inner}) {a} ORDER BY {', '.join(order)}"
+            sql = " ".join([f"SELECT {', '.join(exprs)} FROM ({inner}) {a}", *self.join_list(),
+                            f"ORDER BY {', '.join(order)}"])
             return Template(sql, self.slots, cols, types, self.name, q)
         # the FROM clause last: expressions above may have asked for joins
         if self.filter_first and "(SELECT " in where_sql and self.joins and not where_joins \
                 and not (self.lead or self.hit_joins):
             # the rows that pass first, then the lookups the output asks for (a content's
             # uuid): DuckDB would join every row before testing a subquery predicate (tagged)
-            sql = (f"SELECT {', '.join(exprs)} FROM (SELECT {a}.* FROM {self.src.table} {a} "
+            sql = (f"SELECT {', '.join(exprs)} FROM (SELECT {a}.* FROM {self.base_sql()} "
                    f"WHERE {where_sql}) {a} {' '.join(self.join_list())}")
         else:
             sql = f"SELECT {', '.join(exprs)} FROM {self.from_sql()}"
@@ -353,17 +354,26 @@ class SqlGen:
             return Template(sql, self.slots, ["count"], ["int"], self.name, q)
         return Template(sql, self.slots, cols, types, self.name, q)
 
-    def top_first(self, select: tuple, exprs: list[str], order: list[str]) -> bool:
-        """Whether a limited listing projects a per-row subquery worth computing only for the
-        rows kept (top_first in build). Only for a plain listing of the source's own table:
-        no joins, search hits, groups, aliases in ORDER BY, nor values bound in the projection
-        or ordering (the SQL would repeat the ordering outside the subquery)."""
+    def top_first(self, select: tuple, exprs: list[str], order: list[str],
+                  where_joins: bool) -> bool:
+        """Whether a limited listing projects a per-row subquery, or (filter_first dialects)
+        looks up joined rows, worth doing only for the rows kept. Only when the filter and
+        the ordering read the source's own table, the joins are LEFT JOINs on a key (each row
+        keeps exactly one, so taking the top rows first keeps the same rows), and no search
+        hits, groups, aliases in ORDER BY, nor values bound in the projection or ordering (the
+        SQL repeats the ordering outside the subquery)."""
         q = self.q
-        if q.limit is None or q.aggregated or q.count_only or q.group_by or self.joins \
+        if q.limit is None or q.aggregated or q.count_only or q.group_by or where_joins \
                 or self.lead or self.hit_joins:
             return False
         if any(isinstance(o.expr, ir.Alias) for o in q.order) or "?" in "".join(exprs + order):
             return False
+        if any(isinstance(o.expr, ir.Ref) and not o.expr.json and self.src.fields[o.expr.name].joins
+               for o in q.order):
+            return False
+        if self.joins:
+            return self.filter_first and all(self.src.joins[j].startswith("LEFT JOIN ")
+                                             for j in self.joins)
         return any(isinstance(o.expr, ir.Ref) and not o.expr.json
                    and "(SELECT " in self.field_sql(self.src.fields[o.expr.name]) for o in select)
 
@@ -388,9 +398,13 @@ class SqlGen:
         return sql
 
     def from_sql(self) -> str:
-        table = self.table(self.src.table) if self.src.db == "jobs" else self.src.table
         # CROSS JOIN: SQLite keeps this order
-        return " ".join([f"{self.lead}{table} {self.a}", *self.join_list()])
+        return " ".join([f"{self.lead}{self.base_sql()}", *self.join_list()])
+
+    def base_sql(self) -> str:
+        """The source's table and alias."""
+        table = self.table(self.src.table) if self.src.db == "jobs" else self.src.table
+        return f"{table} {self.a}"
 
     def join_list(self) -> list[str]:
         """The JOIN clauses the query asked for, in the catalog's order."""
