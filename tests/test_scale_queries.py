@@ -232,3 +232,16 @@ def test_duckdb_limits_before_the_content_lookup(dialect):
                  "entries order by size limit 3 select path, location",   # an inner join
                  "entries of kind image order by size desc"):   # no limit
         assert "SELECT e.* FROM" not in vdfs_query.compile(text, dialect).sql
+
+
+def test_sqlite_collects_a_tags_entries_as_one_id_list():
+    """SQLite tested every entry of the other filters against both memberships (the OR of an
+    entry's own tag and its content's); one list of ids it gathers through the uuid and
+    content_id indexes answered 0.5 s -> 0.3 s at 10M entries. The other sources keep theirs."""
+    sql = vdfs_query.compile('entries tagged "#vacation" of kind image', "sqlite").sql
+    assert "e.id IN (SELECT e2.id FROM entries e2 WHERE e2.uuid IN (SELECT" in sql
+    assert "UNION ALL SELECT e3.id FROM entries e3 WHERE e3.content_id IN (SELECT" in sql
+    assert " OR e.content_id IN " not in sql
+    assert " OR e.content_id IN " in vdfs_query.compile('entries tagged "#v"', "duckdb").sql
+    for text in ('content tagged "#v"', 'models PhotoAnalysis tagged "#v"'):
+        assert "e2.id" not in vdfs_query.compile(text, "sqlite").sql
