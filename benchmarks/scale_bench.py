@@ -95,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("VDFS_HOME", str(base / "home"))
     import core
+    from open_bench import fresh
     from query_bench import _ms, baselines, compare, sample_of, suite
     from scale_build import build_library
+    from core.query.mirror_store import MIRROR_FILE, memory_limit
 
     path = base / "scale.vdfs"
     if (path / "library.db").exists():
@@ -112,8 +114,43 @@ def main(argv: list[str] | None = None) -> int:
     s = sample_of(lib)
     lib.close()
     print(f"library.db: {_mib((path / 'library.db').stat().st_size)} for {n:,} entries")
-    if not args.only:
-        _process_figures(path, s, args.runs)
+    if args.only:
+        return query_table(path, base, s, args, started)
+
+    mirror_file = path / MIRROR_FILE
+    how = "loaded" if mirror_file.exists() else "built"
+    built = child("mirror", path, s)
+    loaded = child("mirror", path, s)
+    on_disk = mirror_file.stat().st_size if mirror_file.exists() else 0
+    print(f"mirror on disk: {_mib(on_disk)} (fresh process: ready in {built['mirror_s']:.2f} s "
+          f"{how}, then {loaded['mirror_s']:.2f} s loaded; memory limit "
+          f"{_mib(memory_limit())}{'; ' + built['mirror_error'] if built['mirror_error'] else ''})")
+
+    ran = child("suite", path, s)
+    print(f"peak RSS of a fresh process running the query suite: {_mib(ran['rss'])} "
+          f"(target ≤ {_mib(RSS_TARGET)}: {'met' if ran['rss'] <= RSS_TARGET else 'MISSED'})")
+
+    opens = [fresh(path, s["uuid"]) for _ in range(args.runs)]
+    first = statistics.median(r["open"] + r["point"] for r in opens) * 1e3
+    print(f"open + first point query, fresh Python process: {first:.1f} ms (open "
+          f"{statistics.median(r['open'] for r in opens) * 1e3:.1f} ms; imports "
+          f"{statistics.median(r['import'] for r in opens) * 1e3:.0f} ms apart; target ≤ "
+          f"{OPEN_TARGET_MS:.0f} ms: {'met' if first <= OPEN_TARGET_MS else 'MISSED'})")
+    cli = [sys.executable, "-m", "core.cli"]
+    t_cli = wall(cli + ["-L", str(path), "query", "entries where uuid = :u", "-p", f"u={s['uuid']}",
+                        "-f", "json"], args.runs) * 1e3
+    t_floor = wall(cli + ["--version"], args.runs) * 1e3
+    print(f"open + first point query, fresh `vdfs query` process: {t_cli:.0f} ms wall "
+          f"(`vdfs --version` {t_floor:.0f} ms; the difference {t_cli - t_floor:.0f} ms)")
+
+    return query_table(path, base, s, args, started)
+
+
+def query_table(path: Path, base: Path, s: dict, args: argparse.Namespace, started: float) -> int:
+    """Each query's time through lib.query beside the best baseline, measured in this run
+    (only the queries --only names, when it is given)."""
+    import core
+    from query_bench import _ms, baselines, compare, suite
     queries = [q for q in suite(s) if _chosen(q[0], args.only)]
     if not queries:
         print(f"no query of the suite matches --only {args.only!r}")
@@ -148,37 +185,6 @@ def _chosen(label: str, only: str | None) -> bool:
     """Whether --only selects the query `label` (every query when it is not given)."""
     return not only or any(part.strip() and part.strip().lower() in label.lower()
                            for part in only.split(","))
-
-
-def _process_figures(path: Path, s: dict, runs: int) -> None:
-    """The figures measured in fresh processes: mirror build/load, peak RSS, open + first query."""
-    from open_bench import fresh
-    from core.query.mirror_store import MIRROR_FILE, memory_limit
-    mirror_file = path / MIRROR_FILE
-    how = "loaded" if mirror_file.exists() else "built"
-    built = child("mirror", path, s)
-    loaded = child("mirror", path, s)
-    on_disk = mirror_file.stat().st_size if mirror_file.exists() else 0
-    print(f"mirror on disk: {_mib(on_disk)} (fresh process: ready in {built['mirror_s']:.2f} s "
-          f"{how}, then {loaded['mirror_s']:.2f} s loaded; memory limit "
-          f"{_mib(memory_limit())}{'; ' + built['mirror_error'] if built['mirror_error'] else ''})")
-
-    ran = child("suite", path, s)
-    print(f"peak RSS of a fresh process running the query suite: {_mib(ran['rss'])} "
-          f"(target ≤ {_mib(RSS_TARGET)}: {'met' if ran['rss'] <= RSS_TARGET else 'MISSED'})")
-
-    opens = [fresh(path, s["uuid"]) for _ in range(runs)]
-    first = statistics.median(r["open"] + r["point"] for r in opens) * 1e3
-    print(f"open + first point query, fresh Python process: {first:.1f} ms (open "
-          f"{statistics.median(r['open'] for r in opens) * 1e3:.1f} ms; imports "
-          f"{statistics.median(r['import'] for r in opens) * 1e3:.0f} ms apart; target ≤ "
-          f"{OPEN_TARGET_MS:.0f} ms: {'met' if first <= OPEN_TARGET_MS else 'MISSED'})")
-    cli = [sys.executable, "-m", "core.cli"]
-    t_cli = wall(cli + ["-L", str(path), "query", "entries where uuid = :u", "-p", f"u={s['uuid']}",
-                        "-f", "json"], runs) * 1e3
-    t_floor = wall(cli + ["--version"], runs) * 1e3
-    print(f"open + first point query, fresh `vdfs query` process: {t_cli:.0f} ms wall "
-          f"(`vdfs --version` {t_floor:.0f} ms; the difference {t_cli - t_floor:.0f} ms)")
 
 
 if __name__ == "__main__":
