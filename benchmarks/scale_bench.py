@@ -13,6 +13,7 @@ prints:
   file / DuckDB on native tables, measured in this run (target ≤ 1.5×, point lookups ≤ 1.2×).
 
     .venv/bin/python benchmarks/scale_bench.py [--entries 10000000] [--keep DIR] [--budget S]
+        [--only LABEL[,LABEL]]   (only these queries' times: e.g. --only duplicates,tagged)
 """
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", help="build the library in this folder and keep it (reused if there)")
     ap.add_argument("--budget", type=float, default=1.0, help="seconds spent timing each variant")
     ap.add_argument("--runs", type=int, default=3, help="fresh processes per open figure")
+    ap.add_argument("--only", help="comma-separated query labels (or parts of them): time only "
+                    "these queries, skipping the mirror, RSS and open figures")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     base = Path(args.keep or tempfile.mkdtemp(prefix="vdfs-scale-")).absolute()
@@ -114,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     s = sample_of(lib)
     lib.close()
     print(f"library.db: {_mib((path / 'library.db').stat().st_size)} for {n:,} entries")
+    if args.only:
+        return query_table(path, base, s, args, started)
 
     mirror_file = path / MIRROR_FILE
     how = "loaded" if mirror_file.exists() else "built"
@@ -137,6 +142,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"open + first point query, fresh `vdfs query` process: {t_cli:.0f} ms wall "
           f"(`vdfs --version` {t_floor:.0f} ms; the difference {t_cli - t_floor:.0f} ms)")
 
+    return query_table(path, base, s, args, started)
+
+
+def query_table(path: Path, base: Path, s: dict, args: argparse.Namespace, started: float) -> int:
+    """Each query's time through lib.query beside the best baseline, measured in this run
+    (only the queries --only names, when it is given)."""
+    import core
+    from query_bench import _ms, baselines, compare, suite
+    queries = [q for q in suite(s) if _chosen(q[0], args.only)]
+    if not queries:
+        print(f"no query of the suite matches --only {args.only!r}")
+        return 2
     lib = core.Library.open(path)
     lib.engine.mirror
     conns = baselines(lib, native_path=str(base / "native.duckdb"))
@@ -146,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     worst = {}
-    for label, text, params in suite(s):
+    for label, text, params in queries:
         res, t_ours, t_s, t_scan, t_nat = compare(lib, conns, label, text, params, args.budget)
         target = POINT_TARGET if label.startswith("point") else QUERY_TARGET
         ratio = t_ours / min(t_s, t_scan, t_nat)
@@ -161,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
     return 0
+
+
+def _chosen(label: str, only: str | None) -> bool:
+    """Whether --only selects the query `label` (every query when it is not given)."""
+    return not only or any(part.strip() and part.strip().lower() in label.lower()
+                           for part in only.split(","))
 
 
 if __name__ == "__main__":

@@ -340,5 +340,5 @@ def test_a_repeated_folder_query_trusts_then_rechecks_its_route(indexed):
     assert first == ["d.png", "e.txt"]
     for _ in range(3):                                   # trusted: the route is not re-probed
         assert [r["name"] for r in lib.query(text, d=str(root / "sub")).rows()] == first
-    lib.engine._recent_routes = {k: v - 3600 for k, v in lib.engine._recent_routes.items()}
+    lib.engine._recent_routes = {k: (v[0] - 3600, v[1]) for k, v in lib.engine._recent_routes.items()}
     assert [r["name"] for r in lib.query(text, d=str(root / "sub")).rows()] == first   # rechecked

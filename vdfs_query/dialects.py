@@ -19,6 +19,9 @@ from .jsonsql import DuckDBJson, JsonField, SQLiteJson
 from .sqlgen import SqlGen, Template
 
 
+_BY_UUID = "(e.uuid IN ("       # how the entries' tagged predicate starts (catalog)
+
+
 class SQLiteDialect(SqlGen):
     name = "sqlite"
     json_field = SQLiteJson
@@ -41,6 +44,19 @@ class SQLiteDialect(SqlGen):
         return (f"{jf.typed(kind)} IN (SELECT value FROM json_each("
                 f"{self.slot(v, 'json', f'list,only_{kind},json')}))")
 
+    def tagged(self, n: ir.Tagged) -> str:
+        """An entry tagged itself or through its content, as one list of entry ids that
+        SQLite collects through its uuid and content_id indexes: its planner read the OR of
+        the two memberships by testing every entry of the query's other filters (at 10M
+        entries, 50k links: 0.5 s, 0.3 s with the ids). Same rows: each entry has one uuid."""
+        sql = super().tagged(n)
+        head, sep, tail = sql.partition(") OR e.content_id IN (")
+        if not (sep and sql.startswith(_BY_UUID) and tail.endswith("))")):
+            return sql                   # the content or models source: one membership
+        return (f"e.id IN (SELECT e2.id FROM entries e2 WHERE e2.uuid IN "
+                f"({head[len(_BY_UUID):]}) UNION ALL SELECT e3.id FROM entries e3 "
+                f"WHERE e3.content_id IN ({tail[:-2]}))")
+
     def no_limit(self) -> str:
         return " LIMIT -1"
 
@@ -56,6 +72,7 @@ class SQLiteDialect(SqlGen):
 class DuckDBDialect(SqlGen):
     name = "duckdb"
     json_field = DuckDBJson
+    filter_first = True     # its planner joins before testing a subquery predicate: not SQLite
 
     def field_sql(self, f: Any) -> str:
         return f.duck or f.sql

@@ -42,6 +42,7 @@ class SqlGen:
     """The shared generator of one query; a dialect subclass fills in the per-dialect hooks."""
     name: str = ""                       # the dialect's name: what Template.dialect reports
     json_field: type[JsonField] = JsonField
+    filter_first = False                 # per dialect: filter in a subquery before the joins
 
     def __init__(self, q: ir.Query, param_types: dict[str, tuple] | None = None):
         self.q = q
@@ -291,6 +292,7 @@ class SqlGen:
         if q.where is not None:
             where.append(self.filt(q.where))
         where_sql = " AND ".join(where)
+        where_joins = bool(self.joins)
 
         if q.count_only and q.limit is None and q.offset is None:
             sql = f"SELECT count(*) AS count FROM {self.from_sql()}"
@@ -321,10 +323,27 @@ class SqlGen:
         elif group:
             order += [f"{g} ASC NULLS LAST" for g in group]  # groups break ties the same way
 
+        if self.top_first(select, exprs, order, where_joins):
+            # the top rows first, then their per-row subqueries (a content's paths) and lookups
+            # (its uuid): computed for the LIMIT rows only, not for every row that passes
+            inner = f"SELECT {a}.* FROM {self.base_sql()}"
+            if where_sql:
+                inner += f" WHERE {where_sql}"
+            inner += f" ORDER BY {', '.join(order)}{self.limit_sql()}"
+            sql = " ".join([f"SELECT {', '.join(exprs)} FROM ({inner}) {a}", *self.join_list(),
+                            f"ORDER BY {', '.join(order)}"])
+            return Template(sql, self.slots, cols, types, self.name, q)
         # the FROM clause last: expressions above may have asked for joins
-        sql = f"SELECT {', '.join(exprs)} FROM {self.from_sql()}"
-        if where_sql:
-            sql += f" WHERE {where_sql}"
+        if self.filter_first and "(SELECT " in where_sql and self.joins and not where_joins \
+                and not (self.lead or self.hit_joins):
+            # the rows that pass first, then the lookups the output asks for (a content's
+            # uuid): DuckDB would join every row before testing a subquery predicate (tagged)
+            sql = (f"SELECT {', '.join(exprs)} FROM (SELECT {a}.* FROM {self.base_sql()} "
+                   f"WHERE {where_sql}) {a} {' '.join(self.join_list())}")
+        else:
+            sql = f"SELECT {', '.join(exprs)} FROM {self.from_sql()}"
+            if where_sql:
+                sql += f" WHERE {where_sql}"
         if group:
             sql += f" GROUP BY {', '.join(group)}"
         if order:
@@ -334,6 +353,29 @@ class SqlGen:
             sql = f"SELECT count(*) AS count FROM ({sql}) AS sub"
             return Template(sql, self.slots, ["count"], ["int"], self.name, q)
         return Template(sql, self.slots, cols, types, self.name, q)
+
+    def top_first(self, select: tuple, exprs: list[str], order: list[str],
+                  where_joins: bool) -> bool:
+        """Whether a limited listing projects a per-row subquery, or (filter_first dialects)
+        looks up joined rows, worth doing only for the rows kept. Only when the filter and
+        the ordering read the source's own table, the joins are LEFT JOINs on a key (each row
+        keeps exactly one, so taking the top rows first keeps the same rows), and no search
+        hits, groups, aliases in ORDER BY, nor values bound in the projection or ordering (the
+        SQL repeats the ordering outside the subquery)."""
+        q = self.q
+        if q.limit is None or q.aggregated or q.count_only or q.group_by or where_joins \
+                or self.lead or self.hit_joins:
+            return False
+        if any(isinstance(o.expr, ir.Alias) for o in q.order) or "?" in "".join(exprs + order):
+            return False
+        if any(isinstance(o.expr, ir.Ref) and not o.expr.json and self.src.fields[o.expr.name].joins
+               for o in q.order):
+            return False
+        if self.joins:
+            return self.filter_first and all(self.src.joins[j].startswith("LEFT JOIN ")
+                                             for j in self.joins)
+        return any(isinstance(o.expr, ir.Ref) and not o.expr.json
+                   and "(SELECT " in self.field_sql(self.src.fields[o.expr.name]) for o in select)
 
     def order_keys(self, e: Any) -> list[str]:
         if isinstance(e, ir.Alias):
@@ -356,11 +398,17 @@ class SqlGen:
         return sql
 
     def from_sql(self) -> str:
+        # CROSS JOIN: SQLite keeps this order
+        return " ".join([f"{self.lead}{self.base_sql()}", *self.join_list()])
+
+    def base_sql(self) -> str:
+        """The source's table and alias."""
         table = self.table(self.src.table) if self.src.db == "jobs" else self.src.table
-        parts = [f"{self.lead}{table} {self.a}"]     # CROSS JOIN: SQLite keeps this order
-        parts += [self.src.joins[j] for j in self.src.joins if j in self.joins]
-        parts += self.hit_joins
-        return " ".join(parts)
+        return f"{table} {self.a}"
+
+    def join_list(self) -> list[str]:
+        """The JOIN clauses the query asked for, in the catalog's order."""
+        return [self.src.joins[j] for j in self.src.joins if j in self.joins] + self.hit_joins
 
     # ---- per dialect: each engine's subclass (dialects.py) overrides these ------------------
     def field_sql(self, f: Any) -> str:

@@ -104,12 +104,12 @@ class Engine(Router):
         self._sconn = conn
         self._local = threading.local()        # .cursor: this thread's point-lookup reader
         self._point_conns: list[sqlite3.Connection] = []
-        self._fast: dict[tuple, Any] = {}      # (text, parameter signature) -> SQLite template
+        self._fast: dict[str, tuple] = {}      # text -> (parameter signature, SQLite template…)
         self._points: dict[str, tuple] = {}    # text -> a pure lookup's plan (point_plan)
         self._route_static = True
         self._templates: dict[tuple, Any] = {}
         self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, monotonic time)
-        self._recent_routes: dict[tuple, float] = {}       # (text, values) -> when SQLite won
+        self._recent_routes: dict[tuple, tuple] = {}  # (text, *params) -> (when SQLite won, values)
 
     def close(self) -> None:
         with self._lock:
@@ -153,14 +153,21 @@ class Engine(Router):
         """Run a DSL text, builder or IR query and return its Result. `route` forces an
         executor: 'sqlite', 'duckdb' (the mirror, built first if needed) or 'scan'. `timeout`
         overrides the engine's deadline for this run (math.inf: none)."""
-        if route is None and timeout is None and now is None and type(query) is str:
-            result = self.point(query, params)
-            if result is not None:
-                return result
+        repeat = None
+        if route is None and type(query) is str:
+            if timeout is None and now is None:
+                result = self.point(query, params)
+                if result is not None:
+                    return result
+            repeat = self._fast.get(query)
+            if repeat is not None and not _same_signature(repeat[0], params):
+                repeat = None
         with self._lock:
             self._clock.start(timeout)
             try:
-                result = self._run(query, params, now, route)
+                result = None if repeat is None else self._run_repeat(query, params, now, repeat)
+                if result is None:
+                    result = self._run(query, params, now, route)
                 if self._clock.cancelled:            # a Ctrl-C some driver swallowed
                     raise QueryCancelled()
                 return result
@@ -202,10 +209,6 @@ class Engine(Router):
         return QueryError(f"the query could not run: {first}")
 
     def _run(self, query: Any, params: dict | None, now: Any, route: str | None) -> Result:
-        if route is None and type(query) is str:
-            result = self._run_repeat(query, params, now)
-            if result is not None:
-                return result
         q, text = to_ir(query)
         ctx = BindContext(params, now, self.device_uuid, text)
         with self._lock:
@@ -216,7 +219,7 @@ class Engine(Router):
             if route is None and chosen == "sqlite" and text is not None and len(self._fast) < 1024:
                 t_fast = template(q, "sqlite", params)
                 binder = fast_binder(t_fast.slots)
-                self._fast[(text, signature(params))] = (q, t_fast, self._route_static, binder)
+                self._fast[text] = (signature(params), q, t_fast, self._route_static, binder)
                 if self._route_static and binder is not None and is_point(q):
                     self._points[text] = point_plan(params, t_fast)
             chosen, duck = self._executor(chosen, forced=route == "duckdb")
@@ -283,29 +286,22 @@ class Engine(Router):
             raise failure from None
         return Result.of_rows(columns, types, rows, sql, values)
 
-    def _run_repeat(self, text: str, params: dict | None, now: Any) -> Result | None:
-        """A repeated SQLite-routed query: bind and go (None when it is not one)."""
-        hit = self._fast.get((text, signature(params)))
-        if hit is None or not (now is None or isinstance(now, dt.datetime)):
+    def _run_repeat(self, text: str, params: dict | None, now: Any, hit: tuple) -> Result | None:
+        """A repeated SQLite-routed query (`hit`: its _fast entry, for the same parameter
+        signature): bind and go (None when the general path must answer)."""
+        if not (now is None or isinstance(now, dt.datetime)):
             return None                # (a bad now= is explained by the general path)
-        q, t, static, binder = hit
+        _, q, t, static, binder = hit
         values = None
-        if binder is not None:
+        if binder is not None and not static:
+            values = self._probed_values(text, q, params, now, binder)
+            if values is _ELSEWHERE:
+                return None
+        elif binder is not None:
             try:
                 values = binder(params)
             except Exception:          # the general binder explains the problem below
                 values = None
-        # (run() holds the engine's lock)
-        if values is not None and not static:
-            # the route depends on probes of these values: trust a recent decision
-            key = (text, tuple(values))
-            seen = self._recent_routes.get(key)
-            if seen is None or time.monotonic() - seen > PROBE_TTL:
-                if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
-                    return None
-                if len(self._recent_routes) > 4096:
-                    self._recent_routes.clear()
-                self._recent_routes[key] = time.monotonic()
         if values is None:
             ctx = BindContext(params, now, self.device_uuid, text)
             if not static and self.route(q, ctx) != "sqlite":
@@ -313,6 +309,32 @@ class Engine(Router):
             values = bind(t.slots, ctx)
         rows = self._sconn.execute(t.sql, values).fetchall()
         return Result.of_rows(t.columns, t.types, rows, t.sql, values)
+
+    def _probed_values(self, text: str, q: ir.Query, params: dict | None, now: Any,
+                       binder: Any) -> Any:
+        """The bound values of a query whose route depends on probes of them (a folder's size,
+        a tag's use), when a decision for these parameters younger than PROBE_TTL says SQLite;
+        _ELSEWHERE when the route now says otherwise; None when the general binder must
+        explain a parameter. The decision is remembered with the values it bound: the binder
+        is pure (no clock, no device), so the same parameters bind the same values."""
+        try:               # (the engine's lock is held: run())
+            key = (text, *params.items()) if params else (text,)
+            seen = self._recent_routes.get(key)
+        except TypeError:  # an unhashable parameter value: decide afresh
+            key, seen = None, None
+        if seen is not None and time.monotonic() - seen[0] <= PROBE_TTL:
+            return seen[1]
+        try:
+            values = binder(params)
+        except Exception:  # the general binder explains the problem
+            return None
+        if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
+            return _ELSEWHERE
+        if key is not None:
+            if len(self._recent_routes) > 4096:
+                self._recent_routes.clear()
+            self._recent_routes[key] = (time.monotonic(), values)
+        return values
 
     def _executor(self, chosen: str, forced: bool) -> tuple[str, Any]:
         """(route actually used, DuckDB connection or None): the mirror when it is ready (after
@@ -405,6 +427,17 @@ class Engine(Router):
 
 
 _INTERRUPTED = re.compile(r"\binterrupt", re.I)
+_ABSENT = object()
+_ELSEWHERE = object()      # a repeated query's route is no longer SQLite
+
+
+def _same_signature(sig: tuple, params: dict | None) -> bool:
+    """signature(params) == sig, decided without building the signature in the common case
+    of one scalar parameter (a repeated query pays for this check on every call)."""
+    if len(sig) == 1 and params is not None and len(params) == 1 and sig[0][2] is None:
+        name, typ, _ = sig[0]
+        return type(params.get(name, _ABSENT)) is typ
+    return signature(params) == sig
 
 
 def _is_database_error(exc: Exception) -> bool:
