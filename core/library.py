@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .extensions.manager import ExtensionManager
     from .host import VdfsApi
     from .jobs import Job, JobManager
-    from .query.engine import Engine, Explain
+    from .query.engine import Engine
+    from .query.explain import Explain
     from .query.result import Result
     from .store.changelog import HybridClock
     from .store.events import EventBus

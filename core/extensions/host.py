@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.domain.metadata import UserMetadata
     from core.domain.tags import Tag
     from core.host import VdfsApi
-    from core.query.engine import Explain, QueryLike
+    from core.query.engine import QueryLike
+    from core.query.explain import Explain
     from core.query.result import Result
     from core.store.ids import UuidLike
     from vdfs_query.builder import EntryQuery, ModelQuery

@@ -4,7 +4,8 @@
 engine reads core's change log to keep the mirror fresh, which is why it lives with the library
 and not with the language (docs/architecture.md §4).
 """
-from .engine import Engine, Explain
+from .engine import Engine
+from .explain import Explain
 from .result import Result
 
 __all__ = ["Engine", "Explain", "Result"]

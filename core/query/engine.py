@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import sqlite3
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vdfs_query import ir
@@ -34,7 +32,9 @@ from vdfs_query.compiler import template, to_ir
 from vdfs_query.patterns import regexp
 from .point import is_point, point_plan
 from .deadline import TICK_STEPS, Clock
-from vdfs_query.errors import QueryCancelled, QueryError, QueryTimeout, VdfsError, VdfsSyntaxError
+from vdfs_query.errors import QueryCancelled, QueryError, VdfsError
+from .explain import Explain
+from .failures import failure_of
 from .result import Result
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
@@ -49,26 +49,6 @@ QueryLike = str | EntryQuery | ModelQuery | qast.Query | ir.Query
 
 DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
 STREAM_BATCH = 65_536      # rows per Arrow batch read from the mirror
-
-
-@dataclass
-class Explain:
-    """What a query means and how it runs: the IR, the route, the SQL and its values."""
-    ir: ir.Query
-    route: str
-    sql: str
-    params: list
-    other_sql: str
-
-    def __str__(self) -> str:
-        return (f"IR:\n{_indent(ir.pretty(self.ir))}\nroute: {self.route}\n"
-                f"SQL ({self.route}):\n{_indent(self.sql)}\nparams: {_show_params(self.params)}")
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        import html
-        return f"<pre>{html.escape(str(self))}</pre>"
 
 
 class Engine(Router):
@@ -189,24 +169,9 @@ class Engine(Router):
             self._sconn.interrupt()
 
     def _failure(self, exc: BaseException, clocked: bool = True) -> VdfsError | None:
-        """The VdfsError an exception while answering means (None: raise it as it is): Ctrl-C is
-        QueryCancelled, a database's own error a QueryError. `clocked=False`: the statement ran
-        on a point-lookup reader, which no deadline or cancel() interrupts."""
-        if isinstance(exc, KeyboardInterrupt):
-            return QueryCancelled()
-        if isinstance(exc, RecursionError):
-            return VdfsSyntaxError("the query nests too deeply")
-        if isinstance(exc, VdfsError) or not _is_database_error(exc):
-            return None
-        text = str(exc).strip()
-        if clocked and self._clock.cancelled:
-            return QueryCancelled()
-        if clocked and _INTERRUPTED.search(text):
-            if self._clock.timed_out:
-                return QueryTimeout(self._clock.seconds)
-            return QueryCancelled()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        return QueryError(f"the query could not run: {first}")
+        """What an exception while answering means to the user (failure_of); `clocked=False`:
+        the statement ran on a point-lookup reader, which no deadline or cancel() interrupts."""
+        return failure_of(exc, self._clock if clocked else None)
 
     def _run(self, query: Any, params: dict | None, now: Any, route: str | None) -> Result:
         q, text = to_ir(query)
@@ -426,7 +391,6 @@ class Engine(Router):
             return self._get_mirror(wait=True)
 
 
-_INTERRUPTED = re.compile(r"\binterrupt", re.I)
 _ABSENT = object()
 _ELSEWHERE = object()      # a repeated query's route is no longer SQLite
 
@@ -438,30 +402,3 @@ def _same_signature(sig: tuple, params: dict | None) -> bool:
         name, typ, _ = sig[0]
         return type(params.get(name, _ABSENT)) is typ
     return signature(params) == sig
-
-
-def _is_database_error(exc: Exception) -> bool:
-    """sqlite3's or DuckDB's own exception (DuckDB says 'Query interrupted' on Ctrl-C as a
-    RuntimeError), or a value a database driver refused to bind."""
-    if isinstance(exc, (sqlite3.Error, OverflowError)):
-        return True
-    module = type(exc).__module__ or ""
-    return module.split(".")[0] in ("duckdb", "_duckdb") or (
-        isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
-
-
-def _show_params(values: list) -> str:
-    import uuid as _uuid
-    shown = []
-    for v in values:
-        if isinstance(v, bytes) and len(v) == 16:
-            shown.append(f"uuid {_uuid.UUID(bytes=v)}")
-        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 1000:
-            shown.append(f"{v:,}")
-        else:
-            shown.append(repr(v))
-    return "[" + ", ".join(shown) + "]"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import vdfs_query
-from .engine import Engine, Explain
+from .engine import Engine
+from .explain import Explain
 from .mirror_store import MIRROR_FILE
 
 if TYPE_CHECKING:  # pragma: no cover
