@@ -201,3 +201,16 @@ def test_the_demo_ends_with_next_steps_that_work(tmp_path):
                          text=True, env=on_path, cwd=tmp_path, timeout=120).stdout
     if os.path.exists(os.path.join(bindir, "vdfs")):
         assert "activate" not in out.split("next steps:\n", 1)[1]
+
+
+def test_an_index_with_hash_workers_prints_only_its_report(tmp_path):
+    """The hashing helper processes say nothing on the terminal: `python -m` of a module the
+    package had already imported printed runpy's RuntimeWarning on every `vdfs index`."""
+    tree = build_tree(tmp_path / "t", files=40)
+    env = dict(os.environ, VDFS_INDEX_BULK_MIN="1", VDFS_INDEX_PARALLEL_MIN="1")
+    r = subprocess.run([sys.executable, "-m", "core.cli", "-L", str(tmp_path / "l.vdfs"), "index",
+                        str(tree), "--no-progress", "--workers", "2"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [f"created library {tmp_path / 'l.vdfs'}"]
+    assert "hashed" in r.stdout

@@ -1,4 +1,4 @@
-"""A helper process for content identification: `python -m core.indexer.hashworker`.
+"""A helper process for content identification (HashWorker starts it).
 
 It reads batches (length-prefixed pickles) on stdin and answers with their hash results on
 stdout. A plain subprocess rather than multiprocessing: spawn and forkserver re-import the
@@ -45,7 +45,10 @@ class HashWorker:
                                     else "")
         # its own process group: a terminal's Ctrl-C goes to the indexer, which stops the
         # job at a checkpoint and closes this pipe, not to a helper that would die mid-batch
-        self.proc = subprocess.Popen([sys.executable, "-m", "core.indexer.hashworker"],
+        # not `-m core.indexer.hashworker`: the package imports this module first, and runpy
+        # then warns about it on the terminal of every index
+        self.proc = subprocess.Popen([sys.executable, "-c",
+                                      "from core.indexer.hashworker import serve; serve()"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                      process_group=0)
 
@@ -92,7 +95,8 @@ class HashWorker:
         self.proc.stdout.close()
 
 
-def _serve() -> None:
+def serve() -> None:
+    """The helper's loop: hash each batch read on stdin, answer on stdout."""
     import pickle
     import sys
     inp, out = sys.stdin.buffer, sys.stdout.buffer
@@ -110,4 +114,4 @@ def _serve() -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    serve()
