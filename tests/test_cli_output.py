@@ -279,3 +279,22 @@ def test_sizes_line_up_on_the_right(world):
     header, small, big = table_lines(r.stdout)
     assert small.startswith("   5 B  the-file") and big.startswith("1.5 kB  exactly-1500")
     assert header.startswith("  size  name")
+
+
+def test_a_search_table_shows_ranks_as_short_numbers(world):
+    """A table is for reading: a float shows with 6 significant digits (as the notebook
+    shows it), while csv and json keep every digit."""
+    table = vdfs(world, "search", "file", "--rows", "3")
+    ranks = [line.split()[0] for line in table.stdout.splitlines()[1:4]]
+    assert ranks and all(r == f"{float(r):.6g}" for r in ranks), table.stdout
+    full = json.loads(vdfs(world, "search", "file", "--rows", "3", "-f", "json").stdout)
+    assert any(len(repr(abs(row["rank"]))) > 8 for row in full)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_the_cli_the_notebook_and_a_results_repr_write_a_float_alike(x):
+    from core.query.result import Result, number_text
+    from kernel_ext.display import cell_text
+    assert cell_text(x) == number_text(x)
+    shown = Result.of_rows(["x"], ["float"], [(x,)], "", []).to_text().splitlines()[2]
+    assert shown.strip() == number_text(x)

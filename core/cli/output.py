@@ -18,6 +18,8 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any, Iterable
 
+from core.query.result import number_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from core.query.result import Result
 
@@ -100,6 +102,8 @@ def _cell(v: Any, typ: str) -> str:
         return "yes" if v else "no"
     if isinstance(v, (dict, list)):
         return json.dumps(v, sort_keys=True, ensure_ascii=False)
+    if isinstance(v, float):
+        return number_text(v)
     return str(v)
 
 

@@ -291,9 +291,17 @@ def _table_of(batches: list, schema: Any) -> Any:
     return pa.Table.from_batches(batches, schema=schema)
 
 
+def number_text(v: float) -> str:
+    """A float as every table shows it (a Result's repr, the CLI, the notebook): 6 significant
+    digits; csv, json and the values themselves keep every digit."""
+    return f"{v:.6g}"
+
+
 def _text(v: Any) -> str:
     if v is None:
         return ""
+    if isinstance(v, float):
+        return number_text(v)
     if isinstance(v, dt.datetime):        # people read local time
         return (v.astimezone().replace(tzinfo=None) if v.tzinfo else v).isoformat(sep=" ", timespec="seconds")
     if isinstance(v, (dict, list)):
