@@ -25,6 +25,8 @@ def test_init_index_locations_summary(tmp_path):
     assert r.returncode == 0 and "created library" in r.stdout
     r = run("-m", "core.cli", "init", str(lib))
     assert r.returncode == 1 and "already holds a library" in r.stderr
+    assert "Library.open" not in r.stderr         # a command-line user gets no Python advice
+    assert f"-L {lib}" in r.stderr                # but how to use the library that is there
     r = run("-m", "core.cli", "-L", str(lib), "index", str(tree), "--progress")
     assert r.returncode == 0, r.stderr
     assert f"indexed {tree}:" in r.stdout and "created" in r.stdout

@@ -57,9 +57,18 @@ def _open(args: argparse.Namespace, create: bool = False):
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from core.errors import LibraryExistsError
     from core.library import Library
     path = Path(args.path or args.library or os.environ.get("VDFS_LIBRARY") or "library.vdfs")
-    Library.create(path).close()
+    try:
+        Library.create(path).close()
+    except LibraryExistsError as exc:   # its advice is for Python (Library.open)
+        if "already holds a library" not in str(exc):
+            raise
+        print(f"vdfs: {path} already holds a library; commands run in "
+              f"{path.absolute().parent} or below find it, elsewhere say -L {path}",
+              file=sys.stderr)
+        return 1
     print(f"created library {path}")
     return 0
 
