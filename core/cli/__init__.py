@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if callable(register):
             register(subparsers)
+    for listed in subparsers._choices_actions:    # `vdfs COMMAND --help` says what it does
+        sub = subparsers.choices[listed.dest]
+        if sub.description is None and listed.help:
+            sub.description = listed.help[0].upper() + listed.help[1:] + "."
     return parser
 
 
