@@ -22,3 +22,9 @@ def test_each_command_help_says_what_it_does():
 def test_a_description_of_its_own_is_kept():
     choices, _ = _commands()
     assert choices["init"].description.startswith("Create a library.")
+
+
+def test_every_index_option_is_explained():
+    choices, _ = _commands()
+    unexplained = [a.option_strings for a in choices["index"]._actions if not a.help]
+    assert unexplained == []

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always draw the progress bar (default: when stderr is a terminal)")
-    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never draw it, even on a terminal")
     p.set_defaults(func=cmd_index)
 
     p = subparsers.add_parser("locations", help="list this device's locations")
