@@ -59,6 +59,22 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_a_first_command_before_any_library_says_how_to_make_one(tmp_path):
+    """No -L, no $VDFS_LIBRARY, no *.vdfs here or above and no default library yet: the
+    commands that read a library say how one comes to be, not only 'no such folder'."""
+    here = tmp_path / "empty"
+    here.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "VDFS_LIBRARY"}
+    env.update(PYTHONPATH=REPO, VDFS_HOME=str(tmp_path / "home"))
+    for command in (["query", "files"], ["summary"], ["duplicates"], ["search", "x"]):
+        r = subprocess.run([sys.executable, "-m", "core.cli", *command], capture_output=True,
+                           text=True, env=env, cwd=here, timeout=60)
+        assert r.returncode == 1, command
+        assert "vdfs index FOLDER" in r.stderr and "vdfs init" in r.stderr, (command, r.stderr)
+        assert "Traceback" not in r.stderr
+    assert not (tmp_path / "home" / "libraries").exists()     # and nothing was made
+
+
 def test_demo_is_deterministic_and_reruns(tmp_path):
     first = run("-m", "core.cli.demo", "./demo.vdfs", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
