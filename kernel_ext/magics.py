@@ -52,7 +52,6 @@ HELP = """\
 %vdfs help                        this text
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
 
-#: what `%vdfs search TEXT` and the search box ask
 # every `%vdfs NAME` runs `cmd_NAME`; tab completion offers the same names
 SUBCOMMANDS = ("open", "close", "index", "explain", "jobs", "run", "preview", "view", "install",
                "sidebar", "settings", "consent", "tags", "usage", "help", "sync", "devices",
@@ -62,7 +61,8 @@ FLAGS: dict[str, A.FlagSpec] = {
     "open": {"create": bool}, "index": {"wait": bool, "no-wait": bool, "background": bool},
     "jobs": {"watch": bool}, "run": {"wait": bool}, "view": {"limit": A.positive_int},
     "sidebar": {"limit": A.positive_int}, "install": {"yes": bool},
-    "usage": {"depth": A.positive_int}}
+    "usage": {"depth": A.positive_int}, "search": {"limit": A.positive_int}}
+#: what `%vdfs search TEXT` and the search box ask
 SEARCH_QUERY = "search :text select rank, snippet, path, kind, size, modified limit :limit"
 SEARCH_LIMIT = 50
 
@@ -298,7 +298,7 @@ class VdfsMagics(Magics):
         is the search box."""
         if rest.startswith(("'", '"', ":")):
             return self.run_query("search " + rest, ns, {})
-        p, text = A.leading_flags(rest, {"limit": A.positive_int}, command="search")
+        p, text = A.leading_flags(rest, FLAGS["search"], command="search")
         limit = p.flags.get("limit", SEARCH_LIMIT)
         if not text.strip():
             from .widgets.searchbox import SearchBox

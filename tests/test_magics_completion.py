@@ -107,3 +107,4 @@ def test_flags_offered_are_the_flags_each_subcommand_takes(ip):
     assert complete(ip, "%vdfs install extensions/photos --") == ["--yes"]
     assert complete(ip, "%vdfs usage --d") == ["--depth"]
     assert complete(ip, "%vdfs open x.vdfs --") == ["--create"]
+    assert complete(ip, "%vdfs search --") == ["--limit"]
