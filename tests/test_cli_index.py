@@ -75,6 +75,14 @@ def test_a_first_command_before_any_library_says_how_to_make_one(tmp_path):
     assert not (tmp_path / "home" / "libraries").exists()     # and nothing was made
 
 
+def test_the_index_report_counts_in_the_singular_too(tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "a.txt").write_text("a")
+    r = run("-m", "core.cli", "-L", str(tmp_path / "x.vdfs"), "index", str(tmp_path / "one"))
+    assert r.returncode == 0, r.stderr
+    assert ": 1 file, 1 folder, 1 B" in r.stdout and "hashed 1 file (1 B)" in r.stdout
+
+
 def test_demo_is_deterministic_and_reruns(tmp_path):
     first = run("-m", "core.cli.demo", "./demo.vdfs", cwd=tmp_path)
     assert first.returncode == 0, first.stderr

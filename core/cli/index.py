@@ -86,6 +86,10 @@ def phase_counts(result: dict[str, Any]) -> dict[str, int]:
         "aggregation": result["folders_updated"], "finalisation": entries}
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from core.indexer import PHASES
     from .progress import PhaseProgress
@@ -115,11 +119,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         lib.close()
     if result.get("resumed"):
         print("resumed an interrupted index")
-    print(f"indexed {result['path']}: {result['files']:,} files, {result['dirs']:,} folders, "
-          f"{human_size(result['bytes'])}")
+    print(f"indexed {result['path']}: {_count(result['files'], 'file')}, "
+          f"{_count(result['dirs'], 'folder')}, {human_size(result['bytes'])}")
     print(f"  created {result['created']:,}, modified {result['modified']:,}, moved "
-          f"{result['moved']:,}, deleted {result['deleted']:,}; hashed {result['hashed']:,} "
-          f"files ({human_size(result['bytes_hashed'])})")
+          f"{result['moved']:,}, deleted {result['deleted']:,}; hashed "
+          f"{_count(result['hashed'], 'file')} ({human_size(result['bytes_hashed'])})")
     for key in ("errors", "skipped"):
         items = result.get(key) or []
         if items:
