@@ -13,7 +13,7 @@ from IPython.core.completer import CompletionContext, SimpleCompletion, context_
 
 from . import catalog, session
 from .config import settings
-from .magics import SUBCOMMANDS
+from .magics import FLAGS, SUBCOMMANDS
 from .sync_magics import SYNC_ACTIONS
 
 _FRAGMENT = re.compile(r"[#:]?[A-Za-z0-9_.:\-/]*$")
@@ -79,14 +79,11 @@ def _command_args(words: list[str], lib: Any) -> list[tuple[str, str]]:
     command = words[0]
     if command == "sync" and len(words) == 1:
         return [(a, "action") for a in SYNC_ACTIONS]
+    out: list[tuple[str, str]] = []
     if command in ("run", "preview", "view", "sidebar", "settings") and lib is not None:
         from .widgets.registry import names_for
-        return [(n, command) for n in names_for(lib, command)]
-    if command == "open":
-        return [("--create", "flag")]
-    if command == "index":
-        return [("--wait", "flag")]
-    return []
+        out += [(n, command) for n in names_for(lib, command)]
+    return out + [(f"--{flag}", "flag") for flag in FLAGS.get(command, {})]
 
 
 def _filter(frag: str, items: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -52,11 +52,17 @@ HELP = """\
 %vdfs help                        this text
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
 
-#: what `%vdfs search TEXT` and the search box ask
 # every `%vdfs NAME` runs `cmd_NAME`; tab completion offers the same names
 SUBCOMMANDS = ("open", "close", "index", "explain", "jobs", "run", "preview", "view", "install",
                "sidebar", "settings", "consent", "tags", "usage", "help", "sync", "devices",
                "search")
+#: each sub-command's flags: what `%vdfs NAME` parses and what tab completion offers after it
+FLAGS: dict[str, A.FlagSpec] = {
+    "open": {"create": bool}, "index": {"wait": bool, "no-wait": bool, "background": bool},
+    "jobs": {"watch": bool}, "run": {"wait": bool}, "view": {"limit": A.positive_int},
+    "sidebar": {"limit": A.positive_int}, "install": {"yes": bool},
+    "usage": {"depth": A.positive_int}, "search": {"limit": A.positive_int}}
+#: what `%vdfs search TEXT` and the search box ask
 SEARCH_QUERY = "search :text select rank, snippet, path, kind, size, modified limit :limit"
 SEARCH_LIMIT = 50
 
@@ -150,7 +156,7 @@ class VdfsMagics(Magics):
         return token
 
     def cmd_open(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"create": bool}, command="open")
+        p = A.parse(A.split(rest), FLAGS["open"], command="open")
         if len(p.positional) != 1:
             raise VdfsUsageError("usage: %vdfs open PATH [--create]")
         path = self._value(p.positional[0], ns)
@@ -169,8 +175,7 @@ class VdfsMagics(Magics):
 
     def cmd_index(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
         """Waits by default: under "Run All" the next cell must see the indexed files."""
-        p = A.parse(A.split(rest), {"wait": bool, "no-wait": bool, "background": bool},
-                    command="index")
+        p = A.parse(A.split(rest), FLAGS["index"], command="index")
         if len(p.positional) != 1:
             raise VdfsUsageError("usage: %vdfs index PATH [--no-wait | --background]")
         background = bool(p.flags.get("no-wait") or p.flags.get("background"))
@@ -195,14 +200,14 @@ class VdfsMagics(Magics):
         return monitor
 
     def cmd_jobs(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"watch": bool}, command="jobs")
+        p = A.parse(A.split(rest), FLAGS["jobs"], command="jobs")
         from .widgets.jobs import JobsPanel, jobs_table
         if p.flags.get("watch"):
             return JobsPanel(session.library())
         return jobs_table(session.library())
 
     def cmd_run(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"wait": bool}, command="run")
+        p = A.parse(A.split(rest), FLAGS["run"], command="run")
         if not p.positional:
             raise VdfsUsageError("usage: %vdfs run EXTENSION.JOB [key=value ...] [--wait]")
         name, kwargs = p.positional[0], self._kwargs(p.positional[1:], ns)
@@ -238,7 +243,7 @@ class VdfsMagics(Magics):
             return ActionPanel.start(session.library(), target, self._kwargs(p.positional[1:], ns))
 
     def cmd_view(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"limit": A.positive_int}, command="view")
+        p = A.parse(A.split(rest), FLAGS["view"], command="view")
         if len(p.positional) != 1 or "/" not in p.positional[0]:
             raise VdfsUsageError("usage: %vdfs view EXTENSION/VIEW_ID")
         ext, _, view_id = p.positional[0].partition("/")
@@ -247,7 +252,7 @@ class VdfsMagics(Magics):
             return render_view(session.library(), ext, view_id, limit=p.flags.get("limit"))
 
     def cmd_sidebar(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"limit": A.positive_int}, command="sidebar")
+        p = A.parse(A.split(rest), FLAGS["sidebar"], command="sidebar")
         if len(p.positional) != 1:
             raise VdfsUsageError("usage: %vdfs sidebar EXTENSION [--limit N]")
         from .widgets.sidebar import SECTION_LIMIT, render_sidebar
@@ -272,7 +277,7 @@ class VdfsMagics(Magics):
             return ConsentWidget(p.positional[0])
 
     def cmd_install(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"yes": bool}, command="install")
+        p = A.parse(A.split(rest), FLAGS["install"], command="install")
         if len(p.positional) != 1:
             raise VdfsUsageError("usage: %vdfs install PATH|PACKAGE|:object [--yes]")
         from .widgets.install import InstallDialog
@@ -293,7 +298,7 @@ class VdfsMagics(Magics):
         is the search box."""
         if rest.startswith(("'", '"', ":")):
             return self.run_query("search " + rest, ns, {})
-        p, text = A.leading_flags(rest, {"limit": A.positive_int}, command="search")
+        p, text = A.leading_flags(rest, FLAGS["search"], command="search")
         limit = p.flags.get("limit", SEARCH_LIMIT)
         if not text.strip():
             from .widgets.searchbox import SearchBox
@@ -302,7 +307,7 @@ class VdfsMagics(Magics):
             return session.library().query(SEARCH_QUERY, text=text.strip(), limit=limit)
 
     def cmd_usage(self, rest: str, ns: MutableMapping[str, Any]) -> Any:
-        p = A.parse(A.split(rest), {"depth": A.positive_int}, command="usage")
+        p = A.parse(A.split(rest), FLAGS["usage"], command="usage")
         if len(p.positional) > 1:
             raise VdfsUsageError("usage: %vdfs usage [PATH] [--depth N]")
         target = self._value(p.positional[0], ns) if p.positional else None

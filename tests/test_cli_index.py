@@ -25,6 +25,8 @@ def test_init_index_locations_summary(tmp_path):
     assert r.returncode == 0 and "created library" in r.stdout
     r = run("-m", "core.cli", "init", str(lib))
     assert r.returncode == 1 and "already holds a library" in r.stderr
+    assert "Library.open" not in r.stderr         # a command-line user gets no Python advice
+    assert f"-L {lib}" in r.stderr                # but how to use the library that is there
     r = run("-m", "core.cli", "-L", str(lib), "index", str(tree), "--progress")
     assert r.returncode == 0, r.stderr
     assert f"indexed {tree}:" in r.stdout and "created" in r.stdout
@@ -55,6 +57,30 @@ def test_bad_inputs_give_clear_errors(tmp_path):
     r = run("-m", "core.cli", "-L", str(lib), "index", str(tmp_path), "--batch-size", "0")
     assert r.returncode == 1 and "batch_size must be a positive int" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_first_command_before_any_library_says_how_to_make_one(tmp_path):
+    """No -L, no $VDFS_LIBRARY, no *.vdfs here or above and no default library yet: the
+    commands that read a library say how one comes to be, not only 'no such folder'."""
+    here = tmp_path / "empty"
+    here.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "VDFS_LIBRARY"}
+    env.update(PYTHONPATH=REPO, VDFS_HOME=str(tmp_path / "home"))
+    for command in (["query", "files"], ["summary"], ["duplicates"], ["search", "x"]):
+        r = subprocess.run([sys.executable, "-m", "core.cli", *command], capture_output=True,
+                           text=True, env=env, cwd=here, timeout=60)
+        assert r.returncode == 1, command
+        assert "vdfs index FOLDER" in r.stderr and "vdfs init" in r.stderr, (command, r.stderr)
+        assert "Traceback" not in r.stderr
+    assert not (tmp_path / "home" / "libraries").exists()     # and nothing was made
+
+
+def test_the_index_report_counts_in_the_singular_too(tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "a.txt").write_text("a")
+    r = run("-m", "core.cli", "-L", str(tmp_path / "x.vdfs"), "index", str(tmp_path / "one"))
+    assert r.returncode == 0, r.stderr
+    assert ": 1 file, 1 folder, 1 B" in r.stdout and "hashed 1 file (1 B)" in r.stdout
 
 
 def test_demo_is_deterministic_and_reruns(tmp_path):

@@ -98,3 +98,13 @@ def test_every_subcommand_the_magic_runs_is_offered(ip):
     assert "devices" in complete(ip, "%vdfs dev")
     assert complete(ip, "%vdfs sync ") == ["export", "import", "pair", "serve", "stop", "with"]
     assert complete(ip, "%vdfs sync im") == ["import"]
+
+
+def test_flags_offered_are_the_flags_each_subcommand_takes(ip):
+    """`%vdfs index x --` offers what `%vdfs index` accepts (not only --wait, its default)."""
+    assert complete(ip, "%vdfs index data --") == ["--wait", "--no-wait", "--background"]
+    assert complete(ip, "%vdfs jobs --") == ["--watch"]
+    assert complete(ip, "%vdfs install extensions/photos --") == ["--yes"]
+    assert complete(ip, "%vdfs usage --d") == ["--depth"]
+    assert complete(ip, "%vdfs open x.vdfs --") == ["--create"]
+    assert complete(ip, "%vdfs search --") == ["--limit"]

@@ -60,6 +60,17 @@ def test_cli_search_json_below_a_folder_and_a_bad_text(world):
     assert bad.returncode == 2 and "never closed" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_cli_search_errors_speak_of_what_was_typed(world):
+    """The text's error names the text, not the query `vdfs search` builds around it (its
+    ':text' parameter and a caret into 'search :text select rank, …'); a negative --limit is
+    refused by the option itself."""
+    bad = vdfs(world, "search", "a", "OR")
+    assert bad.returncode == 2 and "OR needs a word after it" in bad.stderr
+    assert ":text" not in bad.stderr and "select rank" not in bad.stderr
+    neg = vdfs(world, "search", "--limit", "-1", "voice")
+    assert neg.returncode == 2 and "--limit" in neg.stderr and "select rank" not in neg.stderr
+
+
 def test_a_terminal_table_highlights_the_match():
     """What `vdfs search` prints on a terminal (output.render_table with colour)."""
     from core.cli.output import render_table

@@ -175,6 +175,7 @@ def test_cli_verifies_and_lists(world):
     verified = run("--verify")
     assert verified.returncode == 1
     assert f"copies of {big} differ" in verified.stderr
+    assert f"{2 * BIG + 400_000:,} bytes" in verified.stderr     # grouped, as `vdfs summary`
     lines = {line.split()[0]: line.split()[-1] for line in verified.stdout.splitlines()[1:]}
     assert lines == {big: "no", same: "yes"}
 

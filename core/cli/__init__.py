@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if callable(register):
             register(subparsers)
+    for listed in subparsers._choices_actions:    # `vdfs COMMAND --help` says what it does
+        sub = subparsers.choices[listed.dest]
+        if sub.description is None and listed.help:
+            sub.description = listed.help[0].upper() + listed.help[1:] + "."
     return parser
 
 
@@ -97,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vdfs: {exc}", file=sys.stderr)
         return 1
     except VdfsError as exc:
-        print(f"vdfs: {exc}", file=sys.stderr)
+        from ._libpath import missing_library_hint
+        print(f"vdfs: {exc}{missing_library_hint(args.library, exc)}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as exc:   # a fault no layer below named: still one line
         from core.store.faults import storage_error

@@ -53,3 +53,16 @@ def resolve_library(explicit: str | None) -> Path:
     if env:
         return Path(env)
     return nearest_library(Path.cwd()) or default_library_path(DEFAULT_NAME)
+
+
+def missing_library_hint(explicit: str | None, exc: BaseException) -> str:
+    """A line to add when a command found no library at all (no -L, no $VDFS_LIBRARY, none
+    here or above, no default yet): how one comes to be, since 'no such folder' alone leaves
+    a first-time user guessing. Empty otherwise."""
+    from core.errors import NotALibraryError
+    if (not isinstance(exc, NotALibraryError) or explicit or os.environ.get("VDFS_LIBRARY")
+            or resolve_library(None).exists()):
+        return ""
+    return ("\nvdfs: no library yet: `vdfs index FOLDER` makes the default one "
+            f"({default_library_path(DEFAULT_NAME)}) and indexes FOLDER into it, "
+            "`vdfs init` makes one in this folder")

@@ -29,7 +29,7 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
         if args.verify:
             report = verify_duplicates(lib)
             print(f"verified {report.verified} of {report.groups} group(s); read "
-                  f"{report.hashed} file(s), {report.bytes} bytes", file=sys.stderr)
+                  f"{report.hashed:,} file(s), {report.bytes:,} bytes", file=sys.stderr)
             for digest in report.mismatched:
                 print(f"vdfs: copies of {digest} differ: not duplicates", file=sys.stderr)
             for item in report.unverifiable:

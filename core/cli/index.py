@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bar = p.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always draw the progress bar (default: when stderr is a terminal)")
-    bar.add_argument("--no-progress", dest="progress", action="store_false")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never draw it, even on a terminal")
     p.set_defaults(func=cmd_index)
 
     p = subparsers.add_parser("locations", help="list this device's locations")
@@ -57,9 +58,18 @@ def _open(args: argparse.Namespace, create: bool = False):
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from core.errors import LibraryExistsError
     from core.library import Library
     path = Path(args.path or args.library or os.environ.get("VDFS_LIBRARY") or "library.vdfs")
-    Library.create(path).close()
+    try:
+        Library.create(path).close()
+    except LibraryExistsError as exc:   # its advice is for Python (Library.open)
+        if "already holds a library" not in str(exc):
+            raise
+        print(f"vdfs: {path} already holds a library; commands run in "
+              f"{path.absolute().parent} or below find it, elsewhere say -L {path}",
+              file=sys.stderr)
+        return 1
     print(f"created library {path}")
     return 0
 
@@ -74,6 +84,10 @@ def phase_counts(result: dict[str, Any]) -> dict[str, int]:
     return {"discovery": entries, "processing": sum(result[k] for k in (
         "created", "modified", "moved", "deleted")), "content": result["hashed"],
         "aggregation": result["folders_updated"], "finalisation": entries}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -105,11 +119,11 @@ def cmd_index(args: argparse.Namespace) -> int:
         lib.close()
     if result.get("resumed"):
         print("resumed an interrupted index")
-    print(f"indexed {result['path']}: {result['files']:,} files, {result['dirs']:,} folders, "
-          f"{human_size(result['bytes'])}")
+    print(f"indexed {result['path']}: {_count(result['files'], 'file')}, "
+          f"{_count(result['dirs'], 'folder')}, {human_size(result['bytes'])}")
     print(f"  created {result['created']:,}, modified {result['modified']:,}, moved "
-          f"{result['moved']:,}, deleted {result['deleted']:,}; hashed {result['hashed']:,} "
-          f"files ({human_size(result['bytes_hashed'])})")
+          f"{result['moved']:,}, deleted {result['deleted']:,}; hashed "
+          f"{_count(result['hashed'], 'file')} ({human_size(result['bytes_hashed'])})")
     for key in ("errors", "skipped"):
         items = result.get(key) or []
         if items:

@@ -54,7 +54,8 @@ def _run(args: argparse.Namespace, action) -> int:
     try:
         lib = _open(args)
     except Exception as exc:
-        print(f"vdfs: {exc}", file=sys.stderr)
+        from ._libpath import missing_library_hint
+        print(f"vdfs: {exc}{missing_library_hint(args.library, exc)}", file=sys.stderr)
         return 1
     try:
         return action(lib)

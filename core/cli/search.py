@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import sys
 from typing import TYPE_CHECKING
 
 from .output import add_output_options, emit
@@ -19,12 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("text", nargs="+", help='what to find: invoice, "tax return", inv*, a OR b')
     p.add_argument("--in", dest="folder", metavar="FOLDER",
                    help="only below this folder (relative to the current one)")
-    p.add_argument("--limit", type=int, default=100, help="hits to fetch (default 100)")
+    p.add_argument("--limit", type=_hits, default=100, help="hits to fetch (default 100)")
     add_output_options(p)
     p.set_defaults(func=_search)
 
 
 def _search(args: argparse.Namespace) -> int:
+    from vdfs_query import LocatedError
     text = " ".join(args.text)
     query = "search :text"
     if args.folder:
@@ -35,6 +38,26 @@ def _search(args: argparse.Namespace) -> int:
         params = {"text": text, "limit": args.limit}
         if args.folder:
             params["folder"] = os.path.abspath(os.path.expanduser(args.folder))
-        emit(lib.query(query, **params), args)
+        try:
+            result = lib.query(query, **params)
+        except LocatedError as exc:   # about what was typed, not the query built around it
+            name, why = re.match(r"(?:parameter :(\w+): )?(.*)", exc.message, re.S).groups()
+            if exc.text != query or name not in ("text", "folder"):
+                raise
+            print(f"vdfs: {'the search text' if name == 'text' else '--in'}: {why}",
+                  file=sys.stderr)
+            return 2
+        emit(result, args)
         return 0
     return _run(args, action)
+
+
+def _hits(value: str) -> int:
+    """--limit: a count of hits, refused by argparse when negative (exit 2, with usage)."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"wants a number of hits (0 or more), got {value!r}")
+    return n
