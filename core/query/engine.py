@@ -35,6 +35,7 @@ from .deadline import TICK_STEPS, Clock
 from vdfs_query.errors import QueryCancelled, QueryError, VdfsError
 from .explain import Explain
 from .failures import failure_of
+from . import result as result_mod
 from .result import Result
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
@@ -192,9 +193,11 @@ class Engine(Router):
                 t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
                 values = bind(t.slots, ctx)
                 if chosen == "sqlite":
-                    rows = self._sconn.execute(t.sql, values).fetchall()
-                    return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
-                                  params=values)
+                    if not _may_be_long(q):
+                        rows = self._sconn.execute(t.sql, values).fetchall()
+                        return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
+                                      params=values)
+                    return self._keep_if_pending(self._sqlite_stream(t, values))
                 self._duck_running = duck
                 if self._clock.cancelled:            # cancel() came before there was a duck
                     raise QueryCancelled()
@@ -207,15 +210,35 @@ class Engine(Router):
                 self._duck_running = cursor
                 self._clock.watch(cursor)
                 reader = cursor.execute(t.sql, values).to_arrow_reader(STREAM_BATCH)
-                result = Result.streamed(t.columns, t.types, reader, cursor, route=chosen,
-                                         sql=t.sql, params=values)
-                if result.known_len() is None:
-                    self._pending.add(result)     # let go of when the library closes
-                return result
+                return self._keep_if_pending(Result.streamed(
+                    t.columns, t.types, reader, cursor, route=chosen, sql=t.sql, params=values))
             finally:
                 self._duck_running = None
                 if chosen == "scan":
                     duck.close()
+
+    def _sqlite_stream(self, t: Any, values: list) -> Result:
+        """A listing that may be long, read on a connection of its own (its own snapshot, so
+        the shared reader stays free while the rest waits to be fetched)."""
+        conn = self._reader()
+        conn.create_function("vdfs_regexp", 2, regexp, deterministic=True)
+        conn.set_progress_handler(self._clock.tick, TICK_STEPS)
+        self._duck_running = conn              # what cancel() interrupts
+        try:
+            cursor = conn.execute(t.sql, values)
+            result = Result.streamed_rows(t.columns, t.types, cursor, conn, sql=t.sql,
+                                          params=values)
+        except BaseException:
+            conn.close()
+            raise
+        if result.known_len() is None:         # the rest is read later, with no deadline
+            conn.set_progress_handler(None, 0)
+        return result
+
+    def _keep_if_pending(self, result: Result) -> Result:
+        if result.known_len() is None:
+            self._pending.add(result)          # let go of when the library closes
+        return result
 
     def point(self, text: str, params: dict | None) -> Result | None:
         """The answer of `run(text, params)` when it is a repeated pure lookup (is_point), found
@@ -393,6 +416,14 @@ class Engine(Router):
 
 _ABSENT = object()
 _ELSEWHERE = object()      # a repeated query's route is no longer SQLite
+
+
+def _may_be_long(q: ir.Query) -> bool:
+    """A listing whose rows are not bounded by an aggregate or a small literal limit."""
+    if q.aggregated or q.count_only:
+        return False
+    limit = q.limit.value if isinstance(q.limit, ir.Lit) else q.limit
+    return not isinstance(limit, int) or limit > result_mod.LAZY_ROWS
 
 
 def _same_signature(sig: tuple, params: dict | None) -> bool:

@@ -14,6 +14,8 @@ import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
+    import sqlite3
+
     import duckdb
     import pyarrow as pa
 
@@ -42,7 +44,7 @@ class Result:
     _table: Any = None
     _tuples: list | None = None
     _uuids_done = True
-    _stream: Any = None          # rows not yet fetched: (reader, cursor) of a pending result
+    _stream: Any = None          # rows not yet fetched: (reader or cursor, its connection)
     _batches: list = []          # the record batches read so far while a stream is pending
     _schema: Any = None          # the Arrow schema of a pending stream
 
@@ -92,6 +94,19 @@ class Result:
         cursor.close()
         return r
 
+    @classmethod
+    def streamed_rows(cls, columns: list[str], types: list[str], cursor: sqlite3.Cursor,
+                      conn: sqlite3.Connection, *, sql: str, params: list) -> "Result":
+        """A SQLite answer read from `cursor` on a connection of its own (`conn`, its read
+        snapshot): complete when it has at most LAZY_ROWS rows, else pending like `streamed`."""
+        rows = cursor.fetchmany(LAZY_ROWS + 1)
+        r = cls(columns, types, rows=rows, route="sqlite", sql=sql, params=params)
+        if len(rows) > LAZY_ROWS:
+            r._stream = (cursor, conn)
+        else:
+            conn.close()
+        return r
+
     def _fetch_rest(self) -> None:
         """Read what a pending stream still holds (one snapshot: the one it was asked in)."""
         reader, cursor = self._stream
@@ -101,11 +116,15 @@ class Result:
                              f"fetched (it had read {self.fetched_rows():,} rows): run the "
                              "query again")
         try:
-            self._batches.extend(iter(lambda: _next_batch(reader), None))
-        except Exception as exc:       # duckdb.Error while the rest runs: the project's own type
+            if self._raw is not None:                  # SQLite rows
+                self._raw.extend(reader.fetchall())
+            else:
+                self._batches.extend(iter(lambda: _next_batch(reader), None))
+        except Exception as exc:       # the database's error while the rest runs: our own type
             from vdfs_query.errors import QueryError
             raise QueryError(f"the query could not finish: {str(exc).splitlines()[0]}") from None
-        self._table = _table_of(self._batches, self._schema)
+        if self._raw is None:
+            self._table = _table_of(self._batches, self._schema)
         self._stream, self._batches = None, []
         cursor.close()
 
@@ -122,16 +141,18 @@ class Result:
 
     def fetched_rows(self) -> int:
         """Rows read from the engine so far."""
+        if self._raw is not None:
+            return len(self._raw)
         if self._stream is not None:
             return sum(b.num_rows for b in self._batches)
         return len(self)
 
     # ---- size and access ------------------------------------------------------------------
     def __len__(self) -> int:
-        if self._raw is not None:
-            return len(self._raw)
         if self._stream is not None:
             self._fetch_rest()
+        if self._raw is not None:
+            return len(self._raw)
         return self._table.num_rows
 
     def __iter__(self) -> Iterator[dict]:
@@ -142,6 +163,8 @@ class Result:
 
     def tuples(self) -> list[tuple]:
         if self._tuples is None:
+            if self._stream is not None:
+                self._fetch_rest()
             if self._raw is not None:
                 self._tuples = self._converted(self._raw)
             else:
@@ -153,10 +176,10 @@ class Result:
         a 10-million-row result must not turn every row into Python values first."""
         if self._tuples is not None:
             return self._tuples[:n]
-        if self._raw is not None:
-            return self._converted(self._raw[:n])
         if self._stream is not None and self.fetched_rows() < n:
             self._fetch_rest()
+        if self._raw is not None:
+            return self._converted(self._raw[:n])
         if self._stream is not None:
             part = _table_of(self._batches, self._schema).slice(0, max(0, n))
         else:
