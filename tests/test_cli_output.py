@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import os
 import subprocess
 import sys
@@ -298,3 +299,15 @@ def test_the_cli_the_notebook_and_a_results_repr_write_a_float_alike(x):
     assert cell_text(x) == number_text(x)
     shown = Result.of_rows(["x"], ["float"], [(x,)], "", []).to_text().splitlines()[2]
     assert shown.strip() == number_text(x)
+
+
+def test_row_counts_group_their_digits(capsys):
+    """`(2 of 1,234 rows …)`, as the other counts vdfs prints (sizes, `vdfs index`)."""
+    import argparse
+    from core.cli.output import emit
+    from core.query.result import Result
+    rows = [(i,) for i in range(1234)]
+    emit(Result.of_rows(["n"], ["int"], rows, "", []),
+         argparse.Namespace(format="table", rows=2, uuids=False, output=None))
+    captured = capsys.readouterr()
+    assert "(2 of 1,234 rows; --rows all for every row)" in captured.out + captured.err

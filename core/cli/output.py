@@ -188,7 +188,7 @@ def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = F
         tuples = result.head(limit)
     shown, total = len(tuples), result.known_len()
     more = total is None or shown < total
-    count = f"more than {result.fetched_rows():,}" if total is None else f"{total}"
+    count = f"more than {result.fetched_rows():,}" if total is None else f"{total:,}"
     columns, types = list(result.columns), list(result.types)
     if fmt == "csv":
         buf = io.StringIO()
@@ -216,7 +216,7 @@ def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = F
                              color=where.tty, squeezable=squeeze,
                              marked=[columns[i] == "snippet" for i in keep])
         footer = f"({shown} of {count} rows; --rows all for every row)" if more else \
-            f"({total} row{'s' * (total != 1)})"
+            f"({total:,} row{'s' * (total != 1)})"
         if where.tty:
             where.text(table + footer + "\n")
         else:
