@@ -310,4 +310,4 @@ def test_row_counts_group_their_digits(capsys):
     emit(Result.of_rows(["n"], ["int"], rows, "", []),
          argparse.Namespace(format="table", rows=2, uuids=False, output=None))
     captured = capsys.readouterr()
-    assert "(2 of 1,234 rows; --rows all for every row)" in captured.out + captured.err
+    assert "2 of 1,234 rows; --rows all for every row" in captured.out + captured.err
