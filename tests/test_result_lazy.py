@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import core
-from core.query import engine as engine_mod, result as result_mod
+from core.query import result as result_mod, streams
 
 from conftest import REPO
 
@@ -31,7 +31,7 @@ def lib(tmp_path_factory):
 @pytest.fixture
 def small_stream(monkeypatch):
     monkeypatch.setattr(result_mod, "LAZY_ROWS", 500)
-    monkeypatch.setattr(engine_mod, "STREAM_BATCH", 256)
+    monkeypatch.setattr(streams, "STREAM_BATCH", 256)
 
 
 def test_a_big_mirror_result_shows_its_head_without_fetching_the_rest(lib, small_stream):

@@ -35,8 +35,8 @@ from .deadline import TICK_STEPS, Clock
 from vdfs_query.errors import QueryCancelled, QueryError, VdfsError
 from .explain import Explain
 from .failures import failure_of
-from . import result as result_mod
 from .result import Result
+from .streams import duckdb_stream, may_be_long, sqlite_stream
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
 from .mirror_store import memory_limit
@@ -49,7 +49,6 @@ if TYPE_CHECKING:  # pragma: no cover
 QueryLike = str | EntryQuery | ModelQuery | qast.Query | ir.Query
 
 DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
-STREAM_BATCH = 65_536      # rows per Arrow batch read from the mirror
 
 
 class Engine(Router):
@@ -193,7 +192,7 @@ class Engine(Router):
                 t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
                 values = bind(t.slots, ctx)
                 if chosen == "sqlite":
-                    if not _may_be_long(q):
+                    if not may_be_long(q):
                         rows = self._sconn.execute(t.sql, values).fetchall()
                         return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
                                       params=values)
@@ -209,31 +208,17 @@ class Engine(Router):
                 cursor = duck.cursor()     # its own snapshot: a pending result outlives this run
                 self._duck_running = cursor
                 self._clock.watch(cursor)
-                reader = cursor.execute(t.sql, values).to_arrow_reader(STREAM_BATCH)
-                return self._keep_if_pending(Result.streamed(
-                    t.columns, t.types, reader, cursor, route=chosen, sql=t.sql, params=values))
+                return self._keep_if_pending(duckdb_stream(cursor, t, values, chosen))
             finally:
                 self._duck_running = None
                 if chosen == "scan":
                     duck.close()
 
     def _sqlite_stream(self, t: Any, values: list) -> Result:
-        """A listing that may be long, read on a connection of its own (its own snapshot, so
-        the shared reader stays free while the rest waits to be fetched)."""
+        """A listing that may be long, on a connection of its own (sqlite_stream)."""
         conn = self._reader()
-        conn.create_function("vdfs_regexp", 2, regexp, deterministic=True)
-        conn.set_progress_handler(self._clock.tick, TICK_STEPS)
         self._duck_running = conn              # what cancel() interrupts
-        try:
-            cursor = conn.execute(t.sql, values)
-            result = Result.streamed_rows(t.columns, t.types, cursor, conn, sql=t.sql,
-                                          params=values)
-        except BaseException:
-            conn.close()
-            raise
-        if result.known_len() is None:         # the rest is read later, with no deadline
-            conn.set_progress_handler(None, 0)
-        return result
+        return sqlite_stream(conn, self._clock, t, values)
 
     def _keep_if_pending(self, result: Result) -> Result:
         if result.known_len() is None:
@@ -416,14 +401,6 @@ class Engine(Router):
 
 _ABSENT = object()
 _ELSEWHERE = object()      # a repeated query's route is no longer SQLite
-
-
-def _may_be_long(q: ir.Query) -> bool:
-    """A listing whose rows are not bounded by an aggregate or a small literal limit."""
-    if q.aggregated or q.count_only:
-        return False
-    limit = q.limit.value if isinstance(q.limit, ir.Lit) else q.limit
-    return not isinstance(limit, int) or limit > result_mod.LAZY_ROWS
 
 
 def _same_signature(sig: tuple, params: dict | None) -> bool:
