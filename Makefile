@@ -21,7 +21,7 @@ test: $(STAMP)
 	VDFS_SYNC_EXAMPLES=$${VDFS_SYNC_EXAMPLES:-200} $(PY) -m pytest -q -p no:cacheprovider tests
 
 # Benchmarks print ratios against baselines measured in the same run; never part of CI.
-BENCHES := index query models jobs extensions magics wasm memory sync
+BENCHES := index query models jobs extensions magics wasm memory sync distributed
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== benchmarks/$${b}_bench.py"; $(PY) benchmarks/$${b}_bench.py || exit 1; done
 
