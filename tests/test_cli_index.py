@@ -240,3 +240,14 @@ def test_an_index_with_hash_workers_prints_only_its_report(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stderr.splitlines() == [f"created library {tmp_path / 'l.vdfs'}"]
     assert "hashed" in r.stdout
+
+
+def test_summary_groups_the_digits_of_every_count():
+    """`110,000 files`, as `vdfs index` and sizes print them (a newcomer read `110000`)."""
+    from core.indexer.summary import format_summary
+    text = format_summary({"locations": 1, "files": 110000, "folders": 1228, "bytes": 10**9,
+                           "kinds": [{"kind": "text", "files": 104000, "bytes": 5 * 10**8}],
+                           "duplicate_groups": 1500, "redundant_copies": 2300,
+                           "redundant_bytes": 10**6, "duplicates": []})
+    assert "110,000 files in 1,228 folders" in text
+    assert "104,000" in text and "duplicate groups: 1,500 (2,300 redundant copies" in text

@@ -342,3 +342,21 @@ def test_a_repeated_folder_query_trusts_then_rechecks_its_route(indexed):
         assert [r["name"] for r in lib.query(text, d=str(root / "sub")).rows()] == first
     lib.engine._recent_routes = {k: (v[0] - 3600, v[1]) for k, v in lib.engine._recent_routes.items()}
     assert [r["name"] for r in lib.query(text, d=str(root / "sub")).rows()] == first   # rechecked
+
+
+def test_explain_says_when_sqlite_answers_until_the_mirror_is_ready(tmp_path):
+    """A process's first query meant for the mirror is answered by SQLite while the mirror
+    opens: explain says so instead of only 'route: duckdb'."""
+    import core
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    with core.Library.create(tmp_path / "l.vdfs") as lib:
+        lib.index(folder).wait(30)
+    with core.Library.open(tmp_path / "l.vdfs") as lib:
+        first = lib.explain("entries group by ext")
+        assert first.route == "duckdb"
+        assert "until the DuckDB mirror is ready, SQLite answers" in str(first)
+        lib.engine.mirror                     # built now
+        assert "SQLite answers" not in str(lib.explain("entries group by ext"))
+        assert "SQLite answers" not in str(lib.explain("tags"))

@@ -48,7 +48,8 @@ def _cluster(args: argparse.Namespace) -> int:
     _need_dask()
     from core.devices.worker import start_cluster
     with start_cluster(args.workers, threads_per_worker=args.threads, port=args.port) as cluster:
-        print(f"scheduler {cluster.scheduler_address} with {args.workers} workers "
+        workers = f"{args.workers} worker{'s' * (args.workers != 1)}"
+        print(f"scheduler {cluster.scheduler_address} with {workers} "
               f"(this device); in another shell:\n"
               f"  export VDFS_SCHEDULER={cluster.scheduler_address}", flush=True)
         try:

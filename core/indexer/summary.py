@@ -40,15 +40,15 @@ def library_summary(lib: Library, top: int = 10) -> dict[str, Any]:
 
 
 def format_summary(s: dict[str, Any]) -> str:
-    out = [f"{s['locations']} location(s): {s['files']} files in {s['folders']} folders, "
+    out = [f"{s['locations']} location(s): {s['files']:,} files in {s['folders']:,} folders, "
            f"{s['bytes']:,} bytes",
            "",
            f"  {'kind':<12}{'files':>7}{'bytes':>14}"]
     for k in s["kinds"]:
-        out.append(f"  {k['kind']:<12}{k['files']:>7}{k['bytes']:>14,}")
-    out += ["", f"duplicate groups: {s['duplicate_groups']} "
-                f"({s['redundant_copies']} redundant copies, {s['redundant_bytes']:,} bytes)"]
+        out.append(f"  {k['kind']:<12}{k['files']:>7,}{k['bytes']:>14,}")
+    out += ["", f"duplicate groups: {s['duplicate_groups']:,} "
+                f"({s['redundant_copies']:,} redundant copies, {s['redundant_bytes']:,} bytes)"]
     for g in s["duplicates"]:
-        out.append(f"  {g['content_hash']}  {g['size']:>9,} bytes x {g['copies']}")
+        out.append(f"  {g['content_hash']}  {g['size']:>9,} bytes x {g['copies']:,}")
         out += [f"      {p}" for p in g["paths"]]
     return "\n".join(out)

@@ -33,7 +33,7 @@ from vdfs_query.patterns import regexp
 from .point import is_point, point_plan
 from .deadline import TICK_STEPS, Clock
 from vdfs_query.errors import QueryCancelled, QueryError, VdfsError
-from .explain import Explain
+from .explain import Explain, meanwhile
 from .failures import failure_of
 from .result import Result
 from .streams import duckdb_stream, may_be_long, sqlite_stream
@@ -358,7 +358,8 @@ class Engine(Router):
         t = template(q, chosen, params)
         other = "" if ir.searches(q) else \
             template(q, "sqlite" if chosen == "duckdb" else "duckdb", params).sql
-        return Explain(q, chosen, t.sql, bind(t.slots, ctx), other)
+        return Explain(q, chosen, t.sql, bind(t.slots, ctx), other,
+                       meanwhile(chosen, self.mirror_mode, self.mirror_error, self._mirror))
 
     # ---- routing --------------------------------------------------------------------------
     def _get_mirror(self, wait: bool = False) -> Any:

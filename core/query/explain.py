@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vdfs_query import ir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mirror import Mirror
 
 
 @dataclass
@@ -16,9 +20,11 @@ class Explain:
     sql: str
     params: list
     other_sql: str
+    note: str = ""           # where the run goes meanwhile, when not the route itself
 
     def __str__(self) -> str:
-        return (f"IR:\n{_indent(ir.pretty(self.ir))}\nroute: {self.route}\n"
+        route = f"{self.route} ({self.note})" if self.note else self.route
+        return (f"IR:\n{_indent(ir.pretty(self.ir))}\nroute: {route}\n"
                 f"SQL ({self.route}):\n{_indent(self.sql)}\nparams: {_show_params(self.params)}")
 
     __repr__ = __str__
@@ -42,3 +48,16 @@ def _show_params(values: list) -> str:
         else:
             shown.append(repr(v))
     return "[" + ", ".join(shown) + "]"
+
+
+def meanwhile(route: str, mirror_mode: str, mirror_error: str | None,
+              mirror: Mirror | None) -> str:
+    """Who answers a query routed to the mirror while there is no ready mirror ("" when the
+    route itself does): said by explain, so 'route: duckdb' is not taken for the whole truth."""
+    if route != "duckdb":
+        return ""
+    if mirror_mode == "off" or mirror_error is not None:
+        return "no DuckDB mirror here: SQLite answers"
+    if mirror_mode != "sync" and (mirror is None or not mirror.ready.is_set()):
+        return "until the DuckDB mirror is ready, SQLite answers; it opens in the background"
+    return ""
