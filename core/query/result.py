@@ -120,9 +120,12 @@ class Result:
                 self._raw.extend(reader.fetchall())
             else:
                 self._batches.extend(iter(lambda: _next_batch(reader), None))
-        except Exception as exc:       # the database's error while the rest runs: our own type
-            from vdfs_query.errors import QueryError
-            raise QueryError(f"the query could not finish: {str(exc).splitlines()[0]}") from None
+        except (KeyboardInterrupt, Exception) as exc:   # the database's: the user's own type
+            from .failures import failure_of
+            failure = failure_of(exc, None)
+            if failure is None:
+                raise
+            raise failure from None
         if self._raw is None:
             self._table = _table_of(self._batches, self._schema)
         self._stream, self._batches = None, []
