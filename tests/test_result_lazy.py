@@ -155,3 +155,23 @@ def test_limited_and_aggregated_sqlite_queries_are_complete_at_once(lib, small_s
     assert lib.engine.run("entries select path limit 10", route="sqlite").known_len() == 10
     assert lib.engine.run("entries select ext, count() as n group by ext",
                           route="sqlite").known_len() is not None
+
+
+def test_a_repeated_long_listing_streams_and_a_short_one_opens_no_reader(lib, small_stream,
+                                                                         monkeypatch):
+    """The repeat fast path streams like the first run (it used to read every row), and a
+    listing that turns out short is answered on the shared reader, with no connection of its
+    own to open."""
+    from core.query.engine import Engine
+    monkeypatch.setattr(result_mod, "LAZY_ROWS", 100)
+    q = 'files in "/data/user0" select path order by path'    # a folder SQLite answers
+    for run in range(2):          # the second run takes the repeat path
+        r = lib.engine.run(q)
+        assert r.route == "sqlite" and r.known_len() is None, run
+    assert lib.engine._fast.get(q) is not None
+    opened: list = []
+    reader = Engine._reader
+    monkeypatch.setattr(Engine, "_reader", lambda self: opened.append(1) or reader(self))
+    for _ in range(2):
+        assert len(lib.engine.run('entries where name = "nothing-has-this-name"')) == 0
+    assert r.tuples() == lib.engine.run(q, route="duckdb").tuples() and opened == []

@@ -36,7 +36,7 @@ from vdfs_query.errors import QueryCancelled, QueryError, VdfsError
 from .explain import Explain, meanwhile
 from .failures import failure_of
 from .result import Result
-from .streams import duckdb_stream, may_be_long, sqlite_stream
+from .streams import duckdb_stream, may_be_long, sqlite_listing
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
 from .mirror_store import memory_limit
@@ -157,6 +157,7 @@ class Engine(Router):
                     raise
                 raise failure from None
             finally:
+                self._duck_running = None
                 self._clock.stop()
 
     def cancel(self) -> None:
@@ -196,7 +197,7 @@ class Engine(Router):
                         rows = self._sconn.execute(t.sql, values).fetchall()
                         return Result(t.columns, t.types, rows=rows, route="sqlite", sql=t.sql,
                                       params=values)
-                    return self._keep_if_pending(self._sqlite_stream(t, values))
+                    return self._listing(t, values)
                 self._duck_running = duck
                 if self._clock.cancelled:            # cancel() came before there was a duck
                     raise QueryCancelled()
@@ -214,11 +215,14 @@ class Engine(Router):
                 if chosen == "scan":
                     duck.close()
 
-    def _sqlite_stream(self, t: Any, values: list) -> Result:
-        """A listing that may be long, on a connection of its own (sqlite_stream)."""
-        conn = self._reader()
-        self._duck_running = conn              # what cancel() interrupts
-        return sqlite_stream(conn, self._clock, t, values)
+    def _listing(self, t: Any, values: list) -> Result:
+        """A listing that may be long (sqlite_listing); its own reader, if it needs one, is
+        what cancel() interrupts meanwhile."""
+        def own_reader() -> sqlite3.Connection:
+            conn = self._duck_running = self._reader()
+            return conn
+        return self._keep_if_pending(sqlite_listing(self._sconn, own_reader, self._clock, t,
+                                                    values))
 
     def _keep_if_pending(self, result: Result) -> Result:
         if result.known_len() is None:
@@ -280,6 +284,8 @@ class Engine(Router):
             if not static and self.route(q, ctx) != "sqlite":
                 return None
             values = bind(t.slots, ctx)
+        if may_be_long(q):
+            return self._listing(t, values)
         rows = self._sconn.execute(t.sql, values).fetchall()
         return Result.of_rows(t.columns, t.types, rows, t.sql, values)
 

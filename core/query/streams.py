@@ -4,7 +4,7 @@ fetched (Result.streamed / streamed_rows decide, by LAZY_ROWS, whether anything 
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from vdfs_query import ir
 from vdfs_query.patterns import regexp
@@ -26,6 +26,19 @@ def may_be_long(q: ir.Query) -> bool:
         return False
     limit = q.limit.value if isinstance(q.limit, ir.Lit) else q.limit
     return not isinstance(limit, int) or limit > result_mod.LAZY_ROWS
+
+
+def sqlite_listing(shared: sqlite3.Connection, own_reader: Callable[[], sqlite3.Connection],
+                   clock: Clock, t: Template, values: list) -> Result:
+    """A listing read on the shared reader when it has at most LAZY_ROWS rows (the common
+    case: no connection to open); a longer one is read again as a stream on a reader of its
+    own, so the shared one stays free while its rest waits (its first rows are read twice)."""
+    cursor = shared.execute(t.sql, values)
+    rows = cursor.fetchmany(result_mod.LAZY_ROWS + 1)
+    if len(rows) <= result_mod.LAZY_ROWS:
+        return Result.of_rows(t.columns, t.types, rows, t.sql, values)
+    cursor.close()
+    return sqlite_stream(own_reader(), clock, t, values)
 
 
 def sqlite_stream(conn: sqlite3.Connection, clock: Clock, t: Template, values: list) -> Result:
