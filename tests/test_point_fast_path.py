@@ -205,3 +205,32 @@ def test_a_folder_range_binds_alike_on_the_fast_and_general_binders(value):
             fast({"dir": value})
         return
     assert fast({"dir": value}) == expected
+
+
+def test_a_results_columns_are_read_only_and_survive_pickling(world):
+    """Every point answer of one query shares its column names and types (copying them per
+    call was a tenth of the path's cost), so changing them in place is refused, on every
+    route alike; a copy, a pickle and comparison with a list still work."""
+    import copy
+    import pickle
+    lib, _, rows = world
+    text = "entries where uuid = :u select name, size"
+    for _ in range(2):
+        first = lib.query(text, u=rows[0]["uuid"])
+    for res in (first, general(lib, text, {"u": rows[0]["uuid"]}),
+                lib.engine.run("entries select name", {}, route="duckdb")):
+        for change in (lambda c: c.append("x"), lambda c: c.__setitem__(0, "x"),
+                       lambda c: c.extend(["x"]), lambda c: c.sort(), lambda c: c.pop(),
+                       lambda c: c.__iadd__(["x"]), lambda c: c.clear()):
+            with pytest.raises(TypeError, match="read-only"):
+                change(res.columns)
+            with pytest.raises(TypeError, match="read-only"):
+                change(res.types)
+        assert res.columns == list(res.columns) and isinstance(res.columns, list)
+        assert pickle.loads(pickle.dumps(res.columns)) == res.columns
+        assert copy.deepcopy(res.columns) == res.columns
+        mine = list(res.columns)
+        mine.append("x")
+        assert "x" not in res.columns
+    again = lib.query(text, u=rows[0]["uuid"])
+    assert again.columns == ["name", "size"] and again.types == first.types

@@ -35,7 +35,7 @@ from .deadline import TICK_STEPS, Clock
 from vdfs_query.errors import QueryCancelled, QueryError, VdfsError
 from .explain import Explain, meanwhile
 from .failures import failure_of
-from .result import Result
+from .result import Result, lookup_result
 from .streams import duckdb_stream, may_be_long, sqlite_listing
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
@@ -261,7 +261,7 @@ class Engine(Router):
             if failure is None:
                 raise
             raise failure from None
-        return Result.of_rows(columns, types, rows, sql, values)
+        return lookup_result(columns, types, rows, sql, values)
 
     def _run_repeat(self, text: str, params: dict | None, now: Any, hit: tuple) -> Result | None:
         """A repeated SQLite-routed query (`hit`: its _fast entry, for the same parameter

@@ -12,6 +12,8 @@ from vdfs_query import ir
 from vdfs_query.bind import fast_plan, signature
 from vdfs_query.catalog import SOURCES
 
+from .columns import ReadOnlyList
+
 if TYPE_CHECKING:  # pragma: no cover
     from vdfs_query.sqlgen import Template
 
@@ -42,7 +44,13 @@ def point_plan(params: dict | None, t: Template) -> tuple | None:
     if not sig:
         if any(name is not None for name, _ in plan):
             return None
-        return (None, None, t.sql, [value for _, value in plan], t.columns, t.types)
+        return (None, None, t.sql, [value for _, value in plan], *_names(t))
     if len(plan) != 1 or plan[0][0] != sig[0][0]:
         return None
-    return (sig[0][0], sig[0][1], t.sql, plan[0][1], t.columns, t.types)
+    return (sig[0][0], sig[0][1], t.sql, plan[0][1], *_names(t))
+
+
+def _names(t: Template) -> tuple[ReadOnlyList, ReadOnlyList]:
+    """The columns and types every answer of the plan shares (Result.of_rows copies no list
+    that is read-only already)."""
+    return ReadOnlyList(t.columns), ReadOnlyList(t.types)

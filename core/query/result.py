@@ -13,6 +13,8 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
+from .columns import ReadOnlyList, read_only
+
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
 
@@ -50,8 +52,8 @@ class Result:
 
     def __init__(self, columns: list[str], types: list[str], *, rows: list | None = None,
                  table: pa.Table | None = None, route: str = "", sql: str = "", params: list | None = None):
-        self.columns = list(columns)
-        self.types = list(types)
+        self.columns = ReadOnlyList(columns)
+        self.types = ReadOnlyList(types)
         self.route = route
         self.sql = sql
         self.params = params or []
@@ -66,13 +68,7 @@ class Result:
         """SQLite rows, built with no more work than a repeated point lookup needs (the same
         object `Result(columns, types, rows=rows, route="sqlite", ...)` makes)."""
         r = cls.__new__(cls)          # _table, _tuples and _uuids_done: the class defaults
-        r.columns = list(columns)
-        r.types = list(types)
-        r.route = "sqlite"
-        r.sql = sql
-        r.params = params
-        r._raw = rows
-        return r
+        return lookup_result(read_only(columns), read_only(types), rows, sql, params)
 
     @classmethod
     def streamed(cls, columns: list[str], types: list[str], reader: pa.RecordBatchReader,
@@ -386,3 +382,20 @@ def _binary_bytes(col: Any) -> bytes:
     if end - start != 16 * len(col):
         raise ValueError("a uuid column holds a value that is not 16 bytes")
     return data.to_pybytes()[start:end]
+
+
+def lookup_result(columns: ReadOnlyList, types: ReadOnlyList, rows: list, sql: str,
+                  params: list) -> Result:
+    """`Result.of_rows` for names that are read-only already (a point plan's, shared by all its
+    answers): a plain function, since a repeated lookup pays for every call on its path."""
+    r = _new(Result)              # _table, _tuples and _uuids_done: the class defaults
+    r.columns = columns
+    r.types = types
+    r.route = "sqlite"
+    r.sql = sql
+    r.params = params
+    r._raw = rows
+    return r
+
+
+_new = object.__new__
