@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 
-from core.content.identity import content_hash_path
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.content.identity import SMALL_LIMIT, content_hash_path
+from core.content.kinds import SNIFF_BYTES, content_type, detect
 from core.indexer import hashing
 from core.indexer.hashing import hash_batch, hash_one
 
@@ -58,3 +62,34 @@ def test_an_interrupted_batch_closes_the_files_opened_ahead(tmp_path, monkeypatc
         pass
     assert calls == [0, 1, 2]
     assert open_fds() == before
+
+
+_HEADS = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"#!/bin/sh\n", b"%PDF-1.7\n",
+          b"PK\x03\x04", b"RIFF\x00\x00\x00\x00WEBP", b"\x00\x00\x00\x18ftypheic", "é".encode()]
+_EXTS = [None, "txt", "jpg", "png", "pdf", "zip", "sh", "heic", "bin"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=st.sampled_from(_HEADS), ext=st.sampled_from(_EXTS),
+       size=st.sampled_from([1, 2, 511, 512, 513, 4096, SMALL_LIMIT - 1, SMALL_LIMIT,
+                             SMALL_LIMIT + 1, 3 * SMALL_LIMIT + 7]),
+       fill=st.binary(min_size=1, max_size=64))
+def test_a_file_hashes_and_sniffs_as_the_reference_says(tmp_path, head, ext, size, fill):
+    """Whatever its size (whole or sampled, around SNIFF_BYTES and SMALL_LIMIT) and first
+    bytes, hash_one gives the reference hash, entry kind and content type (read once for a
+    small file, sniffed once for both)."""
+    data = (head + fill * (size // len(fill) + 1))[:size]
+    p = tmp_path / "f"
+    p.write_bytes(data)
+    eid, digest, kind, ctype, error = hash_one((7, str(p), size, ext))
+    first = data[:SNIFF_BYTES]
+    assert (eid, error) == (7, None)
+    assert digest == content_hash_path(str(p))
+    assert kind == detect(ext, first)[0] and ctype == content_type(first)
+
+
+def test_a_small_file_that_shrank_since_the_walk_is_not_hashed(tmp_path):
+    p = tmp_path / "f"
+    p.write_bytes(b"x" * 100)
+    assert hash_one((1, str(p), 100, None))[4] is None
+    assert "size differs" in hash_one((1, str(p), 120, None))[4]

@@ -29,6 +29,14 @@ def sample_plan(size: int) -> list[tuple[int, int]]:
     return plan
 
 
+def small_content_hash(data: bytes) -> str:
+    """The content hash of a file of at most SMALL_LIMIT bytes whose whole content is `data`
+    (what content_hash_fd computes for it, without reading it again)."""
+    h = blake3.blake3(len(data).to_bytes(8, "little"))
+    h.update(data)
+    return h.hexdigest()[:16]
+
+
 def content_hash_fd(fd: int, size: int) -> str:
     """Sampled content hash of an open file whose size is `size` (from the same stat)."""
     h = blake3.blake3(size.to_bytes(8, "little"))

@@ -225,16 +225,31 @@ def _sniff_plain(head: bytes) -> tuple[str, str | None]:
 
 def content_type(head: bytes) -> tuple[str, str | None]:
     """(kind, mime) of a content from its first SNIFF_BYTES bytes only (see the module doc)."""
+    return _content_type(sniff(head), head)
+
+
+def detect(ext: str | None, head: bytes) -> tuple[str, str | None]:
+    """(kind, mime) of a regular file from its extension and its first bytes."""
+    return _detect(ext, sniff(head), head)
+
+
+def detect_both(ext: str | None, head: bytes
+                ) -> tuple[tuple[str, str | None], tuple[str, str | None]]:
+    """(detect(ext, head), content_type(head)), looking for signatures once: the indexer asks
+    both of every file it hashes."""
     magic = sniff(head)
+    return _detect(ext, magic, head), _content_type(magic, head)
+
+
+def _content_type(magic: tuple[str, str, bool] | None, head: bytes) -> tuple[str, str | None]:
     if magic is not None:
         return magic[0], magic[1]
     return _sniff_plain(head)
 
 
-def detect(ext: str | None, head: bytes) -> tuple[str, str | None]:
-    """(kind, mime) of a regular file from its extension and its first bytes."""
+def _detect(ext: str | None, magic: tuple[str, str, bool] | None, head: bytes
+            ) -> tuple[str, str | None]:
     by_ext = _TABLE.get(ext) if ext is not None else None
-    magic = sniff(head)
     if magic is not None:
         kind, mime, specific = magic
         if by_ext is None:

@@ -12,8 +12,8 @@ import errno
 import os
 import stat
 
-from core.content.identity import content_hash_fd, sample_plan
-from core.content.kinds import SNIFF_BYTES, content_type, detect
+from core.content.identity import SMALL_LIMIT, content_hash_fd, sample_plan, small_content_hash
+from core.content.kinds import SNIFF_BYTES, detect_both
 
 # (entry id, path for the OS (str or bytes), size stored at discovery, ext)
 Item = tuple[int, "str | bytes", int, "str | None"]
@@ -75,13 +75,20 @@ def hash_one(item: Item, opened: int | OSError | None = None) -> Result:
         now = st.st_size
         if now != size:
             return eid, None, "", None, "changed while indexing (size differs): next index"
-        digest = content_hash_fd(fd, size)
-        head = os.pread(fd, SNIFF_BYTES, 0)
+        if size <= SMALL_LIMIT:          # most files: one read gives the hash and the head
+            data = os.pread(fd, size, 0)
+            if len(data) != size:
+                raise OSError(f"file shrank while hashing (wanted {size} bytes)")
+            digest, head = small_content_hash(data), data[:SNIFF_BYTES]
+        else:
+            digest = content_hash_fd(fd, size)
+            head = os.pread(fd, SNIFF_BYTES, 0)
     except OSError as exc:
         return eid, None, "", None, f"cannot read: {exc.strerror or exc}"
     finally:
         os.close(fd)
-    return eid, digest, detect(ext, head)[0], content_type(head), None
+    kind, ctype = detect_both(ext, head)
+    return eid, digest, kind[0], ctype, None
 
 
 def read_head(path: str | bytes) -> bytes:
