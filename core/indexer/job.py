@@ -41,7 +41,7 @@ from .prefetch import Prefetcher
 from .process import Processor, folder_totals, hash_ahead_key
 from .searchworker import SearchBuilder
 from .split import discover_split
-from .store import (drop_indexes, entry_index_specs, load_root_rows,
+from .store import (KnownIdentities, drop_indexes, entry_index_specs, load_root_rows,
                     load_stored, next_id, restore_indexes, write_tx)
 from .walk import discover
 
@@ -240,6 +240,7 @@ class IndexRun:
         if bulk:
             disc.changes.sort(key=attrgetter("path"))    # the order processing writes
             proc.folder_totals = folder_totals(disc.changes)   # folder rows written once
+            proc.identities = KnownIdentities(conn)   # looked up in memory, not per batch
         if bulk and self.workers >= 2:
             # the name search index is built by a helper from the rows as they commit
             self.search = SearchBuilder(conn.execute(

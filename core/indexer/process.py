@@ -18,8 +18,8 @@ from typing import Callable
 from core.content.kinds import kind_for_ext, split_ext
 from core.domain.locations import is_within
 from .hashing import Result
-from .store import (chunks, fetch_details, new_uuids, next_id, remove_dependents,
-                    store_identities, write_tx)
+from .store import (KnownIdentities, chunks, fetch_details, new_uuids, next_id,
+                    remove_dependents, store_identities, write_tx)
 from .walk import DIR, LINK, Discovery, Found
 
 _INSERT = ("INSERT INTO entries (id, uuid, location_id, parent_id, path, raw_path, name, ext, "
@@ -133,6 +133,9 @@ class Processor:
         # when set (a first load), each new folder's (size, child_count) by path: its row is
         # written with them, so aggregation finds nothing to change
         self.folder_totals: dict[str, tuple[int, int]] = {}
+        # when set (a first load), every content identity in the database, looked up there
+        # by store_identities rather than queried per batch
+        self.identities: KnownIdentities | None = None
 
     # ---- parent ids ----------------------------------------------------------------------
     def _parent_id(self, f: Found) -> int | None:
@@ -175,10 +178,11 @@ class Processor:
             wait_size = batch_size
         for group in chunks(disc.changes, batch_size):
             slices = list(chunks(group, wait_size))
+            sent = [_hashed_in(s) for s in slices] if self.wait_hashed is not None else []
             i = 0
             while i < len(slices):
                 if self.wait_hashed is not None:    # waiting outside a transaction: the
-                    ahead += _hashed_in(slices[i])   # write lock stays free for others
+                    ahead += sent[i]                 # write lock stays free for others
                     self.wait_hashed(ahead)
                 with write_tx(self.conn, defer_fks=True):
                     while True:
@@ -187,10 +191,9 @@ class Processor:
                         if i == len(slices):
                             break
                         if self.hashed_by is not None:    # the next slice's hashes are in:
-                            need = ahead + _hashed_in(slices[i])   # same transaction
-                            if not self.hashed_by(need):
+                            if not self.hashed_by(ahead + sent[i]):   # same transaction
                                 break                      # not yet: commit, then wait
-                            ahead = need
+                            ahead += sent[i]
             done += len(group)
             after_batch(done, total)
         # children sort after their folder: deleting in descending path order never leaves
@@ -213,7 +216,8 @@ class Processor:
         c = self.counts
         before = (c.created, c.modified, c.moved, c.deleted, len(c.events),
                   len(self.to_hash) if self.to_hash is not None else 0,
-                  c.hashed, c.bytes_hashed, c.identities_created)
+                  c.hashed, c.bytes_hashed, c.identities_created,
+                  self.identities.mark() if self.identities is not None else None)
         self._popped: list[tuple] = []
         try:
             self._write_batch(batch, gone, by_inode, details)
@@ -221,7 +225,9 @@ class Processor:
         except _ROW_ERRORS as exc:
             error = exc
         c.created, c.modified, c.moved, c.deleted = before[:4]
-        c.hashed, c.bytes_hashed, c.identities_created = before[6:]
+        c.hashed, c.bytes_hashed, c.identities_created = before[6:9]
+        if self.identities is not None:    # the identities the attempt added are rolled back
+            self.identities.undo(before[9])
         del c.events[before[4]:]
         if self.to_hash is not None:
             del self.to_hash[before[5]:]
@@ -244,7 +250,7 @@ class Processor:
     def _write_batch(self, batch: list[Found], gone: dict[str, tuple],
                      by_inode: dict[tuple[int, bool], tuple], details: dict[int, tuple]) -> None:
         conn, now, loc = self.conn, self.now, self.loc
-        inserts: list[tuple] = []
+        inserts: list[list] = []
         stat_updates: list[tuple] = []
         file_updates: list[tuple] = []
         moves: list[tuple] = []
@@ -347,10 +353,10 @@ class Processor:
                 if pid is None and f.parent is not None:
                     pid = self._parent_id(f)
                 below = totals.get(f.path, _NO_TOTALS) if is_dir else _NO_TOTALS
-                inserts.append((eid, u, loc, pid, f.path, f.raw, f.name, ext, kind, is_dir,
+                inserts.append([eid, u, loc, pid, f.path, f.raw, f.name, ext, kind, is_dir,
                                 f.name.startswith("."), size or below[0], st.st_ino,
                                 st.st_mtime_ns, st.st_ctime_ns, None, now,
-                                below[1]))   # bools are stored as 0/1
+                                below[1]])   # bools are stored as 0/1; a list: see _with_contents
                 created += 1
                 if events is not None and (f.ftype != 0 or size == 0):
                     events.append(("entry.created", payload(u, f.path, kind, None)))
@@ -374,21 +380,22 @@ class Processor:
         if self.search_rows is not None:      # written (sent on once committed)
             self.search_rows += [(r[0], r[6], r[4]) for r in inserts]
 
-    def _with_contents(self, inserts: list[tuple], known: list[tuple[int, Result]]) -> None:
+    def _with_contents(self, inserts: list[list], known: list[tuple[int, Result]]) -> None:
         """Give the new files hashed ahead their content identity in their one row write
-        (kind from their bytes, as the content phase would), in the batch's transaction."""
+        (kind from their bytes, as the content phase would), in the batch's transaction: set
+        in their rows, which are lists for this."""
         found: dict[str, tuple] = {}
         per_hash: dict[str, int] = {}
         for i, (_, digest, _, (ckind, mime), _) in known:
             if digest not in found:
                 found[digest] = (inserts[i][11], ckind, mime)
             per_hash[digest] = per_hash.get(digest, 0) + 1
-        ident, created = store_identities(self.conn, self.now, found, per_hash)
+        ident, created = store_identities(self.conn, self.now, found, per_hash, self.identities)
         c = self.counts
         c.identities_created += created
         for i, (_, digest, kind, _, _) in known:
             row = inserts[i]
-            inserts[i] = (*row[:8], kind, *row[9:15], ident[digest][0], *row[16:])
+            row[8], row[15] = kind, ident[digest][0]
             c.hashed += 1
             c.bytes_hashed += row[11]
             if self.want_events:

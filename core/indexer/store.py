@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from itertools import islice
 from operator import itemgetter
 from typing import Iterable, Iterator, Sequence
 
@@ -151,14 +152,22 @@ def new_uuids(n: int) -> list[bytes]:
 
 
 def store_identities(conn: sqlite3.Connection, now: str, found: dict[str, tuple],
-                     per_hash: dict[str, int]) -> tuple[dict[str, tuple[int, bytes]], int]:
+                     per_hash: dict[str, int], every: "KnownIdentities | None" = None
+                     ) -> tuple[dict[str, tuple[int, bytes]], int]:
     """The content identities of `found` (content hash -> (size, kind, mime)), inside the
     caller's transaction: an existing one gains `per_hash[hash]` copies, a new one is born
-    with that entry_count. Returns (hash -> (content id, uuid), identities created)."""
+    with that entry_count. Returns (hash -> (content id, uuid), identities created).
+
+    `every`, when given (a first load), knows every identity the database holds: they are
+    looked up there, not by a query per 500 hashes, and the new ones are added to it."""
     from core.content.identity import content_uuid_bytes    # here: see remove_dependents
     from core.content.kinds import CONTENT_RULE
     ident: dict[str, tuple[int, bytes]] = {}
-    for part in chunks(list(found)):
+    if every is not None:
+        every.catch_up(conn)
+        have = every.by_hash
+        ident = {d: have[d] for d in found if d in have}
+    for part in chunks(list(found)) if every is None else ():
         marks = ",".join("?" * len(part))
         for cid, cuuid, digest in conn.execute(
                 "SELECT id, uuid, content_hash FROM content_identities "
@@ -171,6 +180,8 @@ def store_identities(conn: sqlite3.Connection, now: str, found: dict[str, tuple]
         if digest not in ident:
             cuuid = content_uuid_bytes(digest)
             ident[digest] = (cid, cuuid)
+            if every is not None:
+                every.add(digest, cid, cuuid)
             inserts.append((cid, cuuid, digest, size, kind, mime, now, per_hash[digest],
                             CONTENT_RULE))
             cid += 1
@@ -180,6 +191,40 @@ def store_identities(conn: sqlite3.Connection, now: str, found: dict[str, tuple]
     conn.executemany("UPDATE content_identities SET entry_count = entry_count + ? WHERE id = ?",
                      known)
     return ident, len(inserts)
+
+
+class KnownIdentities:
+    """Every content identity in the database, hash -> (id, uuid), for a first load that adds
+    thousands per batch (store_identities' `every`). Another writer (sync applying another
+    device's identities) may add some between batches: `catch_up`, inside the batch's
+    transaction, reads those (ids above the highest known; ids only grow). A batch that rolls
+    back forgets what it added (`mark`, `undo`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.by_hash: dict[str, tuple[int, bytes]] = {}
+        self.top = 0
+        self.catch_up(conn)
+
+    def catch_up(self, conn: sqlite3.Connection) -> None:
+        for cid, cuuid, digest in conn.execute(
+                "SELECT id, uuid, content_hash FROM content_identities WHERE id > ? ORDER BY id",
+                (self.top,)):
+            self.by_hash[digest] = (cid, cuuid)
+            self.top = cid
+
+    def add(self, digest: str, cid: int, cuuid: bytes) -> None:
+        self.by_hash[digest] = (cid, cuuid)
+        self.top = max(self.top, cid)
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.by_hash), self.top
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        """Forget what was added since `mark` (its transaction rolled back)."""
+        added = len(self.by_hash) - mark[0]
+        for digest in list(islice(reversed(self.by_hash), added)):
+            del self.by_hash[digest]
+        self.top = mark[1]
 
 
 def remove_dependents(conn: sqlite3.Connection, entry_uuids: list[bytes]) -> None:
