@@ -38,6 +38,10 @@ def _search(args: argparse.Namespace) -> int:
         params = {"text": text, "limit": args.limit}
         if args.folder:
             params["folder"] = os.path.abspath(os.path.expanduser(args.folder))
+            outside = _outside_every_location(lib, params["folder"])
+            if outside:
+                print(f"vdfs: --in {params['folder']}: {outside}", file=sys.stderr)
+                return 2
         try:
             result = lib.query(query, **params)
         except LocatedError as exc:   # about what was typed, not the query built around it
@@ -50,6 +54,21 @@ def _search(args: argparse.Namespace) -> int:
         emit(result, args)
         return 0
     return _run(args, action)
+
+
+def _outside_every_location(lib: Library, folder: str) -> str | None:
+    """Why a search below `folder` could never find anything, or None: the folder is neither
+    inside a location nor above one (a typo, or a folder never indexed), which an empty table
+    would hide. Locations of every device count, as the search sees their entries too."""
+    from core.domain.locations import is_within, location_roots, normalize_path
+    path = normalize_path(folder)
+    roots = location_roots(lib.conn)
+    if any(is_within(path, root) or is_within(root, path) for root in roots):
+        return None
+    if not roots:
+        return "not inside any indexed location: the library has none yet (`vdfs index FOLDER`)"
+    shown = ", ".join(roots[:3]) + (f" and {len(roots) - 3} more" if len(roots) > 3 else "")
+    return f"not inside any indexed location ({shown}; `vdfs locations` lists them)"
 
 
 def _hits(value: str) -> int:

@@ -1,0 +1,65 @@
+"""First-hour rough edges of the CLI, as a user of fd, ripgrep or the DuckDB CLI meets them:
+`vdfs search --in` a folder the library does not cover is an error (not an empty table), a
+search or query with no rows says so instead of printing a bare header (programs' formats stay
+valid), and a missing `:param` says how to pass it on the command line (`--param`), while
+Python keeps its keyword form. Real library, real files, the CLI's own main()."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+import core
+from core.cli import main
+from vdfs_query import ParameterError
+
+NAMES = ["invoice.pdf", "docs/Invoice-2024.pdf", "docs/tax.txt", "photos/beach.jpg"]
+
+
+@pytest.fixture
+def world(tmp_path, vdfs_home):
+    root = tmp_path / "tree"
+    for n in NAMES:
+        (root / n).parent.mkdir(parents=True, exist_ok=True)
+        (root / n).write_text(n)
+    (tmp_path / "elsewhere").mkdir()
+    with core.Library.create(tmp_path / "p.vdfs") as lib:
+        lib.index(str(root)).wait(timeout=60)
+    return {"lib": tmp_path / "p.vdfs", "tree": root, "tmp": tmp_path}
+
+
+def vdfs(world, capsys, *args) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["-L", str(world["lib"]), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---- 1. --in a folder outside every location ---------------------------------------------------
+@pytest.mark.parametrize("folder", ["elsewhere", "does-not-exist"])
+def test_search_in_a_folder_outside_every_location_is_an_error(world, capsys, folder):
+    where = world["tmp"] / folder
+    code, out, err = vdfs(world, capsys, "search", "voice", "--in", str(where))
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1, err
+    assert str(where) in err and "not inside any indexed location" in err
+    assert str(world["tree"]) in err and "vdfs locations" in err
+
+
+def test_search_in_a_folder_above_or_inside_a_location_is_a_search(world, capsys):
+    code, out, err = vdfs(world, capsys, "search", "voice", "--in", str(world["tmp"]), "-f", "json")
+    assert code == 0 and len(json.loads(out)) == 2, err           # a location is below it
+    code, out, err = vdfs(world, capsys, "search", "voice", "--in", str(world["tree"] / "photos"))
+    assert "location" not in err and code != 2                  # inside one, no hits: empty
+
+
+
+def test_search_in_a_library_with_no_location_says_how_to_add_one(tmp_path, capsys):
+    core.Library.create(tmp_path / "empty.vdfs").close()
+    code, out, err = vdfs({"lib": tmp_path / "empty.vdfs"}, capsys, "search", "x", "--in",
+                          str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == (f"vdfs: --in {tmp_path}: not inside any indexed location: the library has "
+                   "none yet (`vdfs index FOLDER`)\n")
