@@ -52,7 +52,8 @@ def test_search_in_a_folder_above_or_inside_a_location_is_a_search(world, capsys
     code, out, err = vdfs(world, capsys, "search", "voice", "--in", str(world["tmp"]), "-f", "json")
     assert code == 0 and len(json.loads(out)) == 2, err           # a location is below it
     code, out, err = vdfs(world, capsys, "search", "voice", "--in", str(world["tree"] / "photos"))
-    assert "location" not in err and code != 2                  # inside one, no hits: empty
+    assert "location" not in err and out == ""                  # inside one, no hits: empty
+    assert code == 1
 
 
 
@@ -63,3 +64,35 @@ def test_search_in_a_library_with_no_location_says_how_to_add_one(tmp_path, caps
     assert (code, out) == (2, "")
     assert err == (f"vdfs: --in {tmp_path}: not inside any indexed location: the library has "
                    "none yet (`vdfs index FOLDER`)\n")
+
+
+# ---- 2. no rows ---------------------------------------------------------------------------------
+def test_a_search_with_no_hits_says_so_and_exits_1_like_grep(world, capsys):
+    code, out, err = vdfs(world, capsys, "search", "zzqx")
+    assert (code, out, err) == (1, "", 'vdfs: no entries match "zzqx"\n')
+    code, out, err = vdfs(world, capsys, "search", "zzqx", "--in", str(world["tree"] / "docs"))
+    assert (code, out) == (1, "")
+    assert err == f'vdfs: no entries match "zzqx" below {world["tree"] / "docs"}\n'
+    code, out, err = vdfs(world, capsys, "search", "voice")
+    assert code == 0 and "«voice»" in out and err == ""
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv"])
+def test_no_rows_stay_valid_for_programs(world, capsys, fmt):
+    for args, want in ((["search", "zzqx"], 1), (["query", 'files where name = "zzqx"'], 0)):
+        code, out, err = vdfs(world, capsys, *args, "-f", fmt)
+        assert code == want and err == "", (args, err)
+        if fmt == "json":
+            assert json.loads(out) == []
+        elif fmt == "ndjson":
+            assert out == ""
+        else:
+            rows = list(csv.reader(io.StringIO(out)))
+            assert len(rows) == 1 and "path" in rows[0]
+
+
+def test_a_query_table_with_no_rows_says_so_not_a_bare_header(world, capsys):
+    code, out, err = vdfs(world, capsys, "query", 'files where name = "zzqx"')
+    assert (code, out, err) == (0, "", "vdfs: no rows match the query\n")
+    code, out, err = vdfs(world, capsys, "query", "files", "--rows", "0")   # rows, none shown
+    assert code == 0 and out.split()[:2] == ["path", "name"] and "0 of 4" in err

@@ -4,6 +4,7 @@ quoting the text for the query language."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -17,7 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("search", help="find entries by part of a name, or by their text")
+    p = subparsers.add_parser("search", help="find entries by part of a name, or by their text",
+                              epilog="exit status: 0 with hits, 1 with none (as grep), 2 for a "
+                                     "text it cannot read or an --in folder outside every "
+                                     "location")
     p.add_argument("text", nargs="+", help='what to find: invoice, "tax return", inv*, a OR b')
     p.add_argument("--in", dest="folder", metavar="FOLDER",
                    help="only below this folder (relative to the current one)")
@@ -51,8 +55,10 @@ def _search(args: argparse.Namespace) -> int:
             print(f"vdfs: {'the search text' if name == 'text' else '--in'}: {why}",
                   file=sys.stderr)
             return 2
-        emit(result, args)
-        return 0
+        below = f" below {params['folder']}" if args.folder else ""
+        emit(result, args, nothing=f"no entries match {json.dumps(text, ensure_ascii=False)}"
+                                   f"{below}")
+        return 1 if result.known_len() == 0 else 0     # as grep and rg: 1 when none match
     return _run(args, action)
 
 
