@@ -96,3 +96,25 @@ def test_a_query_table_with_no_rows_says_so_not_a_bare_header(world, capsys):
     assert (code, out, err) == (0, "", "vdfs: no rows match the query\n")
     code, out, err = vdfs(world, capsys, "query", "files", "--rows", "0")   # rows, none shown
     assert code == 0 and out.split()[:2] == ["path", "name"] and "0 of 4" in err
+
+
+# ---- 3. a missing :param, worded for where it is passed -----------------------------------------
+@pytest.mark.parametrize("command", ["query", "explain"])
+def test_the_cli_says_to_pass_a_missing_parameter_with_param(world, capsys, command):
+    code, out, err = vdfs(world, capsys, command, "files where size > :n")
+    assert code == 2 and out == ""
+    assert "missing parameter :n" in err and "column 20" in err
+    assert "  files where size > :n\n" in err and "\n" + " " * 21 + "^" in err
+    assert "--param n=…" in err and "-p n=…" in err
+    assert "pass it as n=" not in err
+
+
+def test_python_keeps_the_keyword_form(world):
+    with core.Library.open(world["lib"]) as lib:
+        with pytest.raises(ParameterError) as e:
+            lib.query("files where size > :minimum", minimun=3)
+    assert e.value.missing_param == "minimum"
+    text = str(e.value)
+    assert "missing parameter :minimum" in text and "pass it as minimum=…" in text
+    assert "--param" not in text and "did you mean ':minimun'?" in text
+    assert "^" in text and "column 20" in text
