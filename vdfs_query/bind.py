@@ -163,7 +163,7 @@ def _param(slot: Any, ctx: BindContext) -> Any:
     if v.name not in ctx.params:
         known = sorted(ctx.params)
         raise ParameterError(
-            f"missing parameter :{v.name} (pass it as {v.name}=… )",
+            f"missing parameter :{v.name}", missing_param=v.name, hint=f"pass it as {v.name}=…",
             text=ctx.text, pos=param_pos(ctx.text, v.name),
             suggestion=(":" + closest(v.name, known)) if closest(v.name, known) else None)
     raw = ctx.params[v.name]

@@ -12,6 +12,7 @@ text with a caret, say what was expected in words, and suggest a close name when
 """
 from __future__ import annotations
 
+import copy
 import difflib
 from typing import Iterable
 
@@ -62,8 +63,19 @@ class LocatedError(VdfsError, ValueError):
 
     def at(self, text: str) -> "LocatedError":
         """The same error located in `text` (raised by a stage that did not know the text)."""
-        return type(self)(self.message, text=text, pos=self.pos, groups=self.groups,
-                               suggestion=self.suggestion, hint=self.hint)
+        return self._replace(text=text)
+
+    def with_hint(self, hint: str | None) -> "LocatedError":
+        """The same error with another hint: a front end words how to fix it its own way (the
+        CLI's `--param n=…` where Python passes `n=…`)."""
+        return self._replace(hint=hint)
+
+    def _replace(self, **fields: object) -> "LocatedError":
+        new = copy.copy(self)          # a subclass's own attributes come along
+        vars(new).update(fields)
+        new.line, new.column, new.snippet = _locate(new.text, new.pos)
+        new.args = (new._render(),)
+        return new
 
     def advice(self) -> list[str]:
         """The lines after the caret: what was expected (whole, grouped), a hint, a suggestion.
@@ -97,7 +109,14 @@ class VdfsSyntaxError(LocatedError):
 
 class ParameterError(LocatedError, QueryError):
     """A run's `:param` value is missing or does not fit its field (binding): the text was
-    fine, the values given with it were not. The caret points at the `:param`."""
+    fine, the values given with it were not. The caret points at the `:param`.
+
+    `missing_param` names a parameter that was not given at all, so that each front end can
+    say how to give it there (its hint is Python's `name=…`)."""
+
+    def __init__(self, message: str, *, missing_param: str | None = None, **located: object):
+        self.missing_param = missing_param
+        super().__init__(message, **located)
 
 
 def _locate(text: str | None, pos: int | None) -> tuple[int | None, int | None, str]:

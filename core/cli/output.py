@@ -167,10 +167,14 @@ class Printed:
                 f.write(data)
 
 
-def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = False) -> None:
+def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = False,
+         nothing: str = "no rows match the query") -> None:
     """Print a query Result as args say (--format, --rows, --uuids, --output).
 
-    `explicit_columns`: the query named its columns, so uuid columns it asked for are shown."""
+    `explicit_columns`: the query named its columns, so uuid columns it asked for are shown.
+    `nothing`: what a table with no rows says instead (on stderr, as fd and rg say nothing on
+    stdout): a bare header reads like a failure. Programs' formats stay valid when empty: a
+    CSV header, `[]`, no lines."""
     fmt = args.format
     limit = args.rows if args.rows != DEFAULT_ROWS else (TABLE_ROWS if fmt == "table" else None)
     where = Printed(getattr(args, "output", None))
@@ -204,6 +208,9 @@ def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = F
         else:
             where.text("".join(json.dumps(d, default=str, ensure_ascii=False) + "\n"
                                for d in dicts))
+    elif total == 0:
+        where.text("")              # an --output FILE is still written, empty
+        print(f"vdfs: {nothing}", file=sys.stderr)
     else:
         keep = list(range(len(columns)))
         if not (args.uuids or explicit_columns):

@@ -11,6 +11,7 @@ from .output import add_output_options, emit
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.library import Library
+    from vdfs_query import LocatedError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,13 +61,19 @@ def _run(args: argparse.Namespace, action) -> int:
     try:
         return action(lib)
     except LocatedError as exc:      # a bad query text or :param value: caret, exit 2
-        print(f"vdfs: {exc}", file=sys.stderr)
+        print(f"vdfs: {_worded_here(exc)}", file=sys.stderr)
         return 2
     except (QueryCancelled, KeyboardInterrupt):     # Ctrl-C: the shell's code for SIGINT
         print("vdfs: query cancelled", file=sys.stderr)
         return 130
     finally:
         lib.close()
+
+
+def _worded_here(exc: LocatedError) -> LocatedError:
+    """The error with a missing parameter's hint in this command line's terms."""
+    name = getattr(exc, "missing_param", None)
+    return exc.with_hint(f"pass it as --param {name}=… (or -p {name}=…)") if name else exc
 
 
 def _query(args: argparse.Namespace) -> int:
