@@ -65,6 +65,16 @@ def test_search_in_a_library_with_no_location_says_how_to_add_one(tmp_path, caps
     assert err == (f"vdfs: --in {tmp_path}: not inside any indexed location: the library has "
                    "none yet (`vdfs index FOLDER`)\n")
 
+def test_every_search_failure_exits_2_so_1_always_means_no_hits(world, capsys):
+    """As grep: 0 hits, 1 none, 2 trouble — a library that cannot be opened included, so a
+    script never reads a broken library as "no hits"."""
+    code, out, err = vdfs({"lib": world["tmp"] / "missing.vdfs"}, capsys, "search", "voice")
+    assert (code, out) == (2, "") and err.startswith("vdfs: ")
+    (world["tmp"] / "junk.vdfs").mkdir()
+    (world["tmp"] / "junk.vdfs" / "library.db").write_bytes(b"not a database at all" * 100)
+    code, out, err = vdfs({"lib": world["tmp"] / "junk.vdfs"}, capsys, "search", "voice")
+    assert (code, out) == (2, "") and err.startswith("vdfs: ") and "Traceback" not in err
+
 
 # ---- 2. no rows ---------------------------------------------------------------------------------
 def test_a_search_with_no_hits_says_so_and_exits_1_like_grep(world, capsys):

@@ -10,6 +10,8 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
+from core.errors import VdfsError
+
 from .output import add_output_options, emit
 from .query import _run
 
@@ -19,9 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("search", help="find entries by part of a name, or by their text",
-                              epilog="exit status: 0 with hits, 1 with none (as grep), 2 for a "
-                                     "text it cannot read or an --in folder outside every "
-                                     "location")
+                              epilog="exit status: 0 with hits, 1 with none, 2 for any "
+                                     "trouble (as grep): a text it cannot read, an --in "
+                                     "folder outside every location, a library it cannot "
+                                     "open")
     p.add_argument("text", nargs="+", help='what to find: invoice, "tax return", inv*, a OR b')
     p.add_argument("--in", dest="folder", metavar="FOLDER",
                    help="only below this folder (relative to the current one)")
@@ -59,7 +62,11 @@ def _search(args: argparse.Namespace) -> int:
         emit(result, args, nothing=f"no entries match {json.dumps(text, ensure_ascii=False)}"
                                    f"{below}")
         return 1 if result.known_len() == 0 else 0     # as grep and rg: 1 when none match
-    return _run(args, action)
+    try:
+        return _run(args, action, failed=2)
+    except VdfsError as exc:           # as grep: any trouble is 2, since 1 means "no hits"
+        print(f"vdfs: {exc}", file=sys.stderr)
+        return 2
 
 
 def _outside_every_location(lib: Library, folder: str) -> str | None:
