@@ -26,20 +26,24 @@ HELP = """\
 %vdfs open PATH [--create]        open a library (PATH or :variable); --create makes it if absent
 %vdfs close                       close the open library
 %vdfs index PATH [--no-wait]      add PATH as a location and index it; waits, showing
-                                  the job monitor (--no-wait/--background: return at once)
+                                  the job monitor (--wait, the default; --no-wait or
+                                  --background: return at once, the monitor still live)
 %vdfs <query>                     run a DSL query; the value is the Result (`_`, .df(), .rows())
 %%vdfs [--out NAME] [--explain] [--limit N] [--plot bar]
                                   the cell is a query; --out stores the Result in NAME;
                                   --plot bar: a bar chart of a (key, number) result
 %vdfs explain <query>             the IR and SQL with its bound parameters
 %vdfs jobs [--watch]              jobs of this library; --watch: a live monitor per running job
-%vdfs run EXT.JOB [key=value ...] start a job (job monitor); values may be :variables
+%vdfs run EXT.JOB [key=value ...] start a job (job monitor); values may be :variables;
+                                  --wait: the cell waits for it to end
 %vdfs preview ACTION [k=v ...]    preview an action (or :preview), then Commit / Discard
-%vdfs view EXT/VIEW_ID            render a view of an extension's ui_manifest.json
+%vdfs view EXT/VIEW_ID [--limit N] render a view of an extension's ui_manifest.json
+                                  (--limit: at most N of its rows)
 %vdfs sidebar EXT [--limit N]     an extension's sidebar sections (N items each) and menus
 %vdfs settings EXT                a form for an installed extension's settings (Save applies)
 %vdfs consent CATEGORY:MODEL      allow or revoke a cloud model's use; the local/cloud preference
-%vdfs install PATH|PACKAGE|:obj   install an extension (permissions dialog)
+%vdfs install PATH|PACKAGE|:obj   install an extension (permissions dialog; --yes grants
+                                  every permission it asks for without the dialog)
 %vdfs search [--limit N] TEXT     entries matching TEXT (part of a name, or words of their
                                   text), best first, the match highlighted; no TEXT: a search
                                   box that updates as you type; `search "…" where …` is a query
@@ -47,8 +51,11 @@ HELP = """\
 %vdfs usage [PATH] [--depth N]    where the bytes are: a treemap of the folders below PATH
                                   (a folder or location; default every location; depth 2)
 %vdfs devices                     devices of the library, last sync, changes to send
-%vdfs sync export|import PATH     sync through a bundle file; `sync pair`, `sync serve`,
-                                  `sync with URL [--code C]` sync with a live peer
+%vdfs sync export|import PATH     sync through a bundle file (export --peer DEVICE: what that
+                                  device lacks; import --join: a new, empty library joins
+                                  the sender's);
+                                  `sync pair`, `sync serve [--port N]`, `sync stop`,
+                                  `sync with URL [--code C] [--cafile F]` sync with a live peer
 %vdfs help                        this text
 Query values come from Python by name: `%vdfs entries where size > :min_size`."""
 

@@ -29,6 +29,10 @@ def devices(lib: Any) -> DevicesPanel:
 
 
 SYNC_ACTIONS = ("export", "import", "pair", "serve", "stop", "with")
+#: each sync action's flags (what it parses, and what `%vdfs help` must show)
+SYNC_FLAGS: dict[str, A.FlagSpec] = {
+    "export": {"peer": str}, "import": {"join": bool}, "with": {"code": str, "cafile": str},
+    "serve": {"port": A.positive_int}}
 
 
 def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:
@@ -38,17 +42,17 @@ def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:
         raise VdfsUsageError(f"usage: %vdfs sync {'|'.join(SYNC_ACTIONS)} … (`%vdfs help`)")
     action, tokens = tokens[0], tokens[1:]
     if action == "export":
-        p = _one(tokens, {"peer": str}, "sync export PATH [--peer DEVICE]")
+        p = _one(tokens, SYNC_FLAGS["export"], "sync export PATH [--peer DEVICE]")
         from core.sync import bundle
         b = lib.sync.make_bundle(p.flags.get("peer"))
         size = bundle.write(str(value(p.positional[0])), b)
         return Text(f"wrote {len(b.records)} changes ({size} bytes) to {value(p.positional[0])}")
     if action == "import":
-        p = _one(tokens, {"join": bool}, "sync import PATH [--join]")
+        p = _one(tokens, SYNC_FLAGS["import"], "sync import PATH [--join]")
         r = lib.sync.import_(str(value(p.positional[0])), join=bool(p.flags.get("join")))
         return Text(f"applied {r.applied} of {r.received} changes from {r.sender}")
     if action == "with":
-        p = _one(tokens, {"code": str, "cafile": str}, "sync with URL [--code CODE] [--cafile C]")
+        p = _one(tokens, SYNC_FLAGS["with"], "sync with URL [--code CODE] [--cafile C]")
         r = lib.sync.with_peer(str(value(p.positional[0])), code=p.flags.get("code"),
                                cafile=p.flags.get("cafile"))
         return Text(f"synced: applied {r.applied} of {r.received} changes")
@@ -56,7 +60,7 @@ def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:
         A.parse(tokens, {}, command="sync pair")
         return Text(f"pairing code {lib.sync.pair()} (valid 10 minutes, once)")
     if action == "serve":
-        p = A.parse(tokens, {"port": A.positive_int}, command="sync serve")
+        p = A.parse(tokens, SYNC_FLAGS["serve"], command="sync serve")
         key = str(lib.path)
         if key not in _SERVERS:
             _SERVERS[key] = lib.sync.serve(port=p.flags.get("port", 0))

@@ -32,6 +32,30 @@ def test_help_lists_every_command(ip):
         assert f"%vdfs {cmd}" in text
 
 
+def test_help_names_every_command_and_each_of_its_flags(ip):
+    """What `%vdfs NAME` parses (FLAGS, QUERY_FLAGS for %%vdfs, sync's own) is what help
+    shows on that command's lines: a flag missing from help is a flag nobody finds."""
+    from kernel_ext.magics import FLAGS, HELP, QUERY_FLAGS, SUBCOMMANDS
+    from kernel_ext.sync_magics import SYNC_FLAGS
+    text = repr(run(ip, "%vdfs help"))
+    blocks: dict[str, str] = {}
+    name = None
+    for line in HELP.splitlines():
+        if line.startswith(("%vdfs ", "%%vdfs")):
+            name = line.split()[1] if line.startswith("%vdfs ") else "%%vdfs"
+        if name is not None:
+            blocks[name] = blocks.get(name, "") + line + "\n"
+    for cmd in SUBCOMMANDS:
+        assert f"%vdfs {cmd}" in text, cmd
+        for flag in FLAGS.get(cmd, {}):
+            assert f"--{flag}" in blocks[cmd], (cmd, flag)
+    for flag in QUERY_FLAGS:
+        assert f"--{flag}" in blocks["%%vdfs"], flag
+    for action, flags in SYNC_FLAGS.items():
+        for flag in flags:
+            assert f"--{flag}" in blocks["sync"], (action, flag)
+
+
 def test_unknown_flag_raises_naming_the_flag_and_the_known_ones(ip):
     with pytest.raises(VdfsUsageError, match=r"unknown flag --bogus for 'open' \(known flags: --create\)"):
         run(ip, "%vdfs open x --bogus")
