@@ -36,9 +36,10 @@ from core.domain.metadata import delete_unused_content
 from . import content
 from .aggregate import aggregate
 from .content import ContentIdentifier
+from .firstload import folder_totals, hash_ahead_key
 from .lock import IndexLock
 from .prefetch import Prefetcher
-from .process import Processor, folder_totals, hash_ahead_key
+from .process import Processor
 from .searchworker import SearchBuilder
 from .split import discover_split
 from .store import (KnownIdentities, drop_indexes, entry_index_specs, load_root_rows,
