@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import posixpath
 import sqlite3
-import uuid
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Callable
 
 from core.content.kinds import kind_for_ext, split_ext
 from core.domain.locations import is_within
+from .events import payload
 from .firstload import hash_ahead_key
 from .hashing import Result
 from .store import (KnownIdentities, chunks, fetch_details, new_uuids, next_id,
@@ -62,15 +62,6 @@ def _kind(f: Found, ext: str | None) -> str:
     if f.ftype == LINK:
         return "symlink"
     return kind_for_ext(ext)
-
-
-def payload(uuid_bytes: bytes, path: str, kind: str, content_uuid: bytes | None,
-            **extra: object) -> dict:
-    """The payload of an entry.created / modified / deleted event."""
-    d = {"entry_uuid": str(uuid.UUID(bytes=uuid_bytes)), "path": path, "kind": kind,
-         "content_uuid": str(uuid.UUID(bytes=content_uuid)) if content_uuid else None}
-    d.update(extra)
-    return d
 
 
 def _hashed_in(batch: list) -> int:
