@@ -13,16 +13,13 @@ in two processes (split.py). Hashing uses worker processes in big static batches
 second core, a first load's name search index is built by a helper from the rows as they
 commit and copied in at the end (searchworker.py); a resumed load rebuilds it instead.
 
-Test knobs (environment): VDFS_TEST_CRASH_AFTER="<phase>:<n>" makes the process SIGKILL itself
-at the n-th safe point of that phase (after a commit, before its checkpoint);
-VDFS_INDEX_BULK_MIN, VDFS_INDEX_SPLIT_MIN and VDFS_INDEX_PARALLEL_MIN lower the thresholds of
-the bulk load, the split walk and the hash workers.
+Test knobs (environment variables: a crash at a chosen safe point, lower thresholds for the
+faster paths) are read by knobs.py.
 """
 from __future__ import annotations
 
 import gc
 import os
-import signal
 import time
 from contextlib import contextmanager
 from operator import attrgetter
@@ -37,6 +34,7 @@ from . import content
 from .aggregate import aggregate
 from .content import ContentIdentifier
 from .firstload import folder_totals, hash_ahead_key
+from .knobs import CrashHook, env_int
 from .lock import IndexLock
 from .prefetch import Prefetcher
 from .process import Processor
@@ -58,23 +56,6 @@ SPLIT_MIN = 20000          # stored entries from which a re-index walks in two p
 BULK_MIN = 20000           # new entries from which a first load drops and rebuilds indexes
 
 
-class _CrashHook:
-    """SIGKILLs this process at a chosen safe point; inert unless the env var is set."""
-
-    def __init__(self) -> None:
-        spec = os.environ.get("VDFS_TEST_CRASH_AFTER", "")
-        phase, _, n = spec.partition(":")
-        self.phase = phase or None
-        self.at = int(n or 1) if phase else 0
-        self.seen = 0
-
-    def __call__(self, phase: str) -> None:
-        if phase == self.phase:
-            self.seen += 1
-            if self.seen >= self.at:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _capped(items: list[dict[str, str]]) -> list[dict[str, str]]:
     return items[:MAX_LISTED]
 
@@ -93,11 +74,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _env_int(name: str, default: int) -> int:
-    """Thresholds the tests lower to reach the large-tree code paths on small trees."""
-    return int(os.environ.get(name, default))
-
-
 class IndexRun:
     """One run of the job (a resumed job is a new run that starts at the saved phase)."""
 
@@ -109,7 +85,7 @@ class IndexRun:
         self.batch = max(1, int(batch_size))
         self.workers = workers if workers is not None else (
             2 if (os.cpu_count() or 1) >= 2 else 1)
-        self.crash = _CrashHook()
+        self.crash = CrashHook()
         self.hash_pool: list = []
         self.prefetch: Prefetcher | None = None
         self.search: SearchBuilder | None = None   # a first load's search index, built apart
@@ -212,7 +188,7 @@ class IndexRun:
             after_dir=lambda n: self.crash("discovery"))
         stored = conn.execute("SELECT count(*) FROM entries WHERE location_id = ?",
                               (loc.id,)).fetchone()[0]
-        if self.workers >= 2 and stored >= _env_int("VDFS_INDEX_SPLIT_MIN", SPLIT_MIN):
+        if self.workers >= 2 and stored >= env_int("VDFS_INDEX_SPLIT_MIN", SPLIT_MIN):
             disc = discover_split(conn, str(self.lib.db_path), loc.id, self.root,
                                   load_root_rows(conn, loc.id, self.root), **hooks)
         else:
@@ -220,7 +196,7 @@ class IndexRun:
                             **hooks)
         self.timed("discovery", t0, c0)
         to_hash = sum(1 for f in disc.changes if f.ftype == 0 and f.st.st_size > 0)
-        parallel_min = _env_int("VDFS_INDEX_PARALLEL_MIN", content.PARALLEL_MIN)
+        parallel_min = env_int("VDFS_INDEX_PARALLEL_MIN", content.PARALLEL_MIN)
         if self.workers >= 2 and to_hash >= parallel_min and not self.hash_pool:
             self.hash_pool = content.spawn_workers(self.workers - 1)
             self.prefetch = Prefetcher(self.hash_pool)   # hashes while entries are written
@@ -230,7 +206,7 @@ class IndexRun:
         counts["walk_errors"], counts["walk_skipped"] = len(disc.errors), len(disc.skipped)
 
         t0, c0 = time.perf_counter(), time.thread_time()
-        bulk = stored == 0 and len(disc.changes) >= _env_int("VDFS_INDEX_BULK_MIN", BULK_MIN) \
+        bulk = stored == 0 and len(disc.changes) >= env_int("VDFS_INDEX_BULK_MIN", BULK_MIN) \
             and not conn.execute("SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]
         if bulk:
             # first load into an empty library: build the indexes once, at the end
