@@ -8,8 +8,9 @@ with the same rows as one that never stopped.
 
 Large trees take two faster paths (each covered by the same crash tests): a first load into an
 empty library drops the entries indexes and rebuilds them after hashing (their SQL is kept in
-the checkpoint, so a resumed job restores them first), and a re-index of a big location walks
-in two processes (split.py). Hashing uses worker processes in big static batches. With a
+the checkpoint, so a resumed job restores them first) and writes each row once, its folder
+totals and content known ahead (firstload.py); a re-index of a big location walks in two
+processes (split.py). Hashing uses worker processes in big static batches. With a
 second core, a first load's name search index is built by a helper from the rows as they
 commit and copied in at the end (searchworker.py); a resumed load rebuilds it instead.
 
@@ -22,26 +23,22 @@ import gc
 import os
 import time
 from contextlib import contextmanager
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from core.content.kinds import split_ext
 from core.store.clock import now_iso
 from core.store.events import Event
 from core.domain.locations import get_location
 from core.domain.metadata import delete_unused_content
-from . import content
+from . import content, firstload
 from .aggregate import aggregate
 from .content import ContentIdentifier
-from .firstload import folder_totals, hash_ahead_key
 from .knobs import CrashHook, env_int
 from .lock import IndexLock
 from .prefetch import Prefetcher
 from .process import Processor
 from .searchworker import SearchBuilder
 from .split import discover_split
-from .store import (KnownIdentities, drop_indexes, entry_index_specs, load_root_rows,
-                    load_stored, next_id, restore_indexes, write_tx)
+from .store import load_root_rows, load_stored, next_id, write_tx
 from .walk import discover
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +50,6 @@ MAX_LISTED = 1000          # errors / skipped paths kept in a result
 DEFAULT_BATCH = 50000      # rows per transaction: fewer commits rewrite fewer index pages
 CONTENT_BATCH = 10000      # files per hashing batch: enough stages for workers to overlap writes
 SPLIT_MIN = 20000          # stored entries from which a re-index walks in two processes
-BULK_MIN = 20000           # new entries from which a first load drops and rebuilds indexes
 
 
 def _capped(items: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -178,9 +174,7 @@ class IndexRun:
         """Discovery and processing run again together after a crash: the diff against the
         rows committed so far is exactly the work left."""
         conn, loc, ctx, counts = self.conn, self.loc, self.ctx, self.counts
-        if self.state.get("dropped_indexes"):          # resuming a bulk load
-            restore_indexes(conn, self.state.pop("dropped_indexes"))
-            self.save()
+        firstload.restore_after_crash(conn, self.state, self.save)
         t0, c0 = time.perf_counter(), time.thread_time()
         ctx.progress(0, None, "walking", "discovery")
         hooks = dict(
@@ -206,35 +200,17 @@ class IndexRun:
         counts["walk_errors"], counts["walk_skipped"] = len(disc.errors), len(disc.skipped)
 
         t0, c0 = time.perf_counter(), time.thread_time()
-        bulk = stored == 0 and len(disc.changes) >= env_int("VDFS_INDEX_BULK_MIN", BULK_MIN) \
-            and not conn.execute("SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]
-        if bulk:
-            # first load into an empty library: build the indexes once, at the end
-            self.state["dropped_indexes"] = entry_index_specs(conn)
-            self.save()
-            drop_indexes(conn, self.state["dropped_indexes"])
+        bulk = firstload.is_first_load(conn, stored, len(disc.changes))
+        if bulk:         # build the indexes once, at the end
+            firstload.drop_entry_indexes(conn, self.state, self.save)
         proc = Processor(conn, loc.id, self.root_parent_id, self.now, self.want_events)
         if bulk:
-            disc.changes.sort(key=attrgetter("path"))    # the order processing writes
-            proc.folder_totals = folder_totals(disc.changes)   # folder rows written once
-            proc.identities = KnownIdentities(conn)   # looked up in memory, not per batch
-        if bulk and self.workers >= 2:
-            # the name search index is built by a helper from the rows as they commit
-            self.search = SearchBuilder(conn.execute(
-                "SELECT sql FROM sqlite_master WHERE name = 'entries_fts'").fetchone()[0])
-            proc.search_rows = []
+            self.search = firstload.plan(proc, conn, disc.changes, search=self.workers >= 2)
         if self.prefetch is not None:
             proc.to_hash = []
-            if bulk:
-                # a first load hashes its files before writing them, so that each row is
-                # written once, with its content (not inserted, then updated by the content
-                # phase); a crash leaves rows with or without content, both consistent
-                self.prefetch.submit([(key, key, f.st.st_size, split_ext(f.name))
-                                      for f in disc.changes
-                                      if (key := hash_ahead_key(f)) is not None])
-                proc.hashed_ahead = self.prefetch.results
-                proc.wait_hashed = self._timed_wait(self.prefetch.wait)
-                proc.hashed_by = self.prefetch.hashed_by
+            if bulk:     # each row written once, with its content
+                firstload.hash_ahead(proc, disc.changes, self.prefetch,
+                                     self._timed_wait(self.prefetch.wait))
         base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted",
                                               "hashed", "bytes_hashed", "identities_created")}
 
@@ -306,15 +282,8 @@ class IndexRun:
         if self.state.get("dropped_indexes"):
             t0, c0 = time.perf_counter(), time.thread_time()
             ctx.progress(0, None, "building indexes", "content")
-            specs = self.state["dropped_indexes"]
-            search_db = None
-            if self.search is not None:
-                # the plain indexes first, while the helper indexes the last rows
-                restore_indexes(self.conn, [s for s in specs if not s[0].startswith("trigger:")])
-                self.crash("indexes")
-                search_db = self.search.finish()
-            restore_indexes(self.conn, specs, search_db)
-            self.crash("indexes")
+            firstload.build_indexes(self.conn, self.state["dropped_indexes"], self.search,
+                                    self.crash)
             del self.state["dropped_indexes"]
             self.timed("indexes", t0, c0)
         self.save("aggregation")
