@@ -1,6 +1,7 @@
 """A library: one folder holding library.db, jobs.db, library.json, sidecars/ and logs/.
 
-`Library` is the root object users hold. It owns the connections and this device's identity;
+`Library` is the root object users hold. It owns the connections and this device's identity
+(the folder's files, and the checks before an open, are core/store/folder.py);
 everything else (indexing, metadata, models, jobs, queries) lives in its own room and is
 reached through the methods and typed properties here, so the public names
 (docs/architecture.md §6) stay in one place.
@@ -13,25 +14,23 @@ is acyclic (tests/test_core_rooms.py), so these imports are about start-up time,
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import functools
-import json
 import os
 import platform
-import shutil
 import socket
 import sqlite3
 import sys
 import threading
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .store import db
 from .store.clock import now_iso, utc_now
 from .store.device import current_device
-from .errors import CorruptLibraryError, LibraryExistsError, NotALibraryError
-from .store.faults import ReadOnlyStorageError, storage_faults
+from .store.faults import storage_faults
+# LIBRARY_JSON stays importable from here, as it always was
+from .store.folder import (JOBS_DB, LIBRARY_DB, LIBRARY_JSON, check_folder,  # noqa: F401
+                           create_folder, upgrade_folder)
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.query.engine import QueryLike
@@ -47,11 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .store.changelog import HybridClock
     from .store.events import EventBus
     from .sync import Sync
-
-LIBRARY_JSON = "library.json"
-LIBRARY_DB = "library.db"
-JOBS_DB = "jobs.db"
-
 
 class Library:
     """An open library. Create with `Library.create(path)`, open with `Library.open(path)`."""
@@ -72,29 +66,7 @@ class Library:
     def create(cls, path: str | os.PathLike[str], name: str | None = None) -> "Library":
         """Make a new library folder at `path` (which must not hold a library yet)."""
         path = Path(path).expanduser().absolute()
-        in_place = path.is_dir()   # an empty folder the user made (a mount point, perhaps)
-        _refuse_existing(path)
-        name = name or path.name.removesuffix(".vdfs")
-        if in_place:
-            with storage_faults(path):
-                return cls(path, _lay_out(path, name))
-        # A new folder is built aside and renamed into place: a process opening `path`
-        # meanwhile (a second `vdfs index` of a new library) sees no library or a whole one.
-        staging = path.parent / f".{path.name}.creating-{uuid.uuid4().hex[:12]}"
-        try:
-            with storage_faults(path.parent):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                staging.mkdir()
-                info = _lay_out(staging, name)
-                try:
-                    os.rename(staging, path)
-                except OSError as exc:
-                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
-                        raise
-                    _refuse_existing(path)       # says what is there now
-                    raise LibraryExistsError(f"{path} was created meanwhile") from exc
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        info = create_folder(path, name or path.name.removesuffix(".vdfs"))
         with storage_faults(path):
             return cls(path, info)
 
@@ -107,44 +79,11 @@ class Library:
         that died are resumed in the background.
         """
         path = Path(path).expanduser().absolute()
-        if not path.is_dir():
-            raise NotALibraryError(f"{path} is not a vdfs library: no such folder")
-        meta = path / LIBRARY_JSON
-        if not meta.is_file() or not (path / LIBRARY_DB).is_file():
-            raise NotALibraryError(
-                f"{path} is not a vdfs library: it has no {LIBRARY_JSON} and {LIBRARY_DB} "
-                "(create one with Library.create)")
-        try:
-            info = json.loads(meta.read_text(encoding="utf-8"))
-            if not isinstance(info, dict) or "id" not in info:
-                raise ValueError("missing 'id'")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise CorruptLibraryError(f"{meta} is not valid library metadata: {exc}") from exc
-        # Read-only checks first: nothing changes on a refused open. They are cheap (header,
-        # schema, version); the whole-file check runs only after an unclean shutdown, below.
-        unclean = db.has_unclean_wal(path / LIBRARY_DB)
-        version = db.check_readable(path / LIBRARY_DB)
-        latest = db.latest_library_version()
-        if version > latest:
-            from .errors import SchemaTooNewError
-            raise SchemaTooNewError(
-                f"{path} has schema version {version}, but this vdfs knows only up to {latest}: "
-                "upgrade vdfs to open it")
-        jobs_version = db.check_readable(path / JOBS_DB) if (path / JOBS_DB).exists() else 0
-        _check_writable(path)
+        checked = check_folder(path)       # reads only: nothing changes on a refused open
         with storage_faults(path):
-            # a file already at the latest version has nothing to migrate: no connection to it
-            if version < latest:
-                _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
-            if jobs_version != db.latest_jobs_version():      # newer: migrate refuses it
-                _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
-            for sub in ("sidecars", "logs/extensions"):
-                (path / sub).mkdir(parents=True, exist_ok=True)
-            if info.get("schema_version") != latest:
-                info["schema_version"] = latest
-                _write_json(meta, info)
-            lib = cls(path, info)
-        if unclean:
+            upgrade_folder(path, checked)
+            lib = cls(path, checked.info)
+        if checked.unclean:
             from .store.integrity import BackgroundCheck
             lib.background_check = BackgroundCheck(path, "unclean shutdown")
             lib.background_check.start()
@@ -371,53 +310,3 @@ def _seen_lately(last_seen_at: str | None) -> bool:
 # closed by Library.close(), in this order: users of a service before the service
 _SERVICES = ("sync", "extensions", "actions", "jobs", "host", "engine", "clock", "blob_stats",
              "events")
-
-
-def _refuse_existing(path: Path) -> None:
-    if (path / LIBRARY_JSON).exists() or (path / LIBRARY_DB).exists():
-        raise LibraryExistsError(f"{path} already holds a library: use Library.open()")
-    if path.exists() and not path.is_dir():
-        raise NotALibraryError(f"{path} is a file, not a folder")
-    if path.exists() and any(path.iterdir()):
-        raise LibraryExistsError(f"{path} is a folder that is not empty: choose a new path")
-
-
-def _check_writable(path: Path) -> None:
-    """SQLite needs to write the folder (its -wal and -shm files) and both databases."""
-    for target in (path, path / LIBRARY_DB, path / JOBS_DB):
-        if target.exists() and not os.access(target, os.W_OK):
-            raise ReadOnlyStorageError(
-                f"{path} is read-only{'' if target == path else f' ({target.name})'}: vdfs "
-                "needs to write there (check the folder's permissions or mount)")
-
-
-def _lay_out(folder: Path, name: str) -> dict[str, Any]:
-    """Fill an empty folder with a new library's files; return its library.json content."""
-    for sub in ("sidecars", "logs/extensions"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    _migrate_file(folder / LIBRARY_DB, db.library_migrations(), "library.db")
-    _migrate_file(folder / JOBS_DB, db.jobs_migrations(), "jobs.db")
-    device_uuid, _ = current_device()
-    info = {
-        "id": str(uuid.uuid4()),
-        "name": name,
-        "device_id": str(device_uuid),
-        "schema_version": db.latest_library_version(),
-        "created_at": now_iso(),
-    }
-    _write_json(folder / LIBRARY_JSON, info)
-    return info
-
-
-def _migrate_file(path: Path, migrations: list[tuple[int, str]], what: str) -> int:
-    conn = db.connect(path)
-    try:
-        return db.migrate(conn, migrations, what=f"{path.parent.name}/{what}")
-    finally:
-        conn.close()
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from core.errors import VdfsError
-from core.library import LIBRARY_JSON
+from core.store.folder import LIBRARY_JSON
 from core.store.paths import default_library_path
 
 DEFAULT_NAME = "default"

@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from core.errors import NotALibraryError
+    from core.store.folder import LIBRARY_DB
     from core.store.integrity import check_library, record
-    from core.library import LIBRARY_DB
     folder = Path(library_path(args)).expanduser().absolute()
     if not (folder / LIBRARY_DB).is_file():
         raise NotALibraryError(f"{folder} is not a vdfs library: it has no {LIBRARY_DB}")

@@ -18,8 +18,8 @@ from typing import Callable
 
 from core.content.identity import content_uuid_bytes
 from core.content.kinds import CONTENT_RULE, content_type
+from .events import payload
 from .hashing import Item, Result, hash_batch, read_head
-from .process import payload
 from .store import chunks, store_identities, subtree_sql, write_tx
 from .hashworker import HashWorker
 

@@ -8,41 +8,37 @@ with the same rows as one that never stopped.
 
 Large trees take two faster paths (each covered by the same crash tests): a first load into an
 empty library drops the entries indexes and rebuilds them after hashing (their SQL is kept in
-the checkpoint, so a resumed job restores them first), and a re-index of a big location walks
-in two processes (split.py). Hashing uses worker processes in big static batches. With a
+the checkpoint, so a resumed job restores them first) and writes each row once, its folder
+totals and content known ahead (firstload.py); a re-index of a big location walks in two
+processes (split.py). Hashing uses worker processes in big static batches. With a
 second core, a first load's name search index is built by a helper from the rows as they
 commit and copied in at the end (searchworker.py); a resumed load rebuilds it instead.
 
-Test knobs (environment): VDFS_TEST_CRASH_AFTER="<phase>:<n>" makes the process SIGKILL itself
-at the n-th safe point of that phase (after a commit, before its checkpoint);
-VDFS_INDEX_BULK_MIN, VDFS_INDEX_SPLIT_MIN and VDFS_INDEX_PARALLEL_MIN lower the thresholds of
-the bulk load, the split walk and the hash workers.
+Test knobs (environment variables: a crash at a chosen safe point, lower thresholds for the
+faster paths) are read by knobs.py.
 """
 from __future__ import annotations
 
 import gc
 import os
-import signal
 import time
 from contextlib import contextmanager
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from core.content.kinds import split_ext
 from core.store.clock import now_iso
 from core.store.events import Event
 from core.domain.locations import get_location
 from core.domain.metadata import delete_unused_content
-from . import content
+from . import content, firstload
 from .aggregate import aggregate
 from .content import ContentIdentifier
+from .knobs import CrashHook, env_int
 from .lock import IndexLock
 from .prefetch import Prefetcher
-from .process import Processor, folder_totals, hash_ahead_key
+from .process import Processor
 from .searchworker import SearchBuilder
 from .split import discover_split
-from .store import (KnownIdentities, drop_indexes, entry_index_specs, load_root_rows,
-                    load_stored, next_id, restore_indexes, write_tx)
+from .store import load_root_rows, load_stored, next_id, write_tx
 from .walk import discover
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,24 +50,6 @@ MAX_LISTED = 1000          # errors / skipped paths kept in a result
 DEFAULT_BATCH = 50000      # rows per transaction: fewer commits rewrite fewer index pages
 CONTENT_BATCH = 10000      # files per hashing batch: enough stages for workers to overlap writes
 SPLIT_MIN = 20000          # stored entries from which a re-index walks in two processes
-BULK_MIN = 20000           # new entries from which a first load drops and rebuilds indexes
-
-
-class _CrashHook:
-    """SIGKILLs this process at a chosen safe point; inert unless the env var is set."""
-
-    def __init__(self) -> None:
-        spec = os.environ.get("VDFS_TEST_CRASH_AFTER", "")
-        phase, _, n = spec.partition(":")
-        self.phase = phase or None
-        self.at = int(n or 1) if phase else 0
-        self.seen = 0
-
-    def __call__(self, phase: str) -> None:
-        if phase == self.phase:
-            self.seen += 1
-            if self.seen >= self.at:
-                os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _capped(items: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -92,11 +70,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _env_int(name: str, default: int) -> int:
-    """Thresholds the tests lower to reach the large-tree code paths on small trees."""
-    return int(os.environ.get(name, default))
-
-
 class IndexRun:
     """One run of the job (a resumed job is a new run that starts at the saved phase)."""
 
@@ -108,7 +81,7 @@ class IndexRun:
         self.batch = max(1, int(batch_size))
         self.workers = workers if workers is not None else (
             2 if (os.cpu_count() or 1) >= 2 else 1)
-        self.crash = _CrashHook()
+        self.crash = CrashHook()
         self.hash_pool: list = []
         self.prefetch: Prefetcher | None = None
         self.search: SearchBuilder | None = None   # a first load's search index, built apart
@@ -201,9 +174,7 @@ class IndexRun:
         """Discovery and processing run again together after a crash: the diff against the
         rows committed so far is exactly the work left."""
         conn, loc, ctx, counts = self.conn, self.loc, self.ctx, self.counts
-        if self.state.get("dropped_indexes"):          # resuming a bulk load
-            restore_indexes(conn, self.state.pop("dropped_indexes"))
-            self.save()
+        firstload.restore_after_crash(conn, self.state, self.save)
         t0, c0 = time.perf_counter(), time.thread_time()
         ctx.progress(0, None, "walking", "discovery")
         hooks = dict(
@@ -211,7 +182,7 @@ class IndexRun:
             after_dir=lambda n: self.crash("discovery"))
         stored = conn.execute("SELECT count(*) FROM entries WHERE location_id = ?",
                               (loc.id,)).fetchone()[0]
-        if self.workers >= 2 and stored >= _env_int("VDFS_INDEX_SPLIT_MIN", SPLIT_MIN):
+        if self.workers >= 2 and stored >= env_int("VDFS_INDEX_SPLIT_MIN", SPLIT_MIN):
             disc = discover_split(conn, str(self.lib.db_path), loc.id, self.root,
                                   load_root_rows(conn, loc.id, self.root), **hooks)
         else:
@@ -219,7 +190,7 @@ class IndexRun:
                             **hooks)
         self.timed("discovery", t0, c0)
         to_hash = sum(1 for f in disc.changes if f.ftype == 0 and f.st.st_size > 0)
-        parallel_min = _env_int("VDFS_INDEX_PARALLEL_MIN", content.PARALLEL_MIN)
+        parallel_min = env_int("VDFS_INDEX_PARALLEL_MIN", content.PARALLEL_MIN)
         if self.workers >= 2 and to_hash >= parallel_min and not self.hash_pool:
             self.hash_pool = content.spawn_workers(self.workers - 1)
             self.prefetch = Prefetcher(self.hash_pool)   # hashes while entries are written
@@ -229,35 +200,17 @@ class IndexRun:
         counts["walk_errors"], counts["walk_skipped"] = len(disc.errors), len(disc.skipped)
 
         t0, c0 = time.perf_counter(), time.thread_time()
-        bulk = stored == 0 and len(disc.changes) >= _env_int("VDFS_INDEX_BULK_MIN", BULK_MIN) \
-            and not conn.execute("SELECT EXISTS (SELECT 1 FROM entries)").fetchone()[0]
-        if bulk:
-            # first load into an empty library: build the indexes once, at the end
-            self.state["dropped_indexes"] = entry_index_specs(conn)
-            self.save()
-            drop_indexes(conn, self.state["dropped_indexes"])
+        bulk = firstload.is_first_load(conn, stored, len(disc.changes))
+        if bulk:         # build the indexes once, at the end
+            firstload.drop_entry_indexes(conn, self.state, self.save)
         proc = Processor(conn, loc.id, self.root_parent_id, self.now, self.want_events)
         if bulk:
-            disc.changes.sort(key=attrgetter("path"))    # the order processing writes
-            proc.folder_totals = folder_totals(disc.changes)   # folder rows written once
-            proc.identities = KnownIdentities(conn)   # looked up in memory, not per batch
-        if bulk and self.workers >= 2:
-            # the name search index is built by a helper from the rows as they commit
-            self.search = SearchBuilder(conn.execute(
-                "SELECT sql FROM sqlite_master WHERE name = 'entries_fts'").fetchone()[0])
-            proc.search_rows = []
+            self.search = firstload.plan(proc, conn, disc.changes, search=self.workers >= 2)
         if self.prefetch is not None:
             proc.to_hash = []
-            if bulk:
-                # a first load hashes its files before writing them, so that each row is
-                # written once, with its content (not inserted, then updated by the content
-                # phase); a crash leaves rows with or without content, both consistent
-                self.prefetch.submit([(key, key, f.st.st_size, split_ext(f.name))
-                                      for f in disc.changes
-                                      if (key := hash_ahead_key(f)) is not None])
-                proc.hashed_ahead = self.prefetch.results
-                proc.wait_hashed = self._timed_wait(self.prefetch.wait)
-                proc.hashed_by = self.prefetch.hashed_by
+            if bulk:     # each row written once, with its content
+                firstload.hash_ahead(proc, disc.changes, self.prefetch,
+                                     self._timed_wait(self.prefetch.wait))
         base = {k: counts.get(k, 0) for k in ("created", "modified", "moved", "deleted",
                                               "hashed", "bytes_hashed", "identities_created")}
 
@@ -329,15 +282,8 @@ class IndexRun:
         if self.state.get("dropped_indexes"):
             t0, c0 = time.perf_counter(), time.thread_time()
             ctx.progress(0, None, "building indexes", "content")
-            specs = self.state["dropped_indexes"]
-            search_db = None
-            if self.search is not None:
-                # the plain indexes first, while the helper indexes the last rows
-                restore_indexes(self.conn, [s for s in specs if not s[0].startswith("trigger:")])
-                self.crash("indexes")
-                search_db = self.search.finish()
-            restore_indexes(self.conn, specs, search_db)
-            self.crash("indexes")
+            firstload.build_indexes(self.conn, self.state["dropped_indexes"], self.search,
+                                    self.crash)
             del self.state["dropped_indexes"]
             self.timed("indexes", t0, c0)
         self.save("aggregation")

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import posixpath
 import sqlite3
-import uuid
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Callable
 
 from core.content.kinds import kind_for_ext, split_ext
 from core.domain.locations import is_within
+from .events import payload
+from .firstload import hash_ahead_key
 from .hashing import Result
 from .store import (KnownIdentities, chunks, fetch_details, new_uuids, next_id,
                     remove_dependents, store_identities, write_tx)
@@ -55,49 +56,12 @@ class Counts:
     identities_created: int = 0
 
 
-def hash_ahead_key(f: Found) -> "str | bytes | None":
-    """The prefetch key of a new file worth hashing before its row is written (its path for
-    the OS), or None. Processing then writes the row once, with its content identity."""
-    if f.ftype == 0 and f.old is None and f.st.st_size > 0:
-        return f.raw or f.path
-    return None
-
-
-def folder_totals(changes: list[Found]) -> dict[str, tuple[int, int]]:
-    """path -> (size, child_count) of every folder in `changes` (sorted by path), as the
-    aggregation phase computes them from the stored rows: for a first load, where `changes`
-    is everything, each folder row is then written once, with its numbers. One pass in
-    descending path order, where every descendant comes before its folder."""
-    size: dict[str, int] = {}
-    count: dict[str, int] = {}
-    totals: dict[str, tuple[int, int]] = {}
-    for f in reversed(changes):
-        if f.ftype == DIR:
-            n = size.pop(f.path, 0)
-            totals[f.path] = (n, count.pop(f.path, 0))
-        else:
-            n = f.st.st_size if f.ftype == 0 else 0
-        if f.parent is not None:
-            size[f.parent] = size.get(f.parent, 0) + n
-            count[f.parent] = count.get(f.parent, 0) + 1
-    return totals
-
-
 def _kind(f: Found, ext: str | None) -> str:
     if f.ftype == DIR:
         return "directory"
     if f.ftype == LINK:
         return "symlink"
     return kind_for_ext(ext)
-
-
-def payload(uuid_bytes: bytes, path: str, kind: str, content_uuid: bytes | None,
-            **extra: object) -> dict:
-    """The payload of an entry.created / modified / deleted event."""
-    d = {"entry_uuid": str(uuid.UUID(bytes=uuid_bytes)), "path": path, "kind": kind,
-         "content_uuid": str(uuid.UUID(bytes=content_uuid)) if content_uuid else None}
-    d.update(extra)
-    return d
 
 
 def _hashed_in(batch: list) -> int:
