@@ -21,7 +21,7 @@ def cell_text(value: Any, width: int = 60) -> str:
         raw = bytes(value)
         return str(uuid.UUID(bytes=raw)) if len(raw) == 16 else f"<{len(raw)} bytes>"
     if isinstance(value, float):
-        from core.query.result import number_text
+        from core.query.display import number_text
         text = number_text(value)
     elif isinstance(value, datetime):
         local = value.astimezone().replace(tzinfo=None) if value.tzinfo else value   # local time

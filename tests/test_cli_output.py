@@ -294,7 +294,8 @@ def test_a_search_table_shows_ranks_as_short_numbers(world):
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_the_cli_the_notebook_and_a_results_repr_write_a_float_alike(x):
-    from core.query.result import Result, number_text
+    from core.query.display import number_text
+    from core.query.result import Result
     from kernel_ext.display import cell_text
     assert cell_text(x) == number_text(x)
     shown = Result.of_rows(["x"], ["float"], [(x,)], "", []).to_text().splitlines()[2]

@@ -34,7 +34,7 @@ def _body_rows(html: str) -> int:
 
 @pytest.mark.parametrize("route", ["sqlite", "duckdb"])
 def test_a_big_result_shows_one_page_and_its_total(big, route):
-    from core.query.result import DISPLAY_ROWS
+    from core.query.display import DISPLAY_ROWS
     result = big.engine.run("entries select uuid, path, size, modified", route=route)
     assert result.route == route and len(result) == ENTRIES
     html = result._repr_html_()

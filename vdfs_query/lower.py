@@ -10,14 +10,15 @@ import re
 from typing import Any
 
 from . import ast, fts, ir, patterns
-from .catalog import KINDS, MODEL_BUILTINS, SEARCH_FIELDS, SOURCES, SourceDef
+from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
+from .ir import AGGREGATES
 from .relpaths import is_relative
+from .shape import Shaping
 from .timespec import canonical_time, is_interval, is_time_text, time_spec
-from .values import (INT_MAX, CoercionError, coerce, json_value, parse_size, tag_name,
-                     text_value, value_pos)
+from .values import (CoercionError, coerce, json_value, parse_size, tag_name, text_value,
+                     value_pos)
 
-AGGREGATES = ("count", "sum", "avg", "min", "max")
 _JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _NUMERIC = ("int", "float", "size", "json", "time_ns", "time_iso")
 _TIME = ("time_ns", "time_iso")
@@ -25,8 +26,10 @@ _FLIP_INTERVAL = {"=": None, "!=": None, ">": ("end", ">="), ">=": ("start", ">=
                   "<": ("start", "<"), "<=": ("end", "<")}
 
 
-class Lowerer:
-    """Lowers one query; knows its text so every error can point into it."""
+class Lowerer(Shaping):
+    """Lowers one query; knows its text so every error can point into it. What a name, value
+    or filter means is decided here; whether the columns, groups and order fit together, in
+    its shaping half (shape.py)."""
 
     def __init__(self, source: str, model: str | None = None, *, text: str | None = None,
                  pos: int = 0):
@@ -234,17 +237,6 @@ class Lowerer:
                 raise
             raise exc.within(self.text, value_pos(self.text, pos, exc.offset)) from None
 
-    def need_search(self, where: Any, select: list | None, group: list, order: list,
-                    pos: int = 0) -> None:
-        """rank and snippet describe a search's hits: without `matches` they mean nothing."""
-        if any(isinstance(n, ir.Search) for n in ir.walk(where)):
-            return
-        used = {n.name for part in (select, group, order) for x in part or ()
-                for n in ir.walk(x) if isinstance(n, ir.Ref)}
-        for name in SEARCH_FIELDS & used:
-            self.fail(f"{name} describes the hits of a search: add `matches \"…\"` "
-                      f"(or ask `search \"…\"`)", pos)
-
     def filter(self, n: Any) -> Any:
         """The IR of one filter node: its method is chosen by the node's type (_FILTERS)."""
         method = _FILTERS.get(type(n))
@@ -252,7 +244,7 @@ class Lowerer:
             self.fail(f"cannot use {type(n).__name__} here", getattr(n, "pos", 0))  # pragma: no cover
         return method(self, n)
 
-    # ---- shaping --------------------------------------------------------------------------
+    # ---- aggregates -----------------------------------------------------------------------
     def agg(self, fn: str, field: str | None, pos: int = 0) -> ir.Agg:
         fn = fn.lower()
         if fn not in AGGREGATES:
@@ -267,77 +259,6 @@ class Lowerer:
         if fn in ("sum", "avg") and ref.type not in ("int", "float", "size", "json"):
             self.fail(f"{fn}() needs a number; {ref.name} is {_kind_word(ref.type)}", pos)
         return ir.Agg(fn, ref)
-
-    def finish(self, where: Any, select: list | None, group_by: list, order: list,
-               limit: Any, offset: Any, pos: int = 0) -> ir.Query:
-        if group_by and not select:
-            select = [ir.Out(r, r.name) for r in group_by] + [ir.Out(ir.Agg("count"), "count")]
-        if select:
-            aliases = [o.alias for o in select]
-            dup = {a for a in aliases if aliases.count(a) > 1}
-            if dup:
-                self.fail(f"two columns are named {sorted(dup)[0]!r}: give one an alias with `as`", pos)
-            if group_by or any(isinstance(o.expr, ir.Agg) for o in select):
-                for o in select:
-                    if isinstance(o.expr, ir.Ref) and o.expr not in group_by:
-                        self.fail(f"{o.expr.name} must be grouped (group by {o.expr.name}) or "
-                                  "aggregated (count, sum, avg, min, max)", pos)
-        aggregated = bool(group_by) or any(isinstance(o.expr, ir.Agg) for o in select or ())
-        for r in list(group_by) + [o.expr for o in order]:
-            if isinstance(r, ir.Ref):
-                self.not_a_list(r, "grouped or ordered by", pos)
-        for o in order:
-            if aggregated and isinstance(o.expr, ir.Ref) and o.expr not in group_by:
-                self.fail(f"cannot order by {o.expr.name}: it is not grouped; order by a group "
-                          "field, an aggregate or a column alias", pos)
-            if not aggregated and isinstance(o.expr, ir.Agg):
-                self.fail(f"cannot order by {o.expr.fn}() without group by or an aggregate in "
-                          "select", pos)
-        return ir.Query(self.src.name, self.model_type, self.extension_id, where,
-                        tuple(select) if select else None, tuple(group_by), tuple(order),
-                        limit, offset)
-
-    def count_value(self, v: Any, what: str, pos: int = 0) -> Any:
-        if v is None:
-            return None
-        if isinstance(v, ast.Param):
-            return ir.Param(v.name, "int")
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= INT_MAX:
-            self.fail(f"{what} must be a whole number from 0 to {INT_MAX:,}", pos)
-        return ir.Lit(v)
-
-    def select_items(self, items: tuple) -> list[ir.Out]:
-        out: list[ir.Out] = []
-        for item in items:
-            e = item.expr
-            if isinstance(e, ast.Star):
-                out += [ir.Out(self.ref(n), n) for n in self.src.defaults]
-                continue
-            if isinstance(e, ast.Call):
-                expr = self.agg(e.fn, e.arg.name if e.arg else None, e.pos)
-                alias = item.alias or (e.fn if expr.ref is None else f"{e.fn}_{expr.ref.name}")
-            else:
-                expr = self.ref(e.name, e.pos)
-                alias = item.alias or (e.name if expr.json else expr.name)
-            out.append(ir.Out(expr, alias))
-        return out
-
-    def order_items(self, items: tuple, select: list[ir.Out] | None) -> list[ir.Order]:
-        aliases = {o.alias for o in select or ()}
-        out = []
-        for item in items:
-            e = item.expr
-            if isinstance(e, ast.Call):
-                expr: Any = self.agg(e.fn, e.arg.name if e.arg else None, e.pos)
-            elif isinstance(e, ast.Star):
-                self.fail("cannot order by *", e.pos)
-            elif e.name in aliases and not (select and any(
-                    isinstance(o.expr, ir.Ref) and o.alias == e.name for o in select)):
-                expr = ir.Alias(e.name)
-            else:
-                expr = self.ref(e.name, e.pos)
-            out.append(ir.Order(expr, item.desc))
-        return out
 
 
 _FILTERS = {

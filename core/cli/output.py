@@ -18,7 +18,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any, Iterable
 
-from core.query.result import number_text
+from core.query.display import number_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.query.result import Result

@@ -12,8 +12,11 @@ Each query is compiled for the engine that answers it fastest:
 Every query is bounded: it stops at its deadline (`timeout=`, default DEFAULT_TIMEOUT seconds)
 with QueryTimeout, and on Ctrl-C / a notebook interrupt with QueryCancelled; the engine answers
 the next query normally. A repeated pure lookup (is_point: one `=` on an indexed key) is bounded
-by construction and arms no deadline; Ctrl-C stops it like any other (Engine.point). A database error while running is a QueryError, never sqlite3's or
-DuckDB's own exception.
+by construction and arms no deadline; Ctrl-C stops it like any other (Engine.point). A database
+error while running is a QueryError, never sqlite3's or DuckDB's own exception.
+
+A text asked again is answered by the repeated-query half of the engine (repeats.py), with no
+more than binding and running what the first answer compiled.
 """
 from __future__ import annotations
 
@@ -21,26 +24,25 @@ import datetime as dt
 import os
 import sqlite3
 import threading
-import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from vdfs_query import ir
-from vdfs_query.bind import BindContext, bind, fast_binder, signature
+from vdfs_query.bind import BindContext, bind, signature
 from vdfs_query.catalog import SOURCES
 from vdfs_query.compiler import template, to_ir
 from vdfs_query.patterns import regexp
-from .point import is_point, point_plan
 from .deadline import TICK_STEPS, Clock
-from vdfs_query.errors import QueryCancelled, QueryError, VdfsError
+from vdfs_query.errors import QueryCancelled, VdfsError
 from .explain import Explain, meanwhile
 from .failures import failure_of
-from .result import Result, lookup_result
+from .result import Result
 from .streams import duckdb_stream, may_be_long, sqlite_listing
 from vdfs_query import ast as qast
 from vdfs_query.builder import EntryQuery, ModelQuery
 from .mirror_store import memory_limit
-from .routing import PROBE_TTL, Router
+from .repeats import Repeats, same_signature
+from .routing import Router
 
 if TYPE_CHECKING:  # pragma: no cover
     from .mirror import Mirror
@@ -51,7 +53,7 @@ QueryLike = str | EntryQuery | ModelQuery | qast.Query | ir.Query
 DEFAULT_TIMEOUT = 30.0     # seconds a query may run before it is stopped
 
 
-class Engine(Router):
+class Engine(Router, Repeats):
     """Runs queries for one library. `mirror`: 'background' (default: build the DuckDB copy in a
     thread on first need, answering from the scan meanwhile), 'sync' (build before answering),
     or 'off' (SQLite only). `timeout`: seconds a query may run (None: no limit); each run may
@@ -82,14 +84,10 @@ class Engine(Router):
         conn.create_function("vdfs_regexp", 2, regexp, deterministic=True)
         conn.set_progress_handler(self._clock.tick, TICK_STEPS)
         self._sconn = conn
-        self._local = threading.local()        # .cursor: this thread's point-lookup reader
-        self._point_conns: list[sqlite3.Connection] = []
-        self._fast: dict[str, tuple] = {}      # text -> (parameter signature, SQLite template…)
-        self._points: dict[str, tuple] = {}    # text -> a pure lookup's plan (point_plan)
+        self._init_repeats()
         self._route_static = True
         self._templates: dict[tuple, Any] = {}
         self._probes: dict[tuple, tuple[int, int]] = {}   # probe key -> (count, monotonic time)
-        self._recent_routes: dict[tuple, tuple] = {}  # (text, *params) -> (when SQLite won, values)
 
     def close(self) -> None:
         with self._lock:
@@ -115,18 +113,6 @@ class Engine(Router):
         conn.execute("PRAGMA query_only = ON")
         return conn
 
-    def _point_cursor(self) -> sqlite3.Cursor:
-        """This thread's cursor for point lookups, on a reader of its own: a lookup then takes
-        no lock and arms no clock (it cannot run long), which is most of what it cost beyond
-        SQLite's own work. A Ctrl-C still stops it: it raises when the statement returns."""
-        with self._lock:
-            if self._sconn is None:
-                raise QueryError("the query engine is closed")
-            conn = self._reader()
-            self._point_conns.append(conn)
-        cursor = self._local.cursor = conn.cursor()
-        return cursor
-
     # ---- running --------------------------------------------------------------------------
     def run(self, query: QueryLike, params: dict | None = None, *, now: dt.datetime | None = None,
             route: str | None = None, timeout: float | None = None) -> Result:
@@ -140,7 +126,7 @@ class Engine(Router):
                 if result is not None:
                     return result
             repeat = self._fast.get(query)
-            if repeat is not None and not _same_signature(repeat[0], params):
+            if repeat is not None and not same_signature(repeat[0], params):
                 repeat = None
         with self._lock:
             self._clock.start(timeout)
@@ -182,12 +168,8 @@ class Engine(Router):
             chosen = route or self.route(q, ctx)
             if SOURCES[q.source].db != "library" or ir.searches(q):
                 chosen = "sqlite"          # jobs.db is not mirrored; the search index neither
-            if route is None and chosen == "sqlite" and text is not None and len(self._fast) < 1024:
-                t_fast = template(q, "sqlite", params)
-                binder = fast_binder(t_fast.slots)
-                self._fast[text] = (signature(params), q, t_fast, self._route_static, binder)
-                if self._route_static and binder is not None and is_point(q):
-                    self._points[text] = point_plan(params, t_fast)
+            if route is None and chosen == "sqlite" and text is not None:
+                self._remember(q, text, params)
             chosen, duck = self._executor(chosen, forced=route == "duckdb")
             try:          # a scan owns a snapshot file: closed even when compiling or binding fails
                 t = self._template(q, text, "sqlite" if chosen == "sqlite" else "duckdb", params)
@@ -228,92 +210,6 @@ class Engine(Router):
         if result.known_len() is None:
             self._pending.add(result)          # let go of when the library closes
         return result
-
-    def point(self, text: str, params: dict | None) -> Result | None:
-        """The answer of `run(text, params)` when it is a repeated pure lookup (is_point), found
-        with no more than binding and running (None: not one, or a parameter the general path
-        must explain). It takes no lock and arms no deadline, since the statement cannot run
-        long: it runs on this thread's own reader (_point_cursor). A Ctrl-C raises when the
-        statement returns, and a KeyboardInterrupt here is QueryCancelled."""
-        point = self._points.get(text)
-        if point is None:
-            return None
-        name, typ, sql, conv, columns, types = point
-        if name is None:
-            if params:
-                return None
-            values = list(conv)                  # the literals
-        elif not params or len(params) != 1 or type(value := params.get(name)) is not typ:
-            return None
-        else:
-            try:
-                values = [conv(value)]
-            except Exception:
-                return None
-        try:
-            cursor = self._local.cursor
-        except AttributeError:
-            cursor = self._point_cursor()
-        try:
-            rows = cursor.execute(sql, values).fetchall()
-        except (KeyboardInterrupt, Exception) as exc:
-            failure = self._failure(exc, clocked=False)
-            if failure is None:
-                raise
-            raise failure from None
-        return lookup_result(columns, types, rows, sql, values)
-
-    def _run_repeat(self, text: str, params: dict | None, now: Any, hit: tuple) -> Result | None:
-        """A repeated SQLite-routed query (`hit`: its _fast entry, for the same parameter
-        signature): bind and go (None when the general path must answer)."""
-        if not (now is None or isinstance(now, dt.datetime)):
-            return None                # (a bad now= is explained by the general path)
-        _, q, t, static, binder = hit
-        values = None
-        if binder is not None and not static:
-            values = self._probed_values(text, q, params, now, binder)
-            if values is _ELSEWHERE:
-                return None
-        elif binder is not None:
-            try:
-                values = binder(params)
-            except Exception:          # the general binder explains the problem below
-                values = None
-        if values is None:
-            ctx = BindContext(params, now, self.device_uuid, text)
-            if not static and self.route(q, ctx) != "sqlite":
-                return None
-            values = bind(t.slots, ctx)
-        if may_be_long(q):
-            return self._listing(t, values)
-        rows = self._sconn.execute(t.sql, values).fetchall()
-        return Result.of_rows(t.columns, t.types, rows, t.sql, values)
-
-    def _probed_values(self, text: str, q: ir.Query, params: dict | None, now: Any,
-                       binder: Any) -> Any:
-        """The bound values of a query whose route depends on probes of them (a folder's size,
-        a tag's use), when a decision for these parameters younger than PROBE_TTL says SQLite;
-        _ELSEWHERE when the route now says otherwise; None when the general binder must
-        explain a parameter. The decision is remembered with the values it bound: the binder
-        is pure (no clock, no device), so the same parameters bind the same values."""
-        try:               # (the engine's lock is held: run())
-            key = (text, *params.items()) if params else (text,)
-            seen = self._recent_routes.get(key)
-        except TypeError:  # an unhashable parameter value: decide afresh
-            key, seen = None, None
-        if seen is not None and time.monotonic() - seen[0] <= PROBE_TTL:
-            return seen[1]
-        try:
-            values = binder(params)
-        except Exception:  # the general binder explains the problem
-            return None
-        if self.route(q, BindContext(params, now, self.device_uuid, text)) != "sqlite":
-            return _ELSEWHERE
-        if key is not None:
-            if len(self._recent_routes) > 4096:
-                self._recent_routes.clear()
-            self._recent_routes[key] = (time.monotonic(), values)
-        return values
 
     def _executor(self, chosen: str, forced: bool) -> tuple[str, Any]:
         """(route actually used, DuckDB connection or None): the mirror when it is ready (after
@@ -405,15 +301,3 @@ class Engine(Router):
         with self._lock:
             return self._get_mirror(wait=True)
 
-
-_ABSENT = object()
-_ELSEWHERE = object()      # a repeated query's route is no longer SQLite
-
-
-def _same_signature(sig: tuple, params: dict | None) -> bool:
-    """signature(params) == sig, decided without building the signature in the common case
-    of one scalar parameter (a repeated query pays for this check on every call)."""
-    if len(sig) == 1 and params is not None and len(params) == 1 and sig[0][2] is None:
-        name, typ, _ = sig[0]
-        return type(params.get(name, _ABSENT)) is typ
-    return signature(params) == sig

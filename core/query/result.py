@@ -3,17 +3,19 @@
 Rows stay in the engine's form (SQLite tuples or an Arrow table) until asked for; conversions
 (uuid bytes → text, integer ns → datetime, JSON text → values) happen once, on demand.
 Times are time-zone-aware datetimes in UTC on every route (Arrow: timestamp[us, tz=UTC]), so
-they compare with `datetime.now(timezone.utc)`; tables shown to a person use local time.
+they compare with `datetime.now(timezone.utc)`; tables shown to a person use local time
+(display.py, how a result looks).
 """
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .columns import ReadOnlyList, read_only
+from .display import TableDisplay
+from .display import DISPLAY_ROWS, number_text  # noqa: F401  (imported from here before display.py)
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlite3
@@ -23,7 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _UTC = dt.timezone.utc
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
-DISPLAY_ROWS = 50
 LAZY_ROWS = 100_000   # a mirror result longer than this stays a stream until it is used
 
 
@@ -40,8 +41,9 @@ def _py(typ: str):
     return None
 
 
-class Result:
-    """Rows of a query. `len()`, iteration (dicts), `.rows()`, `.arrow()`, `.df()`, `.pl()`."""
+class Result(TableDisplay):
+    """Rows of a query. `len()`, iteration (dicts), `.rows()`, `.arrow()`, `.df()`, `.pl()`;
+    shown as a table (TableDisplay)."""
 
     _table: Any = None
     _tuples: list | None = None
@@ -271,36 +273,6 @@ class Result:
         import polars
         return polars.from_arrow(self.arrow())
 
-    # ---- display --------------------------------------------------------------------------
-    def _repr_html_(self, limit: int = DISPLAY_ROWS) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = []
-        for t in self.head(limit):
-            body.append("<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in t) + "</tr>")
-        shown = self._shown(limit)
-        return (f"<table class=\"vdfs-result\"><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(body)}</tbody></table><p>{shown}</p>")
-
-    def to_text(self, limit: int = DISPLAY_ROWS, width: int = 40) -> str:
-        """A plain-text table for terminals."""
-        rows = [[_text(v)[:width] for v in t] for t in self.head(limit)]
-        widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(self.columns)]
-        line = "  ".join(c.ljust(w) for c, w in zip(self.columns, widths))
-        out = [line, "  ".join("-" * w for w in widths)]
-        out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
-        out.append(f"({self._shown(limit).removeprefix('showing ')})")
-        return "\n".join(out)
-
-    def _shown(self, limit: int) -> str:
-        n = self.known_len()
-        if n is None:
-            return f"showing {limit} of more than {self.fetched_rows():,} rows"
-        return f"showing {limit} of {n} rows" if n > limit else f"{n} row{'s' * (n != 1)}"
-
-    def __repr__(self) -> str:
-        return self.to_text(limit=20)
-
-
 def _next_batch(reader: Any) -> Any:
     try:
         return reader.read_next_batch()
@@ -311,24 +283,6 @@ def _next_batch(reader: Any) -> Any:
 def _table_of(batches: list, schema: Any) -> Any:
     import pyarrow as pa
     return pa.Table.from_batches(batches, schema=schema)
-
-
-def number_text(v: float) -> str:
-    """A float as every table shows it (a Result's repr, the CLI, the notebook): 6 significant
-    digits; csv, json and the values themselves keep every digit."""
-    return f"{v:.6g}"
-
-
-def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return number_text(v)
-    if isinstance(v, dt.datetime):        # people read local time
-        return (v.astimezone().replace(tzinfo=None) if v.tzinfo else v).isoformat(sep=" ", timespec="seconds")
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, sort_keys=True)
-    return str(v)
 
 
 def _utc_times(table: Any, types: list[str]) -> Any:
