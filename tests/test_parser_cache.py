@@ -31,8 +31,12 @@ def _outcome(p, text: str):
     """What a parser makes of `text`: its tree (the AST the transformer built) or the error."""
     try:
         return ("ok", p.parse(text))
-    except Exception as exc:                      # lark's own, compared by kind and position
-        return ("error", type(exc).__name__, str(exc), getattr(exc, "pos_in_stream", None))
+    except Exception as exc:    # lark's own, by kind, position, token and what it expected
+        # (as sets: lark's message lists them in set order, which differs between a parser
+        # unpickled from the cache and one built in this process under some hash seeds)
+        return ("error", type(exc).__name__, getattr(exc, "pos_in_stream", None),
+                str(getattr(exc, "token", "")), sorted(getattr(exc, "expected", None) or ()),
+                sorted(getattr(exc, "allowed", None) or ()))
 
 
 @pytest.fixture
