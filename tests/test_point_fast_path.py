@@ -234,3 +234,41 @@ def test_a_results_columns_are_read_only_and_survive_pickling(world):
         assert "x" not in res.columns
     again = lib.query(text, u=rows[0]["uuid"])
     assert again.columns == ["name", "size"] and again.types == first.types
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(value=st.one_of(st.uuids().map(str), st.text(max_size=40), st.integers(), st.none()))
+def test_on_this_device_binds_alike_on_the_fast_and_general_binders(value):
+    """`… on this device` repeated binds through fast_binder too (given the engine's device):
+    the same values as the general binder, or a failure where it fails (it declines None,
+    which the general binder binds); without a device the fast binder is not made."""
+    from vdfs_query.bind import BindContext, bind, fast_binder
+    from vdfs_query.compiler import template, to_ir
+    device = uuid.uuid4().bytes
+    q, _ = to_ir("entries where content_uuid = :c on this device")
+    t = template(q, "sqlite", {"c": str(uuid.uuid4())})
+    assert fast_binder(t.slots) is None
+    fast = fast_binder(t.slots, device_uuid=device)
+    assert fast is not None
+    try:                 # a fast binder may decline (raise): the engine then binds generally
+        got = fast({"c": value})
+    except Exception:
+        got = "declined"
+    try:
+        expected = bind(t.slots, BindContext({"c": value}, device_uuid=device))
+    except VdfsError:
+        assert got == "declined"
+        return
+    assert got in ("declined", expected)
+    assert got == expected or value is None         # None binds NULL: the general path's
+
+
+def test_a_repeated_device_lookup_answers_as_the_general_path(world):
+    lib, _, rows = world
+    text = "entries where content_uuid = :c on this device select path"
+    for row in rows:
+        for _ in range(2):
+            again = lib.query(text, c=row["content_uuid"])
+        assert again.rows() == general(lib, text, {"c": row["content_uuid"]}).rows()
+        assert {r["path"] for r in again.rows()} == {
+            r["path"] for r in rows if r["content_uuid"] == row["content_uuid"]}

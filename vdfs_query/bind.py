@@ -68,11 +68,12 @@ def bind(slots: list, ctx: BindContext) -> list:
 _SIMPLE = frozenset({"text", "uuid", "size", "bool", "float"})
 
 
-def fast_binder(slots: list):
-    """For templates whose values need no clock, device or transform: a function
-    params -> values that skips the general machinery (repeated point lookups). None when
-    the template needs more; callers fall back to `bind` on any error, for its messages."""
-    plan = fast_plan(slots)
+def fast_binder(slots: list, device_uuid: bytes | None = None):
+    """For templates whose values need no clock or transform (and this device only when it is
+    given): a function params -> values that skips the general machinery (repeated queries).
+    None when the template needs more; callers fall back to `bind` on any error, for its
+    messages."""
+    plan = fast_plan(slots, device_uuid)
     if plan is None:
         return None
 
@@ -81,13 +82,17 @@ def fast_binder(slots: list):
     return run
 
 
-def fast_plan(slots: list) -> list | None:
+def fast_plan(slots: list, device_uuid: bytes | None = None) -> list | None:
     """fast_binder's plan: per slot (None, its value) or (parameter name, its converter)."""
     plan = []
     for s in slots:
         if s.transform not in _PURE_TRANSFORMS:
             return None
-        if isinstance(s.value, ir.Lit):
+        if type(s.value) is str:            # 'on this device' (_this_device): a constant
+            if device_uuid is None or s.transform:
+                return None
+            plan.append((None, device_uuid))
+        elif isinstance(s.value, ir.Lit):
             plan.append((None, _transform(s.value.value, s.transform)))
         elif isinstance(s.value, ir.Param) and _param_type(s) in _SIMPLE | _CHECKED:
             typ = _param_type(s)

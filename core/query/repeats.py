@@ -19,6 +19,7 @@ from vdfs_query import ir
 from vdfs_query.bind import BindContext, bind, fast_binder, signature
 from vdfs_query.compiler import template
 from vdfs_query.errors import QueryError
+from .columns import ReadOnlyList
 from .point import is_point, point_plan
 from .result import Result, lookup_result
 from .routing import PROBE_TTL
@@ -40,7 +41,8 @@ class Repeats:
     def _init_repeats(self) -> None:
         self._local = threading.local()        # .cursor: this thread's point-lookup reader
         self._point_conns: list[sqlite3.Connection] = []
-        self._fast: dict[str, tuple] = {}      # text -> (parameter signature, SQLite template…)
+        self._fast: dict[str, tuple] = {}      # text -> (parameter signature, SQLite template…):
+        #                                        what _remember keeps, _run_repeat reads
         self._points: dict[str, tuple] = {}    # text -> a pure lookup's plan (point_plan)
         self._recent_routes: dict[tuple, tuple] = {}  # (text, *params) -> (when SQLite won, values)
 
@@ -50,8 +52,10 @@ class Repeats:
         if len(self._fast) >= MAX_REMEMBERED:
             return
         t_fast = template(q, "sqlite", params)
-        binder = fast_binder(t_fast.slots)
-        self._fast[text] = (signature(params), q, t_fast, self._route_static, binder)
+        binder = fast_binder(t_fast.slots, self.device_uuid)
+        self._fast[text] = (signature(params), q, t_fast, self._route_static, binder,
+                            may_be_long(q), ReadOnlyList(t_fast.columns),
+                            ReadOnlyList(t_fast.types))
         if self._route_static and binder is not None and is_point(q):
             self._points[text] = point_plan(params, t_fast)
 
@@ -106,7 +110,7 @@ class Repeats:
         signature): bind and go (None when the general path must answer)."""
         if not (now is None or isinstance(now, dt.datetime)):
             return None                # (a bad now= is explained by the general path)
-        _, q, t, static, binder = hit
+        _, q, t, static, binder, long, columns, types = hit
         values = None
         if binder is not None and not static:
             values = self._probed_values(text, q, params, now, binder)
@@ -122,10 +126,10 @@ class Repeats:
             if not static and self.route(q, ctx) != "sqlite":
                 return None
             values = bind(t.slots, ctx)
-        if may_be_long(q):
+        if long:
             return self._listing(t, values)
         rows = self._sconn.execute(t.sql, values).fetchall()
-        return Result.of_rows(t.columns, t.types, rows, t.sql, values)
+        return lookup_result(columns, types, rows, t.sql, values)
 
     def _probed_values(self, text: str, q: ir.Query, params: dict | None, now: Any,
                        binder: Any) -> Any:
