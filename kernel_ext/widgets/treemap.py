@@ -50,10 +50,13 @@ def squarify(sizes: Sequence[float], rect: Rect) -> list[Rect]:
         while j < len(areas) and _worst(row + [areas[j]], side) <= _worst(row, side):
             row.append(areas[j])
             j += 1
-        thick = sum(row) / side if side else 0.0
+        row_area = sum(row)
+        thick = row_area / side if side else 0.0
+        if j == len(areas):     # the last row fills what is left: its thickness is that
+            thick = float(w if w >= h else h)   # side (not a quotient that rounding inflates)
         pos = 0.0
         for a in row:
-            length = a / thick if thick else 0.0
+            length = side * a / row_area if row_area else 0.0
             out.append((x, y + pos, thick, length) if w >= h else (x + pos, y, length, thick))
             pos += length
         if w >= h:          # the row is a column on the left; go on to its right
