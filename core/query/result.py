@@ -69,7 +69,6 @@ class Result(TableDisplay):
                 params: list) -> "Result":
         """SQLite rows, built with no more work than a repeated point lookup needs (the same
         object `Result(columns, types, rows=rows, route="sqlite", ...)` makes)."""
-        r = cls.__new__(cls)          # _table, _tuples and _uuids_done: the class defaults
         return lookup_result(read_only(columns), read_only(types), rows, sql, params)
 
     @classmethod
