@@ -24,8 +24,8 @@ def cell_text(value: Any, width: int = 60) -> str:
         from core.query.display import number_text
         text = number_text(value)
     elif isinstance(value, datetime):
-        local = value.astimezone().replace(tzinfo=None) if value.tzinfo else value   # local time
-        text = local.isoformat(sep=" ", timespec="seconds")
+        from core.query.display import local_time_text
+        text = local_time_text(value)
     elif isinstance(value, date):
         text = value.isoformat()
     else:

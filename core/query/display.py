@@ -58,13 +58,19 @@ def number_text(v: float) -> str:
     return f"{v:.6g}"
 
 
+def local_time_text(v: dt.datetime) -> str:
+    """A time as people read it in a table: local time, to the second, no offset."""
+    return (v.astimezone().replace(tzinfo=None) if v.tzinfo else v).isoformat(
+        sep=" ", timespec="seconds")
+
+
 def _text(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
         return number_text(v)
-    if isinstance(v, dt.datetime):        # people read local time
-        return (v.astimezone().replace(tzinfo=None) if v.tzinfo else v).isoformat(sep=" ", timespec="seconds")
+    if isinstance(v, dt.datetime):
+        return local_time_text(v)
     if isinstance(v, (dict, list)):
         return json.dumps(v, sort_keys=True)
     return str(v)
