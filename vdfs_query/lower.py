@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from . import ast, fts, ir, patterns
-from .catalog import KINDS, MODEL_BUILTINS, SOURCES, SourceDef
+from .catalog import KINDS, SOURCES, SourceDef
 from .errors import VdfsSyntaxError, closest
 from .ir import AGGREGATES
 from .relpaths import is_relative
@@ -20,7 +20,6 @@ from .values import (CoercionError, coerce, json_value, parse_size, tag_name, te
                      value_pos)
 
 _JSON_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_NUMERIC = ("int", "float", "size", "json", "time_ns", "time_iso")
 _TIME = ("time_ns", "time_iso")
 _FLIP_INTERVAL = {"=": None, "!=": None, ">": ("end", ">="), ">=": ("start", ">="),
                   "<": ("start", "<"), "<=": ("end", "<")}
