@@ -12,10 +12,10 @@ from vdfs_query import ir
 from vdfs_query.bind import fast_plan, signature
 from vdfs_query.catalog import SOURCES
 
-from .columns import ReadOnlyList
-
 if TYPE_CHECKING:  # pragma: no cover
     from vdfs_query.sqlgen import Template
+
+    from .columns import ReadOnlyList
 
 POINT_KEYS = frozenset({"id", "uuid", "path", "content_uuid"})
 
@@ -33,7 +33,8 @@ def is_point(q: ir.Query) -> bool:
             and q.limit is None and q.offset is None and not q.count_only and not q.aggregated)
 
 
-def point_plan(params: dict | None, t: Template) -> tuple | None:
+def point_plan(params: dict | None, t: Template, columns: ReadOnlyList,
+               types: ReadOnlyList) -> tuple | None:
     """What Engine.point needs of a pure lookup: the one parameter's name and type it was made
     for (checking them costs less than `signature(params)`) and its converter, or (None, None)
     and the literal values; then the SQL and the output columns. None: more than one value,
@@ -44,13 +45,7 @@ def point_plan(params: dict | None, t: Template) -> tuple | None:
     if not sig:
         if any(name is not None for name, _ in plan):
             return None
-        return (None, None, t.sql, [value for _, value in plan], *_names(t))
+        return (None, None, t.sql, [value for _, value in plan], columns, types)
     if len(plan) != 1 or plan[0][0] != sig[0][0]:
         return None
-    return (sig[0][0], sig[0][1], t.sql, plan[0][1], *_names(t))
-
-
-def _names(t: Template) -> tuple[ReadOnlyList, ReadOnlyList]:
-    """The columns and types every answer of the plan shares (Result.of_rows copies no list
-    that is read-only already)."""
-    return ReadOnlyList(t.columns), ReadOnlyList(t.types)
+    return (sig[0][0], sig[0][1], t.sql, plan[0][1], columns, types)

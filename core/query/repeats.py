@@ -53,11 +53,12 @@ class Repeats:
             return
         t_fast = template(q, "sqlite", params)
         binder = fast_binder(t_fast.slots, self.device_uuid)
+        # the names every answer of this text shares (read-only, so never copied per answer)
+        columns, types = ReadOnlyList(t_fast.columns), ReadOnlyList(t_fast.types)
         self._fast[text] = (signature(params), q, t_fast, self._route_static, binder,
-                            may_be_long(q), ReadOnlyList(t_fast.columns),
-                            ReadOnlyList(t_fast.types))
+                            may_be_long(q), columns, types)
         if self._route_static and binder is not None and is_point(q):
-            self._points[text] = point_plan(params, t_fast)
+            self._points[text] = point_plan(params, t_fast, columns, types)
 
     def _point_cursor(self) -> sqlite3.Cursor:
         """This thread's cursor for point lookups, on a reader of its own: a lookup then takes
