@@ -49,7 +49,8 @@ class Result(TableDisplay):
     _tuples: list | None = None
     _uuids_done = True
     _stream: Any = None          # rows not yet fetched: (reader or cursor, its connection)
-    _batches: list = []          # the record batches read so far while a stream is pending
+    _batches: Any = ()           # the record batches read so far while a stream is pending
+    #                              (a list of the result's own then; never a shared one)
     _schema: Any = None          # the Arrow schema of a pending stream
 
     def __init__(self, columns: list[str], types: list[str], *, rows: list | None = None,
@@ -125,7 +126,7 @@ class Result(TableDisplay):
             raise failure from None
         if self._raw is None:
             self._table = _table_of(self._batches, self._schema)
-        self._stream, self._batches = None, []
+        self._stream, self._batches = None, ()
         cursor.close()
 
     def detach(self) -> None:
