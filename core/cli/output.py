@@ -18,7 +18,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any, Iterable
 
-from core.query.display import number_text
+from core.query.display import local_time_text, number_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.query.result import Result
@@ -88,7 +88,7 @@ def local_time(v: Any) -> str:
     t = _aware(v)
     if t is None:
         return "" if v is None else str(v)
-    return t.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return local_time_text(t)
 
 
 def _cell(v: Any, typ: str) -> str:
