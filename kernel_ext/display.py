@@ -48,7 +48,7 @@ def _summary(total: int | None, shown: int, noun: str) -> str:
     if total is None:
         return f"{shown} {noun}{'' if shown == 1 else 's'}"
     if isinstance(total, AtLeast):
-        return (f"first {shown} of more than {total:,} {noun}s (the rest is fetched when the "
+        return (f"first {shown} of at least {total:,} {noun}s (the rest is fetched when the "
                 "result is used: len(), .arrow(), .df())")
     head = f"{total} {noun}{'' if total == 1 else 's'}"
     if shown < total:

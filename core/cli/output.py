@@ -192,7 +192,7 @@ def emit(result: Result, args: argparse.Namespace, *, explicit_columns: bool = F
         tuples = result.head(limit)
     shown, total = len(tuples), result.known_len()
     more = total is None or shown < total
-    count = f"more than {result.fetched_rows():,}" if total is None else f"{total:,}"
+    count = f"at least {result.fetched_rows():,}" if total is None else f"{total:,}"
     columns, types = list(result.columns), list(result.types)
     if fmt == "csv":
         buf = io.StringIO()

@@ -45,7 +45,7 @@ class TableDisplay:
     def _shown(self, limit: int) -> str:
         n = self.known_len()
         if n is None:
-            return f"showing {limit} of more than {self.fetched_rows():,} rows"
+            return f"showing {limit} of at least {self.fetched_rows():,} rows"
         return f"showing {limit} of {n} rows" if n > limit else f"{n} row{'s' * (n != 1)}"
 
     def __repr__(self) -> str:
