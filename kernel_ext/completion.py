@@ -13,8 +13,7 @@ from IPython.core.completer import CompletionContext, SimpleCompletion, context_
 
 from . import catalog, session
 from .config import settings
-from .magics import FLAGS, SUBCOMMANDS
-from .sync_magics import SYNC_ACTIONS
+from .magics import FLAGS, SUBCOMMANDS, SYNC_ACTIONS, SYNC_FLAGS
 
 _FRAGMENT = re.compile(r"[#:]?[A-Za-z0-9_.:\-/]*$")
 
@@ -46,8 +45,9 @@ def candidates(query: str, *, is_line: bool, namespace: dict[str, Any] | None = 
 
     if is_line and not words:
         out += [(c, "command") for c in SUBCOMMANDS]
-    if is_line and words and words[0] in SUBCOMMANDS and words[0] != "explain":
-        return frag, _filter(frag, _command_args(words, lib))
+    if is_line and words and words[0] in SUBCOMMANDS and words[0] != "explain" \
+            and not (words[0] == "search" and len(words) > 1 and not frag.startswith("-")):
+        return frag, _filter(frag, _command_args(words, lib))    # (search TEXT …: a query)
     if frag.startswith("#"):
         return frag, _filter(frag, [(t if t.startswith("#") else "#" + t, "tag")
                                     for t in (catalog.tag_names(lib) if use_lib else [])])
@@ -77,8 +77,10 @@ def candidates(query: str, *, is_line: bool, namespace: dict[str, Any] | None = 
 
 def _command_args(words: list[str], lib: Any) -> list[tuple[str, str]]:
     command = words[0]
-    if command == "sync" and len(words) == 1:
-        return [(a, "action") for a in SYNC_ACTIONS]
+    if command == "sync":
+        if len(words) == 1:
+            return [(a, "action") for a in SYNC_ACTIONS]
+        return [(f"--{flag}", "flag") for flag in SYNC_FLAGS.get(words[1], {})]
     out: list[tuple[str, str]] = []
     if command in ("run", "preview", "view", "sidebar", "settings") and lib is not None:
         from .widgets.registry import names_for

@@ -69,6 +69,12 @@ FLAGS: dict[str, A.FlagSpec] = {
     "jobs": {"watch": bool}, "run": {"wait": bool}, "view": {"limit": A.positive_int},
     "sidebar": {"limit": A.positive_int}, "install": {"yes": bool},
     "usage": {"depth": A.positive_int}, "search": {"limit": A.positive_int}}
+#: `%vdfs sync ACTION`: the actions and each one's flags (sync_magics parses them; here, with
+#: the other flag tables, so completion and help read them without loading sync's widgets)
+SYNC_ACTIONS = ("export", "import", "pair", "serve", "stop", "with")
+SYNC_FLAGS: dict[str, A.FlagSpec] = {
+    "export": {"peer": str}, "import": {"join": bool}, "with": {"code": str, "cafile": str},
+    "serve": {"port": A.positive_int}}
 #: what `%vdfs search TEXT` and the search box ask
 SEARCH_QUERY = "search :text select rank, snippet, path, kind, size, modified limit :limit"
 SEARCH_LIMIT = 50

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from . import args as A
 from .display import Text
 from .errors import VdfsUsageError
+from .magics import SYNC_ACTIONS, SYNC_FLAGS
 from .widgets.devices import DevicesPanel
 
 _SERVERS: dict[str, Any] = {}      # library path -> its running SyncServer
@@ -28,11 +29,6 @@ def devices(lib: Any) -> DevicesPanel:
     return DevicesPanel(lib)
 
 
-SYNC_ACTIONS = ("export", "import", "pair", "serve", "stop", "with")
-#: each sync action's flags (what it parses, and what `%vdfs help` must show)
-SYNC_FLAGS: dict[str, A.FlagSpec] = {
-    "export": {"peer": str}, "import": {"join": bool}, "with": {"code": str, "cafile": str},
-    "serve": {"port": A.positive_int}}
 
 
 def sync(lib: Any, rest: str, value: Callable[[str], Any]) -> Any:

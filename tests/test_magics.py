@@ -35,8 +35,7 @@ def test_help_lists_every_command(ip):
 def test_help_names_every_command_and_each_of_its_flags(ip):
     """What `%vdfs NAME` parses (FLAGS, QUERY_FLAGS for %%vdfs, sync's own) is what help
     shows on that command's lines: a flag missing from help is a flag nobody finds."""
-    from kernel_ext.magics import FLAGS, HELP, QUERY_FLAGS, SUBCOMMANDS
-    from kernel_ext.sync_magics import SYNC_FLAGS
+    from kernel_ext.magics import FLAGS, HELP, QUERY_FLAGS, SUBCOMMANDS, SYNC_FLAGS
     text = repr(run(ip, "%vdfs help"))
     blocks: dict[str, str] = {}
     name = None

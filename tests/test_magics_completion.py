@@ -108,3 +108,17 @@ def test_flags_offered_are_the_flags_each_subcommand_takes(ip):
     assert complete(ip, "%vdfs usage --d") == ["--depth"]
     assert complete(ip, "%vdfs open x.vdfs --") == ["--create"]
     assert complete(ip, "%vdfs search --") == ["--limit"]
+
+
+def test_a_search_with_a_query_after_its_text_completes_the_query(ip):
+    """`%vdfs search "…" where …` is a query: its fields and kinds complete as in one (the
+    search command's flags only where a flag is being typed)."""
+    assert complete(ip, '%vdfs search "alpha" where si') == ["size"]
+    assert complete(ip, '%vdfs search "alpha" of kind im') == ["image"]
+    assert complete(ip, "%vdfs search alpha --") == ["--limit"]
+
+
+def test_sync_actions_offer_their_own_flags(ip):
+    assert complete(ip, "%vdfs sync import bundle.vdfsb --") == ["--join"]
+    assert complete(ip, "%vdfs sync with https://peer --") == ["--code", "--cafile"]
+    assert complete(ip, "%vdfs sync serve --") == ["--port"]
