@@ -87,28 +87,35 @@ def _closed_pipe() -> int:
     return 0
 
 
+def trouble_exit(args: argparse.Namespace) -> int:
+    """The exit code of a command that failed: 1, or what the command set as `trouble`
+    (search: 2, as grep, whose 1 means "no hits")."""
+    return getattr(args, "trouble", 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    trouble = trouble_exit(args)
     try:
         return int(args.func(args) or 0)
     except BrokenPipeError as exc:
         if _stdout_is_pipe():
             return _closed_pipe()
         print(f"vdfs: {exc}", file=sys.stderr)
-        return 1
+        return trouble
     except VdfsError as exc:
         from ._libpath import missing_library_hint
         print(f"vdfs: {exc}{missing_library_hint(args.library, exc)}", file=sys.stderr)
-        return 1
+        return trouble
     except (OSError, sqlite3.Error) as exc:   # a fault no layer below named: still one line
         from core.store.faults import storage_error
         shown = storage_error(exc, library_path(args)) or exc
         print(f"vdfs: {shown}", file=sys.stderr)
-        return 1
+        return trouble
     except KeyboardInterrupt:
         print("vdfs: interrupted", file=sys.stderr)
         return 130

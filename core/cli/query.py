@@ -50,16 +50,17 @@ def _open(args: argparse.Namespace):
     return Library.open(library_path(args))
 
 
-def _run(args: argparse.Namespace, action, failed: int = 1) -> int:
-    """`action(lib)` on the library of `args`; `failed`: the exit code when the library cannot
-    be opened (search says 2, as grep, whose 1 means "no hits")."""
+def _run(args: argparse.Namespace, action) -> int:
+    """`action(lib)` on the library of `args` (a library that cannot be opened: the
+    command's trouble exit code, core.cli.trouble_exit)."""
     from vdfs_query import LocatedError, QueryCancelled
     try:
         lib = _open(args)
     except Exception as exc:
         from ._libpath import missing_library_hint
         print(f"vdfs: {exc}{missing_library_hint(args.library, exc)}", file=sys.stderr)
-        return failed
+        from . import trouble_exit
+        return trouble_exit(args)
     try:
         return action(lib)
     except LocatedError as exc:      # a bad query text or :param value: caret, exit 2

@@ -10,8 +10,6 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
-from core.errors import VdfsError
-
 from .output import add_output_options, emit
 from .query import _run
 
@@ -30,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="only below this folder (relative to the current one)")
     p.add_argument("--limit", type=_hits, default=100, help="hits to fetch (default 100)")
     add_output_options(p)
-    p.set_defaults(func=_search)
+    p.set_defaults(func=_search, trouble=2)   # as grep: 1 is "no hits"
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -62,11 +60,7 @@ def _search(args: argparse.Namespace) -> int:
         emit(result, args, nothing=f"no entries match {json.dumps(text, ensure_ascii=False)}"
                                    f"{below}")
         return 1 if result.known_len() == 0 else 0     # as grep and rg: 1 when none match
-    try:
-        return _run(args, action, failed=2)
-    except VdfsError as exc:           # as grep: any trouble is 2, since 1 means "no hits"
-        print(f"vdfs: {exc}", file=sys.stderr)
-        return 2
+    return _run(args, action)
 
 
 def _outside_every_location(lib: Library, folder: str) -> str | None:
