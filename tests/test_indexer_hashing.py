@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,3 +95,16 @@ def test_a_small_file_that_shrank_since_the_walk_is_not_hashed(tmp_path):
     p.write_bytes(b"x" * 100)
     assert hash_one((1, str(p), 100, None))[4] is None
     assert "size differs" in hash_one((1, str(p), 120, None))[4]
+
+
+@pytest.mark.parametrize("size", [100, 3 * SMALL_LIMIT])
+def test_a_file_cut_short_between_its_stat_and_its_read_is_not_hashed(tmp_path, monkeypatch,
+                                                                      size):
+    """Whole (small) or sampled: a read that returns less than the stat promised is an error
+    for this file, never a hash of what happened to be read."""
+    p = tmp_path / "f"
+    p.write_bytes(b"x" * size)
+    real = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, off: real(fd, n, off)[:-1])
+    eid, digest, _, _, error = hash_one((1, str(p), size, None))
+    assert digest is None and "shrank" in error

@@ -29,23 +29,34 @@ def sample_plan(size: int) -> list[tuple[int, int]]:
     return plan
 
 
-def small_content_hash(data: bytes) -> str:
-    """The content hash of a file of at most SMALL_LIMIT bytes whose whole content is `data`
-    (what content_hash_fd computes for it, without reading it again)."""
-    h = blake3.blake3(len(data).to_bytes(8, "little"))
-    h.update(data)
-    return h.hexdigest()[:16]
-
-
 def content_hash_fd(fd: int, size: int) -> str:
     """Sampled content hash of an open file whose size is `size` (from the same stat)."""
+    return hash_and_head(fd, size, 0)[0]
+
+
+def hash_and_head(fd: int, size: int, head: int) -> tuple[str, bytes]:
+    """(content_hash_fd(fd, size), the file's first `head` bytes, head ≤ HEADER): the hash
+    reads them anyway (a whole small file, or a sampled file's first sample), so the indexer
+    gets a file's hash and the bytes that tell its kind from the same reads."""
     h = blake3.blake3(size.to_bytes(8, "little"))
-    for offset, length in sample_plan(size):
-        data = os.pread(fd, length, offset)
-        if len(data) != length:
-            raise OSError(f"file shrank while hashing (wanted {length} bytes at {offset})")
+    if size <= SMALL_LIMIT:            # most files: hashed whole, in one read
+        data = _read(fd, size, 0)
         h.update(data)
-    return h.hexdigest()[:16]
+        return h.hexdigest()[:16], data[:head]
+    first = b""
+    for offset, length in sample_plan(size):
+        data = _read(fd, length, offset)
+        h.update(data)
+        if offset == 0:
+            first = data[:head]
+    return h.hexdigest()[:16], first
+
+
+def _read(fd: int, length: int, offset: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    if len(data) != length:
+        raise OSError(f"file shrank while hashing (wanted {length} bytes at {offset})")
+    return data
 
 
 def content_hash_path(path: str | bytes | os.PathLike, size: int | None = None) -> str | None:

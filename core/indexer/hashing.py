@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 
-from core.content.identity import SMALL_LIMIT, content_hash_fd, sample_plan, small_content_hash
+from core.content.identity import hash_and_head, sample_plan
 from core.content.kinds import SNIFF_BYTES, detect_both
 
 # (entry id, path for the OS (str or bytes), size stored at discovery, ext)
@@ -75,14 +75,7 @@ def hash_one(item: Item, opened: int | OSError | None = None) -> Result:
         now = st.st_size
         if now != size:
             return eid, None, "", None, "changed while indexing (size differs): next index"
-        if size <= SMALL_LIMIT:          # most files: one read gives the hash and the head
-            data = os.pread(fd, size, 0)
-            if len(data) != size:
-                raise OSError(f"file shrank while hashing (wanted {size} bytes)")
-            digest, head = small_content_hash(data), data[:SNIFF_BYTES]
-        else:
-            digest = content_hash_fd(fd, size)
-            head = os.pread(fd, SNIFF_BYTES, 0)
+        digest, head = hash_and_head(fd, size, SNIFF_BYTES)
     except OSError as exc:
         return eid, None, "", None, f"cannot read: {exc.strerror or exc}"
     finally:
