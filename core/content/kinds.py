@@ -238,7 +238,8 @@ def detect_both(ext: str | None, head: bytes
     """(detect(ext, head), content_type(head)), looking for signatures once: the indexer asks
     both of every file it hashes."""
     magic = sniff(head)
-    return _detect(ext, magic, head), _content_type(magic, head)
+    ctype = _content_type(magic, head)
+    return _detect(ext, magic, head, ctype), ctype
 
 
 def _content_type(magic: tuple[str, str, bool] | None, head: bytes) -> tuple[str, str | None]:
@@ -247,8 +248,9 @@ def _content_type(magic: tuple[str, str, bool] | None, head: bytes) -> tuple[str
     return _sniff_plain(head)
 
 
-def _detect(ext: str | None, magic: tuple[str, str, bool] | None, head: bytes
-            ) -> tuple[str, str | None]:
+def _detect(ext: str | None, magic: tuple[str, str, bool] | None, head: bytes,
+            plain: tuple[str, str | None] | None = None) -> tuple[str, str | None]:
+    """`plain`: _sniff_plain(head) when the caller has it already (detect_both)."""
     by_ext = _TABLE.get(ext) if ext is not None else None
     if magic is not None:
         kind, mime, specific = magic
@@ -258,4 +260,4 @@ def _detect(ext: str | None, magic: tuple[str, str, bool] | None, head: bytes
             return kind, mime       # mislabelled: a .txt that is a JPEG, a .jpg that is a PNG
     if by_ext is not None:
         return by_ext
-    return _sniff_plain(head)
+    return plain if plain is not None else _sniff_plain(head)
