@@ -10,7 +10,7 @@ import pytest
 
 from core.indexer.searchworker import SearchBuilder
 from core.indexer.store import SEARCH_INSERT_TRIGGER, restore_indexes
-from indexer_tree import build_tree
+from indexer_tree import build_tree, traced_statements
 
 
 def search_index_is_whole(conn: sqlite3.Connection) -> bool:
@@ -160,9 +160,14 @@ def test_odd_names_reach_the_index_built_apart(lib, tmp_path, monkeypatch):
     odd = os.fsencode(tree) + b"/odd\xffname\nline.txt"
     with open(odd, "wb") as fh:
         fh.write(b"odd")
+    statements = traced_statements(lib, monkeypatch)
     result = lib.index(tree, workers=2).wait()
     assert result["errors"] == []
     assert search_index_is_whole(lib.conn)
+    # the helper's index was copied in, not rebuilt from `entries` (which would find the name
+    # even if the helper had dropped or garbled it)
+    assert any("INSERT INTO main.entries_fts_data" in s for s in statements)
+    assert not any("VALUES ('rebuild')" in s for s in statements)
     stored = lib.conn.execute("SELECT path, raw_path FROM entries WHERE raw_path IS NOT NULL"
                               ).fetchone()
     assert stored[1] == odd
