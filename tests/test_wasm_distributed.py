@@ -132,9 +132,20 @@ def run(library, job: str, **args):
     return j, j.wait(60)["results"]
 
 
-def test_tasks_land_on_the_device_with_the_capability(wlib, cluster):
+def test_tasks_land_on_the_device_with_the_capability(wlib, cluster, monkeypatch):
+    import pickle
+
+    from core.extensions.wasm.remote import RemoteWasmTask
     library, _, _ = wlib
     gpu_box = json.loads((cluster["homes"]["gpu-box"] / "device.json").read_text())["uuid"]
+    sent: list[bytes] = []
+    publish = RemoteWasmTask.publish
+
+    def recorded(self, executor):
+        task = publish(self, executor)
+        sent.append(pickle.dumps(task))            # what goes to the cluster with each task
+        return task
+    monkeypatch.setattr(RemoteWasmTask, "publish", recorded)
     j, got = run(library, "where", tasks=[{"i": i} for i in range(4)],
                  device={"capabilities": ["gpu"]})
     assert got == [{"uuid": gpu_box, "name": "gpu-box"}] * 4
@@ -144,6 +155,7 @@ def test_tasks_land_on_the_device_with_the_capability(wlib, cluster):
     # the module went to the cluster once, by digest; the tasks carried only the digest
     digest = blake3.blake3(guest()).hexdigest()
     assert f"vdfs-wasm-{digest}" in cluster["client"].list_datasets()
+    assert sent and all(digest.encode() in t and guest() not in t for t in sent)
     # a selected device, by its uuid; and the extension's settings travel with the task
     _, got = run(library, "where", tasks=[{}], device={"uuid": gpu_box.upper()})
     assert got == [{"uuid": gpu_box, "name": "gpu-box"}]
