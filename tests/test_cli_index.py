@@ -18,6 +18,22 @@ def run(*args, cwd=None):
                           cwd=cwd, timeout=120)
 
 
+def test_init_of_an_existing_library_says_where_it_is_found_only_when_it_is(tmp_path):
+    """`vdfs init` of a library that exists: "commands run in … find it" only when the
+    lookup would find it there (a *.vdfs name, alone in its folder); else only -L."""
+    for name in ("found.vdfs", "plain"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        assert run("-m", "core.cli", "init", name, cwd=tmp_path).returncode == 0
+    r = run("-m", "core.cli", "init", "found.vdfs", cwd=tmp_path)
+    assert r.returncode == 1 and f"commands run in {tmp_path} or below find it" in r.stderr
+    r = run("-m", "core.cli", "init", "plain", cwd=tmp_path)
+    assert r.returncode == 1 and "find it" not in r.stderr and "-L plain" in r.stderr
+    (tmp_path / "other.vdfs").mkdir()          # two libraries side by side: ambiguous
+    assert run("-m", "core.cli", "init", "other.vdfs", cwd=tmp_path).returncode == 0
+    r = run("-m", "core.cli", "init", "found.vdfs", cwd=tmp_path)
+    assert r.returncode == 1 and "find it" not in r.stderr and "-L found.vdfs" in r.stderr
+
+
 def test_init_index_locations_summary(tmp_path):
     lib = tmp_path / "cli.vdfs"
     tree = build_tree(tmp_path / "tree", files=40)

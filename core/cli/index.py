@@ -58,17 +58,24 @@ def _open(args: argparse.Namespace, create: bool = False):
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from core.errors import LibraryExistsError
+    from core.errors import LibraryExistsError, VdfsError
     from core.library import Library
+
+    from ._libpath import nearest_library
     path = Path(args.path or args.library or os.environ.get("VDFS_LIBRARY") or "library.vdfs")
     try:
         Library.create(path).close()
     except LibraryExistsError as exc:   # its advice is for Python (Library.open)
         if "already holds a library" not in str(exc):
             raise
-        print(f"vdfs: {path} already holds a library; commands run in "
-              f"{path.absolute().parent} or below find it, elsewhere say -L {path}",
-              file=sys.stderr)
+        here = path.absolute().parent
+        try:
+            found = nearest_library(here) == path.absolute()
+        except VdfsError:             # several libraries there: none is found on its own
+            found = False
+        where = (f"commands run in {here} or below find it, elsewhere say -L {path}" if found
+                 else f"say -L {path} to use it")
+        print(f"vdfs: {path} already holds a library; {where}", file=sys.stderr)
         return 1
     print(f"created library {path}")
     return 0
