@@ -92,6 +92,24 @@ def test_open_refuses_a_newer_schema(tmp_path):
     assert _digest(path) == before
 
 
+def test_a_newer_jobs_db_is_refused_before_anything_is_migrated(tmp_path):
+    """An old library.db beside a jobs.db from a newer vdfs: the open is refused and changes
+    nothing (it had migrated library.db first, then refused jobs.db)."""
+    path = tmp_path / "mixed.vdfs"
+    path.mkdir()
+    conn = db.connect(path / "library.db")
+    db.migrate(conn, db.library_migrations(), what="old", target=1)
+    conn.close()
+    jobs = sqlite3.connect(path / "jobs.db")
+    jobs.execute(f"PRAGMA user_version = {db.latest_jobs_version() + 3}")
+    jobs.close()
+    (path / "library.json").write_text(json.dumps({"id": "x", "name": "old", "schema_version": 1}))
+    before = _digest(path)
+    with pytest.raises(core.SchemaTooNewError, match="jobs.db.*upgrade vdfs"):
+        core.Library.open(path)
+    assert _digest(path) == before
+
+
 def test_an_old_library_upgrades_in_place(tmp_path):
     """A library written at schema version 1 opens with today's code and reaches the latest."""
     path = tmp_path / "old.vdfs"

@@ -91,6 +91,10 @@ def check_folder(path: Path) -> Checked:
             f"{path} has schema version {version}, but this vdfs knows only up to {latest}: "
             "upgrade vdfs to open it")
     jobs_version = db.check_readable(path / JOBS_DB) if (path / JOBS_DB).exists() else 0
+    if jobs_version > db.latest_jobs_version():     # refused here, before anything migrates
+        raise SchemaTooNewError(
+            f"{path / JOBS_DB} has schema version {jobs_version}, but this vdfs knows only up "
+            f"to {db.latest_jobs_version()}: upgrade vdfs to open it")
     _check_writable(path)
     return Checked(info, version, jobs_version, unclean)
 
@@ -102,7 +106,7 @@ def upgrade_folder(path: Path, checked: Checked) -> None:
     # a file already at the latest version has nothing to migrate: no connection to it
     if checked.version < latest:
         _migrate_file(path / LIBRARY_DB, db.library_migrations(), "library.db")
-    if checked.jobs_version != db.latest_jobs_version():      # newer: migrate refuses it
+    if checked.jobs_version < db.latest_jobs_version():
         _migrate_file(path / JOBS_DB, db.jobs_migrations(), "jobs.db")
     for sub in ("sidecars", "logs/extensions"):
         (path / sub).mkdir(parents=True, exist_ok=True)
