@@ -64,7 +64,7 @@ def process_alive(tag: str) -> bool:
         return False
     if pid == os.getpid():
         return True
-    if not _pid_exists(pid) or _is_zombie(pid):
+    if process_gone(pid):
         return False
     return ticks == "0" or _start_ticks(pid) == ticks
 
